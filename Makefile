@@ -1,0 +1,47 @@
+# A thin driver over CMake.  `make demo` and `make test` are all a new
+# machine needs: both install missing Debian packages first.
+
+BUILD ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps configure build demo test bench asan fuzz format clean
+
+all: build
+
+deps:
+	@./.ci/install-deps
+
+configure: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS) >/dev/null
+
+build: configure
+	@cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	@./tests/cli/demo.sh $(BUILD)
+
+test: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
+
+bench: configure
+	@cmake --build $(BUILD) -j $(JOBS) --target benches
+	@for b in $(BUILD)/tests/bench/bench_*; do [ -x "$$b" ] && "$$b"; done
+
+# The unit tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
+asan: deps
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSETTLE_SANITIZE=ON >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+	@cd build-asan && ctest --output-on-failure -j $(JOBS) -L unit --timeout 600
+
+# libFuzzer binaries (clang); run one with build-fuzz/tests/fuzz/fuzz_NAME CORPUS_DIR.
+fuzz: deps
+	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DSETTLE_FUZZ=ON >/dev/null
+	@cmake --build build-fuzz -j $(JOBS)
+
+format:
+	@clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	@rm -rf $(BUILD) build-asan build-fuzz

@@ -1,0 +1,410 @@
+/*
+ * claim_codec.c - the canonical binary encoding of a claim (version 1).
+ *
+ * One function per direction walks the fields in the one order below; the
+ * writer and the reader share the same value checks so that everything the
+ * writer accepts the reader accepts, and the other way round.
+ *
+ *   "SCLM" u16:version(1)
+ *   u8:kind u8:frequency u8:patient_sex
+ *   str:claim_id str:payer_id str:billing_npi str:rendering_npi str:member_id
+ *   i32:patient_birth_date
+ *   str:original_claim_number str:prior_authorization str:place_of_service str:bill_type
+ *   i64:total_charge_cents
+ *   u8:diagnosis_count  { str:code }
+ *   u8:other_payer_count { str:payer_id u8:responsibility i64:paid_cents }
+ *   u16:line_count { str:procedure_code 4 x str:modifier str:revenue_code str:ndc
+ *                    str:place_of_service i64:units_milli i64:charge_cents
+ *                    i32:service_from i32:service_to 4 x u8:diagnosis_pointer }
+ *
+ * str is u16 big-endian length + bytes (no NUL); integers are big-endian,
+ * signed ones in two's complement.
+ */
+#include "settle/claim_codec.h"
+
+#include <string.h>
+
+#include "settle/alloc.h"
+#include "settle/hash.h"
+
+static const uint8_t s_magic[4] = {'S', 'C', 'L', 'M'};
+
+/* The fewest bytes a line takes: nine empty texts and 28 bytes of numbers. */
+#define CLAIM_CODEC_LINE_SIZE_MIN (9 * 2 + 8 + 8 + 4 + 4 + CLAIM_POINTERS_MAX)
+
+/* ------------------------------------------------------------------------
+ * Checks shared by both directions
+ * ------------------------------------------------------------------------ */
+
+static bool s_text_ok(const char *text, size_t length, size_t field_size)
+{
+    if (length >= field_size)
+        return false;
+    for (size_t i = 0; i < length; i++)
+        if ((unsigned char)text[i] < 0x20 || (unsigned char)text[i] > 0x7e)
+            return false;
+    return true;
+}
+
+static bool s_kind_ok(char kind)
+{
+    return kind == CLAIM_KIND_PROFESSIONAL || kind == CLAIM_KIND_INSTITUTIONAL;
+}
+
+static bool s_sex_ok(char sex)
+{
+    return sex == CLAIM_SEX_FEMALE || sex == CLAIM_SEX_MALE || sex == CLAIM_SEX_UNKNOWN;
+}
+
+static bool s_frequency_ok(uint8_t frequency)
+{
+    return frequency >= 1 && frequency <= 9;
+}
+
+/* A payer's responsibility: an upper-case letter, or none. */
+static bool s_responsibility_ok(char responsibility)
+{
+    return responsibility == '\0' || (responsibility >= 'A' && responsibility <= 'Z');
+}
+
+/* ------------------------------------------------------------------------
+ * Writing
+ * ------------------------------------------------------------------------ */
+
+typedef struct {
+    uint8_t *at;  /* NULL when only measuring */
+    size_t used;
+    bool ok;      /* false once a value could not be encoded */
+} s_writer_t;
+
+static void s_put(s_writer_t *w, const void *bytes, size_t size)
+{
+    if (w->at)
+        memcpy(w->at + w->used, bytes, size);
+    w->used += size;
+}
+
+static void s_put_uint(s_writer_t *w, uint64_t value, int size)
+{
+    uint8_t bytes[8];
+    for (int i = 0; i < size; i++)
+        bytes[i] = (uint8_t)(value >> (8 * (size - 1 - i)));
+    s_put(w, bytes, (size_t)size);
+}
+
+static void s_put_text(s_writer_t *w, const char *field, size_t field_size)
+{
+    size_t length = strnlen(field, field_size);
+    if (!s_text_ok(field, length, field_size)) {
+        w->ok = false;
+        return;
+    }
+    s_put_uint(w, length, 2);
+    s_put(w, field, length);
+}
+
+#define PUT_TEXT(w, field) s_put_text((w), (field), sizeof(field))
+
+static void s_put_line(s_writer_t *w, const claim_line_t *line)
+{
+    PUT_TEXT(w, line->procedure_code);
+    for (int i = 0; i < CLAIM_MODIFIERS_MAX; i++)
+        PUT_TEXT(w, line->modifiers[i]);
+    PUT_TEXT(w, line->revenue_code);
+    PUT_TEXT(w, line->ndc);
+    PUT_TEXT(w, line->place_of_service);
+    s_put_uint(w, (uint64_t)line->units_milli, 8);
+    s_put_uint(w, (uint64_t)line->charge_cents, 8);
+    s_put_uint(w, (uint32_t)line->service_from, 4);
+    s_put_uint(w, (uint32_t)line->service_to, 4);
+    s_put(w, line->diagnosis_pointers, CLAIM_POINTERS_MAX);
+}
+
+static void s_put_claim(s_writer_t *w, const claim_t *c)
+{
+    if (!s_kind_ok(c->kind) || !s_sex_ok(c->patient_sex) || !s_frequency_ok(c->frequency) ||
+        c->diagnosis_count > CLAIM_DIAGNOSES_MAX ||
+        c->other_payer_count > CLAIM_OTHER_PAYERS_MAX || c->line_count > CLAIM_LINES_MAX ||
+        (c->line_count > 0 && !c->lines)) {
+        w->ok = false;
+        return;
+    }
+    s_put(w, s_magic, sizeof s_magic);
+    s_put_uint(w, CLAIM_CODEC_VERSION, 2);
+    uint8_t flags[3] = {(uint8_t)c->kind, c->frequency, (uint8_t)c->patient_sex};
+    s_put(w, flags, sizeof flags);
+    PUT_TEXT(w, c->claim_id);
+    PUT_TEXT(w, c->payer_id);
+    PUT_TEXT(w, c->billing_npi);
+    PUT_TEXT(w, c->rendering_npi);
+    PUT_TEXT(w, c->member_id);
+    s_put_uint(w, (uint32_t)c->patient_birth_date, 4);
+    PUT_TEXT(w, c->original_claim_number);
+    PUT_TEXT(w, c->prior_authorization);
+    PUT_TEXT(w, c->place_of_service);
+    PUT_TEXT(w, c->bill_type);
+    s_put_uint(w, (uint64_t)c->total_charge_cents, 8);
+    s_put_uint(w, c->diagnosis_count, 1);
+    for (unsigned i = 0; i < c->diagnosis_count; i++)
+        PUT_TEXT(w, c->diagnoses[i]);
+    s_put_uint(w, c->other_payer_count, 1);
+    for (unsigned i = 0; i < c->other_payer_count; i++) {
+        const claim_other_payer_t *payer = &c->other_payers[i];
+        if (!s_responsibility_ok(payer->responsibility))
+            w->ok = false;
+        PUT_TEXT(w, payer->payer_id);
+        s_put_uint(w, (uint8_t)payer->responsibility, 1);
+        s_put_uint(w, (uint64_t)payer->paid_cents, 8);
+    }
+    s_put_uint(w, c->line_count, 2);
+    for (uint32_t i = 0; i < c->line_count; i++)
+        s_put_line(w, &c->lines[i]);
+}
+
+size_t claim_encoded_size(const claim_t *claim)
+{
+    s_writer_t measure = {NULL, 0, true};
+    s_put_claim(&measure, claim);
+    return measure.used;
+}
+
+int claim_encode_into(const claim_t *claim, uint8_t *buffer, size_t size)
+{
+    s_writer_t measure = {NULL, 0, true};
+    s_put_claim(&measure, claim);
+    if (!measure.ok)
+        return SETTLE_ERR_INVALID;
+    if (measure.used > size)
+        return SETTLE_ERR_TOO_LONG;
+    s_writer_t w = {buffer, 0, true};
+    s_put_claim(&w, claim);
+    return SETTLE_OK;
+}
+
+int claim_encode(const claim_t *claim, uint8_t **bytes_out, size_t *size_out)
+{
+    s_writer_t measure = {NULL, 0, true};
+    s_put_claim(&measure, claim);
+    if (!measure.ok)
+        return SETTLE_ERR_INVALID;
+    uint8_t *bytes = settle_malloc(measure.used);
+    if (!bytes)
+        return SETTLE_ERR_NOMEM;
+    s_writer_t w = {bytes, 0, true};
+    s_put_claim(&w, claim);
+    *bytes_out = bytes;
+    *size_out = w.used;
+    return SETTLE_OK;
+}
+
+int claim_hash(const claim_t *claim, uint8_t hash_out[CLAIM_HASH_SIZE])
+{
+    uint8_t *bytes;
+    size_t size;
+    int rc = claim_encode(claim, &bytes, &size);
+    if (rc != SETTLE_OK)
+        return rc;
+    rc = hash_sha256(bytes, size, hash_out);
+    settle_free(bytes);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * Reading
+ * ------------------------------------------------------------------------ */
+
+typedef struct {
+    const uint8_t *bytes;
+    size_t size;
+    size_t at;
+    int rc;            /* first failure, SETTLE_OK until then */
+    const char *field; /* the field being read, for the error */
+    settle_error_t *error;
+} s_reader_t;
+
+static void s_fail(s_reader_t *r, int rc, const char *what)
+{
+    if (r->rc != SETTLE_OK)
+        return;
+    r->rc = rc;
+    settle_error_set(r->error, rc, "claim encoding, byte %zu, %s: %s", r->at, r->field, what);
+}
+
+static const uint8_t *s_take(s_reader_t *r, size_t size)
+{
+    if (r->rc != SETTLE_OK)
+        return NULL;
+    if (size > r->size - r->at) {
+        s_fail(r, SETTLE_ERR_TRUNCATED, "the buffer ends early");
+        return NULL;
+    }
+    const uint8_t *at = r->bytes + r->at;
+    r->at += size;
+    return at;
+}
+
+static uint64_t s_get_uint(s_reader_t *r, int size)
+{
+    const uint8_t *at = s_take(r, (size_t)size);
+    uint64_t value = 0;
+    for (int i = 0; at && i < size; i++)
+        value = value << 8 | at[i];
+    return value;
+}
+
+static void s_get_text(s_reader_t *r, const char *name, char *field, size_t field_size)
+{
+    r->field = name;
+    size_t length = (size_t)s_get_uint(r, 2);
+    if (length >= field_size)
+        s_fail(r, SETTLE_ERR_CORRUPT, "text longer than the field allows");
+    const uint8_t *at = s_take(r, length);
+    if (!at)
+        return;
+    if (!s_text_ok((const char *)at, length, field_size)) {
+        s_fail(r, SETTLE_ERR_CORRUPT, "a character outside printable ASCII");
+        return;
+    }
+    memcpy(field, at, length);
+    field[length] = '\0';
+}
+
+#define GET_TEXT(r, name, field) s_get_text((r), (name), (field), sizeof(field))
+
+static int32_t s_get_i32(s_reader_t *r)
+{
+    return (int32_t)(uint32_t)s_get_uint(r, 4);
+}
+
+static int64_t s_get_i64(s_reader_t *r)
+{
+    return (int64_t)s_get_uint(r, 8);
+}
+
+static void s_get_line(s_reader_t *r, claim_line_t *line)
+{
+    GET_TEXT(r, "procedure_code", line->procedure_code);
+    for (int i = 0; i < CLAIM_MODIFIERS_MAX; i++)
+        GET_TEXT(r, "modifier", line->modifiers[i]);
+    GET_TEXT(r, "revenue_code", line->revenue_code);
+    GET_TEXT(r, "ndc", line->ndc);
+    GET_TEXT(r, "line place_of_service", line->place_of_service);
+    r->field = "line amounts and dates";
+    line->units_milli = s_get_i64(r);
+    line->charge_cents = s_get_i64(r);
+    line->service_from = s_get_i32(r);
+    line->service_to = s_get_i32(r);
+    const uint8_t *pointers = s_take(r, CLAIM_POINTERS_MAX);
+    if (pointers)
+        memcpy(line->diagnosis_pointers, pointers, CLAIM_POINTERS_MAX);
+}
+
+static void s_get_header(s_reader_t *r, claim_t *c)
+{
+    r->field = "header";
+    const uint8_t *magic = s_take(r, sizeof s_magic);
+    if (magic && memcmp(magic, s_magic, sizeof s_magic) != 0)
+        s_fail(r, SETTLE_ERR_CORRUPT, "not a claim encoding (no SCLM mark)");
+    if (s_get_uint(r, 2) != CLAIM_CODEC_VERSION)
+        s_fail(r, SETTLE_ERR_VERSION, "version is not 1");
+    r->field = "kind, frequency and sex";
+    c->kind = (char)s_get_uint(r, 1);
+    c->frequency = (uint8_t)s_get_uint(r, 1);
+    c->patient_sex = (char)s_get_uint(r, 1);
+    if (!s_kind_ok(c->kind) || !s_frequency_ok(c->frequency) || !s_sex_ok(c->patient_sex))
+        s_fail(r, SETTLE_ERR_CORRUPT, "a value outside its codes");
+    GET_TEXT(r, "claim_id", c->claim_id);
+    GET_TEXT(r, "payer_id", c->payer_id);
+    GET_TEXT(r, "billing_npi", c->billing_npi);
+    GET_TEXT(r, "rendering_npi", c->rendering_npi);
+    GET_TEXT(r, "member_id", c->member_id);
+    r->field = "patient_birth_date";
+    c->patient_birth_date = s_get_i32(r);
+    GET_TEXT(r, "original_claim_number", c->original_claim_number);
+    GET_TEXT(r, "prior_authorization", c->prior_authorization);
+    GET_TEXT(r, "place_of_service", c->place_of_service);
+    GET_TEXT(r, "bill_type", c->bill_type);
+    r->field = "total_charge_cents";
+    c->total_charge_cents = s_get_i64(r);
+}
+
+static void s_get_lists(s_reader_t *r, claim_t *c)
+{
+    r->field = "diagnosis_count";
+    c->diagnosis_count = (uint8_t)s_get_uint(r, 1);
+    if (c->diagnosis_count > CLAIM_DIAGNOSES_MAX)
+        s_fail(r, SETTLE_ERR_CORRUPT, "more diagnoses than a claim holds");
+    for (unsigned i = 0; r->rc == SETTLE_OK && i < c->diagnosis_count; i++)
+        GET_TEXT(r, "diagnosis", c->diagnoses[i]);
+    r->field = "other_payer_count";
+    c->other_payer_count = (uint8_t)s_get_uint(r, 1);
+    if (c->other_payer_count > CLAIM_OTHER_PAYERS_MAX)
+        s_fail(r, SETTLE_ERR_CORRUPT, "more other payers than a claim holds");
+    for (unsigned i = 0; r->rc == SETTLE_OK && i < c->other_payer_count; i++) {
+        claim_other_payer_t *payer = &c->other_payers[i];
+        GET_TEXT(r, "other payer_id", payer->payer_id);
+        r->field = "other payer responsibility";
+        payer->responsibility = (char)s_get_uint(r, 1);
+        if (!s_responsibility_ok(payer->responsibility))
+            s_fail(r, SETTLE_ERR_CORRUPT, "not a letter");
+        payer->paid_cents = s_get_i64(r);
+    }
+}
+
+static void s_get_lines(s_reader_t *r, claim_t *c)
+{
+    r->field = "line_count";
+    uint32_t count = (uint32_t)s_get_uint(r, 2);
+    if (r->rc != SETTLE_OK)
+        return;
+    if (count > CLAIM_LINES_MAX) {
+        s_fail(r, SETTLE_ERR_CORRUPT, "more lines than a claim holds");
+        return;
+    }
+    /* A count the buffer cannot hold is refused before any memory is
+     * reserved for it. */
+    if (count > (r->size - r->at) / CLAIM_CODEC_LINE_SIZE_MIN) {
+        s_fail(r, SETTLE_ERR_TRUNCATED, "the buffer ends before the lines it counts");
+        return;
+    }
+    int rc = claim_reserve_lines(c, count);
+    if (rc != SETTLE_OK) {
+        s_fail(r, rc, "no memory for the lines");
+        return;
+    }
+    for (uint32_t i = 0; r->rc == SETTLE_OK && i < count; i++) {
+        claim_line_t *line;
+        claim_add_line(c, &line); /* cannot fail: reserved above */
+        s_get_line(r, line);
+    }
+}
+
+int claim_decode_into(claim_t *claim, const uint8_t *bytes, size_t size, settle_error_t *error)
+{
+    s_reader_t r = {bytes, bytes ? size : 0, 0, SETTLE_OK, "header", error};
+    claim_reset(claim);
+    s_get_header(&r, claim);
+    s_get_lists(&r, claim);
+    s_get_lines(&r, claim);
+    if (r.rc == SETTLE_OK && r.at != r.size) {
+        r.field = "end";
+        s_fail(&r, SETTLE_ERR_CORRUPT, "bytes after the last line");
+    }
+    if (r.rc != SETTLE_OK)
+        claim_reset(claim);
+    return r.rc;
+}
+
+int claim_decode(const uint8_t *bytes, size_t size, claim_t **claim_out, settle_error_t *error)
+{
+    claim_t *claim = claim_new();
+    if (!claim)
+        return settle_error_set(error, SETTLE_ERR_NOMEM, "claim encoding: no memory for a claim");
+    int rc = claim_decode_into(claim, bytes, size, error);
+    if (rc != SETTLE_OK) {
+        claim_destroy(&claim);
+        return rc;
+    }
+    *claim_out = claim;
+    return SETTLE_OK;
+}

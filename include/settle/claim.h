@@ -1,0 +1,163 @@
+/*
+ * claim.h - the canonical claim: what settle knows of a claim, whatever
+ * format it arrived in.
+ *
+ * Adapters (X12 837, FHIR) map what they read into a claim_t; the contract
+ * interpreter reads only a claim_t; the ledger stores its canonical encoding
+ * (claim_codec.h).  The record is a plain struct, not an opaque class,
+ * because the interpreter reads it on the hot path and adapters fill it
+ * field by field; the functions here keep the one thing that needs care,
+ * the line array, and check what a well-formed claim must satisfy.
+ *
+ * Text fields are fixed-size, NUL-terminated arrays sized to the longest
+ * value X12 5010 allows (or the longest code of that kind), so a claim needs
+ * two allocations whatever its size: the record and its line array.  An
+ * empty string means "not given".  Codes are stored as sent, without the dot
+ * ICD-10 codes carry in print ("M545", not "M54.5"), as X12 sends them.
+ */
+#ifndef SETTLE_CLAIM_H
+#define SETTLE_CLAIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "settle/error.h"
+
+/* Sizes include the NUL: a claim id is at most 38 characters (CLM01). */
+#define CLAIM_ID_SIZE             39
+#define CLAIM_PAYER_ID_SIZE       81 /* NM1*PR 09 */
+#define CLAIM_NPI_SIZE            11 /* ten digits */
+#define CLAIM_MEMBER_ID_SIZE      81 /* NM1*IL 09 */
+#define CLAIM_REFERENCE_SIZE      51 /* REF*F8, REF*G1 */
+#define CLAIM_PLACE_SIZE          3  /* place of service, two digits */
+#define CLAIM_BILL_TYPE_SIZE      4  /* facility type (2) + frequency (1), "131" */
+#define CLAIM_DIAGNOSIS_SIZE      8  /* ICD-10-CM, 3 to 7 characters */
+#define CLAIM_PROCEDURE_SIZE      16 /* CPT / HCPCS, 5 characters in practice */
+#define CLAIM_MODIFIER_SIZE       3
+#define CLAIM_REVENUE_SIZE        5 /* four digits */
+#define CLAIM_NDC_SIZE            12 /* eleven digits, 5-4-2 without hyphens */
+
+#define CLAIM_DIAGNOSES_MAX       25 /* 837I: principal + 24 others */
+#define CLAIM_MODIFIERS_MAX       4
+#define CLAIM_POINTERS_MAX        4
+#define CLAIM_OTHER_PAYERS_MAX    10 /* 837 loop 2320 repeats */
+#define CLAIM_LINES_MAX           999
+
+#define CLAIM_UNITS_MILLI_PER_UNIT 1000
+
+typedef enum {
+    CLAIM_KIND_PROFESSIONAL = 'P', /* 837P, CMS-1500 */
+    CLAIM_KIND_INSTITUTIONAL = 'I' /* 837I, UB-04 */
+} claim_kind_t;
+
+/* CLM05-3, the claim frequency type code.  Codes 1..9 are all legal; these
+ * are the ones adjudication treats specially. */
+typedef enum {
+    CLAIM_FREQUENCY_ORIGINAL = 1,
+    CLAIM_FREQUENCY_REPLACEMENT = 7,
+    CLAIM_FREQUENCY_VOID = 8
+} claim_frequency_t;
+
+typedef enum { CLAIM_SEX_FEMALE = 'F', CLAIM_SEX_MALE = 'M', CLAIM_SEX_UNKNOWN = 'U' } claim_sex_t;
+
+/* Another payer that has adjudicated this claim before us (837 loop 2320). */
+typedef struct {
+    char payer_id[CLAIM_PAYER_ID_SIZE];
+    char responsibility; /* SBR01: 'P' primary, 'S' secondary, 'T' tertiary, ... */
+    int64_t paid_cents;  /* AMT*D, what that payer paid */
+} claim_other_payer_t;
+
+/* One service line (837 loop 2400, FHIR Claim.item). */
+typedef struct {
+    char procedure_code[CLAIM_PROCEDURE_SIZE]; /* "" on an institutional line with only a revenue code */
+    char modifiers[CLAIM_MODIFIERS_MAX][CLAIM_MODIFIER_SIZE]; /* filled from the first */
+    char revenue_code[CLAIM_REVENUE_SIZE];
+    char ndc[CLAIM_NDC_SIZE];
+    char place_of_service[CLAIM_PLACE_SIZE]; /* "" when the claim's applies */
+    int64_t units_milli;  /* service units x 1000: 1.5 units is 1500 */
+    int64_t charge_cents; /* billed for the whole line */
+    int32_t service_from; /* date.h day numbers; from == to for one day */
+    int32_t service_to;
+    uint8_t diagnosis_pointers[CLAIM_POINTERS_MAX]; /* 1-based into diagnoses; 0 = unused */
+} claim_line_t;
+
+typedef struct {
+    char kind;         /* claim_kind_t */
+    uint8_t frequency; /* claim_frequency_t or another code 1..9 */
+    char claim_id[CLAIM_ID_SIZE]; /* patient control number, unique per submitter */
+    char payer_id[CLAIM_PAYER_ID_SIZE];
+    char billing_npi[CLAIM_NPI_SIZE];
+    char rendering_npi[CLAIM_NPI_SIZE];      /* "" when the billing provider rendered */
+    char member_id[CLAIM_MEMBER_ID_SIZE];    /* the key enrollment is looked up by */
+    int32_t patient_birth_date;              /* DATE_NONE when not sent */
+    char patient_sex;                        /* claim_sex_t */
+    char original_claim_number[CLAIM_REFERENCE_SIZE]; /* REF*F8, for frequency 7 and 8 */
+    char prior_authorization[CLAIM_REFERENCE_SIZE];   /* REF*G1 */
+    char place_of_service[CLAIM_PLACE_SIZE];          /* professional: CLM05-1 */
+    char bill_type[CLAIM_BILL_TYPE_SIZE];             /* institutional: CLM05-1 + CLM05-3 */
+    int64_t total_charge_cents;                       /* CLM02 */
+    uint8_t diagnosis_count;
+    char diagnoses[CLAIM_DIAGNOSES_MAX][CLAIM_DIAGNOSIS_SIZE]; /* principal first */
+    uint8_t other_payer_count;
+    claim_other_payer_t other_payers[CLAIM_OTHER_PAYERS_MAX];
+    uint32_t line_count;
+    uint32_t line_capacity;
+    claim_line_t *lines; /* owned by the claim */
+} claim_t;
+
+/* A new, empty claim (kind professional, frequency 1, sex unknown, no birth
+ * date, no lines), or NULL when out of memory.  Free with claim_destroy. */
+claim_t *claim_new(void);
+
+/* Frees the claim and its lines and sets *self_p to NULL; safe on NULL and
+ * on an already-destroyed pointer. */
+void claim_destroy(claim_t **self_p);
+
+/* Empties the claim as claim_new made it, keeping the line array's memory
+ * for the next claim (readers reuse one claim_t for a whole file). */
+void claim_reset(claim_t *self);
+
+/*
+ * Appends an empty line (no dates, no pointers, zero amounts) and returns it
+ * through line_out.  The pointer is valid until the next claim_add_line,
+ * claim_reserve_lines or claim_destroy.  SETTLE_ERR_TOO_MANY past
+ * CLAIM_LINES_MAX, SETTLE_ERR_NOMEM when the array cannot grow (the claim is
+ * unchanged).
+ */
+int claim_add_line(claim_t *self, claim_line_t **line_out);
+
+/* Makes room for count lines in all, so that adding them allocates nothing. */
+int claim_reserve_lines(claim_t *self, uint32_t count);
+
+/*
+ * Copies text[0..length) into a fixed-size field with a NUL after it.
+ * SETTLE_ERR_TOO_LONG when it does not fit, SETTLE_ERR_INVALID when it holds
+ * a character outside printable ASCII (0x20..0x7e: claim identifiers and
+ * codes are ASCII in X12 and FHIR alike); the field is left unchanged on
+ * failure.
+ */
+int claim_set_text(char *field, size_t field_size, const char *text, size_t length);
+
+/* Convenience for claim_set_text with a whole field array: SET_TEXT(c->claim_id, s, n). */
+#define CLAIM_SET_TEXT(field, text, length) claim_set_text((field), sizeof(field), (text), (length))
+
+/*
+ * Checks what every well-formed claim satisfies, whatever its source:
+ * required fields present (claim id, payer, billing NPI, member id, at least
+ * one line), NPIs of ten digits, frequency 1..9, frequency 7 and 8 carrying
+ * the original claim number, amounts not negative, each line's dates valid
+ * with from <= to, units positive, pointers within the diagnosis list, and
+ * the line charges adding up to the total charge.  Returns SETTLE_OK or the
+ * first problem found, described in error (field name and value).
+ */
+int claim_validate(const claim_t *self, settle_error_t *error);
+
+/* True when an NPI is ten digits whose last is the Luhn check digit over the
+ * prefix 80840 and the first nine, as CMS issues them. */
+bool claim_npi_check_digit_ok(const char *npi);
+
+/* True when two claims hold the same values in every field and line. */
+bool claim_equal(const claim_t *a, const claim_t *b);
+
+#endif
