@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "settle/error.h"
+
 /* "No date": an absent birth date, an open-ended coverage period. */
 #define DATE_NONE INT32_MIN
 

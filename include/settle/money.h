@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "settle/error.h"
+
 #define MONEY_BPS_ONE_HUNDRED_PERCENT 10000
 
 /* Longest text money_format and money_format_rate write, with the NUL. */
