@@ -193,11 +193,31 @@ json_t *claim_to_json(const claim_t *claim)
     return object;
 }
 
+/* True when every date in the claim is absent or can be written. */
+static bool s_dates_writable(const claim_t *claim)
+{
+    char text[DATE_TEXT_SIZE];
+    if (claim->patient_birth_date != DATE_NONE &&
+        date_format_iso(claim->patient_birth_date, text, sizeof text) != SETTLE_OK)
+        return false;
+    for (uint32_t i = 0; i < claim->line_count; i++) {
+        const claim_line_t *line = &claim->lines[i];
+        if ((line->service_from != DATE_NONE &&
+             date_format_iso(line->service_from, text, sizeof text) != SETTLE_OK) ||
+            (line->service_to != DATE_NONE &&
+             date_format_iso(line->service_to, text, sizeof text) != SETTLE_OK))
+            return false;
+    }
+    return true;
+}
+
 int claim_to_json_text(const claim_t *claim, int pretty, char **text_out)
 {
+    if (!s_dates_writable(claim))
+        return SETTLE_ERR_RANGE;
     json_t *object = claim_to_json(claim);
     if (!object)
-        return SETTLE_ERR_INVALID;
+        return SETTLE_ERR_NOMEM;
     size_t flags = JSON_PRESERVE_ORDER | (pretty ? JSON_INDENT(2) : JSON_COMPACT);
     size_t size = json_dumpb(object, NULL, 0, flags);
     char *text = size ? settle_malloc(size + 1) : NULL;
@@ -205,9 +225,13 @@ int claim_to_json_text(const claim_t *claim, int pretty, char **text_out)
         json_decref(object);
         return SETTLE_ERR_NOMEM;
     }
-    json_dumpb(object, text, size, flags);
-    text[size] = '\0';
+    size_t written = json_dumpb(object, text, size, flags);
     json_decref(object);
+    if (written != size) { /* jansson ran out of memory on the second pass */
+        settle_free(text);
+        return SETTLE_ERR_NOMEM;
+    }
+    text[size] = '\0';
     *text_out = text;
     return SETTLE_OK;
 }

@@ -28,7 +28,8 @@ json_t *claim_to_json(const claim_t *claim);
 /*
  * The claim as text in a new NUL-terminated buffer the caller frees with
  * settle_free: indented over several lines when pretty is nonzero, else on
- * one line.  No trailing newline.
+ * one line.  No trailing newline.  SETTLE_ERR_RANGE when a date in the claim
+ * is outside years 1..9999, SETTLE_ERR_NOMEM when out of memory.
  */
 int claim_to_json_text(const claim_t *claim, int pretty, char **text_out);
 

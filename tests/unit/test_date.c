@@ -51,12 +51,11 @@ typedef struct {
 } anchor_t;
 
 static const anchor_t ANCHORS[] = {
-    {1970, 1, 1, 0},        {1970, 1, 2, 1},          {1969, 12, 31, -1},
-    {1970, 12, 31, 364},    {1971, 1, 1, 365},        {2000, 1, 1, 10957},
-    {2000, 3, 1, 11017},    {2000, 2, 29, 11016},     {2024, 1, 1, 19723},
-    {2024, 2, 29, 19782},   {2024, 3, 1, 19783},      {1900, 1, 1, -25567},
-    {1, 1, 1, DAY_FIRST},   {9999, 12, 31, DAY_LAST}, {2100, 12, 31, 47846},
-    {2008, 2, 29, 13938},   {1990, 6, 15, 7470},
+    {1970, 1, 1, 0},      {1970, 1, 2, 1},          {1969, 12, 31, -1},    {1970, 12, 31, 364},
+    {1971, 1, 1, 365},    {2000, 1, 1, 10957},      {2000, 3, 1, 11017},   {2000, 2, 29, 11016},
+    {2024, 1, 1, 19723},  {2024, 2, 29, 19782},     {2024, 3, 1, 19783},   {1900, 1, 1, -25567},
+    {1, 1, 1, DAY_FIRST}, {9999, 12, 31, DAY_LAST}, {2100, 12, 31, 47846}, {2008, 2, 29, 13938},
+    {1990, 6, 15, 7470},
 };
 
 static void test_date_from_ymd_counts_days_from_1970(void **state)
@@ -67,8 +66,7 @@ static void test_date_from_ymd_counts_days_from_1970(void **state)
         int rc = date_from_ymd(ANCHORS[i].year, ANCHORS[i].month, ANCHORS[i].day, &days);
         if (rc != SETTLE_OK || days != ANCHORS[i].days) {
             fail_msg("date_from_ymd(%04d-%02d-%02d): rc %d, days %" PRId32 "; expected %" PRId32,
-                     ANCHORS[i].year, ANCHORS[i].month, ANCHORS[i].day, rc, days,
-                     ANCHORS[i].days);
+                     ANCHORS[i].year, ANCHORS[i].month, ANCHORS[i].day, rc, days, ANCHORS[i].days);
         }
     }
 }
@@ -233,8 +231,8 @@ static void test_date_parse_ccyymmdd_reads_eight_digits(void **state)
 {
     (void)state;
     static const parse_case_t cases[] = {
-        {"20240229", SETTLE_OK, 19782}, {"19700101", SETTLE_OK, 0},
-        {"19691231", SETTLE_OK, -1},    {"20000301", SETTLE_OK, 11017},
+        {"20240229", SETTLE_OK, 19782},     {"19700101", SETTLE_OK, 0},
+        {"19691231", SETTLE_OK, -1},        {"20000301", SETTLE_OK, 11017},
         {"00010101", SETTLE_OK, DAY_FIRST}, {"99991231", SETTLE_OK, DAY_LAST},
     };
     check_parser(date_parse_ccyymmdd, "date_parse_ccyymmdd", cases, sizeof cases / sizeof cases[0]);
@@ -290,6 +288,8 @@ static void test_date_parse_iso_rejects_other_shapes(void **state)
         {" 2024-02-29", SETTLE_ERR_SYNTAX, 0}, {"+024-02-29", SETTLE_ERR_SYNTAX, 0},
         {"2024-+2-29", SETTLE_ERR_SYNTAX, 0},  {"abcd-ef-gh", SETTLE_ERR_SYNTAX, 0},
         {"2024020229", SETTLE_ERR_SYNTAX, 0},  {"", SETTLE_ERR_SYNTAX, 0},
+        {"2024-02/29", SETTLE_ERR_SYNTAX, 0},  {"2024/02-29", SETTLE_ERR_SYNTAX, 0},
+        {"2024-02029", SETTLE_ERR_SYNTAX, 0},  {"2024002-29", SETTLE_ERR_SYNTAX, 0},
         {"0000-01-01", SETTLE_ERR_RANGE, 0},   {"2023-02-29", SETTLE_ERR_RANGE, 0},
         {"2024-02-30", SETTLE_ERR_RANGE, 0},   {"2024-13-01", SETTLE_ERR_RANGE, 0},
         {"2024-00-10", SETTLE_ERR_RANGE, 0},   {"2024-01-00", SETTLE_ERR_RANGE, 0},
@@ -302,14 +302,14 @@ static void test_date_parse_tells_the_forms_apart_by_length(void **state)
 {
     (void)state;
     static const parse_case_t cases[] = {
-        {"20240229", SETTLE_OK, 19782},        {"2024-02-29", SETTLE_OK, 19782},
-        {"19691231", SETTLE_OK, -1},           {"1969-12-31", SETTLE_OK, -1},
-        {"2024-2-29", SETTLE_ERR_SYNTAX, 0},   {"20240229x", SETTLE_ERR_SYNTAX, 0},
-        {"2024/02/29", SETTLE_ERR_SYNTAX, 0},  {"abcdefgh", SETTLE_ERR_SYNTAX, 0},
-        {"2024022900", SETTLE_ERR_SYNTAX, 0},  {"24-02-29", SETTLE_ERR_SYNTAX, 0},
-        {"", SETTLE_ERR_SYNTAX, 0},            {"2024-02-29T00", SETTLE_ERR_SYNTAX, 0},
-        {"00000101", SETTLE_ERR_RANGE, 0},     {"0000-01-01", SETTLE_ERR_RANGE, 0},
-        {"20230229", SETTLE_ERR_RANGE, 0},     {"2023-02-29", SETTLE_ERR_RANGE, 0},
+        {"20240229", SETTLE_OK, 19782},       {"2024-02-29", SETTLE_OK, 19782},
+        {"19691231", SETTLE_OK, -1},          {"1969-12-31", SETTLE_OK, -1},
+        {"2024-2-29", SETTLE_ERR_SYNTAX, 0},  {"20240229x", SETTLE_ERR_SYNTAX, 0},
+        {"2024/02/29", SETTLE_ERR_SYNTAX, 0}, {"abcdefgh", SETTLE_ERR_SYNTAX, 0},
+        {"2024022900", SETTLE_ERR_SYNTAX, 0}, {"24-02-29", SETTLE_ERR_SYNTAX, 0},
+        {"", SETTLE_ERR_SYNTAX, 0},           {"2024-02-29T00", SETTLE_ERR_SYNTAX, 0},
+        {"00000101", SETTLE_ERR_RANGE, 0},    {"0000-01-01", SETTLE_ERR_RANGE, 0},
+        {"20230229", SETTLE_ERR_RANGE, 0},    {"2023-02-29", SETTLE_ERR_RANGE, 0},
     };
     check_parser(date_parse, "date_parse", cases, sizeof cases / sizeof cases[0]);
 }
@@ -358,9 +358,9 @@ static void test_date_format_iso_writes_ccyy_mm_dd(void **state)
         int32_t days;
         const char *text;
     } cases[] = {
-        {0, "1970-01-01"},         {-1, "1969-12-31"},        {19782, "2024-02-29"},
-        {11017, "2000-03-01"},     {-25567, "1900-01-01"},    {DAY_FIRST, "0001-01-01"},
-        {DAY_LAST, "9999-12-31"},  {47846, "2100-12-31"},
+        {0, "1970-01-01"},        {-1, "1969-12-31"},     {19782, "2024-02-29"},
+        {11017, "2000-03-01"},    {-25567, "1900-01-01"}, {DAY_FIRST, "0001-01-01"},
+        {DAY_LAST, "9999-12-31"}, {47846, "2100-12-31"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char buffer[DATE_TEXT_SIZE + 4];
@@ -382,7 +382,7 @@ static void test_date_format_ccyymmdd_writes_eight_digits(void **state)
         int32_t days;
         const char *text;
     } cases[] = {
-        {0, "19700101"},        {-1, "19691231"},       {19782, "20240229"},
+        {0, "19700101"},         {-1, "19691231"},       {19782, "20240229"},
         {DAY_FIRST, "00010101"}, {DAY_LAST, "99991231"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -549,8 +549,8 @@ static void test_date_age_years_turns_over_on_each_birthday(void **state)
             int years = SENTINEL_YEARS;
             assert_int_equal(date_age_years(birth, birthday, &years), SETTLE_OK);
             if (years != age) {
-                fail_msg("born %04d-%02d-%02d, on %04d-%02d-%02d: age %d, expected %d",
-                         birth_year, birth_month, birth_day, year, month, day, years, age);
+                fail_msg("born %04d-%02d-%02d, on %04d-%02d-%02d: age %d, expected %d", birth_year,
+                         birth_month, birth_day, year, month, day, years, age);
             }
             assert_int_equal(date_age_years(birth, birthday - 1, &years), SETTLE_OK);
             if (years != age - 1) {

@@ -131,13 +131,13 @@ static void test_money_parse_reports_overflow_for_amounts_beyond_64_bits(void **
 {
     (void)state;
     static const reject_case_t cases[] = {
-        {"92233720368547758.08", SETTLE_ERR_OVERFLOW},   /* INT64_MAX + 1 */
-        {"92233720368547758.1", SETTLE_ERR_OVERFLOW},    /* INT64_MAX + 3 */
-        {"92233720368547759", SETTLE_ERR_OVERFLOW},      /* INT64_MAX + 93 */
-        {"-92233720368547758.09", SETTLE_ERR_OVERFLOW},  /* INT64_MIN - 1 */
-        {"184467440737095516.16", SETTLE_ERR_OVERFLOW},  /* 2^64: wraps to 0 if unchecked */
-        {"184467440737095516.17", SETTLE_ERR_OVERFLOW},  /* 2^64 + 1: wraps to 1 */
-        {"100000000000000000000", SETTLE_ERR_OVERFLOW},  /* 10^22 cents */
+        {"92233720368547758.08", SETTLE_ERR_OVERFLOW},  /* INT64_MAX + 1 */
+        {"92233720368547758.1", SETTLE_ERR_OVERFLOW},   /* INT64_MAX + 3 */
+        {"92233720368547759", SETTLE_ERR_OVERFLOW},     /* INT64_MAX + 93 */
+        {"-92233720368547758.09", SETTLE_ERR_OVERFLOW}, /* INT64_MIN - 1 */
+        {"184467440737095516.16", SETTLE_ERR_OVERFLOW}, /* 2^64: wraps to 0 if unchecked */
+        {"184467440737095516.17", SETTLE_ERR_OVERFLOW}, /* 2^64 + 1: wraps to 1 */
+        {"100000000000000000000", SETTLE_ERR_OVERFLOW}, /* 10^22 cents */
         {"99999999999999999999.99", SETTLE_ERR_OVERFLOW},
         {"-99999999999999999999999999999999", SETTLE_ERR_OVERFLOW},
     };
@@ -195,9 +195,9 @@ static void test_money_parse_rate_reads_percentages_as_basis_points(void **state
 {
     (void)state;
     static const rate_case_t cases[] = {
-        {"20%", 2000},     {"12.5%", 1250}, {"0.25%", 25},     {"140%", 14000},
-        {"100%", 10000},   {"0%", 0},       {"100.00%", 10000}, {"12.50%", 1250},
-        {"0.01%", 1},      {".5%", 50},     {"7.05%", 705},    {"21474836.47%", INT32_MAX},
+        {"20%", 2000},   {"12.5%", 1250}, {"0.25%", 25},      {"140%", 14000},
+        {"100%", 10000}, {"0%", 0},       {"100.00%", 10000}, {"12.50%", 1250},
+        {"0.01%", 1},    {".5%", 50},     {"7.05%", 705},     {"21474836.47%", INT32_MAX},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int32_t bps = SENTINEL_BPS;
@@ -238,9 +238,9 @@ static void test_money_parse_rate_reports_overflow_above_int32_max_basis_points(
 {
     (void)state;
     static const char *const texts[] = {
-        "21474836.48%",         /* INT32_MAX + 1 bps */
-        "21474837%",            /* INT32_MAX + 53 bps */
-        "42949672.96%",         /* 2^32 bps: wraps to 0 if unchecked */
+        "21474836.48%", /* INT32_MAX + 1 bps */
+        "21474837%",    /* INT32_MAX + 53 bps */
+        "42949672.96%", /* 2^32 bps: wraps to 0 if unchecked */
         "99999999999999999999%",
     };
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
@@ -342,7 +342,7 @@ static void test_money_format_reports_too_long_for_a_small_buffer(void **state)
         assert_int_equal(buffer[i], '#');
     }
     assert_int_equal(money_format(123450, buffer, 1), SETTLE_ERR_TOO_LONG);
-    assert_int_equal(money_format(0, buffer, 4), SETTLE_ERR_TOO_LONG); /* "0.00" needs 5 */
+    assert_int_equal(money_format(0, buffer, 4), SETTLE_ERR_TOO_LONG);  /* "0.00" needs 5 */
     assert_int_equal(money_format(-5, buffer, 5), SETTLE_ERR_TOO_LONG); /* "-0.05" needs 6 */
     assert_int_equal(money_format(INT64_MIN, buffer, 21), SETTLE_ERR_TOO_LONG);
     assert_int_equal(money_format(0, buffer, 0), SETTLE_ERR_TOO_LONG);
@@ -355,11 +355,21 @@ static void test_money_format_rate_writes_the_shortest_percentage(void **state)
         int32_t bps;
         const char *text;
     } cases[] = {
-        {2000, "20%"},     {1250, "12.5%"},      {25, "0.25%"},
-        {10000, "100%"},   {14000, "140%"},      {0, "0%"},
-        {1, "0.01%"},      {5, "0.05%"},         {50, "0.5%"},
-        {10050, "100.5%"}, {10001, "100.01%"},   {705, "7.05%"},
-        {100, "1%"},       {-1250, "-12.5%"},    {INT32_MAX, "21474836.47%"},
+        {2000, "20%"},
+        {1250, "12.5%"},
+        {25, "0.25%"},
+        {10000, "100%"},
+        {14000, "140%"},
+        {0, "0%"},
+        {1, "0.01%"},
+        {5, "0.05%"},
+        {50, "0.5%"},
+        {10050, "100.5%"},
+        {10001, "100.01%"},
+        {705, "7.05%"},
+        {100, "1%"},
+        {-1250, "-12.5%"},
+        {INT32_MAX, "21474836.47%"},
         {INT32_MIN, "-21474836.48%"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -397,9 +407,8 @@ static void test_money_format_rate_reports_too_long_for_a_small_buffer(void **st
 static void test_money_format_and_parse_round_trip(void **state)
 {
     (void)state;
-    static const int64_t amounts[] = {0,         1,         -1,        99,        -99,
-                                      100,       12345,     -12345,    100000001, INT64_MAX,
-                                      INT64_MIN, -INT64_MAX};
+    static const int64_t amounts[] = {0,     1,      -1,        99,        -99,       100,
+                                      12345, -12345, 100000001, INT64_MAX, INT64_MIN, -INT64_MAX};
     for (size_t i = 0; i < sizeof amounts / sizeof amounts[0]; i++) {
         char buffer[MONEY_TEXT_SIZE];
         int64_t back = SENTINEL_CENTS;
@@ -545,8 +554,8 @@ static void check_muldiv_cases(const muldiv_case_t *cases, size_t count)
             if (rc != SETTLE_OK || result != cases[i].expected[m]) {
                 fail_msg("money_muldiv(%" PRId64 ", %" PRId64 ", %" PRId64 ", %s): rc %d, "
                          "result %" PRId64 "; expected rc 0, result %" PRId64,
-                         cases[i].amount, cases[i].numerator, cases[i].denominator,
-                         MODE_NAMES[m], rc, result, cases[i].expected[m]);
+                         cases[i].amount, cases[i].numerator, cases[i].denominator, MODE_NAMES[m],
+                         rc, result, cases[i].expected[m]);
             }
         }
     }
@@ -619,15 +628,23 @@ static void test_money_muldiv_keeps_128_bit_intermediates(void **state)
         {INT64_MIN, INT64_MIN, INT64_MIN, {INT64_MIN, INT64_MIN, INT64_MIN, INT64_MIN}},
         {INT64_MIN, 1, INT64_MIN, {1, 1, 1, 1}},
         /* -2^63 * -1 / 2 = 2^62: the magnitude 2^63 passes through. */
-        {INT64_MIN, -1, 2, {INT64_C(4611686018427387904), INT64_C(4611686018427387904),
-                            INT64_C(4611686018427387904), INT64_C(4611686018427387904)}},
+        {INT64_MIN,
+         -1,
+         2,
+         {INT64_C(4611686018427387904), INT64_C(4611686018427387904), INT64_C(4611686018427387904),
+          INT64_C(4611686018427387904)}},
         /* (2^63-1)/2 = 2^62 - 0.5: a tie; 2^62 is even. */
-        {INT64_MAX, 1, 2, {INT64_C(4611686018427387904), INT64_C(4611686018427387904),
-                           INT64_C(4611686018427387903), INT64_C(4611686018427387904)}},
+        {INT64_MAX,
+         1,
+         2,
+         {INT64_C(4611686018427387904), INT64_C(4611686018427387904), INT64_C(4611686018427387903),
+          INT64_C(4611686018427387904)}},
         /* (2^63-1)^2 / -2^63 = -(2^63 - 2 + 2^-63): a hair past -9223372036854775806. */
-        {INT64_MAX, INT64_MAX, INT64_MIN, {-INT64_C(9223372036854775806),
-                                           -INT64_C(9223372036854775806),
-                                           -INT64_C(9223372036854775806), -INT64_MAX}},
+        {INT64_MAX,
+         INT64_MAX,
+         INT64_MIN,
+         {-INT64_C(9223372036854775806), -INT64_C(9223372036854775806),
+          -INT64_C(9223372036854775806), -INT64_MAX}},
         /* 2^62 * 3 / -2^63 = -1.5: a tie found only in 128 bits. */
         {INT64_C(4611686018427387904), 3, INT64_MIN, {-2, -2, -1, -2}},
         /* (2^64 - 1) / 2 * -1 = -(2^63 - 0.5): rounding away from zero lands on
@@ -661,8 +678,8 @@ static void test_money_muldiv_reports_overflow_when_the_result_does_not_fit(void
             if (rc != SETTLE_ERR_OVERFLOW || result != SENTINEL_CENTS) {
                 fail_msg("money_muldiv(%" PRId64 ", %" PRId64 ", %" PRId64 ", %s): rc %d, "
                          "result %" PRId64 "; expected SETTLE_ERR_OVERFLOW, result untouched",
-                         cases[i].amount, cases[i].numerator, cases[i].denominator,
-                         MODE_NAMES[m], rc, result);
+                         cases[i].amount, cases[i].numerator, cases[i].denominator, MODE_NAMES[m],
+                         rc, result);
             }
         }
     }
@@ -675,8 +692,8 @@ static void test_money_muldiv_reports_overflow_when_rounding_pushes_past_the_lim
 
     /* (2^64 - 1) / 2 = INT64_MAX + 0.5.  Toward zero it fits; the tie goes up
      * for HALF_UP, to the even 2^63 for HALF_EVEN, and up for UP: all past INT64_MAX. */
-    assert_int_equal(
-        money_muldiv(THIRD_OF_TWO_TO_THE_64, 3, 2, MONEY_ROUND_DOWN, &result), SETTLE_OK);
+    assert_int_equal(money_muldiv(THIRD_OF_TWO_TO_THE_64, 3, 2, MONEY_ROUND_DOWN, &result),
+                     SETTLE_OK);
     assert_int_equal(result, INT64_MAX);
 
     result = SENTINEL_CENTS;
@@ -760,10 +777,14 @@ static void test_money_apply_rate_rounds_by_each_mode(void **state)
         {INT64_MAX, 10000, {INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX}},
         {INT64_MIN, 10000, {INT64_MIN, INT64_MIN, INT64_MIN, INT64_MIN}},
         /* 50% of INT64_MAX = 2^62 - 0.5. */
-        {INT64_MAX, 5000, {INT64_C(4611686018427387904), INT64_C(4611686018427387904),
-                           INT64_C(4611686018427387903), INT64_C(4611686018427387904)}},
-        {INT64_MIN, 5000, {-INT64_C(4611686018427387904), -INT64_C(4611686018427387904),
-                           -INT64_C(4611686018427387904), -INT64_C(4611686018427387904)}},
+        {INT64_MAX,
+         5000,
+         {INT64_C(4611686018427387904), INT64_C(4611686018427387904), INT64_C(4611686018427387903),
+          INT64_C(4611686018427387904)}},
+        {INT64_MIN,
+         5000,
+         {-INT64_C(4611686018427387904), -INT64_C(4611686018427387904),
+          -INT64_C(4611686018427387904), -INT64_C(4611686018427387904)}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         for (size_t m = 0; m < 4; m++) {
@@ -918,13 +939,14 @@ static void test_money_split_handles_totals_and_weights_at_the_limits(void **sta
                 (const int64_t[]){-INT64_C(3074457345618258603), -INT64_C(3074457345618258603),
                                   -INT64_C(3074457345618258602)});
     /* Weights that sum to INT64_MAX: total * weight needs 128 bits, the shares are exact. */
-    check_split(INT64_MAX, (const int64_t[]){INT64_C(4611686018427387903),
-                                             INT64_C(4611686018427387904)},
-                2, (const int64_t[]){INT64_C(4611686018427387903), INT64_C(4611686018427387904)});
+    check_split(INT64_MAX,
+                (const int64_t[]){INT64_C(4611686018427387903), INT64_C(4611686018427387904)}, 2,
+                (const int64_t[]){INT64_C(4611686018427387903), INT64_C(4611686018427387904)});
     /* Large equal weights behave as 1:1:1. */
-    check_split(100, (const int64_t[]){INT64_C(1000000000000), INT64_C(1000000000000),
-                                       INT64_C(1000000000000)},
-                3, (const int64_t[]){34, 33, 33});
+    check_split(
+        100,
+        (const int64_t[]){INT64_C(1000000000000), INT64_C(1000000000000), INT64_C(1000000000000)},
+        3, (const int64_t[]){34, 33, 33});
 }
 
 static void test_money_split_rejects_invalid_weights_and_leaves_parts_untouched(void **state)
@@ -996,7 +1018,7 @@ static void test_money_split_parts_always_sum_to_the_total(void **state)
 {
     (void)state;
     static const int64_t fixed_weights[][5] = {
-        {1, 1, 1, 1, 1}, {1, 2, 3, 4, 5}, {0, 0, 0, 0, 1}, {7, 0, 3, 0, 1},
+        {1, 1, 1, 1, 1},   {1, 2, 3, 4, 5}, {0, 0, 0, 0, 1}, {7, 0, 3, 0, 1},
         {100, 1, 1, 1, 1}, {3, 3, 3, 3, 3}, {1, 0, 0, 0, 0}, {999, 1000, 1001, 2, 5},
     };
     uint64_t seed = 20240229;
@@ -1021,7 +1043,8 @@ static void test_money_split_parts_always_sum_to_the_total(void **state)
                 for (size_t i = 0; i < count; i++) {
                     sum += parts[i];
                     if (parts[i] != expected[i]) {
-                        fail_msg("money_split(%" PRId64 ", set %zu, %zu parts): part %zu is %" PRId64
+                        fail_msg("money_split(%" PRId64
+                                 ", set %zu, %zu parts): part %zu is %" PRId64
                                  ", expected %" PRId64,
                                  total, set, count, i, parts[i], expected[i]);
                     }

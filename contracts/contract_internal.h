@@ -1,0 +1,147 @@
+/*
+ * contract_internal.h - the layout of a compiled contract, shared by the
+ * loader (contract_load.c) and the interpreter (interp.c) only.
+ *
+ * Everything is a flat array indexed by position.  Code lists point into
+ * one pool of ranges (each list sorted, ranges within a list disjoint), so
+ * a lookup is a bisection over a short slice.  Codes compare by length
+ * first and then byte by byte: "99202-99215" holds only five-character
+ * codes, and "9921" is not in it.
+ */
+#ifndef SETTLE_CONTRACT_INTERNAL_H
+#define SETTLE_CONTRACT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "settle/claim.h"
+#include "settle/contract.h"
+
+#define CONTRACT_REASON_SIZE  8
+#define CONTRACT_PATTERN_SIZE CLAIM_DIAGNOSIS_SIZE
+#define CONTRACT_UNLIMITED    INT64_MAX /* an amount or count with no cap */
+#define CONTRACT_RATE_NONE    (-1)      /* "use the network's coinsurance" */
+
+typedef struct {
+    char low[CONTRACT_CODE_SIZE];
+    char high[CONTRACT_CODE_SIZE];
+} contract_range_t;
+
+/* A slice of the range pool; any = "*" matches every code. */
+typedef struct {
+    uint32_t first;
+    uint32_t count;
+    bool any;
+} contract_codes_t;
+
+typedef struct {
+    char code[CONTRACT_CODE_SIZE];
+    char modifier[CLAIM_MODIFIER_SIZE]; /* "" for the code alone */
+    int64_t cents_per_unit;
+} contract_fee_t;
+
+typedef struct {
+    char name[CONTRACT_ID_SIZE];
+    contract_codes_t codes;
+    int64_t copay_cents;          /* 0 when none */
+    int32_t coinsurance_bps;      /* CONTRACT_RATE_NONE: the network's */
+    bool deductible;              /* the deductible applies (default) */
+    bool prior_auth;              /* a claim without REF*G1 is denied (197) */
+    int64_t limit_units_milli;    /* CONTRACT_UNLIMITED when no limit */
+} contract_benefit_t;
+
+typedef struct {
+    contract_codes_t codes;
+    char reason[CONTRACT_REASON_SIZE];
+} contract_exclusion_t;
+
+typedef struct {
+    char primary[CONTRACT_CODE_SIZE];
+    contract_codes_t included;
+} contract_bundle_t;
+
+typedef struct {
+    char code[CONTRACT_CODE_SIZE];
+    int64_t units_milli_max;
+} contract_daily_max_t;
+
+typedef struct {
+    contract_codes_t codes;
+    int32_t age_years_min; /* 0 when none */
+    int32_t age_years_max; /* INT32_MAX when none */
+} contract_age_edit_t;
+
+typedef struct {
+    contract_codes_t codes;
+    char sex; /* 'F' or 'M' */
+} contract_sex_edit_t;
+
+/* An ICD-10 pattern without its dot: "M54" with prefix for "M54.*". */
+typedef struct {
+    char text[CONTRACT_PATTERN_SIZE];
+    bool prefix;
+} contract_pattern_t;
+
+typedef struct {
+    contract_codes_t codes;
+    uint32_t pattern_first;
+    uint32_t pattern_count;
+} contract_diagnosis_edit_t;
+
+typedef struct {
+    int32_t coinsurance_bps;
+    int32_t multiplier_bps; /* 10000 when not given */
+} contract_network_t;
+
+/* A growable array while loading; fixed once the load returns. */
+#define CONTRACT_ARRAY(type, name)                                                                 \
+    type *name;                                                                                    \
+    uint32_t name##_count;                                                                         \
+    uint32_t name##_capacity
+
+struct contract_s {
+    char id[CONTRACT_ID_SIZE];
+    char version[CONTRACT_ID_SIZE];
+    char payer[CONTRACT_ID_SIZE];
+    int32_t effective_from;
+    int32_t effective_to;
+    int32_t timely_filing_days; /* INT32_MAX when not checked */
+    int64_t deductible_cents_individual; /* 0 when none */
+    int64_t deductible_cents_family;     /* CONTRACT_UNLIMITED when none */
+    int64_t oop_cents_individual;        /* CONTRACT_UNLIMITED when none */
+    int64_t oop_cents_family;            /* CONTRACT_UNLIMITED when none */
+    contract_network_t network_in;
+    contract_network_t network_out;
+    int32_t percent_of_billed_bps; /* default fee: 10000 (the charge) when not given */
+    CONTRACT_ARRAY(char, providers);  /* NPIs, CLAIM_NPI_SIZE each, sorted */
+    CONTRACT_ARRAY(contract_range_t, ranges);
+    CONTRACT_ARRAY(contract_fee_t, fees); /* sorted by code, then modifier */
+    CONTRACT_ARRAY(contract_benefit_t, benefits); /* in file order: first match wins */
+    CONTRACT_ARRAY(contract_exclusion_t, exclusions);
+    CONTRACT_ARRAY(contract_bundle_t, bundles);
+    CONTRACT_ARRAY(contract_daily_max_t, daily_maxima); /* sorted by code */
+    CONTRACT_ARRAY(contract_age_edit_t, age_edits);
+    CONTRACT_ARRAY(contract_sex_edit_t, sex_edits);
+    CONTRACT_ARRAY(contract_diagnosis_edit_t, diagnosis_edits);
+    CONTRACT_ARRAY(contract_pattern_t, patterns);
+};
+
+/* Orders codes by length, then bytes. */
+int contract_code_compare(const char *a, const char *b);
+
+/* True when code is in the list. */
+bool contract_codes_match(const contract_t *contract, const contract_codes_t *codes,
+                          const char *code);
+
+/* The fee for code with one of the line's modifiers (tried in order), else
+ * for the code alone; NULL when the schedule does not list the code. */
+const contract_fee_t *contract_fee_find(const contract_t *contract, const char *code,
+                                        const char (*modifiers)[CLAIM_MODIFIER_SIZE]);
+
+/* The daily maximum for code, or NULL. */
+const contract_daily_max_t *contract_daily_max_find(const contract_t *contract, const char *code);
+
+/* True when npi is one of the in-network providers. */
+bool contract_provider_in_network(const contract_t *contract, const char *npi);
+
+#endif
