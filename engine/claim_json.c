@@ -592,7 +592,10 @@ static int s_syntax_error(const json_error_t *json_error, size_t base, const cha
                           settle_error_t *error)
 {
     size_t at = base + (size_t)(json_error->position > 0 ? json_error->position : 0);
-    settle_error_at_line(error, s_line_of(text, at), 0);
+    size_t line_start = at;
+    while (line_start > 0 && text[line_start - 1] != '\n')
+        line_start--;
+    settle_error_at_line(error, s_line_of(text, at), (uint32_t)(at - line_start));
     return settle_error_set(error, SETTLE_ERR_SYNTAX, "invalid JSON: %s", json_error->text);
 }
 

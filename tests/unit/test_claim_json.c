@@ -124,7 +124,7 @@ static void test_json_errors_name_file_line_and_path(void **state)
 {
     s_expect_error("", SETTLE_ERR_MISSING, "in.json: no claims in the file", 0);
     s_expect_error("{\"format\":\"settle.claim/1\",\n \"claim_id\": }", SETTLE_ERR_SYNTAX,
-                   "in.json:2: invalid JSON: unexpected token near '}'", 0);
+                   "in.json:2:14: invalid JSON: unexpected token near '}'", 0);
     s_expect_error("{\"claim_id\":\"C1\"}", SETTLE_ERR_MISSING,
                    "in.json:1: format: missing; expected \"settle.claim/1\"", 0);
     s_expect_error("{\"format\":\"settle.claim/9\"}", SETTLE_ERR_VERSION,
