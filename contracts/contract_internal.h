@@ -22,9 +22,11 @@
 #define CONTRACT_UNLIMITED    INT64_MAX /* an amount or count with no cap */
 #define CONTRACT_RATE_NONE    (-1)      /* "use the network's coinsurance" */
 
+/* Source positions (line, column) are kept for the loader's messages. */
 typedef struct {
     char low[CONTRACT_CODE_SIZE];
     char high[CONTRACT_CODE_SIZE];
+    uint32_t line, column;
 } contract_range_t;
 
 /* A slice of the range pool; any = "*" matches every code. */
@@ -38,6 +40,7 @@ typedef struct {
     char code[CONTRACT_CODE_SIZE];
     char modifier[CLAIM_MODIFIER_SIZE]; /* "" for the code alone */
     int64_t cents_per_unit;
+    uint32_t line, column;
 } contract_fee_t;
 
 typedef struct {
@@ -63,6 +66,7 @@ typedef struct {
 typedef struct {
     char code[CONTRACT_CODE_SIZE];
     int64_t units_milli_max;
+    uint32_t line, column;
 } contract_daily_max_t;
 
 typedef struct {
