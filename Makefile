@@ -1,6 +1,8 @@
 # A thin driver over CMake.  `make demo` and `make test` are all a new
 # machine needs: both install missing Debian packages first.
 
+MAKEFLAGS += --no-print-directory
+
 BUILD ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
@@ -14,7 +16,7 @@ deps:
 	@./.ci/install-deps
 
 configure: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS) >/dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS) --log-level=WARNING
 
 build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
@@ -31,13 +33,13 @@ bench: configure
 
 # The unit tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
 asan: deps
-	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSETTLE_SANITIZE=ON >/dev/null
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSETTLE_SANITIZE=ON --log-level=WARNING
 	@cmake --build build-asan -j $(JOBS)
 	@cd build-asan && ctest --output-on-failure -j $(JOBS) -L unit --timeout 600
 
 # libFuzzer binaries (clang); run one with build-fuzz/tests/fuzz/fuzz_NAME CORPUS_DIR.
 fuzz: deps
-	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DSETTLE_FUZZ=ON >/dev/null
+	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DSETTLE_FUZZ=ON --log-level=WARNING
 	@cmake --build build-fuzz -j $(JOBS)
 
 format:

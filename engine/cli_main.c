@@ -10,6 +10,8 @@
 
 static const cli_command_t s_commands[] = {
     {"show", "print claims in canonical JSON with their content hashes", cli_show},
+    {"adjudicate", "adjudicate claims offline against plan contracts", cli_adjudicate},
+    {"check-contract", "compile plan contracts and list their problems", cli_check_contract},
 };
 
 #define COMMAND_COUNT (sizeof s_commands / sizeof s_commands[0])

@@ -1,0 +1,653 @@
+/*
+ * interp.c - adjudication: the claim-level checks, then every line through
+ * the steps in the order contracts/README.md documents, then the totals.
+ *
+ * Each line step either lets the line go on, denies some of its units
+ * (the denied share of the charge is charge x denied units / units, rounded
+ * half-up) or denies the rest of it; pricing and cost sharing come last.
+ * Accumulators change in the state as lines are priced, so the next line
+ * and the next claim see them; every change is also recorded in the
+ * change list, which is how an error undoes them and a void reverses them.
+ */
+#include <string.h>
+
+#include "contract_internal.h"
+#include "interp_internal.h"
+#include "settle/alloc.h"
+#include "settle/date.h"
+#include "settle/money.h"
+
+typedef struct {
+    const contract_t *const *contracts;
+    size_t contract_count;
+    const enrollment_member_t *member;
+    interp_state_t *state;
+    const claim_t *claim;
+    int32_t received;
+    interp_decision_t *decision;
+    interp_changes_t *changes;
+} s_run_t;
+
+/* One line on its way through the steps. */
+typedef struct {
+    uint32_t index;
+    const claim_line_t *in;
+    interp_line_t *out;
+    const contract_t *contract;
+    const contract_benefit_t *benefit;
+    bool in_network;
+    int64_t charge_cents_left; /* the charge no denial has taken yet */
+    int64_t units_milli_left;  /* the units no denial has taken yet */
+    int32_t year;              /* accumulator period */
+    bool done;                 /* denied in full: no further step */
+} s_line_t;
+
+typedef int (*s_step_fn)(s_run_t *run, s_line_t *line);
+
+const char *interp_status_name(interp_status_t status)
+{
+    static const char *const names[] = {"paid", "partial", "denied", "rejected"};
+    return (unsigned)status < 4 ? names[status] : "unknown";
+}
+
+interp_decision_t *interp_decision_new(void)
+{
+    interp_decision_t *self = settle_calloc(1, sizeof *self);
+    if (self) {
+        self->lines = settle_calloc(CLAIM_LINES_MAX, sizeof *self->lines);
+        if (!self->lines) {
+            settle_free(self);
+            return NULL;
+        }
+    }
+    return self;
+}
+
+void interp_decision_destroy(interp_decision_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    settle_free((*self_p)->lines);
+    settle_free(*self_p);
+    *self_p = NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Adjustments and accumulators
+ * ------------------------------------------------------------------------ */
+
+static void s_adjust(interp_line_t *out, const char *group, const char *reason, int64_t cents)
+{
+    if (cents == 0 || out->adjustment_count >= INTERP_ADJUSTMENTS_MAX)
+        return;
+    interp_adjustment_t *adjustment = &out->adjustments[out->adjustment_count++];
+    memcpy(adjustment->group, group, INTERP_GROUP_SIZE - 1);
+    adjustment->group[INTERP_GROUP_SIZE - 1] = '\0';
+    claim_set_text(adjustment->reason, sizeof adjustment->reason, reason, strlen(reason));
+    adjustment->amount_cents = cents;
+}
+
+/* Denies what is left of the line. */
+static void s_deny(s_line_t *line, const char *reason)
+{
+    s_adjust(line->out, "CO", reason, line->charge_cents_left);
+    line->charge_cents_left = 0;
+    line->units_milli_left = 0;
+    line->out->denied_in_full = true;
+    line->done = true;
+}
+
+/* Denies denied_milli of the units left, with their share of the charge. */
+static int s_deny_units(s_line_t *line, const char *reason, int64_t denied_milli)
+{
+    if (denied_milli >= line->units_milli_left) {
+        s_deny(line, reason);
+        return SETTLE_OK;
+    }
+    int64_t share;
+    int rc = money_muldiv(line->charge_cents_left, denied_milli, line->units_milli_left,
+                          MONEY_ROUND_HALF_UP, &share);
+    if (rc != SETTLE_OK)
+        return rc;
+    s_adjust(line->out, "CO", reason, share);
+    line->charge_cents_left -= share;
+    line->units_milli_left -= denied_milli;
+    line->out->denied_in_part = true;
+    return SETTLE_OK;
+}
+
+/* Records a change in the change list, added to an earlier change of the
+ * same accumulator in this claim. */
+static int s_note_change(interp_changes_t *changes, const interp_accumulator_t *key,
+                         int64_t amount)
+{
+    for (uint32_t i = 0; i < changes->count; i++) {
+        interp_accumulator_t *item = &changes->items[i];
+        if (item->kind == key->kind && item->year == key->year &&
+            strcmp(item->key, key->key) == 0 && strcmp(item->benefit, key->benefit) == 0)
+            return money_add(item->amount, amount, &item->amount);
+    }
+    if (changes->count == INTERP_CHANGES_MAX)
+        return SETTLE_ERR_TOO_MANY;
+    changes->items[changes->count] = *key;
+    changes->items[changes->count++].amount = amount;
+    return SETTLE_OK;
+}
+
+static int s_accumulate(s_run_t *run, interp_accumulator_kind_t kind, int32_t year,
+                        const char *key, const char *benefit, int64_t amount)
+{
+    if (amount == 0)
+        return SETTLE_OK;
+    interp_accumulator_t name = {.kind = (uint8_t)kind, .year = year};
+    claim_set_text(name.key, sizeof name.key, key, strlen(key));
+    claim_set_text(name.benefit, sizeof name.benefit, benefit, strlen(benefit));
+    int rc = s_note_change(run->changes, &name, amount);
+    if (rc == SETTLE_OK)
+        rc = interp_state_add(run->state, &name, amount);
+    return rc;
+}
+
+/* What is left under a cap after used; CONTRACT_UNLIMITED stays unlimited. */
+static int64_t s_left(int64_t cap, int64_t used)
+{
+    if (cap == CONTRACT_UNLIMITED)
+        return CONTRACT_UNLIMITED;
+    return cap > used ? cap - used : 0;
+}
+
+static int64_t s_min(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* ------------------------------------------------------------------------
+ * Line steps, in adjudication order
+ * ------------------------------------------------------------------------ */
+
+/* Coverage (26, 27), and the contract version in force on the day. */
+static int s_step_coverage(s_run_t *run, s_line_t *line)
+{
+    int32_t day = line->in->service_from;
+    if (day < run->member->coverage_from) {
+        s_deny(line, "26");
+        return SETTLE_OK;
+    }
+    if (day > run->member->coverage_to) {
+        s_deny(line, "27");
+        return SETTLE_OK;
+    }
+    bool known = false, before = true;
+    for (size_t i = 0; i < run->contract_count; i++) {
+        const contract_t *contract = run->contracts[i];
+        if (strcmp(contract->id, run->member->contract) != 0)
+            continue;
+        known = true;
+        if (day >= contract->effective_from && day <= contract->effective_to) {
+            line->contract = contract;
+            return SETTLE_OK;
+        }
+        if (day > contract->effective_to)
+            before = false;
+    }
+    if (!known)
+        return SETTLE_ERR_NOT_FOUND;
+    s_deny(line, before ? "26" : "27");
+    return SETTLE_OK;
+}
+
+static int s_step_timely_filing(s_run_t *run, s_line_t *line)
+{
+    int32_t limit = line->contract->timely_filing_days;
+    if (run->received != DATE_NONE && limit != INT32_MAX &&
+        (int64_t)run->received - line->in->service_to > limit)
+        s_deny(line, "29");
+    return SETTLE_OK;
+}
+
+static int s_step_exclusion(s_run_t *run, s_line_t *line)
+{
+    const contract_t *contract = line->contract;
+    for (uint32_t i = 0; i < contract->exclusions_count; i++)
+        if (contract_codes_match(contract, &contract->exclusions[i].codes,
+                                 line->in->procedure_code)) {
+            s_deny(line, contract->exclusions[i].reason);
+            break;
+        }
+    return SETTLE_OK;
+}
+
+/* True when one of the line's diagnoses (by its pointers, or all of the
+ * claim's when it has none) matches one of the edit's patterns. */
+static bool s_diagnosis_ok(const s_run_t *run, const s_line_t *line,
+                           const contract_diagnosis_edit_t *edit)
+{
+    const claim_t *claim = run->claim;
+    bool by_pointer = line->in->diagnosis_pointers[0] != 0;
+    size_t count = by_pointer ? CLAIM_POINTERS_MAX : claim->diagnosis_count;
+    for (size_t i = 0; i < count; i++) {
+        size_t which = by_pointer ? (size_t)line->in->diagnosis_pointers[i] - 1 : i;
+        if (by_pointer && (line->in->diagnosis_pointers[i] == 0 || which >= claim->diagnosis_count))
+            continue;
+        const char *code = claim->diagnoses[which];
+        for (uint32_t p = 0; p < edit->pattern_count; p++) {
+            const contract_pattern_t *pattern = &line->contract->patterns[edit->pattern_first + p];
+            size_t length = strlen(pattern->text);
+            if (pattern->prefix ? strncmp(code, pattern->text, length) == 0
+                                : strcmp(code, pattern->text) == 0)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* Age (6), sex (7), diagnosis (11). */
+static int s_step_edits(s_run_t *run, s_line_t *line)
+{
+    const contract_t *contract = line->contract;
+    const char *code = line->in->procedure_code;
+    for (uint32_t i = 0; i < contract->age_edits_count; i++) {
+        const contract_age_edit_t *edit = &contract->age_edits[i];
+        int age = -1;
+        if (!contract_codes_match(contract, &edit->codes, code))
+            continue;
+        if (date_age_years(run->member->birth_date, line->in->service_from, &age) != SETTLE_OK ||
+            age < edit->age_years_min || age > edit->age_years_max) {
+            s_deny(line, "6");
+            return SETTLE_OK;
+        }
+    }
+    for (uint32_t i = 0; i < contract->sex_edits_count; i++)
+        if (contract_codes_match(contract, &contract->sex_edits[i].codes, code) &&
+            run->member->sex != contract->sex_edits[i].sex) {
+            s_deny(line, "7");
+            return SETTLE_OK;
+        }
+    for (uint32_t i = 0; i < contract->diagnosis_edits_count; i++)
+        if (contract_codes_match(contract, &contract->diagnosis_edits[i].codes, code) &&
+            !s_diagnosis_ok(run, line, &contract->diagnosis_edits[i])) {
+            s_deny(line, "11");
+            return SETTLE_OK;
+        }
+    return SETTLE_OK;
+}
+
+/* An included code billed with its primary on the same claim and day (97). */
+static int s_step_bundling(s_run_t *run, s_line_t *line)
+{
+    const contract_t *contract = line->contract;
+    for (uint32_t b = 0; b < contract->bundles_count; b++) {
+        const contract_bundle_t *bundle = &contract->bundles[b];
+        if (!contract_codes_match(contract, &bundle->included, line->in->procedure_code))
+            continue;
+        for (uint32_t j = 0; j < run->claim->line_count; j++) {
+            const claim_line_t *other = &run->claim->lines[j];
+            if (j != line->index && other->service_from == line->in->service_from &&
+                strcmp(other->procedure_code, bundle->primary) == 0) {
+                s_deny(line, "97");
+                return SETTLE_OK;
+            }
+        }
+    }
+    return SETTLE_OK;
+}
+
+/* Units of the code on the day past the maximum, counting the units that
+ * earlier lines of the claim got through (151). */
+static int s_step_daily_max(s_run_t *run, s_line_t *line)
+{
+    const contract_daily_max_t *maximum =
+        contract_daily_max_find(line->contract, line->in->procedure_code);
+    if (!maximum)
+        return SETTLE_OK;
+    int64_t used = 0;
+    for (uint32_t j = 0; j < line->index; j++) {
+        const claim_line_t *other = &run->claim->lines[j];
+        if (other->service_from == line->in->service_from &&
+            strcmp(other->procedure_code, line->in->procedure_code) == 0)
+            used += run->decision->lines[j].units_milli_paid;
+    }
+    int64_t room = s_left(maximum->units_milli_max, used);
+    if (line->units_milli_left > room)
+        return s_deny_units(line, "151", line->units_milli_left - room);
+    return SETTLE_OK;
+}
+
+/* The first benefit that lists the code (none: 204), and the network (242
+ * when the contract covers no out-of-network care). */
+static int s_step_benefit(s_run_t *run, s_line_t *line)
+{
+    const contract_t *contract = line->contract;
+    for (uint32_t i = 0; i < contract->benefits_count && !line->benefit; i++)
+        if (contract_codes_match(contract, &contract->benefits[i].codes,
+                                 line->in->procedure_code))
+            line->benefit = &contract->benefits[i];
+    if (!line->benefit) {
+        s_deny(line, "204");
+        return SETTLE_OK;
+    }
+    line->in_network = contract_provider_in_network(contract, run->claim->billing_npi);
+    if (!line->in_network && contract->network_out.coinsurance_bps == CONTRACT_RATE_NONE)
+        s_deny(line, "242");
+    return SETTLE_OK;
+}
+
+static int s_step_prior_auth(s_run_t *run, s_line_t *line)
+{
+    if (line->benefit->prior_auth && run->claim->prior_authorization[0] == '\0')
+        s_deny(line, "197");
+    return SETTLE_OK;
+}
+
+/* The benefit's unit limit for the period (119); a limit reached part-way
+ * pays the units that fit. */
+static int s_step_limit(s_run_t *run, s_line_t *line)
+{
+    const contract_benefit_t *benefit = line->benefit;
+    if (benefit->limit_units_milli == CONTRACT_UNLIMITED)
+        return SETTLE_OK;
+    int64_t used = interp_state_total(run->state, INTERP_ACCUMULATOR_BENEFIT_UNITS, line->year,
+                                      run->member->id, benefit->name);
+    int64_t room = s_left(benefit->limit_units_milli, used);
+    int rc = SETTLE_OK;
+    if (line->units_milli_left > room)
+        rc = s_deny_units(line, "119", line->units_milli_left - room);
+    if (rc == SETTLE_OK && !line->done)
+        rc = s_accumulate(run, INTERP_ACCUMULATOR_BENEFIT_UNITS, line->year, run->member->id,
+                          benefit->name, line->units_milli_left);
+    return rc;
+}
+
+/* Allowed: min(charge, fee x units x multiplier), or min(charge, charge x
+ * percent of billed) for a code the schedule does not list (45). */
+static int s_allowed(const s_line_t *line, int64_t *allowed_out)
+{
+    const contract_t *contract = line->contract;
+    const contract_network_t *network = line->in_network ? &contract->network_in
+                                                         : &contract->network_out;
+    const contract_fee_t *fee =
+        contract_fee_find(contract, line->in->procedure_code, line->in->modifiers);
+    int64_t priced;
+    int rc = fee ? money_muldiv(fee->cents_per_unit,
+                                line->units_milli_left * network->multiplier_bps,
+                                (int64_t)CLAIM_UNITS_MILLI_PER_UNIT * MONEY_BPS_ONE_HUNDRED_PERCENT,
+                                MONEY_ROUND_HALF_UP, &priced)
+                 : money_apply_rate(line->charge_cents_left, contract->percent_of_billed_bps,
+                                    MONEY_ROUND_HALF_UP, &priced);
+    if (rc == SETTLE_OK)
+        *allowed_out = s_min(line->charge_cents_left, priced);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * Pricing and cost sharing
+ * ------------------------------------------------------------------------ */
+
+/* Copay (3), deductible (1), coinsurance (2), each bounded by what is left
+ * of the out-of-pocket room after the ones before it. */
+static int s_step_price(s_run_t *run, s_line_t *line)
+{
+    const contract_t *contract = line->contract;
+    const enrollment_member_t *member = run->member;
+    interp_line_t *out = line->out;
+    int rc = s_allowed(line, &out->allowed_cents);
+    if (rc != SETTLE_OK)
+        return rc;
+    s_adjust(out, "CO", "45", line->charge_cents_left - out->allowed_cents);
+    int32_t year = line->year;
+    int64_t oop_room = s_min(
+        s_left(contract->oop_cents_individual,
+               interp_state_total(run->state, INTERP_ACCUMULATOR_OOP_INDIVIDUAL, year, member->id, "")),
+        s_left(contract->oop_cents_family,
+               interp_state_total(run->state, INTERP_ACCUMULATOR_OOP_FAMILY, year, member->family, "")));
+    int64_t rest = out->allowed_cents;
+    out->copay_cents = s_min(s_min(line->benefit->copay_cents, rest), oop_room);
+    rest -= out->copay_cents;
+    oop_room = oop_room == CONTRACT_UNLIMITED ? oop_room : oop_room - out->copay_cents;
+    if (line->benefit->deductible) {
+        int64_t deductible_room = s_min(
+            s_left(contract->deductible_cents_individual,
+                   interp_state_total(run->state, INTERP_ACCUMULATOR_DEDUCTIBLE_INDIVIDUAL, year,
+                                      member->id, "")),
+            s_left(contract->deductible_cents_family,
+                   interp_state_total(run->state, INTERP_ACCUMULATOR_DEDUCTIBLE_FAMILY, year,
+                                      member->family, "")));
+        out->deductible_cents = s_min(s_min(deductible_room, rest), oop_room);
+        rest -= out->deductible_cents;
+        oop_room = oop_room == CONTRACT_UNLIMITED ? oop_room : oop_room - out->deductible_cents;
+    }
+    int32_t rate = line->benefit->coinsurance_bps != CONTRACT_RATE_NONE
+                       ? line->benefit->coinsurance_bps
+                       : (line->in_network ? contract->network_in : contract->network_out)
+                             .coinsurance_bps;
+    rc = money_apply_rate(rest, rate, MONEY_ROUND_HALF_UP, &out->coinsurance_cents);
+    if (rc != SETTLE_OK)
+        return rc;
+    out->coinsurance_cents = s_min(s_min(out->coinsurance_cents, rest), oop_room);
+    s_adjust(out, "PR", "3", out->copay_cents);
+    s_adjust(out, "PR", "1", out->deductible_cents);
+    s_adjust(out, "PR", "2", out->coinsurance_cents);
+    out->patient_cents = out->copay_cents + out->deductible_cents + out->coinsurance_cents;
+    out->paid_cents = out->allowed_cents - out->patient_cents;
+    out->units_milli_paid = line->units_milli_left;
+    struct {
+        interp_accumulator_kind_t kind;
+        const char *key;
+        int64_t amount;
+    } updates[] = {
+        {INTERP_ACCUMULATOR_DEDUCTIBLE_INDIVIDUAL, member->id, out->deductible_cents},
+        {INTERP_ACCUMULATOR_DEDUCTIBLE_FAMILY, member->family, out->deductible_cents},
+        {INTERP_ACCUMULATOR_OOP_INDIVIDUAL, member->id, out->patient_cents},
+        {INTERP_ACCUMULATOR_OOP_FAMILY, member->family, out->patient_cents},
+    };
+    for (size_t i = 0; i < 4 && rc == SETTLE_OK; i++)
+        rc = s_accumulate(run, updates[i].kind, year, updates[i].key, "", updates[i].amount);
+    return rc;
+}
+
+static const s_step_fn s_steps[] = {
+    s_step_coverage,  s_step_timely_filing, s_step_exclusion,  s_step_edits,
+    s_step_bundling,  s_step_daily_max,     s_step_benefit,    s_step_prior_auth,
+    s_step_limit,     s_step_price,
+};
+
+static void s_line_start(s_run_t *run, uint32_t index, s_line_t *line)
+{
+    const claim_line_t *in = &run->claim->lines[index];
+    interp_line_t *out = &run->decision->lines[index];
+    memset(out, 0, sizeof *out);
+    out->line = index + 1;
+    const char *code = in->procedure_code[0] ? in->procedure_code : in->revenue_code;
+    claim_set_text(out->code, sizeof out->code, code, strlen(code));
+    out->units_milli = in->units_milli;
+    out->billed_cents = in->charge_cents;
+    int year, month, day;
+    date_to_ymd(in->service_from, &year, &month, &day);
+    *line = (s_line_t){.index = index, .in = in, .out = out,
+                       .charge_cents_left = in->charge_cents,
+                       .units_milli_left = in->units_milli, .year = year};
+}
+
+static int s_adjudicate_line(s_run_t *run, uint32_t index)
+{
+    s_line_t line;
+    s_line_start(run, index, &line);
+    int rc = SETTLE_OK;
+    for (size_t step = 0; step < sizeof s_steps / sizeof s_steps[0] && !line.done; step++)
+        if ((rc = s_steps[step](run, &line)) != SETTLE_OK)
+            return rc;
+    int64_t adjusted = 0;
+    for (uint32_t i = 0; i < line.out->adjustment_count; i++)
+        adjusted += line.out->adjustments[i].amount_cents;
+    /* Every line balances: charge - adjustments = paid. */
+    if (line.out->billed_cents - adjusted != line.out->paid_cents)
+        return SETTLE_ERR_CORRUPT;
+    return SETTLE_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * Claim level: duplicates, voids, replacements, the member
+ * ------------------------------------------------------------------------ */
+
+static void s_decision_start(s_run_t *run)
+{
+    interp_decision_t *decision = run->decision;
+    interp_line_t *lines = decision->lines;
+    memset(decision, 0, sizeof *decision);
+    decision->lines = lines;
+    memcpy(decision->claim_id, run->claim->claim_id, sizeof decision->claim_id);
+    decision->frequency = run->claim->frequency;
+    run->changes->count = 0;
+}
+
+/* Rejects the claim: every line carries reason in full, nothing changes. */
+static void s_reject(s_run_t *run, const char *reason)
+{
+    for (uint32_t i = 0; i < run->claim->line_count; i++) {
+        s_line_t line;
+        s_line_start(run, i, &line);
+        s_deny(&line, reason);
+    }
+    run->decision->line_count = run->claim->line_count;
+    run->decision->status = INTERP_STATUS_REJECTED;
+}
+
+static void s_totals(interp_decision_t *decision)
+{
+    uint32_t denied = 0, touched = 0;
+    for (uint32_t i = 0; i < decision->line_count; i++) {
+        const interp_line_t *line = &decision->lines[i];
+        decision->billed_cents += line->billed_cents;
+        decision->allowed_cents += line->allowed_cents;
+        decision->paid_cents += line->paid_cents;
+        decision->patient_cents += line->patient_cents;
+        denied += line->denied_in_full;
+        touched += line->denied_in_full || line->denied_in_part;
+    }
+    if (decision->status == INTERP_STATUS_REJECTED)
+        return;
+    decision->status = denied == decision->line_count ? INTERP_STATUS_DENIED
+                       : touched                      ? INTERP_STATUS_PARTIAL
+                                                      : INTERP_STATUS_PAID;
+}
+
+/* Undoes every change recorded so far (after an error). */
+static void s_undo(s_run_t *run)
+{
+    for (uint32_t i = run->changes->count; i-- > 0;)
+        interp_state_add(run->state, &run->changes->items[i], -run->changes->items[i].amount);
+    run->changes->count = 0;
+}
+
+/* Reverses an adjudicated claim's accumulator changes and marks it voided. */
+static int s_reverse(s_run_t *run, interp_history_t *original)
+{
+    for (uint32_t i = 0; i < original->change_count; i++) {
+        const interp_accumulator_t *change = &original->changes[i];
+        int rc = s_note_change(run->changes, change, -change->amount);
+        if (rc == SETTLE_OK)
+            rc = interp_state_add(run->state, change, -change->amount);
+        if (rc != SETTLE_OK)
+            return rc;
+    }
+    original->voided = true;
+    memcpy(run->decision->related_claim_id, original->decision.claim_id,
+           sizeof original->decision.claim_id);
+    return SETTLE_OK;
+}
+
+/* A void's decision: the original's, every amount negated. */
+static void s_void_decision(s_run_t *run, const interp_history_t *original)
+{
+    interp_decision_t *decision = run->decision;
+    decision->line_count = original->decision.line_count;
+    decision->status = original->decision.status;
+    for (uint32_t i = 0; i < decision->line_count; i++) {
+        interp_line_t *line = &decision->lines[i];
+        *line = original->decision.lines[i];
+        line->billed_cents = -line->billed_cents;
+        line->allowed_cents = -line->allowed_cents;
+        line->deductible_cents = -line->deductible_cents;
+        line->copay_cents = -line->copay_cents;
+        line->coinsurance_cents = -line->coinsurance_cents;
+        line->paid_cents = -line->paid_cents;
+        line->patient_cents = -line->patient_cents;
+        for (uint32_t a = 0; a < line->adjustment_count; a++)
+            line->adjustments[a].amount_cents = -line->adjustments[a].amount_cents;
+    }
+    decision->billed_cents = -original->decision.billed_cents;
+    decision->allowed_cents = -original->decision.allowed_cents;
+    decision->paid_cents = -original->decision.paid_cents;
+    decision->patient_cents = -original->decision.patient_cents;
+}
+
+/* Claim-level checks before the lines; *stop when the claim is decided. */
+static int s_claim_checks(s_run_t *run, const enrollment_t *enrollment,
+                          interp_history_t **reversed, bool *stop)
+{
+    const claim_t *claim = run->claim;
+    bool corrects = claim->frequency == CLAIM_FREQUENCY_VOID ||
+                    claim->frequency == CLAIM_FREQUENCY_REPLACEMENT;
+    *stop = true;
+    if (corrects) {
+        interp_history_t *original = interp_history_find(run->state, claim->original_claim_number);
+        if (!original || original->voided) {
+            s_reject(run, original ? "18" : "16");
+            return SETTLE_OK;
+        }
+        int rc = s_reverse(run, original);
+        if (rc != SETTLE_OK)
+            return rc;
+        *reversed = original;
+        if (claim->frequency == CLAIM_FREQUENCY_VOID) {
+            s_void_decision(run, original);
+            return SETTLE_OK;
+        }
+    } else {
+        interp_history_t *earlier = interp_history_find(run->state, claim->claim_id);
+        if (earlier && !earlier->voided) {
+            s_reject(run, "18");
+            return SETTLE_OK;
+        }
+    }
+    run->member = enrollment_find(enrollment, claim->member_id);
+    if (!run->member) {
+        s_reject(run, "31");
+        return SETTLE_OK;
+    }
+    *stop = false;
+    return SETTLE_OK;
+}
+
+int interp_adjudicate(const contract_t *const *contracts, size_t contract_count,
+                      const enrollment_t *enrollment, interp_state_t *state,
+                      const claim_t *claim, int32_t received, interp_decision_t *decision,
+                      interp_changes_t *changes, settle_error_t *error)
+{
+    if (!contracts || !enrollment || !state || !claim || !decision || !changes ||
+        claim->line_count > CLAIM_LINES_MAX)
+        return settle_error_set(error, SETTLE_ERR_INVALID, "interp_adjudicate: bad argument");
+    s_run_t run = {.contracts = contracts, .contract_count = contract_count, .state = state,
+                   .claim = claim, .received = received, .decision = decision,
+                   .changes = changes};
+    s_decision_start(&run);
+    interp_history_t *reversed = NULL;
+    bool stop;
+    int rc = s_claim_checks(&run, enrollment, &reversed, &stop);
+    for (uint32_t i = 0; rc == SETTLE_OK && !stop && i < claim->line_count; i++) {
+        rc = s_adjudicate_line(&run, i);
+        decision->line_count = i + 1;
+    }
+    s_totals(decision);
+    bool keep = rc == SETTLE_OK && decision->status != INTERP_STATUS_REJECTED &&
+                claim->frequency != CLAIM_FREQUENCY_VOID;
+    if (keep)
+        rc = interp_history_put(state, decision, changes);
+    if (rc != SETTLE_OK) {
+        if (reversed)
+            reversed->voided = false;
+        s_undo(&run);
+        if (rc == SETTLE_ERR_NOT_FOUND)
+            return settle_error_set(error, rc, "claim %s: member %s: no contract \"%s\" given",
+                                    claim->claim_id, claim->member_id, run.member->contract);
+        return settle_error_set(error, rc, "claim %s: %s", claim->claim_id, settle_strerror(rc));
+    }
+    return SETTLE_OK;
+}

@@ -1,0 +1,306 @@
+/*
+ * cli_adjudicate.c - `settle adjudicate`: runs claims through plan contracts
+ * offline, carrying accumulators from claim to claim, and prints one JSON
+ * decision per claim; and `settle check-contract`: compiles contracts and
+ * lists every problem as FILE:LINE:COLUMN: message.
+ *
+ * The JSON is written by hand, keys in a fixed order, integers only, so the
+ * same inputs always print the same bytes.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "settle/alloc.h"
+#include "settle/claim_json.h"
+#include "settle/contract.h"
+#include "settle/date.h"
+#include "settle/enrollment.h"
+#include "settle/interp.h"
+
+#define ADJUDICATE_CONTRACTS_MAX 64
+
+typedef struct {
+    const contract_t *contracts[ADJUDICATE_CONTRACTS_MAX];
+    size_t contract_count;
+    enrollment_t *enrollment;
+    interp_state_t *state;
+    interp_decision_t *decision;
+    interp_changes_t *changes;
+    int32_t received;
+    int summary;
+    unsigned claims, lines, failed;
+    int64_t billed_cents, allowed_cents, paid_cents, patient_cents;
+} s_adjudicate_t;
+
+static void s_help(FILE *out)
+{
+    fprintf(out,
+            "usage: settle adjudicate --contract FILE [--contract FILE...] --enrollment FILE\n"
+            "                         [--received CCYY-MM-DD] [--summary] CLAIMS...\n\n"
+            "Adjudicates canonical JSON claims, in order, against the plan contracts and\n"
+            "the enrollment, carrying accumulators from claim to claim, and prints one\n"
+            "JSON object per claim on its own line.  --received sets the day the claims\n"
+            "were received (timely filing is not checked without it); --summary adds a\n"
+            "closing line with totals.\n\n"
+            "exit codes: 0 all claims adjudicated, 1 an input was rejected, 2 bad usage\n");
+}
+
+/* Writes text as a JSON string; claim texts are printable ASCII already. */
+static void s_json_string(const char *text)
+{
+    putchar('"');
+    for (; *text; text++) {
+        if (*text == '"' || *text == '\\')
+            putchar('\\');
+        putchar(*text);
+    }
+    putchar('"');
+}
+
+/* Units as a JSON number: 1000 -> 1, 1500 -> 1.5. */
+static void s_units(int64_t units_milli)
+{
+    printf("%" PRId64, units_milli / CLAIM_UNITS_MILLI_PER_UNIT);
+    int64_t fraction = units_milli % CLAIM_UNITS_MILLI_PER_UNIT;
+    if (fraction < 0)
+        fraction = -fraction;
+    if (fraction) {
+        char digits[4];
+        snprintf(digits, sizeof digits, "%03d", (int)fraction);
+        for (int end = 2; end > 0 && digits[end] == '0'; end--)
+            digits[end] = '\0';
+        printf(".%s", digits);
+    }
+}
+
+static void s_print_line(const interp_line_t *line)
+{
+    printf("{\"line\":%" PRIu32 ",\"code\":", line->line);
+    s_json_string(line->code);
+    printf(",\"units\":");
+    s_units(line->units_milli);
+    printf(",\"billed_cents\":%" PRId64 ",\"allowed_cents\":%" PRId64
+           ",\"deductible_cents\":%" PRId64 ",\"copay_cents\":%" PRId64
+           ",\"coinsurance_cents\":%" PRId64 ",\"paid_cents\":%" PRId64
+           ",\"patient_cents\":%" PRId64 ",\"adjustments\":[",
+           line->billed_cents, line->allowed_cents, line->deductible_cents, line->copay_cents,
+           line->coinsurance_cents, line->paid_cents, line->patient_cents);
+    for (uint32_t a = 0; a < line->adjustment_count; a++)
+        printf("%s{\"group\":\"%s\",\"reason\":\"%s\",\"amount_cents\":%" PRId64 "}",
+               a ? "," : "", line->adjustments[a].group, line->adjustments[a].reason,
+               line->adjustments[a].amount_cents);
+    printf("]}");
+}
+
+static void s_print_decision(const interp_decision_t *decision)
+{
+    printf("{\"claim_id\":");
+    s_json_string(decision->claim_id);
+    printf(",\"status\":\"%s\"", interp_status_name(decision->status));
+    if (decision->related_claim_id[0]) {
+        printf(decision->frequency == CLAIM_FREQUENCY_VOID ? ",\"voids\":" : ",\"replaces\":");
+        s_json_string(decision->related_claim_id);
+    }
+    printf(",\"billed_cents\":%" PRId64 ",\"allowed_cents\":%" PRId64 ",\"paid_cents\":%" PRId64
+           ",\"patient_cents\":%" PRId64 ",\"lines\":[",
+           decision->billed_cents, decision->allowed_cents, decision->paid_cents,
+           decision->patient_cents);
+    for (uint32_t i = 0; i < decision->line_count; i++) {
+        if (i)
+            putchar(',');
+        s_print_line(&decision->lines[i]);
+    }
+    printf("]}\n");
+}
+
+static int s_each_claim(const claim_t *claim, void *context)
+{
+    s_adjudicate_t *run = context;
+    settle_error_t error;
+    settle_error_clear(&error);
+    int rc = interp_adjudicate(run->contracts, run->contract_count, run->enrollment, run->state,
+                               claim, run->received, run->decision, run->changes, &error);
+    if (rc != SETTLE_OK) {
+        cli_print_error(&error);
+        run->failed++;
+        return SETTLE_OK; /* the next claim may still be fine */
+    }
+    s_print_decision(run->decision);
+    run->claims++;
+    run->lines += run->decision->line_count;
+    run->billed_cents += run->decision->billed_cents;
+    run->allowed_cents += run->decision->allowed_cents;
+    run->paid_cents += run->decision->paid_cents;
+    run->patient_cents += run->decision->patient_cents;
+    return SETTLE_OK;
+}
+
+static int s_claims_file(s_adjudicate_t *run, const char *path)
+{
+    char *text;
+    size_t size;
+    if (cli_read_file(path, &text, &size) != 0)
+        return -1;
+    settle_error_t error;
+    settle_error_clear(&error);
+    int rc = claim_json_read_text(text, size, path, s_each_claim, run, &error);
+    settle_free(text);
+    if (rc != SETTLE_OK) {
+        if (!error.message[0])
+            settle_error_set(&error, rc, "%s", settle_strerror(rc));
+        cli_print_error(&error);
+        return -1;
+    }
+    return 0;
+}
+
+static void s_print_problem(const settle_error_t *problem, void *context)
+{
+    (void)context;
+    char line[1024];
+    settle_error_format(problem, line, sizeof line);
+    fprintf(stderr, "%s\n", line);
+}
+
+/* Compiles one contract file; problems go to stderr, one per line. */
+static int s_load_contract(const char *path, contract_t **contract_out)
+{
+    char *text;
+    size_t size;
+    if (cli_read_file(path, &text, &size) != 0)
+        return -1;
+    int rc = contract_load_text(text, size, path, contract_out, NULL, s_print_problem, NULL);
+    settle_free(text);
+    return rc == SETTLE_OK ? 0 : -1;
+}
+
+static int s_load_enrollment(const char *path, enrollment_t **enrollment_out)
+{
+    char *text;
+    size_t size;
+    if (cli_read_file(path, &text, &size) != 0)
+        return -1;
+    settle_error_t error;
+    int rc = enrollment_load_text(text, size, path, enrollment_out, &error);
+    settle_free(text);
+    if (rc != SETTLE_OK)
+        cli_print_error(&error);
+    return rc == SETTLE_OK ? 0 : -1;
+}
+
+/* Reads the options into run; the index of the first claims file, or -1. */
+static int s_options(s_adjudicate_t *run, int argc, char **argv, const char **enrollment_path)
+{
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
+        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(argv[i], "--summary") == 0) {
+            run->summary = 1;
+        } else if (strcmp(argv[i], "--contract") == 0 && value) {
+            if (run->contract_count == ADJUDICATE_CONTRACTS_MAX) {
+                fprintf(stderr, "settle adjudicate: too many contracts\n");
+                return -1;
+            }
+            contract_t *contract = NULL;
+            if (s_load_contract(value, &contract) != 0)
+                return -1;
+            run->contracts[run->contract_count++] = contract;
+            i++;
+        } else if (strcmp(argv[i], "--enrollment") == 0 && value && !*enrollment_path) {
+            *enrollment_path = value;
+            i++;
+        } else if (strcmp(argv[i], "--received") == 0 && value) {
+            if (date_parse_iso(value, strlen(value), &run->received) != SETTLE_OK) {
+                fprintf(stderr, "settle adjudicate: bad --received \"%s\"; expected CCYY-MM-DD\n",
+                        value);
+                return -1;
+            }
+            i++;
+        } else {
+            fprintf(stderr, "settle adjudicate: unknown or incomplete option \"%s\"\n", argv[i]);
+            return -1;
+        }
+    }
+    return i;
+}
+
+static void s_release(s_adjudicate_t *run)
+{
+    for (size_t i = 0; i < run->contract_count; i++) {
+        contract_t *contract = (contract_t *)run->contracts[i];
+        contract_destroy(&contract);
+    }
+    enrollment_destroy(&run->enrollment);
+    interp_state_destroy(&run->state);
+    interp_decision_destroy(&run->decision);
+    settle_free(run->changes);
+}
+
+int cli_adjudicate(int argc, char **argv)
+{
+    static s_adjudicate_t run;
+    memset(&run, 0, sizeof run);
+    run.received = DATE_NONE;
+    for (int i = 1; i < argc; i++)
+        if (cli_is_help(argv[i])) {
+            s_help(stdout);
+            return CLI_EXIT_OK;
+        }
+    const char *enrollment_path = NULL;
+    int first = s_options(&run, argc, argv, &enrollment_path);
+    if (first < 0 || first == argc || run.contract_count == 0 || !enrollment_path) {
+        if (first >= 0)
+            fprintf(stderr, "settle adjudicate: --contract, --enrollment and claims are needed\n");
+        s_release(&run);
+        s_help(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    run.state = interp_state_new();
+    run.decision = interp_decision_new();
+    run.changes = settle_malloc(sizeof *run.changes);
+    if (!run.state || !run.decision || !run.changes) {
+        fprintf(stderr, "settle adjudicate: out of memory\n");
+        s_release(&run);
+        return CLI_EXIT_FAILURE;
+    }
+    if (s_load_enrollment(enrollment_path, &run.enrollment) != 0) {
+        s_release(&run);
+        return CLI_EXIT_REJECTED;
+    }
+    int rejected = 0;
+    for (int i = first; i < argc; i++)
+        rejected += s_claims_file(&run, argv[i]) != 0;
+    if (run.summary)
+        printf("{\"summary\":{\"claims\":%u,\"lines\":%u,\"billed_cents\":%" PRId64
+               ",\"allowed_cents\":%" PRId64 ",\"paid_cents\":%" PRId64
+               ",\"patient_cents\":%" PRId64 "}}\n",
+               run.claims, run.lines, run.billed_cents, run.allowed_cents, run.paid_cents,
+               run.patient_cents);
+    s_release(&run);
+    return rejected || run.failed ? CLI_EXIT_REJECTED : CLI_EXIT_OK;
+}
+
+int cli_check_contract(int argc, char **argv)
+{
+    if (argc < 2 || cli_is_help(argv[1])) {
+        fprintf(argc < 2 ? stderr : stdout,
+                "usage: settle check-contract FILE...\n\n"
+                "Compiles plan contracts; prints every problem as FILE:LINE:COLUMN: message.\n"
+                "exit codes: 0 all compiled, 1 a contract has problems, 2 bad usage\n");
+        return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+    }
+    int rejected = 0;
+    for (int i = 1; i < argc; i++) {
+        contract_t *contract = NULL;
+        if (s_load_contract(argv[i], &contract) != 0) {
+            rejected++;
+            continue;
+        }
+        printf("%s: ok (%s version %s)\n", argv[i], contract_id(contract),
+               contract_version(contract));
+        contract_destroy(&contract);
+    }
+    return rejected ? CLI_EXIT_REJECTED : CLI_EXIT_OK;
+}

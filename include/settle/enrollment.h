@@ -1,0 +1,59 @@
+/*
+ * enrollment.h - who is covered, by which contract, and when.
+ *
+ * An enrollment file is YAML:
+ *
+ *   members:
+ *     - id: ACM100234501        # the member id as claims carry it (NM1*IL09)
+ *       family: ACM1002345      # members of one family share family accumulators
+ *       contract: ACME-PPO-2026 # a contract id
+ *       birth_date: 1968-04-12
+ *       sex: F                  # F, M or U
+ *       coverage: {from: 2026-01-01, to: 2026-12-31}   # "to" may be left out
+ *
+ * The loaded list is immutable and sorted by member id; lookups bisect it.
+ */
+#ifndef SETTLE_ENROLLMENT_H
+#define SETTLE_ENROLLMENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "settle/claim.h"
+#include "settle/contract.h"
+#include "settle/error.h"
+
+#define ENROLLMENT_MEMBERS_MAX 10000000
+
+typedef struct {
+    char id[CLAIM_MEMBER_ID_SIZE];
+    char family[CLAIM_MEMBER_ID_SIZE]; /* the member's own id when not given */
+    char contract[CONTRACT_ID_SIZE];
+    int32_t birth_date;    /* date.h day number */
+    char sex;              /* claim_sex_t */
+    int32_t coverage_from; /* first covered day */
+    int32_t coverage_to;   /* last covered day; INT32_MAX when open-ended */
+} enrollment_member_t;
+
+typedef struct enrollment_s enrollment_t;
+
+/*
+ * Reads an enrollment file's text[0..length).  On success *enrollment_out
+ * is a new list the caller owns (enrollment_destroy).  On failure returns
+ * the code and describes the first problem in error as FILE:LINE:COLUMN
+ * (unknown key, missing key, bad date, a member id given twice).
+ */
+int enrollment_load_text(const char *text, size_t length, const char *file,
+                         enrollment_t **enrollment_out, settle_error_t *error);
+
+/* Frees the list and sets *self_p to NULL; safe on NULL and twice. */
+void enrollment_destroy(enrollment_t **self_p);
+
+/* The member with this id, or NULL; the record belongs to the list. */
+const enrollment_member_t *enrollment_find(const enrollment_t *self, const char *member_id);
+
+/* How many members the list holds, and the i-th in id order. */
+size_t enrollment_count(const enrollment_t *self);
+const enrollment_member_t *enrollment_member(const enrollment_t *self, size_t index);
+
+#endif
