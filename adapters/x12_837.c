@@ -790,7 +790,8 @@ static bool s_line_open(s_reader_t *r, char kind, const char *expected)
     int rc = claim_add_line(r->claim, &r->line);
     if (rc != SETTLE_OK) {
         r->line = NULL;
-        s_fail(r, 0, 0, "at most 999 service lines", rc, "cannot add a service line");
+        s_fail(r, 0, 0, rc == SETTLE_ERR_NOMEM ? NULL : "at most 999 service lines", rc,
+               "cannot add a service line: %s", settle_strerror(rc));
         return false;
     }
     return true;
@@ -1155,17 +1156,15 @@ static void s_se(s_reader_t *r)
         s_envelope_fail(r, 0, "ST before SE", SETTLE_ERR_SYNTAX, "SE outside a transaction");
         return;
     }
-    r->state = S_GROUP;
-    if (!checked)
-        return;
-    if (!s_count_is(s_el(r, 1), r->segment_number))
+    if (checked && !s_count_is(s_el(r, 1), r->segment_number))
         s_envelope_fail(r, 1, "the number of segments from ST to SE", SETTLE_ERR_CORRUPT,
                         "segment count \"%s\" but the transaction has %u segments",
                         s_show(s_el(r, 1), shown, sizeof shown), r->segment_number);
-    else if (!x12_span_is(s_el(r, 2), r->st02))
+    else if (checked && !x12_span_is(s_el(r, 2), r->st02))
         s_envelope_fail(r, 2, "the control number in ST02", SETTLE_ERR_CORRUPT,
                         "control number \"%s\" does not match ST02 \"%s\"",
                         s_show(s_el(r, 2), shown, sizeof shown), r->st02);
+    r->state = S_GROUP; /* after the reports, which number SE within its transaction */
 }
 
 static void s_ge(s_reader_t *r)
@@ -1278,6 +1277,10 @@ static bool s_start_interchange(s_reader_t *r)
 static void s_segment(s_reader_t *r)
 {
     const char *id = r->segment.id;
+    bool group_level = strcmp(id, "ISA") == 0 || strcmp(id, "IEA") == 0 ||
+                       strcmp(id, "GS") == 0 || strcmp(id, "GE") == 0;
+    if (r->state == S_SKIP_GROUP && !group_level)
+        return; /* the group's error has been reported once */
     if (strcmp(id, "ISA") == 0) {
         s_close_open(r, true);
         s_envelope_fail(r, 0, "IEA to end the interchange first", SETTLE_ERR_MISSING,

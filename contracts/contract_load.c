@@ -360,6 +360,8 @@ static int s_codes(s_loader_t *loader, yaml_node_t *node, contract_codes_t *code
     if (codes->count == 0 && !codes->any)
         return S_PROBLEM(loader, node, SETTLE_ERR_MISSING, "at least one code",
                          "empty code list");
+    if (codes->count < 2)
+        return 0;
     contract_range_t *ranges = loader->contract->ranges + codes->first;
     qsort(ranges, codes->count, sizeof *ranges, s_range_order);
     int rc = 0;
@@ -600,7 +602,8 @@ static int s_key_fee_schedule(s_loader_t *l, yaml_node_t *v, void *t)
         s_fee_entry(l, key, value);
     }
     contract_t *c = l->contract;
-    qsort(c->fees, c->fees_count, sizeof *c->fees, s_fee_order);
+    if (c->fees_count > 1)
+        qsort(c->fees, c->fees_count, sizeof *c->fees, s_fee_order);
     for (uint32_t i = 1; i < c->fees_count; i++)
         if (contract_code_compare(c->fees[i].code, c->fees[i - 1].code) == 0 &&
             strcmp(c->fees[i].modifier, c->fees[i - 1].modifier) == 0) {
@@ -787,7 +790,8 @@ static int s_key_max_units(s_loader_t *l, yaml_node_t *v, void *t)
         entry->column = (uint32_t)key->start_mark.column + 1;
     }
     contract_t *c = l->contract;
-    qsort(c->daily_maxima, c->daily_maxima_count, sizeof *c->daily_maxima, s_daily_max_order);
+    if (c->daily_maxima_count > 1)
+        qsort(c->daily_maxima, c->daily_maxima_count, sizeof *c->daily_maxima, s_daily_max_order);
     for (uint32_t i = 1; i < c->daily_maxima_count; i++)
         if (contract_code_compare(c->daily_maxima[i].code, c->daily_maxima[i - 1].code) == 0) {
             yaml_mark_t mark = {0, c->daily_maxima[i].line - 1, c->daily_maxima[i].column - 1};
@@ -981,6 +985,8 @@ static int s_npi_order(const void *a, const void *b) { return strcmp(a, b); }
 /* Sorts the providers and drops repeats, for bisection. */
 static void s_finish_providers(contract_t *c)
 {
+    if (c->providers_count < 2)
+        return;
     qsort(c->providers, c->providers_count, CLAIM_NPI_SIZE, s_npi_order);
     uint32_t kept = 0;
     for (uint32_t i = 0; i < c->providers_count; i++)

@@ -43,6 +43,7 @@ int cli_is_help(const char *argument);
 
 /* The subcommands. */
 int cli_show(int argc, char **argv);
+int cli_keygen(int argc, char **argv);
 int cli_adjudicate(int argc, char **argv);
 int cli_check_contract(int argc, char **argv);
 

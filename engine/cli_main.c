@@ -10,6 +10,7 @@
 
 static const cli_command_t s_commands[] = {
     {"show", "print claims in canonical JSON with their content hashes", cli_show},
+    {"keygen", "make a participant's Ed25519 key pair", cli_keygen},
     {"adjudicate", "adjudicate claims offline against plan contracts", cli_adjudicate},
     {"check-contract", "compile plan contracts and list their problems", cli_check_contract},
 };

@@ -35,7 +35,9 @@
     X(SETTLE_ERR_UNKNOWN_KEY, "unknown key")                                                       \
     X(SETTLE_ERR_IO, "input/output error")                                                         \
     X(SETTLE_ERR_NOT_FOUND, "not found")                                                           \
-    X(SETTLE_ERR_CRYPTO, "cryptographic library failure")
+    X(SETTLE_ERR_CRYPTO, "cryptographic library failure")                                         \
+    X(SETTLE_ERR_SIGNATURE, "signature does not verify")                                           \
+    X(SETTLE_ERR_EXISTS, "already exists")
 
 #define SETTLE_ERROR_ENUM_(code, message) code,
 typedef enum { SETTLE_ERRORS(SETTLE_ERROR_ENUM_) SETTLE_ERR_COUNT_ } settle_err_t;

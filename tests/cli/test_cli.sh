@@ -66,6 +66,16 @@ contains err "settle: fixtures/bad/total-mismatch.jsonl:2: claims[1]: total char
 contains err "settle show: 2 claims from 2 files, 1 file rejected"
 [ "$(wc -l <"$tmp/out")" -eq 2 ] || { echo "FAIL: the good claims around the bad one were not all shown"; failures=$((failures + 1)); }
 
+expect 0 "keygen" -- "$settle" keygen --out "$tmp/payer.key"
+[ "$(stat -c %a "$tmp/payer.key")" = 600 ] || { echo "FAIL: the private key is not mode 600"; failures=$((failures + 1)); }
+grep -qE '^[0-9a-f]{64}$' "$tmp/out" || { echo "FAIL: keygen did not print a public key"; failures=$((failures + 1)); }
+cmp -s "$tmp/out" "$tmp/payer.key.pub" || { echo "FAIL: printed and saved public keys differ"; failures=$((failures + 1)); }
+cp "$tmp/payer.key" "$tmp/before"
+expect 1 "keygen over an existing key" -- "$settle" keygen --out "$tmp/payer.key"
+contains err "settle keygen: $tmp/payer.key.pub: a file is already there; settle never overwrites a key"
+cmp -s "$tmp/payer.key" "$tmp/before" || { echo "FAIL: keygen changed an existing key"; failures=$((failures + 1)); }
+expect 2 "keygen with a stray argument" -- "$settle" keygen extra
+
 if [ $failures -ne 0 ]; then
     echo "$failures check(s) failed"
     exit 1

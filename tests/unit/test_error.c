@@ -54,7 +54,9 @@ static void test_error_codes_keep_their_numbers(void **state)
     assert_int_equal(SETTLE_ERR_IO, 13);
     assert_int_equal(SETTLE_ERR_NOT_FOUND, 14);
     assert_int_equal(SETTLE_ERR_CRYPTO, 15);
-    assert_int_equal(SETTLE_ERR_COUNT_, 16);
+    assert_int_equal(SETTLE_ERR_SIGNATURE, 16);
+    assert_int_equal(SETTLE_ERR_EXISTS, 17);
+    assert_int_equal(SETTLE_ERR_COUNT_, 18);
     assert_int_equal(TABLE_SIZE, SETTLE_ERR_COUNT_);
     for (size_t i = 0; i < TABLE_SIZE; i++) {
         assert_int_equal(TABLE[i].code, i);

@@ -1,0 +1,94 @@
+/*
+ * cli_keygen.c - `settle keygen`: makes a participant's Ed25519 key pair.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "settle/sign.h"
+
+static void s_help(FILE *out)
+{
+    fprintf(out,
+            "usage: settle keygen [--out FILE]\n\n"
+            "Makes an Ed25519 key pair, the identity of a payer, provider, auditor or\n"
+            "node.  Writes the private key to FILE (default settle.key) with mode 0600\n"
+            "and the public key, as 64 hex digits, to FILE.pub; prints the public key,\n"
+            "which is what the genesis file and the ledger register.  Never overwrites\n"
+            "an existing file.\n\n"
+            "exit codes: 0 written, 1 a file is already there, 2 bad usage, 3 failure\n");
+}
+
+/* Writes the public key file, refusing to replace one. */
+static int s_write_public(const char *path, const char *hex)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0) {
+        fprintf(stderr, "settle keygen: %s: %s\n", path,
+                errno == EEXIST ? "a file is already there; settle never overwrites a key"
+                                : strerror(errno));
+        return errno == EEXIST ? CLI_EXIT_REJECTED : CLI_EXIT_FAILURE;
+    }
+    char line[SIGN_PUBLIC_KEY_HEX_SIZE + 1];
+    snprintf(line, sizeof line, "%s\n", hex);
+    ssize_t written = write(fd, line, strlen(line));
+    if (close(fd) != 0 || written != (ssize_t)strlen(line)) {
+        unlink(path);
+        fprintf(stderr, "settle keygen: %s: cannot write\n", path);
+        return CLI_EXIT_FAILURE;
+    }
+    return CLI_EXIT_OK;
+}
+
+int cli_keygen(int argc, char **argv)
+{
+    const char *path = "settle.key";
+    for (int i = 1; i < argc; i++) {
+        if (cli_is_help(argv[i])) {
+            s_help(stdout);
+            return CLI_EXIT_OK;
+        } else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
+            path = argv[++i];
+        } else {
+            fprintf(stderr, "settle keygen: unexpected \"%s\"\n", argv[i]);
+            s_help(stderr);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    char public_path[4096];
+    if ((size_t)snprintf(public_path, sizeof public_path, "%s.pub", path) >= sizeof public_path) {
+        fprintf(stderr, "settle keygen: the file name is too long\n");
+        return CLI_EXIT_USAGE;
+    }
+    if (access(public_path, F_OK) == 0) {
+        fprintf(stderr, "settle keygen: %s: a file is already there; settle never overwrites a key\n",
+                public_path);
+        return CLI_EXIT_REJECTED;
+    }
+    sign_key_t *key = NULL;
+    if (sign_key_generate(&key) != SETTLE_OK) {
+        fprintf(stderr, "settle keygen: cannot make a key (OpenSSL failed)\n");
+        return CLI_EXIT_FAILURE;
+    }
+    settle_error_t error;
+    settle_error_clear(&error);
+    int rc = sign_key_save(key, path, &error);
+    char hex[SIGN_PUBLIC_KEY_HEX_SIZE];
+    sign_key_public_hex(key, hex);
+    sign_key_destroy(&key);
+    if (rc != SETTLE_OK) {
+        cli_print_error(&error);
+        return rc == SETTLE_ERR_EXISTS ? CLI_EXIT_REJECTED : CLI_EXIT_FAILURE;
+    }
+    int exit_code = s_write_public(public_path, hex);
+    if (exit_code != CLI_EXIT_OK) {
+        unlink(path); /* no private key without its public half */
+        return exit_code;
+    }
+    printf("%s\n", hex);
+    fprintf(stderr, "settle keygen: wrote %s (private, mode 0600) and %s\n", path, public_path);
+    return CLI_EXIT_OK;
+}

@@ -1,0 +1,172 @@
+/*
+ * sign.c - Ed25519 key pairs, key files and signatures through OpenSSL EVP.
+ */
+#include "settle/sign.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "settle/alloc.h"
+#include "settle/hash.h"
+
+struct sign_key_s {
+    EVP_PKEY *pkey;
+};
+
+static int s_wrap(EVP_PKEY *pkey, sign_key_t **key_out)
+{
+    if (!pkey)
+        return SETTLE_ERR_CRYPTO;
+    sign_key_t *key = settle_malloc(sizeof *key);
+    if (!key) {
+        EVP_PKEY_free(pkey);
+        return SETTLE_ERR_NOMEM;
+    }
+    key->pkey = pkey;
+    *key_out = key;
+    return SETTLE_OK;
+}
+
+int sign_key_generate(sign_key_t **key_out)
+{
+    return s_wrap(EVP_PKEY_Q_keygen(NULL, NULL, "ED25519"), key_out);
+}
+
+int sign_key_from_seed(const uint8_t seed[SIGN_SEED_SIZE], sign_key_t **key_out)
+{
+    return s_wrap(EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, SIGN_SEED_SIZE),
+                  key_out);
+}
+
+void sign_key_destroy(sign_key_t **key_p)
+{
+    if (!key_p || !*key_p)
+        return;
+    EVP_PKEY_free((*key_p)->pkey); /* OpenSSL clears private key material */
+    settle_free(*key_p);
+    *key_p = NULL;
+}
+
+int sign_key_save(const sign_key_t *key, const char *path, settle_error_t *error)
+{
+    settle_error_file(error, path);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) {
+        if (errno == EEXIST)
+            return settle_error_set(error, SETTLE_ERR_EXISTS,
+                                    "a file is already there; settle never overwrites a key");
+        return settle_error_set(error, SETTLE_ERR_IO, "cannot create: %s", strerror(errno));
+    }
+    FILE *file = fdopen(fd, "w");
+    int ok = file && fchmod(fd, 0600) == 0 &&
+             PEM_write_PrivateKey(file, key->pkey, NULL, NULL, 0, NULL, NULL) == 1;
+    if (file)
+        ok = (fclose(file) == 0) && ok;
+    else
+        close(fd);
+    if (!ok) {
+        unlink(path);
+        return settle_error_set(error, SETTLE_ERR_IO, "cannot write the key");
+    }
+    return SETTLE_OK;
+}
+
+int sign_key_load(const char *path, sign_key_t **key_out, settle_error_t *error)
+{
+    settle_error_file(error, path);
+    FILE *file = fopen(path, "r");
+    if (!file)
+        return settle_error_set(error, SETTLE_ERR_IO, "cannot open: %s", strerror(errno));
+    struct stat info;
+    if (fstat(fileno(file), &info) == 0 && (info.st_mode & 077)) {
+        fclose(file);
+        return settle_error_set(error, SETTLE_ERR_INVALID,
+                                "the key file can be read by others (mode %04o); "
+                                "chmod 600 it",
+                                (unsigned)(info.st_mode & 07777));
+    }
+    EVP_PKEY *pkey = PEM_read_PrivateKey(file, NULL, NULL, NULL);
+    fclose(file);
+    if (!pkey || EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519) {
+        EVP_PKEY_free(pkey);
+        settle_error_expect(error, "an Ed25519 private key in PEM, as `settle keygen` writes");
+        return settle_error_set(error, SETTLE_ERR_SYNTAX, "not a settle key");
+    }
+    return s_wrap(pkey, key_out);
+}
+
+void sign_key_public(const sign_key_t *key, uint8_t public_key_out[SIGN_PUBLIC_KEY_SIZE])
+{
+    size_t length = SIGN_PUBLIC_KEY_SIZE;
+    EVP_PKEY_get_raw_public_key(key->pkey, public_key_out, &length);
+}
+
+void sign_key_public_hex(const sign_key_t *key, char text_out[SIGN_PUBLIC_KEY_HEX_SIZE])
+{
+    uint8_t public_key[SIGN_PUBLIC_KEY_SIZE];
+    sign_key_public(key, public_key);
+    hash_to_hex(public_key, sizeof public_key, text_out);
+}
+
+static int s_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int sign_public_key_parse(const char *text, size_t length,
+                          uint8_t public_key_out[SIGN_PUBLIC_KEY_SIZE])
+{
+    if (!text || length != 2 * SIGN_PUBLIC_KEY_SIZE)
+        return SETTLE_ERR_SYNTAX;
+    uint8_t bytes[SIGN_PUBLIC_KEY_SIZE];
+    for (size_t i = 0; i < SIGN_PUBLIC_KEY_SIZE; i++) {
+        int high = s_hex_digit(text[2 * i]), low = s_hex_digit(text[2 * i + 1]);
+        if (high < 0 || low < 0)
+            return SETTLE_ERR_SYNTAX;
+        bytes[i] = (uint8_t)(high << 4 | low);
+    }
+    memcpy(public_key_out, bytes, sizeof bytes);
+    return SETTLE_OK;
+}
+
+int sign_message(const sign_key_t *key, const void *message, size_t size,
+                 uint8_t signature_out[SIGN_SIGNATURE_SIZE])
+{
+    EVP_MD_CTX *context = EVP_MD_CTX_new();
+    size_t length = SIGN_SIGNATURE_SIZE;
+    int ok = context && EVP_DigestSignInit(context, NULL, NULL, NULL, key->pkey) == 1 &&
+             EVP_DigestSign(context, signature_out, &length, message, size) == 1 &&
+             length == SIGN_SIGNATURE_SIZE;
+    EVP_MD_CTX_free(context);
+    return ok ? SETTLE_OK : SETTLE_ERR_CRYPTO;
+}
+
+int sign_verify(const uint8_t public_key[SIGN_PUBLIC_KEY_SIZE], const void *message, size_t size,
+                const uint8_t signature[SIGN_SIGNATURE_SIZE])
+{
+    EVP_PKEY *pkey =
+        EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, public_key, SIGN_PUBLIC_KEY_SIZE);
+    if (!pkey)
+        return SETTLE_ERR_SIGNATURE; /* not a key OpenSSL will take */
+    EVP_MD_CTX *context = EVP_MD_CTX_new();
+    int rc = SETTLE_ERR_CRYPTO;
+    if (context && EVP_DigestVerifyInit(context, NULL, NULL, NULL, pkey) == 1)
+        rc = EVP_DigestVerify(context, signature, SIGN_SIGNATURE_SIZE, message, size) == 1
+                 ? SETTLE_OK
+                 : SETTLE_ERR_SIGNATURE;
+    EVP_MD_CTX_free(context);
+    EVP_PKEY_free(pkey);
+    return rc;
+}

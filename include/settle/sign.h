@@ -1,0 +1,69 @@
+/*
+ * sign.h - Ed25519 keys and signatures (OpenSSL EVP): who a participant is.
+ *
+ * Every payer, provider, auditor and node is an Ed25519 key pair.  A key
+ * file holds the private key as PKCS#8 PEM, written with mode 0600 and never
+ * over an existing file; the public key travels as 64 hex digits (the
+ * genesis file, the ledger's participant table).  Signing is deterministic
+ * (Ed25519 needs no randomness to sign), so the same key and message always
+ * give the same signature.
+ */
+#ifndef SETTLE_SIGN_H
+#define SETTLE_SIGN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "settle/error.h"
+
+#define SIGN_PUBLIC_KEY_SIZE     32
+#define SIGN_SEED_SIZE           32
+#define SIGN_SIGNATURE_SIZE      64
+#define SIGN_PUBLIC_KEY_HEX_SIZE 65 /* 64 hex digits and a NUL */
+
+/* A key pair; opaque, owned by whoever made it. */
+typedef struct sign_key_s sign_key_t;
+
+/* A new key pair from the operating system's randomness. */
+int sign_key_generate(sign_key_t **key_out);
+
+/* The key pair whose private key is the 32-byte seed (RFC 8032): for test
+ * vectors and for simulations that must make the same keys every run. */
+int sign_key_from_seed(const uint8_t seed[SIGN_SEED_SIZE], sign_key_t **key_out);
+
+/* Frees the key (wiping it) and nulls *key_p; safe on NULL and twice. */
+void sign_key_destroy(sign_key_t **key_p);
+
+/*
+ * Writes the private key to path as PKCS#8 PEM with mode 0600.  Refuses
+ * (SETTLE_ERR_EXISTS) when path exists, never replacing a key; SETTLE_ERR_IO
+ * when it cannot be written (and removes what it began).  error names path.
+ */
+int sign_key_save(const sign_key_t *key, const char *path, settle_error_t *error);
+
+/* Reads a private key written by sign_key_save.  SETTLE_ERR_IO when the
+ * file cannot be read, SETTLE_ERR_SYNTAX when it is not an Ed25519 private
+ * key in PEM; error names the path. */
+int sign_key_load(const char *path, sign_key_t **key_out, settle_error_t *error);
+
+/* The 32-byte public key. */
+void sign_key_public(const sign_key_t *key, uint8_t public_key_out[SIGN_PUBLIC_KEY_SIZE]);
+
+/* The public key as 64 lower-case hex digits and a NUL. */
+void sign_key_public_hex(const sign_key_t *key, char text_out[SIGN_PUBLIC_KEY_HEX_SIZE]);
+
+/* Parses 64 hex digits (either case) into a public key; SETTLE_ERR_SYNTAX otherwise. */
+int sign_public_key_parse(const char *text, size_t length,
+                          uint8_t public_key_out[SIGN_PUBLIC_KEY_SIZE]);
+
+/* Signs message[0..size) into signature_out.  SETTLE_ERR_CRYPTO if OpenSSL fails. */
+int sign_message(const sign_key_t *key, const void *message, size_t size,
+                 uint8_t signature_out[SIGN_SIGNATURE_SIZE]);
+
+/* SETTLE_OK when signature is the public key's signature over the message,
+ * SETTLE_ERR_SIGNATURE when it is not (or the public key is not a valid
+ * point), SETTLE_ERR_CRYPTO if OpenSSL fails otherwise. */
+int sign_verify(const uint8_t public_key[SIGN_PUBLIC_KEY_SIZE], const void *message, size_t size,
+                const uint8_t signature[SIGN_SIGNATURE_SIZE]);
+
+#endif

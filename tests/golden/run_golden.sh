@@ -1,0 +1,28 @@
+#!/bin/sh
+# run_golden.sh SETTLE DIR - runs every golden case under DIR/cases through
+# `settle adjudicate` with DIR/plan.yaml and DIR/members.yaml, and compares
+# the output with the case's expected.jsonl byte for byte.  Each case's
+# notes.txt shows the hand computation behind the expected cents.  Every
+# case runs twice, and the two runs must agree too (determinism).
+settle=$1
+dir=$2
+failed=0
+count=0
+work=$(mktemp -d) || exit 1
+trap 'rm -rf "$work"' EXIT
+for case in "$dir"/cases/*/; do
+    count=$((count + 1))
+    args=$(cat "$case/args")
+    # shellcheck disable=SC2086
+    "$settle" adjudicate --contract "$dir/plan.yaml" --enrollment "$dir/members.yaml" $args \
+        "$case/claims.jsonl" >"$work/out" 2>&1
+    "$settle" adjudicate --contract "$dir/plan.yaml" --enrollment "$dir/members.yaml" $args \
+        "$case/claims.jsonl" >"$work/again" 2>&1
+    if ! cmp -s "$case/expected.jsonl" "$work/out" || ! cmp -s "$work/out" "$work/again"; then
+        echo "golden: FAIL $case"
+        diff "$case/expected.jsonl" "$work/out" | head -20
+        failed=$((failed + 1))
+    fi
+done
+echo "golden: $count cases, $failed failed"
+[ "$count" -gt 0 ] && [ "$failed" -eq 0 ]
