@@ -169,8 +169,7 @@ static int s_validate_line(const claim_t *self, uint32_t index, settle_error_t *
         return s_fail(error, "line %u: charge is negative", number);
     int year, month, day;
     if (line->service_from == DATE_NONE || line->service_to == DATE_NONE)
-        return settle_error_set(error, SETTLE_ERR_MISSING, "line %u: service date missing",
-                                number);
+        return settle_error_set(error, SETTLE_ERR_MISSING, "line %u: service date missing", number);
     date_to_ymd(line->service_from, &year, &month, &day);
     if (year < DATE_YEAR_MIN || year > DATE_YEAR_MAX || line->service_to < line->service_from)
         return s_fail(error, "line %u: service dates out of order or out of range", number);
@@ -189,8 +188,7 @@ int claim_validate(const claim_t *self, settle_error_t *error)
     if (self->line_count == 0)
         return settle_error_set(error, SETTLE_ERR_MISSING, "lines: a claim needs at least one");
     if (self->line_count > CLAIM_LINES_MAX)
-        return settle_error_set(error, SETTLE_ERR_TOO_MANY, "lines: more than %d",
-                                CLAIM_LINES_MAX);
+        return settle_error_set(error, SETTLE_ERR_TOO_MANY, "lines: more than %d", CLAIM_LINES_MAX);
     int64_t sum = 0;
     for (uint32_t i = 0; i < self->line_count; i++) {
         rc = s_validate_line(self, i, error);
@@ -203,8 +201,7 @@ int claim_validate(const claim_t *self, settle_error_t *error)
         char total[MONEY_TEXT_SIZE], lines[MONEY_TEXT_SIZE];
         money_format(self->total_charge_cents, total, sizeof total);
         money_format(sum, lines, sizeof lines);
-        return s_fail(error, "total charge %s is not the sum of the line charges %s", total,
-                      lines);
+        return s_fail(error, "total charge %s is not the sum of the line charges %s", total, lines);
     }
     return SETTLE_OK;
 }
@@ -220,18 +217,26 @@ static bool s_header_equal(const claim_t *a, const claim_t *b)
     if (a->kind != b->kind || a->frequency != b->frequency ||
         a->patient_birth_date != b->patient_birth_date || a->patient_sex != b->patient_sex ||
         a->total_charge_cents != b->total_charge_cents ||
-        a->diagnosis_count != b->diagnosis_count ||
-        a->other_payer_count != b->other_payer_count || a->line_count != b->line_count)
+        a->diagnosis_count != b->diagnosis_count || a->other_payer_count != b->other_payer_count ||
+        a->line_count != b->line_count)
         return false;
-    const char *fields_a[] = {a->claim_id,         a->payer_id,
-                              a->billing_npi,      a->rendering_npi,
-                              a->member_id,        a->original_claim_number,
-                              a->prior_authorization, a->place_of_service,
+    const char *fields_a[] = {a->claim_id,
+                              a->payer_id,
+                              a->billing_npi,
+                              a->rendering_npi,
+                              a->member_id,
+                              a->original_claim_number,
+                              a->prior_authorization,
+                              a->place_of_service,
                               a->bill_type};
-    const char *fields_b[] = {b->claim_id,         b->payer_id,
-                              b->billing_npi,      b->rendering_npi,
-                              b->member_id,        b->original_claim_number,
-                              b->prior_authorization, b->place_of_service,
+    const char *fields_b[] = {b->claim_id,
+                              b->payer_id,
+                              b->billing_npi,
+                              b->rendering_npi,
+                              b->member_id,
+                              b->original_claim_number,
+                              b->prior_authorization,
+                              b->place_of_service,
                               b->bill_type};
     for (size_t i = 0; i < sizeof fields_a / sizeof fields_a[0]; i++)
         if (strcmp(fields_a[i], fields_b[i]) != 0)
@@ -252,9 +257,9 @@ static bool s_line_equal(const claim_line_t *x, const claim_line_t *y)
 {
     if (strcmp(x->procedure_code, y->procedure_code) != 0 ||
         strcmp(x->revenue_code, y->revenue_code) != 0 || strcmp(x->ndc, y->ndc) != 0 ||
-        strcmp(x->place_of_service, y->place_of_service) != 0 ||
-        x->units_milli != y->units_milli || x->charge_cents != y->charge_cents ||
-        x->service_from != y->service_from || x->service_to != y->service_to ||
+        strcmp(x->place_of_service, y->place_of_service) != 0 || x->units_milli != y->units_milli ||
+        x->charge_cents != y->charge_cents || x->service_from != y->service_from ||
+        x->service_to != y->service_to ||
         memcmp(x->diagnosis_pointers, y->diagnosis_pointers, sizeof x->diagnosis_pointers) != 0)
         return false;
     for (int i = 0; i < CLAIM_MODIFIERS_MAX; i++)

@@ -72,9 +72,9 @@ static bool s_responsibility_ok(char responsibility)
  * ------------------------------------------------------------------------ */
 
 typedef struct {
-    uint8_t *at;  /* NULL when only measuring */
+    uint8_t *at; /* NULL when only measuring */
     size_t used;
-    bool ok;      /* false once a value could not be encoded */
+    bool ok; /* false once a value could not be encoded */
 } s_writer_t;
 
 static void s_put(s_writer_t *w, const void *bytes, size_t size)
@@ -123,9 +123,8 @@ static void s_put_line(s_writer_t *w, const claim_line_t *line)
 static void s_put_claim(s_writer_t *w, const claim_t *c)
 {
     if (!s_kind_ok(c->kind) || !s_sex_ok(c->patient_sex) || !s_frequency_ok(c->frequency) ||
-        c->diagnosis_count > CLAIM_DIAGNOSES_MAX ||
-        c->other_payer_count > CLAIM_OTHER_PAYERS_MAX || c->line_count > CLAIM_LINES_MAX ||
-        (c->line_count > 0 && !c->lines)) {
+        c->diagnosis_count > CLAIM_DIAGNOSES_MAX || c->other_payer_count > CLAIM_OTHER_PAYERS_MAX ||
+        c->line_count > CLAIM_LINES_MAX || (c->line_count > 0 && !c->lines)) {
         w->ok = false;
         return;
     }

@@ -23,7 +23,10 @@ typedef struct {
     size_t size;
 } s_text_field_t;
 
-#define TEXT_FIELD(type, field) {#field, offsetof(type, field), sizeof(((type *)0)->field)}
+#define TEXT_FIELD(type, field)                                                                    \
+    {                                                                                              \
+#field, offsetof(type, field), sizeof(((type *)0)->field)                                  \
+    }
 
 /* In writing order; "format", "kind", "frequency", "patient" and the
  * amounts and lists are placed between them by s_claim_to_json. */
@@ -258,12 +261,11 @@ __attribute__((format(printf, 4, 5))) static int s_bad(s_read_t *r, const char *
     va_end(args);
     const char *dot1 = r->claim_path[0] ? "." : "";
     const char *dot2 = r->object_path[0] ? "." : "";
-    return settle_error_set(r->error, code, "%s%s%s%s%s: %s", r->claim_path, dot1,
-                            r->object_path, dot2, key, reason);
+    return settle_error_set(r->error, code, "%s%s%s%s%s: %s", r->claim_path, dot1, r->object_path,
+                            dot2, key, reason);
 }
 
-static int s_read_text(s_read_t *r, const char *key, const json_t *value, char *field,
-                       size_t size)
+static int s_read_text(s_read_t *r, const char *key, const json_t *value, char *field, size_t size)
 {
     if (!json_is_string(value))
         return s_bad(r, key, SETTLE_ERR_SYNTAX, "expected a string");
@@ -283,8 +285,7 @@ static int s_read_text_field(s_read_t *r, const char *key, const json_t *value, 
 {
     for (size_t i = 0; i < count; i++)
         if (strcmp(key, fields[i].name) == 0)
-            return s_read_text(r, key, value, (char *)record + fields[i].offset,
-                               fields[i].size);
+            return s_read_text(r, key, value, (char *)record + fields[i].offset, fields[i].size);
     return -1;
 }
 
@@ -332,8 +333,7 @@ static int s_read_array(s_read_t *r, const char *key, const json_t *value, size_
     return SETTLE_OK;
 }
 
-static int s_read_line_lists(s_read_t *r, const char *key, const json_t *value,
-                             claim_line_t *line)
+static int s_read_line_lists(s_read_t *r, const char *key, const json_t *value, claim_line_t *line)
 {
     size_t i;
     const json_t *item;
@@ -347,15 +347,15 @@ static int s_read_line_lists(s_read_t *r, const char *key, const json_t *value,
     json_array_foreach(value, i, item)
     {
         int64_t pointer;
-        if (rc == SETTLE_OK && (rc = s_read_integer(r, key, item, 0, CLAIM_DIAGNOSES_MAX,
-                                                    &pointer)) == SETTLE_OK)
+        if (rc == SETTLE_OK &&
+            (rc = s_read_integer(r, key, item, 0, CLAIM_DIAGNOSES_MAX, &pointer)) == SETTLE_OK)
             line->diagnosis_pointers[i] = (uint8_t)pointer;
     }
     return rc;
 }
 
-static int s_read_line_field(s_read_t *r, const char *key, const json_t *value,
-                             claim_line_t *line, uint32_t number)
+static int s_read_line_field(s_read_t *r, const char *key, const json_t *value, claim_line_t *line,
+                             uint32_t number)
 {
     int64_t integer;
     int rc = s_read_text_field(r, key, value, line, s_line_codes, COUNT(s_line_codes));
@@ -404,8 +404,7 @@ static int s_read_line(s_read_t *r, const json_t *object, claim_t *claim)
 
 static int s_read_other_payer(s_read_t *r, const json_t *object, claim_t *claim)
 {
-    snprintf(r->object_path, sizeof r->object_path, "other_payers[%u]",
-             claim->other_payer_count);
+    snprintf(r->object_path, sizeof r->object_path, "other_payers[%u]", claim->other_payer_count);
     if (!json_is_object(object))
         return s_bad(r, "payer", SETTLE_ERR_SYNTAX, "expected an object");
     claim_other_payer_t *payer = &claim->other_payers[claim->other_payer_count++];
@@ -478,17 +477,16 @@ static int s_read_claim_lists(s_read_t *r, const char *key, const json_t *value,
     int rc;
     if (strcmp(key, "diagnoses") == 0) {
         rc = s_read_array(r, key, value, CLAIM_DIAGNOSES_MAX);
-        json_array_foreach(value, i, item) if (rc == SETTLE_OK) rc =
-            s_read_text(r, key, item, claim->diagnoses[claim->diagnosis_count++],
-                        CLAIM_DIAGNOSIS_SIZE);
+        json_array_foreach(value, i, item) if (rc == SETTLE_OK) rc = s_read_text(
+            r, key, item, claim->diagnoses[claim->diagnosis_count++], CLAIM_DIAGNOSIS_SIZE);
     } else if (strcmp(key, "other_payers") == 0) {
         rc = s_read_array(r, key, value, CLAIM_OTHER_PAYERS_MAX);
         json_array_foreach(value, i, item) if (rc == SETTLE_OK) rc =
             s_read_other_payer(r, item, claim);
     } else {
         rc = s_read_array(r, key, value, CLAIM_LINES_MAX);
-        if (rc == SETTLE_OK && (rc = claim_reserve_lines(claim, (uint32_t)json_array_size(
-                                                                     value))) != SETTLE_OK)
+        if (rc == SETTLE_OK &&
+            (rc = claim_reserve_lines(claim, (uint32_t)json_array_size(value))) != SETTLE_OK)
             return s_bad(r, key, rc, "%s", settle_strerror(rc));
         json_array_foreach(value, i, item) if (rc == SETTLE_OK) rc = s_read_line(r, item, claim);
     }
@@ -500,8 +498,7 @@ static int s_read_claim_field(s_read_t *r, const char *key, const json_t *value,
     int64_t integer;
     int rc = s_read_text_field(r, key, value, claim, s_claim_ids, COUNT(s_claim_ids));
     if (rc < 0)
-        rc = s_read_text_field(r, key, value, claim, s_claim_references,
-                               COUNT(s_claim_references));
+        rc = s_read_text_field(r, key, value, claim, s_claim_references, COUNT(s_claim_references));
     if (rc >= 0)
         return rc;
     if (strcmp(key, "format") == 0)
@@ -526,8 +523,7 @@ static int s_read_claim_field(s_read_t *r, const char *key, const json_t *value,
     return s_bad(r, key, SETTLE_ERR_UNKNOWN_KEY, "unknown key");
 }
 
-int claim_from_json(const json_t *object, const char *path, claim_t *claim,
-                    settle_error_t *error)
+int claim_from_json(const json_t *object, const char *path, claim_t *claim, settle_error_t *error)
 {
     s_read_t r = {path ? path : "", "", error};
     claim_reset(claim);
@@ -582,8 +578,8 @@ static int s_deliver(const json_t *object, const char *path, claim_t *claim, con
 
 static size_t s_skip_space(const char *text, size_t length, size_t at)
 {
-    while (at < length && (text[at] == ' ' || text[at] == '\t' || text[at] == '\n' ||
-                           text[at] == '\r'))
+    while (at < length &&
+           (text[at] == ' ' || text[at] == '\t' || text[at] == '\n' || text[at] == '\r'))
         at++;
     return at;
 }

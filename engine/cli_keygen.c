@@ -12,14 +12,13 @@
 
 static void s_help(FILE *out)
 {
-    fprintf(out,
-            "usage: settle keygen [--out FILE]\n\n"
-            "Makes an Ed25519 key pair, the identity of a payer, provider, auditor or\n"
-            "node.  Writes the private key to FILE (default settle.key) with mode 0600\n"
-            "and the public key, as 64 hex digits, to FILE.pub; prints the public key,\n"
-            "which is what the genesis file and the ledger register.  Never overwrites\n"
-            "an existing file.\n\n"
-            "exit codes: 0 written, 1 a file is already there, 2 bad usage, 3 failure\n");
+    fprintf(out, "usage: settle keygen [--out FILE]\n\n"
+                 "Makes an Ed25519 key pair, the identity of a payer, provider, auditor or\n"
+                 "node.  Writes the private key to FILE (default settle.key) with mode 0600\n"
+                 "and the public key, as 64 hex digits, to FILE.pub; prints the public key,\n"
+                 "which is what the genesis file and the ledger register.  Never overwrites\n"
+                 "an existing file.\n\n"
+                 "exit codes: 0 written, 1 a file is already there, 2 bad usage, 3 failure\n");
 }
 
 /* Writes the public key file, refusing to replace one. */
@@ -64,7 +63,8 @@ int cli_keygen(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     if (access(public_path, F_OK) == 0) {
-        fprintf(stderr, "settle keygen: %s: a file is already there; settle never overwrites a key\n",
+        fprintf(stderr,
+                "settle keygen: %s: a file is already there; settle never overwrites a key\n",
                 public_path);
         return CLI_EXIT_REJECTED;
     }

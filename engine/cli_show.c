@@ -21,15 +21,14 @@ typedef struct {
 
 static void s_help(FILE *out)
 {
-    fprintf(out,
-            "usage: settle show [--compact | --hashes] FILE...\n\n"
-            "Reads claims in canonical JSON (one object, an array, or one object per\n"
-            "line; \"-\" reads standard input), checks each, and prints it back in\n"
-            "canonical form with its content hash: the SHA-256 of its canonical binary\n"
-            "encoding, the identity the ledger gives it.\n\n"
-            "  --compact   one line of JSON per claim, after its hash\n"
-            "  --hashes    only \"HASH  CLAIM-ID  FILE\" per claim\n\n"
-            "exit codes: 0 all claims read, 1 a file or claim was rejected, 2 bad usage\n");
+    fprintf(out, "usage: settle show [--compact | --hashes] FILE...\n\n"
+                 "Reads claims in canonical JSON (one object, an array, or one object per\n"
+                 "line; \"-\" reads standard input), checks each, and prints it back in\n"
+                 "canonical form with its content hash: the SHA-256 of its canonical binary\n"
+                 "encoding, the identity the ledger gives it.\n\n"
+                 "  --compact   one line of JSON per claim, after its hash\n"
+                 "  --hashes    only \"HASH  CLAIM-ID  FILE\" per claim\n\n"
+                 "exit codes: 0 all claims read, 1 a file or claim was rejected, 2 bad usage\n");
 }
 
 static int s_print_claim(const claim_t *claim, void *context)
@@ -56,8 +55,8 @@ static int s_print_claim(const claim_t *claim, void *context)
         char billed[MONEY_TEXT_SIZE];
         money_format(claim->total_charge_cents, billed, sizeof billed);
         printf("# %s: claim %s, %u line%s, %s billed\n# sha256 %s\n%s\n\n", show->file,
-               claim->claim_id, claim->line_count, claim->line_count == 1 ? "" : "s", billed,
-               hex, json);
+               claim->claim_id, claim->line_count, claim->line_count == 1 ? "" : "s", billed, hex,
+               json);
     }
     settle_free(json);
     return SETTLE_OK;

@@ -78,16 +78,14 @@ int date_parse_ccyymmdd(const char *text, size_t length, int32_t *days_out)
 {
     if (!text || length != 8)
         return SETTLE_ERR_SYNTAX;
-    return s_from_fields(s_digits(text, 4), s_digits(text + 4, 2), s_digits(text + 6, 2),
-                         days_out);
+    return s_from_fields(s_digits(text, 4), s_digits(text + 4, 2), s_digits(text + 6, 2), days_out);
 }
 
 int date_parse_iso(const char *text, size_t length, int32_t *days_out)
 {
     if (!text || length != 10 || text[4] != '-' || text[7] != '-')
         return SETTLE_ERR_SYNTAX;
-    return s_from_fields(s_digits(text, 4), s_digits(text + 5, 2), s_digits(text + 8, 2),
-                         days_out);
+    return s_from_fields(s_digits(text, 4), s_digits(text + 5, 2), s_digits(text + 8, 2), days_out);
 }
 
 int date_parse(const char *text, size_t length, int32_t *days_out)

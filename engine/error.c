@@ -92,8 +92,8 @@ void settle_error_at_segment(settle_error_t *error, uint32_t segment, const char
 
 /* Appends printf-style text at *used, tracking the length the whole text
  * would need even when the buffer is full. */
-__attribute__((format(printf, 4, 5))) static void s_append(char *buffer, size_t size,
-                                                           size_t *used, const char *format, ...)
+__attribute__((format(printf, 4, 5))) static void s_append(char *buffer, size_t size, size_t *used,
+                                                           const char *format, ...)
 {
     char *at = *used < size ? buffer + *used : NULL;
     size_t room = *used < size ? size - *used : 0;

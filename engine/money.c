@@ -100,9 +100,9 @@ int money_parse_rate(const char *text, size_t length, int32_t *bps_out)
 int money_format(int64_t cents, char *buffer, size_t size)
 {
     uint64_t magnitude = cents < 0 ? (uint64_t)0 - (uint64_t)cents : (uint64_t)cents;
-    int written = snprintf(buffer, size, "%s%llu.%02llu", cents < 0 ? "-" : "",
-                           (unsigned long long)(magnitude / 100),
-                           (unsigned long long)(magnitude % 100));
+    int written =
+        snprintf(buffer, size, "%s%llu.%02llu", cents < 0 ? "-" : "",
+                 (unsigned long long)(magnitude / 100), (unsigned long long)(magnitude % 100));
     if (written < 0 || (size_t)written >= size)
         return SETTLE_ERR_TOO_LONG;
     return SETTLE_OK;
@@ -239,7 +239,8 @@ int money_split(int64_t total, const int64_t *weights, size_t count, int64_t *pa
                 best_remainder = remainder;
             }
         }
-        parts_out[best] = (int64_t)((uint64_t)parts_out[best] + 1u); /* no signed overflow at 2^63 */
+        parts_out[best] =
+            (int64_t)((uint64_t)parts_out[best] + 1u); /* no signed overflow at 2^63 */
         last_remainder = best_remainder;
         last_index = best;
     }

@@ -25,24 +25,24 @@
 #include "settle/error.h"
 
 /* Sizes include the NUL: a claim id is at most 38 characters (CLM01). */
-#define CLAIM_ID_SIZE             39
-#define CLAIM_PAYER_ID_SIZE       81 /* NM1*PR 09 */
-#define CLAIM_NPI_SIZE            11 /* ten digits */
-#define CLAIM_MEMBER_ID_SIZE      81 /* NM1*IL 09 */
-#define CLAIM_REFERENCE_SIZE      51 /* REF*F8, REF*G1 */
-#define CLAIM_PLACE_SIZE          3  /* place of service, two digits */
-#define CLAIM_BILL_TYPE_SIZE      4  /* facility type (2) + frequency (1), "131" */
-#define CLAIM_DIAGNOSIS_SIZE      8  /* ICD-10-CM, 3 to 7 characters */
-#define CLAIM_PROCEDURE_SIZE      16 /* CPT / HCPCS, 5 characters in practice */
-#define CLAIM_MODIFIER_SIZE       3
-#define CLAIM_REVENUE_SIZE        5 /* four digits */
-#define CLAIM_NDC_SIZE            12 /* eleven digits, 5-4-2 without hyphens */
+#define CLAIM_ID_SIZE        39
+#define CLAIM_PAYER_ID_SIZE  81 /* NM1*PR 09 */
+#define CLAIM_NPI_SIZE       11 /* ten digits */
+#define CLAIM_MEMBER_ID_SIZE 81 /* NM1*IL 09 */
+#define CLAIM_REFERENCE_SIZE 51 /* REF*F8, REF*G1 */
+#define CLAIM_PLACE_SIZE     3  /* place of service, two digits */
+#define CLAIM_BILL_TYPE_SIZE 4  /* facility type (2) + frequency (1), "131" */
+#define CLAIM_DIAGNOSIS_SIZE 8  /* ICD-10-CM, 3 to 7 characters */
+#define CLAIM_PROCEDURE_SIZE 16 /* CPT / HCPCS, 5 characters in practice */
+#define CLAIM_MODIFIER_SIZE  3
+#define CLAIM_REVENUE_SIZE   5  /* four digits */
+#define CLAIM_NDC_SIZE       12 /* eleven digits, 5-4-2 without hyphens */
 
-#define CLAIM_DIAGNOSES_MAX       25 /* 837I: principal + 24 others */
-#define CLAIM_MODIFIERS_MAX       4
-#define CLAIM_POINTERS_MAX        4
-#define CLAIM_OTHER_PAYERS_MAX    10 /* 837 loop 2320 repeats */
-#define CLAIM_LINES_MAX           999
+#define CLAIM_DIAGNOSES_MAX    25 /* 837I: principal + 24 others */
+#define CLAIM_MODIFIERS_MAX    4
+#define CLAIM_POINTERS_MAX     4
+#define CLAIM_OTHER_PAYERS_MAX 10 /* 837 loop 2320 repeats */
+#define CLAIM_LINES_MAX        999
 
 #define CLAIM_UNITS_MILLI_PER_UNIT 1000
 
@@ -70,28 +70,29 @@ typedef struct {
 
 /* One service line (837 loop 2400, FHIR Claim.item). */
 typedef struct {
-    char procedure_code[CLAIM_PROCEDURE_SIZE]; /* "" on an institutional line with only a revenue code */
+    char procedure_code[CLAIM_PROCEDURE_SIZE]; /* "" on an institutional line with only a revenue
+                                                  code */
     char modifiers[CLAIM_MODIFIERS_MAX][CLAIM_MODIFIER_SIZE]; /* filled from the first */
     char revenue_code[CLAIM_REVENUE_SIZE];
     char ndc[CLAIM_NDC_SIZE];
     char place_of_service[CLAIM_PLACE_SIZE]; /* "" when the claim's applies */
-    int64_t units_milli;  /* service units x 1000: 1.5 units is 1500 */
-    int64_t charge_cents; /* billed for the whole line */
-    int32_t service_from; /* date.h day numbers; from == to for one day */
+    int64_t units_milli;                     /* service units x 1000: 1.5 units is 1500 */
+    int64_t charge_cents;                    /* billed for the whole line */
+    int32_t service_from;                    /* date.h day numbers; from == to for one day */
     int32_t service_to;
     uint8_t diagnosis_pointers[CLAIM_POINTERS_MAX]; /* 1-based into diagnoses; 0 = unused */
 } claim_line_t;
 
 typedef struct {
-    char kind;         /* claim_kind_t */
-    uint8_t frequency; /* claim_frequency_t or another code 1..9 */
+    char kind;                    /* claim_kind_t */
+    uint8_t frequency;            /* claim_frequency_t or another code 1..9 */
     char claim_id[CLAIM_ID_SIZE]; /* patient control number, unique per submitter */
     char payer_id[CLAIM_PAYER_ID_SIZE];
     char billing_npi[CLAIM_NPI_SIZE];
-    char rendering_npi[CLAIM_NPI_SIZE];      /* "" when the billing provider rendered */
-    char member_id[CLAIM_MEMBER_ID_SIZE];    /* the key enrollment is looked up by */
-    int32_t patient_birth_date;              /* DATE_NONE when not sent */
-    char patient_sex;                        /* claim_sex_t */
+    char rendering_npi[CLAIM_NPI_SIZE];               /* "" when the billing provider rendered */
+    char member_id[CLAIM_MEMBER_ID_SIZE];             /* the key enrollment is looked up by */
+    int32_t patient_birth_date;                       /* DATE_NONE when not sent */
+    char patient_sex;                                 /* claim_sex_t */
     char original_claim_number[CLAIM_REFERENCE_SIZE]; /* REF*F8, for frequency 7 and 8 */
     char prior_authorization[CLAIM_REFERENCE_SIZE];   /* REF*G1 */
     char place_of_service[CLAIM_PLACE_SIZE];          /* professional: CLM05-1 */

@@ -38,8 +38,7 @@ int claim_to_json_text(const claim_t *claim, int pretty, char **text_out);
  * prefixes the positions in error messages ("claims[3]"); "" for none.  On
  * failure the claim holds whatever was read before the problem.
  */
-int claim_from_json(const json_t *object, const char *path, claim_t *claim,
-                    settle_error_t *error);
+int claim_from_json(const json_t *object, const char *path, claim_t *claim, settle_error_t *error);
 
 /*
  * Reads a file's text: one claim object, or an array of them, or several

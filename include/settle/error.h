@@ -35,7 +35,7 @@
     X(SETTLE_ERR_UNKNOWN_KEY, "unknown key")                                                       \
     X(SETTLE_ERR_IO, "input/output error")                                                         \
     X(SETTLE_ERR_NOT_FOUND, "not found")                                                           \
-    X(SETTLE_ERR_CRYPTO, "cryptographic library failure")                                         \
+    X(SETTLE_ERR_CRYPTO, "cryptographic library failure")                                          \
     X(SETTLE_ERR_SIGNATURE, "signature does not verify")                                           \
     X(SETTLE_ERR_EXISTS, "already exists")
 

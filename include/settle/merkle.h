@@ -18,8 +18,8 @@
 
 #include "settle/error.h"
 
-#define MERKLE_HASH_SIZE  32
-#define MERKLE_PATH_MAX   64 /* enough for 2^64 leaves */
+#define MERKLE_HASH_SIZE 32
+#define MERKLE_PATH_MAX  64 /* enough for 2^64 leaves */
 
 /* SHA-256(0x00 || data): the leaf hash of one item. */
 int merkle_leaf_hash(const void *data, size_t size, uint8_t hash_out[MERKLE_HASH_SIZE]);

@@ -14,7 +14,7 @@
 #include "settle/alloc.h"
 #include "settle/claim_codec.h"
 
-#define BENCH_CLAIMS 200000
+#define BENCH_CLAIMS     200000
 #define BENCH_ROUNDS_MAX 21
 
 static double s_seconds(void)

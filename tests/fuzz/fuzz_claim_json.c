@@ -42,8 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     settle_error_t error;
     settle_error_clear(&error);
-    int rc = claim_json_read_text((const char *)data, size, "fuzz.json", s_same_again, NULL,
-                                  &error);
+    int rc =
+        claim_json_read_text((const char *)data, size, "fuzz.json", s_same_again, NULL, &error);
     if (rc != SETTLE_OK && !error.message[0])
         abort(); /* a failure must say why */
     return 0;

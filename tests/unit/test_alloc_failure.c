@@ -126,8 +126,7 @@ static void test_alloc_failures_in_decoding_are_reported_without_leaks(void **st
     claim_destroy(&claim);
 }
 
-static void test_alloc_failures_in_json_writing_and_reading_are_reported_without_leaks(
-    void **state)
+static void test_alloc_failures_in_json_writing_and_reading_are_reported_without_leaks(void **state)
 {
     claim_t *claim = claim_new();
     assert_int_equal(sample_fill_claim(claim), 0);

@@ -98,19 +98,43 @@ static void s_expect_invalid(void (*breakage)(claim_t *), int code, const char *
     claim_destroy(&claim);
 }
 
-static void s_no_claim_id(claim_t *c) { c->claim_id[0] = '\0'; }
-static void s_short_npi(claim_t *c) { SAMPLE_TEXT(c->billing_npi, "123456789"); }
+static void s_no_claim_id(claim_t *c)
+{
+    c->claim_id[0] = '\0';
+}
+static void s_short_npi(claim_t *c)
+{
+    SAMPLE_TEXT(c->billing_npi, "123456789");
+}
 static void s_void_without_original(claim_t *c)
 {
     c->frequency = CLAIM_FREQUENCY_VOID;
     c->original_claim_number[0] = '\0';
 }
-static void s_total_mismatch(claim_t *c) { c->total_charge_cents += 1; }
-static void s_dates_reversed(claim_t *c) { c->lines[1].service_to = c->lines[1].service_from - 1; }
-static void s_pointer_past_diagnoses(claim_t *c) { c->lines[0].diagnosis_pointers[2] = 4; }
-static void s_zero_units(claim_t *c) { c->lines[1].units_milli = 0; }
-static void s_no_lines(claim_t *c) { c->line_count = 0; }
-static void s_frequency_zero(claim_t *c) { c->frequency = 0; }
+static void s_total_mismatch(claim_t *c)
+{
+    c->total_charge_cents += 1;
+}
+static void s_dates_reversed(claim_t *c)
+{
+    c->lines[1].service_to = c->lines[1].service_from - 1;
+}
+static void s_pointer_past_diagnoses(claim_t *c)
+{
+    c->lines[0].diagnosis_pointers[2] = 4;
+}
+static void s_zero_units(claim_t *c)
+{
+    c->lines[1].units_milli = 0;
+}
+static void s_no_lines(claim_t *c)
+{
+    c->line_count = 0;
+}
+static void s_frequency_zero(claim_t *c)
+{
+    c->frequency = 0;
+}
 static void s_line_without_codes(claim_t *c)
 {
     c->lines[1].revenue_code[0] = '\0';

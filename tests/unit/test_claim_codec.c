@@ -60,22 +60,22 @@ static void s_fill_minimal(claim_t *c)
 static void test_codec_writes_the_documented_layout_big_endian(void **state)
 {
     static const uint8_t expected[] = {
-        'S', 'C', 'L', 'M', 0, 1,      /* mark, version 1 */
-        'P', 1, 'U',                   /* kind, frequency, sex */
-        0, 2, 'C', '1', 0, 1, 'P',     /* claim_id, payer_id */
-        0, 0, 0, 0, 0, 0,              /* billing_npi, rendering_npi, member_id */
-        0, 0, 0, 0,                    /* birth date day 0 */
-        0, 0, 0, 0, 0, 0, 0, 0,        /* four empty references */
-        0, 0, 0, 0, 0, 0, 1, 2,        /* total 258 cents */
-        0, 0,                          /* no diagnoses, no other payers */
-        0, 1,                          /* one line */
-        0, 5, '9', '9', '2', '1', '3', /* procedure code */
-        0, 0, 0, 0, 0, 0, 0, 0,        /* four empty modifiers */
-        0, 0, 0, 0, 0, 0,              /* revenue code, ndc, place of service */
-        0, 0, 0, 0, 0, 0, 3, 0xe8,     /* 1000 milli-units */
-        0, 0, 0, 0, 0, 0, 1, 2,        /* 258 cents */
-        0, 0, 0, 1, 0, 0, 0, 2,        /* days 1 and 2 */
-        1, 0, 0, 0};                   /* pointers */
+        'S', 'C', 'L', 'M', 0,   1,              /* mark, version 1 */
+        'P', 1,   'U',                           /* kind, frequency, sex */
+        0,   2,   'C', '1', 0,   1,   'P',       /* claim_id, payer_id */
+        0,   0,   0,   0,   0,   0,              /* billing_npi, rendering_npi, member_id */
+        0,   0,   0,   0,                        /* birth date day 0 */
+        0,   0,   0,   0,   0,   0,   0,   0,    /* four empty references */
+        0,   0,   0,   0,   0,   0,   1,   2,    /* total 258 cents */
+        0,   0,                                  /* no diagnoses, no other payers */
+        0,   1,                                  /* one line */
+        0,   5,   '9', '9', '2', '1', '3',       /* procedure code */
+        0,   0,   0,   0,   0,   0,   0,   0,    /* four empty modifiers */
+        0,   0,   0,   0,   0,   0,              /* revenue code, ndc, place of service */
+        0,   0,   0,   0,   0,   0,   3,   0xe8, /* 1000 milli-units */
+        0,   0,   0,   0,   0,   0,   1,   2,    /* 258 cents */
+        0,   0,   0,   1,   0,   0,   0,   2,    /* days 1 and 2 */
+        1,   0,   0,   0};                       /* pointers */
     claim_t *claim = claim_new();
     s_fill_minimal(claim);
     assert_int_equal(claim_encoded_size(claim), sizeof expected);

@@ -54,10 +54,11 @@ static int s_read(const char *text, collected_t *collected, char *line, size_t s
 }
 
 #define MINIMAL                                                                                    \
-    "{\"format\":\"settle.claim/1\",\"claim_id\":\"C1\",\"kind\":\"professional\",\"frequency\":1," \
-    "\"payer_id\":\"ACMEHP\",\"billing_npi\":\"1234567893\",\"member_id\":\"M1\","             \
-    "\"patient\":{\"sex\":\"U\"},\"total_charge_cents\":258,\"lines\":[{\"line\":1,"            \
-    "\"procedure_code\":\"99213\",\"units_milli\":1000,\"charge_cents\":258,"                  \
+    "{\"format\":\"settle.claim/"                                                                  \
+    "1\",\"claim_id\":\"C1\",\"kind\":\"professional\",\"frequency\":1,"                           \
+    "\"payer_id\":\"ACMEHP\",\"billing_npi\":\"1234567893\",\"member_id\":\"M1\","                 \
+    "\"patient\":{\"sex\":\"U\"},\"total_charge_cents\":258,\"lines\":[{\"line\":1,"               \
+    "\"procedure_code\":\"99213\",\"units_milli\":1000,\"charge_cents\":258,"                      \
     "\"service_from\":\"2026-01-02\",\"service_to\":\"2026-01-02\"}]}"
 
 static void test_json_writes_the_canonical_compact_text(void **state)
@@ -97,14 +98,12 @@ static void test_json_reads_arrays_and_one_object_per_line(void **state)
 {
     collected_t got = {0};
     char message[512];
-    assert_int_equal(s_read("[" MINIMAL "," MINIMAL "]", &got, message, sizeof message),
-                     SETTLE_OK);
+    assert_int_equal(s_read("[" MINIMAL "," MINIMAL "]", &got, message, sizeof message), SETTLE_OK);
     assert_int_equal(got.count, 2);
     s_free_collected(&got);
     memset(&got, 0, sizeof got);
-    assert_int_equal(s_read(MINIMAL "\n" MINIMAL "\n\n" MINIMAL "\n", &got, message,
-                            sizeof message),
-                     SETTLE_OK);
+    assert_int_equal(
+        s_read(MINIMAL "\n" MINIMAL "\n\n" MINIMAL "\n", &got, message, sizeof message), SETTLE_OK);
     assert_int_equal(got.count, 3);
     s_free_collected(&got);
 }
@@ -136,8 +135,7 @@ static void test_json_errors_name_file_line_and_path(void **state)
                    "in.json:1: lines[0].service_from: \"2026-02-30\" is not a date CCYY-MM-DD", 0);
     s_expect_error("{\"format\":\"settle.claim/1\",\"colour\":1}", SETTLE_ERR_UNKNOWN_KEY,
                    "in.json:1: colour: unknown key", 0);
-    s_expect_error("{\"format\":\"settle.claim/1\",\"patient\":{\"sex\":\"X\"}}",
-                   SETTLE_ERR_SYNTAX,
+    s_expect_error("{\"format\":\"settle.claim/1\",\"patient\":{\"sex\":\"X\"}}", SETTLE_ERR_SYNTAX,
                    "in.json:1: patient.sex: expected one of the letters FMU", 0);
     s_expect_error("{\"format\":\"settle.claim/1\",\"claim_id\":"
                    "\"0123456789012345678901234567890123456789\"}",

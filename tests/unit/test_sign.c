@@ -135,8 +135,12 @@ static void test_sign_key_files_are_private_never_overwritten_and_load_back(void
 }
 
 /* The certificate-transparency test leaves and roots (RFC 6962 tree shape). */
-static const char *const s_leaves_hex[8] = {"",         "00",       "10",
-                                            "2021",     "3031",     "40414243",
+static const char *const s_leaves_hex[8] = {"",
+                                            "00",
+                                            "10",
+                                            "2021",
+                                            "3031",
+                                            "40414243",
                                             "5051525354555657",
                                             "606162636465666768696a6b6c6d6e6f"};
 
@@ -188,10 +192,10 @@ static void test_merkle_every_path_verifies_and_no_wrong_one_does(void **state)
             const uint8_t(*proof)[32] = (const uint8_t(*)[32])path;
             assert_true(merkle_verify(leaves[index], index, count, proof, length, root));
             if (count > 1) {
-                assert_false(merkle_verify(leaves[(index + 1) % count], index, count, proof,
-                                           length, root));
-                assert_false(merkle_verify(leaves[index], (index + 1) % count, count, proof,
-                                           length, root));
+                assert_false(
+                    merkle_verify(leaves[(index + 1) % count], index, count, proof, length, root));
+                assert_false(
+                    merkle_verify(leaves[index], (index + 1) % count, count, proof, length, root));
                 path[0][0] ^= 1;
                 assert_false(merkle_verify(leaves[index], index, count, proof, length, root));
             }
