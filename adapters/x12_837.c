@@ -16,85 +16,12 @@
  * Segments are numbered within their transaction (ST is 1), as an X12 999
  * numbers them; outside a transaction, from the ISA (1).
  */
-#include "settle/x12.h"
-
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "settle/date.h"
-#include "settle/money.h"
-
-typedef enum {
-    S_OUTSIDE,          /* before an ISA, or after an IEA */
-    S_INTERCHANGE,      /* after ISA, outside a group */
-    S_GROUP,            /* after GS, outside a transaction */
-    S_TRANSACTION,      /* after ST */
-    S_SKIP_TRANSACTION, /* a broken transaction: to its SE */
-    S_SKIP_GROUP,       /* a broken group: to its GE */
-    S_SKIP_INTERCHANGE  /* reserved for a broken interchange: to its IEA */
-} s_state_t;
-
-typedef enum { S_SCOPE_HEADER, S_SCOPE_BILLING, S_SCOPE_SUBSCRIBER, S_SCOPE_PATIENT } s_scope_t;
-
-/* One HL level: whether it is open, and the first problem found in it. */
-typedef struct {
-    bool present;
-    bool failed;
-    uint32_t hl_segment;
-    settle_error_t error;
-} s_level_t;
-
-#define S_CONTROL_SIZE 10 /* ISA13, GS06, ST02: at most nine characters */
-
-typedef struct {
-    const char *file;
-    const x12_837_callbacks_t *callbacks;
-    void *context;
-    bool skip_validation;
-    int stop; /* a callback's nonzero return */
-    x12_837_stats_t stats;
-
-    const char *text;
-    size_t length;
-    x12_scanner_t scanner;
-    x12_segment_t segment;
-    s_state_t state;
-    uint32_t interchange_segment; /* segments since ISA */
-    uint32_t segment_number;      /* segments since ST */
-
-    char isa13[S_CONTROL_SIZE];
-    uint32_t groups;
-    char gs06[S_CONTROL_SIZE];
-    char group_kind;
-    uint32_t transactions;
-    char st02[S_CONTROL_SIZE];
-    char kind;
-
-    s_scope_t scope;
-    s_level_t billing, subscriber, patient;
-    bool has_billing_name, has_subscriber_name, has_payer_name;
-    char billing_npi[CLAIM_NPI_SIZE];
-    char member_id[CLAIM_MEMBER_ID_SIZE];
-    char payer_id[CLAIM_PAYER_ID_SIZE];
-    int32_t subscriber_birth, patient_birth;
-    char subscriber_sex, patient_sex;
-    char name_loop[X12_ID_SIZE]; /* NM101 of the open name loop, "" when none */
-    int name_order;              /* order of the last segment in that loop */
-    bool name_has_n3;
-
-    claim_t *claim;
-    bool in_claim;
-    bool claim_failed;
-    settle_error_t claim_error;
-    uint32_t clm_segment;
-    bool has_diagnosis_segment;
-    bool has_principal;
-    bool lx_pending;
-    bool in_other_payer;
-    claim_line_t *line; /* the line being read; NULL before the first SV1/SV2 */
-    int32_t statement_from, statement_to;
-} s_reader_t;
+#include "x12_837_reader.h"
 
 /* ------------------------------------------------------------------------
  * Errors: where, and who gets them
@@ -102,7 +29,7 @@ typedef struct {
 
 /* Writes span as printable text for a message: at most 40 characters,
  * anything outside printable ASCII shown as '?'. */
-static const char *s_show(x12_span_t span, char *buffer, size_t size)
+const char *x12_837_show(x12_span_t span, char *buffer, size_t size)
 {
     size_t n = 0;
     for (size_t i = 0; i < span.length && n + 1 < size && n < 40; i++) {
@@ -113,21 +40,22 @@ static const char *s_show(x12_span_t span, char *buffer, size_t size)
     return buffer;
 }
 
-static uint32_t s_current_number(const s_reader_t *r)
+static uint32_t s_current_number(const x12_837_reader_t *r)
 {
     return r->state == S_TRANSACTION || r->state == S_SKIP_TRANSACTION ? r->segment_number
-                                                                         : r->interchange_segment;
+                                                                       : r->interchange_segment;
 }
 
 /* Fills error with the current segment's place and the reason. */
-static void s_describe(s_reader_t *r, settle_error_t *error, uint32_t element, uint32_t component,
-                       int code, const char *expected, const char *format, va_list args)
+static void s_describe(x12_837_reader_t *r, settle_error_t *error, uint32_t element,
+                       uint32_t component, int code, const char *expected, const char *format,
+                       va_list args)
 {
     char id[SETTLE_ERROR_SEGMENT_SIZE];
     char message[SETTLE_ERROR_MESSAGE_SIZE];
     settle_error_clear(error);
     settle_error_file(error, r->file);
-    s_show(r->segment.elements[0], id, sizeof id);
+    x12_837_show(r->segment.elements[0], id, sizeof id);
     settle_error_at_segment(error, s_current_number(r), r->segment.id[0] ? r->segment.id : id,
                             element, component);
     vsnprintf(message, sizeof message, format, args);
@@ -136,8 +64,8 @@ static void s_describe(s_reader_t *r, settle_error_t *error, uint32_t element, u
         settle_error_expect(error, "%s", expected);
 }
 
-static void s_report(s_reader_t *r, x12_837_problem_t problem, const char *claim_id,
-                     const settle_error_t *error)
+void x12_837_report(x12_837_reader_t *r, x12_837_problem_t problem, const char *claim_id,
+                    const settle_error_t *error)
 {
     if (problem == X12_837_CLAIM_REJECTED)
         r->stats.claims_rejected++;
@@ -148,19 +76,18 @@ static void s_report(s_reader_t *r, x12_837_problem_t problem, const char *claim
 }
 
 /* Rejects the claim being read, if any, with error, and closes it. */
-static void s_abort_claim(s_reader_t *r, const settle_error_t *error)
+static void s_abort_claim(x12_837_reader_t *r, const settle_error_t *error)
 {
     if (!r->in_claim)
         return;
     r->in_claim = false;
-    s_report(r, X12_837_CLAIM_REJECTED, r->claim->claim_id,
-             r->claim_failed ? &r->claim_error : error);
+    x12_837_report(r, X12_837_CLAIM_REJECTED, r->claim->claim_id,
+                   r->claim_failed ? &r->claim_error : error);
 }
 
 /* An envelope error at the current segment: reported at once. */
-__attribute__((format(printf, 5, 6))) static void
-s_envelope_fail(s_reader_t *r, uint32_t element, const char *expected, int code,
-                const char *format, ...)
+void x12_837_envelope_fail(x12_837_reader_t *r, uint32_t element, const char *expected, int code,
+                           const char *format, ...)
 {
     settle_error_t error;
     va_list args;
@@ -168,7 +95,7 @@ s_envelope_fail(s_reader_t *r, uint32_t element, const char *expected, int code,
     s_describe(r, &error, element, 0, code, expected, format, args);
     va_end(args);
     s_abort_claim(r, &error);
-    s_report(r, X12_837_ENVELOPE_ERROR, "", &error);
+    x12_837_report(r, X12_837_ENVELOPE_ERROR, "", &error);
 }
 
 /*
@@ -177,19 +104,18 @@ s_envelope_fail(s_reader_t *r, uint32_t element, const char *expected, int code,
  * whole transaction, which is then skipped.  Only the first problem of a
  * claim or level is kept: later ones are usually its echoes.
  */
-__attribute__((format(printf, 6, 7))) static void
-s_fail(s_reader_t *r, uint32_t element, uint32_t component, const char *expected, int code,
-       const char *format, ...)
+void x12_837_fail(x12_837_reader_t *r, uint32_t element, uint32_t component, const char *expected,
+                  int code, const char *format, ...)
 {
     settle_error_t error;
     va_list args;
     va_start(args, format);
     s_describe(r, &error, element, component, code, expected, format, args);
     va_end(args);
-    s_level_t *level = r->scope == S_SCOPE_PATIENT      ? &r->patient
-                       : r->scope == S_SCOPE_SUBSCRIBER ? &r->subscriber
-                       : r->scope == S_SCOPE_BILLING    ? &r->billing
-                                                        : NULL;
+    x12_837_level_t *level = r->scope == S_SCOPE_PATIENT      ? &r->patient
+                             : r->scope == S_SCOPE_SUBSCRIBER ? &r->subscriber
+                             : r->scope == S_SCOPE_BILLING    ? &r->billing
+                                                              : NULL;
     if (r->in_claim) {
         if (!r->claim_failed)
             r->claim_error = error;
@@ -199,25 +125,11 @@ s_fail(s_reader_t *r, uint32_t element, uint32_t component, const char *expected
             level->error = error;
         level->failed = true;
     } else if (r->state == S_TRANSACTION) {
-        s_report(r, X12_837_ENVELOPE_ERROR, "", &error);
+        x12_837_report(r, X12_837_ENVELOPE_ERROR, "", &error);
         r->state = S_SKIP_TRANSACTION;
     } else if (r->state == S_INTERCHANGE || r->state == S_GROUP) {
-        s_report(r, X12_837_ENVELOPE_ERROR, "", &error);
+        x12_837_report(r, X12_837_ENVELOPE_ERROR, "", &error);
     }
-}
-
-/* ------------------------------------------------------------------------
- * Element parsing
- * ------------------------------------------------------------------------ */
-
-static x12_span_t s_el(const s_reader_t *r, uint32_t position)
-{
-    return x12_element(&r->segment, position);
-}
-
-static x12_span_t s_comp(const s_reader_t *r, x12_span_t element, uint32_t position)
-{
-    return x12_component(element, r->scanner.delimiters.component, position);
 }
 
 static bool s_all_digits(x12_span_t span)
@@ -228,119 +140,14 @@ static bool s_all_digits(x12_span_t span)
     return span.length > 0;
 }
 
-/* Copies span into a claim text field, or reports why it cannot. */
-static bool s_text(s_reader_t *r, char *field, size_t size, x12_span_t span, uint32_t element,
-                   uint32_t component, const char *what)
-{
-    char shown[48];
-    int rc = claim_set_text(field, size, span.text, span.length);
-    if (rc == SETTLE_OK)
-        return true;
-    char expected[96];
-    snprintf(expected, sizeof expected, "%s of at most %zu printable ASCII characters", what,
-             size - 1);
-    s_fail(r, element, component, expected, rc, "%s \"%s\" %s", what,
-           s_show(span, shown, sizeof shown),
-           rc == SETTLE_ERR_TOO_LONG ? "is too long" : "holds a character outside printable ASCII");
-    return false;
-}
-
-/* A required element: present, or reported missing. */
-static bool s_required(s_reader_t *r, x12_span_t span, uint32_t element, uint32_t component,
-                       const char *expected)
-{
-    if (span.length > 0)
-        return true;
-    s_fail(r, element, component, expected, SETTLE_ERR_MISSING, "required element is missing");
-    return false;
-}
-
-static bool s_amount(s_reader_t *r, x12_span_t span, uint32_t element, int64_t *cents_out)
-{
-    char shown[48];
-    if (!s_required(r, span, element, 0, "an amount like 125.50"))
-        return false;
-    int rc = money_parse(span.text, span.length, cents_out);
-    if (rc == SETTLE_OK)
-        return true;
-    s_fail(r, element, 0, "an amount like 125.50 (at most two decimals)", rc, "bad amount \"%s\"",
-           s_show(span, shown, sizeof shown));
-    return false;
-}
-
-/* Service units with up to three decimals, as thousandths: "1.5" -> 1500. */
-static bool s_units(s_reader_t *r, x12_span_t span, uint32_t element, int64_t *milli_out)
-{
-    char shown[48];
-    int64_t whole = 0, fraction = 0;
-    size_t i = 0, digits = 0, decimals = 0;
-    for (; i < span.length && span.text[i] >= '0' && span.text[i] <= '9' && digits < 12; i++) {
-        whole = whole * 10 + (span.text[i] - '0');
-        digits++;
-    }
-    if (i < span.length && span.text[i] == '.')
-        for (i++; i < span.length && span.text[i] >= '0' && span.text[i] <= '9' && decimals < 3;
-             i++) {
-            fraction = fraction * 10 + (span.text[i] - '0');
-            decimals++;
-        }
-    if (i != span.length || digits + decimals == 0) {
-        s_fail(r, element, 0, "a quantity like 1 or 1.5 (at most 12 digits and 3 decimals)",
-               SETTLE_ERR_SYNTAX, "bad quantity \"%s\"", s_show(span, shown, sizeof shown));
-        return false;
-    }
-    for (; decimals < 3; decimals++)
-        fraction *= 10;
-    *milli_out = whole * CLAIM_UNITS_MILLI_PER_UNIT + fraction;
-    return true;
-}
-
-static bool s_date(s_reader_t *r, x12_span_t span, uint32_t element, int32_t *days_out)
-{
-    char shown[48];
-    int rc = date_parse_ccyymmdd(span.text, span.length, days_out);
-    if (rc == SETTLE_OK)
-        return true;
-    s_fail(r, element, 0, "a date CCYYMMDD", rc, "bad date \"%s\"",
-           s_show(span, shown, sizeof shown));
-    return false;
-}
-
-/* DTP02/DTP03: D8 one day, or RD8 "CCYYMMDD-CCYYMMDD". */
-static bool s_date_period(s_reader_t *r, int32_t *from_out, int32_t *to_out)
-{
-    x12_span_t format = s_el(r, 2), value = s_el(r, 3);
-    if (x12_span_is(format, "D8")) {
-        if (!s_date(r, value, 3, from_out))
-            return false;
-        *to_out = *from_out;
-        return true;
-    }
-    if (x12_span_is(format, "RD8")) {
-        const char *dash = value.length == 17 ? memchr(value.text, '-', value.length) : NULL;
-        if (dash != value.text + 8) {
-            char shown[48];
-            s_fail(r, 3, 0, "a range CCYYMMDD-CCYYMMDD", SETTLE_ERR_SYNTAX,
-                   "bad date range \"%s\"", s_show(value, shown, sizeof shown));
-            return false;
-        }
-        x12_span_t from = {value.text, 8}, to = {value.text + 9, 8};
-        return s_date(r, from, 3, from_out) && s_date(r, to, 3, to_out);
-    }
-    char shown[48];
-    s_fail(r, 2, 0, "D8 or RD8", SETTLE_ERR_SYNTAX, "unknown date format qualifier \"%s\"",
-           s_show(format, shown, sizeof shown));
-    return false;
-}
-
 /* A control number: one to nine characters, copied for the trailer check. */
-static bool s_control(s_reader_t *r, uint32_t element, char field[S_CONTROL_SIZE])
+static bool s_control(x12_837_reader_t *r, uint32_t element, char field[S_CONTROL_SIZE])
 {
     x12_span_t span = s_el(r, element);
     if (span.length == 0 || span.length >= S_CONTROL_SIZE || !s_all_digits(span)) {
         char shown[48];
-        s_envelope_fail(r, element, "a control number of 1 to 9 digits", SETTLE_ERR_SYNTAX,
-                        "bad control number \"%s\"", s_show(span, shown, sizeof shown));
+        x12_837_envelope_fail(r, element, "a control number of 1 to 9 digits", SETTLE_ERR_SYNTAX,
+                              "bad control number \"%s\"", x12_837_show(span, shown, sizeof shown));
         return false;
     }
     memcpy(field, span.text, span.length);
@@ -360,708 +167,6 @@ static bool s_count_is(x12_span_t span, uint32_t expected)
 }
 
 /* ------------------------------------------------------------------------
- * The hierarchy: HL levels and their names
- * ------------------------------------------------------------------------ */
-
-static void s_level_open(s_level_t *level, uint32_t hl_segment)
-{
-    memset(level, 0, sizeof *level);
-    level->present = true;
-    level->hl_segment = hl_segment;
-}
-
-/* Entity codes (NM101) an 837 may carry, in any loop. */
-static bool s_entity_known(x12_span_t code)
-{
-    static const char *const known[] = {"40", "41", "85", "87", "PE", "IL", "PR", "QC", "DN",
-                                        "P3", "82", "77", "DQ", "DK", "QB", "PW", "45", "71",
-                                        "72", "ZZ", "FA", "TL", "36", "GB", "RC"};
-    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-        if (x12_span_is(code, known[i]))
-            return true;
-    return false;
-}
-
-/* A problem in a level found after the level closed (a required name
- * missing): placed at the level's HL segment. */
-static void s_level_fail_at_hl(s_reader_t *r, s_level_t *level, const char *expected,
-                               const char *message)
-{
-    if (level->failed)
-        return;
-    settle_error_clear(&level->error);
-    settle_error_file(&level->error, r->file);
-    settle_error_at_segment(&level->error, level->hl_segment, "HL", 0, 0);
-    settle_error_set(&level->error, SETTLE_ERR_MISSING, "%s", message);
-    settle_error_expect(&level->error, "%s", expected);
-    level->failed = true;
-}
-
-static void s_finish_claim(s_reader_t *r);
-
-static void s_hl(s_reader_t *r)
-{
-    s_finish_claim(r);
-    x12_span_t level = s_el(r, 3);
-    r->name_loop[0] = '\0';
-    if (s_el(r, 1).length == 0) {
-        s_envelope_fail(r, 1, "an HL id", SETTLE_ERR_MISSING, "HL01 is missing");
-        r->state = S_SKIP_TRANSACTION;
-    } else if (x12_span_is(level, "20")) {
-        s_level_open(&r->billing, r->segment_number);
-        r->subscriber.present = r->patient.present = false;
-        r->has_billing_name = false;
-        r->billing_npi[0] = '\0';
-        r->scope = S_SCOPE_BILLING;
-    } else if (x12_span_is(level, "22") && r->billing.present) {
-        if (!r->has_billing_name)
-            s_level_fail_at_hl(r, &r->billing, "NM1*85 (loop 2010AA) after HL*20",
-                               "the billing provider loop has no NM1*85 billing provider name");
-        s_level_open(&r->subscriber, r->segment_number);
-        r->patient.present = false;
-        r->has_subscriber_name = r->has_payer_name = false;
-        r->member_id[0] = r->payer_id[0] = '\0';
-        r->subscriber_birth = r->patient_birth = DATE_NONE;
-        r->subscriber_sex = r->patient_sex = CLAIM_SEX_UNKNOWN;
-        r->scope = S_SCOPE_SUBSCRIBER;
-    } else if (x12_span_is(level, "23") && r->subscriber.present) {
-        s_level_open(&r->patient, r->segment_number);
-        r->patient_birth = DATE_NONE;
-        r->patient_sex = CLAIM_SEX_UNKNOWN;
-        r->scope = S_SCOPE_PATIENT;
-    } else {
-        char shown[48];
-        s_envelope_fail(r, 3, "20, then 22 under it, then 23 under that", SETTLE_ERR_SYNTAX,
-                        "HL level \"%s\" is unknown or has no parent level before it",
-                        s_show(level, shown, sizeof shown));
-        r->state = S_SKIP_TRANSACTION;
-    }
-}
-
-static bool s_npi(s_reader_t *r, char field[CLAIM_NPI_SIZE])
-{
-    char shown[48];
-    x12_span_t qualifier = s_el(r, 8), npi = s_el(r, 9);
-    if (!x12_span_is(qualifier, "XX")) {
-        s_fail(r, 8, 0, "XX (an NPI follows)", SETTLE_ERR_SYNTAX,
-               "identification code qualifier \"%s\"", s_show(qualifier, shown, sizeof shown));
-        return false;
-    }
-    if (npi.length != 10 || !s_all_digits(npi)) {
-        s_fail(r, 9, 0, "an NPI of ten digits", SETTLE_ERR_SYNTAX, "bad NPI \"%s\"",
-               s_show(npi, shown, sizeof shown));
-        return false;
-    }
-    return s_text(r, field, CLAIM_NPI_SIZE, npi, 9, 0, "NPI");
-}
-
-/* NM1 inside a claim: the rendering provider, and other payers' ids. */
-static void s_nm1_in_claim(s_reader_t *r, x12_span_t code)
-{
-    claim_t *claim = r->claim;
-    if (r->in_other_payer && x12_span_is(code, "PR") && claim->other_payer_count > 0) {
-        claim_other_payer_t *other = &claim->other_payers[claim->other_payer_count - 1];
-        if (s_required(r, s_el(r, 9), 9, 0, "the other payer's id"))
-            s_text(r, other->payer_id, sizeof other->payer_id, s_el(r, 9), 9, 0, "payer id");
-    } else if (!r->in_other_payer && !r->line && x12_span_is(code, "82")) {
-        s_npi(r, claim->rendering_npi);
-    }
-}
-
-static void s_nm1(s_reader_t *r)
-{
-    char shown[48];
-    x12_span_t code = s_el(r, 1), type = s_el(r, 2);
-    if (!s_entity_known(code)) {
-        s_fail(r, 1, 0, "an 837 entity code (85, 87, IL, PR, QC, 82, 77, DN, ...)",
-               SETTLE_ERR_SYNTAX, "unknown entity identifier code \"%s\"",
-               s_show(code, shown, sizeof shown));
-        return;
-    }
-    if (!x12_span_is(type, "1") && !x12_span_is(type, "2")) {
-        s_fail(r, 2, 0, "1 (person) or 2 (organization)",
-               type.length ? SETTLE_ERR_SYNTAX : SETTLE_ERR_MISSING,
-               "bad entity type qualifier \"%s\"", s_show(type, shown, sizeof shown));
-        return;
-    }
-    memcpy(r->name_loop, code.text, code.length);
-    r->name_loop[code.length] = '\0';
-    r->name_order = 0;
-    r->name_has_n3 = false;
-    if (r->in_claim) {
-        s_nm1_in_claim(r, code);
-    } else if (r->scope == S_SCOPE_BILLING && x12_span_is(code, "85")) {
-        if (r->has_billing_name)
-            s_fail(r, 1, 0, "one NM1*85 per billing provider loop", SETTLE_ERR_TOO_MANY,
-                   "a second billing provider name in the same HL*20 loop");
-        else if (s_npi(r, r->billing_npi))
-            r->has_billing_name = true;
-    } else if (r->scope == S_SCOPE_SUBSCRIBER && x12_span_is(code, "IL")) {
-        if (s_required(r, s_el(r, 9), 9, 0, "the subscriber's member id") &&
-            s_text(r, r->member_id, sizeof r->member_id, s_el(r, 9), 9, 0, "member id"))
-            r->has_subscriber_name = true;
-    } else if (r->scope == S_SCOPE_SUBSCRIBER && x12_span_is(code, "PR")) {
-        if (s_required(r, s_el(r, 9), 9, 0, "the payer's id") &&
-            s_text(r, r->payer_id, sizeof r->payer_id, s_el(r, 9), 9, 0, "payer id"))
-            r->has_payer_name = true;
-    }
-}
-
-/* The order segments keep inside a name loop (NM1 PRV N3 N4 DMG REF PER);
- * 0 for a segment that is not part of one. */
-static int s_name_order(const char *id)
-{
-    static const char *const order[] = {"NM1", "PRV", "N3", "N4", "DMG", "REF", "PER"};
-    for (int i = 0; i < 7; i++)
-        if (strcmp(id, order[i]) == 0)
-            return i + 1;
-    return 0;
-}
-
-/* Checks a segment's place in its name loop; false when it is out of order. */
-static bool s_name_loop_order(s_reader_t *r)
-{
-    int order = s_name_order(r->segment.id);
-    if (order == 0) {
-        r->name_loop[0] = '\0';
-        return true;
-    }
-    if (!r->name_loop[0] || order == 1)
-        return true;
-    if (order < r->name_order) {
-        char expected[64];
-        snprintf(expected, sizeof expected, "%s before the segments after it in the NM1*%s loop",
-                 r->segment.id, r->name_loop);
-        s_fail(r, 0, 0, expected, SETTLE_ERR_SYNTAX, "segment out of order");
-        return false;
-    }
-    if (order == 4 && strcmp(r->name_loop, "85") == 0 && !r->name_has_n3) {
-        s_fail(r, 0, 0, "N3 before N4 in the billing provider address", SETTLE_ERR_MISSING,
-               "N4 without the N3 street address the billing provider loop requires");
-        return false;
-    }
-    r->name_order = order;
-    if (order == 3)
-        r->name_has_n3 = true;
-    return true;
-}
-
-static void s_dmg(s_reader_t *r)
-{
-    bool subscriber = strcmp(r->name_loop, "IL") == 0 && r->scope == S_SCOPE_SUBSCRIBER;
-    bool patient = strcmp(r->name_loop, "QC") == 0 && r->scope == S_SCOPE_PATIENT;
-    if (r->in_claim || (!subscriber && !patient))
-        return;
-    char shown[48];
-    if (!x12_span_is(s_el(r, 1), "D8")) {
-        s_fail(r, 1, 0, "D8", SETTLE_ERR_SYNTAX, "date format qualifier \"%s\"",
-               s_show(s_el(r, 1), shown, sizeof shown));
-        return;
-    }
-    int32_t birth;
-    if (!s_date(r, s_el(r, 2), 2, &birth))
-        return;
-    x12_span_t sex = s_el(r, 3);
-    if (!x12_span_is(sex, "F") && !x12_span_is(sex, "M") && !x12_span_is(sex, "U")) {
-        s_fail(r, 3, 0, "F, M or U", SETTLE_ERR_SYNTAX, "gender code \"%s\"",
-               s_show(sex, shown, sizeof shown));
-        return;
-    }
-    *(subscriber ? &r->subscriber_birth : &r->patient_birth) = birth;
-    *(subscriber ? &r->subscriber_sex : &r->patient_sex) = sex.text[0];
-}
-
-/* ------------------------------------------------------------------------
- * The claim: CLM and what follows it
- * ------------------------------------------------------------------------ */
-
-/* Carries what the hierarchy above the claim says into the claim, and the
- * first problem found up there, which rejects the claim. */
-static void s_claim_from_hierarchy(s_reader_t *r)
-{
-    claim_t *claim = r->claim;
-    memcpy(claim->billing_npi, r->billing_npi, sizeof claim->billing_npi);
-    memcpy(claim->member_id, r->member_id, sizeof claim->member_id);
-    memcpy(claim->payer_id, r->payer_id, sizeof claim->payer_id);
-    claim->patient_birth_date = r->subscriber_birth;
-    claim->patient_sex = r->subscriber_sex;
-    if (r->scope == S_SCOPE_PATIENT) {
-        claim->patient_birth_date = r->patient_birth;
-        claim->patient_sex = r->patient_sex;
-    }
-    if (!r->has_billing_name)
-        s_level_fail_at_hl(r, &r->billing, "NM1*85 (loop 2010AA) after HL*20",
-                           "the billing provider loop has no NM1*85 billing provider name");
-    if (!r->has_subscriber_name || !r->has_payer_name)
-        s_level_fail_at_hl(r, &r->subscriber,
-                           "NM1*IL (loop 2010BA) and NM1*PR (loop 2010BB) after HL*22",
-                           !r->has_subscriber_name ? "the subscriber loop has no NM1*IL subscriber"
-                                                   : "the subscriber loop has no NM1*PR payer");
-    const s_level_t *levels[] = {&r->billing, &r->subscriber, &r->patient};
-    for (int i = 0; i < 3; i++)
-        if (levels[i]->present && levels[i]->failed && !r->claim_failed) {
-            r->claim_error = levels[i]->error;
-            r->claim_failed = true;
-        }
-}
-
-/* CLM05: facility code or place of service, qualifier, frequency. */
-static void s_clm05(s_reader_t *r)
-{
-    claim_t *claim = r->claim;
-    x12_span_t composite = s_el(r, 5);
-    x12_span_t place = s_comp(r, composite, 1), frequency = s_comp(r, composite, 3);
-    char shown[48];
-    if (!s_required(r, composite, 5, 0, "place of service or facility code:B:frequency"))
-        return;
-    if (place.length != 2 || !s_all_digits(place)) {
-        s_fail(r, 5, 1, "a two-digit place of service or facility code", SETTLE_ERR_SYNTAX,
-               "bad code \"%s\"", s_show(place, shown, sizeof shown));
-        return;
-    }
-    if (frequency.length != 1 || frequency.text[0] < '1' || frequency.text[0] > '9') {
-        s_fail(r, 5, 3, "a claim frequency code 1 to 9", SETTLE_ERR_SYNTAX,
-               "bad frequency \"%s\"", s_show(frequency, shown, sizeof shown));
-        return;
-    }
-    claim->frequency = (uint8_t)(frequency.text[0] - '0');
-    if (claim->kind == CLAIM_KIND_PROFESSIONAL) {
-        memcpy(claim->place_of_service, place.text, 2);
-        claim->place_of_service[2] = '\0';
-    } else {
-        memcpy(claim->bill_type, place.text, 2);
-        claim->bill_type[2] = frequency.text[0];
-        claim->bill_type[3] = '\0';
-    }
-}
-
-static void s_clm(s_reader_t *r)
-{
-    s_finish_claim(r);
-    claim_reset(r->claim);
-    r->in_claim = true;
-    r->claim_failed = false;
-    r->clm_segment = r->segment_number;
-    r->has_diagnosis_segment = r->has_principal = false;
-    r->lx_pending = r->in_other_payer = false;
-    r->line = NULL;
-    r->statement_from = r->statement_to = DATE_NONE;
-    r->claim->kind = r->kind;
-    x12_span_t id = s_el(r, 1);
-    if (s_required(r, id, 1, 0, "the patient control number"))
-        s_text(r, r->claim->claim_id, sizeof r->claim->claim_id, id, 1, 0, "claim id");
-    if (r->scope != S_SCOPE_SUBSCRIBER && r->scope != S_SCOPE_PATIENT) {
-        s_fail(r, 0, 0, "CLM inside an HL*22 subscriber or HL*23 patient loop", SETTLE_ERR_SYNTAX,
-               "a claim outside a subscriber or patient loop");
-        return;
-    }
-    s_claim_from_hierarchy(r);
-    s_amount(r, s_el(r, 2), 2, &r->claim->total_charge_cents);
-    s_clm05(r);
-}
-
-static bool s_is_one_of(x12_span_t span, const char *const *list, size_t count)
-{
-    for (size_t i = 0; i < count; i++)
-        if (x12_span_is(span, list[i]))
-            return true;
-    return false;
-}
-
-/* Adds one diagnosis: a principal goes first, the others after it. */
-static void s_add_diagnosis(s_reader_t *r, bool principal, x12_span_t code, uint32_t element)
-{
-    claim_t *claim = r->claim;
-    char shown[48];
-    bool ok = code.length >= 3 && code.length <= 7;
-    for (size_t i = 0; ok && i < code.length; i++)
-        ok = (code.text[i] >= 'A' && code.text[i] <= 'Z') ||
-             (code.text[i] >= '0' && code.text[i] <= '9');
-    if (!ok) {
-        s_fail(r, element, 2, "a diagnosis code of 3 to 7 letters and digits, without the dot",
-               SETTLE_ERR_SYNTAX, "bad diagnosis code \"%s\"", s_show(code, shown, sizeof shown));
-        return;
-    }
-    if (principal && r->has_principal) {
-        s_fail(r, element, 1, "one principal diagnosis (ABK or BK) per claim",
-               SETTLE_ERR_TOO_MANY, "a second principal diagnosis");
-        return;
-    }
-    if (claim->diagnosis_count >= CLAIM_DIAGNOSES_MAX) {
-        s_fail(r, element, 0, "at most 25 diagnoses", SETTLE_ERR_TOO_MANY, "too many diagnoses");
-        return;
-    }
-    uint8_t at = principal ? 0 : claim->diagnosis_count;
-    if (principal)
-        memmove(claim->diagnoses[1], claim->diagnoses[0],
-                (size_t)claim->diagnosis_count * sizeof claim->diagnoses[0]);
-    memcpy(claim->diagnoses[at], code.text, code.length);
-    claim->diagnoses[at][code.length] = '\0';
-    claim->diagnosis_count++;
-    r->has_principal = r->has_principal || principal;
-}
-
-/*
- * HI: each element is qualifier:code.  ABK/BK (principal) and ABF/BF (other)
- * become diagnoses; admitting (ABJ/BJ), reason for visit (APR/PR), external
- * cause (ABN/BN), procedure, occurrence, value and condition codes are read
- * past: the canonical claim has no place for them.  Tolerated: a bare
- * qualifier followed by its code in the next element ("HI*BK*8901"), as
- * some generators write it.
- */
-static void s_hi(s_reader_t *r)
-{
-    static const char *const principal[] = {"ABK", "BK"}, *const other[] = {"ABF", "BF"};
-    static const char *const ignored[] = {"ABJ", "BJ", "APR", "PR", "ABN", "BN", "BBR", "BR",
-                                          "BBQ", "BQ", "CAH", "BH", "BI", "BE", "BG", "DR",
-                                          "TC", "BP", "BO"};
-    char shown[48];
-    r->has_diagnosis_segment = true;
-    for (uint32_t position = 1; position <= r->segment.element_count && !r->claim_failed;
-         position++) {
-        x12_span_t element = s_el(r, position);
-        if (element.length == 0)
-            continue;
-        x12_span_t qualifier = s_comp(r, element, 1), code = s_comp(r, element, 2);
-        bool is_principal = s_is_one_of(qualifier, principal, 2);
-        bool is_other = s_is_one_of(qualifier, other, 2);
-        if (code.length == 0 && (is_principal || is_other) &&
-            position < r->segment.element_count &&
-            !memchr(s_el(r, position + 1).text, r->scanner.delimiters.component,
-                    s_el(r, position + 1).length)) {
-            code = s_el(r, ++position);
-        }
-        if (is_principal || is_other)
-            s_add_diagnosis(r, is_principal, code, position);
-        else if (!s_is_one_of(qualifier, ignored, sizeof ignored / sizeof ignored[0]))
-            s_fail(r, position, 1, "a code list qualifier such as ABK, ABF, BK or BF",
-                   SETTLE_ERR_SYNTAX, "unknown code list qualifier \"%s\"",
-                   s_show(qualifier, shown, sizeof shown));
-    }
-}
-
-static void s_ref(s_reader_t *r)
-{
-    claim_t *claim = r->claim;
-    if (!r->in_claim || r->in_other_payer || r->line)
-        return;
-    x12_span_t qualifier = s_el(r, 1), value = s_el(r, 2);
-    char *field = x12_span_is(qualifier, "F8")   ? claim->original_claim_number
-                  : x12_span_is(qualifier, "G1") ? claim->prior_authorization
-                                                 : NULL;
-    if (field && s_required(r, value, 2, 0, "the reference number"))
-        s_text(r, field, CLAIM_REFERENCE_SIZE, value, 2, 0, "reference");
-}
-
-static void s_dtp(s_reader_t *r)
-{
-    if (!r->in_claim || r->in_other_payer)
-        return;
-    x12_span_t qualifier = s_el(r, 1);
-    if (r->line && x12_span_is(qualifier, "472")) {
-        int32_t from, to;
-        if (s_date_period(r, &from, &to)) {
-            r->line->service_from = from;
-            r->line->service_to = to;
-        }
-    } else if (!r->line && x12_span_is(qualifier, "434")) {
-        s_date_period(r, &r->statement_from, &r->statement_to);
-    }
-}
-
-/* ------------------------------------------------------------------------
- * Service lines: LX, SV1, SV2, DTP*472, LIN
- * ------------------------------------------------------------------------ */
-
-/* Opens a line after LX; false (reported) when it cannot. */
-static bool s_line_open(s_reader_t *r, char kind, const char *expected)
-{
-    if (r->claim->kind != kind) {
-        s_fail(r, 0, 0, expected, SETTLE_ERR_SYNTAX, "%s in a%s claim", r->segment.id,
-               kind == CLAIM_KIND_PROFESSIONAL ? "n institutional" : " professional");
-        return false;
-    }
-    if (!r->lx_pending) {
-        s_fail(r, 0, 0, "LX before each service line", SETTLE_ERR_MISSING,
-               "service line without its LX line number");
-        return false;
-    }
-    r->lx_pending = false;
-    int rc = claim_add_line(r->claim, &r->line);
-    if (rc != SETTLE_OK) {
-        r->line = NULL;
-        s_fail(r, 0, 0, rc == SETTLE_ERR_NOMEM ? NULL : "at most 999 service lines", rc,
-               "cannot add a service line: %s", settle_strerror(rc));
-        return false;
-    }
-    return true;
-}
-
-/* HC:code:mod1:mod2:mod3:mod4, in SV101 or SV202. */
-static void s_procedure(s_reader_t *r, x12_span_t composite, uint32_t element)
-{
-    static const char *const qualifiers[] = {"HC", "ER", "IV", "WK", "HP"};
-    char shown[48];
-    x12_span_t qualifier = s_comp(r, composite, 1), code = s_comp(r, composite, 2);
-    if (!s_is_one_of(qualifier, qualifiers, sizeof qualifiers / sizeof qualifiers[0])) {
-        s_fail(r, element, 1, "HC (HCPCS/CPT) or another product qualifier", SETTLE_ERR_SYNTAX,
-               "product or service id qualifier \"%s\"", s_show(qualifier, shown, sizeof shown));
-        return;
-    }
-    if (!s_required(r, code, element, 2, "a procedure code") ||
-        !s_text(r, r->line->procedure_code, CLAIM_PROCEDURE_SIZE, code, element, 2, "procedure"))
-        return;
-    for (uint32_t i = 0; i < CLAIM_MODIFIERS_MAX; i++) {
-        x12_span_t modifier = s_comp(r, composite, 3 + i);
-        if (modifier.length && !s_text(r, r->line->modifiers[i], CLAIM_MODIFIER_SIZE, modifier,
-                                       element, 3 + i, "modifier"))
-            return;
-    }
-}
-
-/* SV107: up to four 1-based pointers into the claim's diagnoses. */
-static void s_pointers(s_reader_t *r, x12_span_t composite, uint32_t element)
-{
-    char shown[48];
-    for (uint32_t i = 0; i < CLAIM_POINTERS_MAX; i++) {
-        x12_span_t pointer = s_comp(r, composite, i + 1);
-        if (pointer.length == 0)
-            continue;
-        if (pointer.length > 2 || !s_all_digits(pointer) ||
-            (pointer.text[0] == '0' && pointer.length == 1)) {
-            s_fail(r, element, i + 1, "a diagnosis pointer 1 to 12", SETTLE_ERR_SYNTAX,
-                   "bad diagnosis pointer \"%s\"", s_show(pointer, shown, sizeof shown));
-            return;
-        }
-        r->line->diagnosis_pointers[i] =
-            (uint8_t)(pointer.length == 1 ? pointer.text[0] - '0'
-                                          : (pointer.text[0] - '0') * 10 + pointer.text[1] - '0');
-    }
-    if (s_comp(r, composite, CLAIM_POINTERS_MAX + 1).length)
-        s_fail(r, element, CLAIM_POINTERS_MAX + 1, "at most four diagnosis pointers",
-               SETTLE_ERR_TOO_MANY, "too many diagnosis pointers");
-}
-
-static bool s_unit_basis(s_reader_t *r, uint32_t element, const char *const *codes, size_t count,
-                         const char *expected)
-{
-    char shown[48];
-    x12_span_t basis = s_el(r, element);
-    if (s_is_one_of(basis, codes, count))
-        return true;
-    s_fail(r, element, 0, expected, basis.length ? SETTLE_ERR_SYNTAX : SETTLE_ERR_MISSING,
-           "unit or basis for measurement code \"%s\"", s_show(basis, shown, sizeof shown));
-    return false;
-}
-
-static void s_sv1(s_reader_t *r)
-{
-    static const char *const bases[] = {"UN", "MJ"};
-    if (!s_line_open(r, CLAIM_KIND_PROFESSIONAL, "SV2 in an 837I, SV1 in an 837P"))
-        return;
-    claim_line_t *line = r->line;
-    char shown[48];
-    s_procedure(r, s_el(r, 1), 1);
-    if (!s_amount(r, s_el(r, 2), 2, &line->charge_cents) ||
-        !s_unit_basis(r, 3, bases, 2, "UN (units) or MJ (minutes)") ||
-        !s_required(r, s_el(r, 4), 4, 0, "the service unit count") ||
-        !s_units(r, s_el(r, 4), 4, &line->units_milli))
-        return;
-    x12_span_t place = s_el(r, 5);
-    if (place.length && (place.length != 2 || !s_all_digits(place))) {
-        s_fail(r, 5, 0, "a two-digit place of service", SETTLE_ERR_SYNTAX,
-               "bad place of service \"%s\"", s_show(place, shown, sizeof shown));
-        return;
-    }
-    if (place.length)
-        s_text(r, line->place_of_service, CLAIM_PLACE_SIZE, place, 5, 0, "place of service");
-    s_pointers(r, s_el(r, 7), 7);
-}
-
-static void s_sv2(s_reader_t *r)
-{
-    static const char *const bases[] = {"UN", "DA", "F2"};
-    if (!s_line_open(r, CLAIM_KIND_INSTITUTIONAL, "SV1 in an 837P, SV2 in an 837I"))
-        return;
-    claim_line_t *line = r->line;
-    char shown[48];
-    x12_span_t revenue = s_el(r, 1);
-    if (revenue.length != 4 || !s_all_digits(revenue)) {
-        s_fail(r, 1, 0, "a four-digit revenue code", revenue.length ? SETTLE_ERR_SYNTAX
-                                                                    : SETTLE_ERR_MISSING,
-               "bad revenue code \"%s\"", s_show(revenue, shown, sizeof shown));
-        return;
-    }
-    s_text(r, line->revenue_code, CLAIM_REVENUE_SIZE, revenue, 1, 0, "revenue code");
-    if (s_el(r, 2).length)
-        s_procedure(r, s_el(r, 2), 2);
-    if (s_amount(r, s_el(r, 3), 3, &line->charge_cents) &&
-        s_unit_basis(r, 4, bases, 3, "UN (units), DA (days) or F2 (international units)") &&
-        s_required(r, s_el(r, 5), 5, 0, "the service unit count"))
-        s_units(r, s_el(r, 5), 5, &line->units_milli);
-}
-
-/* LIN*...*N4*NDC: the drug on the line, eleven digits. */
-static void s_lin(s_reader_t *r)
-{
-    if (!r->in_claim || !r->line || !x12_span_is(s_el(r, 2), "N4"))
-        return;
-    x12_span_t ndc = s_el(r, 3);
-    if (ndc.length != 11 || !s_all_digits(ndc)) {
-        char shown[48];
-        s_fail(r, 3, 0, "an NDC of eleven digits, 5-4-2 without hyphens", SETTLE_ERR_SYNTAX,
-               "bad NDC \"%s\"", s_show(ndc, shown, sizeof shown));
-        return;
-    }
-    s_text(r, r->line->ndc, CLAIM_NDC_SIZE, ndc, 3, 0, "NDC");
-}
-
-/* SBR inside a claim opens loop 2320: another payer. */
-static void s_sbr(s_reader_t *r)
-{
-    if (!r->in_claim || r->line)
-        return;
-    claim_t *claim = r->claim;
-    x12_span_t responsibility = s_el(r, 1);
-    if (claim->other_payer_count >= CLAIM_OTHER_PAYERS_MAX) {
-        s_fail(r, 0, 0, "at most 10 other payers (loop 2320)", SETTLE_ERR_TOO_MANY,
-               "too many other payers");
-        return;
-    }
-    if (responsibility.length != 1 || !memchr("PSTABCDEFGHU", responsibility.text[0], 12)) {
-        char shown[48];
-        s_fail(r, 1, 0, "a payer responsibility code P, S, T, A to H or U", SETTLE_ERR_SYNTAX,
-               "bad payer responsibility \"%s\"", s_show(responsibility, shown, sizeof shown));
-        return;
-    }
-    claim_other_payer_t *other = &claim->other_payers[claim->other_payer_count++];
-    memset(other, 0, sizeof *other);
-    other->responsibility = responsibility.text[0];
-    r->in_other_payer = true;
-}
-
-static void s_amt(s_reader_t *r)
-{
-    if (!r->in_claim || !r->in_other_payer || !x12_span_is(s_el(r, 1), "D"))
-        return;
-    claim_other_payer_t *other = &r->claim->other_payers[r->claim->other_payer_count - 1];
-    s_amount(r, s_el(r, 2), 2, &other->paid_cents);
-}
-
-/* ------------------------------------------------------------------------
- * Closing a claim: last checks, then deliver or reject
- * ------------------------------------------------------------------------ */
-
-/* A problem with the claim as a whole, placed at its CLM segment. */
-static void s_claim_fail_at_clm(s_reader_t *r, uint32_t element, int code, const char *expected,
-                                const char *message)
-{
-    if (r->claim_failed)
-        return;
-    settle_error_clear(&r->claim_error);
-    settle_error_file(&r->claim_error, r->file);
-    settle_error_at_segment(&r->claim_error, r->clm_segment, "CLM", element, 0);
-    settle_error_set(&r->claim_error, code, "%s", message);
-    if (expected)
-        settle_error_expect(&r->claim_error, "%s", expected);
-    r->claim_failed = true;
-}
-
-static void s_claim_checks(s_reader_t *r)
-{
-    claim_t *claim = r->claim;
-    if (!r->has_diagnosis_segment)
-        s_claim_fail_at_clm(r, 0, SETTLE_ERR_MISSING, "an HI segment with the principal diagnosis",
-                            "the claim has no HI diagnosis segment");
-    if (r->skip_validation || r->claim_failed)
-        return;
-    int64_t sum = 0;
-    for (uint32_t i = 0; i < claim->line_count; i++)
-        if (money_add(sum, claim->lines[i].charge_cents, &sum) != SETTLE_OK)
-            break;
-    if (claim->line_count > 0 && sum != claim->total_charge_cents) {
-        char total[MONEY_TEXT_SIZE], lines[MONEY_TEXT_SIZE], expected[96], message[128];
-        money_format(claim->total_charge_cents, total, sizeof total);
-        money_format(sum, lines, sizeof lines);
-        snprintf(expected, sizeof expected, "the sum of the service line charges, %s", lines);
-        snprintf(message, sizeof message, "total charge %s is not the sum of the line charges",
-                 total);
-        s_claim_fail_at_clm(r, 2, SETTLE_ERR_INVALID, expected, message);
-        return;
-    }
-    settle_error_t error;
-    settle_error_clear(&error);
-    int rc = claim_validate(claim, &error);
-    if (rc != SETTLE_OK)
-        s_claim_fail_at_clm(r, 0, rc, "a claim that passes the canonical claim checks",
-                            error.message);
-}
-
-static void s_finish_claim(s_reader_t *r)
-{
-    if (!r->in_claim)
-        return;
-    claim_t *claim = r->claim;
-    for (uint32_t i = 0; i < claim->line_count; i++)
-        if (claim->lines[i].service_from == DATE_NONE) {
-            claim->lines[i].service_from = r->statement_from;
-            claim->lines[i].service_to = r->statement_to;
-        }
-    s_claim_checks(r);
-    r->in_claim = false;
-    r->line = NULL;
-    if (r->claim_failed) {
-        s_report(r, X12_837_CLAIM_REJECTED, claim->claim_id, &r->claim_error);
-        return;
-    }
-    r->stats.claims_delivered++;
-    if (!r->stop && r->callbacks && r->callbacks->claim)
-        r->stop = r->callbacks->claim(claim, r->context);
-}
-
-/* ------------------------------------------------------------------------
- * Dispatch inside a transaction
- * ------------------------------------------------------------------------ */
-
-static void s_body(s_reader_t *r)
-{
-    const char *id = r->segment.id;
-    if (!s_name_loop_order(r))
-        return;
-    if (strcmp(id, "HL") == 0) {
-        s_hl(r);
-    } else if (strcmp(id, "CLM") == 0) {
-        s_clm(r);
-    } else if (strcmp(id, "NM1") == 0) {
-        s_nm1(r);
-    } else if (strcmp(id, "DMG") == 0) {
-        s_dmg(r);
-    } else if (!r->in_claim) {
-        return; /* the rest of the hierarchy loops carries nothing the claim keeps */
-    } else if (strcmp(id, "HI") == 0) {
-        s_hi(r);
-    } else if (strcmp(id, "REF") == 0) {
-        s_ref(r);
-    } else if (strcmp(id, "LX") == 0) {
-        r->lx_pending = true;
-        r->in_other_payer = false;
-        r->line = NULL;
-    } else if (strcmp(id, "SV1") == 0) {
-        s_sv1(r);
-    } else if (strcmp(id, "SV2") == 0) {
-        s_sv2(r);
-    } else if (strcmp(id, "DTP") == 0) {
-        s_dtp(r);
-    } else if (strcmp(id, "LIN") == 0) {
-        s_lin(r);
-    } else if (strcmp(id, "SBR") == 0) {
-        s_sbr(r);
-    } else if (strcmp(id, "AMT") == 0) {
-        s_amt(r);
-    }
-}
-
-/* ------------------------------------------------------------------------
  * The envelope: ISA/IEA, GS/GE, ST/SE
  * ------------------------------------------------------------------------ */
 
@@ -1077,21 +182,21 @@ static char s_kind_of(x12_span_t version)
 
 /* Ends what is open below the interchange (a transaction, a group) when a
  * segment arrives that cannot be inside it. */
-static void s_close_open(s_reader_t *r, bool close_group)
+static void s_close_open(x12_837_reader_t *r, bool close_group)
 {
     if (r->state == S_TRANSACTION || r->state == S_SKIP_TRANSACTION) {
-        s_envelope_fail(r, 0, "SE to end the transaction first", SETTLE_ERR_MISSING,
-                        "transaction %s has no SE trailer", r->st02);
+        x12_837_envelope_fail(r, 0, "SE to end the transaction first", SETTLE_ERR_MISSING,
+                              "transaction %s has no SE trailer", r->st02);
         r->state = S_GROUP;
     }
     if (close_group && (r->state == S_GROUP || r->state == S_SKIP_GROUP)) {
-        s_envelope_fail(r, 0, "GE to end the functional group first", SETTLE_ERR_MISSING,
-                        "functional group %s has no GE trailer", r->gs06);
+        x12_837_envelope_fail(r, 0, "GE to end the functional group first", SETTLE_ERR_MISSING,
+                              "functional group %s has no GE trailer", r->gs06);
         r->state = S_INTERCHANGE;
     }
 }
 
-static void s_gs(s_reader_t *r)
+static void s_gs(x12_837_reader_t *r)
 {
     s_close_open(r, true);
     r->transactions = 0;
@@ -1102,18 +207,18 @@ static void s_gs(s_reader_t *r)
     r->group_kind = s_kind_of(s_el(r, 8));
     if (!r->group_kind) {
         char shown[48];
-        s_envelope_fail(r, 8, "005010X222A1 (837P) or 005010X223A2 (837I)", SETTLE_ERR_VERSION,
-                        "not an 837 claim group: version \"%s\"",
-                        s_show(s_el(r, 8), shown, sizeof shown));
+        x12_837_envelope_fail(r, 8, "005010X222A1 (837P) or 005010X223A2 (837I)",
+                              SETTLE_ERR_VERSION, "not an 837 claim group: version \"%s\"",
+                              x12_837_show(s_el(r, 8), shown, sizeof shown));
         return;
     }
     r->state = S_GROUP;
 }
 
-static void s_st(s_reader_t *r)
+static void s_st(x12_837_reader_t *r)
 {
-    bool in_group = r->state == S_GROUP || r->state == S_TRANSACTION ||
-                    r->state == S_SKIP_TRANSACTION;
+    bool in_group =
+        r->state == S_GROUP || r->state == S_TRANSACTION || r->state == S_SKIP_TRANSACTION;
     s_close_open(r, false);
     r->segment_number = 1;
     r->transactions++;
@@ -1123,56 +228,57 @@ static void s_st(s_reader_t *r)
     r->billing.present = r->subscriber.present = r->patient.present = false;
     r->name_loop[0] = '\0';
     if (!in_group) {
-        s_envelope_fail(r, 0, "GS before ST", SETTLE_ERR_SYNTAX,
-                        "a transaction outside a usable functional group");
+        x12_837_envelope_fail(r, 0, "GS before ST", SETTLE_ERR_SYNTAX,
+                              "a transaction outside a usable functional group");
         return;
     }
     if (!s_control(r, 2, r->st02))
         return;
     char shown[48];
     if (!x12_span_is(s_el(r, 1), "837")) {
-        s_envelope_fail(r, 1, "837", SETTLE_ERR_VERSION, "transaction set \"%s\"",
-                        s_show(s_el(r, 1), shown, sizeof shown));
+        x12_837_envelope_fail(r, 1, "837", SETTLE_ERR_VERSION, "transaction set \"%s\"",
+                              x12_837_show(s_el(r, 1), shown, sizeof shown));
         return;
     }
     r->kind = r->group_kind;
     x12_span_t version = s_el(r, 3);
     if (version.length && s_kind_of(version) != r->group_kind) {
-        s_envelope_fail(r, 3, "the implementation guide named in GS08", SETTLE_ERR_VERSION,
-                        "ST03 \"%s\" does not match the group",
-                        s_show(version, shown, sizeof shown));
+        x12_837_envelope_fail(r, 3, "the implementation guide named in GS08", SETTLE_ERR_VERSION,
+                              "ST03 \"%s\" does not match the group",
+                              x12_837_show(version, shown, sizeof shown));
         return;
     }
     r->state = S_TRANSACTION;
     r->stats.transactions++;
 }
 
-static void s_se(s_reader_t *r)
+static void s_se(x12_837_reader_t *r)
 {
     char shown[48];
     bool checked = r->state == S_TRANSACTION;
-    s_finish_claim(r);
+    x12_837_finish_claim(r);
     if (r->state != S_TRANSACTION && r->state != S_SKIP_TRANSACTION) {
-        s_envelope_fail(r, 0, "ST before SE", SETTLE_ERR_SYNTAX, "SE outside a transaction");
+        x12_837_envelope_fail(r, 0, "ST before SE", SETTLE_ERR_SYNTAX, "SE outside a transaction");
         return;
     }
     if (checked && !s_count_is(s_el(r, 1), r->segment_number))
-        s_envelope_fail(r, 1, "the number of segments from ST to SE", SETTLE_ERR_CORRUPT,
-                        "segment count \"%s\" but the transaction has %u segments",
-                        s_show(s_el(r, 1), shown, sizeof shown), r->segment_number);
+        x12_837_envelope_fail(r, 1, "the number of segments from ST to SE", SETTLE_ERR_CORRUPT,
+                              "segment count \"%s\" but the transaction has %u segments",
+                              x12_837_show(s_el(r, 1), shown, sizeof shown), r->segment_number);
     else if (checked && !x12_span_is(s_el(r, 2), r->st02))
-        s_envelope_fail(r, 2, "the control number in ST02", SETTLE_ERR_CORRUPT,
-                        "control number \"%s\" does not match ST02 \"%s\"",
-                        s_show(s_el(r, 2), shown, sizeof shown), r->st02);
+        x12_837_envelope_fail(r, 2, "the control number in ST02", SETTLE_ERR_CORRUPT,
+                              "control number \"%s\" does not match ST02 \"%s\"",
+                              x12_837_show(s_el(r, 2), shown, sizeof shown), r->st02);
     r->state = S_GROUP; /* after the reports, which number SE within its transaction */
 }
 
-static void s_ge(s_reader_t *r)
+static void s_ge(x12_837_reader_t *r)
 {
     char shown[48];
     s_close_open(r, false);
     if (r->state != S_GROUP && r->state != S_SKIP_GROUP) {
-        s_envelope_fail(r, 0, "GS before GE", SETTLE_ERR_SYNTAX, "GE outside a functional group");
+        x12_837_envelope_fail(r, 0, "GS before GE", SETTLE_ERR_SYNTAX,
+                              "GE outside a functional group");
         return;
     }
     bool checked = r->state == S_GROUP;
@@ -1181,28 +287,28 @@ static void s_ge(s_reader_t *r)
     if (!checked)
         return;
     if (!s_count_is(s_el(r, 1), r->transactions))
-        s_envelope_fail(r, 1, "the number of transactions in the group", SETTLE_ERR_CORRUPT,
-                        "transaction count \"%s\" but the group has %u",
-                        s_show(s_el(r, 1), shown, sizeof shown), r->transactions);
+        x12_837_envelope_fail(r, 1, "the number of transactions in the group", SETTLE_ERR_CORRUPT,
+                              "transaction count \"%s\" but the group has %u",
+                              x12_837_show(s_el(r, 1), shown, sizeof shown), r->transactions);
     else if (!x12_span_is(s_el(r, 2), r->gs06))
-        s_envelope_fail(r, 2, "the control number in GS06", SETTLE_ERR_CORRUPT,
-                        "control number \"%s\" does not match GS06 \"%s\"",
-                        s_show(s_el(r, 2), shown, sizeof shown), r->gs06);
+        x12_837_envelope_fail(r, 2, "the control number in GS06", SETTLE_ERR_CORRUPT,
+                              "control number \"%s\" does not match GS06 \"%s\"",
+                              x12_837_show(s_el(r, 2), shown, sizeof shown), r->gs06);
 }
 
-static void s_iea(s_reader_t *r)
+static void s_iea(x12_837_reader_t *r)
 {
     char shown[48];
     s_close_open(r, true);
     r->state = S_OUTSIDE;
     if (!s_count_is(s_el(r, 1), r->groups))
-        s_envelope_fail(r, 1, "the number of functional groups in the interchange",
-                        SETTLE_ERR_CORRUPT, "group count \"%s\" but the interchange has %u",
-                        s_show(s_el(r, 1), shown, sizeof shown), r->groups);
+        x12_837_envelope_fail(r, 1, "the number of functional groups in the interchange",
+                              SETTLE_ERR_CORRUPT, "group count \"%s\" but the interchange has %u",
+                              x12_837_show(s_el(r, 1), shown, sizeof shown), r->groups);
     else if (!x12_span_is(s_el(r, 2), r->isa13))
-        s_envelope_fail(r, 2, "the control number in ISA13", SETTLE_ERR_CORRUPT,
-                        "control number \"%s\" does not match ISA13 \"%s\"",
-                        s_show(s_el(r, 2), shown, sizeof shown), r->isa13);
+        x12_837_envelope_fail(r, 2, "the control number in ISA13", SETTLE_ERR_CORRUPT,
+                              "control number \"%s\" does not match ISA13 \"%s\"",
+                              x12_837_show(s_el(r, 2), shown, sizeof shown), r->isa13);
 }
 
 /* ------------------------------------------------------------------------
@@ -1216,7 +322,7 @@ static bool s_alnum(char c)
 
 /* The offset of the next "ISA" that starts a segment at or after from, or
  * the input's length when there is none. */
-static size_t s_seek_isa(const s_reader_t *r, size_t from)
+static size_t s_seek_isa(const x12_837_reader_t *r, size_t from)
 {
     for (size_t at = from; at + 3 < r->length; at++) {
         const char *found = memchr(r->text + at, 'I', r->length - 3 - at);
@@ -1231,14 +337,14 @@ static size_t s_seek_isa(const s_reader_t *r, size_t from)
 }
 
 /* Reports an interchange that cannot start, then looks for the next one. */
-static void s_bad_interchange(s_reader_t *r, settle_error_t *error, size_t at)
+static void s_bad_interchange(x12_837_reader_t *r, settle_error_t *error, size_t at)
 {
-    s_report(r, X12_837_ENVELOPE_ERROR, "", error);
+    x12_837_report(r, X12_837_ENVELOPE_ERROR, "", error);
     r->scanner.offset = s_seek_isa(r, at + 1);
 }
 
 /* Starts the interchange at the scanner's offset; false at the end of input. */
-static bool s_start_interchange(s_reader_t *r)
+static bool s_start_interchange(x12_837_reader_t *r)
 {
     size_t at = r->scanner.offset;
     while (at < r->length && (r->text[at] == ' ' || r->text[at] == '\t' || r->text[at] == '\r' ||
@@ -1274,17 +380,17 @@ static bool s_start_interchange(s_reader_t *r)
     return true;
 }
 
-static void s_segment(s_reader_t *r)
+static void s_segment(x12_837_reader_t *r)
 {
     const char *id = r->segment.id;
-    bool group_level = strcmp(id, "ISA") == 0 || strcmp(id, "IEA") == 0 ||
-                       strcmp(id, "GS") == 0 || strcmp(id, "GE") == 0;
+    bool group_level = strcmp(id, "ISA") == 0 || strcmp(id, "IEA") == 0 || strcmp(id, "GS") == 0 ||
+                       strcmp(id, "GE") == 0;
     if (r->state == S_SKIP_GROUP && !group_level)
         return; /* the group's error has been reported once */
     if (strcmp(id, "ISA") == 0) {
         s_close_open(r, true);
-        s_envelope_fail(r, 0, "IEA to end the interchange first", SETTLE_ERR_MISSING,
-                        "interchange %s has no IEA trailer", r->isa13);
+        x12_837_envelope_fail(r, 0, "IEA to end the interchange first", SETTLE_ERR_MISSING,
+                              "interchange %s has no IEA trailer", r->isa13);
         r->state = S_OUTSIDE;
         r->scanner.offset = r->segment.offset;
     } else if (strcmp(id, "IEA") == 0) {
@@ -1299,52 +405,54 @@ static void s_segment(s_reader_t *r)
         s_se(r);
         r->scope = S_SCOPE_HEADER;
     } else if (r->state == S_TRANSACTION) {
-        s_body(r);
+        x12_837_body(r);
     } else if (r->state == S_INTERCHANGE || r->state == S_GROUP) {
-        s_envelope_fail(r, 0, r->state == S_GROUP ? "ST or GE" : "GS or IEA", SETTLE_ERR_SYNTAX,
-                        "segment outside a transaction");
+        x12_837_envelope_fail(r, 0, r->state == S_GROUP ? "ST or GE" : "GS or IEA",
+                              SETTLE_ERR_SYNTAX, "segment outside a transaction");
     }
 }
 
 /* A segment the scanner could not split cleanly. */
-static void s_scan_problem(s_reader_t *r, int rc)
+static void s_scan_problem(x12_837_reader_t *r, int rc)
 {
     char shown[48];
     if (r->state == S_SKIP_TRANSACTION || r->state == S_SKIP_GROUP)
         return;
     if (rc == SETTLE_ERR_SYNTAX)
-        s_fail(r, 0, 0, "a segment id of 2 or 3 upper-case letters and digits", rc,
-               "bad segment id \"%s\"", s_show(r->segment.elements[0], shown, sizeof shown));
+        x12_837_fail(r, 0, 0, "a segment id of 2 or 3 upper-case letters and digits", rc,
+                     "bad segment id \"%s\"",
+                     x12_837_show(r->segment.elements[0], shown, sizeof shown));
     else if (rc == SETTLE_ERR_TOO_MANY)
-        s_fail(r, X12_ELEMENTS_MAX + 1, 0, "at most 32 elements in a segment", rc,
-               "too many elements");
+        x12_837_fail(r, X12_ELEMENTS_MAX + 1, 0, "at most 32 elements in a segment", rc,
+                     "too many elements");
     else
-        s_fail(r, 0, 0, "a segment terminator", rc,
-               "the input ends in the middle of a segment");
+        x12_837_fail(r, 0, 0, "a segment terminator", rc,
+                     "the input ends in the middle of a segment");
 }
 
 /* The input ended inside an interchange: one error for what is missing. */
-static void s_end_inside(s_reader_t *r)
+static void s_end_inside(x12_837_reader_t *r)
 {
     settle_error_t error;
     settle_error_clear(&error);
     settle_error_file(&error, r->file);
     bool in_transaction = r->state == S_TRANSACTION || r->state == S_SKIP_TRANSACTION;
     bool in_group = in_transaction || r->state == S_GROUP || r->state == S_SKIP_GROUP;
-    settle_error_expect(&error, "%s", in_transaction ? "SE, GE and IEA trailers"
-                                      : in_group     ? "GE and IEA trailers"
-                                                     : "an IEA trailer");
+    settle_error_expect(&error, "%s",
+                        in_transaction ? "SE, GE and IEA trailers"
+                        : in_group     ? "GE and IEA trailers"
+                                       : "an IEA trailer");
     settle_error_set(&error, SETTLE_ERR_TRUNCATED, "the input ends inside interchange %s",
                      r->isa13);
     s_abort_claim(r, &error);
-    s_report(r, X12_837_ENVELOPE_ERROR, "", &error);
+    x12_837_report(r, X12_837_ENVELOPE_ERROR, "", &error);
 }
 
 int x12_837_read(const char *text, size_t length, const char *file,
                  const x12_837_callbacks_t *callbacks, void *context,
                  const x12_837_options_t *options, x12_837_stats_t *stats_out)
 {
-    s_reader_t r;
+    x12_837_reader_t r;
     memset(&r, 0, sizeof r);
     r.file = file ? file : "";
     r.callbacks = callbacks;

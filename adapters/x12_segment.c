@@ -33,9 +33,9 @@ static size_t s_width_found(const char *text, size_t length, size_t at, char sep
     return width;
 }
 
-__attribute__((format(printf, 5, 6))) static int
-s_isa_fail(settle_error_t *error, int code, uint32_t element, unsigned wanted, const char *format,
-           ...)
+__attribute__((format(printf, 5, 6))) static int s_isa_fail(settle_error_t *error, int code,
+                                                            uint32_t element, unsigned wanted,
+                                                            const char *format, ...)
 {
     char message[SETTLE_ERROR_MESSAGE_SIZE];
     va_list args;
@@ -44,7 +44,8 @@ s_isa_fail(settle_error_t *error, int code, uint32_t element, unsigned wanted, c
     va_end(args);
     settle_error_at_segment(error, 1, "ISA", element, 0);
     if (element)
-        settle_error_expect(error, "ISA%02u of exactly %u characters (the ISA header is fixed width)",
+        settle_error_expect(error,
+                            "ISA%02u of exactly %u characters (the ISA header is fixed width)",
                             element, wanted);
     else
         settle_error_expect(error, "an ISA header of %d bytes", X12_ISA_LENGTH);
@@ -89,8 +90,8 @@ int x12_delimiters_from_isa(const char *text, size_t length, x12_delimiters_t *d
                                    "separators");
         return settle_error_set(error, SETTLE_ERR_SYNTAX, "bad segment terminator");
     }
-    if (!s_delimiter_ok(d.repetition) || d.repetition == d.element ||
-        d.repetition == d.component || d.repetition == d.segment)
+    if (!s_delimiter_ok(d.repetition) || d.repetition == d.element || d.repetition == d.component ||
+        d.repetition == d.segment)
         d.repetition = '\0';
     *delimiters_out = d;
     return SETTLE_OK;

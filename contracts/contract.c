@@ -165,6 +165,8 @@ void contract_destroy(contract_t **self_p)
     if (!self_p || !*self_p)
         return;
     contract_t *self = *self_p;
+    contract_rule_program_free(&self->rule_program);
+    settle_free(self->rules);
     settle_free(self->patterns);
     settle_free(self->diagnosis_edits);
     settle_free(self->sex_edits);

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "contract_rules.h"
 #include "settle/claim.h"
 #include "settle/contract.h"
 
@@ -97,6 +98,17 @@ typedef struct {
     int32_t multiplier_bps; /* 10000 when not given */
 } contract_network_t;
 
+/* A custom rule: when the expression holds, deny the line or change its
+ * cost sharing (contracts/README.md, "Custom rules"). */
+typedef struct {
+    char name[CONTRACT_ID_SIZE];  /* "" when not named */
+    contract_rule_expr_t when;
+    char deny[CONTRACT_REASON_SIZE]; /* "" when the rule does not deny */
+    int64_t copay_cents;             /* -1: unchanged */
+    int32_t coinsurance_bps;         /* CONTRACT_RATE_NONE: unchanged */
+    int8_t deductible;               /* -1: unchanged, 0: waived, 1: applies */
+} contract_rule_t;
+
 /* A growable array while loading; fixed once the load returns. */
 #define CONTRACT_ARRAY(type, name)                                                                 \
     type *name;                                                                                    \
@@ -128,6 +140,8 @@ struct contract_s {
     CONTRACT_ARRAY(contract_sex_edit_t, sex_edits);
     CONTRACT_ARRAY(contract_diagnosis_edit_t, diagnosis_edits);
     CONTRACT_ARRAY(contract_pattern_t, patterns);
+    CONTRACT_ARRAY(contract_rule_t, rules); /* in file order */
+    contract_rule_program_t rule_program;   /* the compiled `when` expressions */
 };
 
 /* Orders codes by length, then bytes. */

@@ -44,6 +44,8 @@ struct s_loader {
     bool out_of_memory;
     uint32_t visits;
     contract_t *contract;
+    const char *text; /* the source, to place errors inside rule expressions */
+    size_t length;
 };
 
 /* ------------------------------------------------------------------------
@@ -941,10 +943,107 @@ static int s_key_edits(s_loader_t *l, yaml_node_t *v, void *t)
     return s_walk_map(l, v, keys, sizeof keys / sizeof keys[0], NULL, "edits");
 }
 
+/* ------------------------------------------------------------------------
+ * Custom rules: {name, when: EXPRESSION, then: {copay|coinsurance|deductible|deny}}
+ * ------------------------------------------------------------------------ */
+
+static int s_key_rule_name(s_loader_t *l, yaml_node_t *v, void *t)
+{
+    contract_rule_t *rule = t;
+    return s_text(l, v, rule->name, sizeof rule->name);
+}
+
+/* Compiles the expression; an error points at its token in the file. */
+static int s_key_rule_when(s_loader_t *l, yaml_node_t *v, void *t)
+{
+    const char *text = NULL;
+    size_t length = 0;
+    if (s_scalar(l, v, &text, &length) != 0)
+        return -1;
+    contract_rule_problem_t problem;
+    int rc = contract_rule_compile(&l->contract->rule_program, text, length,
+                                   &((contract_rule_t *)t)->when, &problem);
+    if (rc == SETTLE_OK)
+        return 0;
+    contract_rule_style_t style = v->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE
+                                      ? CONTRACT_RULE_STYLE_SINGLE_QUOTED
+                                  : v->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE
+                                      ? CONTRACT_RULE_STYLE_DOUBLE_QUOTED
+                                  : v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE
+                                      ? CONTRACT_RULE_STYLE_PLAIN
+                                      : CONTRACT_RULE_STYLE_BLOCK;
+    uint32_t line, column;
+    contract_rule_source_position(l->text, l->length, (uint32_t)v->start_mark.line,
+                                  (uint32_t)v->start_mark.column, style, problem.offset, &line,
+                                  &column);
+    yaml_mark_t mark = {0, line, column};
+    return s_problem_at(l, mark, rc, NULL, "rule: %s", problem.message);
+}
+
+static int s_key_then_copay(s_loader_t *l, yaml_node_t *v, void *t)
+{
+    return s_amount(l, v, &((contract_rule_t *)t)->copay_cents);
+}
+static int s_key_then_coinsurance(s_loader_t *l, yaml_node_t *v, void *t)
+{
+    return s_rate(l, v, &((contract_rule_t *)t)->coinsurance_bps);
+}
+static int s_key_then_deductible(s_loader_t *l, yaml_node_t *v, void *t)
+{
+    bool applies;
+    if (s_bool(l, v, &applies) != 0)
+        return -1;
+    ((contract_rule_t *)t)->deductible = applies ? 1 : 0;
+    return 0;
+}
+static int s_key_then_deny(s_loader_t *l, yaml_node_t *v, void *t)
+{
+    return s_reason(l, v, ((contract_rule_t *)t)->deny);
+}
+
+/* A rule either denies or changes cost sharing, never both. */
+static int s_key_rule_then(s_loader_t *l, yaml_node_t *v, void *t)
+{
+    static const s_key_t keys[] = {{"copay", s_key_then_copay, false},
+                                   {"coinsurance", s_key_then_coinsurance, false},
+                                   {"deductible", s_key_then_deductible, false},
+                                   {"deny", s_key_then_deny, false}};
+    contract_rule_t *rule = t;
+    if (s_walk_map(l, v, keys, 4, rule, "rule then") != 0)
+        return -1;
+    bool shares = rule->copay_cents >= 0 || rule->coinsurance_bps != CONTRACT_RATE_NONE ||
+                  rule->deductible >= 0;
+    if (!shares && !rule->deny[0])
+        return S_PROBLEM(l, v, SETTLE_ERR_MISSING, "copay, coinsurance, deductible or deny",
+                         "rule then: nothing to do");
+    if (shares && rule->deny[0])
+        return S_PROBLEM(l, v, SETTLE_ERR_INVALID, NULL,
+                         "rule then: deny cannot be combined with cost sharing");
+    return 0;
+}
+
+static int s_rule_item(s_loader_t *l, yaml_node_t *v, void *t)
+{
+    static const s_key_t keys[] = {{"name", s_key_rule_name, false},
+                                   {"when", s_key_rule_when, true},
+                                   {"then", s_key_rule_then, true}};
+    if (l->contract->rules_count == CONTRACT_RULES_MAX)
+        return S_PROBLEM(l, v, SETTLE_ERR_TOO_MANY, NULL, "more than %d rules",
+                         CONTRACT_RULES_MAX);
+    contract_rule_t *rule = S_APPEND(l, v, rules);
+    if (!rule)
+        return -1;
+    rule->copay_cents = -1;
+    rule->coinsurance_bps = CONTRACT_RATE_NONE;
+    rule->deductible = -1;
+    return s_walk_map(l, v, keys, 3, rule, "rule");
+}
+
 static int s_key_rules(s_loader_t *l, yaml_node_t *v, void *t)
 {
-    return S_PROBLEM(l, v, SETTLE_ERR_INVALID, NULL,
-                     "custom rules are not supported by this version of settle");
+    if (v->type != YAML_SEQUENCE_NODE)
+        return S_PROBLEM(l, v, SETTLE_ERR_SYNTAX, "a list of rules", "rules: expected a list");
+    return s_each_item(l, v, s_rule_item, NULL);
 }
 
 /* ------------------------------------------------------------------------
@@ -1023,7 +1122,7 @@ int contract_load_text(const char *text, size_t length, const char *file,
                        contract_report_fn report, void *report_context)
 {
     s_loader_t loader = {.file = file ? file : "", .error = error, .report = report,
-                         .report_context = report_context};
+                         .report_context = report_context, .text = text, .length = length};
     yaml_mark_t start = {0, 0, 0};
     settle_error_clear(error);
     if (!text || !contract_out)

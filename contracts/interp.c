@@ -36,6 +36,9 @@ typedef struct {
     const contract_t *contract;
     const contract_benefit_t *benefit;
     bool in_network;
+    int64_t copay_cents;     /* the benefit's cost sharing, as rules leave it */
+    int32_t coinsurance_bps; /* CONTRACT_RATE_NONE: the network's */
+    bool deductible;
     int64_t charge_cents_left; /* the charge no denial has taken yet */
     int64_t units_milli_left;  /* the units no denial has taken yet */
     int32_t year;              /* accumulator period */
@@ -323,9 +326,49 @@ static int s_step_benefit(s_run_t *run, s_line_t *line)
         s_deny(line, "204");
         return SETTLE_OK;
     }
+    line->copay_cents = line->benefit->copay_cents;
+    line->coinsurance_bps = line->benefit->coinsurance_bps;
+    line->deductible = line->benefit->deductible;
     line->in_network = contract_provider_in_network(contract, run->claim->billing_npi);
     if (!line->in_network && contract->network_out.coinsurance_bps == CONTRACT_RATE_NONE)
         s_deny(line, "242");
+    return SETTLE_OK;
+}
+
+/* Custom rules, in file order: every rule that holds applies its cost
+ * sharing over the benefit's (a later rule over an earlier one); the first
+ * that holds and denies ends the line with its reason. */
+static int s_step_rules(s_run_t *run, s_line_t *line)
+{
+    const contract_t *contract = line->contract;
+    if (contract->rules_count == 0)
+        return SETTLE_OK;
+    contract_rule_input_t input = {.claim = run->claim, .line = line->in,
+                                   .sex = run->member->sex, .age_years = -1};
+    if (contract->rule_program.fields_used & (1u << CONTRACT_RULE_FIELD_MEMBER_AGE)) {
+        int age;
+        if (date_age_years(run->member->birth_date, line->in->service_from, &age) == SETTLE_OK)
+            input.age_years = age;
+    }
+    for (uint32_t i = 0; i < contract->rules_count; i++) {
+        const contract_rule_t *rule = &contract->rules[i];
+        bool holds;
+        int rc = contract_rule_eval(&contract->rule_program, &rule->when, &input, &holds);
+        if (rc != SETTLE_OK)
+            return rc;
+        if (!holds)
+            continue;
+        if (rule->deny[0]) {
+            s_deny(line, rule->deny);
+            return SETTLE_OK;
+        }
+        if (rule->copay_cents >= 0)
+            line->copay_cents = rule->copay_cents;
+        if (rule->coinsurance_bps != CONTRACT_RATE_NONE)
+            line->coinsurance_bps = rule->coinsurance_bps;
+        if (rule->deductible >= 0)
+            line->deductible = rule->deductible != 0;
+    }
     return SETTLE_OK;
 }
 
@@ -398,10 +441,10 @@ static int s_step_price(s_run_t *run, s_line_t *line)
         s_left(contract->oop_cents_family,
                interp_state_total(run->state, INTERP_ACCUMULATOR_OOP_FAMILY, year, member->family, "")));
     int64_t rest = out->allowed_cents;
-    out->copay_cents = s_min(s_min(line->benefit->copay_cents, rest), oop_room);
+    out->copay_cents = s_min(s_min(line->copay_cents, rest), oop_room);
     rest -= out->copay_cents;
     oop_room = oop_room == CONTRACT_UNLIMITED ? oop_room : oop_room - out->copay_cents;
-    if (line->benefit->deductible) {
+    if (line->deductible) {
         int64_t deductible_room = s_min(
             s_left(contract->deductible_cents_individual,
                    interp_state_total(run->state, INTERP_ACCUMULATOR_DEDUCTIBLE_INDIVIDUAL, year,
@@ -413,8 +456,8 @@ static int s_step_price(s_run_t *run, s_line_t *line)
         rest -= out->deductible_cents;
         oop_room = oop_room == CONTRACT_UNLIMITED ? oop_room : oop_room - out->deductible_cents;
     }
-    int32_t rate = line->benefit->coinsurance_bps != CONTRACT_RATE_NONE
-                       ? line->benefit->coinsurance_bps
+    int32_t rate = line->coinsurance_bps != CONTRACT_RATE_NONE
+                       ? line->coinsurance_bps
                        : (line->in_network ? contract->network_in : contract->network_out)
                              .coinsurance_bps;
     rc = money_apply_rate(rest, rate, MONEY_ROUND_HALF_UP, &out->coinsurance_cents);
@@ -444,8 +487,8 @@ static int s_step_price(s_run_t *run, s_line_t *line)
 
 static const s_step_fn s_steps[] = {
     s_step_coverage,  s_step_timely_filing, s_step_exclusion,  s_step_edits,
-    s_step_bundling,  s_step_daily_max,     s_step_benefit,    s_step_prior_auth,
-    s_step_limit,     s_step_price,
+    s_step_bundling,  s_step_daily_max,     s_step_benefit,    s_step_rules,
+    s_step_prior_auth, s_step_limit,        s_step_price,
 };
 
 static void s_line_start(s_run_t *run, uint32_t index, s_line_t *line)

@@ -46,5 +46,6 @@ int cli_show(int argc, char **argv);
 int cli_keygen(int argc, char **argv);
 int cli_adjudicate(int argc, char **argv);
 int cli_check_contract(int argc, char **argv);
+int cli_convert(int argc, char **argv);
 
 #endif

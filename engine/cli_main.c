@@ -13,6 +13,7 @@ static const cli_command_t s_commands[] = {
     {"keygen", "make a participant's Ed25519 key pair", cli_keygen},
     {"adjudicate", "adjudicate claims offline against plan contracts", cli_adjudicate},
     {"check-contract", "compile plan contracts and list their problems", cli_check_contract},
+    {"convert", "convert X12 837 or JSON claims to canonical JSON, one per line", cli_convert},
 };
 
 #define COMMAND_COUNT (sizeof s_commands / sizeof s_commands[0])

@@ -116,7 +116,7 @@ bool x12_span_is(x12_span_t span, const char *text);
 
 typedef enum {
     X12_837_CLAIM_REJECTED = 1, /* one claim could not be read or failed its checks */
-    X12_837_ENVELOPE_ERROR = 2  /* an ISA/GS/ST envelope is broken; that envelope is skipped */
+    X12_837_ENVELOPE_ERROR = 2 /* a broken ISA/GS/ST header (that envelope is skipped) or trailer */
 } x12_837_problem_t;
 
 /*

@@ -30,7 +30,10 @@ static const char s_good[] =
     "    codes: [\"99202-99215\"]\n"                   /* 12 */
     "    copay: \"25.00\"\n"                           /* 13 */
     "exclusions:\n"                                    /* 14 */
-    "  - {codes: [S9990], reason: \"96\"}\n";          /* 15 */
+    "  - {codes: [S9990], reason: \"96\"}\n"            /* 15 */
+    "rules:\n"                                        /* 16 */
+    "  - when: '\"25\" in line.modifiers && line.charge > 100.00'\n" /* 17 */
+    "    then: {copay: \"40.00\"}\n";                  /* 18 */
 
 /* Loads text with one line replaced; returns the code and the formatted first error. */
 static int s_load_variant(const char *from, const char *to, char *message, size_t size)
@@ -139,14 +142,15 @@ static void s_count_problem(const settle_error_t *problem, void *context)
 static void test_contract_load_reports_every_problem_not_only_the_first(void **state)
 {
     const char text[] = "contract: X\nversion: 1\npayer: P\nefective: {from: 2026-01-01}\n"
-                        "network: {in: {coinsurance: \"2O%\"}}\nbenefits: []\nrules: []\n";
+                        "network: {in: {coinsurance: \"2O%\"}}\nbenefits: []\n"
+                        "rules: [{when: \"line.code ==\", then: {copay: \"1.00\"}}]\n";
     contract_t *contract = NULL;
     settle_error_t error;
     s_problem_count = 0;
     assert_int_not_equal(contract_load_text(text, strlen(text), "m.yaml", &contract, &error,
                                             s_count_problem, NULL),
                          SETTLE_OK);
-    /* unknown key, bad percentage, rules unsupported, missing effective */
+    /* unknown key, bad percentage, bad rule expression, missing effective */
     assert_int_equal(s_problem_count, 4);
     assert_int_equal(error.line, 4);
     assert_int_equal(error.column, 1);

@@ -146,7 +146,7 @@ static void s_assert_at(const problem_t *p, x12_837_problem_t problem, uint32_t 
  * ------------------------------------------------------------------------ */
 
 #define ISA_STARS                                                                                  \
-    "ISA*00*          *00*          *ZZ*SUBMITTER      *ZZ*RECEIVER       *260101*1200*^*00501*"  \
+    "ISA*00*          *00*          *ZZ*SUBMITTER      *ZZ*RECEIVER       *260101*1200*^*00501*"   \
     "000000101*0*T*:~"
 
 static void test_x12_delimiters_come_from_the_isa_header(void **state)
@@ -260,8 +260,8 @@ static const sample_t s_valid_samples[] = {
     {"x12_ambiguous_loop.txt", 1, 1, 1, 0, 1, 50000},
     {"x12_writer_test.txt", 1, 1, 1, 0, 1, 50000},
     {"x223-test.txt", 1, 1, 1, 0, 1, 50000},
-    {"x12_multiple_st.txt", 1, 2, 4, 0, 3, 200000},   /* + GE01 says 1 of 2 */
-    {"x12_multiple_gs.txt", 1, 3, 6, 0, 4, 300000},   /* + IEA01 says 1 of 3 */
+    {"x12_multiple_st.txt", 1, 2, 4, 0, 3, 200000}, /* + GE01 says 1 of 2 */
+    {"x12_multiple_gs.txt", 1, 3, 6, 0, 4, 300000}, /* + IEA01 says 1 of 3 */
     {"x12_multiple_isa.txt", 2, 2, 4, 0, 2, 200000},
     {"x12_many_claims.txt", 1, 1, 820, 0, 1, 41000000},
     {"x12_multiple_transactions.txt", 312, 312, 624, 0, 312, 31200000},
@@ -329,13 +329,12 @@ static const malformed_t s_malformed[] = {
     {"x12_bad_segment_identifier.txt", X12_837_ENVELOPE_ERROR, 4, "", 0, SETTLE_ERR_SYNTAX, 0, 0},
     {"x12_missing_elements.txt", X12_837_ENVELOPE_ERROR, 5, "NM1", 2, SETTLE_ERR_MISSING, 0, 0},
     {"x12_bad_valid_code.txt", X12_837_CLAIM_REJECTED, 7, "NM1", 1, SETTLE_ERR_SYNTAX, 0, 2},
-    {"x12_segments_out_of_order.txt", X12_837_CLAIM_REJECTED, 10, "N4", 0, SETTLE_ERR_SYNTAX, 0,
-     2},
+    {"x12_segments_out_of_order.txt", X12_837_CLAIM_REJECTED, 10, "N4", 0, SETTLE_ERR_SYNTAX, 0, 2},
     {"x12_segment_errors.txt", X12_837_CLAIM_REJECTED, 8, "N4", 0, SETTLE_ERR_MISSING, 0, 1},
     {"x12_loop_errors1_exceeds_max_1_parent.txt", X12_837_CLAIM_REJECTED, 13, "NM1", 1,
      SETTLE_ERR_TOO_MANY, 0, 1},
-    {"x12_loop_errors2_exceeds_max_repeats_multiple_parents.txt", X12_837_CLAIM_REJECTED, 32,
-     "NM1", 1, SETTLE_ERR_TOO_MANY, 1, 1},
+    {"x12_loop_errors2_exceeds_max_repeats_multiple_parents.txt", X12_837_CLAIM_REJECTED, 32, "NM1",
+     1, SETTLE_ERR_TOO_MANY, 1, 1},
     {"x12_loop_errors3_missing_loops.txt", X12_837_CLAIM_REJECTED, 6, "HL", 0, SETTLE_ERR_MISSING,
      0, 1},
     {"x12_missing_required_loop_in_one_repeat.txt", X12_837_CLAIM_REJECTED, 16, "HL", 0,
@@ -503,8 +502,7 @@ static void test_x12_837_reads_other_separators_and_terminators_the_same(void **
     s_free(&pipes);
     collected_t a = {0}, b = {0};
     assert_int_equal(s_read_file("x12_valid.txt", true, &a, NULL), SETTLE_OK);
-    assert_int_equal(s_read_file("x12_valid_different_separators.txt", true, &b, NULL),
-                     SETTLE_OK);
+    assert_int_equal(s_read_file("x12_valid_different_separators.txt", true, &b, NULL), SETTLE_OK);
     assert_int_equal(a.claim_count, 2);
     for (unsigned i = 0; i < 2; i++)
         assert_true(claim_equal(a.claims[i], b.claims[i]));
@@ -543,8 +541,8 @@ static char *s_edited(const char *from, const char *to, size_t *length_out)
     return out;
 }
 
-static void s_expect_envelope(const char *from, const char *to, uint32_t segment,
-                              const char *id, uint32_t element, unsigned delivered)
+static void s_expect_envelope(const char *from, const char *to, uint32_t segment, const char *id,
+                              uint32_t element, unsigned delivered)
 {
     size_t length;
     char *text = s_edited(from, to, &length);
