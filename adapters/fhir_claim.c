@@ -31,10 +31,11 @@
  *                       primary, performing or rendering and whose provider
  *                       has an NPI (found as for the billing provider).
  *   member_id           the Coverage of the focal insurance[] entry (else the
- *                       first): subscriberId, else its first identifier; else
- *                       the coverage reference's identifier; else the
- *                       Patient's identifier of type MB (v2-0203).  This is
- *                       the subscriber's id, as NM1*IL carries it in an 837.
+ *                       first): subscriberId, else its identifier of type MB,
+ *                       else its first identifier; else the coverage
+ *                       reference's identifier; else the Patient's
+ *                       identifier of type MB (v2-0203).  This is the
+ *                       subscriber's id, as NM1*IL carries it in an 837.
  *   patient birth/sex   the Patient that patient names (contained or in the
  *                       Bundle): birthDate (a full date) and gender female ->
  *                       F, male -> M, other and unknown -> U.  A patient that
@@ -81,9 +82,11 @@
 #define S_SYSTEM_NDC        "http://hl7.org/fhir/sid/ndc"
 
 static const char *const s_procedure_systems[] = {
-    "http://www.ama-assn.org/go/cpt", "urn:oid:2.16.840.1.113883.6.12",
+    "http://www.ama-assn.org/go/cpt",
+    "urn:oid:2.16.840.1.113883.6.12",
     "https://bluebutton.cms.gov/resources/codesystem/hcpcs",
-    "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets", "urn:oid:2.16.840.1.113883.6.285",
+    "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
+    "urn:oid:2.16.840.1.113883.6.285",
     NULL};
 static const char *const s_claim_type_systems[] = {S_SYSTEM_CLAIM_TYPE, NULL};
 static const char *const s_icd10_systems[] = {S_SYSTEM_ICD10_CM, NULL};
@@ -127,8 +130,7 @@ typedef struct {
 static size_t s_push_key(s_reader_t *r, const char *key)
 {
     size_t length = strlen(r->path.text);
-    snprintf(r->path.text + length, sizeof r->path.text - length, "%s%s", length ? "." : "",
-             key);
+    snprintf(r->path.text + length, sizeof r->path.text - length, "%s%s", length ? "." : "", key);
     return length;
 }
 
@@ -149,9 +151,8 @@ static void s_pop(s_reader_t *r, size_t length)
  * Records the claim's first problem: "path[.key]: reason", at the line and
  * column of at (when the document knows it).  Returns code.
  */
-__attribute__((format(printf, 5, 6))) static int s_fail(s_reader_t *r, const json_t *at,
-                                                        const char *key, int code,
-                                                        const char *format, ...)
+__attribute__((format(printf, 5, 6))) static int
+s_fail(s_reader_t *r, const json_t *at, const char *key, int code, const char *format, ...)
 {
     char reason[SETTLE_ERROR_MESSAGE_SIZE];
     va_list args;
@@ -163,8 +164,8 @@ __attribute__((format(printf, 5, 6))) static int s_fail(s_reader_t *r, const jso
         settle_error_at_line(&r->error, line, column);
     const char *dot = r->path.text[0] && key ? "." : "";
     const char *colon = r->path.text[0] || key ? ": " : "";
-    return settle_error_set(&r->error, code, "%s%s%s%s%s", r->path.text, dot, key ? key : "",
-                            colon, reason);
+    return settle_error_set(&r->error, code, "%s%s%s%s%s", r->path.text, dot, key ? key : "", colon,
+                            reason);
 }
 
 static void s_report(s_reader_t *r, fhir_problem_t problem, const char *claim_id)
@@ -253,8 +254,7 @@ static bool s_in_list(const json_t *value, const char *const *list)
 }
 
 /* Copies a string value into a claim field; key names it in errors. */
-static int s_set_text(s_reader_t *r, const json_t *value, const char *key, char *field,
-                      size_t size)
+static int s_set_text(s_reader_t *r, const json_t *value, const char *key, char *field, size_t size)
 {
     int rc = claim_set_text(field, size, json_string_value(value), json_string_length(value));
     if (rc == SETTLE_ERR_TOO_LONG)
@@ -405,13 +405,16 @@ static int s_read_decimal(s_reader_t *r, const json_t *object, const char *key, 
         return rc;
     if (!fhir_json_number_text(r->document, value, &text, &length))
         return s_fail(r, value, key, SETTLE_ERR_CORRUPT, "number not found in the text");
+    int shown = (int)(length > 40 ? 40 : length);
     rc = fhir_decimal_scaled(text, length, decimals, value_out);
-    if (rc == SETTLE_OK && *value_out < 0)
-        rc = SETTLE_ERR_RANGE;
+    if (rc == SETTLE_ERR_OVERFLOW)
+        return s_fail(r, value, key, rc, "%.*s is too large", shown, text);
     if (rc != SETTLE_OK)
-        return s_fail(r, value, key, rc, "expected %s with at most %s decimals (found %.*s)",
-                      what, decimals == 2 ? "two" : "three", (int)(length > 40 ? 40 : length),
-                      text);
+        return s_fail(r, value, key, rc, "expected %s with at most %s decimals (found %.*s)", what,
+                      decimals == 2 ? "two" : "three", shown, text);
+    if (*value_out < 0)
+        return s_fail(r, value, key, SETTLE_ERR_RANGE, "expected %s not below zero (found %.*s)",
+                      what, shown, text);
     *present_out = true;
     return SETTLE_OK;
 }
@@ -521,8 +524,8 @@ static int s_resolve_key(s_reader_t *r, const json_t *object, const char *key, c
         return rc;
     size_t saved = s_push_key(r, key);
     rc = s_resolve(r, *reference_out, target);
-    const json_t *found = target->resource ? json_object_get(target->resource, "resourceType")
-                                           : NULL;
+    const json_t *found =
+        target->resource ? json_object_get(target->resource, "resourceType") : NULL;
     if (rc == SETTLE_OK && target->resource && type && !s_string_is(found, type))
         rc = s_fail(r, *reference_out, NULL, SETTLE_ERR_INVALID, "names a %s, expected a %s",
                     json_is_string(found) ? S_SHOW(found) : "resource", type);
@@ -680,8 +683,7 @@ static int s_focal_insurance(s_reader_t *r, const json_t *resource, const json_t
             return rc;
         }
         bool focal = json_is_true(json_object_get(insurance, "focal"));
-        if (!*insurance_out ||
-            (focal && !json_is_true(json_object_get(*insurance_out, "focal")))) {
+        if (!*insurance_out || (focal && !json_is_true(json_object_get(*insurance_out, "focal")))) {
             *insurance_out = insurance;
             *index_out = i;
         }
@@ -926,13 +928,13 @@ static int s_map_frequency(s_reader_t *r, const json_t *resource)
         return s_fail(r, status, "status", SETTLE_ERR_MISSING,
                       "\"cancelled\" voids a claim only with a related[] entry whose relationship "
                       "is prior, naming the claim voided");
-    int frequency = !r->has_prior ? CLAIM_FREQUENCY_ORIGINAL
+    int frequency = !r->has_prior  ? CLAIM_FREQUENCY_ORIGINAL
                     : r->cancelled ? CLAIM_FREQUENCY_VOID
                                    : CLAIM_FREQUENCY_REPLACEMENT;
     int billed = r->bill_type_frequency;
-    if (billed && ((r->cancelled && billed != CLAIM_FREQUENCY_VOID) ||
-                   (r->has_prior && billed != CLAIM_FREQUENCY_VOID &&
-                    billed != CLAIM_FREQUENCY_REPLACEMENT)))
+    if (billed &&
+        ((r->cancelled && billed != CLAIM_FREQUENCY_VOID) ||
+         (r->has_prior && billed != CLAIM_FREQUENCY_VOID && billed != CLAIM_FREQUENCY_REPLACEMENT)))
         return s_fail(r, resource, "supportingInfo", SETTLE_ERR_INVALID,
                       "type of bill %s says frequency %d, but status and related[] make it %d",
                       r->claim->bill_type, billed, frequency);
@@ -977,8 +979,7 @@ static int s_read_sequence(s_reader_t *r, const json_t *value, const char *key,
 }
 
 /* Inserts a diagnosis in sequence order; a repeated sequence is an error. */
-static int s_insert_diagnosis(s_reader_t *r, const json_t *at, uint8_t sequence,
-                              const char *code)
+static int s_insert_diagnosis(s_reader_t *r, const json_t *at, uint8_t sequence, const char *code)
 {
     claim_t *claim = r->claim;
     unsigned slot = claim->diagnosis_count;
@@ -1010,8 +1011,7 @@ static int s_map_diagnosis(s_reader_t *r, const json_t *diagnosis)
                       "not supported; expected diagnosisCodeableConcept with an ICD-10-CM coding");
     int rc = s_read_sequence(r, json_object_get(diagnosis, "sequence"), "sequence", &sequence);
     if (rc == SETTLE_OK)
-        rc = s_concept_code(r, diagnosis, "diagnosisCodeableConcept", s_icd10_systems, true,
-                            &code);
+        rc = s_concept_code(r, diagnosis, "diagnosisCodeableConcept", s_icd10_systems, true, &code);
     if (rc == SETTLE_OK && !s_icd10_strip(code, stripped, sizeof stripped))
         rc = s_fail(r, code, "diagnosisCodeableConcept", SETTLE_ERR_SYNTAX,
                     "\"%s\" is not an ICD-10-CM code", S_SHOW(code));
@@ -1119,20 +1119,19 @@ static int s_map_code(s_reader_t *r, const json_t *object, const char *key,
     for (size_t i = 0; ok && digits && i < length; i++)
         ok = text[i] >= '0' && text[i] <= '9';
     if (!ok)
-        return s_fail(r, code, key, SETTLE_ERR_SYNTAX, "\"%s\" is not %zu digits",
-                      S_SHOW(code), digits);
+        return s_fail(r, code, key, SETTLE_ERR_SYNTAX, "\"%s\" is not %zu digits", S_SHOW(code),
+                      digits);
     return s_set_text(r, code, key, field, size);
 }
 
 static int s_map_item_codes(s_reader_t *r, const json_t *item, claim_line_t *line)
 {
-    const json_t *modifiers, *modifier;
+    const json_t *modifiers = NULL, *modifier;
     size_t i;
     int rc = s_map_code(r, item, "productOrService", s_procedure_systems, line->procedure_code,
                         sizeof line->procedure_code, 0);
     if (rc == SETTLE_OK)
-        rc = s_map_code(r, item, "revenue", NULL, line->revenue_code, sizeof line->revenue_code,
-                        4);
+        rc = s_map_code(r, item, "revenue", NULL, line->revenue_code, sizeof line->revenue_code, 4);
     if (rc == SETTLE_OK && !line->procedure_code[0] && !line->revenue_code[0])
         return s_fail(r, item, "productOrService", SETTLE_ERR_MISSING,
                       "expected a CPT or HCPCS coding (or a revenue code)");
@@ -1141,7 +1140,9 @@ static int s_map_item_codes(s_reader_t *r, const json_t *item, claim_line_t *lin
                         sizeof line->place_of_service, 2);
     if (rc == SETTLE_OK)
         rc = s_get(r, item, "modifier", JSON_ARRAY, false, &modifiers);
-    if (rc == SETTLE_OK && json_array_size(modifiers) > CLAIM_MODIFIERS_MAX)
+    if (rc != SETTLE_OK)
+        return rc;
+    if (json_array_size(modifiers) > CLAIM_MODIFIERS_MAX)
         return s_fail(r, modifiers, "modifier", SETTLE_ERR_TOO_MANY, "more than %d entries",
                       CLAIM_MODIFIERS_MAX);
     json_array_foreach(modifiers, i, modifier)
@@ -1213,7 +1214,8 @@ static int s_map_item_amounts(s_reader_t *r, const json_t *item, claim_line_t *l
     if (rc != SETTLE_OK || has_net)
         return rc;
     if (!has_price)
-        return s_fail(r, item, "net", SETTLE_ERR_MISSING, "missing, and no unitPrice to compute it");
+        return s_fail(r, item, "net", SETTLE_ERR_MISSING,
+                      "missing, and no unitPrice to compute it");
     int64_t down, up;
     if (money_muldiv(price_cents, line->units_milli, CLAIM_UNITS_MILLI_PER_UNIT, MONEY_ROUND_DOWN,
                      &down) != SETTLE_OK ||
@@ -1290,8 +1292,7 @@ static int s_map_items(s_reader_t *r, const json_t *resource)
     if (rc == SETTLE_OK && json_array_size(items) == 0)
         return s_fail(r, items, "item", SETTLE_ERR_MISSING, "expected at least one item");
     if (rc == SETTLE_OK && json_array_size(items) > CLAIM_LINES_MAX)
-        return s_fail(r, items, "item", SETTLE_ERR_TOO_MANY, "more than %d items",
-                      CLAIM_LINES_MAX);
+        return s_fail(r, items, "item", SETTLE_ERR_TOO_MANY, "more than %d items", CLAIM_LINES_MAX);
     if (rc == SETTLE_OK && (rc = claim_reserve_lines(claim, (uint32_t)json_array_size(items))))
         return s_fail(r, items, "item", rc, "%s", settle_strerror(rc));
     json_array_foreach(items, i, item)
@@ -1398,6 +1399,10 @@ static void s_read_claim(s_reader_t *r, const json_t *resource, const char *path
         if (rc != SETTLE_OK)
             s_fail(r, resource, NULL, rc, "%s", check.message);
     }
+    if (rc == SETTLE_ERR_NOMEM) { /* not the claim's fault: stop, and say why */
+        r->stop = SETTLE_ERR_NOMEM;
+        return;
+    }
     if (rc != SETTLE_OK) {
         s_report(r, FHIR_CLAIM_REJECTED, r->claim->claim_id);
         return;
@@ -1412,10 +1417,8 @@ static void s_read_claim(s_reader_t *r, const json_t *resource, const char *path
  * ------------------------------------------------------------------------ */
 
 /* A document error at path (key may be NULL): reported at once. */
-__attribute__((format(printf, 5, 6))) static void s_document_fail(s_reader_t *r,
-                                                                  const json_t *at,
-                                                                  const char *key, int code,
-                                                                  const char *format, ...)
+__attribute__((format(printf, 5, 6))) static void
+s_document_fail(s_reader_t *r, const json_t *at, const char *key, int code, const char *format, ...)
 {
     char reason[SETTLE_ERROR_MESSAGE_SIZE];
     va_list args;

@@ -24,8 +24,17 @@ typedef struct {
     const json_t *node;
     uint32_t offset;
     uint32_t length; /* numbers only */
+    uint32_t line;   /* 1-based, of offset */
+    uint32_t column; /* 1-based, in bytes */
     char kind;       /* s_kind_t */
 } s_token_t;
+
+/* Where the scan stands: its offset and the line it is on. */
+typedef struct {
+    size_t at;
+    uint32_t line;
+    size_t line_start;
+} s_cursor_t;
 
 struct fhir_json_t {
     json_t *root;
@@ -41,8 +50,8 @@ struct fhir_json_t {
 
 static size_t s_skip_space(const char *text, size_t length, size_t at)
 {
-    while (at < length && (text[at] == ' ' || text[at] == '\t' || text[at] == '\n' ||
-                           text[at] == '\r'))
+    while (at < length &&
+           (text[at] == ' ' || text[at] == '\t' || text[at] == '\n' || text[at] == '\r'))
         at++;
     return at;
 }
@@ -56,10 +65,16 @@ static size_t s_skip_string(const char *text, size_t length, size_t at)
     return at < length ? at + 1 : length;
 }
 
-static void s_record(s_token_t *tokens, size_t *count, char kind, size_t offset, size_t length)
+static void s_record(s_token_t *tokens, size_t *count, char kind, const s_cursor_t *cursor,
+                     size_t length)
 {
     if (tokens)
-        tokens[*count] = (s_token_t){NULL, (uint32_t)offset, (uint32_t)length, kind};
+        tokens[*count] = (s_token_t){NULL,
+                                     (uint32_t)cursor->at,
+                                     (uint32_t)length,
+                                     cursor->line,
+                                     (uint32_t)(cursor->at - cursor->line_start + 1),
+                                     kind};
     (*count)++;
 }
 
@@ -71,31 +86,34 @@ static bool s_is_number_char(char c)
 /*
  * Lists the value tokens of a text jansson has accepted, into tokens when
  * not NULL; returns how many there are.  Only called on valid JSON, so the
- * scan needs no error handling, but it stays within text[0..length).
+ * scan needs no error handling, but it stays within text[0..length).  Line
+ * feeds can only stand between tokens (JSON strings cannot hold a raw one),
+ * so lines are counted there.
  */
 static size_t s_scan(const char *text, size_t length, s_token_t *tokens)
 {
-    size_t count = 0, at = 0;
-    while (at < length) {
-        char c = text[at];
+    size_t count = 0;
+    s_cursor_t cursor = {0, 1, 0};
+    while (cursor.at < length) {
+        char c = text[cursor.at];
+        size_t end = cursor.at + 1;
         if (c == '{' || c == '[') {
-            s_record(tokens, &count, c == '{' ? S_OBJECT : S_ARRAY, at, 0);
-            at++;
+            s_record(tokens, &count, c == '{' ? S_OBJECT : S_ARRAY, &cursor, 0);
         } else if (c == '"') {
-            size_t end = s_skip_string(text, length, at);
+            end = s_skip_string(text, length, cursor.at);
             size_t next = s_skip_space(text, length, end);
             if (next >= length || text[next] != ':')
-                s_record(tokens, &count, S_STRING, at, end - at);
-            at = end;
+                s_record(tokens, &count, S_STRING, &cursor, end - cursor.at);
         } else if (c == '-' || (c >= '0' && c <= '9')) {
-            size_t end = at;
+            end = cursor.at;
             while (end < length && s_is_number_char(text[end]))
                 end++;
-            s_record(tokens, &count, S_NUMBER, at, end - at);
-            at = end;
-        } else {
-            at++; /* punctuation, white space, the letters of true/false/null */
+            s_record(tokens, &count, S_NUMBER, &cursor, end - cursor.at);
+        } else if (c == '\n') {
+            cursor.line++;
+            cursor.line_start = end;
         }
+        cursor.at = end; /* else punctuation, white space, the letters of true/false/null */
     }
     return count;
 }
@@ -161,7 +179,7 @@ static const s_token_t *s_find(const fhir_json_t *self, const json_t *value)
 {
     if (!self || !value)
         return NULL;
-    s_token_t key = {value, 0, 0, 0};
+    s_token_t key = {value, 0, 0, 0, 0, 0};
     return bsearch(&key, self->tokens, self->token_count, sizeof key, s_by_node);
 }
 
@@ -169,8 +187,7 @@ static const s_token_t *s_find(const fhir_json_t *self, const json_t *value)
  * The document
  * ------------------------------------------------------------------------ */
 
-static void s_line_column(const char *text, size_t offset, uint32_t *line_out,
-                          uint32_t *column_out)
+static void s_line_column(const char *text, size_t offset, uint32_t *line_out, uint32_t *column_out)
 {
     uint32_t line = 1;
     size_t line_start = 0;
@@ -193,8 +210,7 @@ static int s_parse_error(const char *text, size_t length, const json_error_t *js
     return settle_error_set(error, SETTLE_ERR_SYNTAX, "invalid JSON: %s", json_error->text);
 }
 
-int fhir_json_load(const char *text, size_t length, fhir_json_t **self_out,
-                   settle_error_t *error)
+int fhir_json_load(const char *text, size_t length, fhir_json_t **self_out, settle_error_t *error)
 {
     if (length > FHIR_TEXT_MAX)
         return settle_error_set(error, SETTLE_ERR_TOO_LONG, "the document is over %u bytes",
@@ -257,7 +273,8 @@ bool fhir_json_position(const fhir_json_t *self, const json_t *value, uint32_t *
     const s_token_t *token = s_find(self, value);
     if (!token)
         return false;
-    s_line_column(self->text, token->offset, line_out, column_out);
+    *line_out = token->line;
+    *column_out = token->column;
     return true;
 }
 

@@ -78,23 +78,25 @@ static void s_push(s_ctx_t *ctx, json_t *array, json_t *value)
         s_fail(ctx, SETTLE_ERR_NOMEM, settle_strerror(SETTLE_ERR_NOMEM));
 }
 
-/* A JSON string of text from the caller; refuses control bytes, so that no
- * caller's text can start with the decimal mark. */
+/* A JSON string of text from the caller.  Only printable ASCII is taken, as
+ * in the claim and the 835: so no caller's text can start with the decimal
+ * mark, and a NULL from jansson can only mean it ran out of memory. */
 static json_t *s_string(s_ctx_t *ctx, const char *field, const char *text)
 {
     for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-        if (*p < 0x20 || *p == 0x7f) {
-            settle_error_expect(ctx->error, "text without control bytes");
+        if (*p < 0x20 || *p > 0x7e) {
+            settle_error_expect(ctx->error, "printable ASCII");
             if (ctx->rc == SETTLE_OK)
                 ctx->rc = settle_error_set(ctx->error, SETTLE_ERR_INVALID,
-                                           "FHIR response: %s holds a control byte", field);
+                                           "FHIR response: %s holds a byte outside printable "
+                                           "ASCII",
+                                           field);
             return NULL;
         }
     }
     json_t *value = json_string(text);
-    if (!value && ctx->rc == SETTLE_OK)
-        ctx->rc = settle_error_set(ctx->error, SETTLE_ERR_INVALID,
-                                   "FHIR response: %s is not valid UTF-8", field);
+    if (!value)
+        s_fail(ctx, SETTLE_ERR_NOMEM, settle_strerror(SETTLE_ERR_NOMEM));
     return value;
 }
 
@@ -144,18 +146,24 @@ static json_t *s_concept(s_ctx_t *ctx, const char *system, const char *code)
     return concept;
 }
 
-/* {"identifier":{"system":system,"value":value},"display":display}; system and display may be NULL.
+/*
+ * {"identifier":{"system":system,"value":value},"display":display}: a
+ * logical reference, by identifier.  system and display may be NULL; an
+ * empty value or display is left out (FHIR allows no empty strings).
  */
 static json_t *s_reference(s_ctx_t *ctx, const char *system, const char *field, const char *value,
-                           const char *display)
+                           const char *display_field, const char *display)
 {
-    json_t *identifier = json_object(), *reference = json_object();
-    if (system)
-        s_set(ctx, identifier, "system", json_string(system));
-    s_set(ctx, identifier, "value", s_string(ctx, field, value));
-    s_set(ctx, reference, "identifier", identifier);
+    json_t *reference = json_object();
+    if (value[0]) {
+        json_t *identifier = json_object();
+        if (system)
+            s_set(ctx, identifier, "system", json_string(system));
+        s_set(ctx, identifier, "value", s_string(ctx, field, value));
+        s_set(ctx, reference, "identifier", identifier);
+    }
     if (display && display[0])
-        s_set(ctx, reference, "display", s_string(ctx, field, display));
+        s_set(ctx, reference, "display", s_string(ctx, display_field, display));
     return reference;
 }
 
@@ -278,7 +286,8 @@ static void s_opening(s_ctx_t *ctx, json_t *resource, const remit_t *remit,
           s_concept(ctx, S_CLAIM_TYPE,
                     entry->kind == CLAIM_KIND_INSTITUTIONAL ? "institutional" : "professional"));
     s_set(ctx, resource, "use", json_string("claim"));
-    s_set(ctx, resource, "patient", s_reference(ctx, NULL, "member_id", entry->member_id, NULL));
+    s_set(ctx, resource, "patient",
+          s_reference(ctx, NULL, "member_id", entry->member_id, NULL, NULL));
     int32_t created =
         remit->production_date != DATE_NONE ? remit->production_date : remit->payment_date;
     s_set(ctx, resource, "created", s_date(ctx, created));
@@ -305,11 +314,11 @@ static json_t *s_claim_response(s_ctx_t *ctx, const remit_t *remit, const remit_
     json_t *resource = json_object(), *items = json_array();
     s_opening(ctx, resource, remit, entry, "ClaimResponse");
     s_set(ctx, resource, "insurer",
-          s_reference(ctx, NULL, "payer_id", remit->payer_id, remit->payer_name));
+          s_reference(ctx, NULL, "payer_id", remit->payer_id, "payer_name", remit->payer_name));
     s_set(ctx, resource, "requestor",
-          s_reference(ctx, S_NPI, "payee_npi", remit->payee_npi, remit->payee_name));
+          s_reference(ctx, S_NPI, "payee_npi", remit->payee_npi, "payee_name", remit->payee_name));
     s_set(ctx, resource, "request",
-          s_reference(ctx, NULL, "claim_id", entry->decision.claim_id, NULL));
+          s_reference(ctx, NULL, "claim_id", entry->decision.claim_id, NULL, NULL));
     s_set(ctx, resource, "outcome", json_string(s_outcome(entry)));
     s_set(ctx, resource, "disposition", json_string(s_disposition(entry)));
     for (uint32_t i = 0; i < entry->decision.line_count; i++) {
@@ -382,7 +391,7 @@ static json_t *s_related(s_ctx_t *ctx, const remit_claim_t *entry)
 {
     json_t *related = json_array(), *one = json_object();
     s_set(ctx, one, "claim",
-          s_reference(ctx, NULL, "related_claim_id", entry->decision.related_claim_id, NULL));
+          s_reference(ctx, NULL, "related_claim_id", entry->decision.related_claim_id, NULL, NULL));
     s_set(ctx, one, "relationship", s_concept(ctx, S_RELATED, "prior"));
     s_push(ctx, related, one);
     return related;
@@ -393,18 +402,19 @@ static json_t *s_eob(s_ctx_t *ctx, const remit_t *remit, const remit_claim_t *en
     json_t *resource = json_object(), *items = json_array();
     s_opening(ctx, resource, remit, entry, "ExplanationOfBenefit");
     s_set(ctx, resource, "insurer",
-          s_reference(ctx, NULL, "payer_id", remit->payer_id, remit->payer_name));
+          s_reference(ctx, NULL, "payer_id", remit->payer_id, "payer_name", remit->payer_name));
     s_set(ctx, resource, "provider",
-          s_reference(ctx, S_NPI, "payee_npi", remit->payee_npi, remit->payee_name));
+          s_reference(ctx, S_NPI, "payee_npi", remit->payee_npi, "payee_name", remit->payee_name));
     if (entry->decision.related_claim_id[0])
         s_set(ctx, resource, "related", s_related(ctx, entry));
     s_set(ctx, resource, "claim",
-          s_reference(ctx, NULL, "claim_id", entry->decision.claim_id, NULL));
+          s_reference(ctx, NULL, "claim_id", entry->decision.claim_id, NULL, NULL));
     s_set(ctx, resource, "outcome", json_string(s_outcome(entry)));
     s_set(ctx, resource, "disposition", json_string(s_disposition(entry)));
     json_t *insurances = json_array(), *insurance = json_object();
     s_set(ctx, insurance, "focal", json_true());
-    s_set(ctx, insurance, "coverage", s_reference(ctx, NULL, "member_id", entry->member_id, NULL));
+    s_set(ctx, insurance, "coverage",
+          s_reference(ctx, NULL, "member_id", entry->member_id, NULL, NULL));
     s_push(ctx, insurances, insurance);
     s_set(ctx, resource, "insurance", insurances);
     for (uint32_t i = 0; i < entry->decision.line_count; i++)

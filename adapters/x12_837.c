@@ -75,6 +75,13 @@ void x12_837_report(x12_837_reader_t *r, x12_837_problem_t problem, const char *
         r->stop = r->callbacks->problem(problem, claim_id, error, r->context);
 }
 
+/* Tells the caller's envelope observer, if any, about the current segment. */
+static void s_envelope_event(x12_837_reader_t *r, uint32_t segment_number)
+{
+    if (!r->stop && r->envelope)
+        r->stop = r->envelope(&r->segment, segment_number, r->context);
+}
+
 /* Rejects the claim being read, if any, with error, and closes it. */
 static void s_abort_claim(x12_837_reader_t *r, const settle_error_t *error)
 {
@@ -202,6 +209,7 @@ static void s_gs(x12_837_reader_t *r)
     r->transactions = 0;
     r->gs06[0] = '\0';
     r->state = S_SKIP_GROUP;
+    s_envelope_event(r, r->interchange_segment);
     if (!s_control(r, 6, r->gs06))
         return;
     r->group_kind = s_kind_of(s_el(r, 8));
@@ -232,6 +240,7 @@ static void s_st(x12_837_reader_t *r)
                               "a transaction outside a usable functional group");
         return;
     }
+    s_envelope_event(r, 1);
     if (!s_control(r, 2, r->st02))
         return;
     char shown[48];
@@ -269,6 +278,7 @@ static void s_se(x12_837_reader_t *r)
         x12_837_envelope_fail(r, 2, "the control number in ST02", SETTLE_ERR_CORRUPT,
                               "control number \"%s\" does not match ST02 \"%s\"",
                               x12_837_show(s_el(r, 2), shown, sizeof shown), r->st02);
+    s_envelope_event(r, r->segment_number);
     r->state = S_GROUP; /* after the reports, which number SE within its transaction */
 }
 
@@ -284,16 +294,15 @@ static void s_ge(x12_837_reader_t *r)
     bool checked = r->state == S_GROUP;
     r->state = S_INTERCHANGE;
     r->groups++;
-    if (!checked)
-        return;
-    if (!s_count_is(s_el(r, 1), r->transactions))
+    if (checked && !s_count_is(s_el(r, 1), r->transactions))
         x12_837_envelope_fail(r, 1, "the number of transactions in the group", SETTLE_ERR_CORRUPT,
                               "transaction count \"%s\" but the group has %u",
                               x12_837_show(s_el(r, 1), shown, sizeof shown), r->transactions);
-    else if (!x12_span_is(s_el(r, 2), r->gs06))
+    else if (checked && !x12_span_is(s_el(r, 2), r->gs06))
         x12_837_envelope_fail(r, 2, "the control number in GS06", SETTLE_ERR_CORRUPT,
                               "control number \"%s\" does not match GS06 \"%s\"",
                               x12_837_show(s_el(r, 2), shown, sizeof shown), r->gs06);
+    s_envelope_event(r, r->interchange_segment);
 }
 
 static void s_iea(x12_837_reader_t *r)
@@ -309,6 +318,7 @@ static void s_iea(x12_837_reader_t *r)
         x12_837_envelope_fail(r, 2, "the control number in ISA13", SETTLE_ERR_CORRUPT,
                               "control number \"%s\" does not match ISA13 \"%s\"",
                               x12_837_show(s_el(r, 2), shown, sizeof shown), r->isa13);
+    s_envelope_event(r, r->interchange_segment);
 }
 
 /* ------------------------------------------------------------------------
@@ -377,6 +387,10 @@ static bool s_start_interchange(x12_837_reader_t *r)
     r->interchange_segment = 1;
     r->groups = 0;
     r->stats.interchanges++;
+    x12_scanner_t header;
+    x12_scanner_init(&header, r->text, r->length, at, &delimiters);
+    if (x12_scanner_next(&header, &r->segment) == SETTLE_OK)
+        s_envelope_event(r, 1);
     return true;
 }
 
@@ -458,6 +472,7 @@ int x12_837_read(const char *text, size_t length, const char *file,
     r.callbacks = callbacks;
     r.context = context;
     r.skip_validation = options && options->skip_validation;
+    r.envelope = options ? options->envelope : NULL;
     r.text = text ? text : "";
     r.length = text ? length : 0;
     r.scanner.offset = 0;

@@ -45,6 +45,7 @@ typedef struct {
     const x12_837_callbacks_t *callbacks;
     void *context;
     bool skip_validation;
+    int (*envelope)(const x12_segment_t *segment, uint32_t segment_number, void *context);
     int stop; /* a callback's nonzero return */
     x12_837_stats_t stats;
 
@@ -126,5 +127,46 @@ void x12_837_body(x12_837_reader_t *r);
 
 /* Ends the claim being read, if any: last checks, then deliver or reject. */
 void x12_837_finish_claim(x12_837_reader_t *r);
+
+/* ------------------------------------------------------------------------
+ * Output (x12_out.c): a growing text buffer the X12 writers (the 837
+ * writer, the 999 and the 277CA) append segments to, with '*', ':', '^'
+ * and '~' as delimiters and a line feed after each segment.
+ * ------------------------------------------------------------------------ */
+
+#define X12_OUT_SEGMENT_MAX 1024 /* the longest segment a writer makes */
+
+typedef struct {
+    char *text;        /* owned; NUL-terminated while not failed */
+    size_t length;
+    size_t capacity;
+    bool failed;       /* an allocation failed or a segment did not fit: all later appends are dropped */
+    uint32_t segments; /* segments appended since the last x12_out_count_reset */
+} x12_out_t;
+
+/* An empty buffer; allocates nothing until the first append. */
+void x12_out_init(x12_out_t *out);
+
+/* Frees the text; the buffer is empty again. */
+void x12_out_free(x12_out_t *out);
+
+/* Appends length bytes. */
+void x12_out_bytes(x12_out_t *out, const char *text, size_t length);
+
+/* Appends one segment, printf-style, then "~\n", and counts it.  A segment
+ * longer than X12_OUT_SEGMENT_MAX marks the buffer failed. */
+void x12_out_segment(x12_out_t *out, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
+/* Hands the text to the caller (settle_free) and empties the buffer:
+ * SETTLE_ERR_NOMEM when anything failed (the text is then freed). */
+int x12_out_take(x12_out_t *out, char **text_out, size_t *length_out);
+
+/* Copies text into field (size bytes with the NUL) for an element of an
+ * outgoing segment: at most size - 1 characters, each delimiter or
+ * character outside printable ASCII replaced by a space. */
+void x12_out_clean(char *field, size_t size, const char *text, size_t length);
+
+/* True when text holds one of the outgoing delimiters * : ^ ~. */
+bool x12_out_has_delimiter(const char *text);
 
 #endif

@@ -114,7 +114,7 @@ typedef struct {
 /* A compile error: where in the expression (0-based byte offset) and what. */
 typedef struct {
     size_t offset;
-    char message[160];
+    char message[224]; /* fits a settle_error_t message with "rule: " before it */
 } contract_rule_problem_t;
 
 /*

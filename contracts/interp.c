@@ -26,6 +26,10 @@ typedef struct {
     int32_t received;
     interp_decision_t *decision;
     interp_changes_t *changes;
+    uint32_t change_ids[INTERP_CHANGES_MAX]; /* the accumulator id of each change */
+    bool member_ids_valid;                   /* member_ids hold member_year's */
+    int32_t member_year;
+    uint32_t member_ids[4]; /* deductible and out-of-pocket, individual and family */
 } s_run_t;
 
 /* One line on its way through the steps. */
@@ -119,36 +123,71 @@ static int s_deny_units(s_line_t *line, const char *reason, int64_t denied_milli
     return SETTLE_OK;
 }
 
-/* Records a change in the change list, added to an earlier change of the
- * same accumulator in this claim. */
-static int s_note_change(interp_changes_t *changes, const interp_accumulator_t *key,
-                         int64_t amount)
+/* Records a change to accumulator id in the change list, added to an
+ * earlier change of the same accumulator in this claim. */
+static int s_note_change(s_run_t *run, uint32_t id, int64_t amount)
 {
-    for (uint32_t i = 0; i < changes->count; i++) {
-        interp_accumulator_t *item = &changes->items[i];
-        if (item->kind == key->kind && item->year == key->year &&
-            strcmp(item->key, key->key) == 0 && strcmp(item->benefit, key->benefit) == 0)
-            return money_add(item->amount, amount, &item->amount);
-    }
+    interp_changes_t *changes = run->changes;
+    for (uint32_t i = 0; i < changes->count; i++)
+        if (run->change_ids[i] == id)
+            return money_add(changes->items[i].amount, amount, &changes->items[i].amount);
     if (changes->count == INTERP_CHANGES_MAX)
         return SETTLE_ERR_TOO_MANY;
-    changes->items[changes->count] = *key;
+    run->change_ids[changes->count] = id;
+    changes->items[changes->count] = *interp_state_get(run->state, id);
     changes->items[changes->count++].amount = amount;
     return SETTLE_OK;
+}
+
+/* Changes accumulator id by amount, in the state and the change list. */
+static int s_change(s_run_t *run, uint32_t id, int64_t amount)
+{
+    if (amount == 0)
+        return SETTLE_OK;
+    int rc = s_note_change(run, id, amount);
+    if (rc == SETTLE_OK)
+        rc = interp_state_add_id(run->state, id, amount);
+    return rc;
+}
+
+static int s_accumulator_id(s_run_t *run, interp_accumulator_kind_t kind, int32_t year,
+                            const char *key, const char *benefit, uint32_t *id_out)
+{
+    interp_accumulator_t name = {.kind = (uint8_t)kind, .year = year};
+    claim_set_text(name.key, sizeof name.key, key, strlen(key));
+    claim_set_text(name.benefit, sizeof name.benefit, benefit, strlen(benefit));
+    return interp_state_id(run->state, &name, id_out);
 }
 
 static int s_accumulate(s_run_t *run, interp_accumulator_kind_t kind, int32_t year,
                         const char *key, const char *benefit, int64_t amount)
 {
+    uint32_t id;
     if (amount == 0)
         return SETTLE_OK;
-    interp_accumulator_t name = {.kind = (uint8_t)kind, .year = year};
-    claim_set_text(name.key, sizeof name.key, key, strlen(key));
-    claim_set_text(name.benefit, sizeof name.benefit, benefit, strlen(benefit));
-    int rc = s_note_change(run->changes, &name, amount);
-    if (rc == SETTLE_OK)
-        rc = interp_state_add(run->state, &name, amount);
-    return rc;
+    int rc = s_accumulator_id(run, kind, year, key, benefit, &id);
+    return rc == SETTLE_OK ? s_change(run, id, amount) : rc;
+}
+
+/* The member's four cost-sharing accumulators for year, resolved once per
+ * claim (ids are stable) and then reused line after line. */
+static int s_member_ids(s_run_t *run, int32_t year, const uint32_t **ids_out)
+{
+    static const interp_accumulator_kind_t kinds[4] = {
+        INTERP_ACCUMULATOR_DEDUCTIBLE_INDIVIDUAL, INTERP_ACCUMULATOR_DEDUCTIBLE_FAMILY,
+        INTERP_ACCUMULATOR_OOP_INDIVIDUAL, INTERP_ACCUMULATOR_OOP_FAMILY};
+    if (!run->member_ids_valid || run->member_year != year) {
+        for (int i = 0; i < 4; i++) {
+            const char *key = i % 2 ? run->member->family : run->member->id;
+            int rc = s_accumulator_id(run, kinds[i], year, key, "", &run->member_ids[i]);
+            if (rc != SETTLE_OK)
+                return rc;
+        }
+        run->member_ids_valid = true;
+        run->member_year = year;
+    }
+    *ids_out = run->member_ids;
+    return SETTLE_OK;
 }
 
 /* What is left under a cap after used; CONTRACT_UNLIMITED stays unlimited. */
@@ -424,34 +463,23 @@ static int s_allowed(const s_line_t *line, int64_t *allowed_out)
  * ------------------------------------------------------------------------ */
 
 /* Copay (3), deductible (1), coinsurance (2), each bounded by what is left
- * of the out-of-pocket room after the ones before it. */
-static int s_step_price(s_run_t *run, s_line_t *line)
+ * of the out-of-pocket room after the ones before it.  ids are the
+ * member's accumulators (s_member_ids). */
+static int s_cost_share(s_run_t *run, s_line_t *line, const uint32_t ids[4])
 {
     const contract_t *contract = line->contract;
-    const enrollment_member_t *member = run->member;
     interp_line_t *out = line->out;
-    int rc = s_allowed(line, &out->allowed_cents);
-    if (rc != SETTLE_OK)
-        return rc;
-    s_adjust(out, "CO", "45", line->charge_cents_left - out->allowed_cents);
-    int32_t year = line->year;
-    int64_t oop_room = s_min(
-        s_left(contract->oop_cents_individual,
-               interp_state_total(run->state, INTERP_ACCUMULATOR_OOP_INDIVIDUAL, year, member->id, "")),
-        s_left(contract->oop_cents_family,
-               interp_state_total(run->state, INTERP_ACCUMULATOR_OOP_FAMILY, year, member->family, "")));
+    const interp_state_t *state = run->state;
+    int64_t oop_room = s_min(s_left(contract->oop_cents_individual, interp_state_get(state, ids[2])->amount),
+                             s_left(contract->oop_cents_family, interp_state_get(state, ids[3])->amount));
     int64_t rest = out->allowed_cents;
     out->copay_cents = s_min(s_min(line->copay_cents, rest), oop_room);
     rest -= out->copay_cents;
     oop_room = oop_room == CONTRACT_UNLIMITED ? oop_room : oop_room - out->copay_cents;
     if (line->deductible) {
-        int64_t deductible_room = s_min(
-            s_left(contract->deductible_cents_individual,
-                   interp_state_total(run->state, INTERP_ACCUMULATOR_DEDUCTIBLE_INDIVIDUAL, year,
-                                      member->id, "")),
-            s_left(contract->deductible_cents_family,
-                   interp_state_total(run->state, INTERP_ACCUMULATOR_DEDUCTIBLE_FAMILY, year,
-                                      member->family, "")));
+        int64_t deductible_room =
+            s_min(s_left(contract->deductible_cents_individual, interp_state_get(state, ids[0])->amount),
+                  s_left(contract->deductible_cents_family, interp_state_get(state, ids[1])->amount));
         out->deductible_cents = s_min(s_min(deductible_room, rest), oop_room);
         rest -= out->deductible_cents;
         oop_room = oop_room == CONTRACT_UNLIMITED ? oop_room : oop_room - out->deductible_cents;
@@ -460,28 +488,36 @@ static int s_step_price(s_run_t *run, s_line_t *line)
                        ? line->coinsurance_bps
                        : (line->in_network ? contract->network_in : contract->network_out)
                              .coinsurance_bps;
-    rc = money_apply_rate(rest, rate, MONEY_ROUND_HALF_UP, &out->coinsurance_cents);
+    int rc = money_apply_rate(rest, rate, MONEY_ROUND_HALF_UP, &out->coinsurance_cents);
     if (rc != SETTLE_OK)
         return rc;
     out->coinsurance_cents = s_min(s_min(out->coinsurance_cents, rest), oop_room);
+    return SETTLE_OK;
+}
+
+/* Allowed (45), cost sharing, paid, and the accumulators. */
+static int s_step_price(s_run_t *run, s_line_t *line)
+{
+    interp_line_t *out = line->out;
+    const uint32_t *ids;
+    int rc = s_allowed(line, &out->allowed_cents);
+    if (rc == SETTLE_OK)
+        rc = s_member_ids(run, line->year, &ids);
+    if (rc == SETTLE_OK)
+        rc = s_cost_share(run, line, ids);
+    if (rc != SETTLE_OK)
+        return rc;
+    s_adjust(out, "CO", "45", line->charge_cents_left - out->allowed_cents);
     s_adjust(out, "PR", "3", out->copay_cents);
     s_adjust(out, "PR", "1", out->deductible_cents);
     s_adjust(out, "PR", "2", out->coinsurance_cents);
     out->patient_cents = out->copay_cents + out->deductible_cents + out->coinsurance_cents;
     out->paid_cents = out->allowed_cents - out->patient_cents;
     out->units_milli_paid = line->units_milli_left;
-    struct {
-        interp_accumulator_kind_t kind;
-        const char *key;
-        int64_t amount;
-    } updates[] = {
-        {INTERP_ACCUMULATOR_DEDUCTIBLE_INDIVIDUAL, member->id, out->deductible_cents},
-        {INTERP_ACCUMULATOR_DEDUCTIBLE_FAMILY, member->family, out->deductible_cents},
-        {INTERP_ACCUMULATOR_OOP_INDIVIDUAL, member->id, out->patient_cents},
-        {INTERP_ACCUMULATOR_OOP_FAMILY, member->family, out->patient_cents},
-    };
+    const int64_t amounts[4] = {out->deductible_cents, out->deductible_cents, out->patient_cents,
+                                out->patient_cents};
     for (size_t i = 0; i < 4 && rc == SETTLE_OK; i++)
-        rc = s_accumulate(run, updates[i].kind, year, updates[i].key, "", updates[i].amount);
+        rc = s_change(run, ids[i], amounts[i]);
     return rc;
 }
 
@@ -575,7 +611,7 @@ static void s_totals(interp_decision_t *decision)
 static void s_undo(s_run_t *run)
 {
     for (uint32_t i = run->changes->count; i-- > 0;)
-        interp_state_add(run->state, &run->changes->items[i], -run->changes->items[i].amount);
+        interp_state_add_id(run->state, run->change_ids[i], -run->changes->items[i].amount);
     run->changes->count = 0;
 }
 
@@ -584,9 +620,10 @@ static int s_reverse(s_run_t *run, interp_history_t *original)
 {
     for (uint32_t i = 0; i < original->change_count; i++) {
         const interp_accumulator_t *change = &original->changes[i];
-        int rc = s_note_change(run->changes, change, -change->amount);
+        uint32_t id;
+        int rc = interp_state_id(run->state, change, &id);
         if (rc == SETTLE_OK)
-            rc = interp_state_add(run->state, change, -change->amount);
+            rc = s_change(run, id, -change->amount);
         if (rc != SETTLE_OK)
             return rc;
     }

@@ -1,31 +1,27 @@
 /*
  * interp_internal.h - the interpreter's state store (interp_state.c), as the
- * adjudication steps (interp.c) use it.  Private to contracts/.
+ * adjudication steps (interp.c) use it.  Private to contracts/; the calls
+ * themselves are public in settle/interp_state.h, for the ledger.
  */
 #ifndef SETTLE_INTERP_INTERNAL_H
 #define SETTLE_INTERP_INTERNAL_H
 
 #include "settle/interp.h"
+#include "settle/interp_state.h"
 
-/* An adjudicated claim, kept so that a duplicate is recognised and a void
- * or replacement can reverse it. */
-typedef struct {
-    interp_decision_t decision; /* lines: a copy the record owns */
-    uint32_t change_count;
-    interp_accumulator_t *changes; /* owned */
-    bool voided;
-} interp_history_t;
+/*
+ * Accumulators have ids that never change (the state's table is append-only;
+ * a separate sorted index is what lookups bisect), so the interpreter can
+ * resolve a member's accumulators once per claim and then work by id.
+ * interp_state_id finds the accumulator named by key (kind, year, key,
+ * benefit; its amount is ignored), creating it at zero.  SETTLE_ERR_NOMEM.
+ */
+int interp_state_id(interp_state_t *self, const interp_accumulator_t *key, uint32_t *id_out);
 
-/* Adds amount to the accumulator named by key (kind, year, key, benefit),
- * creating it at zero first.  SETTLE_ERR_OVERFLOW, SETTLE_ERR_NOMEM. */
-int interp_state_add(interp_state_t *self, const interp_accumulator_t *key, int64_t amount);
+/* The accumulator with this id (its amount is the current total). */
+const interp_accumulator_t *interp_state_get(const interp_state_t *self, uint32_t id);
 
-/* The record of claim_id, or NULL; valid until the next interp_history_put. */
-interp_history_t *interp_history_find(interp_state_t *self, const char *claim_id);
-
-/* Records a decision and its changes under the decision's claim id,
- * replacing an earlier record of that id.  SETTLE_ERR_NOMEM. */
-int interp_history_put(interp_state_t *self, const interp_decision_t *decision,
-                       const interp_changes_t *changes);
+/* Adds amount to accumulator id.  SETTLE_ERR_OVERFLOW (unchanged). */
+int interp_state_add_id(interp_state_t *self, uint32_t id, int64_t amount);
 
 #endif

@@ -51,9 +51,10 @@ typedef struct fhir_json_t fhir_json_t;
  * column and jansson's reason), SETTLE_ERR_TOO_LONG above FHIR_TEXT_MAX,
  * SETTLE_ERR_NOMEM, or SETTLE_ERR_CORRUPT if jansson's tree and the text
  * ever disagreed (a defensive check); *self_out is written only on success.
+ * jansson reports some of its own allocation failures as syntax errors
+ * ("invalid JSON: "), and those come back as SETTLE_ERR_SYNTAX.
  */
-int fhir_json_load(const char *text, size_t length, fhir_json_t **self_out,
-                   settle_error_t *error);
+int fhir_json_load(const char *text, size_t length, fhir_json_t **self_out, settle_error_t *error);
 
 /* Frees the document and its tree and sets *self_p to NULL; safe on NULL
  * and twice.  Every json_t borrowed from the document dies with it. */
@@ -141,8 +142,9 @@ typedef struct {
  *
  * Returns SETTLE_OK when the input was read to its end (rejections and
  * document errors go through callbacks, not here), SETTLE_ERR_NOMEM when
- * the document or the one claim could not be allocated, or the nonzero
- * value a callback returned.  Holds the parsed document and one claim_t
+ * memory ran out (the reading stops there; Claims before it have been
+ * delivered, and the one being read is not reported), or the nonzero value
+ * a callback returned.  Holds the parsed document and one claim_t
  * while it reads; frees both before returning.
  */
 int fhir_claim_read(const char *text, size_t length, const char *file,

@@ -32,8 +32,8 @@
  * ("value": 1.5): the tree holds each as a marked string, jansson writes
  * the text, and a pass over the written text that knows where JSON
  * strings begin and end turns each marked string into the bare number.
- * Values from the caller cannot forge the mark: text with a control byte
- * is refused.
+ * Values from the caller cannot forge the mark: text with a byte outside
+ * printable ASCII is refused.
  */
 #ifndef SETTLE_FHIR_RESPONSE_H
 #define SETTLE_FHIR_RESPONSE_H
@@ -52,8 +52,8 @@
  * settle_free.  Fails, writing nothing, with the error of
  * remit_check_balance when the remittance does not balance,
  * SETTLE_ERR_RANGE for an index past the claims or a remittance without a
- * payment date, SETTLE_ERR_INVALID for text holding a control byte or
- * invalid UTF-8, SETTLE_ERR_NOMEM.
+ * payment date, SETTLE_ERR_INVALID for text holding a byte outside
+ * printable ASCII, SETTLE_ERR_NOMEM.
  */
 int fhir_claim_response_write(const remit_t *remit, uint32_t index, bool pretty, char **text_out,
                               settle_error_t *error);

@@ -139,6 +139,18 @@ typedef struct {
     /* Deliver claims that map cleanly without running claim_validate and
      * the total-charge check: for tools that inspect partial or test files. */
     bool skip_validation;
+    /*
+     * When not NULL, called for every envelope segment the reader accepts
+     * as one: ISA, GS and ST as they open (after what they close has been
+     * reported, before their own checks, so a problem with them is reported
+     * after the call); SE, GE and IEA after their checks.  segment_number
+     * is the segment's number in its transaction (ST is 1) for ST and SE,
+     * in its interchange (ISA is 1) for the others.  The segment points
+     * into the input and is valid only during the call.  A nonzero return
+     * stops the reading like a callback's.  The acknowledgments
+     * (settle/x12_ack.h) use it to know which envelope a problem is in.
+     */
+    int (*envelope)(const x12_segment_t *segment, uint32_t segment_number, void *context);
 } x12_837_options_t;
 
 /* What one call read, for the caller's summary and acknowledgments. */

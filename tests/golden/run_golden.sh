@@ -4,6 +4,9 @@
 # the output with the case's expected.jsonl byte for byte.  Each case's
 # notes.txt shows the hand computation behind the expected cents.  Every
 # case runs twice, and the two runs must agree too (determinism).
+# A case may bring its own plan.yaml and members.yaml, or name a reference
+# plan in a file "plan-ref" (a path relative to DIR, such as
+# ../../contracts/plans/hdhp.yaml).
 settle=$1
 dir=$2
 failed=0
@@ -13,10 +16,15 @@ trap 'rm -rf "$work"' EXIT
 for case in "$dir"/cases/*/; do
     count=$((count + 1))
     args=$(cat "$case/args")
+    plan="$dir/plan.yaml"
+    members="$dir/members.yaml"
+    [ -f "$case/plan.yaml" ] && plan="$case/plan.yaml"
+    [ -f "$case/plan-ref" ] && plan="$dir/$(cat "$case/plan-ref")"
+    [ -f "$case/members.yaml" ] && members="$case/members.yaml"
     # shellcheck disable=SC2086
-    "$settle" adjudicate --contract "$dir/plan.yaml" --enrollment "$dir/members.yaml" $args \
+    "$settle" adjudicate --contract "$plan" --enrollment "$members" $args \
         "$case/claims.jsonl" >"$work/out" 2>&1
-    "$settle" adjudicate --contract "$dir/plan.yaml" --enrollment "$dir/members.yaml" $args \
+    "$settle" adjudicate --contract "$plan" --enrollment "$members" $args \
         "$case/claims.jsonl" >"$work/again" 2>&1
     if ! cmp -s "$case/expected.jsonl" "$work/out" || ! cmp -s "$work/out" "$work/again"; then
         echo "golden: FAIL $case"

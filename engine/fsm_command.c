@@ -1,0 +1,230 @@
+/*
+ * fsm_command.c - who may do what, and the small commands: register a
+ * participant, deploy a contract, enroll members, fund a payer.
+ *
+ * Every applier checks everything that can make it refuse before it writes
+ * anything, so a rejected command leaves no trace but its rejection.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "fsm_internal.h"
+#include "settle/hash.h"
+
+/* The role each command type needs from its signer (the table in fsm.h). */
+static const uint8_t s_role_needed[COMMAND_TYPE_MAX + 1] = {
+    [COMMAND_REGISTER] = COMMAND_ROLE_NODE, [COMMAND_DEPLOY] = COMMAND_ROLE_PAYER,
+    [COMMAND_ENROLL] = COMMAND_ROLE_PAYER,  [COMMAND_BATCH] = COMMAND_ROLE_PAYER,
+    [COMMAND_FUND] = COMMAND_ROLE_PAYER,    [COMMAND_PAY] = COMMAND_ROLE_PAYER,
+};
+
+static int s_authorize_genesis(fsm_apply_t *apply, const command_t *command,
+                               bool exact_sequence)
+{
+    if (apply->fsm->head_index != 0)
+        return fsm_reject(apply, SETTLE_ERR_INVALID,
+                          "genesis commands are accepted in the first entry only");
+    if (command->type != COMMAND_REGISTER)
+        return fsm_reject(apply, SETTLE_ERR_INVALID, "genesis may only register participants");
+    if (exact_sequence && command->sequence != apply->genesis_next)
+        return fsm_reject(apply, SETTLE_ERR_RANGE,
+                          "genesis sequence %" PRIu64 ", expected %" PRIu64, command->sequence,
+                          apply->genesis_next);
+    return SETTLE_OK;
+}
+
+int fsm_authorize(fsm_apply_t *apply, const command_t *command, bool check_signature,
+                  bool exact_sequence)
+{
+    if (strcmp(command->participant, COMMAND_GENESIS_PARTICIPANT) == 0)
+        return s_authorize_genesis(apply, command, exact_sequence);
+    ledger_participant_t signer;
+    int rc = ledger_participant_get(apply->fsm->ledger, command->participant, &signer);
+    if (rc == SETTLE_ERR_NOT_FOUND)
+        return fsm_reject(apply, SETTLE_ERR_UNKNOWN_KEY, "unknown signer \"%s\"",
+                          command->participant);
+    if (rc != SETTLE_OK)
+        return rc;
+    if (signer.role != s_role_needed[command->type])
+        return fsm_reject(apply, SETTLE_ERR_INVALID, "a %s may not %s (%s needed)",
+                          command_role_name(signer.role), command_type_name(command->type),
+                          command_role_name(s_role_needed[command->type]));
+    bool in_order = exact_sequence ? command->sequence == signer.next_sequence
+                                   : command->sequence >= signer.next_sequence;
+    if (!in_order)
+        return fsm_reject(apply, SETTLE_ERR_RANGE,
+                          "sequence %" PRIu64 " of %s, expected %" PRIu64 " (a replay?)",
+                          command->sequence, command->participant, signer.next_sequence);
+    if (check_signature) {
+        settle_error_t problem;
+        settle_error_clear(&problem);
+        rc = command_verify(command, signer.public_key, &problem);
+        if (rc != SETTLE_OK)
+            return fsm_reject(apply, rc, "%s", problem.message);
+    }
+    return SETTLE_OK;
+}
+
+int fsm_check_command(fsm_t *self, const uint8_t *bytes, size_t size, settle_error_t *reason)
+{
+    command_t command;
+    settle_error_clear(reason);
+    int rc = command_decode(bytes, size, &command, reason);
+    if (rc != SETTLE_OK)
+        return rc;
+    fsm_command_result_t result;
+    memset(&result, 0, sizeof result);
+    fsm_apply_t apply = {.fsm = self, .result = &result};
+    bool genesis = strcmp(command.participant, COMMAND_GENESIS_PARTICIPANT) == 0;
+    rc = fsm_authorize(&apply, &command, !genesis, false);
+    if (rc == FSM_REJECTED)
+        return settle_error_set(reason, result.code, "%s", result.reason);
+    return rc == SETTLE_OK ? rc : settle_error_set(reason, rc, "fsm: cannot read participants");
+}
+
+/* ------------------------------------------------------------------------
+ * Register, deploy, enroll, fund
+ * ------------------------------------------------------------------------ */
+
+int fsm_apply_register(fsm_apply_t *apply, const command_t *command, settle_error_t *error)
+{
+    command_register_t value;
+    settle_error_t problem;
+    if (command_register_decode(command->payload, command->payload_size, &value, &problem) !=
+        SETTLE_OK)
+        return fsm_reject(apply, problem.code, "%s", problem.message);
+    if (strcmp(value.participant, COMMAND_GENESIS_PARTICIPANT) == 0)
+        return fsm_reject(apply, SETTLE_ERR_INVALID, "\"genesis\" is reserved");
+    ledger_participant_t row;
+    memset(&row, 0, sizeof row);
+    memcpy(row.id, value.participant, sizeof row.id);
+    row.role = value.role;
+    memcpy(row.public_key, value.public_key, sizeof row.public_key);
+    memcpy(row.name, value.display_name, sizeof row.name);
+    memcpy(row.npi, value.npi, sizeof row.npi);
+    if (ledger_participant_get(apply->fsm->ledger, row.id, &row) == SETTLE_OK)
+        return fsm_reject(apply, SETTLE_ERR_EXISTS, "participant \"%s\" is already registered",
+                          value.participant);
+    return ledger_participant_put(apply->fsm->ledger, &row, apply->entry_index, error);
+}
+
+/* Adds a compiled contract to its payer's list; takes ownership. */
+static int s_keep_contract(fsm_t *fsm, const char *payer_id, contract_t *contract,
+                           settle_error_t *error)
+{
+    fsm_payer_t *payer = fsm_cache_payer(&fsm->cache, payer_id);
+    if (payer && payer->contract_count == payer->contract_capacity) {
+        size_t grown = payer->contract_capacity ? payer->contract_capacity * 2 : 4;
+        contract_t **bigger = settle_realloc(payer->contracts, grown * sizeof *bigger);
+        if (bigger) {
+            payer->contracts = bigger;
+            payer->contract_capacity = grown;
+        } else {
+            payer = NULL;
+        }
+    }
+    if (!payer) {
+        contract_destroy(&contract);
+        return settle_error_set(error, SETTLE_ERR_NOMEM, "fsm: out of memory");
+    }
+    payer->contracts[payer->contract_count++] = contract;
+    return SETTLE_OK;
+}
+
+int fsm_apply_deploy(fsm_apply_t *apply, const command_t *command, settle_error_t *error)
+{
+    command_text_t text;
+    settle_error_t problem;
+    if (command_text_decode(command->payload, command->payload_size, &text, &problem) !=
+        SETTLE_OK)
+        return fsm_reject(apply, problem.code, "%s", problem.message);
+    contract_t *contract = NULL;
+    int rc = contract_load_text((const char *)text.text, text.size, "contract", &contract,
+                                &problem, NULL, NULL);
+    if (rc == SETTLE_ERR_NOMEM)
+        return settle_error_set(error, rc, "fsm: out of memory");
+    if (rc != SETTLE_OK) {
+        char where[SETTLE_ERROR_MESSAGE_SIZE];
+        settle_error_format(&problem, where, sizeof where);
+        return fsm_reject(apply, rc, "%s", where);
+    }
+    if (strcmp(contract_payer(contract), command->participant) != 0) {
+        rc = fsm_reject(apply, SETTLE_ERR_INVALID, "contract %s is for payer \"%s\", not \"%s\"",
+                        contract_id(contract), contract_payer(contract), command->participant);
+        contract_destroy(&contract);
+        return rc;
+    }
+    ledger_contract_t row = {.effective_from = contract_effective_from(contract),
+                             .effective_to = contract_effective_to(contract),
+                             .yaml = text.text, .yaml_size = text.size};
+    snprintf(row.payer, sizeof row.payer, "%s", command->participant);
+    snprintf(row.contract_id, sizeof row.contract_id, "%s", contract_id(contract));
+    snprintf(row.version, sizeof row.version, "%s", contract_version(contract));
+    rc = hash_sha256(text.text, text.size, row.hash);
+    if (rc == SETTLE_OK)
+        rc = ledger_contract_put(apply->fsm->ledger, &row, apply->entry_index, error);
+    if (rc == SETTLE_ERR_EXISTS) {
+        contract_destroy(&contract);
+        return fsm_reject(apply, rc, "contract %s version %s is already deployed", row.contract_id,
+                          row.version);
+    }
+    if (rc != SETTLE_OK) {
+        contract_destroy(&contract);
+        return rc;
+    }
+    return s_keep_contract(apply->fsm, command->participant, contract, error);
+}
+
+int fsm_apply_enroll(fsm_apply_t *apply, const command_t *command, settle_error_t *error)
+{
+    command_text_t text;
+    settle_error_t problem;
+    if (command_text_decode(command->payload, command->payload_size, &text, &problem) !=
+        SETTLE_OK)
+        return fsm_reject(apply, problem.code, "%s", problem.message);
+    enrollment_t *enrollment = NULL;
+    int rc = enrollment_load_text((const char *)text.text, text.size, "enrollment", &enrollment,
+                                  &problem);
+    if (rc == SETTLE_ERR_NOMEM)
+        return settle_error_set(error, rc, "fsm: out of memory");
+    if (rc != SETTLE_OK) {
+        char where[SETTLE_ERROR_MESSAGE_SIZE];
+        settle_error_format(&problem, where, sizeof where);
+        return fsm_reject(apply, rc, "%s", where);
+    }
+    for (size_t i = 0; rc == SETTLE_OK && i < enrollment_count(enrollment); i++)
+        rc = ledger_member_put(apply->fsm->ledger, command->participant,
+                               enrollment_member(enrollment, i), apply->entry_index, error);
+    enrollment_destroy(&enrollment);
+    if (rc == SETTLE_OK)
+        rc = fsm_cache_reload_enrollment(&apply->fsm->cache, apply->fsm->ledger,
+                                         command->participant, error);
+    return rc;
+}
+
+int fsm_apply_fund(fsm_apply_t *apply, const command_t *command, settle_error_t *error)
+{
+    command_fund_t value;
+    settle_error_t problem;
+    if (command_fund_decode(command->payload, command->payload_size, &value, &problem) !=
+        SETTLE_OK)
+        return fsm_reject(apply, problem.code, "%s", problem.message);
+    if (strcmp(value.payer, command->participant) != 0)
+        return fsm_reject(apply, SETTLE_ERR_INVALID, "%s may not fund payer %s",
+                          command->participant, value.payer);
+    char funding[LEDGER_ACCOUNT_ID_SIZE];
+    ledger_account_funding(value.payer, funding);
+    ledger_transfer_t transfer = {.debit_account = LEDGER_ACCOUNT_SETTLEMENT,
+                                  .credit_account = funding,
+                                  .amount_cents = value.amount_cents,
+                                  .kind = LEDGER_TRANSFER_FUND,
+                                  .payer = value.payer,
+                                  .claim_id = "",
+                                  .payment_id = "",
+                                  .entry_index = apply->entry_index};
+    int rc = ledger_transfer(apply->fsm->ledger, &transfer, error);
+    if (rc == SETTLE_ERR_OVERFLOW)
+        return fsm_reject(apply, rc, "funding %" PRId64 " cents overflows the account",
+                          value.amount_cents);
+    return rc;
+}

@@ -1,0 +1,96 @@
+/*
+ * fsm_internal.h - the state machine's parts, shared by fsm.c (entries,
+ * snapshots), fsm_command.c (checks, register, deploy, enroll, fund),
+ * fsm_batch.c (claims), fsm_pay.c (payment cycles) and fsm_state.c (the
+ * in-memory state and its rebuilding).  Private to engine/.
+ */
+#ifndef SETTLE_FSM_INTERNAL_H
+#define SETTLE_FSM_INTERNAL_H
+
+#include "settle/claim_codec.h"
+#include "settle/contract.h"
+#include "settle/enrollment.h"
+#include "settle/fsm.h"
+#include "settle/interp_state.h"
+
+#define FSM_MS_PER_DAY 86400000u
+
+/* What one payer's claims are adjudicated against, kept in memory: its
+ * contracts in deployment order, its enrollment, its accumulators and
+ * claim history.  Rebuilt from the ledger on open and restore. */
+typedef struct {
+    char id[COMMAND_PARTICIPANT_ID_SIZE];
+    contract_t **contracts;
+    size_t contract_count;
+    size_t contract_capacity;
+    enrollment_t *enrollment; /* never NULL: empty until the first enroll */
+    interp_state_t *state;
+} fsm_payer_t;
+
+/* The in-memory state: payers sorted by id. */
+typedef struct {
+    fsm_payer_t *payers;
+    size_t payer_count;
+    size_t payer_capacity;
+} fsm_cache_t;
+
+struct fsm_s {
+    ledger_t *ledger;
+    fsm_cache_t cache;
+    bool verify_signatures;
+    uint64_t head_index;
+    uint8_t head_hash[FSM_HASH_SIZE];
+    claim_t *claim; /* scratch, reused claim after claim */
+    interp_decision_t *decision;
+    interp_changes_t *changes;
+};
+
+/* The entry being applied. */
+typedef struct {
+    fsm_t *fsm;
+    uint64_t entry_index;
+    uint64_t timestamp_ms;
+    uint32_t position;      /* of the command being applied */
+    uint64_t genesis_next;  /* the next genesis sequence number in this entry */
+    fsm_results_t *results;
+    fsm_command_result_t *result; /* the command being applied */
+} fsm_apply_t;
+
+/* A command's outcome: SETTLE_OK applied; FSM_REJECTED refused (reason in
+ * the result, nothing changed); any other code is a store failure that
+ * aborts the entry. */
+#define FSM_REJECTED (-1)
+
+/* Rejects the command being applied with a reason (printf-style). */
+int fsm_reject(fsm_apply_t *apply, int code, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Checks the signer, role and sequence (and the signature when asked). */
+int fsm_authorize(fsm_apply_t *apply, const command_t *command, bool check_signature,
+                  bool exact_sequence);
+
+int fsm_apply_register(fsm_apply_t *apply, const command_t *command, settle_error_t *error);
+int fsm_apply_deploy(fsm_apply_t *apply, const command_t *command, settle_error_t *error);
+int fsm_apply_enroll(fsm_apply_t *apply, const command_t *command, settle_error_t *error);
+int fsm_apply_fund(fsm_apply_t *apply, const command_t *command, settle_error_t *error);
+int fsm_apply_batch(fsm_apply_t *apply, const command_t *command, settle_error_t *error);
+int fsm_apply_pay(fsm_apply_t *apply, const command_t *command, settle_error_t *error);
+
+/* Room for one more claim or payment result; NULL when out of memory. */
+fsm_claim_result_t *fsm_results_add_claim(fsm_results_t *results);
+fsm_payment_result_t *fsm_results_add_payment(fsm_results_t *results);
+
+/* The payer's in-memory record, made (empty) when new; NULL on no memory. */
+fsm_payer_t *fsm_cache_payer(fsm_cache_t *cache, const char *payer);
+
+/* Rebuilds the payer's enrollment from the ledger's members. */
+int fsm_cache_reload_enrollment(fsm_cache_t *cache, ledger_t *ledger, const char *payer,
+                                settle_error_t *error);
+
+/* Builds a whole cache from a ledger (open, restore). */
+int fsm_cache_load(fsm_cache_t *cache, ledger_t *ledger, settle_error_t *error);
+
+/* Frees a cache's contents; it is then empty. */
+void fsm_cache_free(fsm_cache_t *cache);
+
+#endif

@@ -1,0 +1,229 @@
+/*
+ * fsm_state.c - the state machine's in-memory state, per payer: compiled
+ * contracts, the enrollment, and the interpreter's accumulators and claim
+ * history; and its rebuilding from the ledger, which holds all of it.
+ *
+ * The cache is what makes apply fast (no SQL read to adjudicate a claim);
+ * the ledger is the truth.  Whenever the two could differ - a node opens an
+ * existing database, a snapshot is restored, an entry fails half-way - the
+ * cache is thrown away and rebuilt from the ledger, in ledger order.
+ */
+#include <stdio.h>
+
+#include "command_wire.h"
+#include "fsm_internal.h"
+#include "settle/date.h"
+
+static void s_payer_free(fsm_payer_t *payer)
+{
+    for (size_t i = 0; i < payer->contract_count; i++)
+        contract_destroy(&payer->contracts[i]);
+    settle_free(payer->contracts);
+    enrollment_destroy(&payer->enrollment);
+    interp_state_destroy(&payer->state);
+}
+
+void fsm_cache_free(fsm_cache_t *cache)
+{
+    for (size_t i = 0; i < cache->payer_count; i++)
+        s_payer_free(&cache->payers[i]);
+    settle_free(cache->payers);
+    memset(cache, 0, sizeof *cache);
+}
+
+static const char s_empty_enrollment[] = "members: []\n";
+
+static int s_payer_init(fsm_payer_t *payer, const char *id)
+{
+    memset(payer, 0, sizeof *payer);
+    snprintf(payer->id, sizeof payer->id, "%s", id);
+    payer->state = interp_state_new();
+    int rc = payer->state ? enrollment_load_text(s_empty_enrollment, sizeof s_empty_enrollment - 1,
+                                                 "empty", &payer->enrollment, NULL)
+                          : SETTLE_ERR_NOMEM;
+    if (rc != SETTLE_OK)
+        s_payer_free(payer);
+    return rc;
+}
+
+fsm_payer_t *fsm_cache_payer(fsm_cache_t *cache, const char *payer)
+{
+    size_t low = 0, high = cache->payer_count;
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+        int order = strcmp(cache->payers[middle].id, payer);
+        if (order == 0)
+            return &cache->payers[middle];
+        if (order < 0)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    if (cache->payer_count == cache->payer_capacity) {
+        size_t grown = cache->payer_capacity ? cache->payer_capacity * 2 : 8;
+        fsm_payer_t *bigger = settle_realloc(cache->payers, grown * sizeof *bigger);
+        if (!bigger)
+            return NULL;
+        cache->payers = bigger;
+        cache->payer_capacity = grown;
+    }
+    fsm_payer_t fresh;
+    if (s_payer_init(&fresh, payer) != SETTLE_OK)
+        return NULL;
+    memmove(&cache->payers[low + 1], &cache->payers[low],
+            (cache->payer_count - low) * sizeof *cache->payers);
+    cache->payers[low] = fresh;
+    cache->payer_count++;
+    return &cache->payers[low];
+}
+
+/* ------------------------------------------------------------------------
+ * Enrollment, rebuilt from the member rows as an enrollment file
+ * ------------------------------------------------------------------------ */
+
+/* Appends text to a growable buffer; false when out of memory. */
+static bool s_append(wire_writer_t *w, const char *text)
+{
+    wire_put(w, text, strlen(text));
+    return w->ok;
+}
+
+/* Appends a double-quoted YAML scalar (the ids are printable ASCII). */
+static void s_append_quoted(wire_writer_t *w, const char *text)
+{
+    s_append(w, "\"");
+    for (const char *c = text; *c; c++) {
+        if (*c == '"' || *c == '\\')
+            s_append(w, "\\");
+        wire_put(w, c, 1);
+    }
+    s_append(w, "\"");
+}
+
+static int s_member_yaml(const char *payer, const enrollment_member_t *m, void *context)
+{
+    wire_writer_t *w = context;
+    char from[DATE_TEXT_SIZE], to[DATE_TEXT_SIZE], birth[DATE_TEXT_SIZE], sex[2] = {m->sex, 0};
+    if (date_format_iso(m->coverage_from, from, sizeof from) != SETTLE_OK ||
+        date_format_iso(m->birth_date, birth, sizeof birth) != SETTLE_OK)
+        return SETTLE_ERR_CORRUPT;
+    s_append(w, "  - {id: ");
+    s_append_quoted(w, m->id);
+    s_append(w, ", family: ");
+    s_append_quoted(w, m->family);
+    s_append(w, ", contract: ");
+    s_append_quoted(w, m->contract);
+    s_append(w, ", birth_date: ");
+    s_append(w, birth);
+    s_append(w, ", sex: ");
+    s_append(w, sex);
+    s_append(w, ", coverage: {from: ");
+    s_append(w, from);
+    if (m->coverage_to != INT32_MAX && date_format_iso(m->coverage_to, to, sizeof to) == SETTLE_OK) {
+        s_append(w, ", to: ");
+        s_append(w, to);
+    }
+    s_append(w, "}}\n");
+    return w->ok ? SETTLE_OK : SETTLE_ERR_NOMEM;
+}
+
+int fsm_cache_reload_enrollment(fsm_cache_t *cache, ledger_t *ledger, const char *payer,
+                                settle_error_t *error)
+{
+    fsm_payer_t *record = fsm_cache_payer(cache, payer);
+    if (!record)
+        return settle_error_set(error, SETTLE_ERR_NOMEM, "fsm: out of memory");
+    wire_writer_t w = {.grow = true, .ok = true};
+    s_append(&w, "members:\n");
+    int rc = ledger_member_each(ledger, payer, s_member_yaml, &w, error);
+    if (rc == SETTLE_OK && w.used == strlen("members:\n"))
+        s_append(&w, "  []\n");
+    if (rc == SETTLE_OK && !w.ok)
+        rc = settle_error_set(error, SETTLE_ERR_NOMEM, "fsm: out of memory");
+    enrollment_t *enrollment = NULL;
+    if (rc == SETTLE_OK)
+        rc = enrollment_load_text((const char *)w.at, w.used, "ledger members", &enrollment, error);
+    settle_free(w.at);
+    if (rc != SETTLE_OK)
+        return rc;
+    enrollment_destroy(&record->enrollment);
+    record->enrollment = enrollment;
+    return SETTLE_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * Loading a whole cache
+ * ------------------------------------------------------------------------ */
+
+typedef struct {
+    fsm_cache_t *cache;
+    ledger_t *ledger;
+    settle_error_t *error;
+} s_load_t;
+
+static int s_load_contract(const ledger_contract_t *row, void *context)
+{
+    s_load_t *load = context;
+    fsm_payer_t *payer = fsm_cache_payer(load->cache, row->payer);
+    if (!payer)
+        return settle_error_set(load->error, SETTLE_ERR_NOMEM, "fsm: out of memory");
+    if (payer->contract_count == payer->contract_capacity) {
+        size_t grown = payer->contract_capacity ? payer->contract_capacity * 2 : 4;
+        contract_t **bigger = settle_realloc(payer->contracts, grown * sizeof *bigger);
+        if (!bigger)
+            return settle_error_set(load->error, SETTLE_ERR_NOMEM, "fsm: out of memory");
+        payer->contracts = bigger;
+        payer->contract_capacity = grown;
+    }
+    int rc = contract_load_text((const char *)row->yaml, row->yaml_size, row->contract_id,
+                                &payer->contracts[payer->contract_count], load->error, NULL,
+                                NULL);
+    if (rc == SETTLE_OK)
+        payer->contract_count++;
+    return rc;
+}
+
+/* Makes sure every payer with members has a record (filled afterwards). */
+static int s_load_member_payer(const char *payer, const enrollment_member_t *member, void *context)
+{
+    s_load_t *load = context;
+    return fsm_cache_payer(load->cache, payer) ? SETTLE_OK : SETTLE_ERR_NOMEM;
+}
+
+static int s_load_total(const char *payer, const interp_accumulator_t *total, void *context)
+{
+    s_load_t *load = context;
+    fsm_payer_t *record = fsm_cache_payer(load->cache, payer);
+    return record ? interp_state_add(record->state, total, total->amount) : SETTLE_ERR_NOMEM;
+}
+
+static int s_load_history(const char *payer, const interp_decision_t *decision,
+                          const interp_changes_t *changes, bool voided, void *context)
+{
+    s_load_t *load = context;
+    fsm_payer_t *record = fsm_cache_payer(load->cache, payer);
+    int rc = record ? interp_history_put(record->state, decision, changes) : SETTLE_ERR_NOMEM;
+    if (rc == SETTLE_OK && voided)
+        interp_history_find(record->state, decision->claim_id)->voided = true;
+    return rc;
+}
+
+int fsm_cache_load(fsm_cache_t *cache, ledger_t *ledger, settle_error_t *error)
+{
+    s_load_t load = {cache, ledger, error};
+    int rc = ledger_contract_each(ledger, s_load_contract, &load, error);
+    if (rc == SETTLE_OK)
+        rc = ledger_member_each(ledger, NULL, s_load_member_payer, &load, error);
+    for (size_t i = 0; rc == SETTLE_OK && i < cache->payer_count; i++)
+        rc = fsm_cache_reload_enrollment(cache, ledger, cache->payers[i].id, error);
+    if (rc == SETTLE_OK)
+        rc = ledger_total_each(ledger, s_load_total, &load, error);
+    if (rc == SETTLE_OK)
+        rc = ledger_history_each(ledger, s_load_history, &load, error);
+    if (rc != SETTLE_OK) {
+        fsm_cache_free(cache);
+        if (error && error->code == SETTLE_OK)
+            settle_error_set(error, rc, "fsm: cannot rebuild the state from the ledger");
+    }
+    return rc;
+}

@@ -1,0 +1,575 @@
+/*
+ * ledger.c - opening the SQLite store, its statements and transactions, the
+ * entry's change log, and the small tables: participants, contracts,
+ * members, applied commands and the chain.  Claims are in ledger_claims.c,
+ * money in ledger_accounts.c, snapshots in ledger_snapshot.c.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "ledger_internal.h"
+#include "settle/hash.h"
+
+static const char *const s_sql[LEDGER_SQL_COUNT_] = {
+    [LEDGER_SQL_BEGIN] = "BEGIN IMMEDIATE",
+    [LEDGER_SQL_COMMIT] = "COMMIT",
+    [LEDGER_SQL_ROLLBACK] = "ROLLBACK",
+    [LEDGER_SQL_PARTICIPANT_GET] = "SELECT role, public_key, name, npi, next_sequence "
+                                   "FROM participants WHERE id = ?1",
+    [LEDGER_SQL_PARTICIPANT_PUT] = "INSERT INTO participants VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [LEDGER_SQL_PARTICIPANT_ADVANCE] = "UPDATE participants SET next_sequence = ?2 WHERE id = ?1",
+    [LEDGER_SQL_PARTICIPANT_COUNT] = "SELECT COUNT(*) FROM participants",
+    [LEDGER_SQL_CONTRACT_PUT] = "INSERT INTO contracts (hash, payer, contract_id, version, "
+                                "effective_from, effective_to, entry_index, yaml) "
+                                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [LEDGER_SQL_CONTRACT_EACH] = "SELECT hash, payer, contract_id, version, effective_from, "
+                                 "effective_to, yaml FROM contracts ORDER BY deployment",
+    [LEDGER_SQL_MEMBER_PUT] = "INSERT OR REPLACE INTO members VALUES "
+                              "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [LEDGER_SQL_MEMBER_EACH] = "SELECT payer, member_id, family, contract_id, birth_date, sex, "
+                               "coverage_from, coverage_to FROM members "
+                               "WHERE ?1 IS NULL OR payer = ?1 ORDER BY payer, member_id",
+    [LEDGER_SQL_CLAIM_PUT] = "INSERT INTO claims (payer, claim_id, billing_npi, frequency, "
+                             "related_claim_id, content_hash, entry_index, status, reason, "
+                             "billed_cents, allowed_cents, paid_cents, patient_cents, net_cents, "
+                             "settlement, payment_id, voided_by) VALUES (?1, ?2, ?3, ?4, ?5, "
+                             "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?17, ?14, ?15, ?16)",
+    [LEDGER_SQL_CLAIM_GET] = "SELECT claim_row, billing_npi, frequency, related_claim_id, "
+                             "content_hash, entry_index, status, reason, billed_cents, "
+                             "allowed_cents, paid_cents, patient_cents, settlement, payment_id, "
+                             "voided_by, net_cents FROM claims WHERE payer = ?1 AND claim_id = ?2",
+    [LEDGER_SQL_CLAIM_VOID] = "UPDATE claims SET voided_by = ?3 WHERE payer = ?1 AND claim_id = ?2",
+    [LEDGER_SQL_LINE_PUT] = "INSERT INTO claim_lines VALUES "
+                            "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    [LEDGER_SQL_ADJUSTMENT_PUT] = "INSERT INTO claim_adjustments VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [LEDGER_SQL_CHANGE_PUT] = "INSERT INTO accumulator_changes VALUES "
+                              "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [LEDGER_SQL_HISTORY_CLAIMS] = "SELECT claim_row, payer, claim_id, frequency, related_claim_id, "
+                                  "status, billed_cents, allowed_cents, paid_cents, "
+                                  "patient_cents, voided_by FROM claims WHERE status <> 3 "
+                                  "AND frequency <> 8 ORDER BY claim_row",
+    [LEDGER_SQL_HISTORY_LINES] = "SELECT line, code, units_milli, units_milli_paid, billed_cents, "
+                                 "allowed_cents, deductible_cents, copay_cents, "
+                                 "coinsurance_cents, paid_cents, patient_cents, denied_in_full, "
+                                 "denied_in_part FROM claim_lines WHERE claim_row = ?1 "
+                                 "ORDER BY line",
+    [LEDGER_SQL_HISTORY_ADJUSTMENTS] = "SELECT line, group_code, reason, amount_cents "
+                                       "FROM claim_adjustments WHERE claim_row = ?1 "
+                                       "ORDER BY line, position",
+    [LEDGER_SQL_HISTORY_CHANGES] = "SELECT kind, year, key, benefit, amount FROM "
+                                   "accumulator_changes WHERE claim_row = ?1 ORDER BY position",
+    [LEDGER_SQL_TOTALS] = "SELECT payer, kind, year, key, benefit, amount FROM accumulator_totals "
+                          "ORDER BY payer, kind, year, key, benefit",
+    [LEDGER_SQL_ACCOUNT_POST] = "INSERT INTO accounts VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+                                "ON CONFLICT (id) DO UPDATE SET "
+                                "debits_cents = debits_cents + excluded.debits_cents, "
+                                "credits_cents = credits_cents + excluded.credits_cents "
+                                "RETURNING debits_cents, credits_cents",
+    [LEDGER_SQL_ACCOUNT_GET] = "SELECT credits_cents - debits_cents FROM accounts WHERE id = ?1",
+    [LEDGER_SQL_TRANSFER_PUT] = "INSERT INTO transfers (entry_index, debit_account, "
+                                "credit_account, amount_cents, kind, payer, claim_id, "
+                                "payment_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [LEDGER_SQL_PAYABLE_EACH] = "SELECT billing_npi, SUM(net_cents), COUNT(*) FROM claims "
+                                "WHERE payer = ?1 AND settlement = 'payable' "
+                                "GROUP BY billing_npi ORDER BY billing_npi",
+    [LEDGER_SQL_PAYMENT_PUT] = "INSERT INTO payments VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [LEDGER_SQL_PAYMENT_CLAIMS] = "UPDATE claims SET settlement = 'paid', payment_id = ?3 "
+                                  "WHERE payer = ?1 AND billing_npi = ?2 "
+                                  "AND settlement = 'payable'",
+    [LEDGER_SQL_COMMAND_PUT] = "INSERT INTO commands VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [LEDGER_SQL_CHAIN_PUT] = "INSERT INTO chain VALUES (?1, ?2, ?3, ?4, ?5)",
+    [LEDGER_SQL_HEAD] = "SELECT entry_index, hash FROM chain ORDER BY entry_index DESC LIMIT 1",
+};
+
+/* ------------------------------------------------------------------------
+ * Opening and statements
+ * ------------------------------------------------------------------------ */
+
+int ledger_sqlite_error(ledger_t *self, const char *doing, settle_error_t *error)
+{
+    return settle_error_set(error, SETTLE_ERR_IO, "ledger: %s: %s", doing,
+                            self && self->db ? sqlite3_errmsg(self->db) : "no database");
+}
+
+sqlite3_stmt *ledger_statement(ledger_t *self, ledger_sql_t which, settle_error_t *error)
+{
+    sqlite3_stmt *statement = self->statements[which];
+    if (statement) {
+        sqlite3_reset(statement);
+        sqlite3_clear_bindings(statement);
+        return statement;
+    }
+    if (sqlite3_prepare_v3(self->db, s_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
+                           &self->statements[which], NULL) != SQLITE_OK) {
+        ledger_sqlite_error(self, "preparing a statement", error);
+        return NULL;
+    }
+    return self->statements[which];
+}
+
+int ledger_step_done(ledger_t *self, sqlite3_stmt *statement, const char *doing,
+                     settle_error_t *error)
+{
+    int rc = sqlite3_step(statement);
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW) {
+        sqlite3_reset(statement);
+        return SETTLE_OK;
+    }
+    int extended = sqlite3_extended_errcode(self->db);
+    sqlite3_reset(statement);
+    if (extended == SQLITE_CONSTRAINT_UNIQUE || extended == SQLITE_CONSTRAINT_PRIMARYKEY)
+        return settle_error_set(error, SETTLE_ERR_EXISTS, "ledger: %s: already recorded", doing);
+    return ledger_sqlite_error(self, doing, error);
+}
+
+void ledger_column_text(sqlite3_stmt *s, int column, char *field, size_t field_size)
+{
+    const unsigned char *text = sqlite3_column_text(s, column);
+    size_t length = text ? (size_t)sqlite3_column_bytes(s, column) : 0;
+    if (length >= field_size)
+        length = field_size - 1;
+    if (length)
+        memcpy(field, text, length);
+    field[length] = '\0';
+}
+
+static int s_exec(ledger_t *self, const char *sql, settle_error_t *error)
+{
+    char *message = NULL;
+    if (sqlite3_exec(self->db, sql, NULL, NULL, &message) == SQLITE_OK)
+        return SETTLE_OK;
+    int rc = settle_error_set(error, SETTLE_ERR_IO, "ledger: %s", message ? message : "failed");
+    sqlite3_free(message);
+    return rc;
+}
+
+/* Creates the schema in a new database; checks the version of an old one. */
+static int s_schema(ledger_t *self, settle_error_t *error)
+{
+    int rc = s_exec(self, ledger_schema_sql, error);
+    if (rc != SETTLE_OK)
+        return rc;
+    char insert[96];
+    snprintf(insert, sizeof insert, "INSERT OR IGNORE INTO meta VALUES ('schema_version', %d)",
+             LEDGER_SCHEMA_VERSION);
+    rc = s_exec(self, insert, error);
+    if (rc != SETTLE_OK)
+        return rc;
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(self->db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &s,
+                           NULL) != SQLITE_OK)
+        return ledger_sqlite_error(self, "reading the schema version", error);
+    int64_t version = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+    sqlite3_finalize(s);
+    if (version != LEDGER_SCHEMA_VERSION)
+        return settle_error_set(error, SETTLE_ERR_VERSION,
+                                "ledger: schema version %" PRId64 ", expected %d", version,
+                                LEDGER_SCHEMA_VERSION);
+    return SETTLE_OK;
+}
+
+int ledger_wrap(sqlite3 *db, bool file, ledger_t **ledger_out, settle_error_t *error)
+{
+    ledger_t *self = settle_calloc(1, sizeof *self);
+    if (!self) {
+        sqlite3_close(db);
+        return settle_error_set(error, SETTLE_ERR_NOMEM, "ledger: out of memory");
+    }
+    self->db = db;
+    self->changes.grow = true;
+    self->changes.ok = true;
+    int rc = s_exec(self, file ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+                               : "PRAGMA journal_mode = MEMORY;",
+                    error);
+    if (rc == SETTLE_OK)
+        rc = s_exec(self, "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -65536;", error);
+    if (rc == SETTLE_OK)
+        rc = s_schema(self, error);
+    if (rc != SETTLE_OK) {
+        ledger_close(&self);
+        return rc;
+    }
+    *ledger_out = self;
+    return SETTLE_OK;
+}
+
+int ledger_open(const char *path, ledger_t **ledger_out, settle_error_t *error)
+{
+    if (!path || !ledger_out)
+        return settle_error_set(error, SETTLE_ERR_INVALID, "ledger_open: bad argument");
+    sqlite3 *db = NULL;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+        int rc = settle_error_set(error, SETTLE_ERR_IO, "ledger: %s: %s", path,
+                                  db ? sqlite3_errmsg(db) : "cannot open");
+        sqlite3_close(db);
+        return rc;
+    }
+    sqlite3_extended_result_codes(db, 1);
+    int rc = ledger_wrap(db, strcmp(path, ":memory:") != 0, ledger_out, error);
+    if (rc != SETTLE_OK)
+        settle_error_file(error, path);
+    return rc;
+}
+
+void ledger_close(ledger_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    ledger_t *self = *self_p;
+    ledger_rollback(self);
+    for (int i = 0; i < LEDGER_SQL_COUNT_; i++)
+        sqlite3_finalize(self->statements[i]);
+    sqlite3_close(self->db);
+    settle_free(self->changes.at);
+    settle_free(self->pending);
+    settle_free(self);
+    *self_p = NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Transactions and the change log
+ * ------------------------------------------------------------------------ */
+
+static int s_run(ledger_t *self, ledger_sql_t which, const char *doing, settle_error_t *error)
+{
+    sqlite3_stmt *s = ledger_statement(self, which, error);
+    return s ? ledger_step_done(self, s, doing, error) : SETTLE_ERR_IO;
+}
+
+int ledger_begin(ledger_t *self, settle_error_t *error)
+{
+    if (self->in_transaction)
+        return settle_error_set(error, SETTLE_ERR_INVALID, "ledger: a transaction is open");
+    self->changes.used = 0;
+    self->changes.ok = true;
+    self->pending_count = 0;
+    int rc = s_run(self, LEDGER_SQL_BEGIN, "beginning a transaction", error);
+    self->in_transaction = rc == SETTLE_OK;
+    return rc;
+}
+
+int ledger_commit(ledger_t *self, settle_error_t *error)
+{
+    if (!self->in_transaction)
+        return settle_error_set(error, SETTLE_ERR_INVALID, "ledger: no transaction is open");
+    int rc = ledger_flush_accounts(self, error);
+    if (rc == SETTLE_OK)
+        rc = s_run(self, LEDGER_SQL_COMMIT, "committing", error);
+    if (rc != SETTLE_OK) {
+        ledger_rollback(self);
+        return rc;
+    }
+    self->in_transaction = false;
+    return SETTLE_OK;
+}
+
+void ledger_rollback(ledger_t *self)
+{
+    if (!self->in_transaction)
+        return;
+    s_run(self, LEDGER_SQL_ROLLBACK, "rolling back", NULL);
+    self->in_transaction = false;
+    self->pending_count = 0;
+    self->changes.used = 0;
+}
+
+int ledger_changes_digest(const ledger_t *self, uint8_t digest_out[LEDGER_HASH_SIZE])
+{
+    if (!self->changes.ok)
+        return SETTLE_ERR_NOMEM;
+    return hash_sha256(self->changes.at, self->changes.used, digest_out);
+}
+
+size_t ledger_changes_size(const ledger_t *self)
+{
+    return self->changes.used;
+}
+
+/* ------------------------------------------------------------------------
+ * Participants
+ * ------------------------------------------------------------------------ */
+
+int ledger_participant_get(ledger_t *self, const char *id, ledger_participant_t *row_out)
+{
+    sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_PARTICIPANT_GET, NULL);
+    if (!s)
+        return SETTLE_ERR_IO;
+    ledger_bind_text(s, 1, id);
+    int step = sqlite3_step(s);
+    if (step != SQLITE_ROW) {
+        sqlite3_reset(s);
+        return step == SQLITE_DONE ? SETTLE_ERR_NOT_FOUND : SETTLE_ERR_IO;
+    }
+    ledger_participant_t row;
+    memset(&row, 0, sizeof row);
+    snprintf(row.id, sizeof row.id, "%s", id);
+    row.role = (uint8_t)sqlite3_column_int(s, 0);
+    if (sqlite3_column_bytes(s, 1) == SIGN_PUBLIC_KEY_SIZE)
+        memcpy(row.public_key, sqlite3_column_blob(s, 1), SIGN_PUBLIC_KEY_SIZE);
+    ledger_column_text(s, 2, row.name, sizeof row.name);
+    ledger_column_text(s, 3, row.npi, sizeof row.npi);
+    row.next_sequence = (uint64_t)sqlite3_column_int64(s, 4);
+    sqlite3_reset(s);
+    *row_out = row;
+    return SETTLE_OK;
+}
+
+int ledger_participant_put(ledger_t *self, const ledger_participant_t *row, uint64_t entry_index,
+                           settle_error_t *error)
+{
+    sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_PARTICIPANT_PUT, error);
+    if (!s)
+        return SETTLE_ERR_IO;
+    ledger_bind_text(s, 1, row->id);
+    sqlite3_bind_int(s, 2, row->role);
+    sqlite3_bind_blob(s, 3, row->public_key, SIGN_PUBLIC_KEY_SIZE, SQLITE_STATIC);
+    ledger_bind_text(s, 4, row->name);
+    ledger_bind_text(s, 5, row->npi);
+    sqlite3_bind_int64(s, 6, (int64_t)row->next_sequence);
+    sqlite3_bind_int64(s, 7, (int64_t)entry_index);
+    int rc = ledger_step_done(self, s, "registering a participant", error);
+    if (rc != SETTLE_OK)
+        return rc;
+    wire_writer_t *w = &self->changes;
+    wire_put_uint(w, LEDGER_TAG_PARTICIPANT, 1);
+    wire_put_text(w, row->id, sizeof row->id);
+    wire_put_uint(w, row->role, 1);
+    wire_put(w, row->public_key, SIGN_PUBLIC_KEY_SIZE);
+    wire_put_text(w, row->name, sizeof row->name);
+    wire_put_text(w, row->npi, sizeof row->npi);
+    wire_put_uint(w, row->next_sequence, 8);
+    return SETTLE_OK;
+}
+
+int ledger_participant_advance(ledger_t *self, const char *id, uint64_t next_sequence,
+                               settle_error_t *error)
+{
+    sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_PARTICIPANT_ADVANCE, error);
+    if (!s)
+        return SETTLE_ERR_IO;
+    ledger_bind_text(s, 1, id);
+    sqlite3_bind_int64(s, 2, (int64_t)next_sequence);
+    int rc = ledger_step_done(self, s, "advancing a sequence number", error);
+    if (rc != SETTLE_OK)
+        return rc;
+    wire_put_uint(&self->changes, LEDGER_TAG_SEQUENCE, 1);
+    wire_put_text(&self->changes, id, COMMAND_PARTICIPANT_ID_SIZE);
+    wire_put_uint(&self->changes, next_sequence, 8);
+    return SETTLE_OK;
+}
+
+int ledger_participant_count(ledger_t *self, uint64_t *count_out)
+{
+    return ledger_row_count(self, "participants", count_out);
+}
+
+/* ------------------------------------------------------------------------
+ * Contracts and members
+ * ------------------------------------------------------------------------ */
+
+int ledger_contract_put(ledger_t *self, const ledger_contract_t *row, uint64_t entry_index,
+                        settle_error_t *error)
+{
+    sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_CONTRACT_PUT, error);
+    if (!s)
+        return SETTLE_ERR_IO;
+    sqlite3_bind_blob(s, 1, row->hash, LEDGER_HASH_SIZE, SQLITE_STATIC);
+    ledger_bind_text(s, 2, row->payer);
+    ledger_bind_text(s, 3, row->contract_id);
+    ledger_bind_text(s, 4, row->version);
+    sqlite3_bind_int(s, 5, row->effective_from);
+    sqlite3_bind_int(s, 6, row->effective_to);
+    sqlite3_bind_int64(s, 7, (int64_t)entry_index);
+    sqlite3_bind_blob(s, 8, row->yaml, (int)row->yaml_size, SQLITE_STATIC);
+    int rc = ledger_step_done(self, s, "deploying a contract", error);
+    if (rc != SETTLE_OK)
+        return rc;
+    wire_writer_t *w = &self->changes;
+    wire_put_uint(w, LEDGER_TAG_CONTRACT, 1);
+    wire_put(w, row->hash, LEDGER_HASH_SIZE);
+    wire_put_text(w, row->payer, sizeof row->payer);
+    wire_put_text(w, row->contract_id, sizeof row->contract_id);
+    wire_put_text(w, row->version, sizeof row->version);
+    wire_put_uint(w, (uint32_t)row->effective_from, 4);
+    wire_put_uint(w, (uint32_t)row->effective_to, 4);
+    return SETTLE_OK;
+}
+
+int ledger_contract_each(ledger_t *self, ledger_contract_fn each, void *context,
+                         settle_error_t *error)
+{
+    sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_CONTRACT_EACH, error);
+    if (!s)
+        return SETTLE_ERR_IO;
+    int rc = SETTLE_OK, step = SQLITE_DONE;
+    while (rc == SETTLE_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        ledger_contract_t row;
+        memset(&row, 0, sizeof row);
+        if (sqlite3_column_bytes(s, 0) == LEDGER_HASH_SIZE)
+            memcpy(row.hash, sqlite3_column_blob(s, 0), LEDGER_HASH_SIZE);
+        ledger_column_text(s, 1, row.payer, sizeof row.payer);
+        ledger_column_text(s, 2, row.contract_id, sizeof row.contract_id);
+        ledger_column_text(s, 3, row.version, sizeof row.version);
+        row.effective_from = sqlite3_column_int(s, 4);
+        row.effective_to = sqlite3_column_int(s, 5);
+        row.yaml = sqlite3_column_blob(s, 6);
+        row.yaml_size = (size_t)sqlite3_column_bytes(s, 6);
+        rc = each(&row, context);
+    }
+    if (rc == SETTLE_OK && step != SQLITE_DONE)
+        rc = ledger_sqlite_error(self, "reading contracts", error);
+    sqlite3_reset(s);
+    return rc;
+}
+
+int ledger_member_put(ledger_t *self, const char *payer, const enrollment_member_t *member,
+                      uint64_t entry_index, settle_error_t *error)
+{
+    sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_MEMBER_PUT, error);
+    if (!s)
+        return SETTLE_ERR_IO;
+    char sex[2] = {member->sex, '\0'};
+    ledger_bind_text(s, 1, payer);
+    ledger_bind_text(s, 2, member->id);
+    ledger_bind_text(s, 3, member->family);
+    ledger_bind_text(s, 4, member->contract);
+    sqlite3_bind_int(s, 5, member->birth_date);
+    ledger_bind_text(s, 6, sex);
+    sqlite3_bind_int(s, 7, member->coverage_from);
+    sqlite3_bind_int(s, 8, member->coverage_to);
+    sqlite3_bind_int64(s, 9, (int64_t)entry_index);
+    int rc = ledger_step_done(self, s, "enrolling a member", error);
+    if (rc != SETTLE_OK)
+        return rc;
+    wire_writer_t *w = &self->changes;
+    wire_put_uint(w, LEDGER_TAG_MEMBER, 1);
+    wire_put_text(w, payer, COMMAND_PARTICIPANT_ID_SIZE);
+    wire_put_text(w, member->id, sizeof member->id);
+    wire_put_text(w, member->family, sizeof member->family);
+    wire_put_text(w, member->contract, sizeof member->contract);
+    wire_put_uint(w, (uint32_t)member->birth_date, 4);
+    wire_put_uint(w, (uint8_t)member->sex, 1);
+    wire_put_uint(w, (uint32_t)member->coverage_from, 4);
+    wire_put_uint(w, (uint32_t)member->coverage_to, 4);
+    return SETTLE_OK;
+}
+
+int ledger_member_each(ledger_t *self, const char *payer, ledger_member_fn each, void *context,
+                       settle_error_t *error)
+{
+    sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_MEMBER_EACH, error);
+    if (!s)
+        return SETTLE_ERR_IO;
+    if (payer)
+        ledger_bind_text(s, 1, payer);
+    int rc = SETTLE_OK, step = SQLITE_DONE;
+    while (rc == SETTLE_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        char row_payer[COMMAND_PARTICIPANT_ID_SIZE], sex[2];
+        enrollment_member_t member;
+        memset(&member, 0, sizeof member);
+        ledger_column_text(s, 0, row_payer, sizeof row_payer);
+        ledger_column_text(s, 1, member.id, sizeof member.id);
+        ledger_column_text(s, 2, member.family, sizeof member.family);
+        ledger_column_text(s, 3, member.contract, sizeof member.contract);
+        member.birth_date = sqlite3_column_int(s, 4);
+        ledger_column_text(s, 5, sex, sizeof sex);
+        member.sex = sex[0];
+        member.coverage_from = sqlite3_column_int(s, 6);
+        member.coverage_to = sqlite3_column_int(s, 7);
+        rc = each(row_payer, &member, context);
+    }
+    if (rc == SETTLE_OK && step != SQLITE_DONE)
+        rc = ledger_sqlite_error(self, "reading members", error);
+    sqlite3_reset(s);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * Commands and the chain
+ * ------------------------------------------------------------------------ */
+
+int ledger_command_put(ledger_t *self, uint64_t entry_index, uint32_t position,
+                       const command_t *command, bool accepted, const char *reason,
+                       settle_error_t *error)
+{
+    sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_COMMAND_PUT, error);
+    if (!s)
+        return SETTLE_ERR_IO;
+    sqlite3_bind_int64(s, 1, (int64_t)entry_index);
+    sqlite3_bind_int(s, 2, (int)position);
+    ledger_bind_text(s, 3, command->participant);
+    sqlite3_bind_int64(s, 4, (int64_t)command->sequence);
+    ledger_bind_text(s, 5, command_type_name(command->type));
+    sqlite3_bind_int(s, 6, accepted);
+    ledger_bind_text(s, 7, reason);
+    int rc = ledger_step_done(self, s, "recording a command", error);
+    if (rc != SETTLE_OK)
+        return rc;
+    wire_writer_t *w = &self->changes;
+    size_t reason_length = strnlen(reason, LEDGER_REASON_SIZE);
+    wire_put_uint(w, LEDGER_TAG_COMMAND, 1);
+    wire_put_uint(w, position, 4);
+    wire_put_uint(w, accepted, 1);
+    wire_put_uint(w, reason_length, 2);
+    wire_put(w, reason, reason_length);
+    return SETTLE_OK;
+}
+
+int ledger_chain_put(ledger_t *self, uint64_t entry_index, uint64_t timestamp_ms,
+                     const uint8_t *entry, size_t entry_size,
+                     const uint8_t changes_digest[LEDGER_HASH_SIZE],
+                     const uint8_t hash[LEDGER_HASH_SIZE], settle_error_t *error)
+{
+    sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_CHAIN_PUT, error);
+    if (!s)
+        return SETTLE_ERR_IO;
+    sqlite3_bind_int64(s, 1, (int64_t)entry_index);
+    sqlite3_bind_int64(s, 2, (int64_t)timestamp_ms);
+    sqlite3_bind_blob64(s, 3, entry, entry_size, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 4, changes_digest, LEDGER_HASH_SIZE, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 5, hash, LEDGER_HASH_SIZE, SQLITE_STATIC);
+    return ledger_step_done(self, s, "appending a chain link", error);
+}
+
+int ledger_head(ledger_t *self, uint64_t *index_out, uint8_t hash_out[LEDGER_HASH_SIZE])
+{
+    sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_HEAD, NULL);
+    if (!s)
+        return SETTLE_ERR_IO;
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW && sqlite3_column_bytes(s, 1) == LEDGER_HASH_SIZE) {
+        *index_out = (uint64_t)sqlite3_column_int64(s, 0);
+        memcpy(hash_out, sqlite3_column_blob(s, 1), LEDGER_HASH_SIZE);
+    } else if (step == SQLITE_DONE) {
+        *index_out = 0;
+        memset(hash_out, 0, LEDGER_HASH_SIZE);
+    } else {
+        sqlite3_reset(s);
+        return SETTLE_ERR_IO;
+    }
+    sqlite3_reset(s);
+    return SETTLE_OK;
+}
+
+int ledger_row_count(ledger_t *self, const char *table, uint64_t *count_out)
+{
+    static const char *const tables[] = {
+        "participants", "contracts", "members",  "claims",   "claim_lines", "claim_adjustments",
+        "accumulator_changes", "accounts", "transfers", "payments", "commands", "chain"};
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+        if (strcmp(table, tables[i]) != 0)
+            continue;
+        char sql[64];
+        snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM %s", tables[i]);
+        sqlite3_stmt *s;
+        if (sqlite3_prepare_v2(self->db, sql, -1, &s, NULL) != SQLITE_OK)
+            return SETTLE_ERR_IO;
+        int step = sqlite3_step(s);
+        if (step == SQLITE_ROW)
+            *count_out = (uint64_t)sqlite3_column_int64(s, 0);
+        sqlite3_finalize(s);
+        return step == SQLITE_ROW ? SETTLE_OK : SETTLE_ERR_IO;
+    }
+    return SETTLE_ERR_INVALID;
+}

@@ -1,0 +1,115 @@
+/*
+ * ledger_internal.h - the ledger's handle and prepared statements, shared
+ * by the files that make up the ledger (ledger.c, ledger_claims.c,
+ * ledger_accounts.c, ledger_snapshot.c).  Private to engine/.
+ */
+#ifndef SETTLE_LEDGER_INTERNAL_H
+#define SETTLE_LEDGER_INTERNAL_H
+
+#include <sqlite3.h>
+
+#include "command_wire.h"
+#include "settle/ledger.h"
+
+/* Every statement the ledger runs, prepared once on first use. */
+typedef enum {
+    LEDGER_SQL_BEGIN,
+    LEDGER_SQL_COMMIT,
+    LEDGER_SQL_ROLLBACK,
+    LEDGER_SQL_PARTICIPANT_GET,
+    LEDGER_SQL_PARTICIPANT_PUT,
+    LEDGER_SQL_PARTICIPANT_ADVANCE,
+    LEDGER_SQL_PARTICIPANT_COUNT,
+    LEDGER_SQL_CONTRACT_PUT,
+    LEDGER_SQL_CONTRACT_EACH,
+    LEDGER_SQL_MEMBER_PUT,
+    LEDGER_SQL_MEMBER_EACH,
+    LEDGER_SQL_CLAIM_PUT,
+    LEDGER_SQL_CLAIM_GET,
+    LEDGER_SQL_CLAIM_VOID,
+    LEDGER_SQL_LINE_PUT,
+    LEDGER_SQL_ADJUSTMENT_PUT,
+    LEDGER_SQL_CHANGE_PUT,
+    LEDGER_SQL_HISTORY_CLAIMS,
+    LEDGER_SQL_HISTORY_LINES,
+    LEDGER_SQL_HISTORY_ADJUSTMENTS,
+    LEDGER_SQL_HISTORY_CHANGES,
+    LEDGER_SQL_TOTALS,
+    LEDGER_SQL_ACCOUNT_POST,
+    LEDGER_SQL_ACCOUNT_GET,
+    LEDGER_SQL_TRANSFER_PUT,
+    LEDGER_SQL_PAYABLE_EACH,
+    LEDGER_SQL_PAYMENT_PUT,
+    LEDGER_SQL_PAYMENT_CLAIMS,
+    LEDGER_SQL_COMMAND_PUT,
+    LEDGER_SQL_CHAIN_PUT,
+    LEDGER_SQL_HEAD,
+    LEDGER_SQL_COUNT_
+} ledger_sql_t;
+
+/* A balance change gathered during an entry, written at commit. */
+typedef struct {
+    char id[LEDGER_ACCOUNT_ID_SIZE];
+    char kind[8];
+    char payer[COMMAND_PARTICIPANT_ID_SIZE];
+    char npi[CLAIM_NPI_SIZE];
+    int64_t debits_cents;
+    int64_t credits_cents;
+} ledger_pending_t;
+
+struct ledger_s {
+    sqlite3 *db;
+    sqlite3_stmt *statements[LEDGER_SQL_COUNT_];
+    bool in_transaction;
+    wire_writer_t changes; /* the entry's change log */
+    ledger_pending_t *pending;
+    size_t pending_count;
+    size_t pending_capacity;
+};
+
+/* Row tags in the change log: the first byte of each row's bytes. */
+enum {
+    LEDGER_TAG_PARTICIPANT = 'P',
+    LEDGER_TAG_SEQUENCE = 'S',
+    LEDGER_TAG_CONTRACT = 'K',
+    LEDGER_TAG_MEMBER = 'M',
+    LEDGER_TAG_CLAIM = 'C',
+    LEDGER_TAG_LINE = 'L',
+    LEDGER_TAG_ADJUSTMENT = 'A',
+    LEDGER_TAG_CHANGE = 'U',
+    LEDGER_TAG_VOID = 'V',
+    LEDGER_TAG_TRANSFER = 'T',
+    LEDGER_TAG_ACCOUNT = 'B',
+    LEDGER_TAG_PAYMENT = 'Y',
+    LEDGER_TAG_COMMAND = 'X'
+};
+
+/* The prepared statement, reset and unbound; NULL (and error set) when it
+ * cannot be prepared. */
+sqlite3_stmt *ledger_statement(ledger_t *self, ledger_sql_t which, settle_error_t *error);
+
+/* Records SQLite's complaint in error as SETTLE_ERR_IO with what was being
+ * done; returns SETTLE_ERR_IO. */
+int ledger_sqlite_error(ledger_t *self, const char *doing, settle_error_t *error);
+
+/* Steps a write statement to its end; SETTLE_ERR_EXISTS for a constraint
+ * on a unique key, SETTLE_ERR_IO otherwise. */
+int ledger_step_done(ledger_t *self, sqlite3_stmt *statement, const char *doing,
+                     settle_error_t *error);
+
+/* Binds text (NUL-terminated) as static: it must outlive the step. */
+static inline int ledger_bind_text(sqlite3_stmt *s, int column, const char *text)
+{
+    return sqlite3_bind_text(s, column, text, -1, SQLITE_STATIC);
+}
+
+/* Copies a text column into a field, truncating to fit. */
+void ledger_column_text(sqlite3_stmt *s, int column, char *field, size_t field_size);
+
+/* The schema, one statement after another (ledger_schema.c). */
+extern const char ledger_schema_sql[];
+
+/* Opens the raw database handle with the ledger's settings. */
+int ledger_wrap(sqlite3 *db, bool file, ledger_t **ledger_out, settle_error_t *error);
+
+#endif

@@ -1,0 +1,95 @@
+/*
+ * ledger_schema.c - the ledger's tables, as SQL.  engine/README.md ("The
+ * ledger") explains each table; a change here is a new
+ * LEDGER_SCHEMA_VERSION.
+ *
+ * Amounts are integer cents, dates are day numbers (date.h), hashes and keys
+ * are raw bytes.  Rows are never deleted: a void is a new claim that points
+ * at the one it voids, a payment moves claims from payable to paid.
+ */
+#include "ledger_internal.h"
+
+const char ledger_schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS meta ("
+    "  key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+
+    "CREATE TABLE IF NOT EXISTS chain ("
+    "  entry_index INTEGER PRIMARY KEY, timestamp_ms INTEGER NOT NULL,"
+    "  entry BLOB NOT NULL, changes_digest BLOB NOT NULL, hash BLOB NOT NULL);"
+
+    "CREATE TABLE IF NOT EXISTS commands ("
+    "  entry_index INTEGER NOT NULL, position INTEGER NOT NULL,"
+    "  participant TEXT NOT NULL, sequence INTEGER NOT NULL, type TEXT NOT NULL,"
+    "  accepted INTEGER NOT NULL, reason TEXT NOT NULL,"
+    "  PRIMARY KEY (entry_index, position)) WITHOUT ROWID;"
+
+    "CREATE TABLE IF NOT EXISTS participants ("
+    "  id TEXT PRIMARY KEY, role INTEGER NOT NULL, public_key BLOB NOT NULL,"
+    "  name TEXT NOT NULL, npi TEXT NOT NULL, next_sequence INTEGER NOT NULL,"
+    "  entry_index INTEGER NOT NULL) WITHOUT ROWID;"
+
+    "CREATE TABLE IF NOT EXISTS contracts ("
+    "  deployment INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE, payer TEXT NOT NULL,"
+    "  contract_id TEXT NOT NULL, version TEXT NOT NULL,"
+    "  effective_from INTEGER NOT NULL, effective_to INTEGER NOT NULL,"
+    "  entry_index INTEGER NOT NULL, yaml BLOB NOT NULL,"
+    "  UNIQUE (payer, contract_id, version));"
+
+    "CREATE TABLE IF NOT EXISTS members ("
+    "  payer TEXT NOT NULL, member_id TEXT NOT NULL, family TEXT NOT NULL,"
+    "  contract_id TEXT NOT NULL, birth_date INTEGER NOT NULL, sex TEXT NOT NULL,"
+    "  coverage_from INTEGER NOT NULL, coverage_to INTEGER NOT NULL,"
+    "  entry_index INTEGER NOT NULL,"
+    "  PRIMARY KEY (payer, member_id)) WITHOUT ROWID;"
+
+    "CREATE TABLE IF NOT EXISTS claims ("
+    "  claim_row INTEGER PRIMARY KEY, payer TEXT NOT NULL, claim_id TEXT NOT NULL,"
+    "  billing_npi TEXT NOT NULL, frequency INTEGER NOT NULL,"
+    "  related_claim_id TEXT NOT NULL, content_hash BLOB NOT NULL,"
+    "  entry_index INTEGER NOT NULL, status INTEGER NOT NULL, reason TEXT NOT NULL,"
+    "  billed_cents INTEGER NOT NULL, allowed_cents INTEGER NOT NULL,"
+    "  paid_cents INTEGER NOT NULL, patient_cents INTEGER NOT NULL, net_cents INTEGER NOT NULL,"
+    "  settlement TEXT NOT NULL, payment_id TEXT NOT NULL, voided_by TEXT NOT NULL,"
+    "  UNIQUE (payer, claim_id));"
+    "CREATE INDEX IF NOT EXISTS claims_payable ON claims (payer, billing_npi)"
+    "  WHERE settlement = 'payable';"
+
+    "CREATE TABLE IF NOT EXISTS claim_lines ("
+    "  claim_row INTEGER NOT NULL, line INTEGER NOT NULL, code TEXT NOT NULL,"
+    "  units_milli INTEGER NOT NULL, units_milli_paid INTEGER NOT NULL,"
+    "  billed_cents INTEGER NOT NULL, allowed_cents INTEGER NOT NULL,"
+    "  deductible_cents INTEGER NOT NULL, copay_cents INTEGER NOT NULL,"
+    "  coinsurance_cents INTEGER NOT NULL, paid_cents INTEGER NOT NULL,"
+    "  patient_cents INTEGER NOT NULL, denied_in_full INTEGER NOT NULL,"
+    "  denied_in_part INTEGER NOT NULL,"
+    "  PRIMARY KEY (claim_row, line)) WITHOUT ROWID;"
+
+    "CREATE TABLE IF NOT EXISTS claim_adjustments ("
+    "  claim_row INTEGER NOT NULL, line INTEGER NOT NULL, position INTEGER NOT NULL,"
+    "  group_code TEXT NOT NULL, reason TEXT NOT NULL, amount_cents INTEGER NOT NULL,"
+    "  PRIMARY KEY (claim_row, line, position)) WITHOUT ROWID;"
+
+    "CREATE TABLE IF NOT EXISTS accumulator_changes ("
+    "  claim_row INTEGER NOT NULL, position INTEGER NOT NULL, payer TEXT NOT NULL,"
+    "  kind INTEGER NOT NULL, year INTEGER NOT NULL, key TEXT NOT NULL,"
+    "  benefit TEXT NOT NULL, amount INTEGER NOT NULL,"
+    "  PRIMARY KEY (claim_row, position)) WITHOUT ROWID;"
+    "CREATE VIEW IF NOT EXISTS accumulator_totals AS"
+    "  SELECT payer, kind, year, key, benefit, SUM(amount) AS amount"
+    "  FROM accumulator_changes GROUP BY payer, kind, year, key, benefit;"
+
+    "CREATE TABLE IF NOT EXISTS accounts ("
+    "  id TEXT PRIMARY KEY, kind TEXT NOT NULL, payer TEXT NOT NULL, npi TEXT NOT NULL,"
+    "  debits_cents INTEGER NOT NULL, credits_cents INTEGER NOT NULL) WITHOUT ROWID;"
+
+    "CREATE TABLE IF NOT EXISTS transfers ("
+    "  transfer_row INTEGER PRIMARY KEY, entry_index INTEGER NOT NULL,"
+    "  debit_account TEXT NOT NULL, credit_account TEXT NOT NULL,"
+    "  amount_cents INTEGER NOT NULL CHECK (amount_cents > 0),"
+    "  kind TEXT NOT NULL, payer TEXT NOT NULL, claim_id TEXT NOT NULL,"
+    "  payment_id TEXT NOT NULL, CHECK (debit_account <> credit_account));"
+
+    "CREATE TABLE IF NOT EXISTS payments ("
+    "  payment_id TEXT PRIMARY KEY, payer TEXT NOT NULL, npi TEXT NOT NULL,"
+    "  total_cents INTEGER NOT NULL, claim_count INTEGER NOT NULL,"
+    "  entry_index INTEGER NOT NULL) WITHOUT ROWID;";

@@ -1,0 +1,171 @@
+/*
+ * fsm.h - the replicated state machine: applies committed entries to the
+ * ledger, the same way on every node.
+ *
+ * Every node applies every committed entry, in log order, with this code:
+ * check each command's signer, role and sequence number; apply it (register,
+ * deploy, enroll, adjudicate a batch, fund, pay); write everything the entry
+ * changed and the next chain link in one SQLite transaction.  Apply reads no
+ * clock but the entry's timestamp, uses no floating point and no randomness,
+ * and orders every query, so the same entries give the same bytes and the
+ * same head hash on every machine (checked by tests/checksrc for fsm* and
+ * ledger*).
+ *
+ * Signatures are checked once, by the leader, before a command enters the
+ * log (fsm_check_command); apply trusts the log (Raft tolerates crashes, not
+ * lies) unless fsm_verify_signatures asks it to check them again, as an
+ * auditor's replay does.
+ *
+ * Who may do what (a command whose signer's role does not allow it is
+ * rejected):
+ *
+ *   command    signer
+ *   register   "genesis" in the first entry only; afterwards a node
+ *   deploy     a payer, for a contract whose payer is itself
+ *   enroll     a payer, for its own members
+ *   batch      a payer, for a batch (and claims) naming itself as payer
+ *   fund       a payer, for its own funding account
+ *   pay        a payer, for its own providers
+ *
+ * Providers and auditors change nothing (they read; see issue 7).
+ *
+ * The hash chain: an entry that changes anything gets the link
+ *
+ *   hash(i) = SHA-256(hash(i-1) || entry bytes || changes digest)
+ *
+ * with hash(0) 32 zero bytes, and the changes digest the SHA-256 of the
+ * canonical bytes of every row the entry wrote, in the order it wrote them
+ * (ledger.h).  An entry whose commands were all rejected changes nothing
+ * and gets no link: the head stays where it was.
+ */
+#ifndef SETTLE_FSM_H
+#define SETTLE_FSM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "settle/command.h"
+#include "settle/error.h"
+#include "settle/interp.h"
+#include "settle/ledger.h"
+
+#define FSM_HASH_SIZE   LEDGER_HASH_SIZE
+#define FSM_REASON_SIZE LEDGER_REASON_SIZE
+
+typedef struct fsm_s fsm_t;
+
+/* One command's outcome. */
+typedef struct {
+    uint32_t position; /* in the entry */
+    uint8_t type;      /* command_type_t, 0 when the command did not decode */
+    char participant[COMMAND_PARTICIPANT_ID_SIZE];
+    uint64_t sequence;
+    bool accepted;
+    int code;                     /* SETTLE_OK when accepted; why not otherwise */
+    char reason[FSM_REASON_SIZE]; /* "" when accepted */
+    uint32_t claim_first;         /* its claims in fsm_results_t.claims */
+    uint32_t claim_count;
+    uint32_t payment_first; /* its payments in fsm_results_t.payments */
+    uint32_t payment_count;
+} fsm_command_result_t;
+
+/* One claim's answer: the first answer again for a duplicate. */
+typedef struct {
+    char claim_id[CLAIM_ID_SIZE];
+    uint8_t status; /* interp_status_t */
+    bool duplicate;
+    int64_t billed_cents;
+    int64_t paid_cents;
+    int64_t net_cents;
+    char reason[FSM_REASON_SIZE]; /* why it was rejected without a decision, or "" */
+} fsm_claim_result_t;
+
+/* One provider's outcome in a payment cycle. */
+typedef struct {
+    char npi[CLAIM_NPI_SIZE];
+    bool paid;
+    char payment_id[LEDGER_PAYMENT_ID_SIZE]; /* the trace number, when paid */
+    int64_t total_cents;
+    uint32_t claim_count;
+    char reason[FSM_REASON_SIZE]; /* why not paid, or "" */
+} fsm_payment_result_t;
+
+/* What an entry did.  Made by fsm_results_new, reused entry after entry;
+ * the arrays are owned by the record. */
+typedef struct {
+    uint64_t entry_index; /* the link it made, or the head it left when !changed */
+    bool changed;
+    uint32_t command_count;
+    fsm_command_result_t *commands;
+    uint32_t claim_count;
+    fsm_claim_result_t *claims;
+    uint32_t payment_count;
+    fsm_payment_result_t *payments;
+    uint32_t command_capacity;
+    uint32_t claim_capacity;
+    uint32_t payment_capacity;
+} fsm_results_t;
+
+/* A new, empty results record, or NULL when out of memory. */
+fsm_results_t *fsm_results_new(void);
+
+/* Frees the record and nulls the pointer; safe on NULL and twice. */
+void fsm_results_destroy(fsm_results_t **self_p);
+
+/*
+ * Opens the state machine over the ledger at path (":memory:" for one in
+ * memory), rebuilding the in-memory state - compiled contracts, enrollments,
+ * accumulator totals and claim history - from what the ledger holds.  The
+ * caller owns *fsm_out (fsm_destroy).
+ */
+int fsm_open(const char *path, fsm_t **fsm_out, settle_error_t *error);
+
+/* Closes the ledger, frees everything, nulls the pointer; safe twice. */
+void fsm_destroy(fsm_t **self_p);
+
+/* Whether apply checks every signature again (default: no). */
+void fsm_verify_signatures(fsm_t *self, bool verify);
+
+/*
+ * The leader's check before a command enters the log: the command decodes,
+ * its signer is registered (or it is a genesis registration on an empty
+ * ledger), its role allows the type, its sequence number is not below the
+ * signer's next one, and its signature verifies.  SETTLE_OK or the reason,
+ * in reason.  Changes nothing.
+ */
+int fsm_check_command(fsm_t *self, const uint8_t *bytes, size_t size, settle_error_t *reason);
+
+/*
+ * Applies one committed entry (command_entry_encode) as the next link.
+ * Each command is accepted or rejected with a reason (results says which,
+ * with each claim's answer and each payment); a rejected command changes
+ * nothing.  Returns SETTLE_OK whatever the commands' outcomes.  Fails only
+ * when the entry's framing does not decode or exceeds its limits (nothing
+ * changed), or when the store fails (SETTLE_ERR_IO, SETTLE_ERR_NOMEM: the
+ * entry's transaction is rolled back and the in-memory state reloaded from
+ * the ledger, so the entry can be applied again).
+ */
+int fsm_apply(fsm_t *self, const uint8_t *entry, size_t size, fsm_results_t *results,
+              settle_error_t *error);
+
+/* The last link's index (0 before any) and hash (zeros before any). */
+void fsm_head(const fsm_t *self, uint64_t *index_out, uint8_t hash_out[FSM_HASH_SIZE]);
+
+/* The whole state as bytes (the SQLite database image), in a new buffer the
+ * caller frees with settle_free: what Raft ships to a lagging node. */
+int fsm_snapshot(fsm_t *self, uint8_t **bytes_out, size_t *size_out, settle_error_t *error);
+
+/*
+ * Replaces the whole state by a snapshot's, atomically: the snapshot is
+ * opened and checked, and the in-memory state rebuilt from it, before the
+ * live ledger is overwritten in one transaction.  A bad snapshot fails with
+ * the reason and leaves the old state as it was.
+ */
+int fsm_restore(fsm_t *self, const uint8_t *bytes, size_t size, settle_error_t *error);
+
+/* The ledger under the state machine, for queries and checks; it belongs to
+ * the state machine and must not be written through. */
+ledger_t *fsm_ledger(fsm_t *self);
+
+#endif

@@ -1,0 +1,322 @@
+/*
+ * ledger.h - the SQLite store under the state machine: participants,
+ * contracts, members, claims with their lines, adjustments and accumulator
+ * changes, double-entry accounts and transfers, payments, the applied
+ * commands and the hash chain.  The schema is documented in
+ * engine/README.md ("The ledger").
+ *
+ * One database per node (a file in WAL mode), or ":memory:" for tests and
+ * simulations.  The state machine (fsm.h) is the only writer: it opens a
+ * transaction per entry (ledger_begin), writes rows through the functions
+ * below, and commits.  Every write also appends the row's canonical bytes to
+ * the entry's change log, whose SHA-256 (ledger_changes_digest) goes into
+ * the chain link: the digest covers exactly what the entry changed, in the
+ * order it changed it.
+ *
+ * Account balances are kept as posted debits and credits, TigerBeetle
+ * fashion.  Within an entry the balance changes are gathered in memory and
+ * written once per account at ledger_commit, in account-id order; the
+ * balance functions see them before that.
+ *
+ * Every read that feeds a decision orders its rows (ORDER BY), so the same
+ * database gives the same answers everywhere.
+ */
+#ifndef SETTLE_LEDGER_H
+#define SETTLE_LEDGER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "settle/claim.h"
+#include "settle/command.h"
+#include "settle/enrollment.h"
+#include "settle/error.h"
+#include "settle/interp.h"
+
+#define LEDGER_HASH_SIZE        32
+#define LEDGER_SCHEMA_VERSION   1
+#define LEDGER_ACCOUNT_ID_SIZE  (16 + COMMAND_PARTICIPANT_ID_SIZE + CLAIM_NPI_SIZE)
+#define LEDGER_PAYMENT_ID_SIZE  64
+#define LEDGER_REASON_SIZE      256
+
+/* The one settlement account: money comes in from it (funding) and goes out
+ * to it (payments); its balance is minus what is inside the ledger. */
+#define LEDGER_ACCOUNT_SETTLEMENT "settlement"
+
+typedef struct ledger_s ledger_t;
+
+/*
+ * Opens (creating when new) the database at path, or an in-memory one for
+ * ":memory:"; sets WAL mode for a file and creates the schema.  Refuses a
+ * database of another schema version (SETTLE_ERR_VERSION).  On success the
+ * caller owns *ledger_out (ledger_close).
+ */
+int ledger_open(const char *path, ledger_t **ledger_out, settle_error_t *error);
+
+/* Closes the database (rolling back an open transaction) and nulls the
+ * pointer; safe on NULL and twice. */
+void ledger_close(ledger_t **self_p);
+
+/* ------------------------------------------------------------------------
+ * Transactions and the change log
+ * ------------------------------------------------------------------------ */
+
+/* Starts the entry's transaction and empties the change log. */
+int ledger_begin(ledger_t *self, settle_error_t *error);
+
+/* Writes the gathered account balances, then commits.  On failure the
+ * transaction is rolled back and nothing of the entry remains. */
+int ledger_commit(ledger_t *self, settle_error_t *error);
+
+/* Rolls back the entry's transaction and forgets its pending balances.
+ * Safe when no transaction is open. */
+void ledger_rollback(ledger_t *self);
+
+/* Flushes the pending account balances into the change log and the
+ * database (ledger_commit does it too; call it before the digest). */
+int ledger_flush_accounts(ledger_t *self, settle_error_t *error);
+
+/* SHA-256 of the entry's change log so far. */
+int ledger_changes_digest(const ledger_t *self, uint8_t digest_out[LEDGER_HASH_SIZE]);
+
+/* Bytes in the entry's change log: 0 when the entry changed nothing. */
+size_t ledger_changes_size(const ledger_t *self);
+
+/* ------------------------------------------------------------------------
+ * Rows
+ * ------------------------------------------------------------------------ */
+
+typedef struct {
+    char id[COMMAND_PARTICIPANT_ID_SIZE];
+    uint8_t role; /* command_role_t */
+    uint8_t public_key[SIGN_PUBLIC_KEY_SIZE];
+    char name[COMMAND_DISPLAY_NAME_SIZE];
+    char npi[CLAIM_NPI_SIZE];
+    uint64_t next_sequence;
+} ledger_participant_t;
+
+/* The participant with this id; SETTLE_ERR_NOT_FOUND when there is none. */
+int ledger_participant_get(ledger_t *self, const char *id, ledger_participant_t *row_out);
+
+/* Registers a participant (next_sequence as given); SETTLE_ERR_EXISTS when
+ * the id is taken. */
+int ledger_participant_put(ledger_t *self, const ledger_participant_t *row, uint64_t entry_index,
+                           settle_error_t *error);
+
+/* Sets a participant's next sequence number. */
+int ledger_participant_advance(ledger_t *self, const char *id, uint64_t next_sequence,
+                               settle_error_t *error);
+
+/* How many participants are registered. */
+int ledger_participant_count(ledger_t *self, uint64_t *count_out);
+
+typedef struct {
+    uint8_t hash[LEDGER_HASH_SIZE]; /* SHA-256 of the YAML: the contract's ledger id */
+    char payer[COMMAND_PARTICIPANT_ID_SIZE];
+    char contract_id[CONTRACT_ID_SIZE];
+    char version[CONTRACT_ID_SIZE];
+    int32_t effective_from;
+    int32_t effective_to;
+    const uint8_t *yaml; /* not owned */
+    size_t yaml_size;
+} ledger_contract_t;
+
+/* Stores a deployed contract; SETTLE_ERR_EXISTS when its hash, or its
+ * payer, id and version, are already deployed. */
+int ledger_contract_put(ledger_t *self, const ledger_contract_t *row, uint64_t entry_index,
+                        settle_error_t *error);
+
+/* Calls each for every contract, in deployment order; the row and its YAML
+ * are valid only for the call.  A nonzero return stops and is returned. */
+typedef int (*ledger_contract_fn)(const ledger_contract_t *row, void *context);
+int ledger_contract_each(ledger_t *self, ledger_contract_fn each, void *context,
+                         settle_error_t *error);
+
+/* Enrolls a member of payer, replacing an earlier record of the same id. */
+int ledger_member_put(ledger_t *self, const char *payer, const enrollment_member_t *member,
+                      uint64_t entry_index, settle_error_t *error);
+
+/* Calls each for every member, ordered by payer then member id. */
+typedef int (*ledger_member_fn)(const char *payer, const enrollment_member_t *member,
+                                void *context);
+int ledger_member_each(ledger_t *self, const char *payer, ledger_member_fn each, void *context,
+                       settle_error_t *error);
+
+/* Settlement states of a claim. */
+#define LEDGER_SETTLEMENT_NONE    "none"    /* rejected: never payable */
+#define LEDGER_SETTLEMENT_PAYABLE "payable" /* waiting for a payment cycle */
+#define LEDGER_SETTLEMENT_PAID    "paid"    /* in a payment */
+
+typedef struct {
+    int64_t row; /* the claim's row number, set by ledger_claim_put */
+    char payer[COMMAND_PARTICIPANT_ID_SIZE];
+    char claim_id[CLAIM_ID_SIZE];
+    char billing_npi[CLAIM_NPI_SIZE];
+    uint8_t frequency;
+    char related_claim_id[CLAIM_REFERENCE_SIZE];
+    uint8_t content_hash[LEDGER_HASH_SIZE];
+    uint64_t entry_index;
+    uint8_t status; /* interp_status_t */
+    char reason[LEDGER_REASON_SIZE]; /* why it was rejected without a decision, or "" */
+    int64_t billed_cents;
+    int64_t allowed_cents;
+    int64_t paid_cents;
+    int64_t patient_cents;
+    /* What the claim changes in what the payer owes the provider: paid for
+     * an original, minus the original's paid for a void, the difference for
+     * a replacement.  Its one transfer moves exactly this. */
+    int64_t net_cents;
+    char settlement[8];
+    char payment_id[LEDGER_PAYMENT_ID_SIZE];
+    char voided_by[CLAIM_ID_SIZE];
+} ledger_claim_t;
+
+/* Stores a claim's header (row->row is set); SETTLE_ERR_EXISTS when the
+ * payer already has this claim id. */
+int ledger_claim_put(ledger_t *self, ledger_claim_t *row, settle_error_t *error);
+
+/* Stores a decision's lines with their adjustments, and the claim's
+ * accumulator changes, under the claim's row. */
+int ledger_claim_details_put(ledger_t *self, const ledger_claim_t *claim,
+                             const interp_decision_t *decision, const interp_changes_t *changes,
+                             settle_error_t *error);
+
+/* The payer's claim with this id; SETTLE_ERR_NOT_FOUND when there is none. */
+int ledger_claim_get(ledger_t *self, const char *payer, const char *claim_id,
+                     ledger_claim_t *row_out);
+
+/* Records that voiding_claim_id voided or replaced the payer's claim_id. */
+int ledger_claim_mark_voided(ledger_t *self, const char *payer, const char *claim_id,
+                             const char *voiding_claim_id, settle_error_t *error);
+
+/* Calls each, in row order, for every claim that the interpreter keeps in
+ * its history (not rejected, not a void), with its decision (lines and
+ * adjustments) and its accumulator changes; for rebuilding the
+ * interpreter's state.  The arguments are valid only for the call. */
+typedef int (*ledger_history_fn)(const char *payer, const interp_decision_t *decision,
+                                 const interp_changes_t *changes, bool voided, void *context);
+int ledger_history_each(ledger_t *self, ledger_history_fn each, void *context,
+                        settle_error_t *error);
+
+/* Calls each with every accumulator total (the sum of its changes), ordered
+ * by payer, kind, year, key and benefit. */
+typedef int (*ledger_total_fn)(const char *payer, const interp_accumulator_t *total,
+                               void *context);
+int ledger_total_each(ledger_t *self, ledger_total_fn each, void *context,
+                      settle_error_t *error);
+
+/* ------------------------------------------------------------------------
+ * Accounts, transfers, payments
+ * ------------------------------------------------------------------------ */
+
+/* The account ids: "funding/PAYER" and "payable/PAYER/NPI". */
+void ledger_account_funding(const char *payer, char id_out[LEDGER_ACCOUNT_ID_SIZE]);
+void ledger_account_payable(const char *payer, const char *npi,
+                            char id_out[LEDGER_ACCOUNT_ID_SIZE]);
+
+/* Transfer kinds. */
+#define LEDGER_TRANSFER_FUND    "fund"    /* settlement -> payer funding */
+#define LEDGER_TRANSFER_CLAIM    "claim"    /* payer funding -> provider payable (net > 0) */
+#define LEDGER_TRANSFER_REVERSAL "reversal" /* provider payable -> payer funding (net < 0) */
+#define LEDGER_TRANSFER_PAYMENT "payment" /* provider payable -> settlement */
+
+typedef struct {
+    const char *debit_account;
+    const char *credit_account;
+    int64_t amount_cents; /* positive */
+    const char *kind;
+    const char *payer;
+    const char *claim_id;   /* "" when none */
+    const char *payment_id; /* "" when none */
+    uint64_t entry_index;
+} ledger_transfer_t;
+
+/* Records a transfer and posts it to both accounts (which are created on
+ * first use).  SETTLE_ERR_RANGE for an amount that is not positive or an
+ * account debited and credited at once, SETTLE_ERR_OVERFLOW when a posted
+ * total would overflow. */
+int ledger_transfer(ledger_t *self, const ledger_transfer_t *transfer, settle_error_t *error);
+
+/* An account's balance, credits minus debits, pending changes included;
+ * 0 for an account never used. */
+int ledger_account_balance(ledger_t *self, const char *account, int64_t *balance_cents_out);
+
+/* A provider with claims waiting for payment from a payer. */
+typedef struct {
+    char npi[CLAIM_NPI_SIZE];
+    int64_t total_cents; /* sum of the claims' net amounts (voids negative) */
+    uint32_t claim_count;
+} ledger_payable_t;
+
+/* Calls each for every provider with payable claims from payer, by NPI. */
+typedef int (*ledger_payable_fn)(const ledger_payable_t *payable, void *context);
+int ledger_payable_each(ledger_t *self, const char *payer, ledger_payable_fn each,
+                        void *context, settle_error_t *error);
+
+typedef struct {
+    char payment_id[LEDGER_PAYMENT_ID_SIZE]; /* the trace number */
+    char payer[COMMAND_PARTICIPANT_ID_SIZE];
+    char npi[CLAIM_NPI_SIZE];
+    int64_t total_cents;
+    uint32_t claim_count;
+    uint64_t entry_index;
+} ledger_payment_t;
+
+/* Stores a payment and moves the provider's payable claims from payer
+ * into it (settlement "paid", payment_id set). */
+int ledger_payment_put(ledger_t *self, const ledger_payment_t *payment, settle_error_t *error);
+
+/* ------------------------------------------------------------------------
+ * Commands and the chain
+ * ------------------------------------------------------------------------ */
+
+/* Records an applied command's outcome (the signed bytes are in the entry). */
+int ledger_command_put(ledger_t *self, uint64_t entry_index, uint32_t position,
+                       const command_t *command, bool accepted, const char *reason,
+                       settle_error_t *error);
+
+/* Appends the chain link of an entry. */
+int ledger_chain_put(ledger_t *self, uint64_t entry_index, uint64_t timestamp_ms,
+                     const uint8_t *entry, size_t entry_size,
+                     const uint8_t changes_digest[LEDGER_HASH_SIZE],
+                     const uint8_t hash[LEDGER_HASH_SIZE], settle_error_t *error);
+
+/* The last link: its index (0 and a hash of zeros when the chain is empty). */
+int ledger_head(ledger_t *self, uint64_t *index_out, uint8_t hash_out[LEDGER_HASH_SIZE]);
+
+/* ------------------------------------------------------------------------
+ * Checks, counts, snapshots
+ * ------------------------------------------------------------------------ */
+
+/* Rows in a table (participants, contracts, members, claims, claim_lines,
+ * claim_adjustments, accumulator_changes, accounts, transfers, payments,
+ * commands, chain); SETTLE_ERR_INVALID for another name. */
+int ledger_row_count(ledger_t *self, const char *table, uint64_t *count_out);
+
+/*
+ * The accounting invariants: every transfer positive; the sum of debits
+ * equals the sum of credits, over transfers and over accounts; each
+ * account's posted totals equal its transfers; every claim with a nonzero
+ * paid amount has exactly one claim (or void) transfer, and every paid
+ * claim's payment exists.  SETTLE_ERR_CORRUPT with the first broken one.
+ */
+int ledger_check(ledger_t *self, settle_error_t *error);
+
+/* The whole database as bytes (sqlite3_serialize), in a new buffer the
+ * caller frees with settle_free. */
+int ledger_serialize(ledger_t *self, uint8_t **bytes_out, size_t *size_out,
+                     settle_error_t *error);
+
+/*
+ * Opens a copy of snapshot bytes as a new in-memory ledger, checking that it
+ * is a sound database of this schema version.  The caller owns the result.
+ */
+int ledger_open_snapshot(const uint8_t *bytes, size_t size, ledger_t **ledger_out,
+                         settle_error_t *error);
+
+/* Replaces self's whole content by source's, in one transaction on self
+ * (sqlite3_backup): either all of it or, on failure, none. */
+int ledger_replace(ledger_t *self, ledger_t *source, settle_error_t *error);
+
+#endif
