@@ -31,11 +31,15 @@ bench: configure
 	@cmake --build $(BUILD) -j $(JOBS) --target benches
 	@for b in $(BUILD)/tests/bench/bench_*; do [ -x "$$b" ] && "$$b"; done
 
-# The unit tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
-asan: deps
+# The unit tests again under AddressSanitizer and UndefinedBehaviorSanitizer,
+# then every golden adjudication through both builds: the same bytes from a
+# release and a sanitizer build.
+asan: configure
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSETTLE_SANITIZE=ON --log-level=WARNING
 	@cmake --build build-asan -j $(JOBS)
 	@cd build-asan && ctest --output-on-failure -j $(JOBS) -L unit --timeout 600
+	@cmake --build $(BUILD) -j $(JOBS) --target settle
+	@sh tests/golden/run_golden.sh $(BUILD)/engine/settle tests/golden build-asan/engine/settle
 
 # libFuzzer binaries (clang); run one with build-fuzz/tests/fuzz/fuzz_NAME CORPUS_DIR.
 fuzz: deps

@@ -47,9 +47,9 @@ static uint32_t s_current_number(const x12_837_reader_t *r)
 }
 
 /* Fills error with the current segment's place and the reason. */
-static void s_describe(x12_837_reader_t *r, settle_error_t *error, uint32_t element,
-                       uint32_t component, int code, const char *expected, const char *format,
-                       va_list args)
+__attribute__((format(printf, 7, 0))) static void
+s_describe(x12_837_reader_t *r, settle_error_t *error, uint32_t element, uint32_t component,
+           int code, const char *expected, const char *format, va_list args)
 {
     char id[SETTLE_ERROR_SEGMENT_SIZE];
     char message[SETTLE_ERROR_MESSAGE_SIZE];
@@ -380,8 +380,8 @@ static bool s_start_interchange(x12_837_reader_t *r)
         s_bad_interchange(r, &error, at);
         return true;
     }
-    memcpy(r->isa13, r->text + at + 90, 9);
-    r->isa13[9] = '\0';
+    x12_span_t isa13 = {r->text + at + 90, 9};
+    x12_837_show(isa13, r->isa13, sizeof r->isa13); /* printable: it goes into messages */
     x12_scanner_init(&r->scanner, r->text, r->length, at + X12_ISA_LENGTH, &delimiters);
     r->state = S_INTERCHANGE;
     r->interchange_segment = 1;
@@ -396,33 +396,41 @@ static bool s_start_interchange(x12_837_reader_t *r)
 
 static void s_segment(x12_837_reader_t *r)
 {
-    const char *id = r->segment.id;
-    bool group_level = strcmp(id, "ISA") == 0 || strcmp(id, "IEA") == 0 || strcmp(id, "GS") == 0 ||
-                       strcmp(id, "GE") == 0;
+    uint32_t code = r->segment.code;
+    bool group_level = code == X12_ID('I', 'S', 'A') || code == X12_ID('I', 'E', 'A') ||
+                       code == X12_ID('G', 'S', 0) || code == X12_ID('G', 'E', 0);
     if (r->state == S_SKIP_GROUP && !group_level)
         return; /* the group's error has been reported once */
-    if (strcmp(id, "ISA") == 0) {
+    switch (code) {
+    case X12_ID('I', 'S', 'A'):
         s_close_open(r, true);
         x12_837_envelope_fail(r, 0, "IEA to end the interchange first", SETTLE_ERR_MISSING,
                               "interchange %s has no IEA trailer", r->isa13);
         r->state = S_OUTSIDE;
         r->scanner.offset = r->segment.offset;
-    } else if (strcmp(id, "IEA") == 0) {
+        break;
+    case X12_ID('I', 'E', 'A'):
         s_iea(r);
-    } else if (strcmp(id, "GS") == 0) {
+        break;
+    case X12_ID('G', 'S', 0):
         s_gs(r);
-    } else if (strcmp(id, "GE") == 0) {
+        break;
+    case X12_ID('G', 'E', 0):
         s_ge(r);
-    } else if (strcmp(id, "ST") == 0) {
+        break;
+    case X12_ID('S', 'T', 0):
         s_st(r);
-    } else if (strcmp(id, "SE") == 0) {
+        break;
+    case X12_ID('S', 'E', 0):
         s_se(r);
         r->scope = S_SCOPE_HEADER;
-    } else if (r->state == S_TRANSACTION) {
-        x12_837_body(r);
-    } else if (r->state == S_INTERCHANGE || r->state == S_GROUP) {
-        x12_837_envelope_fail(r, 0, r->state == S_GROUP ? "ST or GE" : "GS or IEA",
-                              SETTLE_ERR_SYNTAX, "segment outside a transaction");
+        break;
+    default:
+        if (r->state == S_TRANSACTION)
+            x12_837_body(r);
+        else if (r->state == S_INTERCHANGE || r->state == S_GROUP)
+            x12_837_envelope_fail(r, 0, r->state == S_GROUP ? "ST or GE" : "GS or IEA",
+                                  SETTLE_ERR_SYNTAX, "segment outside a transaction");
     }
 }
 

@@ -281,19 +281,32 @@ static void s_nm1(x12_837_reader_t *r)
 
 /* The order segments keep inside a name loop (NM1 PRV N3 N4 DMG REF PER);
  * 0 for a segment that is not part of one. */
-static int s_name_order(const char *id)
+static int s_name_order(uint32_t code)
 {
-    static const char *const order[] = {"NM1", "PRV", "N3", "N4", "DMG", "REF", "PER"};
-    for (int i = 0; i < 7; i++)
-        if (strcmp(id, order[i]) == 0)
-            return i + 1;
-    return 0;
+    switch (code) {
+    case X12_ID('N', 'M', '1'):
+        return 1;
+    case X12_ID('P', 'R', 'V'):
+        return 2;
+    case X12_ID('N', '3', 0):
+        return 3;
+    case X12_ID('N', '4', 0):
+        return 4;
+    case X12_ID('D', 'M', 'G'):
+        return 5;
+    case X12_ID('R', 'E', 'F'):
+        return 6;
+    case X12_ID('P', 'E', 'R'):
+        return 7;
+    default:
+        return 0;
+    }
 }
 
 /* Checks a segment's place in its name loop; false when it is out of order. */
 static bool s_name_loop_order(x12_837_reader_t *r)
 {
-    int order = s_name_order(r->segment.id);
+    int order = s_name_order(r->segment.code);
     if (order == 0) {
         r->name_loop[0] = '\0';
         return true;
@@ -803,38 +816,57 @@ void x12_837_finish_claim(x12_837_reader_t *r)
 
 void x12_837_body(x12_837_reader_t *r)
 {
-    const char *id = r->segment.id;
     if (!s_name_loop_order(r))
         return;
-    if (strcmp(id, "HL") == 0) {
+    switch (r->segment.code) {
+    case X12_ID('H', 'L', 0):
         s_hl(r);
-    } else if (strcmp(id, "CLM") == 0) {
+        return;
+    case X12_ID('C', 'L', 'M'):
         s_clm(r);
-    } else if (strcmp(id, "NM1") == 0) {
+        return;
+    case X12_ID('N', 'M', '1'):
         s_nm1(r);
-    } else if (strcmp(id, "DMG") == 0) {
+        return;
+    case X12_ID('D', 'M', 'G'):
         s_dmg(r);
-    } else if (!r->in_claim) {
+        return;
+    default:
+        break;
+    }
+    if (!r->in_claim)
         return; /* the rest of the hierarchy loops carries nothing the claim keeps */
-    } else if (strcmp(id, "HI") == 0) {
+    switch (r->segment.code) {
+    case X12_ID('H', 'I', 0):
         s_hi(r);
-    } else if (strcmp(id, "REF") == 0) {
+        break;
+    case X12_ID('R', 'E', 'F'):
         s_ref(r);
-    } else if (strcmp(id, "LX") == 0) {
+        break;
+    case X12_ID('L', 'X', 0):
         r->lx_pending = true;
         r->in_other_payer = false;
         r->line = NULL;
-    } else if (strcmp(id, "SV1") == 0) {
+        break;
+    case X12_ID('S', 'V', '1'):
         s_sv1(r);
-    } else if (strcmp(id, "SV2") == 0) {
+        break;
+    case X12_ID('S', 'V', '2'):
         s_sv2(r);
-    } else if (strcmp(id, "DTP") == 0) {
+        break;
+    case X12_ID('D', 'T', 'P'):
         s_dtp(r);
-    } else if (strcmp(id, "LIN") == 0) {
+        break;
+    case X12_ID('L', 'I', 'N'):
         s_lin(r);
-    } else if (strcmp(id, "SBR") == 0) {
+        break;
+    case X12_ID('S', 'B', 'R'):
         s_sbr(r);
-    } else if (strcmp(id, "AMT") == 0) {
+        break;
+    case X12_ID('A', 'M', 'T'):
         s_amt(r);
+        break;
+    default:
+        break;
     }
 }

@@ -90,14 +90,29 @@ typedef struct {
     int32_t statement_from, statement_to;
 } x12_837_reader_t;
 
+/* x12_element and x12_component, inline: the mapping asks for a few
+ * elements and components of every segment. */
 static inline x12_span_t s_el(const x12_837_reader_t *r, uint32_t position)
 {
-    return x12_element(&r->segment, position);
+    if (position > r->segment.element_count)
+        return (x12_span_t){"", 0};
+    return r->segment.elements[position];
 }
 
 static inline x12_span_t s_comp(const x12_837_reader_t *r, x12_span_t element, uint32_t position)
 {
-    return x12_component(element, r->scanner.delimiters.component, position);
+    const char separator = r->scanner.delimiters.component;
+    const char *p = element.text, *end = element.text + element.length, *start = p;
+    for (uint32_t index = 1;; p++) {
+        if (p < end && *p != separator)
+            continue;
+        if (index == position)
+            return (x12_span_t){start, (size_t)(p - start)};
+        if (p >= end)
+            return (x12_span_t){"", 0};
+        index++;
+        start = p + 1;
+    }
 }
 
 /* span as printable text for a message: at most 40 characters, anything
@@ -137,10 +152,10 @@ void x12_837_finish_claim(x12_837_reader_t *r);
 #define X12_OUT_SEGMENT_MAX 1024 /* the longest segment a writer makes */
 
 typedef struct {
-    char *text;        /* owned; NUL-terminated while not failed */
+    char *text; /* owned; NUL-terminated while not failed */
     size_t length;
     size_t capacity;
-    bool failed;       /* an allocation failed or a segment did not fit: all later appends are dropped */
+    bool failed; /* an allocation failed or a segment did not fit: all later appends are dropped */
     uint32_t segments; /* segments appended since the last x12_out_count_reset */
 } x12_out_t;
 

@@ -23,9 +23,9 @@ struct x12_837_writer_s {
     uint32_t control_number;
     char date[9], time[5], sender[S_ID_SIZE], receiver[S_ID_SIZE], usage;
     uint32_t groups;
-    char kind;                       /* of the open transaction set; 0 when none */
-    uint32_t hl;                     /* the last HL id in the open set */
-    uint32_t billing_hl;             /* the open HL 20 */
+    char kind;                        /* of the open transaction set; 0 when none */
+    uint32_t hl;                      /* the last HL id in the open set */
+    uint32_t billing_hl;              /* the open HL 20 */
     char billing_npi[CLAIM_NPI_SIZE]; /* its NPI */
 };
 
@@ -177,9 +177,9 @@ static int s_check_line(const claim_t *claim, uint32_t index, settle_error_t *er
     char field[48];
     int rc = SETTLE_OK;
     snprintf(field, sizeof field, "lines[%u]", (unsigned)index);
-    const char *texts[] = {line->procedure_code, line->modifiers[0], line->modifiers[1],
-                           line->modifiers[2],   line->modifiers[3], line->revenue_code,
-                           line->ndc,            line->place_of_service};
+    const char *texts[] = {
+        line->procedure_code, line->modifiers[0], line->modifiers[1], line->modifiers[2],
+        line->modifiers[3],   line->revenue_code, line->ndc,          line->place_of_service};
     for (size_t i = 0; i < sizeof texts / sizeof texts[0] && rc == SETTLE_OK; i++)
         rc = s_check_text(texts[i], field, error);
     if (rc != SETTLE_OK)
@@ -217,9 +217,8 @@ static const char *s_claim_problem(const claim_t *claim)
     if (claim->kind == CLAIM_KIND_PROFESSIONAL && !s_digits(claim->place_of_service, 2))
         return "place_of_service (CLM05-1) of two digits is required on an 837P";
     if (claim->kind == CLAIM_KIND_INSTITUTIONAL &&
-        (strlen(claim->bill_type) != 3 || !s_digits((char[3]){claim->bill_type[0],
-                                                              claim->bill_type[1], 0},
-                                                    2) ||
+        (strlen(claim->bill_type) != 3 ||
+         !s_digits((char[3]){claim->bill_type[0], claim->bill_type[1], 0}, 2) ||
          claim->bill_type[2] != '0' + claim->frequency))
         return "bill_type must be two digits then the frequency (CLM05-1, CLM05-3) on an 837I";
     if (claim->diagnosis_count == 0 || claim->diagnosis_count > CLAIM_DIAGNOSES_MAX)
@@ -242,11 +241,11 @@ static int s_check_claim(const claim_t *claim, settle_error_t *error)
 {
     const char *problem = s_claim_problem(claim);
     if (problem)
-        return settle_error_set(error, SETTLE_ERR_INVALID, "claim \"%.38s\": %s",
-                                claim->claim_id, problem);
-    const char *texts[] = {claim->claim_id,         claim->payer_id,
-                           claim->billing_npi,      claim->rendering_npi,
-                           claim->member_id,        claim->original_claim_number,
+        return settle_error_set(error, SETTLE_ERR_INVALID, "claim \"%.38s\": %s", claim->claim_id,
+                                problem);
+    const char *texts[] = {claim->claim_id,           claim->payer_id,
+                           claim->billing_npi,        claim->rendering_npi,
+                           claim->member_id,          claim->original_claim_number,
                            claim->prior_authorization};
     int rc = SETTLE_OK;
     for (size_t i = 0; i < sizeof texts / sizeof texts[0] && rc == SETTLE_OK; i++)

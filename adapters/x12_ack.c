@@ -23,9 +23,9 @@
 
 typedef struct {
     char id[CLAIM_ID_SIZE];
-    bool accepted;         /* delivered by the reader */
-    uint32_t transaction;  /* index, S_NONE outside one */
-    uint32_t problem;      /* its rejection, S_NONE when delivered */
+    bool accepted;        /* delivered by the reader */
+    uint32_t transaction; /* index, S_NONE outside one */
+    uint32_t problem;     /* its rejection, S_NONE when delivered */
     int64_t charge_cents;
     char billing_npi[CLAIM_NPI_SIZE];
     char member_id[CLAIM_MEMBER_ID_SIZE];
@@ -232,8 +232,8 @@ int x12_ack_on_claim(const claim_t *claim, void *context)
     return SETTLE_OK;
 }
 
-int x12_ack_on_problem(x12_837_problem_t problem, const char *claim_id,
-                       const settle_error_t *error, void *context)
+int x12_ack_on_problem(x12_837_problem_t problem, const char *claim_id, const settle_error_t *error,
+                       void *context)
 {
     x12_ack_t *self = context;
     if (!S_PUSH(self, problem))
@@ -302,8 +302,7 @@ int x12_ack_read_837(x12_ack_t *self, const char *text, size_t length,
 {
     s_relay_t relay = {self, callbacks, context};
     x12_837_callbacks_t relayed = {s_relay_claim, s_relay_problem};
-    x12_837_options_t options = {.skip_validation = skip_validation,
-                                 .envelope = s_relay_envelope};
+    x12_837_options_t options = {.skip_validation = skip_validation, .envelope = s_relay_envelope};
     self->group = self->transaction = S_NONE;
     return x12_837_read(text, length, self->file, &relayed, &relay, &options, stats_out);
 }
@@ -385,7 +384,7 @@ static const char *s_ik3_code(const settle_error_t *error)
         return "5"; /* segment exceeds maximum use */
     if (strstr(error->message, "out of order"))
         return "7"; /* segment not in proper sequence */
-    return "2"; /* unexpected segment */
+    return "2";     /* unexpected segment */
 }
 
 /* IK403, the data element syntax error code. */
@@ -410,7 +409,7 @@ static const char *s_ik4_code(const settle_error_t *error)
         return "8"; /* invalid date */
     if (amount)
         return "6"; /* invalid character in data element */
-    return "7"; /* invalid code value */
+    return "7";     /* invalid code value */
 }
 
 /* AK905, the functional group syntax error code, or NULL when none fits. */
@@ -479,11 +478,12 @@ static void s_open(x12_out_t *out, const x12_ack_t *self, const x12_ack_stamp_t 
     const char *their_qualifier = self->has_interchange ? self->isa05 : "ZZ";
     const char *their_id = self->has_interchange ? self->isa06 : "UNKNOWN";
     const char *usage = self->has_interchange && self->isa15[0] == 'T' ? "T" : "P";
-    x12_out_segment(out,
-                    "ISA*00*          *00*          *%-2.2s*%-15.15s*%-2.2s*%-15.15s*%.6s*%s*^*00501*"
-                    "%09u*0*%s*:",
-                    our_qualifier, our_id, their_qualifier, their_id, stamp->date + 2, stamp->time,
-                    (unsigned)stamp->control_number, usage);
+    x12_out_segment(
+        out,
+        "ISA*00*          *00*          *%-2.2s*%-15.15s*%-2.2s*%-15.15s*%.6s*%s*^*00501*"
+        "%09u*0*%s*:",
+        our_qualifier, our_id, their_qualifier, their_id, stamp->date + 2, stamp->time,
+        (unsigned)stamp->control_number, usage);
     const char *our_code = self->group_count ? self->groups[0].gs03 : our_id;
     const char *their_code = self->group_count ? self->groups[0].gs02 : their_id;
     x12_out_segment(out, "GS*%s*%s*%s*%s*%s*%u*X*%s", functional_id, our_code, their_code,
@@ -515,8 +515,8 @@ static void s_write_ik3(x12_out_t *out, const s_problem_t *problem, const char *
     if (error->element == 0 || error->element > X12_ELEMENTS_MAX)
         return;
     if (error->component)
-        x12_out_segment(out, "IK4*%u:%u**%s", (unsigned)error->element,
-                        (unsigned)error->component, s_ik4_code(error));
+        x12_out_segment(out, "IK4*%u:%u**%s", (unsigned)error->element, (unsigned)error->component,
+                        s_ik4_code(error));
     else
         x12_out_segment(out, "IK4*%u**%s", (unsigned)error->element, s_ik4_code(error));
 }
@@ -563,9 +563,8 @@ static bool s_write_ak2(x12_out_t *out, const x12_ack_t *self, const s_transacti
     for (uint32_t i = 0; i < transaction->problem_count; i++) {
         uint32_t index = transaction->first_problem + i;
         const s_problem_t *problem = &self->problems[index];
-        const char *code = problem->problem == X12_837_ENVELOPE_ERROR
-                               ? s_ik5_code(&problem->error)
-                               : NULL;
+        const char *code =
+            problem->problem == X12_837_ENVELOPE_ERROR ? s_ik5_code(&problem->error) : NULL;
         if (code) {
             s_add_code(codes, &count, code);
             continue;
@@ -717,9 +716,8 @@ static void s_write_277_head(x12_out_t *out, const x12_ack_t *self, const x12_ac
     x12_out_segment(out, "HL*2*1*21*%d", has_claims ? 1 : 0);
     const char *submitter = self->group_count ? self->groups[0].gs02 : "UNKNOWN";
     x12_out_segment(out, "NM1*41*2******46*%s", submitter[0] ? submitter : "UNKNOWN");
-    x12_out_segment(out, "TRN*2*%s", self->group_count && self->groups[0].gs06[0]
-                                         ? self->groups[0].gs06
-                                         : "0");
+    x12_out_segment(out, "TRN*2*%s",
+                    self->group_count && self->groups[0].gs06[0] ? self->groups[0].gs06 : "0");
     money_format(accepted_cents + rejected_cents, total, sizeof total);
     money_format(accepted_cents, yes, sizeof yes);
     money_format(rejected_cents, no, sizeof no);
@@ -744,8 +742,8 @@ int x12_ack_write_277(const x12_ack_t *self, const x12_ack_stamp_t *stamp, char 
     s_open(&out, self, stamp, "HN", "005010X214");
     out.segments = 0;
     x12_out_segment(&out, "ST*277*0001*005010X214");
-    x12_out_segment(&out, "BHT*0085*08*%u*%s*%s*TH", (unsigned)stamp->control_number,
-                    stamp->date, stamp->time);
+    x12_out_segment(&out, "BHT*0085*08*%u*%s*%s*TH", (unsigned)stamp->control_number, stamp->date,
+                    stamp->time);
     bool has_claims = false;
     for (uint32_t i = 0; i < self->claim_count && !has_claims; i++)
         has_claims = s_in_277(self, &self->claims[i]);
@@ -773,21 +771,36 @@ static void s_set(json_t *object, const char *key, json_t *value, bool *ok)
         *ok = false;
 }
 
+/* A JSON string of text; bytes that are not UTF-8 (an error record may
+ * quote raw input) become '?' rather than failing the whole document. */
+static json_t *s_json_string(const char *text)
+{
+    json_t *string = json_string(text);
+    if (string)
+        return string;
+    char clean[SETTLE_ERROR_FILE_SIZE + SETTLE_ERROR_MESSAGE_SIZE];
+    size_t n = 0;
+    for (; text[n] && n + 1 < sizeof clean; n++)
+        clean[n] = text[n] >= 0x20 && text[n] <= 0x7e ? text[n] : '?';
+    clean[n] = '\0';
+    return json_string(clean);
+}
+
 /* {"claim_id"?, "segment", "segment_id", "element", "message", "expected"?} */
 static json_t *s_error_json(const char *claim_id, const settle_error_t *error)
 {
     json_t *object = json_object();
     bool ok = object != NULL;
     if (ok && claim_id)
-        s_set(object, "claim_id", json_string(claim_id), &ok);
+        s_set(object, "claim_id", s_json_string(claim_id), &ok);
     if (ok) {
         s_set(object, "segment", json_integer(error->segment), &ok);
-        s_set(object, "segment_id", json_string(error->segment_id), &ok);
+        s_set(object, "segment_id", s_json_string(error->segment_id), &ok);
         s_set(object, "element", json_integer(error->element), &ok);
-        s_set(object, "message", json_string(error->message), &ok);
+        s_set(object, "message", s_json_string(error->message), &ok);
     }
     if (ok && error->expected[0])
-        s_set(object, "expected", json_string(error->expected), &ok);
+        s_set(object, "expected", s_json_string(error->expected), &ok);
     if (!ok)
         json_decref(object);
     return ok ? object : NULL;
@@ -801,7 +814,7 @@ static json_t *s_to_json(const x12_ack_t *self)
     for (uint32_t i = 0; ok && i < self->claim_count; i++) {
         const s_claim_t *claim = &self->claims[i];
         if (s_accepted(self, claim))
-            ok = json_array_append_new(accepted, json_string(claim->id)) == 0;
+            ok = json_array_append_new(accepted, s_json_string(claim->id)) == 0;
         else
             ok = json_array_append_new(rejected, s_error_json(claim->id, s_reason(self, claim))) ==
                  0;
@@ -810,7 +823,7 @@ static json_t *s_to_json(const x12_ack_t *self)
         if (self->problems[i].problem == X12_837_ENVELOPE_ERROR)
             ok = json_array_append_new(envelope, s_error_json(NULL, &self->problems[i].error)) == 0;
     if (ok) {
-        s_set(root, "file", json_string(self->file), &ok);
+        s_set(root, "file", s_json_string(self->file), &ok);
         s_set(root, "accepted", accepted, &ok);
         s_set(root, "rejected", rejected, &ok);
         s_set(root, "envelope_errors", envelope, &ok);

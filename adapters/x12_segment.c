@@ -121,27 +121,48 @@ static bool s_id_ok(x12_span_t id)
     return true;
 }
 
-/* Splits text[0..length) on the element separator into segment_out;
- * false when there were more elements than fit. */
-static bool s_split(const char *text, size_t length, char separator, x12_segment_t *segment_out)
+/*
+ * Splits the segment starting at text + at into segment_out in one pass,
+ * stopping at the terminator or the end of the input: the hot loop of every
+ * reader, so it looks at each byte once.  Sets *end_out to the offset of
+ * the terminator (length when there is none) and *fits to false when there
+ * were more elements than fit (the first ones are kept).
+ */
+static void s_split(const char *text, size_t length, size_t at, const x12_delimiters_t *d,
+                    x12_segment_t *segment_out, size_t *end_out, bool *fits)
 {
+    const char separator = d->element, terminator = d->segment;
+    x12_span_t *elements = segment_out->elements;
+    const char *p = text + at, *end = text + length, *start = p;
     uint32_t count = 0;
-    size_t start = 0;
-    bool fits = true;
-    for (size_t i = 0; i <= length; i++) {
-        if (i < length && text[i] != separator)
+    *fits = true;
+    for (; p < end; p++) {
+        char c = *p;
+        if (c == terminator)
+            break;
+        if (c != separator)
             continue;
         if (count <= X12_ELEMENTS_MAX) {
-            segment_out->elements[count].text = text + start;
-            segment_out->elements[count].length = i - start;
+            elements[count].text = start;
+            elements[count].length = (size_t)(p - start);
             count++;
         } else {
-            fits = false;
+            *fits = false;
         }
-        start = i + 1;
+        start = p + 1;
+    }
+    size_t last = (size_t)(p - start);
+    if (terminator == '\n' && last > 0 && start[last - 1] == '\r')
+        last--;
+    if (count <= X12_ELEMENTS_MAX) {
+        elements[count].text = start;
+        elements[count].length = last;
+        count++;
+    } else {
+        *fits = false;
     }
     segment_out->element_count = count - 1;
-    return fits;
+    *end_out = (size_t)(p - text);
 }
 
 int x12_scanner_next(x12_scanner_t *scanner, x12_segment_t *segment_out)
@@ -155,23 +176,21 @@ int x12_scanner_next(x12_scanner_t *scanner, x12_segment_t *segment_out)
         scanner->offset = length;
         return SETTLE_ERR_NOT_FOUND;
     }
-    const char *end = memchr(text + at, terminator, length - at);
-    size_t segment_length = end ? (size_t)(end - (text + at)) : length - at;
-    scanner->offset = end ? at + segment_length + 1 : length;
-    if (terminator == '\n' && segment_length > 0 && text[at + segment_length - 1] == '\r')
-        segment_length--;
-    memset(segment_out->id, 0, sizeof segment_out->id);
+    size_t end;
+    bool fits;
     segment_out->offset = at;
-    bool fits = s_split(text + at, segment_length, scanner->delimiters.element, segment_out);
+    s_split(text, length, at, &scanner->delimiters, segment_out, &end, &fits);
+    scanner->offset = end < length ? end + 1 : length;
+    memset(segment_out->id, 0, sizeof segment_out->id);
+    segment_out->code = 0;
     x12_span_t id = segment_out->elements[0];
-    bool id_ok = s_id_ok(id);
-    if (id_ok)
-        memcpy(segment_out->id, id.text, id.length);
-    if (!id_ok)
+    if (!s_id_ok(id))
         return SETTLE_ERR_SYNTAX;
+    memcpy(segment_out->id, id.text, id.length);
+    segment_out->code = X12_ID(id.text[0], id.text[1], id.length > 2 ? id.text[2] : 0);
     if (!fits)
         return SETTLE_ERR_TOO_MANY;
-    return end ? SETTLE_OK : SETTLE_ERR_TRUNCATED;
+    return end < length ? SETTLE_OK : SETTLE_ERR_TRUNCATED;
 }
 
 x12_span_t x12_element(const x12_segment_t *segment, uint32_t position)
@@ -198,10 +217,4 @@ x12_span_t x12_component(x12_span_t element, char separator, uint32_t position)
         start = i + 1;
     }
     return empty;
-}
-
-bool x12_span_is(x12_span_t span, const char *text)
-{
-    size_t length = strlen(text);
-    return span.length == length && memcmp(span.text, text, length) == 0;
 }

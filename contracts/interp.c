@@ -153,10 +153,7 @@ static int s_change(s_run_t *run, uint32_t id, int64_t amount)
 static int s_accumulator_id(s_run_t *run, interp_accumulator_kind_t kind, int32_t year,
                             const char *key, const char *benefit, uint32_t *id_out)
 {
-    interp_accumulator_t name = {.kind = (uint8_t)kind, .year = year};
-    claim_set_text(name.key, sizeof name.key, key, strlen(key));
-    claim_set_text(name.benefit, sizeof name.benefit, benefit, strlen(benefit));
-    return interp_state_id(run->state, &name, id_out);
+    return interp_state_name_id(run->state, (uint8_t)kind, year, key, benefit, id_out);
 }
 
 static int s_accumulate(s_run_t *run, interp_accumulator_kind_t kind, int32_t year,
@@ -531,12 +528,20 @@ static void s_line_start(s_run_t *run, uint32_t index, s_line_t *line)
 {
     const claim_line_t *in = &run->claim->lines[index];
     interp_line_t *out = &run->decision->lines[index];
-    memset(out, 0, sizeof *out);
+    /* Field by field rather than a memset of the whole record: the
+     * adjustment slots past adjustment_count are never read, and clearing
+     * them cost more than the rest of the line's setup. */
     out->line = index + 1;
     const char *code = in->procedure_code[0] ? in->procedure_code : in->revenue_code;
-    claim_set_text(out->code, sizeof out->code, code, strlen(code));
+    if (claim_set_text(out->code, sizeof out->code, code, strlen(code)) != SETTLE_OK)
+        out->code[0] = '\0';
     out->units_milli = in->units_milli;
+    out->units_milli_paid = 0;
     out->billed_cents = in->charge_cents;
+    out->allowed_cents = out->deductible_cents = out->copay_cents = 0;
+    out->coinsurance_cents = out->paid_cents = out->patient_cents = 0;
+    out->denied_in_full = out->denied_in_part = false;
+    out->adjustment_count = 0;
     int year, month, day;
     date_to_ymd(in->service_from, &year, &month, &day);
     *line = (s_line_t){.index = index, .in = in, .out = out,
@@ -619,17 +624,15 @@ static void s_undo(s_run_t *run)
 static int s_reverse(s_run_t *run, interp_history_t *original)
 {
     for (uint32_t i = 0; i < original->change_count; i++) {
-        const interp_accumulator_t *change = &original->changes[i];
         uint32_t id;
-        int rc = interp_state_id(run->state, change, &id);
-        if (rc == SETTLE_OK)
-            rc = s_change(run, id, -change->amount);
+        int64_t amount;
+        interp_history_change(run->state, original, i, &id, &amount);
+        int rc = s_change(run, id, -amount);
         if (rc != SETTLE_OK)
             return rc;
     }
     original->voided = true;
-    memcpy(run->decision->related_claim_id, original->decision.claim_id,
-           sizeof original->decision.claim_id);
+    memcpy(run->decision->related_claim_id, original->claim_id, sizeof original->claim_id);
     return SETTLE_OK;
 }
 
@@ -637,11 +640,11 @@ static int s_reverse(s_run_t *run, interp_history_t *original)
 static void s_void_decision(s_run_t *run, const interp_history_t *original)
 {
     interp_decision_t *decision = run->decision;
-    decision->line_count = original->decision.line_count;
-    decision->status = original->decision.status;
+    decision->line_count = original->line_count;
+    decision->status = (interp_status_t)original->status;
+    interp_history_lines(run->state, original, decision->lines);
     for (uint32_t i = 0; i < decision->line_count; i++) {
         interp_line_t *line = &decision->lines[i];
-        *line = original->decision.lines[i];
         line->billed_cents = -line->billed_cents;
         line->allowed_cents = -line->allowed_cents;
         line->deductible_cents = -line->deductible_cents;
@@ -652,15 +655,15 @@ static void s_void_decision(s_run_t *run, const interp_history_t *original)
         for (uint32_t a = 0; a < line->adjustment_count; a++)
             line->adjustments[a].amount_cents = -line->adjustments[a].amount_cents;
     }
-    decision->billed_cents = -original->decision.billed_cents;
-    decision->allowed_cents = -original->decision.allowed_cents;
-    decision->paid_cents = -original->decision.paid_cents;
-    decision->patient_cents = -original->decision.patient_cents;
+    decision->billed_cents = -original->billed_cents;
+    decision->allowed_cents = -original->allowed_cents;
+    decision->paid_cents = -original->paid_cents;
+    decision->patient_cents = -original->patient_cents;
 }
 
 /* Claim-level checks before the lines; *stop when the claim is decided. */
 static int s_claim_checks(s_run_t *run, const enrollment_t *enrollment,
-                          interp_history_t **reversed, bool *stop)
+                          bool *reversed, bool *stop)
 {
     const claim_t *claim = run->claim;
     bool corrects = claim->frequency == CLAIM_FREQUENCY_VOID ||
@@ -675,7 +678,7 @@ static int s_claim_checks(s_run_t *run, const enrollment_t *enrollment,
         int rc = s_reverse(run, original);
         if (rc != SETTLE_OK)
             return rc;
-        *reversed = original;
+        *reversed = true;
         if (claim->frequency == CLAIM_FREQUENCY_VOID) {
             s_void_decision(run, original);
             return SETTLE_OK;
@@ -708,7 +711,7 @@ int interp_adjudicate(const contract_t *const *contracts, size_t contract_count,
                    .claim = claim, .received = received, .decision = decision,
                    .changes = changes};
     s_decision_start(&run);
-    interp_history_t *reversed = NULL;
+    bool reversed = false;
     bool stop;
     int rc = s_claim_checks(&run, enrollment, &reversed, &stop);
     for (uint32_t i = 0; rc == SETTLE_OK && !stop && i < claim->line_count; i++) {
@@ -719,10 +722,11 @@ int interp_adjudicate(const contract_t *const *contracts, size_t contract_count,
     bool keep = rc == SETTLE_OK && decision->status != INTERP_STATUS_REJECTED &&
                 claim->frequency != CLAIM_FREQUENCY_VOID;
     if (keep)
-        rc = interp_history_put(state, decision, changes);
+        rc = interp_history_put_ids(state, decision, changes, run.change_ids);
     if (rc != SETTLE_OK) {
+        /* Found again: a failed put may have moved the records. */
         if (reversed)
-            reversed->voided = false;
+            interp_history_find(state, claim->original_claim_number)->voided = false;
         s_undo(&run);
         if (rc == SETTLE_ERR_NOT_FOUND)
             return settle_error_set(error, rc, "claim %s: member %s: no contract \"%s\" given",

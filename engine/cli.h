@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "settle/claim.h"
+#include "settle/interp.h"
 #include "settle/error.h"
 
 #define CLI_EXIT_OK       0
@@ -34,6 +36,56 @@ typedef struct {
  * the caller frees with settle_free.  On failure prints "settle: PATH: why"
  * to stderr and returns nonzero. */
 int cli_read_file(const char *path, char **text_out, size_t *size_out);
+
+/* ------------------------------------------------------------------------
+ * Reading claims in any format (cli_input.c)
+ * ------------------------------------------------------------------------ */
+
+typedef enum { CLI_INPUT_JSON, CLI_INPUT_X12, CLI_INPUT_FHIR } cli_input_format_t;
+
+/* The format of a file's text: X12 when it starts with "ISA", FHIR when a
+ * "resourceType" key comes early, canonical JSON otherwise. */
+cli_input_format_t cli_input_detect(const char *text, size_t size);
+const char *cli_input_format_name(cli_input_format_t format);
+
+/* Where the claims read go.  claim: a claim read and checked, the reader's
+ * own, valid during the call; a nonzero return stops the reading.
+ * rejected (may be NULL): a claim that could not be read, or an envelope or
+ * document error (claim_id ""), with the error naming the place. */
+typedef struct {
+    int (*claim)(const claim_t *claim, void *context);
+    void (*rejected)(const char *claim_id, const settle_error_t *error, void *context);
+} cli_claim_sink_t;
+
+/* Reads every claim of the file at path ("-": standard input) into sink.
+ * Returns 0 when every claim was read, 1 when some were rejected (the
+ * others were delivered), -1 when the file could not be read or the
+ * reading stopped (the reason printed on stderr). */
+int cli_input_read(const char *path, const cli_claim_sink_t *sink, void *context,
+                   unsigned *rejected_out);
+
+/* ------------------------------------------------------------------------
+ * Remittances of an offline run (cli_remit.c)
+ * ------------------------------------------------------------------------ */
+
+typedef struct cli_remits_s cli_remits_t;
+
+/* One remittance per billing provider, filled claim by claim, from the
+ * payer named (either may be NULL: the claims' payer id names it, and an
+ * 835 is then refused for want of a tax id).  NULL when out of memory;
+ * destroy nulls the pointer and is safe twice. */
+cli_remits_t *cli_remits_new(const char *payer_name, const char *payer_tax_id);
+void cli_remits_destroy(cli_remits_t **self_p);
+
+/* Adds a claim and its decision to its provider's remittance (copied). */
+int cli_remits_add(cli_remits_t *self, const claim_t *claim, const interp_decision_t *decision,
+                   settle_error_t *error);
+
+/* Writes each remittance into dir as NPI.835 (format "x12") or
+ * NPI.claimresponse.json ("fhir"), dated date; prints one line per file on
+ * stderr.  0, or -1 when one was refused or could not be written (the
+ * others are still written). */
+int cli_remits_write(cli_remits_t *self, const char *format, const char *dir, int32_t date);
 
 /* Prints an error record as one line on stderr, prefixed "settle: ". */
 void cli_print_error(const settle_error_t *error);

@@ -229,7 +229,7 @@ int command_batch_root(const command_batch_t *batch, uint8_t root_out[COMMAND_DI
 static void s_put_fund(wire_writer_t *w, const void *value)
 {
     const command_fund_t *v = value;
-    if (!v->payer[0] || v->amount_cents <= 0) {
+    if (!v->payer[0] || v->amount_cents <= 0 || v->amount_cents > COMMAND_FUND_CENTS_MAX) {
         w->ok = false;
         return;
     }
@@ -253,8 +253,8 @@ int command_fund_decode(const uint8_t *bytes, size_t size, command_fund_t *value
         wire_fail(&r, SETTLE_ERR_MISSING, "empty payer id");
     r.field = "amount_cents";
     v.amount_cents = (int64_t)wire_get_uint(&r, 8);
-    if (r.rc == SETTLE_OK && v.amount_cents <= 0)
-        wire_fail(&r, SETTLE_ERR_RANGE, "the amount must be positive");
+    if (r.rc == SETTLE_OK && (v.amount_cents <= 0 || v.amount_cents > COMMAND_FUND_CENTS_MAX))
+        wire_fail(&r, SETTLE_ERR_RANGE, "the amount must be positive and at most 10^15 cents");
     wire_get_end(&r);
     if (r.rc != SETTLE_OK)
         return r.rc;

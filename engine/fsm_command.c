@@ -102,7 +102,8 @@ int fsm_apply_register(fsm_apply_t *apply, const command_t *command, settle_erro
     memcpy(row.public_key, value.public_key, sizeof row.public_key);
     memcpy(row.name, value.display_name, sizeof row.name);
     memcpy(row.npi, value.npi, sizeof row.npi);
-    if (ledger_participant_get(apply->fsm->ledger, row.id, &row) == SETTLE_OK)
+    ledger_participant_t existing;
+    if (ledger_participant_get(apply->fsm->ledger, row.id, &existing) == SETTLE_OK)
         return fsm_reject(apply, SETTLE_ERR_EXISTS, "participant \"%s\" is already registered",
                           value.participant);
     return ledger_participant_put(apply->fsm->ledger, &row, apply->entry_index, error);

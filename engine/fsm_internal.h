@@ -7,6 +7,9 @@
 #ifndef SETTLE_FSM_INTERNAL_H
 #define SETTLE_FSM_INTERNAL_H
 
+#include <string.h>
+
+#include "settle/alloc.h"
 #include "settle/claim_codec.h"
 #include "settle/contract.h"
 #include "settle/enrollment.h"

@@ -66,6 +66,9 @@ static const char *const s_sql[LEDGER_SQL_COUNT_] = {
                                 "credits_cents = credits_cents + excluded.credits_cents "
                                 "RETURNING debits_cents, credits_cents",
     [LEDGER_SQL_ACCOUNT_GET] = "SELECT credits_cents - debits_cents FROM accounts WHERE id = ?1",
+    [LEDGER_SQL_PAYER_AVAILABLE] = "SELECT COALESCE(SUM(credits_cents - debits_cents), 0) "
+                                   "FROM accounts WHERE payer = ?1 "
+                                   "AND kind IN ('funding', 'payable')",
     [LEDGER_SQL_TRANSFER_PUT] = "INSERT INTO transfers (entry_index, debit_account, "
                                 "credit_account, amount_cents, kind, payer, claim_id, "
                                 "payment_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",

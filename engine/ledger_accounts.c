@@ -167,6 +167,27 @@ int ledger_account_balance(ledger_t *self, const char *account, int64_t *balance
     return SETTLE_OK;
 }
 
+int ledger_payer_available(ledger_t *self, const char *payer, int64_t *cents_out)
+{
+    sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_PAYER_AVAILABLE, NULL);
+    if (!s)
+        return SETTLE_ERR_IO;
+    ledger_bind_text(s, 1, payer);
+    int step = sqlite3_step(s);
+    int64_t available = step == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    if (step != SQLITE_ROW)
+        return SETTLE_ERR_IO;
+    for (size_t i = 0; i < self->pending_count; i++) {
+        const ledger_pending_t *p = &self->pending[i];
+        if (strcmp(p->payer, payer) == 0 &&
+            (strcmp(p->kind, "funding") == 0 || strcmp(p->kind, "payable") == 0))
+            available += p->credits_cents - p->debits_cents;
+    }
+    *cents_out = available;
+    return SETTLE_OK;
+}
+
 int ledger_payable_each(ledger_t *self, const char *payer, ledger_payable_fn each,
                         void *context, settle_error_t *error)
 {

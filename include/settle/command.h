@@ -51,6 +51,7 @@
 #define COMMAND_BATCH_CLAIMS_MAX     10000
 #define COMMAND_CLAIM_SIZE_MAX       (1u << 20) /* one claim's encoding */
 #define COMMAND_DIGEST_SIZE          32
+#define COMMAND_FUND_CENTS_MAX       INT64_C(1000000000000000) /* ten trillion dollars */
 
 /* The signer id of the commands in the very first entry, which register
  * the first participants; it has no key (see fsm.h). */
@@ -249,7 +250,7 @@ bool command_batch_next(const command_batch_t *batch, size_t *cursor, const uint
 int command_batch_root(const command_batch_t *batch, uint8_t root_out[COMMAND_DIGEST_SIZE]);
 
 int command_fund_encode(const command_fund_t *value, uint8_t **bytes_out, size_t *size_out);
-/* Refuses an amount that is not positive. */
+/* Refuses an amount that is not positive or above COMMAND_FUND_CENTS_MAX. */
 int command_fund_decode(const uint8_t *bytes, size_t size, command_fund_t *value_out,
                         settle_error_t *error);
 

@@ -8,17 +8,34 @@
 #define SETTLE_INTERP_STATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "settle/interp.h"
 
-/* An adjudicated claim, kept so that a duplicate is recognised and a void
- * or replacement can reverse it. */
+/*
+ * An adjudicated claim, kept so that a duplicate is recognised and a void
+ * or replacement can reverse it.  The state keeps the claim's lines and
+ * accumulator changes in compact pools of its own (a full interp_line_t
+ * per line would triple the memory the history takes and the time to
+ * record it); interp_history_decision and interp_history_changes rebuild
+ * them.  voided is the one field a caller may write; line_first and
+ * change_first are the state's.
+ */
 typedef struct {
-    interp_decision_t decision; /* lines: a copy the record owns */
-    uint32_t change_count;
-    interp_accumulator_t *changes; /* owned */
+    char claim_id[CLAIM_ID_SIZE];
     bool voided;
+    uint8_t frequency;
+    uint8_t status; /* interp_status_t */
+    char related_claim_id[CLAIM_REFERENCE_SIZE];
+    int64_t billed_cents;
+    int64_t allowed_cents;
+    int64_t paid_cents;
+    int64_t patient_cents;
+    uint32_t line_count;
+    uint32_t change_count;
+    size_t line_first;   /* byte offset into the state's line pool */
+    size_t change_first; /* index into the state's change pool */
 } interp_history_t;
 
 /* Adds amount to the accumulator named by key (kind, year, key, benefit),
@@ -29,8 +46,18 @@ int interp_state_add(interp_state_t *self, const interp_accumulator_t *key, int6
 interp_history_t *interp_history_find(interp_state_t *self, const char *claim_id);
 
 /* Records a decision and its changes under the decision's claim id,
- * replacing an earlier record of that id (copies both).  SETTLE_ERR_NOMEM. */
+ * replacing an earlier record of that id (copies both; the record starts
+ * not voided).  SETTLE_ERR_NOMEM, with the history unchanged. */
 int interp_history_put(interp_state_t *self, const interp_decision_t *decision,
                        const interp_changes_t *changes);
+
+/* Rebuilds record's decision, lines included, into decision (made by
+ * interp_decision_new), as it was put. */
+void interp_history_decision(const interp_state_t *self, const interp_history_t *record,
+                             interp_decision_t *decision);
+
+/* Rebuilds record's accumulator changes, named in full, into changes. */
+void interp_history_changes(const interp_state_t *self, const interp_history_t *record,
+                            interp_changes_t *changes);
 
 #endif

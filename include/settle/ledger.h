@@ -242,6 +242,11 @@ int ledger_transfer(ledger_t *self, const ledger_transfer_t *transfer, settle_er
  * 0 for an account never used. */
 int ledger_account_balance(ledger_t *self, const char *account, int64_t *balance_cents_out);
 
+/* What a payer can still pay out: what it funded minus what it paid out,
+ * the sum of the balances of its funding and payable accounts (pending
+ * postings included). */
+int ledger_payer_available(ledger_t *self, const char *payer, int64_t *cents_out);
+
 /* A provider with claims waiting for payment from a payer. */
 typedef struct {
     char npi[CLAIM_NPI_SIZE];

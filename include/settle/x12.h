@@ -57,8 +57,14 @@ typedef struct {
  * element_count read as empty.  id holds the id when it is well formed (two
  * or three upper-case letters and digits, a letter first) and "" otherwise.
  */
+/* A segment id packed into 32 bits, so that a dispatch is one switch:
+ * X12_ID('N', 'M', '1'), X12_ID('H', 'L', 0). */
+#define X12_ID(a, b, c)                                                                            \
+    ((uint32_t)(uint8_t)(a) | (uint32_t)(uint8_t)(b) << 8 | (uint32_t)(uint8_t)(c) << 16)
+
 typedef struct {
     char id[X12_ID_SIZE];
+    uint32_t code; /* id packed as X12_ID does; 0 when the id is malformed */
     size_t offset; /* of the segment's first byte in the input */
     uint32_t element_count;
     x12_span_t elements[X12_ELEMENTS_MAX + 1];
@@ -107,8 +113,16 @@ x12_span_t x12_element(const x12_segment_t *segment, uint32_t position);
  * component separator; the whole element is component 1 when it has none. */
 x12_span_t x12_component(x12_span_t element, char separator, uint32_t position);
 
-/* True when span holds exactly the NUL-terminated text. */
-bool x12_span_is(x12_span_t span, const char *text);
+/* True when span holds exactly the NUL-terminated text.  Inline: the
+ * reader compares a few elements of every segment with it. */
+static inline bool x12_span_is(x12_span_t span, const char *text)
+{
+    size_t i = 0;
+    for (; i < span.length; i++)
+        if (text[i] == '\0' || text[i] != span.text[i])
+            return false;
+    return text[i] == '\0';
+}
 
 /* ------------------------------------------------------------------------
  * The 837P / 837I reader

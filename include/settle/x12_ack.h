@@ -84,8 +84,8 @@ int x12_ack_read_837(x12_ack_t *self, const char *text, size_t length,
  */
 int x12_ack_on_envelope(const x12_segment_t *segment, uint32_t segment_number, void *self);
 int x12_ack_on_claim(const claim_t *claim, void *self);
-int x12_ack_on_problem(x12_837_problem_t problem, const char *claim_id,
-                       const settle_error_t *error, void *self);
+int x12_ack_on_problem(x12_837_problem_t problem, const char *claim_id, const settle_error_t *error,
+                       void *self);
 
 /* Claims accepted and rejected so far, by the rules above (a claim of a
  * rejected transaction set counts as rejected). */

@@ -1,0 +1,135 @@
+#!/bin/sh
+# `settle convert` as a user runs it: usage errors, exit codes, error lines,
+# the X12 round trip (837 -> JSON, 837 -> 837 -> JSON, JSON -> 837 -> JSON),
+# control numbers and stamps, and the acknowledgments written by --ack.
+#   test_convert.sh SETTLE_BINARY
+set -u
+settle=$1
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+
+# expect CODE DESCRIPTION -- COMMAND...: runs the command, checks its exit code.
+expect() {
+    code=$1 what=$2
+    shift 3
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    got=$?
+    if [ "$got" -ne "$code" ]; then
+        echo "FAIL: $what: exit $got, expected $code"
+        sed 's/^/  | /' "$tmp/err"
+        failures=$((failures + 1))
+    fi
+}
+# contains FILE TEXT: the file has a line equal to TEXT.
+contains() {
+    if ! grep -qxF -- "$2" "$1"; then
+        echo "FAIL: expected in $1: $2"
+        sed 's/^/  | /' "$1" | head -40
+        failures=$((failures + 1))
+    fi
+}
+# same A B WHAT: the two files are byte for byte the same.
+same() {
+    if ! cmp -s "$1" "$2"; then
+        echo "FAIL: $3: $1 and $2 differ"
+        diff "$1" "$2" | head -20
+        failures=$((failures + 1))
+    fi
+}
+
+x12=fixtures/x12
+three=$x12/settle_837p_three_claims.txt
+inst=$x12/settle_837i_full.txt
+stamp="--date 20260301 --time 0930"
+
+# usage
+expect 0 "help" -- "$settle" convert --help
+contains "$tmp/out" "  --to x12              one X12 837 interchange per input file (837P or 837I"
+expect 2 "no target" -- "$settle" convert "$three"
+contains "$tmp/err" "settle convert: --to json, --to x12 or --ack DIR is required"
+expect 2 "unknown target" -- "$settle" convert --to xml "$three"
+contains "$tmp/err" 'settle convert: --to takes json or x12, not "xml"'
+expect 2 "bad date" -- "$settle" convert --to x12 --date 20260231 "$three"
+contains "$tmp/err" 'settle convert: --date takes a day CCYYMMDD, not "20260231"'
+expect 2 "bad time" -- "$settle" convert --to x12 --time 2460 "$three"
+expect 2 "bad control number" -- "$settle" convert --to x12 --control-number 0 "$three"
+contains "$tmp/err" 'settle convert: --control-number takes 1 to 999999999, not "0"'
+expect 2 "option without its value" -- "$settle" convert --to
+expect 2 "no files" -- "$settle" convert --to x12
+expect 1 "a missing file" -- "$settle" convert --to x12 fixtures/no-such-file.837
+contains "$tmp/err" "settle: fixtures/no-such-file.837: cannot open: No such file or directory"
+
+# --to x12: the good claims written, the bad one reported, exit 1
+expect 1 "three claims to x12" -- "$settle" convert --to x12 $stamp --control-number 42 "$three"
+contains "$tmp/err" "settle: $three: segment 32 (CLM), element CLM02: bad amount \"12.345\"; expected an amount like 125.50 (at most two decimals)"
+contains "$tmp/err" "settle convert: 2 claims written, 1 problem"
+contains "$tmp/out" "ISA*00*          *00*          *ZZ*SETTLE         *ZZ*SETTLE         *260301*0930*^*00501*000000042*0*P*:~"
+contains "$tmp/out" "GS*HC*SETTLE*SETTLE*20260301*0930*42*X*005010X222A1~"
+contains "$tmp/out" "CLM*PCN001*150.75***11:B:1*Y*A*Y*Y~"
+contains "$tmp/out" "IEA*1*000000042~"
+
+# one interchange per file, control numbers counting on
+expect 0 "two files to x12" -- "$settle" convert --to x12 $stamp --control-number 7 --sender ME --receiver YOU "$inst" "$inst"
+contains "$tmp/out" "ISA*00*          *00*          *ZZ*ME             *ZZ*YOU            *260301*0930*^*00501*000000007*0*P*:~"
+contains "$tmp/out" "ISA*00*          *00*          *ZZ*ME             *ZZ*YOU            *260301*0930*^*00501*000000008*0*P*:~"
+contains "$tmp/out" "GS*HC*ME*YOU*20260301*0930*8*X*005010X223A2~"
+[ "$(grep -c '^ISA' "$tmp/out")" -eq 2 ] || { echo "FAIL: two files, two interchanges"; failures=$((failures + 1)); }
+
+# round trips: 837 -> JSON equals 837 -> 837 -> JSON, for both kinds
+for file in "$three" "$inst" $x12/settle_837p_pipes_crlf.txt; do
+    "$settle" convert --to json "$file" >"$tmp/direct.json" 2>/dev/null
+    "$settle" convert --to x12 $stamp "$file" >"$tmp/again.x12" 2>/dev/null
+    expect 0 "re-read of $file" -- "$settle" convert --to json "$tmp/again.x12"
+    same "$tmp/direct.json" "$tmp/out" "837 -> 837 -> JSON of $file"
+    # and the 837 we write is a fixed point
+    "$settle" convert --to x12 $stamp "$tmp/again.x12" >"$tmp/third.x12" 2>/dev/null
+    same "$tmp/again.x12" "$tmp/third.x12" "837 written twice from $file"
+done
+# JSON -> 837 -> JSON
+expect 0 "JSON to x12" -- "$settle" convert --to x12 $stamp fixtures/claims/office-visit.json
+cp "$tmp/out" "$tmp/office.x12"
+"$settle" convert --to json fixtures/claims/office-visit.json >"$tmp/office.json" 2>/dev/null
+expect 0 "x12 back to JSON" -- "$settle" convert --to json "$tmp/office.x12"
+same "$tmp/office.json" "$tmp/out" "JSON -> 837 -> JSON"
+
+# --ack DIR: the three acknowledgments of each input
+mkdir "$tmp/acks"
+expect 1 "acknowledgments" -- "$settle" convert --ack "$tmp/acks" $stamp --control-number 9 "$three" "$inst"
+for suffix in 999 277 ack.json; do
+    for name in settle_837p_three_claims.txt settle_837i_full.txt; do
+        [ -s "$tmp/acks/$name.$suffix" ] || { echo "FAIL: no $name.$suffix"; failures=$((failures + 1)); }
+    done
+done
+ack=$tmp/acks/settle_837p_three_claims.txt
+contains "$ack.999" "ISA*00*          *00*          *ZZ*RECEIVER       *ZZ*SUBMITTER      *260301*0930*^*00501*000000009*0*T*:~"
+contains "$ack.999" "IK3*CLM*32**8~"
+contains "$ack.999" "IK4*2**6~"
+contains "$ack.999" "IK5*E*5~"
+contains "$ack.999" "AK9*E*1*1*1~"
+contains "$ack.277" "STC*A7:178*20260301*U*0.00********bad amount \"12.345\"~"
+contains "$ack.277" "STC*A2:20*20260301*WQ*150.75~"
+contains "$ack.ack.json" '      "claim_id": "PCN002",'
+contains "$ack.ack.json" '    "PCN003"'
+contains "$tmp/acks/settle_837i_full.txt.999" "AK9*A*1*1*1~"
+contains "$tmp/acks/settle_837i_full.txt.999" "ISA*00*          *00*          *ZZ*PAYER          *ZZ*HOSPITAL       *260301*0930*^*00501*000000010*0*P*:~"
+# a sample whose SE01 is wrong: the transaction set and its claims are rejected
+expect 1 "acknowledgment of a bad trailer" -- "$settle" convert --ack "$tmp/acks" $stamp $x12/x12_valid.txt
+contains "$tmp/acks/x12_valid.txt.999" "IK5*R*5*4~"
+contains "$tmp/acks/x12_valid.txt.999" "AK9*R*1*1*0~"
+# standard input is acknowledged as "stdin"
+expect 0 "acknowledgment of standard input" -- sh -c "\"$settle\" convert --ack \"$tmp/acks\" $stamp - < $inst"
+[ -s "$tmp/acks/stdin.999" ] || { echo "FAIL: no stdin.999"; failures=$((failures + 1)); }
+# with --to json as well: claims on standard output, acknowledgments in DIR
+expect 0 "convert and acknowledge" -- "$settle" convert --to json --ack "$tmp/acks" $stamp "$inst"
+contains "$tmp/err" "settle convert: 1 claim written, 0 problems"
+# a directory that cannot be written is a system failure
+expect 3 "unwritable acknowledgment directory" -- "$settle" convert --ack "$tmp/no/such/dir" $stamp "$inst"
+
+if [ "$failures" -ne 0 ]; then
+    echo "$failures failure(s)"
+    exit 1
+fi
+echo "cli convert: all checks passed"

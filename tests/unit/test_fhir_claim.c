@@ -482,6 +482,24 @@ static void test_fhir_names_the_patient_entry_when_the_patient_is_wrong(void **s
     s_free(&c);
 }
 
+/* Found by fuzz_fhir_claim: a bad place of service followed by modifiers
+ * read the modifier list from an uninitialized pointer. */
+static void test_fhir_bad_location_before_modifiers_is_reported_not_crashed(void **state)
+{
+    (void)state;
+    collected_t c = {0};
+    assert_int_equal(s_read_one(CLAIM_HEAD "\"locationCodeableConcept\":{\"coding\":[{\"code\":"
+                                           "\"h11\"}]},\"modifier\":[{\"coding\":[{\"code\":"
+                                           "\"25\"}]}],\"net\":{\"value\":1}}]}",
+                                &c),
+                     SETTLE_OK);
+    assert_int_equal(c.claim_count, 0);
+    assert_int_equal(c.problem_count, 1);
+    assert_string_equal(c.problems[0].text,
+                        "in.json:1:631: item[0].locationCodeableConcept: \"h11\" is not 2 digits");
+    s_free(&c);
+}
+
 static void test_fhir_stops_when_a_callback_says_so(void **state)
 {
     (void)state;
@@ -633,6 +651,7 @@ int main(void)
         cmocka_unit_test(test_fhir_amounts_come_from_the_digits_not_from_a_double),
         cmocka_unit_test(test_fhir_refuses_a_modifier_extension_it_does_not_understand),
         cmocka_unit_test(test_fhir_names_the_patient_entry_when_the_patient_is_wrong),
+        cmocka_unit_test(test_fhir_bad_location_before_modifiers_is_reported_not_crashed),
         cmocka_unit_test(test_fhir_stops_when_a_callback_says_so),
         cmocka_unit_test(test_fhir_empty_and_non_object_input_is_a_document_error),
         cmocka_unit_test(test_fhir_decimal_scaled_is_exact_and_strict),

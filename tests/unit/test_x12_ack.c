@@ -197,7 +197,7 @@ static void test_x12_ack_json_lists_accepted_and_rejected_claims(void **state)
 #define ISA_IN                                                                                     \
     "ISA*00*          *00*          *ZZ*SUBMITTER      *ZZ*RECEIVER       *260101*1200*^*00501*"   \
     "000000005*0*P*:~"
-#define GS_IN   "GS*HC*SUBMITTER*RECEIVER*20260101*1200*5*X*005010X222A1~"
+#define GS_IN "GS*HC*SUBMITTER*RECEIVER*20260101*1200*5*X*005010X222A1~"
 #define BODY_IN                                                                                    \
     "ST*837*0001*005010X222A1~BHT*0019*00*B1*20260101*1200*CH~HL*1**20*1~"                         \
     "NM1*85*2*CLINIC*****XX*1234567893~HL*2*1*22*0~NM1*IL*1*DOE*JANE****MI*MEM001~"                \
@@ -259,8 +259,7 @@ static void test_x12_ack_bad_group_trailer_is_ak905_code_4(void **state)
     const char *text = ISA_IN GS_IN BODY_IN "SE*19*0001~GE*1*6~IEA*1*000000005~";
     x12_ack_t *ack = s_ack_of_text(text, strlen(text));
     s_assert_written(x12_ack_write_999, ack,
-                     ISA_OUT
-                     "IK5*E*5~\nAK9*R*1*1*1*4~\nSE*9*0001~\nGE*1*7~\nIEA*1*000000007~\n");
+                     ISA_OUT "IK5*E*5~\nAK9*R*1*1*1*4~\nSE*9*0001~\nGE*1*7~\nIEA*1*000000007~\n");
     x12_ack_destroy(&ack);
 }
 
@@ -290,9 +289,8 @@ static void test_x12_ack_refuses_a_bad_stamp(void **state)
     assert_non_null(ack);
     char *text = NULL;
     const x12_ack_stamp_t bad[] = {
-        {0, "20260301", "0930"},         {1000000000, "20260301", "0930"},
-        {1, "2026031", "0930"},          {1, "2026030A", "0930"},
-        {1, "20260301", "930"},          {1, NULL, "0930"},
+        {0, "20260301", "0930"}, {1000000000, "20260301", "0930"}, {1, "2026031", "0930"},
+        {1, "2026030A", "0930"}, {1, "20260301", "930"},           {1, NULL, "0930"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(x12_ack_write_999(ack, &bad[i], &text, NULL), SETTLE_ERR_INVALID);
@@ -351,8 +349,8 @@ static void test_x12_ack_reports_every_allocation_failure(void **state)
         long live = settle_alloc_live();
         settle_alloc_fail_after(n);
         x12_ack_t *ack = x12_ack_new("in.837");
-        int rc = ack ? x12_ack_read_837(ack, text, length, NULL, NULL, false, NULL)
-                     : SETTLE_ERR_NOMEM;
+        int rc =
+            ack ? x12_ack_read_837(ack, text, length, NULL, NULL, false, NULL) : SETTLE_ERR_NOMEM;
         char *a = NULL, *b = NULL, *c = NULL;
         if (rc == SETTLE_OK)
             rc = x12_ack_write_999(ack, &s_stamp, &a, NULL);

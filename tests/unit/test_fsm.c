@@ -1,0 +1,829 @@
+/*
+ * test_fsm.c - the state machine as a script: a genesis registers a payer,
+ * two providers, an auditor and a node; the payer deploys the reference PPO,
+ * enrolls members, funds, submits the fixture claims, runs payment cycles
+ * with short funds, voids and replaces.  After every step the accounting
+ * invariants hold; two state machines fed the same entries agree on the
+ * head hash; a reopened file and a restored snapshot carry on identically;
+ * every bad command is refused with a reason and changes nothing.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "settle/alloc.h"
+#include "settle/claim_codec.h"
+#include "settle/claim_json.h"
+#include "settle/date.h"
+#include "settle/fsm.h"
+
+#define PAYER      "ACMEHP"
+#define NPI_A      "1234567893" /* in network */
+#define NPI_B      "1987654328" /* in network */
+#define ENTRY_MAX  64
+#define T_NOV_2026 UINT64_C(1793491200000) /* 2026-11-01 00:00 UTC */
+
+/* ------------------------------------------------------------------------
+ * A small world: keys, commands, entries, the log applied so far
+ * ------------------------------------------------------------------------ */
+
+typedef struct {
+    sign_key_t *payer_key;
+    sign_key_t *provider_key;
+    sign_key_t *node_key;
+    uint64_t payer_sequence;
+    uint8_t *log[ENTRY_MAX]; /* every entry applied, to replay elsewhere */
+    size_t log_sizes[ENTRY_MAX];
+    size_t log_count;
+    fsm_t *fsm;
+    fsm_results_t *results;
+    char directory[64];
+} s_world_t;
+
+static sign_key_t *s_key(uint8_t fill)
+{
+    uint8_t seed[SIGN_SEED_SIZE];
+    memset(seed, fill, sizeof seed);
+    sign_key_t *key = NULL;
+    assert_int_equal(sign_key_from_seed(seed, &key), SETTLE_OK);
+    return key;
+}
+
+static char *s_read_file(const char *relative, size_t *size_out)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", SETTLE_SOURCE_DIR, relative);
+    FILE *file = fopen(path, "rb");
+    assert_non_null(file);
+    char *text = settle_malloc(1 << 20);
+    assert_non_null(text);
+    *size_out = fread(text, 1, 1 << 20, file);
+    fclose(file);
+    return text;
+}
+
+/* A command, signed by key (unsigned when key is NULL), encoded. */
+static uint8_t *s_command(uint8_t type, const char *signer, uint64_t sequence,
+                          const uint8_t *payload, size_t payload_size, const sign_key_t *key,
+                          size_t *size_out)
+{
+    command_t command;
+    memset(&command, 0, sizeof command);
+    command.type = type;
+    snprintf(command.participant, sizeof command.participant, "%s", signer);
+    command.sequence = sequence;
+    command.payload = payload;
+    command.payload_size = payload_size;
+    if (key)
+        assert_int_equal(command_sign(&command, key, NULL), SETTLE_OK);
+    uint8_t *bytes;
+    assert_int_equal(command_encode(&command, &bytes, size_out), SETTLE_OK);
+    return bytes;
+}
+
+/* Applies an entry of count commands (freed here) and keeps it in the log. */
+static void s_apply(s_world_t *w, uint64_t timestamp_ms, uint8_t **commands, size_t *sizes,
+                    uint32_t count)
+{
+    uint8_t *entry;
+    size_t size;
+    assert_int_equal(command_entry_encode(timestamp_ms, (const uint8_t *const *)commands, sizes,
+                                          count, &entry, &size),
+                     SETTLE_OK);
+    for (uint32_t i = 0; i < count; i++)
+        settle_free(commands[i]);
+    settle_error_t error;
+    settle_error_clear(&error);
+    int rc = fsm_apply(w->fsm, entry, size, w->results, &error);
+    if (rc != SETTLE_OK)
+        fail_msg("fsm_apply: %s", error.message);
+    assert_true(w->log_count < ENTRY_MAX);
+    w->log[w->log_count] = entry;
+    w->log_sizes[w->log_count++] = size;
+    error.message[0] = '\0';
+    if (ledger_check(fsm_ledger(w->fsm), &error) != SETTLE_OK)
+        fail_msg("after entry %zu: %s", w->log_count, error.message);
+}
+
+/* One payer command in an entry of its own; returns its result. */
+static const fsm_command_result_t *s_payer_command(s_world_t *w, uint8_t type,
+                                                   const uint8_t *payload, size_t size)
+{
+    size_t command_size;
+    uint8_t *command = s_command(type, PAYER, w->payer_sequence, payload, size, w->payer_key,
+                                 &command_size);
+    s_apply(w, T_NOV_2026 + w->log_count, &command, &command_size, 1);
+    if (w->results->commands[0].accepted)
+        w->payer_sequence++;
+    return &w->results->commands[0];
+}
+
+static uint8_t *s_register(const char *id, uint8_t role, const sign_key_t *key, const char *npi,
+                           size_t *size_out)
+{
+    command_register_t value;
+    memset(&value, 0, sizeof value);
+    snprintf(value.participant, sizeof value.participant, "%s", id);
+    value.role = role;
+    if (key)
+        sign_key_public(key, value.public_key);
+    snprintf(value.display_name, sizeof value.display_name, "The %s", id);
+    snprintf(value.npi, sizeof value.npi, "%s", npi);
+    uint8_t *bytes;
+    assert_int_equal(command_register_encode(&value, &bytes, size_out), SETTLE_OK);
+    return bytes;
+}
+
+static void s_genesis(s_world_t *w)
+{
+    struct {
+        const char *id;
+        uint8_t role;
+        const sign_key_t *key;
+        const char *npi;
+    } who[] = {{"node-1", COMMAND_ROLE_NODE, w->node_key, ""},
+               {PAYER, COMMAND_ROLE_PAYER, w->payer_key, ""},
+               {"prov-a", COMMAND_ROLE_PROVIDER, w->provider_key, NPI_A},
+               {"prov-b", COMMAND_ROLE_PROVIDER, w->provider_key, NPI_B},
+               {"auditor", COMMAND_ROLE_AUDITOR, w->node_key, ""}};
+    uint8_t *commands[5];
+    size_t sizes[5];
+    for (int i = 0; i < 5; i++) {
+        size_t size;
+        uint8_t *payload = s_register(who[i].id, who[i].role, who[i].key, who[i].npi, &size);
+        commands[i] = s_command(COMMAND_REGISTER, COMMAND_GENESIS_PARTICIPANT, (uint64_t)i,
+                                payload, size, NULL, &sizes[i]);
+        settle_free(payload);
+    }
+    s_apply(w, T_NOV_2026, commands, sizes, 5);
+    for (int i = 0; i < 5; i++)
+        assert_true(w->results->commands[i].accepted);
+}
+
+static const char s_members[] =
+    "members:\n"
+    "  - {id: ACM100234501, family: ACM1002345, contract: ACME-PPO-2026, birth_date: 1968-04-12,"
+    " sex: F, coverage: {from: 2026-01-01, to: 2026-12-31}}\n"
+    "  - {id: ACM100234503, family: ACM1002345, contract: ACME-PPO-2026, birth_date: 2001-05-02,"
+    " sex: M, coverage: {from: 2026-01-01}}\n"
+    "  - {id: ACM100877702, contract: ACME-PPO-2026, birth_date: 1979-11-30, sex: M,"
+    " coverage: {from: 2026-01-01}}\n"
+    "  - {id: ACM100555901, contract: ACME-PPO-2026, birth_date: 1950-02-28, sex: F,"
+    " coverage: {from: 2026-01-01}}\n";
+
+static void s_text_command(s_world_t *w, uint8_t type, const char *text, size_t length)
+{
+    command_text_t value = {(const uint8_t *)text, length};
+    uint8_t *payload;
+    size_t size;
+    assert_int_equal(command_text_encode(&value, &payload, &size), SETTLE_OK);
+    const fsm_command_result_t *result = s_payer_command(w, type, payload, size);
+    if (!result->accepted)
+        fail_msg("%s refused: %s", command_type_name(type), result->reason);
+    settle_free(payload);
+}
+
+static void s_setup_payer(s_world_t *w)
+{
+    size_t size;
+    char *plan = s_read_file("contracts/plans/ppo.yaml", &size);
+    s_text_command(w, COMMAND_DEPLOY, plan, size);
+    settle_free(plan);
+    s_text_command(w, COMMAND_ENROLL, s_members, strlen(s_members));
+}
+
+static const fsm_command_result_t *s_fund(s_world_t *w, int64_t cents)
+{
+    command_fund_t value = {.amount_cents = cents};
+    snprintf(value.payer, sizeof value.payer, "%s", PAYER);
+    uint8_t *payload;
+    size_t size;
+    assert_int_equal(command_fund_encode(&value, &payload, &size), SETTLE_OK);
+    const fsm_command_result_t *result = s_payer_command(w, COMMAND_FUND, payload, size);
+    settle_free(payload);
+    return result;
+}
+
+static const fsm_command_result_t *s_pay(s_world_t *w)
+{
+    command_pay_t value;
+    memset(&value, 0, sizeof value);
+    snprintf(value.payer, sizeof value.payer, "%s", PAYER);
+    uint8_t *payload;
+    size_t size;
+    assert_int_equal(command_pay_encode(&value, &payload, &size), SETTLE_OK);
+    const fsm_command_result_t *result = s_payer_command(w, COMMAND_PAY, payload, size);
+    settle_free(payload);
+    return result;
+}
+
+/* Claims read from fixture files, encoded; a callback may edit each first. */
+typedef struct {
+    uint8_t *claims[16];
+    size_t sizes[16];
+    uint32_t count;
+    void (*edit)(claim_t *claim);
+} s_claims_t;
+
+static int s_collect(const claim_t *claim, void *context)
+{
+    s_claims_t *claims = context;
+    claim_t *copy = claim_new();
+    uint8_t *bytes;
+    size_t size;
+    assert_int_equal(claim_encode(claim, &bytes, &size), SETTLE_OK);
+    assert_int_equal(claim_decode_into(copy, bytes, size, NULL), SETTLE_OK);
+    settle_free(bytes);
+    if (claims->edit)
+        claims->edit(copy);
+    assert_true(claims->count < 16);
+    assert_int_equal(claim_encode(copy, &claims->claims[claims->count],
+                                  &claims->sizes[claims->count]),
+                     SETTLE_OK);
+    claims->count++;
+    claim_destroy(&copy);
+    return 0;
+}
+
+static void s_read_claims(s_claims_t *claims, const char *relative)
+{
+    size_t size;
+    char *text = s_read_file(relative, &size);
+    assert_int_equal(claim_json_read_text(text, size, relative, s_collect, claims, NULL), 0);
+    settle_free(text);
+}
+
+static const fsm_command_result_t *s_batch(s_world_t *w, s_claims_t *claims)
+{
+    uint8_t *payload;
+    size_t size;
+    assert_int_equal(command_batch_encode(PAYER, (const uint8_t *const *)claims->claims,
+                                          claims->sizes, claims->count, &payload, &size),
+                     SETTLE_OK);
+    for (uint32_t i = 0; i < claims->count; i++)
+        settle_free(claims->claims[i]);
+    claims->count = 0;
+    const fsm_command_result_t *result = s_payer_command(w, COMMAND_BATCH, payload, size);
+    settle_free(payload);
+    return result;
+}
+
+static const fsm_claim_result_t *s_claim_result(s_world_t *w, const char *claim_id)
+{
+    for (uint32_t i = 0; i < w->results->claim_count; i++)
+        if (strcmp(w->results->claims[i].claim_id, claim_id) == 0)
+            return &w->results->claims[i];
+    fail_msg("no result for claim %s", claim_id);
+    return NULL;
+}
+
+static uint64_t s_count(fsm_t *fsm, const char *table)
+{
+    uint64_t count = 0;
+    assert_int_equal(ledger_row_count(fsm_ledger(fsm), table, &count), SETTLE_OK);
+    return count;
+}
+
+static int64_t s_balance(fsm_t *fsm, const char *account)
+{
+    int64_t balance = 0;
+    assert_int_equal(ledger_account_balance(fsm_ledger(fsm), account, &balance), SETTLE_OK);
+    return balance;
+}
+
+static int s_world_setup(void **state)
+{
+    s_world_t *w = calloc(1, sizeof *w);
+    w->payer_key = s_key(1);
+    w->provider_key = s_key(2);
+    w->node_key = s_key(3);
+    w->results = fsm_results_new();
+    if (fsm_open(":memory:", &w->fsm, NULL) != SETTLE_OK)
+        return -1;
+    snprintf(w->directory, sizeof w->directory, "/tmp/settle-fsm-XXXXXX");
+    if (!mkdtemp(w->directory))
+        return -1;
+    *state = w;
+    return 0;
+}
+
+static int s_world_teardown(void **state)
+{
+    s_world_t *w = *state;
+    char path[128];
+    snprintf(path, sizeof path, "%s/ledger.db", w->directory);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/ledger.db-wal", w->directory);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/ledger.db-shm", w->directory);
+    unlink(path);
+    rmdir(w->directory);
+    for (size_t i = 0; i < w->log_count; i++)
+        settle_free(w->log[i]);
+    fsm_destroy(&w->fsm);
+    fsm_results_destroy(&w->results);
+    sign_key_destroy(&w->payer_key);
+    sign_key_destroy(&w->provider_key);
+    sign_key_destroy(&w->node_key);
+    free(w);
+    return 0;
+}
+
+/* Everything a test needs before it starts: genesis, contract, members. */
+static void s_world_ready(s_world_t *w)
+{
+    s_genesis(w);
+    s_setup_payer(w);
+}
+
+/* ------------------------------------------------------------------------
+ * Settling, paying, voiding
+ * ------------------------------------------------------------------------ */
+
+typedef struct {
+    ledger_payable_t rows[8];
+    size_t count;
+} s_payables_t;
+
+static int s_collect_payable(const ledger_payable_t *payable, void *context)
+{
+    s_payables_t *payables = context;
+    if (payables->count < 8)
+        payables->rows[payables->count++] = *payable;
+    return SETTLE_OK;
+}
+
+static s_payables_t s_payables(s_world_t *w)
+{
+    s_payables_t payables = {.count = 0};
+    assert_int_equal(ledger_payable_each(fsm_ledger(w->fsm), PAYER, s_collect_payable, &payables,
+                                         NULL),
+                     SETTLE_OK);
+    return payables;
+}
+
+static void s_submit_fixtures(s_world_t *w)
+{
+    s_claims_t claims = {.count = 0};
+    s_read_claims(&claims, "fixtures/claims/office-visit.json");
+    s_read_claims(&claims, "fixtures/claims/emergency-visit.json");
+    s_read_claims(&claims, "fixtures/claims/physical-therapy.json");
+    const fsm_command_result_t *result = s_batch(w, &claims);
+    if (!result->accepted)
+        fail_msg("batch refused: %s", result->reason);
+    assert_int_equal(result->claim_count, 3);
+}
+
+/* The emergency visit again under another id: the member's deductible is
+ * met by the first, so this one pays. */
+static void s_second_er(claim_t *claim)
+{
+    CLAIM_SET_TEXT(claim->claim_id, "ER-2", 4);
+}
+
+/* A void of that second emergency visit. */
+static void s_void_er(claim_t *claim)
+{
+    CLAIM_SET_TEXT(claim->claim_id, "ER-2V", 5);
+    CLAIM_SET_TEXT(claim->original_claim_number, "ER-2", 4);
+    claim->frequency = CLAIM_FREQUENCY_VOID;
+}
+
+static const fsm_claim_result_t *s_submit_edited(s_world_t *w, void (*edit)(claim_t *),
+                                                 const char *claim_id)
+{
+    s_claims_t claims = {.count = 0, .edit = edit};
+    s_read_claims(&claims, "fixtures/claims/emergency-visit.json");
+    const fsm_command_result_t *result = s_batch(w, &claims);
+    if (!result->accepted)
+        fail_msg("batch refused: %s", result->reason);
+    return s_claim_result(w, claim_id);
+}
+
+static void test_fsm_answers_a_duplicate_with_its_first_answer_and_no_second_transfer(void **state)
+{
+    s_world_t *w = *state;
+    s_world_ready(w);
+    s_submit_fixtures(w);
+    fsm_claim_result_t first = *s_claim_result(w, "OV-2026-0001");
+    assert_false(first.duplicate);
+    assert_int_equal(first.status, INTERP_STATUS_PAID);
+    assert_true(first.paid_cents > 0);
+    assert_true(first.net_cents == first.paid_cents);
+    uint64_t transfers = s_count(w->fsm, "transfers"), claims = s_count(w->fsm, "claims");
+
+    s_claims_t again = {.count = 0};
+    s_read_claims(&again, "fixtures/claims/office-visit.json");
+    assert_true(s_batch(w, &again)->accepted);
+    const fsm_claim_result_t *second = s_claim_result(w, "OV-2026-0001");
+    assert_true(second->duplicate);
+    assert_int_equal(second->status, first.status);
+    assert_true(second->paid_cents == first.paid_cents);
+    assert_true(second->net_cents == 0);
+    assert_true(s_count(w->fsm, "transfers") == transfers);
+    assert_true(s_count(w->fsm, "claims") == claims);
+}
+
+static void test_fsm_pays_what_funds_allow_and_keeps_the_rest_payable(void **state)
+{
+    s_world_t *w = *state;
+    s_world_ready(w);
+    s_submit_fixtures(w);
+    assert_true(s_submit_edited(w, s_second_er, "ER-2")->paid_cents > 0);
+    s_payables_t before = s_payables(w);
+    assert_int_equal(before.count, 3); /* 1234567893, 1678901236 and 1987654328 */
+    int64_t total = 0;
+    size_t positive = 0;
+    for (size_t i = 0; i < before.count; i++) {
+        total += before.rows[i].total_cents;
+        positive += before.rows[i].total_cents > 0;
+    }
+    assert_true(positive >= 2);
+    /* Enough for the first provider (by NPI) only. */
+    assert_true(before.rows[0].total_cents > 0);
+    assert_true(s_fund(w, before.rows[0].total_cents)->accepted);
+    const fsm_command_result_t *cycle = s_pay(w);
+    assert_true(cycle->accepted);
+    assert_int_equal(cycle->payment_count, before.count);
+    const fsm_payment_result_t *payments = &w->results->payments[cycle->payment_first];
+    assert_true(payments[0].paid);
+    assert_string_equal(payments[0].npi, before.rows[0].npi);
+    assert_true(payments[0].total_cents == before.rows[0].total_cents);
+    for (size_t i = 1; i < before.count; i++) {
+        if (before.rows[i].total_cents == 0) { /* denials only: a payment of zero */
+            assert_true(payments[i].paid);
+            continue;
+        }
+        assert_false(payments[i].paid);
+        assert_non_null(strstr(payments[i].reason, "insufficient funds"));
+    }
+    assert_int_equal(s_payables(w).count, positive - 1);
+
+    assert_true(s_fund(w, total - before.rows[0].total_cents)->accepted);
+    cycle = s_pay(w);
+    for (uint32_t i = 0; i < cycle->payment_count; i++)
+        assert_true(w->results->payments[cycle->payment_first + i].paid);
+    assert_int_equal(s_payables(w).count, 0);
+    char account[LEDGER_ACCOUNT_ID_SIZE];
+    ledger_account_funding(PAYER, account);
+    assert_true(s_balance(w->fsm, account) == 0);
+    assert_true(s_balance(w->fsm, LEDGER_ACCOUNT_SETTLEMENT) == 0);
+    assert_true(s_count(w->fsm, "payments") == before.count);
+}
+
+/* Every accumulator total, in ledger order, as one comparable record. */
+typedef struct {
+    interp_accumulator_t items[64];
+    size_t count;
+} s_totals_t;
+
+static int s_collect_total(const char *payer, const interp_accumulator_t *total, void *context)
+{
+    s_totals_t *totals = context;
+    if (totals->count < 64)
+        totals->items[totals->count++] = *total;
+    return SETTLE_OK;
+}
+
+static void s_totals(s_world_t *w, s_totals_t *totals)
+{
+    memset(totals, 0, sizeof *totals);
+    assert_int_equal(ledger_total_each(fsm_ledger(w->fsm), s_collect_total, totals, NULL),
+                     SETTLE_OK);
+}
+
+/* The fixture's void, billed by another provider than its original's. */
+static void s_wrong_provider(claim_t *claim)
+{
+    if (strcmp(claim->claim_id, "PT-88120V") == 0) {
+        CLAIM_SET_TEXT(claim->billing_npi, NPI_A, 10);
+        CLAIM_SET_TEXT(claim->claim_id, "PT-88120X", 9);
+    }
+}
+
+static void test_fsm_void_reverses_accumulators_and_payment(void **state)
+{
+    s_world_t *w = *state;
+    s_world_ready(w);
+    s_submit_fixtures(w);
+    s_totals_t before, after;
+    s_totals(w, &before);
+    int64_t paid = s_submit_edited(w, s_second_er, "ER-2")->paid_cents;
+    assert_true(paid > 0);
+    assert_true(s_fund(w, 10000000)->accepted);
+    assert_true(s_pay(w)->accepted);
+    assert_int_equal(s_payables(w).count, 0);
+
+    const fsm_claim_result_t *voided = s_submit_edited(w, s_void_er, "ER-2V");
+    assert_false(voided->duplicate);
+    assert_true(voided->net_cents == -paid);
+    ledger_claim_t original;
+    assert_int_equal(ledger_claim_get(fsm_ledger(w->fsm), PAYER, "ER-2", &original), SETTLE_OK);
+    assert_string_equal(original.voided_by, "ER-2V");
+    assert_string_equal(original.settlement, LEDGER_SETTLEMENT_PAID);
+    s_totals(w, &after); /* the accumulators are as before ER-2 */
+    assert_int_equal(after.count, before.count);
+    for (size_t i = 0; i < before.count; i++)
+        assert_true(after.items[i].amount == before.items[i].amount);
+
+    /* ER-2 was paid already: its provider now owes it back. */
+    const fsm_command_result_t *cycle = s_pay(w);
+    assert_int_equal(cycle->payment_count, 1);
+    const fsm_payment_result_t *payment = &w->results->payments[cycle->payment_first];
+    assert_false(payment->paid);
+    assert_true(payment->total_cents == -paid);
+    assert_non_null(strstr(payment->reason, "owes"));
+    char account[LEDGER_ACCOUNT_ID_SIZE];
+    ledger_account_payable(PAYER, original.billing_npi, account);
+    assert_true(s_balance(w->fsm, account) == -paid);
+
+    /* A void billed by another provider than the original's is refused;
+     * a replacement reverses its original and pays the difference. */
+    s_claims_t corrections = {.count = 0, .edit = s_wrong_provider};
+    s_read_claims(&corrections, "fixtures/claims/corrections.jsonl");
+    assert_true(s_batch(w, &corrections)->accepted);
+    const fsm_claim_result_t *wrong = s_claim_result(w, "PT-88120X");
+    assert_int_equal(wrong->status, INTERP_STATUS_REJECTED);
+    assert_non_null(strstr(wrong->reason, "corrects claim PT-88120"));
+    const fsm_claim_result_t *replacement = s_claim_result(w, "OV-2026-0001R");
+    assert_int_not_equal(replacement->status, INTERP_STATUS_REJECTED);
+    assert_int_equal(ledger_claim_get(fsm_ledger(w->fsm), PAYER, "OV-2026-0001", &original),
+                     SETTLE_OK);
+    assert_string_equal(original.voided_by, "OV-2026-0001R");
+    assert_true(replacement->net_cents == replacement->paid_cents - original.paid_cents);
+}
+
+/* ------------------------------------------------------------------------
+ * Agreement: two machines, a reopened file, a restored snapshot
+ * ------------------------------------------------------------------------ */
+
+static void s_replay(s_world_t *w, fsm_t *other)
+{
+    fsm_results_t *results = fsm_results_new();
+    for (size_t i = 0; i < w->log_count; i++)
+        assert_int_equal(fsm_apply(other, w->log[i], w->log_sizes[i], results, NULL), SETTLE_OK);
+    fsm_results_destroy(&results);
+}
+
+static void s_assert_same_head(fsm_t *a, fsm_t *b)
+{
+    uint64_t index_a, index_b;
+    uint8_t hash_a[FSM_HASH_SIZE], hash_b[FSM_HASH_SIZE];
+    fsm_head(a, &index_a, hash_a);
+    fsm_head(b, &index_b, hash_b);
+    assert_true(index_a == index_b);
+    assert_memory_equal(hash_a, hash_b, FSM_HASH_SIZE);
+}
+
+/* A batch of new claims for members with history: office visits that meet
+ * the deductible differently depending on what the state remembers. */
+static void s_next_claims(claim_t *claim)
+{
+    claim->claim_id[0] = 'N';
+}
+
+static void s_run_scenario(s_world_t *w)
+{
+    s_world_ready(w);
+    s_submit_fixtures(w);
+    assert_true(s_fund(w, 30000)->accepted);
+    assert_true(s_pay(w)->accepted);
+}
+
+static void test_fsm_two_machines_applying_the_same_entries_have_the_same_head(void **state)
+{
+    s_world_t *w = *state;
+    s_run_scenario(w);
+    fsm_t *other = NULL;
+    char path[128];
+    snprintf(path, sizeof path, "%s/ledger.db", w->directory);
+    assert_int_equal(fsm_open(path, &other, NULL), SETTLE_OK);
+    s_replay(w, other);
+    s_assert_same_head(w->fsm, other);
+    uint64_t index;
+    uint8_t hash[FSM_HASH_SIZE], zero[FSM_HASH_SIZE] = {0};
+    fsm_head(other, &index, hash);
+    assert_true(index == w->log_count);
+    assert_memory_not_equal(hash, zero, FSM_HASH_SIZE);
+    fsm_destroy(&other);
+}
+
+static void s_apply_next_batch(s_world_t *w, fsm_t *other, fsm_results_t *other_results)
+{
+    s_claims_t claims = {.count = 0, .edit = s_next_claims};
+    s_read_claims(&claims, "fixtures/claims/office-visit.json");
+    s_read_claims(&claims, "fixtures/claims/physical-therapy.json");
+    s_batch(w, &claims);
+    assert_int_equal(fsm_apply(other, w->log[w->log_count - 1], w->log_sizes[w->log_count - 1],
+                               other_results, NULL),
+                     SETTLE_OK);
+    assert_int_equal(other_results->claim_count, w->results->claim_count);
+    for (uint32_t i = 0; i < w->results->claim_count; i++) {
+        assert_int_equal(other_results->claims[i].status, w->results->claims[i].status);
+        assert_true(other_results->claims[i].paid_cents == w->results->claims[i].paid_cents);
+    }
+    s_assert_same_head(w->fsm, other);
+}
+
+static void test_fsm_reopened_file_rebuilds_the_same_state(void **state)
+{
+    s_world_t *w = *state;
+    s_run_scenario(w);
+    char path[128];
+    snprintf(path, sizeof path, "%s/ledger.db", w->directory);
+    fsm_t *other = NULL;
+    assert_int_equal(fsm_open(path, &other, NULL), SETTLE_OK);
+    s_replay(w, other);
+    fsm_destroy(&other);
+    assert_int_equal(fsm_open(path, &other, NULL), SETTLE_OK);
+    s_assert_same_head(w->fsm, other);
+    fsm_results_t *results = fsm_results_new();
+    s_apply_next_batch(w, other, results);
+    /* The same claim ids again: duplicates in both, from the rebuilt history. */
+    s_apply_next_batch(w, other, results);
+    assert_true(results->claims[0].duplicate);
+    fsm_results_destroy(&results);
+    fsm_destroy(&other);
+}
+
+static void test_fsm_snapshot_restored_into_a_fresh_machine_has_the_same_head(void **state)
+{
+    s_world_t *w = *state;
+    s_run_scenario(w);
+    uint8_t *snapshot;
+    size_t size;
+    assert_int_equal(fsm_snapshot(w->fsm, &snapshot, &size, NULL), SETTLE_OK);
+    char path[128];
+    snprintf(path, sizeof path, "%s/ledger.db", w->directory);
+    fsm_t *fresh = NULL;
+    assert_int_equal(fsm_open(path, &fresh, NULL), SETTLE_OK);
+    /* A bad snapshot leaves the fresh machine as it was. */
+    settle_error_t error;
+    assert_int_not_equal(fsm_restore(fresh, snapshot, size / 2, &error), SETTLE_OK);
+    assert_true(error.message[0] != '\0');
+    uint64_t index;
+    uint8_t hash[FSM_HASH_SIZE];
+    fsm_head(fresh, &index, hash);
+    assert_true(index == 0);
+    assert_int_equal(fsm_restore(fresh, snapshot, size, &error), SETTLE_OK);
+    s_assert_same_head(w->fsm, fresh);
+    fsm_results_t *results = fsm_results_new();
+    s_apply_next_batch(w, fresh, results);
+    fsm_results_destroy(&results);
+    settle_free(snapshot);
+    fsm_destroy(&fresh);
+    /* And the restore reached the file: reopened, it is still there. */
+    assert_int_equal(fsm_open(path, &fresh, NULL), SETTLE_OK);
+    s_assert_same_head(w->fsm, fresh);
+    fsm_destroy(&fresh);
+}
+
+/* ------------------------------------------------------------------------
+ * Bad commands
+ * ------------------------------------------------------------------------ */
+
+static const char *const s_tables[] = {"participants", "contracts", "members", "claims",
+                                       "claim_lines", "transfers", "payments", "commands",
+                                       "chain", "accounts"};
+#define S_TABLE_COUNT (sizeof s_tables / sizeof s_tables[0])
+
+/* Applies one command alone and checks it was refused and changed nothing. */
+static void s_refused(s_world_t *w, uint8_t *command, size_t size, const char *expected)
+{
+    uint64_t counts[S_TABLE_COUNT], index_before, index_after;
+    uint8_t hash_before[FSM_HASH_SIZE], hash_after[FSM_HASH_SIZE];
+    for (size_t i = 0; i < S_TABLE_COUNT; i++)
+        counts[i] = s_count(w->fsm, s_tables[i]);
+    fsm_head(w->fsm, &index_before, hash_before);
+    uint8_t *entry;
+    size_t entry_size;
+    assert_int_equal(command_entry_encode(T_NOV_2026, (const uint8_t *const *)&command, &size, 1,
+                                          &entry, &entry_size),
+                     SETTLE_OK);
+    settle_free(command);
+    assert_int_equal(fsm_apply(w->fsm, entry, entry_size, w->results, NULL), SETTLE_OK);
+    settle_free(entry);
+    assert_false(w->results->changed);
+    assert_false(w->results->commands[0].accepted);
+    if (!strstr(w->results->commands[0].reason, expected))
+        fail_msg("reason \"%s\" lacks \"%s\"", w->results->commands[0].reason, expected);
+    fsm_head(w->fsm, &index_after, hash_after);
+    assert_true(index_after == index_before);
+    assert_memory_equal(hash_after, hash_before, FSM_HASH_SIZE);
+    for (size_t i = 0; i < S_TABLE_COUNT; i++)
+        assert_true(s_count(w->fsm, s_tables[i]) == counts[i]);
+}
+
+static uint8_t *s_pay_command(s_world_t *w, const char *signer, uint64_t sequence,
+                              const sign_key_t *key, size_t *size_out)
+{
+    command_pay_t value;
+    memset(&value, 0, sizeof value);
+    snprintf(value.payer, sizeof value.payer, "%s", PAYER);
+    uint8_t *payload, *command;
+    size_t size;
+    assert_int_equal(command_pay_encode(&value, &payload, &size), SETTLE_OK);
+    command = s_command(COMMAND_PAY, signer, sequence, payload, size, key, size_out);
+    settle_free(payload);
+    return command;
+}
+
+static void test_fsm_refuses_bad_commands_and_changes_nothing(void **state)
+{
+    s_world_t *w = *state;
+    s_world_ready(w);
+    size_t size;
+    uint8_t *command = s_pay_command(w, PAYER, w->payer_sequence, w->payer_key, &size);
+    command[6] = 9; /* unknown type */
+    s_refused(w, command, size, "unknown command type");
+    command = s_pay_command(w, PAYER, w->payer_sequence, w->payer_key, &size);
+    s_refused(w, command, size - 1, "ends early"); /* truncated */
+    command = s_pay_command(w, "prov-a", 0, w->provider_key, &size);
+    s_refused(w, command, size, "a provider may not pay");
+    command = s_pay_command(w, "nobody", 0, w->provider_key, &size);
+    s_refused(w, command, size, "unknown signer");
+    command = s_pay_command(w, PAYER, w->payer_sequence - 1, w->payer_key, &size);
+    s_refused(w, command, size, "a replay");
+    command = s_pay_command(w, PAYER, w->payer_sequence, w->payer_key, &size);
+    command[4 + 2 + 1 + 2 + 6 + 8] = 0x7f; /* payload length past the limit */
+    s_refused(w, command, size, "longer than its limit");
+    command = s_command(COMMAND_REGISTER, COMMAND_GENESIS_PARTICIPANT, 5, (const uint8_t *)"x",
+                        1, NULL, &size);
+    s_refused(w, command, size, "first entry only");
+    command_text_t bad_yaml = {(const uint8_t *)"contract: [", 11};
+    uint8_t *payload;
+    size_t payload_size;
+    assert_int_equal(command_text_encode(&bad_yaml, &payload, &payload_size), SETTLE_OK);
+    command = s_command(COMMAND_DEPLOY, PAYER, w->payer_sequence, payload, payload_size,
+                        w->payer_key, &size);
+    settle_free(payload);
+    s_refused(w, command, size, "contract:");
+    command_fund_t other = {.amount_cents = 5};
+    snprintf(other.payer, sizeof other.payer, "OTHERPAYER");
+    assert_int_equal(command_fund_encode(&other, &payload, &payload_size), SETTLE_OK);
+    command = s_command(COMMAND_FUND, PAYER, w->payer_sequence, payload, payload_size,
+                        w->payer_key, &size);
+    settle_free(payload);
+    s_refused(w, command, size, "may not fund payer OTHERPAYER");
+    fsm_verify_signatures(w->fsm, true);
+    command = s_pay_command(w, PAYER, w->payer_sequence, w->provider_key, &size);
+    s_refused(w, command, size, "signature does not verify");
+    fsm_verify_signatures(w->fsm, false);
+    /* An entry whose own framing is cut short is an error; nothing changes. */
+    uint64_t index_before, index_after;
+    uint8_t hash[FSM_HASH_SIZE];
+    fsm_head(w->fsm, &index_before, hash);
+    uint8_t truncated[] = {'S', 'E', 'N', 'T', 0, 1, 0, 0};
+    assert_int_equal(fsm_apply(w->fsm, truncated, sizeof truncated, w->results, NULL),
+                     SETTLE_ERR_TRUNCATED);
+    fsm_head(w->fsm, &index_after, hash);
+    assert_true(index_after == index_before);
+    /* And the payer's next sequence number still works. */
+    assert_true(s_pay(w)->accepted);
+}
+
+static void test_fsm_check_command_verifies_signer_role_sequence_and_signature(void **state)
+{
+    s_world_t *w = *state;
+    s_world_ready(w);
+    size_t size;
+    settle_error_t reason;
+    uint8_t *command = s_pay_command(w, PAYER, w->payer_sequence, w->payer_key, &size);
+    assert_int_equal(fsm_check_command(w->fsm, command, size, &reason), SETTLE_OK);
+    settle_free(command);
+    command = s_pay_command(w, PAYER, w->payer_sequence + 3, w->payer_key, &size);
+    assert_int_equal(fsm_check_command(w->fsm, command, size, &reason), SETTLE_OK);
+    settle_free(command);
+    command = s_pay_command(w, PAYER, w->payer_sequence, w->provider_key, &size);
+    assert_int_equal(fsm_check_command(w->fsm, command, size, &reason), SETTLE_ERR_SIGNATURE);
+    settle_free(command);
+    command = s_pay_command(w, PAYER, 0, w->payer_key, &size);
+    assert_int_equal(fsm_check_command(w->fsm, command, size, &reason), SETTLE_ERR_RANGE);
+    settle_free(command);
+    command = s_pay_command(w, "auditor", 0, w->node_key, &size);
+    assert_int_equal(fsm_check_command(w->fsm, command, size, &reason), SETTLE_ERR_INVALID);
+    assert_non_null(strstr(reason.message, "an auditor") ? reason.message : strstr(reason.message, "auditor"));
+    settle_free(command);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+#define S_TEST(name) cmocka_unit_test_setup_teardown(name, s_world_setup, s_world_teardown)
+        S_TEST(test_fsm_answers_a_duplicate_with_its_first_answer_and_no_second_transfer),
+        S_TEST(test_fsm_pays_what_funds_allow_and_keeps_the_rest_payable),
+        S_TEST(test_fsm_void_reverses_accumulators_and_payment),
+        S_TEST(test_fsm_two_machines_applying_the_same_entries_have_the_same_head),
+        S_TEST(test_fsm_reopened_file_rebuilds_the_same_state),
+        S_TEST(test_fsm_snapshot_restored_into_a_fresh_machine_has_the_same_head),
+        S_TEST(test_fsm_refuses_bad_commands_and_changes_nothing),
+        S_TEST(test_fsm_check_command_verifies_signer_role_sequence_and_signature),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
