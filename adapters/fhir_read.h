@@ -75,8 +75,8 @@ void fhir_pop(fhir_cursor_t *cursor, size_t length);
  * be NULL).  The file and any position already set are kept.  Returns code.
  */
 __attribute__((format(printf, 5, 6))) int fhir_fail(fhir_cursor_t *cursor, const json_t *at,
-                                                    const char *key, int code,
-                                                    const char *format, ...);
+                                                    const char *key, int code, const char *format,
+                                                    ...);
 
 /* Text of a string value for a message, written into buffer[size]:
  * printable ASCII (others as '?'), at most 40 characters.  Returns buffer. */
@@ -132,8 +132,8 @@ int fhir_identifier_find(fhir_cursor_t *cursor, const json_t *holder, const char
 /*
  * A date "CCYY-MM-DD" at object[key] into *days_out; a dateTime
  * ("...T10:00:00Z") when with_time, of which the date is kept.  *days_out
- * is untouched when absent; a partial date ("2024-03") is SETTLE_ERR_SYNTAX
- * or what date_parse_iso returns.
+ * is untouched when absent.  Anything else, a partial date ("2024-03")
+ * included, fails with the code date_parse_iso returns.
  */
 int fhir_read_date(fhir_cursor_t *cursor, const json_t *object, const char *key, bool with_time,
                    int32_t *days_out);
@@ -158,8 +158,8 @@ int fhir_read_decimal(fhir_cursor_t *cursor, const json_t *object, const char *k
 
 /* A Money at object[key]: its value in cents (required in a Money), its
  * currency "USD" when given.  *present_out says whether it was there. */
-int fhir_read_money(fhir_cursor_t *cursor, const json_t *object, const char *key,
-                    bool *present_out, int64_t *cents_out);
+int fhir_read_money(fhir_cursor_t *cursor, const json_t *object, const char *key, bool *present_out,
+                    int64_t *cents_out);
 
 /* ------------------------------------------------------------------------
  * References
@@ -173,8 +173,8 @@ int fhir_read_money(fhir_cursor_t *cursor, const json_t *object, const char *key
  * which is not an error (the Reference may carry an identifier).  A resource
  * found that is not of type (NULL: any) is SETTLE_ERR_INVALID.
  */
-int fhir_resolve_key(fhir_cursor_t *cursor, const json_t *object, const char *key,
-                     const char *type, const json_t **reference_out, fhir_target_t *target);
+int fhir_resolve_key(fhir_cursor_t *cursor, const json_t *object, const char *key, const char *type,
+                     const json_t **reference_out, fhir_target_t *target);
 
 /* The NPI (an identifier with system FHIR_SYSTEM_NPI) of whoever the
  * Reference at object[key] names: on the resource it resolves to, else on

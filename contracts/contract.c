@@ -76,8 +76,26 @@ const char *contract_reason_text(const char *carc)
     return NULL;
 }
 
-bool contract_codes_match(const contract_t *contract, const contract_codes_t *codes,
-                          const char *code)
+contract_code_key_t contract_code_key(const char *code)
+{
+    size_t length = strlen(code);
+    contract_code_key_t key = (contract_code_key_t)(length < 0xff ? length : 0xff) << 56;
+    for (size_t i = 0; i < CONTRACT_CODE_KEY_BYTES && i < length; i++)
+        key |= (contract_code_key_t)(unsigned char)code[i] << (48 - 8 * i);
+    return key;
+}
+
+/* contract_code_compare(a, b), given both codes' keys. */
+static int s_code_key_compare(contract_code_key_t key_a, const char *a, contract_code_key_t key_b,
+                              const char *b)
+{
+    if (key_a != key_b)
+        return key_a < key_b ? -1 : 1;
+    return (key_a >> 56) <= CONTRACT_CODE_KEY_BYTES ? 0 : contract_code_compare(a, b);
+}
+
+bool contract_codes_match_key(const contract_t *contract, const contract_codes_t *codes,
+                              const char *code, contract_code_key_t key)
 {
     if (codes->any)
         return true;
@@ -86,27 +104,35 @@ bool contract_codes_match(const contract_t *contract, const contract_codes_t *co
     size_t low = 0, high = codes->count;
     while (low < high) {
         size_t middle = low + (high - low) / 2;
-        if (contract_code_compare(ranges[middle].low, code) <= 0)
+        if (s_code_key_compare(ranges[middle].low_key, ranges[middle].low, key, code) <= 0)
             low = middle + 1;
         else
             high = middle;
     }
-    return low > 0 && contract_code_compare(code, ranges[low - 1].high) <= 0;
+    return low > 0 &&
+           s_code_key_compare(key, code, ranges[low - 1].high_key, ranges[low - 1].high) <= 0;
 }
 
-static int s_fee_compare(const contract_fee_t *fee, const char *code, const char *modifier)
+bool contract_codes_match(const contract_t *contract, const contract_codes_t *codes,
+                          const char *code)
 {
-    int order = contract_code_compare(fee->code, code);
+    return codes->any || contract_codes_match_key(contract, codes, code, contract_code_key(code));
+}
+
+static int s_fee_compare(const contract_fee_t *fee, const char *code, contract_code_key_t key,
+                         const char *modifier)
+{
+    int order = s_code_key_compare(fee->code_key, fee->code, key, code);
     return order ? order : strcmp(fee->modifier, modifier);
 }
 
 static const contract_fee_t *s_fee_exact(const contract_t *contract, const char *code,
-                                         const char *modifier)
+                                         contract_code_key_t key, const char *modifier)
 {
     size_t low = 0, high = contract->fees_count;
     while (low < high) {
         size_t middle = low + (high - low) / 2;
-        int order = s_fee_compare(&contract->fees[middle], code, modifier);
+        int order = s_fee_compare(&contract->fees[middle], code, key, modifier);
         if (order == 0)
             return &contract->fees[middle];
         if (order < 0)
@@ -117,31 +143,46 @@ static const contract_fee_t *s_fee_exact(const contract_t *contract, const char 
     return NULL;
 }
 
-const contract_fee_t *contract_fee_find(const contract_t *contract, const char *code,
-                                        const char (*modifiers)[CLAIM_MODIFIER_SIZE])
+const contract_fee_t *contract_fee_find_key(const contract_t *contract, const char *code,
+                                            contract_code_key_t key,
+                                            const char (*modifiers)[CLAIM_MODIFIER_SIZE])
 {
     for (size_t i = 0; modifiers && i < CLAIM_MODIFIERS_MAX && modifiers[i][0]; i++) {
-        const contract_fee_t *fee = s_fee_exact(contract, code, modifiers[i]);
+        const contract_fee_t *fee = s_fee_exact(contract, code, key, modifiers[i]);
         if (fee)
             return fee;
     }
-    return s_fee_exact(contract, code, "");
+    return s_fee_exact(contract, code, key, "");
 }
 
-const contract_daily_max_t *contract_daily_max_find(const contract_t *contract, const char *code)
+const contract_fee_t *contract_fee_find(const contract_t *contract, const char *code,
+                                        const char (*modifiers)[CLAIM_MODIFIER_SIZE])
+{
+    return contract_fee_find_key(contract, code, contract_code_key(code), modifiers);
+}
+
+const contract_daily_max_t *contract_daily_max_find_key(const contract_t *contract,
+                                                        const char *code,
+                                                        contract_code_key_t key)
 {
     size_t low = 0, high = contract->daily_maxima_count;
     while (low < high) {
         size_t middle = low + (high - low) / 2;
-        int order = contract_code_compare(contract->daily_maxima[middle].code, code);
+        const contract_daily_max_t *entry = &contract->daily_maxima[middle];
+        int order = s_code_key_compare(entry->code_key, entry->code, key, code);
         if (order == 0)
-            return &contract->daily_maxima[middle];
+            return entry;
         if (order < 0)
             low = middle + 1;
         else
             high = middle;
     }
     return NULL;
+}
+
+const contract_daily_max_t *contract_daily_max_find(const contract_t *contract, const char *code)
+{
+    return contract_daily_max_find_key(contract, code, contract_code_key(code));
 }
 
 bool contract_provider_in_network(const contract_t *contract, const char *npi)

@@ -23,10 +23,24 @@
 #define CONTRACT_UNLIMITED    INT64_MAX /* an amount or count with no cap */
 #define CONTRACT_RATE_NONE    (-1)      /* "use the network's coinsurance" */
 
+/*
+ * A code packed into 64 bits so that comparing keys orders codes as
+ * contract_code_compare does: the length in the top byte, then the first
+ * seven bytes big-endian, zeros after the end.  Every CPT, HCPCS and
+ * revenue code is at most seven characters, so the interpreter's lookups
+ * compare one integer per step instead of calling strlen twice and memcmp;
+ * a longer code that ties on its key goes on to the rest of its bytes.
+ */
+typedef uint64_t contract_code_key_t;
+
+#define CONTRACT_CODE_KEY_BYTES 7
+
 /* Source positions (line, column) are kept for the loader's messages. */
 typedef struct {
     char low[CONTRACT_CODE_SIZE];
     char high[CONTRACT_CODE_SIZE];
+    contract_code_key_t low_key; /* contract_code_key(low) */
+    contract_code_key_t high_key;
     uint32_t line, column;
 } contract_range_t;
 
@@ -40,6 +54,7 @@ typedef struct {
 typedef struct {
     char code[CONTRACT_CODE_SIZE];
     char modifier[CLAIM_MODIFIER_SIZE]; /* "" for the code alone */
+    contract_code_key_t code_key;       /* contract_code_key(code) */
     int64_t cents_per_unit;
     uint32_t line, column;
 } contract_fee_t;
@@ -66,6 +81,7 @@ typedef struct {
 
 typedef struct {
     char code[CONTRACT_CODE_SIZE];
+    contract_code_key_t code_key; /* contract_code_key(code) */
     int64_t units_milli_max;
     uint32_t line, column;
 } contract_daily_max_t;
@@ -147,17 +163,35 @@ struct contract_s {
 /* Orders codes by length, then bytes. */
 int contract_code_compare(const char *a, const char *b);
 
+/* The key of a code (see contract_code_key_t). */
+contract_code_key_t contract_code_key(const char *code);
+
 /* True when code is in the list. */
 bool contract_codes_match(const contract_t *contract, const contract_codes_t *codes,
                           const char *code);
+
+/* The same, for a caller that has the code's key already (key must be
+ * contract_code_key(code)). */
+bool contract_codes_match_key(const contract_t *contract, const contract_codes_t *codes,
+                              const char *code, contract_code_key_t key);
 
 /* The fee for code with one of the line's modifiers (tried in order), else
  * for the code alone; NULL when the schedule does not list the code. */
 const contract_fee_t *contract_fee_find(const contract_t *contract, const char *code,
                                         const char (*modifiers)[CLAIM_MODIFIER_SIZE]);
 
+/* The same, with the code's key (contract_code_key(code)). */
+const contract_fee_t *contract_fee_find_key(const contract_t *contract, const char *code,
+                                            contract_code_key_t key,
+                                            const char (*modifiers)[CLAIM_MODIFIER_SIZE]);
+
 /* The daily maximum for code, or NULL. */
 const contract_daily_max_t *contract_daily_max_find(const contract_t *contract, const char *code);
+
+/* The same, with the code's key (contract_code_key(code)). */
+const contract_daily_max_t *contract_daily_max_find_key(const contract_t *contract,
+                                                        const char *code,
+                                                        contract_code_key_t key);
 
 /* True when npi is one of the in-network providers. */
 bool contract_provider_in_network(const contract_t *contract, const char *npi);

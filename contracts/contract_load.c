@@ -333,6 +333,8 @@ static int s_code_item(s_loader_t *loader, yaml_node_t *node, void *target)
         return -1;
     memcpy(range->low, text, low_length);
     memcpy(range->high, high, high_length);
+    range->low_key = contract_code_key(range->low);
+    range->high_key = contract_code_key(range->high);
     range->line = (uint32_t)node->start_mark.line + 1;
     range->column = (uint32_t)node->start_mark.column + 1;
     codes->count++;
@@ -575,6 +577,7 @@ static int s_fee_entry(s_loader_t *l, yaml_node_t *key, yaml_node_t *value)
     memcpy(fee->code, text, code_length);
     if (colon)
         memcpy(fee->modifier, colon + 1, modifier_length);
+    fee->code_key = contract_code_key(fee->code);
     fee->line = (uint32_t)key->start_mark.line + 1;
     fee->column = (uint32_t)key->start_mark.column + 1;
     return s_amount(l, value, &fee->cents_per_unit);
@@ -788,6 +791,7 @@ static int s_key_max_units(s_loader_t *l, yaml_node_t *v, void *t)
             s_count(l, value, &units) != 0)
             continue;
         entry->units_milli_max = units * CLAIM_UNITS_MILLI_PER_UNIT;
+        entry->code_key = contract_code_key(entry->code);
         entry->line = (uint32_t)key->start_mark.line + 1;
         entry->column = (uint32_t)key->start_mark.column + 1;
     }

@@ -30,6 +30,9 @@ typedef struct {
     bool member_ids_valid;                   /* member_ids hold member_year's */
     int32_t member_year;
     uint32_t member_ids[4]; /* deductible and out-of-pocket, individual and family */
+    bool year_known;        /* year is year_day's (s_year) */
+    int32_t year_day;
+    int32_t year;
 } s_run_t;
 
 /* One line on its way through the steps. */
@@ -39,6 +42,7 @@ typedef struct {
     interp_line_t *out;
     const contract_t *contract;
     const contract_benefit_t *benefit;
+    contract_code_key_t code_key; /* of the procedure code, for the contract's lookups */
     bool in_network;
     int64_t copay_cents;     /* the benefit's cost sharing, as rules leave it */
     int32_t coinsurance_bps; /* CONTRACT_RATE_NONE: the network's */
@@ -90,7 +94,11 @@ static void s_adjust(interp_line_t *out, const char *group, const char *reason, 
     interp_adjustment_t *adjustment = &out->adjustments[out->adjustment_count++];
     memcpy(adjustment->group, group, INTERP_GROUP_SIZE - 1);
     adjustment->group[INTERP_GROUP_SIZE - 1] = '\0';
-    claim_set_text(adjustment->reason, sizeof adjustment->reason, reason, strlen(reason));
+    /* Reasons are the contract's, checked against the CARC table when it
+     * was compiled, or the interpreter's own: no need to check them again. */
+    size_t length = strnlen(reason, INTERP_REASON_SIZE - 1);
+    memcpy(adjustment->reason, reason, length);
+    adjustment->reason[length] = '\0';
     adjustment->amount_cents = cents;
 }
 
@@ -245,8 +253,8 @@ static int s_step_exclusion(s_run_t *run, s_line_t *line)
 {
     const contract_t *contract = line->contract;
     for (uint32_t i = 0; i < contract->exclusions_count; i++)
-        if (contract_codes_match(contract, &contract->exclusions[i].codes,
-                                 line->in->procedure_code)) {
+        if (contract_codes_match_key(contract, &contract->exclusions[i].codes,
+                                     line->in->procedure_code, line->code_key)) {
             s_deny(line, contract->exclusions[i].reason);
             break;
         }
@@ -285,7 +293,7 @@ static int s_step_edits(s_run_t *run, s_line_t *line)
     for (uint32_t i = 0; i < contract->age_edits_count; i++) {
         const contract_age_edit_t *edit = &contract->age_edits[i];
         int age = -1;
-        if (!contract_codes_match(contract, &edit->codes, code))
+        if (!contract_codes_match_key(contract, &edit->codes, code, line->code_key))
             continue;
         if (date_age_years(run->member->birth_date, line->in->service_from, &age) != SETTLE_OK ||
             age < edit->age_years_min || age > edit->age_years_max) {
@@ -294,13 +302,15 @@ static int s_step_edits(s_run_t *run, s_line_t *line)
         }
     }
     for (uint32_t i = 0; i < contract->sex_edits_count; i++)
-        if (contract_codes_match(contract, &contract->sex_edits[i].codes, code) &&
+        if (contract_codes_match_key(contract, &contract->sex_edits[i].codes, code,
+                                     line->code_key) &&
             run->member->sex != contract->sex_edits[i].sex) {
             s_deny(line, "7");
             return SETTLE_OK;
         }
     for (uint32_t i = 0; i < contract->diagnosis_edits_count; i++)
-        if (contract_codes_match(contract, &contract->diagnosis_edits[i].codes, code) &&
+        if (contract_codes_match_key(contract, &contract->diagnosis_edits[i].codes, code,
+                                     line->code_key) &&
             !s_diagnosis_ok(run, line, &contract->diagnosis_edits[i])) {
             s_deny(line, "11");
             return SETTLE_OK;
@@ -314,7 +324,8 @@ static int s_step_bundling(s_run_t *run, s_line_t *line)
     const contract_t *contract = line->contract;
     for (uint32_t b = 0; b < contract->bundles_count; b++) {
         const contract_bundle_t *bundle = &contract->bundles[b];
-        if (!contract_codes_match(contract, &bundle->included, line->in->procedure_code))
+        if (!contract_codes_match_key(contract, &bundle->included, line->in->procedure_code,
+                                      line->code_key))
             continue;
         for (uint32_t j = 0; j < run->claim->line_count; j++) {
             const claim_line_t *other = &run->claim->lines[j];
@@ -333,7 +344,7 @@ static int s_step_bundling(s_run_t *run, s_line_t *line)
 static int s_step_daily_max(s_run_t *run, s_line_t *line)
 {
     const contract_daily_max_t *maximum =
-        contract_daily_max_find(line->contract, line->in->procedure_code);
+        contract_daily_max_find_key(line->contract, line->in->procedure_code, line->code_key);
     if (!maximum)
         return SETTLE_OK;
     int64_t used = 0;
@@ -355,8 +366,8 @@ static int s_step_benefit(s_run_t *run, s_line_t *line)
 {
     const contract_t *contract = line->contract;
     for (uint32_t i = 0; i < contract->benefits_count && !line->benefit; i++)
-        if (contract_codes_match(contract, &contract->benefits[i].codes,
-                                 line->in->procedure_code))
+        if (contract_codes_match_key(contract, &contract->benefits[i].codes,
+                                     line->in->procedure_code, line->code_key))
             line->benefit = &contract->benefits[i];
     if (!line->benefit) {
         s_deny(line, "204");
@@ -442,7 +453,8 @@ static int s_allowed(const s_line_t *line, int64_t *allowed_out)
     const contract_network_t *network = line->in_network ? &contract->network_in
                                                          : &contract->network_out;
     const contract_fee_t *fee =
-        contract_fee_find(contract, line->in->procedure_code, line->in->modifiers);
+        contract_fee_find_key(contract, line->in->procedure_code, line->code_key,
+                              line->in->modifiers);
     int64_t priced;
     int rc = fee ? money_muldiv(fee->cents_per_unit,
                                 line->units_milli_left * network->multiplier_bps,
@@ -524,6 +536,36 @@ static const s_step_fn s_steps[] = {
     s_step_prior_auth, s_step_limit,        s_step_price,
 };
 
+/* Copies a line's code into its decision as claim_set_text would (printable
+ * ASCII that fits, else ""), in one pass instead of strlen and a check. */
+static void s_copy_code(char *field, const char *code)
+{
+    for (size_t i = 0; i < CLAIM_PROCEDURE_SIZE; i++) {
+        if (code[i] == '\0') {
+            field[i] = '\0';
+            return;
+        }
+        if ((unsigned char)code[i] < 0x20 || (unsigned char)code[i] > 0x7e)
+            break;
+        field[i] = code[i];
+    }
+    field[0] = '\0';
+}
+
+/* The accumulator period of a day: its calendar year, remembered for the
+ * next line (a claim's lines are mostly of one day). */
+static int32_t s_year(s_run_t *run, int32_t day)
+{
+    if (!run->year_known || run->year_day != day) {
+        int year, month, month_day;
+        date_to_ymd(day, &year, &month, &month_day);
+        run->year_known = true;
+        run->year_day = day;
+        run->year = year;
+    }
+    return run->year;
+}
+
 static void s_line_start(s_run_t *run, uint32_t index, s_line_t *line)
 {
     const claim_line_t *in = &run->claim->lines[index];
@@ -532,9 +574,7 @@ static void s_line_start(s_run_t *run, uint32_t index, s_line_t *line)
      * adjustment slots past adjustment_count are never read, and clearing
      * them cost more than the rest of the line's setup. */
     out->line = index + 1;
-    const char *code = in->procedure_code[0] ? in->procedure_code : in->revenue_code;
-    if (claim_set_text(out->code, sizeof out->code, code, strlen(code)) != SETTLE_OK)
-        out->code[0] = '\0';
+    s_copy_code(out->code, in->procedure_code[0] ? in->procedure_code : in->revenue_code);
     out->units_milli = in->units_milli;
     out->units_milli_paid = 0;
     out->billed_cents = in->charge_cents;
@@ -542,11 +582,11 @@ static void s_line_start(s_run_t *run, uint32_t index, s_line_t *line)
     out->coinsurance_cents = out->paid_cents = out->patient_cents = 0;
     out->denied_in_full = out->denied_in_part = false;
     out->adjustment_count = 0;
-    int year, month, day;
-    date_to_ymd(in->service_from, &year, &month, &day);
     *line = (s_line_t){.index = index, .in = in, .out = out,
                        .charge_cents_left = in->charge_cents,
-                       .units_milli_left = in->units_milli, .year = year};
+                       .units_milli_left = in->units_milli,
+                       .year = s_year(run, in->service_from),
+                       .code_key = contract_code_key(in->procedure_code)};
 }
 
 static int s_adjudicate_line(s_run_t *run, uint32_t index)
@@ -707,9 +747,19 @@ int interp_adjudicate(const contract_t *const *contracts, size_t contract_count,
     if (!contracts || !enrollment || !state || !claim || !decision || !changes ||
         claim->line_count > CLAIM_LINES_MAX)
         return settle_error_set(error, SETTLE_ERR_INVALID, "interp_adjudicate: bad argument");
-    s_run_t run = {.contracts = contracts, .contract_count = contract_count, .state = state,
-                   .claim = claim, .received = received, .decision = decision,
-                   .changes = changes};
+    /* Field by field: an initializer would also clear change_ids, 1 KiB
+     * per claim, of which only the first changes->count are ever read. */
+    s_run_t run;
+    run.contracts = contracts;
+    run.contract_count = contract_count;
+    run.member = NULL;
+    run.state = state;
+    run.claim = claim;
+    run.received = received;
+    run.decision = decision;
+    run.changes = changes;
+    run.member_ids_valid = false;
+    run.year_known = false;
     s_decision_start(&run);
     bool reversed = false;
     bool stop;

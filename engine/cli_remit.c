@@ -7,7 +7,10 @@
  * check (or "no payment" when nothing is due) dated on the run's date, with
  * a trace number made from the provider and that date, and each claim's
  * payer control number is the first 16 hex digits of its content hash, its
- * identity on the ledger.  A provider whose voids outweigh its payments
+ * identity on the ledger.  A replacement (frequency 7) whose original was
+ * paid in the same remittance is preceded by the original's reversal
+ * (CLP02 22, every amount negated), as payers report corrections, so the
+ * payment counts the replaced claim once.  A provider whose voids outweigh its payments
  * would be owed a negative check; its remittance is refused with the
  * writer's reason, and the others are still written.
  */
@@ -74,6 +77,93 @@ static remit_t *s_remit_for(cli_remits_t *self, const claim_t *claim)
     return remit;
 }
 
+/* The entry for claim_id in remit that has not been reversed, or NULL. */
+static const remit_claim_t *s_entry_of(const remit_t *remit, const char *claim_id)
+{
+    const remit_claim_t *found = NULL;
+    for (uint32_t i = 0; i < remit->claim_count; i++) {
+        const remit_claim_t *entry = &remit->claims[i];
+        if (strcmp(entry->decision.claim_id, claim_id) != 0)
+            continue;
+        found = entry->frequency == CLAIM_FREQUENCY_VOID ? NULL : entry; /* a reversal cancels */
+    }
+    return found;
+}
+
+/* The claim an entry answers, rebuilt as a void of itself: enough for
+ * remit_add_claim, which copies what the writers need. */
+static int s_void_claim(const remit_claim_t *entry, claim_t *claim)
+{
+    claim->kind = entry->kind;
+    claim->frequency = CLAIM_FREQUENCY_VOID;
+    memcpy(claim->claim_id, entry->decision.claim_id, sizeof claim->claim_id);
+    memcpy(claim->member_id, entry->member_id, sizeof claim->member_id);
+    memcpy(claim->place_of_service, entry->place_of_service, sizeof claim->place_of_service);
+    memcpy(claim->bill_type, entry->bill_type, sizeof claim->bill_type);
+    memcpy(claim->original_claim_number, entry->decision.claim_id,
+           sizeof claim->original_claim_number);
+    int rc = claim_reserve_lines(claim, entry->decision.line_count);
+    for (uint32_t i = 0; rc == SETTLE_OK && i < entry->decision.line_count; i++) {
+        claim_line_t *line;
+        rc = claim_add_line(claim, &line);
+        if (rc == SETTLE_OK)
+            *line = entry->claim_lines[i];
+    }
+    return rc;
+}
+
+/* The entry's decision with every amount negated: its reversal. */
+static void s_negate(const interp_decision_t *from, interp_decision_t *to)
+{
+    interp_line_t *lines = to->lines;
+    *to = *from;
+    to->lines = lines;
+    to->frequency = CLAIM_FREQUENCY_VOID;
+    memcpy(to->related_claim_id, from->claim_id, sizeof to->related_claim_id);
+    to->billed_cents = -from->billed_cents;
+    to->allowed_cents = -from->allowed_cents;
+    to->paid_cents = -from->paid_cents;
+    to->patient_cents = -from->patient_cents;
+    for (uint32_t i = 0; i < from->line_count; i++) {
+        interp_line_t *line = &to->lines[i];
+        *line = from->lines[i];
+        line->billed_cents = -line->billed_cents;
+        line->allowed_cents = -line->allowed_cents;
+        line->deductible_cents = -line->deductible_cents;
+        line->copay_cents = -line->copay_cents;
+        line->coinsurance_cents = -line->coinsurance_cents;
+        line->paid_cents = -line->paid_cents;
+        line->patient_cents = -line->patient_cents;
+        for (uint32_t a = 0; a < line->adjustment_count; a++)
+            line->adjustments[a].amount_cents = -line->adjustments[a].amount_cents;
+    }
+}
+
+/* Adds the reversal of the entry a replacement replaces, when there is one. */
+static int s_reverse_replaced(remit_t *remit, const interp_decision_t *decision,
+                              settle_error_t *error)
+{
+    if (decision->frequency != CLAIM_FREQUENCY_REPLACEMENT || !decision->related_claim_id[0])
+        return SETTLE_OK;
+    const remit_claim_t *entry = s_entry_of(remit, decision->related_claim_id);
+    if (!entry)
+        return SETTLE_OK; /* paid in an earlier run: nothing here to reverse */
+    claim_t *claim = claim_new();
+    interp_decision_t *reversal = interp_decision_new();
+    char payer_claim_number[REMIT_REFERENCE_SIZE];
+    memcpy(payer_claim_number, entry->payer_claim_number, sizeof payer_claim_number);
+    int rc = claim && reversal ? s_void_claim(entry, claim) : SETTLE_ERR_NOMEM;
+    if (rc == SETTLE_OK) {
+        s_negate(&entry->decision, reversal);
+        rc = remit_add_claim(remit, claim, reversal, payer_claim_number, NULL, error);
+    } else {
+        settle_error_set(error, rc, "claim %s: no memory for its reversal", decision->claim_id);
+    }
+    claim_destroy(&claim);
+    interp_decision_destroy(&reversal);
+    return rc;
+}
+
 int cli_remits_add(cli_remits_t *self, const claim_t *claim, const interp_decision_t *decision,
                    settle_error_t *error)
 {
@@ -89,6 +179,9 @@ int cli_remits_add(cli_remits_t *self, const claim_t *claim, const interp_decisi
         return settle_error_set(error, rc, "claim %s: cannot hash", claim->claim_id);
     hash_to_hex(hash, sizeof hash, hex);
     hex[16] = '\0';
+    rc = s_reverse_replaced(remit, decision, error);
+    if (rc != SETTLE_OK)
+        return rc;
     return remit_add_claim(remit, claim, decision, hex, NULL, error);
 }
 

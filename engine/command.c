@@ -90,8 +90,7 @@ int command_encode(const command_t *command, uint8_t **bytes_out, size_t *size_o
     return SETTLE_OK;
 }
 
-int command_decode(const uint8_t *bytes, size_t size, command_t *command_out,
-                   settle_error_t *error)
+int command_decode(const uint8_t *bytes, size_t size, command_t *command_out, settle_error_t *error)
 {
     wire_reader_t r = {bytes, bytes ? size : 0, 0, SETTLE_OK, "command", "mark", error};
     command_t c;
@@ -182,9 +181,9 @@ int command_verify(const command_t *command, const uint8_t public_key[SIGN_PUBLI
         return rc;
     rc = sign_verify(public_key, digest, sizeof digest, command->signature);
     if (rc == SETTLE_ERR_SIGNATURE)
-        return settle_error_set(error, rc, "%s command %" PRIu64 " of %s: signature does not verify",
-                                command_type_name(command->type), command->sequence,
-                                command->participant);
+        return settle_error_set(
+            error, rc, "%s command %" PRIu64 " of %s: signature does not verify",
+            command_type_name(command->type), command->sequence, command->participant);
     return rc == SETTLE_OK ? rc : settle_error_set(error, rc, "command: cannot verify");
 }
 
@@ -192,9 +191,8 @@ int command_verify(const command_t *command, const uint8_t public_key[SIGN_PUBLI
  * Entries
  * ------------------------------------------------------------------------ */
 
-int command_entry_encode(uint64_t timestamp_ms, const uint8_t *const *commands,
-                         const size_t *sizes, uint32_t count, uint8_t **bytes_out,
-                         size_t *size_out)
+int command_entry_encode(uint64_t timestamp_ms, const uint8_t *const *commands, const size_t *sizes,
+                         uint32_t count, uint8_t **bytes_out, size_t *size_out)
 {
     if (count > COMMAND_ENTRY_COMMANDS_MAX)
         return SETTLE_ERR_TOO_MANY;
@@ -242,8 +240,7 @@ static void s_entry_header(wire_reader_t *r, command_entry_t *entry)
 }
 
 int command_entry_decode(const uint8_t *bytes, size_t size, command_entry_t *entry_out,
-                         settle_error_t *reasons, uint32_t reasons_capacity,
-                         settle_error_t *error)
+                         settle_error_t *reasons, uint32_t reasons_capacity, settle_error_t *error)
 {
     wire_reader_t r = {bytes, bytes ? size : 0, 0, SETTLE_OK, "entry", "mark", error};
     command_entry_t entry = {0, 0, NULL};
@@ -257,7 +254,8 @@ int command_entry_decode(const uint8_t *bytes, size_t size, command_entry_t *ent
         return settle_error_set(error, SETTLE_ERR_NOMEM, "entry: no memory for its commands");
     for (uint32_t i = 0; i < entry.count && r.rc == SETTLE_OK; i++) {
         size_t command_size;
-        const uint8_t *command = wire_get_bytes(&r, "command", COMMAND_ENTRY_SIZE_MAX, &command_size);
+        const uint8_t *command =
+            wire_get_bytes(&r, "command", COMMAND_ENTRY_SIZE_MAX, &command_size);
         if (!command)
             break;
         settle_error_t *reason = reasons && i < reasons_capacity ? &reasons[i] : NULL;

@@ -67,8 +67,7 @@ static void s_put_register(wire_writer_t *w, const void *value)
     wire_put_text(w, v->npi, sizeof v->npi);
 }
 
-int command_register_encode(const command_register_t *value, uint8_t **bytes_out,
-                            size_t *size_out)
+int command_register_encode(const command_register_t *value, uint8_t **bytes_out, size_t *size_out)
 {
     return s_encode(s_put_register, value, bytes_out, size_out);
 }
@@ -215,9 +214,9 @@ int command_batch_root(const command_batch_t *batch, uint8_t root_out[COMMAND_DI
            command_batch_next(batch, &cursor, &claim, &size))
         rc = merkle_leaf_hash(claim, size, leaves[count++]);
     if (rc == SETTLE_OK)
-        rc = count == batch->count ? merkle_root((const uint8_t(*)[MERKLE_HASH_SIZE])leaves,
-                                                 count, root_out)
-                                   : SETTLE_ERR_CORRUPT;
+        rc = count == batch->count
+                 ? merkle_root((const uint8_t(*)[MERKLE_HASH_SIZE])leaves, count, root_out)
+                 : SETTLE_ERR_CORRUPT;
     settle_free(leaves);
     return rc;
 }

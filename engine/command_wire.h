@@ -20,7 +20,7 @@
 #include "settle/error.h"
 
 typedef struct {
-    uint8_t *at;     /* NULL when only measuring */
+    uint8_t *at; /* NULL when only measuring */
     size_t used;
     size_t capacity; /* growable buffers only */
     bool grow;       /* at is a settle_malloc'd buffer that may be grown */
@@ -134,8 +134,7 @@ static inline uint64_t wire_get_uint(wire_reader_t *r, int size)
     return value;
 }
 
-static inline void wire_get_text(wire_reader_t *r, const char *name, char *field,
-                                 size_t field_size)
+static inline void wire_get_text(wire_reader_t *r, const char *name, char *field, size_t field_size)
 {
     r->field = name;
     size_t length = (size_t)wire_get_uint(r, 2);

@@ -55,8 +55,7 @@ fsm_claim_result_t *fsm_results_add_claim(fsm_results_t *r)
 
 fsm_payment_result_t *fsm_results_add_payment(fsm_results_t *r)
 {
-    if (!s_grow((void **)&r->payments, r->payment_count, &r->payment_capacity,
-                sizeof *r->payments))
+    if (!s_grow((void **)&r->payments, r->payment_count, &r->payment_capacity, sizeof *r->payments))
         return NULL;
     fsm_payment_result_t *payment = &r->payments[r->payment_count++];
     memset(payment, 0, sizeof *payment);
@@ -282,8 +281,10 @@ int fsm_apply(fsm_t *self, const uint8_t *entry, size_t size, fsm_results_t *res
     }
     command_entry_free(&decoded); /* decoded again, with each command's problem */
     command_entry_decode(entry, size, &decoded, problems, decoded.count + 1, NULL);
-    fsm_apply_t apply = {.fsm = self, .entry_index = self->head_index + 1,
-                         .timestamp_ms = decoded.timestamp_ms, .results = results};
+    fsm_apply_t apply = {.fsm = self,
+                         .entry_index = self->head_index + 1,
+                         .timestamp_ms = decoded.timestamp_ms,
+                         .results = results};
     results->entry_index = self->head_index;
     rc = ledger_begin(self->ledger, error);
     if (rc == SETTLE_OK)

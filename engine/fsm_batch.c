@@ -112,9 +112,9 @@ static int s_adjudicate(fsm_apply_t *apply, fsm_payer_t *payer, ledger_claim_t *
     settle_error_t problem;
     settle_error_clear(&problem);
     int32_t received = (int32_t)(apply->timestamp_ms / FSM_MS_PER_DAY);
-    int rc = interp_adjudicate((const contract_t *const *)payer->contracts,
-                               payer->contract_count, payer->enrollment, payer->state, claim,
-                               received, fsm->decision, fsm->changes, &problem);
+    int rc = interp_adjudicate((const contract_t *const *)payer->contracts, payer->contract_count,
+                               payer->enrollment, payer->state, claim, received, fsm->decision,
+                               fsm->changes, &problem);
     if (rc == SETTLE_ERR_NOMEM)
         return settle_error_set(error, rc, "fsm: out of memory adjudicating %s", claim->claim_id);
     if (rc != SETTLE_OK) {
@@ -143,11 +143,11 @@ static int s_claim(fsm_apply_t *apply, fsm_payer_t *payer, const uint8_t *bytes,
     }
     if (rc != SETTLE_ERR_NOT_FOUND)
         return settle_error_set(error, rc, "fsm: cannot read claims");
-    bool corrects = claim->frequency == CLAIM_FREQUENCY_VOID ||
-                    claim->frequency == CLAIM_FREQUENCY_REPLACEMENT;
-    bool has_original = corrects && ledger_claim_get(fsm->ledger, payer->id,
-                                                     claim->original_claim_number,
-                                                     &original) == SETTLE_OK;
+    bool corrects =
+        claim->frequency == CLAIM_FREQUENCY_VOID || claim->frequency == CLAIM_FREQUENCY_REPLACEMENT;
+    bool has_original =
+        corrects && ledger_claim_get(fsm->ledger, payer->id, claim->original_claim_number,
+                                     &original) == SETTLE_OK;
     memset(&row, 0, sizeof row);
     memcpy(row.payer, payer->id, sizeof row.payer);
     memcpy(row.claim_id, claim->claim_id, sizeof row.claim_id);

@@ -18,8 +18,7 @@ static const uint8_t s_role_needed[COMMAND_TYPE_MAX + 1] = {
     [COMMAND_FUND] = COMMAND_ROLE_PAYER,    [COMMAND_PAY] = COMMAND_ROLE_PAYER,
 };
 
-static int s_authorize_genesis(fsm_apply_t *apply, const command_t *command,
-                               bool exact_sequence)
+static int s_authorize_genesis(fsm_apply_t *apply, const command_t *command, bool exact_sequence)
 {
     if (apply->fsm->head_index != 0)
         return fsm_reject(apply, SETTLE_ERR_INVALID,
@@ -46,8 +45,9 @@ int fsm_authorize(fsm_apply_t *apply, const command_t *command, bool check_signa
     if (rc != SETTLE_OK)
         return rc;
     if (signer.role != s_role_needed[command->type])
-        return fsm_reject(apply, SETTLE_ERR_INVALID, "a %s may not %s (%s needed)",
-                          command_role_name(signer.role), command_type_name(command->type),
+        return fsm_reject(apply, SETTLE_ERR_INVALID, "the %s %s may not %s (%s only)",
+                          command_role_name(signer.role), command->participant,
+                          command_type_name(command->type),
                           command_role_name(s_role_needed[command->type]));
     bool in_order = exact_sequence ? command->sequence == signer.next_sequence
                                    : command->sequence >= signer.next_sequence;
@@ -136,12 +136,11 @@ int fsm_apply_deploy(fsm_apply_t *apply, const command_t *command, settle_error_
 {
     command_text_t text;
     settle_error_t problem;
-    if (command_text_decode(command->payload, command->payload_size, &text, &problem) !=
-        SETTLE_OK)
+    if (command_text_decode(command->payload, command->payload_size, &text, &problem) != SETTLE_OK)
         return fsm_reject(apply, problem.code, "%s", problem.message);
     contract_t *contract = NULL;
-    int rc = contract_load_text((const char *)text.text, text.size, "contract", &contract,
-                                &problem, NULL, NULL);
+    int rc = contract_load_text((const char *)text.text, text.size, "contract", &contract, &problem,
+                                NULL, NULL);
     if (rc == SETTLE_ERR_NOMEM)
         return settle_error_set(error, rc, "fsm: out of memory");
     if (rc != SETTLE_OK) {
@@ -157,7 +156,8 @@ int fsm_apply_deploy(fsm_apply_t *apply, const command_t *command, settle_error_
     }
     ledger_contract_t row = {.effective_from = contract_effective_from(contract),
                              .effective_to = contract_effective_to(contract),
-                             .yaml = text.text, .yaml_size = text.size};
+                             .yaml = text.text,
+                             .yaml_size = text.size};
     snprintf(row.payer, sizeof row.payer, "%s", command->participant);
     snprintf(row.contract_id, sizeof row.contract_id, "%s", contract_id(contract));
     snprintf(row.version, sizeof row.version, "%s", contract_version(contract));
@@ -180,8 +180,7 @@ int fsm_apply_enroll(fsm_apply_t *apply, const command_t *command, settle_error_
 {
     command_text_t text;
     settle_error_t problem;
-    if (command_text_decode(command->payload, command->payload_size, &text, &problem) !=
-        SETTLE_OK)
+    if (command_text_decode(command->payload, command->payload_size, &text, &problem) != SETTLE_OK)
         return fsm_reject(apply, problem.code, "%s", problem.message);
     enrollment_t *enrollment = NULL;
     int rc = enrollment_load_text((const char *)text.text, text.size, "enrollment", &enrollment,
@@ -207,8 +206,7 @@ int fsm_apply_fund(fsm_apply_t *apply, const command_t *command, settle_error_t 
 {
     command_fund_t value;
     settle_error_t problem;
-    if (command_fund_decode(command->payload, command->payload_size, &value, &problem) !=
-        SETTLE_OK)
+    if (command_fund_decode(command->payload, command->payload_size, &value, &problem) != SETTLE_OK)
         return fsm_reject(apply, problem.code, "%s", problem.message);
     if (strcmp(value.payer, command->participant) != 0)
         return fsm_reject(apply, SETTLE_ERR_INVALID, "%s may not fund payer %s",

@@ -53,8 +53,8 @@ typedef struct {
     fsm_t *fsm;
     uint64_t entry_index;
     uint64_t timestamp_ms;
-    uint32_t position;      /* of the command being applied */
-    uint64_t genesis_next;  /* the next genesis sequence number in this entry */
+    uint32_t position;     /* of the command being applied */
+    uint64_t genesis_next; /* the next genesis sequence number in this entry */
     fsm_results_t *results;
     fsm_command_result_t *result; /* the command being applied */
 } fsm_apply_t;

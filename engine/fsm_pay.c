@@ -81,8 +81,7 @@ int fsm_apply_pay(fsm_apply_t *apply, const command_t *command, settle_error_t *
 {
     command_pay_t value;
     settle_error_t problem;
-    if (command_pay_decode(command->payload, command->payload_size, &value, &problem) !=
-        SETTLE_OK)
+    if (command_pay_decode(command->payload, command->payload_size, &value, &problem) != SETTLE_OK)
         return fsm_reject(apply, problem.code, "%s", problem.message);
     if (strcmp(value.payer, command->participant) != 0)
         return fsm_reject(apply, SETTLE_ERR_INVALID, "%s may not pay for payer %s",

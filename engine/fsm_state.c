@@ -119,7 +119,8 @@ static int s_member_yaml(const char *payer, const enrollment_member_t *m, void *
     s_append(w, sex);
     s_append(w, ", coverage: {from: ");
     s_append(w, from);
-    if (m->coverage_to != INT32_MAX && date_format_iso(m->coverage_to, to, sizeof to) == SETTLE_OK) {
+    if (m->coverage_to != INT32_MAX &&
+        date_format_iso(m->coverage_to, to, sizeof to) == SETTLE_OK) {
         s_append(w, ", to: ");
         s_append(w, to);
     }
@@ -176,8 +177,7 @@ static int s_load_contract(const ledger_contract_t *row, void *context)
         payer->contract_capacity = grown;
     }
     int rc = contract_load_text((const char *)row->yaml, row->yaml_size, row->contract_id,
-                                &payer->contracts[payer->contract_count], load->error, NULL,
-                                NULL);
+                                &payer->contracts[payer->contract_count], load->error, NULL, NULL);
     if (rc == SETTLE_OK)
         payer->contract_count++;
     return rc;

@@ -181,8 +181,9 @@ int ledger_wrap(sqlite3 *db, bool file, ledger_t **ledger_out, settle_error_t *e
     self->db = db;
     self->changes.grow = true;
     self->changes.ok = true;
-    int rc = s_exec(self, file ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-                               : "PRAGMA journal_mode = MEMORY;",
+    int rc = s_exec(self,
+                    file ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+                         : "PRAGMA journal_mode = MEMORY;",
                     error);
     if (rc == SETTLE_OK)
         rc = s_exec(self, "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -65536;", error);
@@ -557,9 +558,18 @@ int ledger_head(ledger_t *self, uint64_t *index_out, uint8_t hash_out[LEDGER_HAS
 
 int ledger_row_count(ledger_t *self, const char *table, uint64_t *count_out)
 {
-    static const char *const tables[] = {
-        "participants", "contracts", "members",  "claims",   "claim_lines", "claim_adjustments",
-        "accumulator_changes", "accounts", "transfers", "payments", "commands", "chain"};
+    static const char *const tables[] = {"participants",
+                                         "contracts",
+                                         "members",
+                                         "claims",
+                                         "claim_lines",
+                                         "claim_adjustments",
+                                         "accumulator_changes",
+                                         "accounts",
+                                         "transfers",
+                                         "payments",
+                                         "commands",
+                                         "chain"};
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
         if (strcmp(table, tables[i]) != 0)
             continue;

@@ -20,8 +20,7 @@ void ledger_account_funding(const char *payer, char id_out[LEDGER_ACCOUNT_ID_SIZ
     snprintf(id_out, LEDGER_ACCOUNT_ID_SIZE, "funding/%s", payer);
 }
 
-void ledger_account_payable(const char *payer, const char *npi,
-                            char id_out[LEDGER_ACCOUNT_ID_SIZE])
+void ledger_account_payable(const char *payer, const char *npi, char id_out[LEDGER_ACCOUNT_ID_SIZE])
 {
     snprintf(id_out, LEDGER_ACCOUNT_ID_SIZE, "payable/%s/%s", payer, npi);
 }
@@ -188,8 +187,8 @@ int ledger_payer_available(ledger_t *self, const char *payer, int64_t *cents_out
     return SETTLE_OK;
 }
 
-int ledger_payable_each(ledger_t *self, const char *payer, ledger_payable_fn each,
-                        void *context, settle_error_t *error)
+int ledger_payable_each(ledger_t *self, const char *payer, ledger_payable_fn each, void *context,
+                        settle_error_t *error)
 {
     sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_PAYABLE_EACH, error);
     if (!s)

@@ -64,11 +64,10 @@ static int s_line_put(ledger_t *self, int64_t claim_row, const interp_line_t *li
     sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_LINE_PUT, error);
     if (!s)
         return SETTLE_ERR_IO;
-    const int64_t amounts[] = {line->units_milli,       line->units_milli_paid,
-                               line->billed_cents,      line->allowed_cents,
-                               line->deductible_cents,  line->copay_cents,
-                               line->coinsurance_cents, line->paid_cents,
-                               line->patient_cents};
+    const int64_t amounts[] = {
+        line->units_milli,       line->units_milli_paid, line->billed_cents,
+        line->allowed_cents,     line->deductible_cents, line->copay_cents,
+        line->coinsurance_cents, line->paid_cents,       line->patient_cents};
     sqlite3_bind_int64(s, 1, claim_row);
     sqlite3_bind_int(s, 2, (int)line->line);
     ledger_bind_text(s, 3, line->code);
@@ -232,11 +231,10 @@ static int s_history_lines(ledger_t *self, int64_t claim_row, interp_decision_t 
         memset(line, 0, sizeof *line);
         line->line = (uint32_t)sqlite3_column_int(s, 0);
         ledger_column_text(s, 1, line->code, sizeof line->code);
-        int64_t *amounts[] = {&line->units_milli,       &line->units_milli_paid,
-                              &line->billed_cents,      &line->allowed_cents,
-                              &line->deductible_cents,  &line->copay_cents,
-                              &line->coinsurance_cents, &line->paid_cents,
-                              &line->patient_cents};
+        int64_t *amounts[] = {
+            &line->units_milli,       &line->units_milli_paid, &line->billed_cents,
+            &line->allowed_cents,     &line->deductible_cents, &line->copay_cents,
+            &line->coinsurance_cents, &line->paid_cents,       &line->patient_cents};
         for (int i = 0; i < 9; i++)
             *amounts[i] = sqlite3_column_int64(s, 2 + i);
         line->denied_in_full = sqlite3_column_int(s, 11) != 0;

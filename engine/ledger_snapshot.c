@@ -18,8 +18,7 @@
 #define LEDGER_HEADER_READ_VERSION  19
 #define LEDGER_HEADER_SIZE          100
 
-int ledger_serialize(ledger_t *self, uint8_t **bytes_out, size_t *size_out,
-                     settle_error_t *error)
+int ledger_serialize(ledger_t *self, uint8_t **bytes_out, size_t *size_out, settle_error_t *error)
 {
     if (self->in_transaction)
         return settle_error_set(error, SETTLE_ERR_INVALID, "ledger: snapshot inside an entry");

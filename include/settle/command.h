@@ -43,15 +43,15 @@
 #define COMMAND_VERSION 1
 
 /* Limits: past any of them the input is refused, never truncated. */
-#define COMMAND_PARTICIPANT_ID_SIZE  CLAIM_PAYER_ID_SIZE /* a payer's id is its claims' payer id */
-#define COMMAND_DISPLAY_NAME_SIZE    129
-#define COMMAND_PAYLOAD_SIZE_MAX     (16u << 20) /* 16 MiB */
-#define COMMAND_ENTRY_SIZE_MAX       (64u << 20) /* 64 MiB */
-#define COMMAND_ENTRY_COMMANDS_MAX   4096
-#define COMMAND_BATCH_CLAIMS_MAX     10000
-#define COMMAND_CLAIM_SIZE_MAX       (1u << 20) /* one claim's encoding */
-#define COMMAND_DIGEST_SIZE          32
-#define COMMAND_FUND_CENTS_MAX       INT64_C(1000000000000000) /* ten trillion dollars */
+#define COMMAND_PARTICIPANT_ID_SIZE CLAIM_PAYER_ID_SIZE /* a payer's id is its claims' payer id */
+#define COMMAND_DISPLAY_NAME_SIZE   129
+#define COMMAND_PAYLOAD_SIZE_MAX    (16u << 20) /* 16 MiB */
+#define COMMAND_ENTRY_SIZE_MAX      (64u << 20) /* 64 MiB */
+#define COMMAND_ENTRY_COMMANDS_MAX  4096
+#define COMMAND_BATCH_CLAIMS_MAX    10000
+#define COMMAND_CLAIM_SIZE_MAX      (1u << 20) /* one claim's encoding */
+#define COMMAND_DIGEST_SIZE         32
+#define COMMAND_FUND_CENTS_MAX      INT64_C(1000000000000000) /* ten trillion dollars */
 
 /* The signer id of the commands in the very first entry, which register
  * the first participants; it has no key (see fsm.h). */
@@ -154,9 +154,8 @@ typedef struct {
  * SETTLE_ERR_TOO_MANY past COMMAND_ENTRY_COMMANDS_MAX, SETTLE_ERR_TOO_LONG
  * past COMMAND_ENTRY_SIZE_MAX.
  */
-int command_entry_encode(uint64_t timestamp_ms, const uint8_t *const *commands,
-                         const size_t *sizes, uint32_t count, uint8_t **bytes_out,
-                         size_t *size_out);
+int command_entry_encode(uint64_t timestamp_ms, const uint8_t *const *commands, const size_t *sizes,
+                         uint32_t count, uint8_t **bytes_out, size_t *size_out);
 
 /*
  * Decodes an entry's framing: the timestamp and each command's bytes.  The
@@ -168,8 +167,7 @@ int command_entry_encode(uint64_t timestamp_ms, const uint8_t *const *commands,
  * command_entry_free.
  */
 int command_entry_decode(const uint8_t *bytes, size_t size, command_entry_t *entry_out,
-                         settle_error_t *reasons, uint32_t reasons_capacity,
-                         settle_error_t *error);
+                         settle_error_t *reasons, uint32_t reasons_capacity, settle_error_t *error);
 
 /* Frees the commands array; the entry is then empty.  Safe twice. */
 void command_entry_free(command_entry_t *entry);
@@ -217,8 +215,7 @@ typedef struct {
     char payer[COMMAND_PARTICIPANT_ID_SIZE];
 } command_pay_t;
 
-int command_register_encode(const command_register_t *value, uint8_t **bytes_out,
-                            size_t *size_out);
+int command_register_encode(const command_register_t *value, uint8_t **bytes_out, size_t *size_out);
 /* Refuses an unknown role, a provider without a ten-digit NPI, an NPI on
  * any other role, an empty participant id or display name. */
 int command_register_decode(const uint8_t *bytes, size_t size, command_register_t *value_out,

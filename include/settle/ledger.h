@@ -34,11 +34,11 @@
 #include "settle/error.h"
 #include "settle/interp.h"
 
-#define LEDGER_HASH_SIZE        32
-#define LEDGER_SCHEMA_VERSION   1
-#define LEDGER_ACCOUNT_ID_SIZE  (16 + COMMAND_PARTICIPANT_ID_SIZE + CLAIM_NPI_SIZE)
-#define LEDGER_PAYMENT_ID_SIZE  64
-#define LEDGER_REASON_SIZE      256
+#define LEDGER_HASH_SIZE       32
+#define LEDGER_SCHEMA_VERSION  1
+#define LEDGER_ACCOUNT_ID_SIZE (16 + COMMAND_PARTICIPANT_ID_SIZE + CLAIM_NPI_SIZE)
+#define LEDGER_PAYMENT_ID_SIZE 64
+#define LEDGER_REASON_SIZE     256
 
 /* The one settlement account: money comes in from it (funding) and goes out
  * to it (payments); its balance is minus what is inside the ledger. */
@@ -157,7 +157,7 @@ typedef struct {
     char related_claim_id[CLAIM_REFERENCE_SIZE];
     uint8_t content_hash[LEDGER_HASH_SIZE];
     uint64_t entry_index;
-    uint8_t status; /* interp_status_t */
+    uint8_t status;                  /* interp_status_t */
     char reason[LEDGER_REASON_SIZE]; /* why it was rejected without a decision, or "" */
     int64_t billed_cents;
     int64_t allowed_cents;
@@ -201,10 +201,8 @@ int ledger_history_each(ledger_t *self, ledger_history_fn each, void *context,
 
 /* Calls each with every accumulator total (the sum of its changes), ordered
  * by payer, kind, year, key and benefit. */
-typedef int (*ledger_total_fn)(const char *payer, const interp_accumulator_t *total,
-                               void *context);
-int ledger_total_each(ledger_t *self, ledger_total_fn each, void *context,
-                      settle_error_t *error);
+typedef int (*ledger_total_fn)(const char *payer, const interp_accumulator_t *total, void *context);
+int ledger_total_each(ledger_t *self, ledger_total_fn each, void *context, settle_error_t *error);
 
 /* ------------------------------------------------------------------------
  * Accounts, transfers, payments
@@ -216,10 +214,10 @@ void ledger_account_payable(const char *payer, const char *npi,
                             char id_out[LEDGER_ACCOUNT_ID_SIZE]);
 
 /* Transfer kinds. */
-#define LEDGER_TRANSFER_FUND    "fund"    /* settlement -> payer funding */
+#define LEDGER_TRANSFER_FUND     "fund"     /* settlement -> payer funding */
 #define LEDGER_TRANSFER_CLAIM    "claim"    /* payer funding -> provider payable (net > 0) */
 #define LEDGER_TRANSFER_REVERSAL "reversal" /* provider payable -> payer funding (net < 0) */
-#define LEDGER_TRANSFER_PAYMENT "payment" /* provider payable -> settlement */
+#define LEDGER_TRANSFER_PAYMENT  "payment"  /* provider payable -> settlement */
 
 typedef struct {
     const char *debit_account;
@@ -256,8 +254,8 @@ typedef struct {
 
 /* Calls each for every provider with payable claims from payer, by NPI. */
 typedef int (*ledger_payable_fn)(const ledger_payable_t *payable, void *context);
-int ledger_payable_each(ledger_t *self, const char *payer, ledger_payable_fn each,
-                        void *context, settle_error_t *error);
+int ledger_payable_each(ledger_t *self, const char *payer, ledger_payable_fn each, void *context,
+                        settle_error_t *error);
 
 typedef struct {
     char payment_id[LEDGER_PAYMENT_ID_SIZE]; /* the trace number */
@@ -310,8 +308,7 @@ int ledger_check(ledger_t *self, settle_error_t *error);
 
 /* The whole database as bytes (sqlite3_serialize), in a new buffer the
  * caller frees with settle_free. */
-int ledger_serialize(ledger_t *self, uint8_t **bytes_out, size_t *size_out,
-                     settle_error_t *error);
+int ledger_serialize(ledger_t *self, uint8_t **bytes_out, size_t *size_out, settle_error_t *error);
 
 /*
  * Opens a copy of snapshot bytes as a new in-memory ledger, checking that it

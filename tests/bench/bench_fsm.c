@@ -97,8 +97,8 @@ static void s_prepare(fsm_t *fsm, fsm_results_t *results, const sign_key_t *key)
     uint8_t *payload;
     size_t size, entry_size;
     s_check(command_register_encode(&payer, &payload, &size), "register");
-    uint8_t *entry = s_entry(COMMAND_REGISTER, COMMAND_GENESIS_PARTICIPANT, 0, payload, size, NULL,
-                             &entry_size);
+    uint8_t *entry =
+        s_entry(COMMAND_REGISTER, COMMAND_GENESIS_PARTICIPANT, 0, payload, size, NULL, &entry_size);
     settle_free(payload);
     s_apply(fsm, results, entry, entry_size);
 
@@ -158,8 +158,8 @@ static void s_claim(claim_t *claim, long number)
     claim->total_charge_cents = 17000;
 }
 
-static uint8_t *s_batch_entry(claim_t *claim, long first, uint64_t sequence,
-                              const sign_key_t *key, size_t *size_out)
+static uint8_t *s_batch_entry(claim_t *claim, long first, uint64_t sequence, const sign_key_t *key,
+                              size_t *size_out)
 {
     uint8_t *claims[BENCH_BATCH_CLAIMS], *payload;
     size_t sizes[BENCH_BATCH_CLAIMS], size;
@@ -200,7 +200,8 @@ int main(int argc, char **argv)
     uint8_t **entries = malloc((size_t)batches * sizeof *entries);
     size_t *sizes = malloc((size_t)batches * sizeof *sizes);
     for (long b = 0; b < batches; b++)
-        entries[b] = s_batch_entry(claim, b * BENCH_BATCH_CLAIMS, (uint64_t)(3 + b), key, &sizes[b]);
+        entries[b] =
+            s_batch_entry(claim, b * BENCH_BATCH_CLAIMS, (uint64_t)(3 + b), key, &sizes[b]);
     double start = s_seconds();
     for (long b = 0; b < batches; b++)
         s_apply(fsm, results, entries[b], sizes[b]);

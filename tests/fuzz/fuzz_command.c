@@ -66,8 +66,8 @@ static void s_check_payloads(const uint8_t *data, size_t size)
     uint8_t *again = NULL;
     size_t again_size = 0;
     if (command_register_decode(data, size, &reg, NULL) == SETTLE_OK &&
-        (command_register_encode(&reg, &again, &again_size) != SETTLE_OK ||
-         again_size != size || memcmp(again, data, size) != 0))
+        (command_register_encode(&reg, &again, &again_size) != SETTLE_OK || again_size != size ||
+         memcmp(again, data, size) != 0))
         abort();
     settle_free(again);
     command_text_decode(data, size, &text, NULL);

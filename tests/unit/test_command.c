@@ -116,9 +116,9 @@ static void s_batch(uint8_t **payload, size_t *size, uint8_t leaves[2][MERKLE_HA
         assert_int_equal(claim_encode(claim, &claims[i], &sizes[i]), SETTLE_OK);
         assert_int_equal(merkle_leaf_hash(claims[i], sizes[i], leaves[i]), SETTLE_OK);
     }
-    assert_int_equal(command_batch_encode("ACMEHP", (const uint8_t *const *)claims, sizes, 2,
-                                          payload, size),
-                     SETTLE_OK);
+    assert_int_equal(
+        command_batch_encode("ACMEHP", (const uint8_t *const *)claims, sizes, 2, payload, size),
+        SETTLE_OK);
     settle_free(claims[0]);
     settle_free(claims[1]);
     claim_destroy(&claim);
@@ -138,8 +138,8 @@ static void test_command_batch_signature_covers_the_merkle_root_of_its_claims(vo
     size_t length;
     assert_int_equal(merkle_path((const uint8_t(*)[MERKLE_HASH_SIZE])leaves, 2, 1, path, &length),
                      SETTLE_OK);
-    assert_true(merkle_verify(leaves[1], 1, 2, (const uint8_t(*)[MERKLE_HASH_SIZE])path, length,
-                              digest));
+    assert_true(
+        merkle_verify(leaves[1], 1, 2, (const uint8_t(*)[MERKLE_HASH_SIZE])path, length, digest));
 
     sign_key_t *key = s_key(7), *other = s_key(8);
     uint8_t public_key[SIGN_PUBLIC_KEY_SIZE], other_public[SIGN_PUBLIC_KEY_SIZE];
@@ -189,9 +189,9 @@ static void test_command_entry_round_trips_and_marks_a_bad_command(void **state)
     sizes[1]--; /* the second command is cut short inside a sound entry */
     uint8_t *entry;
     size_t entry_size;
-    assert_int_equal(command_entry_encode(1234, (const uint8_t *const *)bytes, sizes, 2, &entry,
-                                          &entry_size),
-                     SETTLE_OK);
+    assert_int_equal(
+        command_entry_encode(1234, (const uint8_t *const *)bytes, sizes, 2, &entry, &entry_size),
+        SETTLE_OK);
     command_entry_t decoded;
     settle_error_t reasons[2];
     assert_int_equal(command_entry_decode(entry, entry_size, &decoded, reasons, 2, NULL),
@@ -245,8 +245,7 @@ static void test_command_payloads_round_trip_and_refuse_bad_values(void **state)
     assert_int_equal(command_text_encode(&text, &bytes, &size), SETTLE_OK);
     assert_int_equal(command_text_decode(bytes, size, &text_back, NULL), SETTLE_OK);
     assert_int_equal(text_back.size, 12);
-    assert_int_equal(command_text_decode(bytes, size - 1, &text_back, NULL),
-                     SETTLE_ERR_TRUNCATED);
+    assert_int_equal(command_text_decode(bytes, size - 1, &text_back, NULL), SETTLE_ERR_TRUNCATED);
     settle_free(bytes);
 
     command_pay_t pay, pay_back;

@@ -18,9 +18,13 @@
 
 static ledger_transfer_t s_transfer(const char *debit, const char *credit, int64_t cents)
 {
-    ledger_transfer_t transfer = {.debit_account = debit, .credit_account = credit,
-                                  .amount_cents = cents, .kind = LEDGER_TRANSFER_FUND,
-                                  .payer = "ACMEHP", .claim_id = "", .payment_id = "",
+    ledger_transfer_t transfer = {.debit_account = debit,
+                                  .credit_account = credit,
+                                  .amount_cents = cents,
+                                  .kind = LEDGER_TRANSFER_FUND,
+                                  .payer = "ACMEHP",
+                                  .claim_id = "",
+                                  .payment_id = "",
                                   .entry_index = 1};
     return transfer;
 }
