@@ -67,8 +67,9 @@
  *
  * The FHIR datatypes (paths and errors, CodeableConcept, Identifier, date,
  * Period, decimal, Money, References) are read by fhir_types.c, through
- * the private header fhir_read.h; this file holds the mapping and the walk
- * of the document.
+ * the private header fhir_read.h; the diagnoses and items are mapped by
+ * fhir_claim_items.c, through the same header; this file holds the rest of
+ * the mapping and the walk of the document.
  */
 #include "settle/fhir.h"
 
@@ -81,42 +82,13 @@
 
 #include "fhir_read.h"
 
-#define S_SYSTEM_CLAIM_TYPE "http://terminology.hl7.org/CodeSystem/claim-type"
-#define S_SYSTEM_ICD10_CM   "http://hl7.org/fhir/sid/icd-10-cm"
-#define S_SYSTEM_NDC        "http://hl7.org/fhir/sid/ndc"
-
-static const char *const s_procedure_systems[] = {
-    "http://www.ama-assn.org/go/cpt",
-    "urn:oid:2.16.840.1.113883.6.12",
-    "https://bluebutton.cms.gov/resources/codesystem/hcpcs",
-    "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
-    "urn:oid:2.16.840.1.113883.6.285",
-    NULL};
-static const char *const s_claim_type_systems[] = {S_SYSTEM_CLAIM_TYPE, NULL};
-static const char *const s_icd10_systems[] = {S_SYSTEM_ICD10_CM, NULL};
-static const char *const s_ndc_systems[] = {S_SYSTEM_NDC, NULL};
-
-typedef struct {
-    fhir_cursor_t cursor; /* the document, the path and the error record */
-    const char *file;
-    const fhir_claim_callbacks_t *callbacks;
-    void *context;
-    bool skip_validation;
-    int stop; /* a callback's nonzero return */
-    fhir_claim_stats_t stats;
-
-    claim_t *claim;
-    bool cancelled;
-    bool has_prior;
-    int bill_type_frequency; /* 0 when no type of bill was given */
-    uint8_t diagnosis_sequences[CLAIM_DIAGNOSES_MAX];
-} s_reader_t;
+static const char *const s_claim_type_systems[] = {FHIR_SYSTEM_CLAIM_TYPE, NULL};
 
 /* ------------------------------------------------------------------------
  * Reporting, and text into claim fields
  * ------------------------------------------------------------------------ */
 
-static void s_report(s_reader_t *r, fhir_problem_t problem, const char *claim_id)
+static void s_report(fhir_claim_reader_t *r, fhir_problem_t problem, const char *claim_id)
 {
     if (problem == FHIR_CLAIM_REJECTED)
         r->stats.claims_rejected++;
@@ -127,7 +99,8 @@ static void s_report(s_reader_t *r, fhir_problem_t problem, const char *claim_id
 }
 
 /* Copies a string value into a claim field; key names it in errors. */
-static int s_set_text(s_reader_t *r, const json_t *value, const char *key, char *field, size_t size)
+int fhir_claim_set_text(fhir_claim_reader_t *r, const json_t *value, const char *key, char *field,
+                        size_t size)
 {
     int rc = claim_set_text(field, size, json_string_value(value), json_string_length(value));
     if (rc == SETTLE_ERR_TOO_LONG)
@@ -142,7 +115,7 @@ static int s_set_text(s_reader_t *r, const json_t *value, const char *key, char 
  * The Claim's header: identifier, status, use, type
  * ------------------------------------------------------------------------ */
 
-static int s_map_identifier(s_reader_t *r, const json_t *resource)
+static int s_map_identifier(fhir_claim_reader_t *r, const json_t *resource)
 {
     const json_t *identifiers, *value;
     int rc = fhir_get(&r->cursor, resource, "identifier", JSON_ARRAY, false, &identifiers);
@@ -160,12 +133,12 @@ static int s_map_identifier(s_reader_t *r, const json_t *resource)
     if (rc == SETTLE_OK)
         rc = fhir_get(&r->cursor, first, "value", JSON_STRING, true, &value);
     if (rc == SETTLE_OK)
-        rc = s_set_text(r, value, "value", r->claim->claim_id, sizeof r->claim->claim_id);
+        rc = fhir_claim_set_text(r, value, "value", r->claim->claim_id, sizeof r->claim->claim_id);
     fhir_pop(&r->cursor, saved);
     return rc;
 }
 
-static int s_map_status(s_reader_t *r, const json_t *resource)
+static int s_map_status(fhir_claim_reader_t *r, const json_t *resource)
 {
     const json_t *status, *use;
     int rc = fhir_get(&r->cursor, resource, "status", JSON_STRING, true, &status);
@@ -184,7 +157,7 @@ static int s_map_status(s_reader_t *r, const json_t *resource)
     return rc;
 }
 
-static int s_map_type(s_reader_t *r, const json_t *resource)
+static int s_map_type(fhir_claim_reader_t *r, const json_t *resource)
 {
     const json_t *code;
     int rc = fhir_concept_code(&r->cursor, resource, "type", s_claim_type_systems, true, &code);
@@ -205,7 +178,7 @@ static int s_map_type(s_reader_t *r, const json_t *resource)
  * The parties: patient, member, provider, insurer, care team
  * ------------------------------------------------------------------------ */
 
-static int s_map_gender(s_reader_t *r, const json_t *patient)
+static int s_map_gender(fhir_claim_reader_t *r, const json_t *patient)
 {
     const json_t *gender;
     int rc = fhir_get(&r->cursor, patient, "gender", JSON_STRING, false, &gender);
@@ -226,7 +199,7 @@ static int s_map_gender(s_reader_t *r, const json_t *patient)
 
 /* Reads the Patient's birth date and sex; *patient_out is the Patient
  * resource, or NULL when the reference names nothing in this document. */
-static int s_map_patient(s_reader_t *r, const json_t *resource, const json_t **patient_out)
+static int s_map_patient(fhir_claim_reader_t *r, const json_t *resource, const json_t **patient_out)
 {
     const json_t *reference;
     fhir_target_t target;
@@ -248,8 +221,8 @@ static int s_map_patient(s_reader_t *r, const json_t *resource, const json_t **p
 }
 
 /* The focal insurance[] entry, else the first. */
-static int s_focal_insurance(s_reader_t *r, const json_t *resource, const json_t **insurance_out,
-                             size_t *index_out)
+static int s_focal_insurance(fhir_claim_reader_t *r, const json_t *resource,
+                             const json_t **insurance_out, size_t *index_out)
 {
     const json_t *list, *insurance;
     size_t i;
@@ -279,7 +252,8 @@ static int s_focal_insurance(s_reader_t *r, const json_t *resource, const json_t
 }
 
 /* The member id from a resolved Coverage, else the reference's identifier. */
-static int s_coverage_member(s_reader_t *r, const json_t *insurance, const json_t **member_out)
+static int s_coverage_member(fhir_claim_reader_t *r, const json_t *insurance,
+                             const json_t **member_out)
 {
     const json_t *reference;
     fhir_target_t target;
@@ -305,7 +279,7 @@ static int s_coverage_member(s_reader_t *r, const json_t *insurance, const json_
     return rc;
 }
 
-static int s_map_prior_authorization(s_reader_t *r, const json_t *insurance)
+static int s_map_prior_authorization(fhir_claim_reader_t *r, const json_t *insurance)
 {
     const json_t *list, *first;
     int rc = fhir_get(&r->cursor, insurance, "preAuthRef", JSON_ARRAY, false, &list);
@@ -316,14 +290,14 @@ static int s_map_prior_authorization(s_reader_t *r, const json_t *insurance)
     if (!json_is_string(first))
         rc = fhir_fail(&r->cursor, first, NULL, SETTLE_ERR_SYNTAX, "expected a string");
     else
-        rc = s_set_text(r, first, NULL, r->claim->prior_authorization,
-                        sizeof r->claim->prior_authorization);
+        rc = fhir_claim_set_text(r, first, NULL, r->claim->prior_authorization,
+                                 sizeof r->claim->prior_authorization);
     fhir_pop(&r->cursor, saved);
     return rc;
 }
 
 /* member_id and prior_authorization, from insurance[] and the Patient. */
-static int s_map_member(s_reader_t *r, const json_t *resource, const json_t *patient)
+static int s_map_member(fhir_claim_reader_t *r, const json_t *resource, const json_t *patient)
 {
     const json_t *insurance, *member = NULL;
     size_t index = 0;
@@ -342,12 +316,12 @@ static int s_map_member(s_reader_t *r, const json_t *resource, const json_t *pat
                        "no member id; expected Coverage.subscriberId, a Coverage identifier, or a "
                        "Patient identifier of type MB");
     if (rc == SETTLE_OK)
-        rc = s_set_text(r, member, NULL, r->claim->member_id, sizeof r->claim->member_id);
+        rc = fhir_claim_set_text(r, member, NULL, r->claim->member_id, sizeof r->claim->member_id);
     fhir_pop(&r->cursor, saved);
     return rc;
 }
 
-static int s_map_provider(s_reader_t *r, const json_t *resource)
+static int s_map_provider(fhir_claim_reader_t *r, const json_t *resource)
 {
     const json_t *npi;
     int rc = fhir_reference_npi(&r->cursor, resource, "provider", &npi);
@@ -358,12 +332,12 @@ static int s_map_provider(s_reader_t *r, const json_t *resource)
                          SETTLE_ERR_MISSING,
                          "no NPI; expected an identifier with system " FHIR_SYSTEM_NPI);
     size_t saved = fhir_push_key(&r->cursor, "provider");
-    rc = s_set_text(r, npi, NULL, r->claim->billing_npi, sizeof r->claim->billing_npi);
+    rc = fhir_claim_set_text(r, npi, NULL, r->claim->billing_npi, sizeof r->claim->billing_npi);
     fhir_pop(&r->cursor, saved);
     return rc;
 }
 
-static int s_map_insurer(s_reader_t *r, const json_t *resource)
+static int s_map_insurer(fhir_claim_reader_t *r, const json_t *resource)
 {
     const json_t *reference, *payer = NULL;
     fhir_target_t target;
@@ -382,13 +356,13 @@ static int s_map_insurer(s_reader_t *r, const json_t *resource)
                        "no payer id; expected insurer.identifier.value or an Organization with an "
                        "identifier");
     if (rc == SETTLE_OK)
-        rc = s_set_text(r, payer, NULL, r->claim->payer_id, sizeof r->claim->payer_id);
+        rc = fhir_claim_set_text(r, payer, NULL, r->claim->payer_id, sizeof r->claim->payer_id);
     fhir_pop(&r->cursor, saved);
     return rc;
 }
 
 /* rendering_npi: the first careTeam member in a rendering role with an NPI. */
-static int s_map_care_team(s_reader_t *r, const json_t *resource)
+static int s_map_care_team(fhir_claim_reader_t *r, const json_t *resource)
 {
     const json_t *team, *member, *npi = NULL;
     size_t i;
@@ -405,8 +379,8 @@ static int s_map_care_team(s_reader_t *r, const json_t *resource)
         fhir_push_index(&r->cursor, i);
         rc = fhir_reference_npi(&r->cursor, member, "provider", &npi);
         if (rc == SETTLE_OK && npi)
-            rc = s_set_text(r, npi, "provider", r->claim->rendering_npi,
-                            sizeof r->claim->rendering_npi);
+            rc = fhir_claim_set_text(r, npi, "provider", r->claim->rendering_npi,
+                                     sizeof r->claim->rendering_npi);
         fhir_pop(&r->cursor, saved);
     }
     return rc;
@@ -417,7 +391,8 @@ static int s_map_care_team(s_reader_t *r, const json_t *resource)
  * ------------------------------------------------------------------------ */
 
 /* The original claim's number from a related[] entry naming a prior claim. */
-static int s_prior_claim_number(s_reader_t *r, const json_t *related, const json_t **number_out)
+static int s_prior_claim_number(fhir_claim_reader_t *r, const json_t *related,
+                                const json_t **number_out)
 {
     const json_t *reference;
     fhir_target_t target;
@@ -444,7 +419,7 @@ static int s_prior_claim_number(s_reader_t *r, const json_t *related, const json
 
 /* original_claim_number from the first related[] entry whose relationship
  * is prior (or replaces); r->has_prior says whether there was one. */
-static int s_map_related(s_reader_t *r, const json_t *resource)
+static int s_map_related(fhir_claim_reader_t *r, const json_t *resource)
 {
     const json_t *list, *related, *number;
     size_t i;
@@ -464,8 +439,8 @@ static int s_map_related(s_reader_t *r, const json_t *resource)
             r->has_prior = true;
             rc = s_prior_claim_number(r, related, &number);
             if (rc == SETTLE_OK)
-                rc = s_set_text(r, number, NULL, r->claim->original_claim_number,
-                                sizeof r->claim->original_claim_number);
+                rc = fhir_claim_set_text(r, number, NULL, r->claim->original_claim_number,
+                                         sizeof r->claim->original_claim_number);
         }
         fhir_pop(&r->cursor, saved);
     }
@@ -474,7 +449,7 @@ static int s_map_related(s_reader_t *r, const json_t *resource)
 
 /* An institutional type of bill: supportingInfo[] with category
  * "typeofbill", its code three digits or four with a leading zero. */
-static int s_map_bill_type(s_reader_t *r, const json_t *resource)
+static int s_map_bill_type(fhir_claim_reader_t *r, const json_t *resource)
 {
     const json_t *list, *info, *code;
     size_t i;
@@ -509,7 +484,7 @@ static int s_map_bill_type(s_reader_t *r, const json_t *resource)
 }
 
 /* The frequency code from status, related[] and the type of bill. */
-static int s_map_frequency(s_reader_t *r, const json_t *resource)
+static int s_map_frequency(fhir_claim_reader_t *r, const json_t *resource)
 {
     const json_t *status = json_object_get(resource, "status");
     if (r->cancelled && !r->has_prior)
@@ -531,374 +506,8 @@ static int s_map_frequency(s_reader_t *r, const json_t *resource)
     return SETTLE_OK;
 }
 
-/* ------------------------------------------------------------------------
- * Diagnoses
- * ------------------------------------------------------------------------ */
-
-/* An ICD-10-CM code without its dot: a letter, then two to six letters or
- * digits, a dot allowed only after the third character. */
-static bool s_icd10_strip(const json_t *code, char *out, size_t size)
-{
-    const char *text = json_string_value(code);
-    size_t length = json_string_length(code), n = 0;
-    for (size_t i = 0; i < length; i++) {
-        char c = text[i];
-        if (c == '.' && i == 3 && i + 1 < length)
-            continue;
-        bool upper = c >= 'A' && c <= 'Z', digit = c >= '0' && c <= '9';
-        if ((i == 0 && !upper) || (!upper && !digit) || n + 1 >= size)
-            return false;
-        out[n++] = c;
-    }
-    out[n] = '\0';
-    return n >= 3 && n <= 7;
-}
-
-/* The sequence of a diagnosis (or an item's diagnosisSequence entry):
- * a whole number 1..255. */
-static int s_read_sequence(s_reader_t *r, const json_t *value, const char *key,
-                           uint8_t *sequence_out)
-{
-    if (!json_is_integer(value) || json_integer_value(value) < 1 ||
-        json_integer_value(value) > UINT8_MAX)
-        return fhir_fail(&r->cursor, value, key, value ? SETTLE_ERR_RANGE : SETTLE_ERR_MISSING,
-                         "expected a sequence number 1..%d", UINT8_MAX);
-    *sequence_out = (uint8_t)json_integer_value(value);
-    return SETTLE_OK;
-}
-
-/* Inserts a diagnosis in sequence order; a repeated sequence is an error. */
-static int s_insert_diagnosis(s_reader_t *r, const json_t *at, uint8_t sequence, const char *code)
-{
-    claim_t *claim = r->claim;
-    unsigned slot = claim->diagnosis_count;
-    while (slot > 0 && r->diagnosis_sequences[slot - 1] >= sequence) {
-        if (r->diagnosis_sequences[slot - 1] == sequence)
-            return fhir_fail(&r->cursor, at, "sequence", SETTLE_ERR_INVALID, "%u is used twice",
-                             sequence);
-        slot--;
-    }
-    for (unsigned k = claim->diagnosis_count; k > slot; k--) {
-        r->diagnosis_sequences[k] = r->diagnosis_sequences[k - 1];
-        memcpy(claim->diagnoses[k], claim->diagnoses[k - 1], CLAIM_DIAGNOSIS_SIZE);
-    }
-    r->diagnosis_sequences[slot] = sequence;
-    memcpy(claim->diagnoses[slot], code, CLAIM_DIAGNOSIS_SIZE);
-    claim->diagnosis_count++;
-    return SETTLE_OK;
-}
-
-static int s_map_diagnosis(s_reader_t *r, const json_t *diagnosis)
-{
-    const json_t *code;
-    uint8_t sequence = 0;
-    char stripped[CLAIM_DIAGNOSIS_SIZE] = {0};
-    if (!json_is_object(diagnosis))
-        return fhir_fail(&r->cursor, diagnosis, NULL, SETTLE_ERR_SYNTAX, "expected an object");
-    if (json_object_get(diagnosis, "diagnosisReference") &&
-        !json_object_get(diagnosis, "diagnosisCodeableConcept"))
-        return fhir_fail(
-            &r->cursor, diagnosis, "diagnosisReference", SETTLE_ERR_INVALID,
-            "not supported; expected diagnosisCodeableConcept with an ICD-10-CM coding");
-    int rc = s_read_sequence(r, json_object_get(diagnosis, "sequence"), "sequence", &sequence);
-    if (rc == SETTLE_OK)
-        rc = fhir_concept_code(&r->cursor, diagnosis, "diagnosisCodeableConcept", s_icd10_systems,
-                               true, &code);
-    if (rc == SETTLE_OK && !s_icd10_strip(code, stripped, sizeof stripped))
-        rc = fhir_fail(&r->cursor, code, "diagnosisCodeableConcept", SETTLE_ERR_SYNTAX,
-                       "\"%s\" is not an ICD-10-CM code", FHIR_SHOW(code));
-    if (rc == SETTLE_OK)
-        rc = s_insert_diagnosis(r, diagnosis, sequence, stripped);
-    return rc;
-}
-
-static int s_map_diagnoses(s_reader_t *r, const json_t *resource)
-{
-    const json_t *list, *diagnosis;
-    size_t i;
-    int rc = fhir_get(&r->cursor, resource, "diagnosis", JSON_ARRAY, false, &list);
-    if (rc == SETTLE_OK && json_array_size(list) > CLAIM_DIAGNOSES_MAX)
-        return fhir_fail(&r->cursor, list, "diagnosis", SETTLE_ERR_TOO_MANY, "more than %d entries",
-                         CLAIM_DIAGNOSES_MAX);
-    json_array_foreach(list, i, diagnosis)
-    {
-        size_t saved = fhir_push_key(&r->cursor, "diagnosis");
-        fhir_push_index(&r->cursor, i);
-        rc = s_map_diagnosis(r, diagnosis);
-        fhir_pop(&r->cursor, saved);
-        if (rc != SETTLE_OK)
-            break;
-    }
-    return rc;
-}
-
-/* ------------------------------------------------------------------------
- * Items
- * ------------------------------------------------------------------------ */
-
-/* An NDC as eleven digits 5-4-2: given so, or as 4-4-2, 5-3-2 or 5-4-1
- * with hyphens, each part padded on the left with zeros. */
-static bool s_ndc_normalize(const json_t *code, char *out)
-{
-    static const size_t widths[3] = {5, 4, 2};
-    const char *text = json_string_value(code);
-    size_t length = json_string_length(code), parts[3] = {0}, part = 0, start[3] = {0};
-    bool hyphens = memchr(text, '-', length) != NULL;
-    for (size_t i = 0; i < length; i++) {
-        if (text[i] == '-' && hyphens && part < 2) {
-            start[++part] = i + 1;
-            continue;
-        }
-        if (text[i] < '0' || text[i] > '9')
-            return false;
-        parts[part]++;
-    }
-    if (!hyphens) {
-        if (length != 11)
-            return false;
-        memcpy(out, text, 11);
-        out[11] = '\0';
-        return true;
-    }
-    size_t n = 0, short_parts = 0;
-    for (size_t p = 0; p < 3; p++) {
-        if (parts[p] == 0 || parts[p] > widths[p] || (p < 2 && part < 2))
-            return false;
-        short_parts += parts[p] < widths[p];
-        for (size_t pad = parts[p]; pad < widths[p]; pad++)
-            out[n++] = '0';
-        memcpy(out + n, text + start[p], parts[p]);
-        n += parts[p];
-    }
-    out[n] = '\0';
-    return short_parts <= 1 && parts[0] + parts[1] + parts[2] >= 10;
-}
-
-static int s_map_item_ndc(s_reader_t *r, const json_t *item, claim_line_t *line)
-{
-    const json_t *details, *detail, *code = NULL;
-    size_t i;
-    int rc = fhir_get(&r->cursor, item, "detail", JSON_ARRAY, false, &details);
-    json_array_foreach(details, i, detail)
-    {
-        size_t saved = fhir_push_key(&r->cursor, "detail");
-        fhir_push_index(&r->cursor, i);
-        rc = fhir_concept_code(&r->cursor, detail, "productOrService", s_ndc_systems, false, &code);
-        if (rc == SETTLE_OK && code && !s_ndc_normalize(code, line->ndc))
-            rc = fhir_fail(&r->cursor, code, "productOrService", SETTLE_ERR_SYNTAX,
-                           "\"%s\" is not an NDC; expected 11 digits, or 10 as 4-4-2, 5-3-2 or "
-                           "5-4-1",
-                           FHIR_SHOW(code));
-        fhir_pop(&r->cursor, saved);
-        if (rc != SETTLE_OK || code)
-            break;
-    }
-    return rc;
-}
-
-/* A code from a CodeableConcept into a claim field, checked by length and
- * by being digits when digits is nonzero (the exact count it must have). */
-static int s_map_code(s_reader_t *r, const json_t *object, const char *key,
-                      const char *const *systems, char *field, size_t size, size_t digits)
-{
-    const json_t *code;
-    int rc = fhir_concept_code(&r->cursor, object, key, systems, false, &code);
-    if (rc != SETTLE_OK || !code)
-        return rc;
-    const char *text = json_string_value(code);
-    size_t length = json_string_length(code);
-    bool ok = !digits || length == digits;
-    for (size_t i = 0; ok && digits && i < length; i++)
-        ok = text[i] >= '0' && text[i] <= '9';
-    if (!ok)
-        return fhir_fail(&r->cursor, code, key, SETTLE_ERR_SYNTAX, "\"%s\" is not %zu digits",
-                         FHIR_SHOW(code), digits);
-    return s_set_text(r, code, key, field, size);
-}
-
-static int s_map_item_codes(s_reader_t *r, const json_t *item, claim_line_t *line)
-{
-    const json_t *modifiers = NULL, *modifier;
-    size_t i;
-    int rc = s_map_code(r, item, "productOrService", s_procedure_systems, line->procedure_code,
-                        sizeof line->procedure_code, 0);
-    if (rc == SETTLE_OK)
-        rc = s_map_code(r, item, "revenue", NULL, line->revenue_code, sizeof line->revenue_code, 4);
-    if (rc == SETTLE_OK && !line->procedure_code[0] && !line->revenue_code[0])
-        return fhir_fail(&r->cursor, item, "productOrService", SETTLE_ERR_MISSING,
-                         "expected a CPT or HCPCS coding (or a revenue code)");
-    if (rc == SETTLE_OK)
-        rc = s_map_code(r, item, "locationCodeableConcept", NULL, line->place_of_service,
-                        sizeof line->place_of_service, 2);
-    if (rc == SETTLE_OK)
-        rc = fhir_get(&r->cursor, item, "modifier", JSON_ARRAY, false, &modifiers);
-    if (rc != SETTLE_OK)
-        return rc;
-    if (json_array_size(modifiers) > CLAIM_MODIFIERS_MAX)
-        return fhir_fail(&r->cursor, modifiers, "modifier", SETTLE_ERR_TOO_MANY,
-                         "more than %d entries", CLAIM_MODIFIERS_MAX);
-    json_array_foreach(modifiers, i, modifier)
-    {
-        const json_t *code;
-        size_t saved = fhir_push_key(&r->cursor, "modifier");
-        fhir_push_index(&r->cursor, i);
-        if (rc == SETTLE_OK)
-            rc = fhir_concept_code_of(&r->cursor, modifier, NULL, true, &code);
-        if (rc == SETTLE_OK)
-            rc = s_set_text(r, code, NULL, line->modifiers[i], sizeof line->modifiers[i]);
-        fhir_pop(&r->cursor, saved);
-    }
-    return rc;
-}
-
-static int s_map_item_dates(s_reader_t *r, const json_t *item, claim_line_t *line)
-{
-    bool has_period;
-    int rc = fhir_read_date(&r->cursor, item, "servicedDate", false, &line->service_from);
-    if (rc != SETTLE_OK)
-        return rc;
-    if (line->service_from != DATE_NONE) {
-        line->service_to = line->service_from;
-        return SETTLE_OK;
-    }
-    rc = fhir_read_period(&r->cursor, item, "servicedPeriod", &has_period, &line->service_from,
-                          &line->service_to);
-    if (rc == SETTLE_OK && !has_period)
-        return fhir_fail(&r->cursor, item, "servicedDate", SETTLE_ERR_MISSING,
-                         "missing; expected servicedDate or servicedPeriod");
-    return rc;
-}
-
-/* units_milli from quantity.value (1 when absent) and charge_cents from
- * net, else from unitPrice x quantity when that is whole cents. */
-static int s_map_item_amounts(s_reader_t *r, const json_t *item, claim_line_t *line)
-{
-    const json_t *quantity;
-    bool has_units = false, has_net, has_price;
-    int64_t price_cents = 0;
-    int rc = fhir_get(&r->cursor, item, "quantity", JSON_OBJECT, false, &quantity);
-    if (rc == SETTLE_OK && quantity) {
-        size_t saved = fhir_push_key(&r->cursor, "quantity");
-        rc = fhir_read_decimal(&r->cursor, quantity, "value", 3, "a quantity", &has_units,
-                               &line->units_milli);
-        if (rc == SETTLE_OK && (!has_units || line->units_milli == 0))
-            rc = fhir_fail(&r->cursor, quantity, "value", SETTLE_ERR_RANGE,
-                           "expected a positive quantity");
-        fhir_pop(&r->cursor, saved);
-    }
-    if (rc != SETTLE_OK)
-        return rc;
-    if (!has_units)
-        line->units_milli = CLAIM_UNITS_MILLI_PER_UNIT;
-    rc = fhir_read_money(&r->cursor, item, "unitPrice", &has_price, &price_cents);
-    if (rc == SETTLE_OK)
-        rc = fhir_read_money(&r->cursor, item, "net", &has_net, &line->charge_cents);
-    if (rc != SETTLE_OK || has_net)
-        return rc;
-    if (!has_price)
-        return fhir_fail(&r->cursor, item, "net", SETTLE_ERR_MISSING,
-                         "missing, and no unitPrice to compute it");
-    int64_t down, up;
-    if (money_muldiv(price_cents, line->units_milli, CLAIM_UNITS_MILLI_PER_UNIT, MONEY_ROUND_DOWN,
-                     &down) != SETTLE_OK ||
-        money_muldiv(price_cents, line->units_milli, CLAIM_UNITS_MILLI_PER_UNIT, MONEY_ROUND_UP,
-                     &up) != SETTLE_OK ||
-        down != up)
-        return fhir_fail(&r->cursor, item, "net", SETTLE_ERR_MISSING,
-                         "missing, and unitPrice x quantity is not a whole number of cents");
-    line->charge_cents = down;
-    return SETTLE_OK;
-}
-
-/* diagnosisSequence[] -> 1-based positions in the sorted diagnosis list. */
-static int s_map_item_pointers(s_reader_t *r, const json_t *item, claim_line_t *line)
-{
-    const json_t *list, *value;
-    size_t i;
-    int rc = fhir_get(&r->cursor, item, "diagnosisSequence", JSON_ARRAY, false, &list);
-    if (rc == SETTLE_OK && json_array_size(list) > CLAIM_POINTERS_MAX)
-        return fhir_fail(&r->cursor, list, "diagnosisSequence", SETTLE_ERR_TOO_MANY,
-                         "more than %d entries", CLAIM_POINTERS_MAX);
-    json_array_foreach(list, i, value)
-    {
-        uint8_t sequence = 0, position = 0;
-        size_t saved = fhir_push_key(&r->cursor, "diagnosisSequence");
-        fhir_push_index(&r->cursor, i);
-        if (rc == SETTLE_OK)
-            rc = s_read_sequence(r, value, NULL, &sequence);
-        for (uint8_t k = 0; k < r->claim->diagnosis_count && !position; k++)
-            if (r->diagnosis_sequences[k] == sequence)
-                position = (uint8_t)(k + 1);
-        if (rc == SETTLE_OK && !position)
-            rc = fhir_fail(&r->cursor, value, NULL, SETTLE_ERR_NOT_FOUND,
-                           "no diagnosis has sequence %u", sequence);
-        fhir_pop(&r->cursor, saved);
-        if (rc != SETTLE_OK)
-            break;
-        line->diagnosis_pointers[i] = position;
-    }
-    return rc;
-}
-
-static int s_map_item(s_reader_t *r, const json_t *item)
-{
-    claim_line_t *line;
-    if (!json_is_object(item))
-        return fhir_fail(&r->cursor, item, NULL, SETTLE_ERR_SYNTAX, "expected an object");
-    if (json_object_get(item, "modifierExtension"))
-        return fhir_fail(&r->cursor, item, "modifierExtension", SETTLE_ERR_INVALID,
-                         "not understood, so the item cannot be read");
-    int rc = claim_add_line(r->claim, &line);
-    if (rc != SETTLE_OK)
-        return fhir_fail(&r->cursor, item, NULL, rc, "%s", settle_strerror(rc));
-    rc = s_map_item_codes(r, item, line);
-    if (rc == SETTLE_OK)
-        rc = s_map_item_dates(r, item, line);
-    if (rc == SETTLE_OK)
-        rc = s_map_item_amounts(r, item, line);
-    if (rc == SETTLE_OK)
-        rc = s_map_item_pointers(r, item, line);
-    if (rc == SETTLE_OK)
-        rc = s_map_item_ndc(r, item, line);
-    return rc;
-}
-
-/* Lines from item[]; then, on a professional claim, item[0]'s place of
- * service becomes the claim's and lines keep only one that differs. */
-static int s_map_items(s_reader_t *r, const json_t *resource)
-{
-    const json_t *items, *item;
-    size_t i;
-    claim_t *claim = r->claim;
-    int rc = fhir_get(&r->cursor, resource, "item", JSON_ARRAY, true, &items);
-    if (rc == SETTLE_OK && json_array_size(items) == 0)
-        return fhir_fail(&r->cursor, items, "item", SETTLE_ERR_MISSING,
-                         "expected at least one item");
-    if (rc == SETTLE_OK && json_array_size(items) > CLAIM_LINES_MAX)
-        return fhir_fail(&r->cursor, items, "item", SETTLE_ERR_TOO_MANY, "more than %d items",
-                         CLAIM_LINES_MAX);
-    if (rc == SETTLE_OK && (rc = claim_reserve_lines(claim, (uint32_t)json_array_size(items))))
-        return fhir_fail(&r->cursor, items, "item", rc, "%s", settle_strerror(rc));
-    json_array_foreach(items, i, item)
-    {
-        size_t saved = fhir_push_key(&r->cursor, "item");
-        fhir_push_index(&r->cursor, i);
-        rc = s_map_item(r, item);
-        fhir_pop(&r->cursor, saved);
-        if (rc != SETTLE_OK)
-            return rc;
-    }
-    if (rc == SETTLE_OK && claim->kind == CLAIM_KIND_PROFESSIONAL) {
-        memcpy(claim->place_of_service, claim->lines[0].place_of_service, CLAIM_PLACE_SIZE);
-        for (uint32_t k = 0; k < claim->line_count; k++)
-            if (strcmp(claim->lines[k].place_of_service, claim->place_of_service) == 0)
-                memset(claim->lines[k].place_of_service, 0, CLAIM_PLACE_SIZE);
-    }
-    return rc;
-}
-
 /* total.value against the sum of the item nets; the sum when absent. */
-static int s_map_total(s_reader_t *r, const json_t *resource)
+static int s_map_total(fhir_claim_reader_t *r, const json_t *resource)
 {
     int64_t sum = 0, total;
     bool present;
@@ -928,7 +537,7 @@ static int s_map_total(s_reader_t *r, const json_t *resource)
  * One Claim
  * ------------------------------------------------------------------------ */
 
-static int s_map_claim(s_reader_t *r, const json_t *resource)
+static int s_map_claim(fhir_claim_reader_t *r, const json_t *resource)
 {
     const json_t *patient = NULL;
     if (json_object_get(resource, "modifierExtension"))
@@ -956,9 +565,9 @@ static int s_map_claim(s_reader_t *r, const json_t *resource)
     if (rc == SETTLE_OK)
         rc = s_map_frequency(r, resource);
     if (rc == SETTLE_OK)
-        rc = s_map_diagnoses(r, resource);
+        rc = fhir_claim_map_diagnoses(r, resource);
     if (rc == SETTLE_OK)
-        rc = s_map_items(r, resource);
+        rc = fhir_claim_map_items(r, resource);
     if (rc == SETTLE_OK)
         rc = s_map_total(r, resource);
     return rc;
@@ -969,7 +578,7 @@ static int s_map_claim(s_reader_t *r, const json_t *resource)
  * and hands it to the callbacks.  A Claim that fails is reported and does
  * not stop the reading.
  */
-static void s_read_claim(s_reader_t *r, const json_t *resource, const char *path)
+static void s_read_claim(fhir_claim_reader_t *r, const json_t *resource, const char *path)
 {
     claim_reset(r->claim);
     settle_error_clear(&r->cursor.error);
@@ -1002,8 +611,9 @@ static void s_read_claim(s_reader_t *r, const json_t *resource, const char *path
  * ------------------------------------------------------------------------ */
 
 /* A document error at path (key may be NULL): reported at once. */
-__attribute__((format(printf, 5, 6))) static void
-s_document_fail(s_reader_t *r, const json_t *at, const char *key, int code, const char *format, ...)
+__attribute__((format(printf, 5, 6))) static void s_document_fail(fhir_claim_reader_t *r,
+                                                                  const json_t *at, const char *key,
+                                                                  int code, const char *format, ...)
 {
     char reason[SETTLE_ERROR_MESSAGE_SIZE];
     va_list args;
@@ -1018,7 +628,7 @@ s_document_fail(s_reader_t *r, const json_t *at, const char *key, int code, cons
 
 /* Each entry of a Bundle: Claims are read, other resources left for the
  * Claims' references; an entry without a resource is a document error. */
-static void s_read_entries(s_reader_t *r, const json_t *entries)
+static void s_read_entries(fhir_claim_reader_t *r, const json_t *entries)
 {
     const json_t *entry;
     size_t i;
@@ -1048,7 +658,7 @@ static void s_read_entries(s_reader_t *r, const json_t *entries)
         s_document_fail(r, entries, "entry", SETTLE_ERR_MISSING, "no Claim in the Bundle");
 }
 
-static void s_read_bundle(s_reader_t *r, const json_t *bundle)
+static void s_read_bundle(fhir_claim_reader_t *r, const json_t *bundle)
 {
     const json_t *type = json_object_get(bundle, "type"), *entries;
     if (!fhir_string_is(type, "collection") && !fhir_string_is(type, "batch") &&
@@ -1070,7 +680,7 @@ static void s_read_bundle(s_reader_t *r, const json_t *bundle)
     s_read_entries(r, entries);
 }
 
-static void s_read_root(s_reader_t *r, const json_t *root)
+static void s_read_root(fhir_claim_reader_t *r, const json_t *root)
 {
     const json_t *type = json_object_get(root, "resourceType");
     if (!json_is_object(root))
@@ -1092,7 +702,7 @@ int fhir_claim_read(const char *text, size_t length, const char *file,
                     const fhir_claim_callbacks_t *callbacks, void *context,
                     const fhir_claim_options_t *options, fhir_claim_stats_t *stats_out)
 {
-    s_reader_t r = {.file = file, .callbacks = callbacks, .context = context};
+    fhir_claim_reader_t r = {.file = file, .callbacks = callbacks, .context = context};
     r.skip_validation = options && options->skip_validation;
     fhir_json_t *document = NULL;
     settle_error_clear(&r.cursor.error);

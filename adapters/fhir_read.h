@@ -8,6 +8,10 @@
  *                 Money; References resolved in contained[] or the Bundle
  *   fhir_claim.c  the Claim mapped to the canonical claim_t, and the
  *                 document walk (a Claim, or a Bundle of them)
+ *   fhir_claim_items.c  the Claim's diagnoses and items mapped to the
+ *                 claim's diagnoses and lines
+ *   fhir_claim_write.c  the other way: canonical claims written as Claims,
+ *                 with the code systems below, so it writes what is read
  *
  * Every function here that can fail records its first problem in
  * cursor->error as "path[.key]: reason" at the line and column of the
@@ -28,7 +32,13 @@
 
 #define FHIR_PATH_SIZE 160
 
-#define FHIR_SYSTEM_NPI "http://hl7.org/fhir/sid/us-npi"
+/* The code systems the reader looks for, and the writer writes. */
+#define FHIR_SYSTEM_NPI        "http://hl7.org/fhir/sid/us-npi"
+#define FHIR_SYSTEM_CLAIM_TYPE "http://terminology.hl7.org/CodeSystem/claim-type"
+#define FHIR_SYSTEM_ICD10_CM   "http://hl7.org/fhir/sid/icd-10-cm"
+#define FHIR_SYSTEM_NDC        "http://hl7.org/fhir/sid/ndc"
+#define FHIR_SYSTEM_CPT        "http://www.ama-assn.org/go/cpt"
+#define FHIR_SYSTEM_HCPCS      "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
 
 /* A JSON path from the document's root ("entry[2].resource.item[0]"),
  * truncated (never overrun) when longer than FHIR_PATH_SIZE - 1. */
@@ -181,5 +191,42 @@ int fhir_resolve_key(fhir_cursor_t *cursor, const json_t *object, const char *ke
  * the Reference's own identifier.  *npi_out NULL when none. */
 int fhir_reference_npi(fhir_cursor_t *cursor, const json_t *object, const char *key,
                        const json_t **npi_out);
+
+/* ------------------------------------------------------------------------
+ * The Claim reader's state (fhir_claim.c, fhir_claim_items.c)
+ * ------------------------------------------------------------------------ */
+
+/* What the reader knows while it maps one Claim.  fhir_claim.c owns it and
+ * walks the document; fhir_claim_items.c fills the diagnoses and lines. */
+typedef struct {
+    fhir_cursor_t cursor; /* the document, the path and the error record */
+    const char *file;
+    const fhir_claim_callbacks_t *callbacks;
+    void *context;
+    bool skip_validation;
+    int stop; /* a callback's nonzero return */
+    fhir_claim_stats_t stats;
+
+    claim_t *claim;
+    bool cancelled;
+    bool has_prior;
+    int bill_type_frequency; /* 0 when no type of bill was given */
+    uint8_t diagnosis_sequences[CLAIM_DIAGNOSES_MAX];
+} fhir_claim_reader_t;
+
+/* Copies a string value into a claim field of size bytes; key (may be
+ * NULL) names it in errors: too long, or not printable ASCII. */
+int fhir_claim_set_text(fhir_claim_reader_t *r, const json_t *value, const char *key, char *field,
+                        size_t size);
+
+/* diagnosis[] into the claim's diagnoses, in sequence order (the lowest
+ * first, as the principal), remembering each one's sequence for the items'
+ * diagnosisSequence; ICD-10-CM codes lose their dot. */
+int fhir_claim_map_diagnoses(fhir_claim_reader_t *r, const json_t *resource);
+
+/* item[] into the claim's lines (the diagnoses must be mapped first); then,
+ * on a professional claim, item[0]'s place of service becomes the claim's
+ * and lines keep only one that differs. */
+int fhir_claim_map_items(fhir_claim_reader_t *r, const json_t *resource);
 
 #endif

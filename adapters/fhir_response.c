@@ -6,17 +6,19 @@
  * assembled top to bottom in the order the R4 element definitions list
  * their elements, and the error is looked at once.  Decimals are written as
  * marked strings and unmarked after jansson has written the text (see
- * fhir_response.h for why and how); nothing here touches a double.
+ * fhir_response.h for why, and fhir_out.h, shared with the Claim writer,
+ * for how); nothing here touches a double.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include <jansson.h>
 
-#include "settle/alloc.h"
 #include "settle/date.h"
 #include "settle/fhir_response.h"
 #include "settle/money.h"
+
+#include "fhir_out.h"
 
 #define S_ADJUDICATION "http://terminology.hl7.org/CodeSystem/adjudication"
 #define S_C4BB         "http://hl7.org/fhir/us/carin-bb/CodeSystem/C4BBAdjudication"
@@ -27,15 +29,9 @@
 #define S_RELATED      "http://terminology.hl7.org/CodeSystem/ex-relatedclaimrelationship"
 #define S_NPI          "http://hl7.org/fhir/sid/us-npi"
 #define S_CPT          "http://www.ama-assn.org/go/cpt"
-#define S_HCPCS        "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets"
+#define S_HCPCS        "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets" /* the HL7 URI */
 #define S_REVENUE      "https://www.nubc.org/CodeSystem/RevenueCodes"
 #define S_ABSENT       "http://terminology.hl7.org/CodeSystem/data-absent-reason"
-
-/* The mark a decimal's string starts with: a byte s_string never lets through. */
-#define S_MARK "\x01"
-/* How jansson writes the mark at the start of a string, quote included. */
-#define S_MARK_WRITTEN        "\"\\u0001"
-#define S_MARK_WRITTEN_LENGTH 7
 
 typedef struct {
     int rc;
@@ -100,27 +96,10 @@ static json_t *s_string(s_ctx_t *ctx, const char *field, const char *text)
     return value;
 }
 
-/* value / 10^scale as an exact decimal, marked: cents with scale 2 keep both
- * digits (12.50), units with trim drop trailing zeros (1.5, 2). */
-static json_t *s_decimal(int64_t value, unsigned scale, bool trim)
-{
-    char text[48];
-    uint64_t magnitude = value < 0 ? 0 - (uint64_t)value : (uint64_t)value;
-    uint64_t unit = scale == 3 ? 1000 : 100;
-    int length = snprintf(text, sizeof text, S_MARK "%s%llu.%0*llu", value < 0 ? "-" : "",
-                          (unsigned long long)(magnitude / unit), (int)scale,
-                          (unsigned long long)(magnitude % unit));
-    while (trim && length > 0 && text[length - 1] == '0')
-        text[--length] = '\0';
-    if (trim && length > 0 && text[length - 1] == '.')
-        text[--length] = '\0';
-    return json_string(text);
-}
-
 static json_t *s_money(s_ctx_t *ctx, int64_t cents)
 {
     json_t *money = json_object();
-    s_set(ctx, money, "value", s_decimal(cents, 2, false));
+    s_set(ctx, money, "value", fhir_out_decimal(cents, 2, false));
     s_set(ctx, money, "currency", json_string("USD"));
     return money;
 }
@@ -379,7 +358,7 @@ static json_t *s_eob_item(s_ctx_t *ctx, const claim_line_t *in, const interp_lin
     if (in->service_from != DATE_NONE)
         s_eob_service(ctx, item, in);
     json_t *quantity = json_object();
-    s_set(ctx, quantity, "value", s_decimal(line->units_milli, 3, true));
+    s_set(ctx, quantity, "value", fhir_out_decimal(line->units_milli, 3, true));
     s_set(ctx, item, "quantity", quantity);
     s_set(ctx, item, "net", s_money(ctx, line->billed_cents));
     s_set(ctx, item, "adjudication", s_line_adjudications(ctx, line));
@@ -448,59 +427,15 @@ static json_t *s_bundle(s_ctx_t *ctx, const remit_t *remit)
  * Writing the text
  * ------------------------------------------------------------------------ */
 
-/*
- * Turns every marked string ("\u0001" then a decimal) into the bare decimal,
- * in place, and returns the new length.  It walks the text as JSON: a mark
- * counts only where a string begins, and escapes inside other strings are
- * stepped over, so no string value can be mistaken for a mark.
- */
-static size_t s_unmark(char *text, size_t length)
-{
-    size_t read = 0, write = 0;
-    bool in_string = false;
-    while (read < length) {
-        char c = text[read];
-        if (!in_string && length - read >= S_MARK_WRITTEN_LENGTH &&
-            memcmp(text + read, S_MARK_WRITTEN, S_MARK_WRITTEN_LENGTH) == 0) {
-            read += S_MARK_WRITTEN_LENGTH;
-            while (read < length && text[read] != '"')
-                text[write++] = text[read++];
-            read++; /* the closing quote */
-            continue;
-        }
-        if (in_string && c == '\\' && read + 1 < length) {
-            text[write++] = text[read++];
-        } else if (c == '"') {
-            in_string = !in_string;
-        }
-        text[write++] = text[read++];
-    }
-    text[write] = '\0';
-    return write;
-}
-
 /* Dumps root into a settle_malloc buffer, unmarked; takes root's reference. */
 static int s_finish(s_ctx_t *ctx, json_t *root, bool pretty, char **text_out)
 {
-    size_t flags = JSON_PRESERVE_ORDER | (pretty ? JSON_INDENT(2) : JSON_COMPACT);
-    char *text = NULL;
     if (!root)
         s_fail(ctx, SETTLE_ERR_NOMEM, settle_strerror(SETTLE_ERR_NOMEM));
-    size_t size = ctx->rc == SETTLE_OK ? json_dumpb(root, NULL, 0, flags) : 0;
-    if (ctx->rc == SETTLE_OK && size == 0)
-        s_fail(ctx, SETTLE_ERR_NOMEM, "the JSON text could not be written");
-    if (ctx->rc == SETTLE_OK && !(text = settle_malloc(size + 1)))
-        s_fail(ctx, SETTLE_ERR_NOMEM, settle_strerror(SETTLE_ERR_NOMEM));
-    if (ctx->rc == SETTLE_OK && json_dumpb(root, text, size, flags) != size)
+    if (ctx->rc == SETTLE_OK && fhir_out_dump(root, pretty, text_out, NULL) != SETTLE_OK)
         s_fail(ctx, SETTLE_ERR_NOMEM, "the JSON text could not be written");
     json_decref(root);
-    if (ctx->rc != SETTLE_OK) {
-        settle_free(text);
-        return ctx->rc;
-    }
-    s_unmark(text, size);
-    *text_out = text;
-    return SETTLE_OK;
+    return ctx->rc;
 }
 
 /* The checks every writer makes before building anything. */

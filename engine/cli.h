@@ -64,6 +64,14 @@ typedef struct {
 int cli_input_read(const char *path, const cli_claim_sink_t *sink, void *context,
                    unsigned *rejected_out);
 
+/* The same for text[0..size) already in memory (a file's content, or
+ * standard input's), which path names in errors; the text stays the
+ * caller's.  Returns as cli_input_read: -1 only when the reading stopped
+ * (a callback's nonzero return, or out of memory), the reason printed on
+ * stderr; every claim that cannot be read goes to sink->rejected. */
+int cli_input_read_text(const char *path, const char *text, size_t size,
+                        const cli_claim_sink_t *sink, void *context, unsigned *rejected_out);
+
 /* ------------------------------------------------------------------------
  * Remittances of an offline run (cli_remit.c)
  * ------------------------------------------------------------------------ */

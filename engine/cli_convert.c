@@ -1,9 +1,11 @@
 /*
- * cli_convert.c - `settle convert [--to json|x12] [--ack DIR] FILE...`:
- * reads X12 837P/837I or canonical JSON claims (told apart by content: an
- * interchange starts with "ISA") and writes each claim as canonical JSON,
- * one per line, or as one X12 837 interchange per input file; with --ack,
- * writes the acknowledgments of each X12 input (999, 277CA, JSON) into DIR.
+ * cli_convert.c - `settle convert [--to json|x12|fhir] [--ack DIR] FILE...`:
+ * reads X12 837P/837I, FHIR R4 Claims (a Claim or a Bundle) or canonical
+ * JSON claims (told apart by content, cli_input_detect) and writes each
+ * claim as canonical JSON, one per line, or as one X12 837 interchange or
+ * one FHIR Bundle of Claims per input file; with --ack, writes the
+ * acknowledgments of each X12 input (999, 277CA, JSON) into DIR, and the
+ * JSON acknowledgment of a FHIR or JSON input.
  * Rejected claims and envelope errors go to stderr, one line each, and make
  * the exit code 1; the good claims of the same file are still written.
  *
@@ -20,12 +22,13 @@
 #include "settle/alloc.h"
 #include "settle/claim_json.h"
 #include "settle/date.h"
+#include "settle/fhir_claim_write.h"
 #include "settle/x12.h"
 #include "settle/x12_837_write.h"
 #include "settle/x12_ack.h"
 
 typedef struct {
-    const char *target;  /* "json", "x12", or NULL (acknowledgments only) */
+    const char *target;  /* "json", "x12", "fhir", or NULL (acknowledgments only) */
     const char *ack_dir; /* NULL: no acknowledgments */
     uint32_t control_number;
     char date[9], time[5];
@@ -34,10 +37,11 @@ typedef struct {
 
 typedef struct {
     const s_options_t *options;
-    const char *path;         /* the file being converted */
-    x12_837_writer_t *writer; /* its interchange, with --to x12 */
-    uint32_t control_number;  /* the next one free */
-    x12_ack_t *json_ack;      /* collects a JSON file's claims, with --ack */
+    const char *path;            /* the file being converted */
+    x12_837_writer_t *writer;    /* its interchange, with --to x12 */
+    fhir_claim_bundle_t *bundle; /* its Bundle, with --to fhir */
+    uint32_t control_number;     /* the next one free */
+    x12_ack_t *json_ack;         /* collects a JSON or FHIR file's claims, with --ack */
     unsigned claims;
     unsigned rejected;
     int failed; /* out of memory or a file that cannot be written */
@@ -45,17 +49,20 @@ typedef struct {
 
 static void s_help(FILE *out)
 {
-    fprintf(out, "usage: settle convert [--to json|x12] [--ack DIR] [options] FILE...\n\n"
-                 "Reads claims from X12 837P/837I interchanges or canonical JSON (told apart\n"
-                 "by content; \"-\" reads standard input) and writes them on standard output.\n"
-                 "A claim that cannot be read is reported on standard error with its file,\n"
-                 "segment and element, and the others are still written.\n\n"
+    fprintf(out, "usage: settle convert [--to json|x12|fhir] [--ack DIR] [options] FILE...\n\n"
+                 "Reads claims from X12 837P/837I interchanges, FHIR R4 Claims (a Claim or a\n"
+                 "Bundle) or canonical JSON (told apart by content; \"-\" reads standard\n"
+                 "input) and writes them on standard output.  A claim that cannot be read is\n"
+                 "reported on standard error with its file and place (segment and element,\n"
+                 "or line, column and path), and the others are still written.\n\n"
                  "  --to json             canonical JSON claims, one per line\n"
                  "  --to x12              one X12 837 interchange per input file (837P or 837I\n"
                  "                        by claim kind, one group per run of one kind)\n"
+                 "  --to fhir             one FHIR R4 Bundle of Claims (with their Patient and\n"
+                 "                        Coverage) per input file, indented\n"
                  "  --ack DIR             for each input FILE, write DIR/FILE.999 (X12 999),\n"
                  "                        DIR/FILE.277 (277CA) and DIR/FILE.ack.json; a JSON\n"
-                 "                        input gets only FILE.ack.json\n"
+                 "                        or FHIR input gets only FILE.ack.json\n"
                  "  --control-number N    first interchange/group/transaction control number\n"
                  "                        (1..999999999, default 1); each file uses the next\n"
                  "  --date CCYYMMDD       date stamped on X12 output (default: today, UTC)\n"
@@ -96,10 +103,11 @@ static int s_write_claim(const claim_t *claim, void *context)
         int rc = s_write_json(convert, claim);
         if (rc != SETTLE_OK)
             return rc;
-    } else if (convert->writer) {
+    } else if (convert->writer || convert->bundle) {
         settle_error_t error;
         settle_error_clear(&error);
-        int rc = x12_837_writer_add(convert->writer, claim, &error);
+        int rc = convert->writer ? x12_837_writer_add(convert->writer, claim, &error)
+                                 : fhir_claim_bundle_add(convert->bundle, claim, &error);
         if (rc == SETTLE_ERR_NOMEM) {
             convert->failed = 1;
             return rc;
@@ -126,13 +134,17 @@ static int s_report_problem(x12_837_problem_t problem, const char *claim_id,
     return 0;
 }
 
-/* True when the text, after leading white space, starts an X12 interchange. */
-static int s_is_x12(const char *text, size_t size)
+/* A FHIR or JSON claim (claim_id set) or document (claim_id "") that
+ * could not be read: reported, counted, and acknowledged with --ack. */
+static void s_report_rejected(const char *claim_id, const settle_error_t *error, void *context)
 {
-    size_t at = 0;
-    while (at < size && strchr(" \t\r\n", text[at]) && text[at] != '\0')
-        at++;
-    return size - at >= 3 && memcmp(text + at, "ISA", 3) == 0;
+    s_convert_t *convert = context;
+    convert->rejected++;
+    cli_print_error(error);
+    x12_837_problem_t problem = claim_id[0] ? X12_837_CLAIM_REJECTED : X12_837_ENVELOPE_ERROR;
+    if (convert->json_ack &&
+        x12_ack_on_problem(problem, claim_id, error, convert->json_ack) != SETTLE_OK)
+        convert->failed = 1;
 }
 
 /* ------------------------------------------------------------------------
@@ -208,6 +220,37 @@ static int s_open_writer(s_convert_t *convert)
     return rc;
 }
 
+/* Opens the file's FHIR Bundle (with --to fhir). */
+static int s_open_bundle(s_convert_t *convert)
+{
+    int rc = fhir_claim_bundle_new(&convert->bundle);
+    if (rc != SETTLE_OK) {
+        fprintf(stderr, "settle: %s: %s\n", convert->path, settle_strerror(rc));
+        convert->failed = 1;
+    }
+    return rc;
+}
+
+/* Prints the Bundle, indented, unless the file failed; frees it. */
+static void s_close_bundle(s_convert_t *convert)
+{
+    char *text = NULL;
+    size_t length = 0;
+    int rc = convert->failed ? SETTLE_OK
+                             : fhir_claim_bundle_finish(convert->bundle, true, &text, &length);
+    fhir_claim_bundle_destroy(&convert->bundle);
+    if (rc != SETTLE_OK) {
+        fprintf(stderr, "settle: %s: %s\n", convert->path, settle_strerror(rc));
+        convert->failed = 1;
+        return;
+    }
+    if (text) {
+        fwrite(text, 1, length, stdout);
+        fputc('\n', stdout);
+    }
+    settle_free(text);
+}
+
 /* Closes the interchange, prints it and moves the control number on. */
 static void s_close_writer(s_convert_t *convert)
 {
@@ -235,15 +278,20 @@ static bool s_target_is(const s_convert_t *convert, const char *target)
     return convert->options->target && strcmp(convert->options->target, target) == 0;
 }
 
-/* Reads the file's claims into the outputs; returns the reader's code. */
+/* Reads the file's claims into the outputs; returns the reader's code.
+ * FHIR and JSON go through cli_input, which reports their problems to
+ * s_report_rejected; a reading it had to stop is a system failure, as
+ * every bad claim or document is reported, not returned. */
 static int s_read(s_convert_t *convert, const char *text, size_t size, x12_ack_t *ack, bool x12,
                   settle_error_t *error)
 {
     if (!x12) {
+        cli_claim_sink_t sink = {s_write_claim, s_report_rejected};
         convert->json_ack = ack;
-        int rc = claim_json_read_text(text, size, convert->path, s_write_claim, convert, error);
+        if (cli_input_read_text(convert->path, text, size, &sink, convert, NULL) < 0)
+            convert->failed = 1;
         convert->json_ack = NULL;
-        return rc;
+        return SETTLE_OK;
     }
     x12_837_callbacks_t callbacks = {s_write_claim, s_report_problem};
     int rc = ack ? x12_ack_read_837(ack, text, size, &callbacks, convert, false, NULL)
@@ -264,7 +312,7 @@ static void s_convert_file(s_convert_t *convert, const char *path)
         return;
     }
     uint32_t control_number = convert->control_number;
-    bool x12 = s_is_x12(text, size);
+    bool x12 = cli_input_detect(text, size) == CLI_INPUT_X12;
     x12_ack_t *ack = NULL;
     settle_error_t error;
     settle_error_clear(&error);
@@ -273,6 +321,8 @@ static void s_convert_file(s_convert_t *convert, const char *path)
         rc = SETTLE_ERR_NOMEM;
     if (rc == SETTLE_OK && s_target_is(convert, "x12"))
         rc = s_open_writer(convert);
+    if (rc == SETTLE_OK && s_target_is(convert, "fhir"))
+        rc = s_open_bundle(convert);
     if (rc == SETTLE_OK)
         rc = s_read(convert, text, size, ack, x12, &error);
     settle_free(text);
@@ -280,6 +330,8 @@ static void s_convert_file(s_convert_t *convert, const char *path)
         s_close_writer(convert);
     else
         convert->control_number++;
+    if (convert->bundle)
+        s_close_bundle(convert);
     if (rc != SETTLE_OK && !convert->failed) {
         if (!error.message[0])
             settle_error_set(&error, rc, "%s", settle_strerror(rc));
@@ -287,8 +339,6 @@ static void s_convert_file(s_convert_t *convert, const char *path)
         cli_print_error(&error);
         convert->failed = rc == SETTLE_ERR_NOMEM;
         convert->rejected++;
-        if (ack && !x12 && x12_ack_on_problem(X12_837_ENVELOPE_ERROR, "", &error, ack))
-            convert->failed = 1;
     }
     if (ack && !convert->failed)
         s_write_acks(convert, ack, x12, control_number);
@@ -362,8 +412,8 @@ static int s_parse_option(s_options_t *options, int argc, char **argv, int *i)
         return s_usage("a value is required after", name);
     (*i)++;
     if (strcmp(name, "--to") == 0) {
-        if (strcmp(value, "json") != 0 && strcmp(value, "x12") != 0)
-            return s_usage("--to takes json or x12, not", value);
+        if (strcmp(value, "json") != 0 && strcmp(value, "x12") != 0 && strcmp(value, "fhir") != 0)
+            return s_usage("--to takes json, x12 or fhir, not", value);
         options->target = value;
     } else if (strcmp(name, "--ack") == 0) {
         options->ack_dir = value;
@@ -407,7 +457,7 @@ int cli_convert(int argc, char **argv)
         }
     }
     if (!options.target && !options.ack_dir)
-        return s_usage("--to json, --to x12 or --ack DIR is required", NULL);
+        return s_usage("--to json, --to x12, --to fhir or --ack DIR is required", NULL);
     if (first_file == argc)
         return s_usage("no files given", NULL);
     s_convert_t convert;

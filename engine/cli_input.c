@@ -4,7 +4,9 @@
  * Bundle) or canonical JSON, told apart by content.  Each claim read goes to
  * the caller's sink; each claim that cannot be read goes to its rejected
  * callback with an error naming the file and the place, and the reading
- * goes on with the next claim where the format allows it.
+ * goes on with the next claim where the format allows it.  The text may
+ * come from a file (cli_input_read) or be in memory already
+ * (cli_input_read_text, for a command that reads the file itself).
  */
 #include <stdio.h>
 #include <string.h>
@@ -24,8 +26,8 @@ typedef struct {
 static size_t s_skip_space(const char *text, size_t size)
 {
     size_t at = 0;
-    while (at < size && (text[at] == ' ' || text[at] == '\t' || text[at] == '\r' ||
-                         text[at] == '\n'))
+    while (at < size &&
+           (text[at] == ' ' || text[at] == '\t' || text[at] == '\r' || text[at] == '\n'))
         at++;
     return at;
 }
@@ -78,8 +80,8 @@ static int s_x12_problem(x12_837_problem_t problem, const char *claim_id,
     return SETTLE_OK;
 }
 
-static int s_fhir_problem(fhir_problem_t problem, const char *claim_id,
-                          const settle_error_t *error, void *context)
+static int s_fhir_problem(fhir_problem_t problem, const char *claim_id, const settle_error_t *error,
+                          void *context)
 {
     (void)problem;
     s_reject(context, claim_id, error);
@@ -112,16 +114,11 @@ static int s_read_text(s_reading_t *reading, const char *path, const char *text,
     return rc;
 }
 
-int cli_input_read(const char *path, const cli_claim_sink_t *sink, void *context,
-                   unsigned *rejected_out)
+int cli_input_read_text(const char *path, const char *text, size_t size,
+                        const cli_claim_sink_t *sink, void *context, unsigned *rejected_out)
 {
-    char *text;
-    size_t size;
-    if (cli_read_file(path, &text, &size) != 0)
-        return -1;
     s_reading_t reading = {sink, context, 0};
     int rc = s_read_text(&reading, path, text, size);
-    settle_free(text);
     if (rejected_out)
         *rejected_out = reading.rejected;
     if (rc != SETTLE_OK) {
@@ -129,4 +126,16 @@ int cli_input_read(const char *path, const cli_claim_sink_t *sink, void *context
         return -1;
     }
     return reading.rejected ? 1 : 0;
+}
+
+int cli_input_read(const char *path, const cli_claim_sink_t *sink, void *context,
+                   unsigned *rejected_out)
+{
+    char *text;
+    size_t size;
+    if (cli_read_file(path, &text, &size) != 0)
+        return -1;
+    int rc = cli_input_read_text(path, text, size, sink, context, rejected_out);
+    settle_free(text);
+    return rc;
 }

@@ -1,6 +1,7 @@
 #!/bin/sh
 # `settle convert` as a user runs it: usage errors, exit codes, error lines,
 # the X12 round trip (837 -> JSON, 837 -> 837 -> JSON, JSON -> 837 -> JSON),
+# FHIR in and out (FHIR -> JSON/837/FHIR, 837 -> FHIR -> 837, bad FHIR),
 # control numbers and stamps, and the acknowledgments written by --ack.
 #   test_convert.sh SETTLE_BINARY
 set -u
@@ -49,9 +50,9 @@ stamp="--date 20260301 --time 0930"
 expect 0 "help" -- "$settle" convert --help
 contains "$tmp/out" "  --to x12              one X12 837 interchange per input file (837P or 837I"
 expect 2 "no target" -- "$settle" convert "$three"
-contains "$tmp/err" "settle convert: --to json, --to x12 or --ack DIR is required"
+contains "$tmp/err" "settle convert: --to json, --to x12, --to fhir or --ack DIR is required"
 expect 2 "unknown target" -- "$settle" convert --to xml "$three"
-contains "$tmp/err" 'settle convert: --to takes json or x12, not "xml"'
+contains "$tmp/err" 'settle convert: --to takes json, x12 or fhir, not "xml"'
 expect 2 "bad date" -- "$settle" convert --to x12 --date 20260231 "$three"
 contains "$tmp/err" 'settle convert: --date takes a day CCYYMMDD, not "20260231"'
 expect 2 "bad time" -- "$settle" convert --to x12 --time 2460 "$three"
@@ -95,6 +96,58 @@ cp "$tmp/out" "$tmp/office.x12"
 expect 0 "x12 back to JSON" -- "$settle" convert --to json "$tmp/office.x12"
 same "$tmp/office.json" "$tmp/out" "JSON -> 837 -> JSON"
 
+# FHIR in: detected from the content, to each target
+fhir=fixtures/fhir
+expect 0 "FHIR Bundle to JSON" -- "$settle" convert --to json $fhir/bundle-two-claims.json
+contains "$tmp/out" '{"format":"settle.claim/1","claim_id":"RB-7002","kind":"professional","frequency":1,"payer_id":"ACMEHP","billing_npi":"1456789019","member_id":"ACM100555002","patient":{"birth_date":"2019-11-03","sex":"U"},"place_of_service":"02","total_charge_cents":9800,"diagnoses":["J069"],"lines":[{"line":1,"procedure_code":"99213","units_milli":1000,"charge_cents":9800,"service_from":"2026-01-07","service_to":"2026-01-07","diagnosis_pointers":[1]}]}'
+contains "$tmp/err" "settle convert: 2 claims written, 0 problems"
+expect 0 "FHIR Claim to x12" -- "$settle" convert --to x12 $stamp $fhir/claim-professional.json
+contains "$tmp/out" "CLM*LFM-2026-1001*210.25***11:B:1*Y*A*Y*Y~"
+contains "$tmp/out" "SV1*HC:J1100:JZ:59*25.25*UN*2.5***1~"
+expect 0 "FHIR from standard input" -- sh -c "\"$settle\" convert --to json - < $fhir/claim-void.json"
+contains "$tmp/err" "settle convert: 1 claim written, 0 problems"
+# FHIR -> FHIR -> JSON is FHIR -> JSON, and the FHIR written is a fixed point
+for file in $fhir/claim-professional.json $fhir/claim-institutional.json $fhir/claim-replacement.json $fhir/claim-void.json $fhir/bundle-two-claims.json; do
+    "$settle" convert --to json "$file" >"$tmp/direct.json" 2>/dev/null
+    expect 0 "FHIR to FHIR of $file" -- "$settle" convert --to fhir "$file"
+    cp "$tmp/out" "$tmp/again.fhir.json"
+    expect 0 "re-read of the FHIR written from $file" -- "$settle" convert --to json "$tmp/again.fhir.json"
+    same "$tmp/direct.json" "$tmp/out" "FHIR -> FHIR -> JSON of $file"
+    "$settle" convert --to fhir "$tmp/again.fhir.json" >"$tmp/third.fhir.json" 2>/dev/null
+    same "$tmp/again.fhir.json" "$tmp/third.fhir.json" "FHIR written twice from $file"
+done
+contains "$tmp/again.fhir.json" '  "resourceType": "Bundle",'
+contains "$tmp/again.fhir.json" '              "value": 126.00,'
+# 837 -> FHIR -> 837: the same claims.  A line whose place of service is the
+# claim's comes back without one (FHIR has no claim-level place), so the
+# direct JSON drops those first.
+expect 1 "837 to FHIR" -- "$settle" convert --to fhir "$three"
+contains "$tmp/err" "settle: $three: segment 32 (CLM), element CLM02: bad amount \"12.345\"; expected an amount like 125.50 (at most two decimals)"
+contains "$tmp/err" "settle convert: 2 claims written, 1 problem"
+cp "$tmp/out" "$tmp/three.fhir.json"
+expect 0 "FHIR back to 837" -- "$settle" convert --to x12 $stamp "$tmp/three.fhir.json"
+cp "$tmp/out" "$tmp/three.again.x12"
+expect 0 "837 from FHIR to JSON" -- "$settle" convert --to json "$tmp/three.again.x12"
+"$settle" convert --to json "$three" 2>/dev/null |
+    sed 's/"place_of_service":"11","units_milli"/"units_milli"/g' >"$tmp/direct.json"
+same "$tmp/direct.json" "$tmp/out" "837 -> FHIR -> 837 -> JSON"
+# what FHIR cannot carry is refused, naming the field; the Bundle is still written
+expect 1 "837I with other payers to FHIR" -- "$settle" convert --to fhir "$inst"
+contains "$tmp/err" "settle: $inst: FHIR Claim \"INST001\": other_payers: the FHIR Claim reader reads no coordination of benefits, so other payers cannot be written without a loss"
+contains "$tmp/err" "settle convert: 0 claims written, 1 problem"
+contains "$tmp/out" '  "type": "collection"'
+# bad FHIR: each problem on its own line, the good claims still written
+expect 1 "a Bundle with a bad Claim" -- "$settle" convert --to json $fhir/bundle-with-bad-claim.json
+contains "$tmp/err" "settle: $fhir/bundle-with-bad-claim.json:128:30: entry[6].resource.item[0].net.value: expected an amount with at most two decimals (found 1.26e2)"
+contains "$tmp/err" "settle: $fhir/bundle-with-bad-claim.json:133:5: entry[7].resource: expected a resource with a resourceType"
+contains "$tmp/err" "settle convert: 2 claims written, 2 problems"
+[ "$(wc -l <"$tmp/out")" -eq 2 ] || { echo "FAIL: two good claims of the bad Bundle"; failures=$((failures + 1)); }
+expect 1 "broken FHIR JSON" -- "$settle" convert --to fhir $fhir/bad-syntax.json
+contains "$tmp/err" "settle: $fhir/bad-syntax.json:10:3: invalid JSON: string or '}' expected near end of file"
+contains "$tmp/err" "settle convert: 0 claims written, 1 problem"
+expect 1 "a FHIR file then a good one" -- "$settle" convert --to json $fhir/bad-status-draft.json $fhir/claim-void.json
+contains "$tmp/err" "settle convert: 1 claim written, 1 problem"
+
 # --ack DIR: the three acknowledgments of each input
 mkdir "$tmp/acks"
 expect 1 "acknowledgments" -- "$settle" convert --ack "$tmp/acks" $stamp --control-number 9 "$three" "$inst"
@@ -122,6 +175,11 @@ contains "$tmp/acks/x12_valid.txt.999" "AK9*R*1*1*0~"
 # standard input is acknowledged as "stdin"
 expect 0 "acknowledgment of standard input" -- sh -c "\"$settle\" convert --ack \"$tmp/acks\" $stamp - < $inst"
 [ -s "$tmp/acks/stdin.999" ] || { echo "FAIL: no stdin.999"; failures=$((failures + 1)); }
+# a FHIR input gets the JSON acknowledgment only
+expect 1 "acknowledgment of a FHIR Bundle" -- "$settle" convert --ack "$tmp/acks" $stamp $fhir/bundle-with-bad-claim.json
+contains "$tmp/acks/bundle-with-bad-claim.json.ack.json" '      "claim_id": "RB-7099",'
+contains "$tmp/acks/bundle-with-bad-claim.json.ack.json" '    "RB-7002"'
+[ ! -e "$tmp/acks/bundle-with-bad-claim.json.999" ] || { echo "FAIL: a 999 for a FHIR input"; failures=$((failures + 1)); }
 # with --to json as well: claims on standard output, acknowledgments in DIR
 expect 0 "convert and acknowledge" -- "$settle" convert --to json --ack "$tmp/acks" $stamp "$inst"
 contains "$tmp/err" "settle convert: 1 claim written, 0 problems"
