@@ -76,15 +76,6 @@ const char *contract_reason_text(const char *carc)
     return NULL;
 }
 
-contract_code_key_t contract_code_key(const char *code)
-{
-    size_t length = strlen(code);
-    contract_code_key_t key = (contract_code_key_t)(length < 0xff ? length : 0xff) << 56;
-    for (size_t i = 0; i < CONTRACT_CODE_KEY_BYTES && i < length; i++)
-        key |= (contract_code_key_t)(unsigned char)code[i] << (48 - 8 * i);
-    return key;
-}
-
 /* contract_code_compare(a, b), given both codes' keys. */
 static int s_code_key_compare(contract_code_key_t key_a, const char *a, contract_code_key_t key_b,
                               const char *b)

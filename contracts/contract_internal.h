@@ -12,6 +12,7 @@
 #define SETTLE_CONTRACT_INTERNAL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "contract_rules.h"
@@ -163,8 +164,17 @@ struct contract_s {
 /* Orders codes by length, then bytes. */
 int contract_code_compare(const char *a, const char *b);
 
-/* The key of a code (see contract_code_key_t). */
-contract_code_key_t contract_code_key(const char *code);
+/* The key of a code (see contract_code_key_t); inline, since the
+ * interpreter keys every line's code. */
+static inline contract_code_key_t contract_code_key(const char *code)
+{
+    contract_code_key_t key = 0;
+    size_t length = 0;
+    for (; length < 0xff && code[length]; length++)
+        if (length < CONTRACT_CODE_KEY_BYTES)
+            key |= (contract_code_key_t)(unsigned char)code[length] << (48 - 8 * length);
+    return key | (contract_code_key_t)length << 56;
+}
 
 /* True when code is in the list. */
 bool contract_codes_match(const contract_t *contract, const contract_codes_t *codes,

@@ -30,7 +30,9 @@ typedef struct {
     bool member_ids_valid;                   /* member_ids hold member_year's */
     int32_t member_year;
     uint32_t member_ids[4]; /* deductible and out-of-pocket, individual and family */
-    bool year_known;        /* year is year_day's (s_year) */
+    const contract_t *network_contract; /* in_network is the billing provider's in it */
+    bool in_network;
+    bool year_known; /* year is year_day's (s_year) */
     int32_t year_day;
     int32_t year;
 } s_run_t;
@@ -95,9 +97,11 @@ static void s_adjust(interp_line_t *out, const char *group, const char *reason, 
     memcpy(adjustment->group, group, INTERP_GROUP_SIZE - 1);
     adjustment->group[INTERP_GROUP_SIZE - 1] = '\0';
     /* Reasons are the contract's, checked against the CARC table when it
-     * was compiled, or the interpreter's own: no need to check them again. */
-    size_t length = strnlen(reason, INTERP_REASON_SIZE - 1);
-    memcpy(adjustment->reason, reason, length);
+     * was compiled, or the interpreter's own: no need to check them again,
+     * and a loop beats strnlen and memcpy on three characters. */
+    size_t length = 0;
+    for (; length < INTERP_REASON_SIZE - 1 && reason[length]; length++)
+        adjustment->reason[length] = reason[length];
     adjustment->reason[length] = '\0';
     adjustment->amount_cents = cents;
 }
@@ -178,16 +182,11 @@ static int s_accumulate(s_run_t *run, interp_accumulator_kind_t kind, int32_t ye
  * claim (ids are stable) and then reused line after line. */
 static int s_member_ids(s_run_t *run, int32_t year, const uint32_t **ids_out)
 {
-    static const interp_accumulator_kind_t kinds[4] = {
-        INTERP_ACCUMULATOR_DEDUCTIBLE_INDIVIDUAL, INTERP_ACCUMULATOR_DEDUCTIBLE_FAMILY,
-        INTERP_ACCUMULATOR_OOP_INDIVIDUAL, INTERP_ACCUMULATOR_OOP_FAMILY};
     if (!run->member_ids_valid || run->member_year != year) {
-        for (int i = 0; i < 4; i++) {
-            const char *key = i % 2 ? run->member->family : run->member->id;
-            int rc = s_accumulator_id(run, kinds[i], year, key, "", &run->member_ids[i]);
-            if (rc != SETTLE_OK)
-                return rc;
-        }
+        int rc = interp_state_member_ids(run->state, year, run->member->id, run->member->family,
+                                         run->member_ids);
+        if (rc != SETTLE_OK)
+            return rc;
         run->member_ids_valid = true;
         run->member_year = year;
     }
@@ -376,7 +375,12 @@ static int s_step_benefit(s_run_t *run, s_line_t *line)
     line->copay_cents = line->benefit->copay_cents;
     line->coinsurance_bps = line->benefit->coinsurance_bps;
     line->deductible = line->benefit->deductible;
-    line->in_network = contract_provider_in_network(contract, run->claim->billing_npi);
+    /* The billing provider is the claim's: look it up once per contract. */
+    if (run->network_contract != contract) {
+        run->network_contract = contract;
+        run->in_network = contract_provider_in_network(contract, run->claim->billing_npi);
+    }
+    line->in_network = run->in_network;
     if (!line->in_network && contract->network_out.coinsurance_bps == CONTRACT_RATE_NONE)
         s_deny(line, "242");
     return SETTLE_OK;
@@ -663,11 +667,11 @@ static void s_undo(s_run_t *run)
 /* Reverses an adjudicated claim's accumulator changes and marks it voided. */
 static int s_reverse(s_run_t *run, interp_history_t *original)
 {
+    uint32_t ids[INTERP_CHANGES_MAX];
+    int64_t amounts[INTERP_CHANGES_MAX];
+    interp_history_read(run->state, original, NULL, ids, amounts, NULL);
     for (uint32_t i = 0; i < original->change_count; i++) {
-        uint32_t id;
-        int64_t amount;
-        interp_history_change(run->state, original, i, &id, &amount);
-        int rc = s_change(run, id, -amount);
+        int rc = s_change(run, ids[i], -amounts[i]);
         if (rc != SETTLE_OK)
             return rc;
     }
@@ -676,13 +680,14 @@ static int s_reverse(s_run_t *run, interp_history_t *original)
     return SETTLE_OK;
 }
 
-/* A void's decision: the original's, every amount negated. */
+/* A void's decision: the original's lines, every amount negated.  The
+ * claim totals are left to s_totals, which adds up the negated lines. */
 static void s_void_decision(s_run_t *run, const interp_history_t *original)
 {
     interp_decision_t *decision = run->decision;
+    interp_history_read(run->state, original, NULL, NULL, NULL, decision->lines);
     decision->line_count = original->line_count;
     decision->status = (interp_status_t)original->status;
-    interp_history_lines(run->state, original, decision->lines);
     for (uint32_t i = 0; i < decision->line_count; i++) {
         interp_line_t *line = &decision->lines[i];
         line->billed_cents = -line->billed_cents;
@@ -695,10 +700,6 @@ static void s_void_decision(s_run_t *run, const interp_history_t *original)
         for (uint32_t a = 0; a < line->adjustment_count; a++)
             line->adjustments[a].amount_cents = -line->adjustments[a].amount_cents;
     }
-    decision->billed_cents = -original->billed_cents;
-    decision->allowed_cents = -original->allowed_cents;
-    decision->paid_cents = -original->paid_cents;
-    decision->patient_cents = -original->patient_cents;
 }
 
 /* Claim-level checks before the lines; *stop when the claim is decided. */
@@ -730,7 +731,7 @@ static int s_claim_checks(s_run_t *run, const enrollment_t *enrollment,
             return SETTLE_OK;
         }
     }
-    run->member = enrollment_find(enrollment, claim->member_id);
+    run->member = interp_state_member(run->state, enrollment, claim->member_id);
     if (!run->member) {
         s_reject(run, "31");
         return SETTLE_OK;
@@ -759,6 +760,7 @@ int interp_adjudicate(const contract_t *const *contracts, size_t contract_count,
     run.decision = decision;
     run.changes = changes;
     run.member_ids_valid = false;
+    run.network_contract = NULL;
     run.year_known = false;
     s_decision_start(&run);
     bool reversed = false;

@@ -24,6 +24,27 @@ int interp_state_id(interp_state_t *self, const interp_accumulator_t *key, uint3
 int interp_state_name_id(interp_state_t *self, uint8_t kind, int32_t year, const char *key,
                          const char *benefit, uint32_t *id_out);
 
+/* The ids of a member's four cost-sharing accumulators for year, in the
+ * order deductible individual, deductible family, out-of-pocket
+ * individual, out-of-pocket family, created at zero when new.  The state
+ * remembers the answer, so a member's next claim costs one lookup, not
+ * four (each of which touched three cache lines of a large table).
+ * SETTLE_ERR_NOMEM. */
+int interp_state_member_ids(interp_state_t *self, int32_t year, const char *member_id,
+                            const char *family_id, uint32_t ids_out[4]);
+
+/*
+ * enrollment_find, through an index the state keeps of the last enrollment
+ * it was given: a hash of the id and one member record read, instead of a
+ * bisection whose every step reads a member record far from the last.
+ * Every answer is checked against the list itself (and a miss asks
+ * enrollment_find), so an index left over from an earlier list at the same
+ * address can cost time, never give a wrong member.  Indexing a new list
+ * allocates once; out of memory, this is enrollment_find.
+ */
+const enrollment_member_t *interp_state_member(interp_state_t *self, const enrollment_t *enrollment,
+                                               const char *member_id);
+
 /* The accumulator with this id (its amount is the current total). */
 const interp_accumulator_t *interp_state_get(const interp_state_t *self, uint32_t id);
 
@@ -35,12 +56,21 @@ int interp_state_add_id(interp_state_t *self, uint32_t id, int64_t amount);
 int interp_history_put_ids(interp_state_t *self, const interp_decision_t *decision,
                            const interp_changes_t *changes, const uint32_t *ids);
 
-/* Copies record's lines, as they were put, into lines[0..line_count). */
-void interp_history_lines(const interp_state_t *self, const interp_history_t *record,
-                          interp_line_t *lines);
+/* What the history packs of a claim besides its record and lines. */
+typedef struct {
+    uint8_t frequency;
+    char related_claim_id[CLAIM_REFERENCE_SIZE];
+    int64_t billed_cents;
+    int64_t allowed_cents;
+    int64_t paid_cents;
+    int64_t patient_cents;
+} interp_history_totals_t;
 
-/* The index-th accumulator change of record: its accumulator id and amount. */
-void interp_history_change(const interp_state_t *self, const interp_history_t *record,
-                           uint32_t index, uint32_t *id_out, int64_t *amount_out);
+/* Unpacks record: its totals, its changes' accumulator ids and amounts
+ * (room for change_count each), its lines (room for line_count); any of
+ * the outputs may be NULL to skip it. */
+void interp_history_read(const interp_state_t *self, const interp_history_t *record,
+                         interp_history_totals_t *totals, uint32_t *ids, int64_t *amounts,
+                         interp_line_t *lines);
 
 #endif

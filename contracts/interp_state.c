@@ -11,12 +11,18 @@
  * an accumulator's index is its id and stays valid for the interpreter to
  * hold.
  *
- * The history keeps only what a duplicate, a void and a replacement need,
- * in pools that grow by doubling (no allocation per claim): per claim a
- * record, per line its amounts and the adjustments it has (not the empty
- * slots of interp_line_t), per change the accumulator id and the amount
- * (not its 168-byte name).  A claim put again under the same id leaves its
- * earlier lines and changes unused in the pools.
+ * The history keeps only what a duplicate, a void and a replacement need:
+ * per claim a 64-byte record (in an array that grows by doubling), and the
+ * rest packed end to end in 1 MiB chunks that never move: per change the
+ * accumulator id and amount (not its 168-byte name), per line only its
+ * amounts that are not zero, in 4 bytes when they fit, and the
+ * adjustments it has (not the empty slots of interp_line_t), texts as a
+ * length and their bytes.  With the claim's header and changes, a line
+ * takes about 50 bytes instead of 296 + 168 per change: the history's
+ * memory, and the page faults that first touch it, were most of what
+ * recording a claim cost.  Nothing is allocated per claim and nothing
+ * recorded is ever moved.  A claim put again under the same id leaves its
+ * earlier data unused in its chunk.
  */
 #include <stddef.h>
 #include <string.h>
@@ -38,44 +44,64 @@ typedef struct {
     size_t used;
 } s_index_t;
 
-/* One accumulator change of a recorded claim. */
-typedef struct {
-    int64_t amount;
-    uint32_t id;
-} s_change_t;
+/* The most a packed claim takes: a variable-length integer is at most 10
+ * bytes, a text 1 + its longest. */
+#define S_PACKED_HEADER_MAX (1 + 1 + (CLAIM_REFERENCE_SIZE - 1) + 4 * 10)
+#define S_PACKED_CHANGE_MAX (5 + 10)
+#define S_PACKED_LINE_MAX                                                                          \
+    (3 + 1 + (CLAIM_PROCEDURE_SIZE - 1) + 10 * 8 + 1 +                                             \
+     INTERP_ADJUSTMENTS_MAX * ((INTERP_GROUP_SIZE - 1) + 1 + (INTERP_REASON_SIZE - 1) + 8))
+_Static_assert(INTERP_ADJUSTMENTS_MAX < 64 && INTERP_GROUP_SIZE == 3 && INTERP_REASON_SIZE <= 8,
+               "a packed line keeps its adjustment count in 6 bits, its group in 2 bytes and "
+               "its reasons' lengths in 7 bits");
 
-/* A recorded line is interp_line_t up to its adjustments, followed by the
- * adjustments it has; records are laid end to end in the line pool. */
-#define S_LINE_HEAD_SIZE offsetof(interp_line_t, adjustments)
+/* A chunk holds the largest claim, whole. */
+#define S_CHUNK_SIZE ((size_t)1 << 20)
+_Static_assert(S_PACKED_HEADER_MAX + INTERP_CHANGES_MAX * S_PACKED_CHANGE_MAX +
+                       CLAIM_LINES_MAX * S_PACKED_LINE_MAX <=
+                   S_CHUNK_SIZE,
+               "a claim's history must fit one chunk");
 
 struct interp_state_s {
     interp_accumulator_t *totals; /* append-only: an accumulator's index is its id */
     size_t total_count;
     size_t total_capacity;
     s_index_t total_index;
+    uintptr_t enrollment; /* the list enrollment_index indexes (an integer: it may be freed) */
+    size_t enrollment_count;
+    s_index_t enrollment_index; /* member id -> position in the list */
+    uint32_t (*members)[4];     /* interp_state_member_ids's answers, found by member_index */
+    size_t member_count;
+    size_t member_capacity;
+    s_index_t member_index;
     interp_history_t *history; /* in order of first put */
     size_t history_count;
     size_t history_capacity;
     s_index_t history_index;
-    unsigned char *line_pool; /* recorded lines, S_LINE_HEAD_SIZE + adjustments each */
-    size_t line_pool_used;
-    size_t line_pool_capacity;
-    s_change_t *change_pool;
-    size_t change_pool_used;
-    size_t change_pool_capacity;
+    unsigned char **chunks; /* the last is being filled */
+    size_t chunk_count;
+    size_t chunk_capacity;
+    size_t chunk_used; /* bytes of the last chunk */
 };
 
-interp_state_t *interp_state_new(void) { return settle_calloc(1, sizeof(interp_state_t)); }
+interp_state_t *interp_state_new(void)
+{
+    return settle_calloc(1, sizeof(interp_state_t));
+}
 
 void interp_state_destroy(interp_state_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
     interp_state_t *self = *self_p;
-    settle_free(self->change_pool);
-    settle_free(self->line_pool);
+    for (size_t i = self->chunk_count; i-- > 0;)
+        settle_free(self->chunks[i]);
+    settle_free(self->chunks);
     settle_free(self->history_index.slots);
     settle_free(self->history);
+    settle_free(self->member_index.slots);
+    settle_free(self->members);
+    settle_free(self->enrollment_index.slots);
     settle_free(self->total_index.slots);
     settle_free(self->totals);
     settle_free(self);
@@ -89,7 +115,13 @@ void interp_state_destroy(interp_state_t **self_p)
 #define S_FNV_OFFSET 0xcbf29ce484222325ULL
 #define S_FNV_PRIME  0x100000001b3ULL
 
-/* FNV-1a over text and its NUL (the NUL keeps "ab"+"c" from "a"+"bc"). */
+/*
+ * FNV-1a over text and its NUL (the NUL keeps "ab"+"c" from "a"+"bc").
+ * Unkeyed, so someone who can choose many claim ids could choose ones
+ * that share a slot and make lookups slow (never wrong); a keyed hash
+ * with a key from the node's configuration would close that without
+ * touching determinism, since no index is ever walked.
+ */
 static uint64_t s_hash_text(uint64_t hash, const char *text)
 {
     for (; *text; text++)
@@ -154,8 +186,8 @@ static int s_index_reserve(s_index_t *index)
  * items (what an index names is counted in 32 bits).  Returns the pool,
  * moved or not; on failure the same pool, unchanged, and *rc set to
  * SETTLE_ERR_NOMEM or SETTLE_ERR_TOO_MANY. */
-static void *s_pool_reserve(void *pool, size_t *capacity, size_t needed, size_t size,
-                            size_t limit, int *rc)
+static void *s_pool_reserve(void *pool, size_t *capacity, size_t needed, size_t size, size_t limit,
+                            int *rc)
 {
     if (*rc != SETTLE_OK || needed <= *capacity)
         return pool;
@@ -196,12 +228,12 @@ static uint32_t s_total_find(const interp_state_t *self, uint64_t hash, uint8_t 
     }
 }
 
-int64_t interp_state_total(const interp_state_t *self, interp_accumulator_kind_t kind,
-                           int32_t year, const char *key, const char *benefit)
+int64_t interp_state_total(const interp_state_t *self, interp_accumulator_kind_t kind, int32_t year,
+                           const char *key, const char *benefit)
 {
     benefit = benefit ? benefit : "";
-    uint32_t id = s_total_find(self, s_total_hash((uint8_t)kind, year, key, benefit),
-                               (uint8_t)kind, year, key, benefit);
+    uint32_t id = s_total_find(self, s_total_hash((uint8_t)kind, year, key, benefit), (uint8_t)kind,
+                               year, key, benefit);
     return id == UINT32_MAX ? 0 : self->totals[id].amount;
 }
 
@@ -239,6 +271,107 @@ int interp_state_name_id(interp_state_t *self, uint8_t kind, int32_t year, const
 int interp_state_id(interp_state_t *self, const interp_accumulator_t *key, uint32_t *id_out)
 {
     return interp_state_name_id(self, key->kind, key->year, key->key, key->benefit, id_out);
+}
+
+static uint64_t s_member_hash(int32_t year, const char *member_id, const char *family_id)
+{
+    uint64_t hash = (S_FNV_OFFSET ^ (uint32_t)year) * S_FNV_PRIME;
+    return s_hash_finish(s_hash_text(s_hash_text(hash, member_id), family_id));
+}
+
+/* The member's remembered ids, or NULL.  An entry is trusted only when its
+ * first two accumulators still name this member, family and year (the
+ * other two were created with them), so a hash collision costs a lookup,
+ * never a wrong answer. */
+static const uint32_t *s_member_find(const interp_state_t *self, uint64_t hash, int32_t year,
+                                     const char *member_id, const char *family_id)
+{
+    if (!self->member_index.slots)
+        return NULL;
+    for (size_t at = hash & self->member_index.mask;; at = (at + 1) & self->member_index.mask) {
+        const s_slot_t *slot = &self->member_index.slots[at];
+        if (slot->entry == 0)
+            return NULL;
+        const uint32_t *ids = self->members[slot->entry - 1];
+        const interp_accumulator_t *individual = &self->totals[ids[0]];
+        if (slot->hash == hash && individual->year == year &&
+            strcmp(individual->key, member_id) == 0 &&
+            strcmp(self->totals[ids[1]].key, family_id) == 0)
+            return ids;
+    }
+}
+
+int interp_state_member_ids(interp_state_t *self, int32_t year, const char *member_id,
+                            const char *family_id, uint32_t ids_out[4])
+{
+    static const uint8_t kinds[4] = {
+        INTERP_ACCUMULATOR_DEDUCTIBLE_INDIVIDUAL, INTERP_ACCUMULATOR_DEDUCTIBLE_FAMILY,
+        INTERP_ACCUMULATOR_OOP_INDIVIDUAL, INTERP_ACCUMULATOR_OOP_FAMILY};
+    uint64_t hash = s_member_hash(year, member_id, family_id);
+    const uint32_t *known = s_member_find(self, hash, year, member_id, family_id);
+    if (known) {
+        memcpy(ids_out, known, sizeof *self->members);
+        return SETTLE_OK;
+    }
+    int rc = SETTLE_OK;
+    self->members = s_pool_reserve(self->members, &self->member_capacity, self->member_count + 1,
+                                   sizeof *self->members, UINT32_MAX - 1, &rc);
+    if (rc == SETTLE_OK)
+        rc = s_index_reserve(&self->member_index);
+    for (int i = 0; i < 4 && rc == SETTLE_OK; i++)
+        rc = interp_state_name_id(self, kinds[i], year, i % 2 ? family_id : member_id, "",
+                                  &ids_out[i]);
+    if (rc != SETTLE_OK)
+        return rc;
+    memcpy(self->members[self->member_count], ids_out, sizeof *self->members);
+    s_index_insert(&self->member_index, hash, (uint32_t)self->member_count++);
+    return SETTLE_OK;
+}
+
+/* Indexes the enrollment's members by id; false when out of memory (the
+ * index is then empty and lookups bisect the list). */
+static bool s_enrollment_index(interp_state_t *self, const enrollment_t *enrollment)
+{
+    size_t count = enrollment_count(enrollment), slots = 256;
+    while (slots < 2 * count)
+        slots *= 2;
+    settle_free(self->enrollment_index.slots);
+    self->enrollment_index =
+        (s_index_t){.slots = settle_calloc(slots, sizeof(s_slot_t)), .mask = slots - 1};
+    self->enrollment = (uintptr_t)enrollment;
+    self->enrollment_count = count;
+    if (!self->enrollment_index.slots)
+        return false;
+    for (size_t i = 0; i < count; i++)
+        s_index_insert(&self->enrollment_index, s_claim_hash(enrollment_member(enrollment, i)->id),
+                       (uint32_t)i);
+    return true;
+}
+
+const enrollment_member_t *interp_state_member(interp_state_t *self, const enrollment_t *enrollment,
+                                               const char *member_id)
+{
+    size_t count = enrollment_count(enrollment);
+    if (((uintptr_t)enrollment != self->enrollment || count != self->enrollment_count ||
+         !self->enrollment_index.slots) &&
+        (count > UINT32_MAX - 1 || !s_enrollment_index(self, enrollment)))
+        return enrollment_find(enrollment, member_id);
+    uint64_t hash = s_claim_hash(member_id);
+    for (size_t at = hash & self->enrollment_index.mask;;
+         at = (at + 1) & self->enrollment_index.mask) {
+        const s_slot_t *slot = &self->enrollment_index.slots[at];
+        if (slot->entry == 0)
+            break;
+        const enrollment_member_t *member = enrollment_member(enrollment, slot->entry - 1);
+        if (slot->hash == hash && member && strcmp(member->id, member_id) == 0)
+            return member;
+    }
+    /* Not indexed: unknown, or the list at this address is a new one,
+     * which the member's being found proves (index it afresh). */
+    const enrollment_member_t *member = enrollment_find(enrollment, member_id);
+    if (member)
+        s_enrollment_index(self, enrollment);
+    return member;
 }
 
 const interp_accumulator_t *interp_state_get(const interp_state_t *self, uint32_t id)
@@ -282,66 +415,252 @@ interp_history_t *interp_history_find(interp_state_t *self, const char *claim_id
     return index == SIZE_MAX ? NULL : &self->history[index];
 }
 
-static size_t s_line_size(const interp_line_t *line)
+/* ------------------------------------------------------------------------
+ * Packing: a claim's totals and changes as LEB128 integers (signed ones
+ * zigzagged), a line's numbers in 4 or 8 bytes, texts as length + bytes
+ * ------------------------------------------------------------------------ */
+
+static unsigned char *s_put_uint(unsigned char *at, uint64_t value)
 {
-    return S_LINE_HEAD_SIZE + line->adjustment_count * sizeof(interp_adjustment_t);
+    while (value >= 0x80) {
+        *at++ = (unsigned char)(value | 0x80);
+        value >>= 7;
+    }
+    *at++ = (unsigned char)value;
+    return at;
 }
 
-/* Makes room for the decision's lines and changes and one more record, so
- * that writing them cannot fail half-way.  SETTLE_ERR_NOMEM. */
-static int s_history_reserve(interp_state_t *self, const interp_decision_t *decision,
-                             const interp_changes_t *changes)
+static unsigned char *s_put_int(unsigned char *at, int64_t value)
 {
-    size_t bytes = 0;
-    for (uint32_t i = 0; i < decision->line_count; i++)
-        bytes += s_line_size(&decision->lines[i]);
+    uint64_t doubled = (uint64_t)value << 1;
+    return s_put_uint(at, value < 0 ? ~doubled : doubled);
+}
+
+/* A text of a field of size bytes: its length, then its bytes.  A loop,
+ * not strnlen and memcpy: the texts are a few bytes long. */
+static unsigned char *s_put_text(unsigned char *at, const char *text, size_t size)
+{
+    size_t length = 0;
+    for (; length < size - 1 && text[length]; length++)
+        at[1 + length] = (unsigned char)text[length];
+    at[0] = (unsigned char)length;
+    return at + 1 + length;
+}
+
+static const unsigned char *s_get_uint(const unsigned char *at, uint64_t *value_out)
+{
+    uint64_t value = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+        unsigned char byte = *at++;
+        value |= (uint64_t)(byte & 0x7f) << shift;
+        if (!(byte & 0x80))
+            break;
+    }
+    *value_out = value;
+    return at;
+}
+
+static const unsigned char *s_get_int(const unsigned char *at, int64_t *value_out)
+{
+    uint64_t value;
+    at = s_get_uint(at, &value);
+    *value_out = (value & 1) ? -(int64_t)(value >> 1) - 1 : (int64_t)(value >> 1);
+    return at;
+}
+
+/* Reads a text packed from a field of size bytes back into such a field. */
+static const unsigned char *s_get_text(const unsigned char *at, char *field)
+{
+    size_t length = *at++;
+    for (size_t i = 0; i < length; i++)
+        field[i] = (char)at[i];
+    field[length] = '\0';
+    return at + length;
+}
+
+/* A number in 4 bytes when it fits 32 bits, else in 8 (native order: the
+ * packing never leaves the process); the width code, 1 or 2, goes to
+ * *width. */
+static unsigned char *s_put_number(unsigned char *at, int64_t value, unsigned *width)
+{
+    if (value >= INT32_MIN && value <= INT32_MAX) {
+        int32_t narrow = (int32_t)value;
+        memcpy(at, &narrow, 4);
+        *width = 1;
+        return at + 4;
+    }
+    memcpy(at, &value, 8);
+    *width = 2;
+    return at + 8;
+}
+
+/* Reads a number of width code 0 (absent: zero), 1 or 2. */
+static const unsigned char *s_get_number(const unsigned char *at, unsigned width, int64_t *value)
+{
+    if (width == 0) {
+        *value = 0;
+        return at;
+    }
+    if (width == 1) {
+        int32_t narrow;
+        memcpy(&narrow, at, 4);
+        *value = narrow;
+        return at + 4;
+    }
+    memcpy(value, at, 8);
+    return at + 8;
+}
+
+/*
+ * A line packs as: the width codes (2 bits each) of its number and its
+ * nine amounts, its code, those of the ten that are not zero (most of a
+ * denied line's are), its flags and adjustment count in one byte, and
+ * each adjustment as the group's two characters, a byte with the reason's
+ * length and the amount's width, the reason and the amount.  Fixed-width
+ * stores, not variable-length integers: recording is on the hot path,
+ * reading back only on a void.
+ */
+#define S_LINE_NUMBERS 10
+
+static unsigned char *s_put_line(unsigned char *at, const interp_line_t *line)
+{
+    const int64_t numbers[S_LINE_NUMBERS] = {
+        line->line,         line->units_milli,       line->units_milli_paid,
+        line->billed_cents, line->allowed_cents,     line->deductible_cents,
+        line->copay_cents,  line->coinsurance_cents, line->paid_cents,
+        line->patient_cents};
+    unsigned char *widths_at = at;
+    uint32_t widths = 0;
+    at = s_put_text(at + 3, line->code, sizeof line->code);
+    for (unsigned i = 0; i < S_LINE_NUMBERS; i++)
+        if (numbers[i] != 0) {
+            unsigned width;
+            at = s_put_number(at, numbers[i], &width);
+            widths |= width << (2 * i);
+        }
+    widths_at[0] = (unsigned char)widths;
+    widths_at[1] = (unsigned char)(widths >> 8);
+    widths_at[2] = (unsigned char)(widths >> 16);
+    *at++ = (unsigned char)(line->adjustment_count | (unsigned)line->denied_in_full << 6 |
+                            (unsigned)line->denied_in_part << 7);
+    for (uint32_t i = 0; i < line->adjustment_count; i++) {
+        const interp_adjustment_t *adjustment = &line->adjustments[i];
+        unsigned char *head = at;
+        unsigned width;
+        head[0] = (unsigned char)adjustment->group[0];
+        head[1] = (unsigned char)adjustment->group[1];
+        at = s_put_text(at + 2, adjustment->reason, sizeof adjustment->reason);
+        at = s_put_number(at, adjustment->amount_cents, &width);
+        head[2] |= (unsigned char)((width - 1) << 7); /* the reason's length is below 8 */
+    }
+    return at;
+}
+
+static const unsigned char *s_get_line(const unsigned char *at, interp_line_t *line)
+{
+    int64_t numbers[S_LINE_NUMBERS];
+    uint32_t widths = at[0] | (uint32_t)at[1] << 8 | (uint32_t)at[2] << 16;
+    at = s_get_text(at + 3, line->code);
+    for (unsigned i = 0; i < S_LINE_NUMBERS; i++)
+        at = s_get_number(at, (widths >> (2 * i)) & 3, &numbers[i]);
+    line->line = (uint32_t)numbers[0];
+    line->units_milli = numbers[1];
+    line->units_milli_paid = numbers[2];
+    line->billed_cents = numbers[3];
+    line->allowed_cents = numbers[4];
+    line->deductible_cents = numbers[5];
+    line->copay_cents = numbers[6];
+    line->coinsurance_cents = numbers[7];
+    line->paid_cents = numbers[8];
+    line->patient_cents = numbers[9];
+    line->adjustment_count = *at & 0x3f;
+    line->denied_in_full = (*at & 0x40) != 0;
+    line->denied_in_part = (*at++ & 0x80) != 0;
+    for (uint32_t i = 0; i < line->adjustment_count; i++) {
+        interp_adjustment_t *adjustment = &line->adjustments[i];
+        adjustment->group[0] = (char)at[0];
+        adjustment->group[1] = (char)at[1];
+        adjustment->group[2] = '\0';
+        unsigned wide = at[2] >> 7;
+        size_t length = at[2] & 0x7f;
+        memcpy(adjustment->reason, at + 3, length);
+        adjustment->reason[length] = '\0';
+        at = s_get_number(at + 3 + length, wide + 1, &adjustment->amount_cents);
+    }
+    return at;
+}
+
+/* ------------------------------------------------------------------------
+ * Recording claims
+ * ------------------------------------------------------------------------ */
+
+/* Room for bytes (at most S_CHUNK_SIZE) in one chunk, opening a new chunk
+ * when the last has too little left; NULL when out of memory.  Reserves
+ * without using: s_history_write takes what it used. */
+static unsigned char *s_chunk_room(interp_state_t *self, size_t bytes)
+{
+    if (self->chunk_count > 0 && S_CHUNK_SIZE - self->chunk_used >= bytes)
+        return self->chunks[self->chunk_count - 1] + self->chunk_used;
     int rc = SETTLE_OK;
-    self->line_pool = s_pool_reserve(self->line_pool, &self->line_pool_capacity,
-                                     self->line_pool_used + bytes, 1, SIZE_MAX, &rc);
-    self->change_pool =
-        s_pool_reserve(self->change_pool, &self->change_pool_capacity,
-                       self->change_pool_used + changes->count, sizeof(s_change_t), SIZE_MAX, &rc);
+    self->chunks = s_pool_reserve(self->chunks, &self->chunk_capacity, self->chunk_count + 1,
+                                  sizeof *self->chunks, SIZE_MAX, &rc);
+    unsigned char *chunk = rc == SETTLE_OK ? settle_malloc(S_CHUNK_SIZE) : NULL;
+    if (!chunk)
+        return NULL;
+    self->chunks[self->chunk_count++] = chunk;
+    self->chunk_used = 0;
+    return chunk;
+}
+
+/* Makes room for one more record and its packed data, so that writing
+ * them cannot fail half-way.  The room, or NULL when out of memory. */
+static unsigned char *s_history_reserve(interp_state_t *self, const interp_decision_t *decision,
+                                        const interp_changes_t *changes)
+{
+    size_t bytes = S_PACKED_HEADER_MAX + changes->count * S_PACKED_CHANGE_MAX +
+                   decision->line_count * S_PACKED_LINE_MAX;
+    int rc = SETTLE_OK;
     self->history = s_pool_reserve(self->history, &self->history_capacity, self->history_count + 1,
                                    sizeof(interp_history_t), UINT32_MAX - 1, &rc);
     if (rc == SETTLE_OK)
         rc = s_index_reserve(&self->history_index);
-    return rc == SETTLE_ERR_TOO_MANY ? SETTLE_ERR_NOMEM : rc;
+    return rc == SETTLE_OK ? s_chunk_room(self, bytes) : NULL;
 }
 
-/* Appends the decision's lines and the changes to the pools (reserved). */
-static void s_history_write(interp_state_t *self, interp_history_t *record,
+/* Packs the decision and changes at room (reserved) and takes what that
+ * used from the chunk. */
+static void s_history_write(interp_state_t *self, unsigned char *room,
                             const interp_decision_t *decision, const interp_changes_t *changes,
                             const uint32_t *ids)
 {
-    record->line_first = self->line_pool_used;
-    for (uint32_t i = 0; i < decision->line_count; i++) {
-        size_t size = s_line_size(&decision->lines[i]);
-        memcpy(self->line_pool + self->line_pool_used, &decision->lines[i], size);
-        self->line_pool_used += size;
+    unsigned char *at = room;
+    *at++ = decision->frequency;
+    at = s_put_text(at, decision->related_claim_id, sizeof decision->related_claim_id);
+    at = s_put_int(at, decision->billed_cents);
+    at = s_put_int(at, decision->allowed_cents);
+    at = s_put_int(at, decision->paid_cents);
+    at = s_put_int(at, decision->patient_cents);
+    for (uint32_t i = 0; i < changes->count; i++) {
+        at = s_put_uint(at, ids[i]);
+        at = s_put_int(at, changes->items[i].amount);
     }
-    record->change_first = self->change_pool_used;
-    for (uint32_t i = 0; i < changes->count; i++)
-        self->change_pool[self->change_pool_used++] =
-            (s_change_t){.amount = changes->items[i].amount, .id = ids[i]};
+    for (uint32_t i = 0; i < decision->line_count; i++)
+        at = s_put_line(at, &decision->lines[i]);
+    self->chunk_used += (size_t)(at - room);
 }
 
 int interp_history_put_ids(interp_state_t *self, const interp_decision_t *decision,
                            const interp_changes_t *changes, const uint32_t *ids)
 {
-    int rc = s_history_reserve(self, decision, changes);
-    if (rc != SETTLE_OK)
-        return rc;
-    interp_history_t record = {.frequency = decision->frequency,
-                               .status = (uint8_t)decision->status,
-                               .billed_cents = decision->billed_cents,
-                               .allowed_cents = decision->allowed_cents,
-                               .paid_cents = decision->paid_cents,
-                               .patient_cents = decision->patient_cents,
+    unsigned char *room = s_history_reserve(self, decision, changes);
+    if (!room)
+        return SETTLE_ERR_NOMEM;
+    interp_history_t record = {.status = (uint8_t)decision->status,
                                .line_count = decision->line_count,
-                               .change_count = changes->count};
+                               .change_count = changes->count,
+                               .data = room};
     memcpy(record.claim_id, decision->claim_id, sizeof record.claim_id);
-    memcpy(record.related_claim_id, decision->related_claim_id, sizeof record.related_claim_id);
-    s_history_write(self, &record, decision, changes, ids);
+    s_history_write(self, room, decision, changes, ids);
     uint64_t hash = s_claim_hash(record.claim_id);
     size_t index = s_history_find(self, hash, record.claim_id);
     if (index == SIZE_MAX) {
@@ -370,52 +689,66 @@ int interp_history_put(interp_state_t *self, const interp_decision_t *decision,
     return interp_history_put_ids(self, decision, changes, ids);
 }
 
-void interp_history_lines(const interp_state_t *self, const interp_history_t *record,
-                          interp_line_t *lines)
+/* ------------------------------------------------------------------------
+ * Reading claims back
+ * ------------------------------------------------------------------------ */
+
+void interp_history_read(const interp_state_t *self, const interp_history_t *record,
+                         interp_history_totals_t *totals, uint32_t *ids, int64_t *amounts,
+                         interp_line_t *lines)
 {
-    const unsigned char *at = self->line_pool + record->line_first;
-    for (uint32_t i = 0; i < record->line_count; i++) {
-        memcpy(&lines[i], at, S_LINE_HEAD_SIZE);
-        size_t size = s_line_size(&lines[i]);
-        memcpy(lines[i].adjustments, at + S_LINE_HEAD_SIZE, size - S_LINE_HEAD_SIZE);
-        at += size;
+    interp_history_totals_t unused;
+    totals = totals ? totals : &unused;
+    const unsigned char *at = record->data;
+    totals->frequency = *at++;
+    at = s_get_text(at, totals->related_claim_id);
+    at = s_get_int(at, &totals->billed_cents);
+    at = s_get_int(at, &totals->allowed_cents);
+    at = s_get_int(at, &totals->paid_cents);
+    at = s_get_int(at, &totals->patient_cents);
+    for (uint32_t i = 0; i < record->change_count; i++) {
+        uint64_t id;
+        int64_t amount;
+        at = s_get_uint(at, &id);
+        at = s_get_int(at, &amount);
+        if (ids)
+            ids[i] = (uint32_t)id;
+        if (amounts)
+            amounts[i] = amount;
     }
+    for (uint32_t i = 0; lines && i < record->line_count; i++)
+        at = s_get_line(at, &lines[i]);
+    (void)self; /* the data is the record's own; the state is for symmetry */
 }
 
 void interp_history_decision(const interp_state_t *self, const interp_history_t *record,
                              interp_decision_t *decision)
 {
+    interp_history_totals_t totals;
     interp_line_t *lines = decision->lines;
     memset(decision, 0, sizeof *decision);
     decision->lines = lines;
+    interp_history_read(self, record, &totals, NULL, NULL, lines);
     memcpy(decision->claim_id, record->claim_id, sizeof decision->claim_id);
-    memcpy(decision->related_claim_id, record->related_claim_id,
-           sizeof decision->related_claim_id);
-    decision->frequency = record->frequency;
+    memcpy(decision->related_claim_id, totals.related_claim_id, sizeof decision->related_claim_id);
+    decision->frequency = totals.frequency;
     decision->status = (interp_status_t)record->status;
-    decision->billed_cents = record->billed_cents;
-    decision->allowed_cents = record->allowed_cents;
-    decision->paid_cents = record->paid_cents;
-    decision->patient_cents = record->patient_cents;
+    decision->billed_cents = totals.billed_cents;
+    decision->allowed_cents = totals.allowed_cents;
+    decision->paid_cents = totals.paid_cents;
+    decision->patient_cents = totals.patient_cents;
     decision->line_count = record->line_count;
-    interp_history_lines(self, record, lines);
-}
-
-void interp_history_change(const interp_state_t *self, const interp_history_t *record,
-                           uint32_t index, uint32_t *id_out, int64_t *amount_out)
-{
-    const s_change_t *change = &self->change_pool[record->change_first + index];
-    *id_out = change->id;
-    *amount_out = change->amount;
 }
 
 void interp_history_changes(const interp_state_t *self, const interp_history_t *record,
                             interp_changes_t *changes)
 {
+    uint32_t ids[INTERP_CHANGES_MAX];
+    int64_t amounts[INTERP_CHANGES_MAX];
+    interp_history_read(self, record, NULL, ids, amounts, NULL);
     changes->count = record->change_count;
     for (uint32_t i = 0; i < record->change_count; i++) {
-        const s_change_t *change = &self->change_pool[record->change_first + i];
-        changes->items[i] = self->totals[change->id];
-        changes->items[i].amount = change->amount;
+        changes->items[i] = self->totals[ids[i]];
+        changes->items[i].amount = amounts[i];
     }
 }

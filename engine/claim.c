@@ -24,6 +24,7 @@ void claim_destroy(claim_t **self_p)
         return;
     claim_t *self = *self_p;
     settle_free(self->lines);
+    settle_free(self->cob);
     settle_free(self);
     *self_p = NULL;
 }
@@ -32,9 +33,13 @@ void claim_reset(claim_t *self)
 {
     claim_line_t *lines = self->lines;
     uint32_t capacity = self->line_capacity;
+    claim_cob_t *cob = self->cob;
+    uint32_t cob_capacity = self->cob_capacity;
     memset(self, 0, sizeof *self);
     self->lines = lines;
     self->line_capacity = capacity;
+    self->cob = cob;
+    self->cob_capacity = cob_capacity;
     self->kind = CLAIM_KIND_PROFESSIONAL;
     self->frequency = CLAIM_FREQUENCY_ORIGINAL;
     self->patient_sex = CLAIM_SEX_UNKNOWN;
@@ -71,6 +76,86 @@ int claim_add_line(claim_t *self, claim_line_t **line_out)
     line->service_to = DATE_NONE;
     *line_out = line;
     return SETTLE_OK;
+}
+
+int claim_copy(claim_t *dst, const claim_t *src)
+{
+    claim_reset(dst);
+    int rc = claim_reserve_lines(dst, src->line_count);
+    if (rc == SETTLE_OK)
+        rc = claim_reserve_cob(dst, src->cob_count);
+    if (rc != SETTLE_OK)
+        return rc;
+    claim_line_t *lines = dst->lines;
+    uint32_t line_capacity = dst->line_capacity;
+    claim_cob_t *cob = dst->cob;
+    uint32_t cob_capacity = dst->cob_capacity;
+    *dst = *src;
+    dst->lines = lines;
+    dst->line_capacity = line_capacity;
+    dst->cob = cob;
+    dst->cob_capacity = cob_capacity;
+    if (src->line_count)
+        memcpy(lines, src->lines, src->line_count * sizeof *lines);
+    if (src->cob_count)
+        memcpy(cob, src->cob, src->cob_count * sizeof *cob);
+    return SETTLE_OK;
+}
+
+int claim_reserve_cob(claim_t *self, uint32_t count)
+{
+    if (count > CLAIM_COB_MAX)
+        return SETTLE_ERR_TOO_MANY;
+    if (count <= self->cob_capacity)
+        return SETTLE_OK;
+    claim_cob_t *cob = settle_realloc(self->cob, (size_t)count * sizeof *cob);
+    if (!cob)
+        return SETTLE_ERR_NOMEM;
+    self->cob = cob;
+    self->cob_capacity = count;
+    return SETTLE_OK;
+}
+
+int claim_add_cob(claim_t *self, claim_cob_t **cob_out)
+{
+    if (self->cob_count >= CLAIM_COB_MAX)
+        return SETTLE_ERR_TOO_MANY;
+    if (self->cob_count == self->cob_capacity) {
+        uint32_t grown = self->cob_capacity ? self->cob_capacity * 2 : 8;
+        int rc = claim_reserve_cob(self, grown < CLAIM_COB_MAX ? grown : CLAIM_COB_MAX);
+        if (rc != SETTLE_OK)
+            return rc;
+    }
+    claim_cob_t *cob = &self->cob[self->cob_count++];
+    memset(cob, 0, sizeof *cob);
+    *cob_out = cob;
+    return SETTLE_OK;
+}
+
+/* The CAS01 group codes of X12 5010. */
+static bool s_group_ok(const char *group)
+{
+    static const char *const groups[] = {"CO", "PR", "OA", "PI", "CR"};
+    for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)
+        if (strcmp(group, groups[i]) == 0)
+            return true;
+    return false;
+}
+
+bool claim_cob_ok(const claim_cob_t *cob, uint32_t line_count, uint8_t other_payer_count)
+{
+    if (cob->payer < 1 || cob->payer > other_payer_count || cob->line > line_count ||
+        strnlen(cob->group, sizeof cob->group) == sizeof cob->group ||
+        strnlen(cob->reason, sizeof cob->reason) == sizeof cob->reason)
+        return false;
+    if (cob->kind == CLAIM_COB_LINE_PAID)
+        return cob->line >= 1 && !cob->group[0] && !cob->reason[0];
+    if (cob->kind != CLAIM_COB_ADJUSTMENT || !s_group_ok(cob->group) || !cob->reason[0])
+        return false;
+    for (const char *c = cob->reason; *c; c++)
+        if (!((*c >= '0' && *c <= '9') || (*c >= 'A' && *c <= 'Z')))
+            return false;
+    return true;
 }
 
 int claim_set_text(char *field, size_t field_size, const char *text, size_t length)
@@ -197,6 +282,11 @@ int claim_validate(const claim_t *self, settle_error_t *error)
         if (money_add(sum, self->lines[i].charge_cents, &sum) != SETTLE_OK)
             return settle_error_set(error, SETTLE_ERR_OVERFLOW, "lines: charges overflow");
     }
+    for (uint32_t i = 0; i < self->cob_count; i++)
+        if (!claim_cob_ok(&self->cob[i], self->line_count, self->other_payer_count))
+            return s_fail(error, "cob[%u]: not a well-formed adjustment or line payment of "
+                                 "other payer %u on line %u",
+                          i, self->cob[i].payer, self->cob[i].line);
     if (sum != self->total_charge_cents) {
         char total[MONEY_TEXT_SIZE], lines[MONEY_TEXT_SIZE];
         money_format(self->total_charge_cents, total, sizeof total);
@@ -268,10 +358,20 @@ static bool s_line_equal(const claim_line_t *x, const claim_line_t *y)
     return true;
 }
 
+static bool s_cob_equal(const claim_cob_t *x, const claim_cob_t *y)
+{
+    return x->kind == y->kind && x->payer == y->payer && x->line == y->line &&
+           strcmp(x->group, y->group) == 0 && strcmp(x->reason, y->reason) == 0 &&
+           x->amount_cents == y->amount_cents;
+}
+
 bool claim_equal(const claim_t *a, const claim_t *b)
 {
-    if (!s_header_equal(a, b))
+    if (!s_header_equal(a, b) || a->cob_count != b->cob_count)
         return false;
+    for (uint32_t i = 0; i < a->cob_count; i++)
+        if (!s_cob_equal(&a->cob[i], &b->cob[i]))
+            return false;
     for (uint32_t i = 0; i < a->line_count; i++)
         if (!s_line_equal(&a->lines[i], &b->lines[i]))
             return false;

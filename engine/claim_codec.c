@@ -1,5 +1,5 @@
 /*
- * claim_codec.c - the canonical binary encoding of a claim (version 1).
+ * claim_codec.c - the canonical binary encoding of a claim (version 2).
  *
  * One function per direction walks the fields in the one order below; the
  * writer and the reader share the same value checks so that everything the
@@ -16,6 +16,7 @@
  *   u16:line_count { str:procedure_code 4 x str:modifier str:revenue_code str:ndc
  *                    str:place_of_service i64:units_milli i64:charge_cents
  *                    i32:service_from i32:service_to 4 x u8:diagnosis_pointer }
+ *   u16:cob_count { u8:kind u8:payer u16:line str:group str:reason i64:amount_cents }
  *
  * str is u16 big-endian length + bytes (no NUL); integers are big-endian,
  * signed ones in two's complement.
@@ -158,6 +159,17 @@ static void s_put_claim(s_writer_t *w, const claim_t *c)
     s_put_uint(w, c->line_count, 2);
     for (uint32_t i = 0; i < c->line_count; i++)
         s_put_line(w, &c->lines[i]);
+    s_put_uint(w, c->cob_count, 2);
+    for (uint32_t i = 0; i < c->cob_count; i++) {
+        const claim_cob_t *cob = &c->cob[i];
+        if (!claim_cob_ok(cob, c->line_count, c->other_payer_count))
+            w->ok = false;
+        uint8_t head[4] = {cob->kind, cob->payer, (uint8_t)(cob->line >> 8), (uint8_t)cob->line};
+        s_put(w, head, sizeof head);
+        PUT_TEXT(w, cob->group);
+        PUT_TEXT(w, cob->reason);
+        s_put_uint(w, (uint64_t)cob->amount_cents, 8);
+    }
 }
 
 size_t claim_encoded_size(const claim_t *claim)
@@ -305,7 +317,7 @@ static void s_get_header(s_reader_t *r, claim_t *c)
     if (magic && memcmp(magic, s_magic, sizeof s_magic) != 0)
         s_fail(r, SETTLE_ERR_CORRUPT, "not a claim encoding (no SCLM mark)");
     if (s_get_uint(r, 2) != CLAIM_CODEC_VERSION)
-        s_fail(r, SETTLE_ERR_VERSION, "version is not 1");
+        s_fail(r, SETTLE_ERR_VERSION, "version is not 2 (version 1 was never released)");
     r->field = "kind, frequency and sex";
     c->kind = (char)s_get_uint(r, 1);
     c->frequency = (uint8_t)s_get_uint(r, 1);
@@ -378,6 +390,45 @@ static void s_get_lines(s_reader_t *r, claim_t *c)
     }
 }
 
+/* The fewest bytes a record takes: four bytes of head, two empty texts and
+ * the amount. */
+#define CLAIM_CODEC_COB_SIZE_MIN (4 + 2 * 2 + 8)
+
+static void s_get_cob(s_reader_t *r, claim_t *c)
+{
+    r->field = "cob_count";
+    uint32_t count = (uint32_t)s_get_uint(r, 2);
+    if (r->rc != SETTLE_OK)
+        return;
+    if (count > CLAIM_COB_MAX || count > (r->size - r->at) / CLAIM_CODEC_COB_SIZE_MIN) {
+        s_fail(r, count > CLAIM_COB_MAX ? SETTLE_ERR_CORRUPT : SETTLE_ERR_TRUNCATED,
+               "more records than the claim or the buffer holds");
+        return;
+    }
+    int rc = claim_reserve_cob(c, count);
+    if (rc != SETTLE_OK) {
+        s_fail(r, rc, "no memory for the records");
+        return;
+    }
+    for (uint32_t i = 0; r->rc == SETTLE_OK && i < count; i++) {
+        claim_cob_t *cob;
+        claim_add_cob(c, &cob); /* cannot fail: reserved above */
+        r->field = "cob";
+        const uint8_t *head = s_take(r, 4);
+        if (!head)
+            return;
+        cob->kind = head[0];
+        cob->payer = head[1];
+        cob->line = (uint16_t)(head[2] << 8 | head[3]);
+        GET_TEXT(r, "cob group", cob->group);
+        GET_TEXT(r, "cob reason", cob->reason);
+        r->field = "cob amount";
+        cob->amount_cents = s_get_i64(r);
+        if (r->rc == SETTLE_OK && !claim_cob_ok(cob, c->line_count, c->other_payer_count))
+            s_fail(r, SETTLE_ERR_CORRUPT, "not a well-formed record");
+    }
+}
+
 int claim_decode_into(claim_t *claim, const uint8_t *bytes, size_t size, settle_error_t *error)
 {
     s_reader_t r = {bytes, bytes ? size : 0, 0, SETTLE_OK, "header", error};
@@ -385,9 +436,10 @@ int claim_decode_into(claim_t *claim, const uint8_t *bytes, size_t size, settle_
     s_get_header(&r, claim);
     s_get_lists(&r, claim);
     s_get_lines(&r, claim);
+    s_get_cob(&r, claim);
     if (r.rc == SETTLE_OK && r.at != r.size) {
         r.field = "end";
-        s_fail(&r, SETTLE_ERR_CORRUPT, "bytes after the last line");
+        s_fail(&r, SETTLE_ERR_CORRUPT, "bytes after the last record");
     }
     if (r.rc != SETTLE_OK)
         claim_reset(claim);

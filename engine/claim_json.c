@@ -150,6 +150,33 @@ static json_t *s_other_payers_json(const claim_t *claim, bool *ok)
     return array;
 }
 
+/* The other payers' adjustments and line payments, in the claim's order. */
+static json_t *s_cob_json(const claim_t *claim, bool *ok)
+{
+    json_t *array = json_array();
+    for (uint32_t i = 0; array && i < claim->cob_count; i++) {
+        const claim_cob_t *cob = &claim->cob[i];
+        json_t *object = json_object();
+        if (!object) {
+            *ok = false;
+            break;
+        }
+        bool paid = cob->kind == CLAIM_COB_LINE_PAID;
+        s_set(object, "kind", json_string(paid ? "line_paid" : "adjustment"), ok);
+        s_set(object, "payer", json_integer(cob->payer), ok);
+        if (cob->line)
+            s_set(object, "line", json_integer(cob->line), ok);
+        if (!paid) {
+            s_set(object, "group", json_string(cob->group), ok);
+            s_set(object, "reason", json_string(cob->reason), ok);
+        }
+        s_set(object, "amount_cents", json_integer(cob->amount_cents), ok);
+        if (json_array_append_new(array, object) != 0)
+            *ok = false;
+    }
+    return array;
+}
+
 static void s_set_lists(json_t *object, const claim_t *claim, bool *ok)
 {
     s_set(object, "total_charge_cents", json_integer(claim->total_charge_cents), ok);
@@ -167,6 +194,8 @@ static void s_set_lists(json_t *object, const claim_t *claim, bool *ok)
         if (json_array_append_new(lines, s_line_json(&claim->lines[i], i + 1, ok)) != 0)
             *ok = false;
     s_set(object, "lines", lines, ok);
+    if (claim->cob_count)
+        s_set(object, "cob", s_cob_json(claim, ok), ok);
 }
 
 json_t *claim_to_json(const claim_t *claim)
@@ -470,6 +499,59 @@ static int s_read_format(s_read_t *r, const char *key, const json_t *value)
     return SETTLE_OK;
 }
 
+static int s_read_cob_field(s_read_t *r, const char *key, const json_t *value, claim_cob_t *cob)
+{
+    int64_t integer = 0;
+    int rc;
+    if (strcmp(key, "kind") == 0) {
+        const char *text = json_is_string(value) ? json_string_value(value) : "";
+        cob->kind = strcmp(text, "adjustment") == 0  ? CLAIM_COB_ADJUSTMENT
+                    : strcmp(text, "line_paid") == 0 ? CLAIM_COB_LINE_PAID
+                                                      : 0;
+        return cob->kind ? SETTLE_OK
+                         : s_bad(r, key, SETTLE_ERR_SYNTAX,
+                                 "expected \"adjustment\" or \"line_paid\"");
+    } else if (strcmp(key, "payer") == 0) {
+        rc = s_read_integer(r, key, value, 1, CLAIM_OTHER_PAYERS_MAX, &integer);
+        cob->payer = (uint8_t)integer;
+    } else if (strcmp(key, "line") == 0) {
+        rc = s_read_integer(r, key, value, 0, CLAIM_LINES_MAX, &integer);
+        cob->line = (uint16_t)integer;
+    } else if (strcmp(key, "group") == 0) {
+        rc = s_read_text(r, key, value, cob->group, sizeof cob->group);
+    } else if (strcmp(key, "reason") == 0) {
+        rc = s_read_text(r, key, value, cob->reason, sizeof cob->reason);
+    } else if (strcmp(key, "amount_cents") == 0) {
+        rc = s_read_integer(r, key, value, INT64_MIN, INT64_MAX, &cob->amount_cents);
+    } else {
+        rc = s_bad(r, key, SETTLE_ERR_UNKNOWN_KEY, "unknown key");
+    }
+    return rc;
+}
+
+/* One record of "cob"; its consistency with the claim is checked by
+ * claim_validate once the whole claim is read. */
+static int s_read_cob(s_read_t *r, const json_t *object, claim_t *claim)
+{
+    snprintf(r->object_path, sizeof r->object_path, "cob[%u]", claim->cob_count);
+    claim_cob_t *cob;
+    int rc = claim_add_cob(claim, &cob);
+    if (rc != SETTLE_OK)
+        return s_bad(r, "record", rc, "%s", settle_strerror(rc));
+    if (!json_is_object(object))
+        return s_bad(r, "record", SETTLE_ERR_SYNTAX, "expected an object");
+    const char *key;
+    const json_t *value;
+    json_object_foreach((json_t *)object, key, value)
+    {
+        rc = s_read_cob_field(r, key, value, cob);
+        if (rc != SETTLE_OK)
+            return rc;
+    }
+    r->object_path[0] = '\0';
+    return SETTLE_OK;
+}
+
 static int s_read_claim_lists(s_read_t *r, const char *key, const json_t *value, claim_t *claim)
 {
     size_t i;
@@ -483,6 +565,9 @@ static int s_read_claim_lists(s_read_t *r, const char *key, const json_t *value,
         rc = s_read_array(r, key, value, CLAIM_OTHER_PAYERS_MAX);
         json_array_foreach(value, i, item) if (rc == SETTLE_OK) rc =
             s_read_other_payer(r, item, claim);
+    } else if (strcmp(key, "cob") == 0) {
+        rc = s_read_array(r, key, value, CLAIM_COB_MAX);
+        json_array_foreach(value, i, item) if (rc == SETTLE_OK) rc = s_read_cob(r, item, claim);
     } else {
         rc = s_read_array(r, key, value, CLAIM_LINES_MAX);
         if (rc == SETTLE_OK &&
@@ -518,7 +603,7 @@ static int s_read_claim_field(s_read_t *r, const char *key, const json_t *value,
     if (strcmp(key, "total_charge_cents") == 0)
         return s_read_integer(r, key, value, INT64_MIN, INT64_MAX, &claim->total_charge_cents);
     if (strcmp(key, "diagnoses") == 0 || strcmp(key, "other_payers") == 0 ||
-        strcmp(key, "lines") == 0)
+        strcmp(key, "lines") == 0 || strcmp(key, "cob") == 0)
         return s_read_claim_lists(r, key, value, claim);
     return s_bad(r, key, SETTLE_ERR_UNKNOWN_KEY, "unknown key");
 }

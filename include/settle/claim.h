@@ -42,6 +42,7 @@
 #define CLAIM_MODIFIERS_MAX    4
 #define CLAIM_POINTERS_MAX     4
 #define CLAIM_OTHER_PAYERS_MAX 10 /* 837 loop 2320 repeats */
+#define CLAIM_COB_MAX          4000 /* other payers' adjustments and line payments */
 #define CLAIM_LINES_MAX        999
 
 #define CLAIM_UNITS_MILLI_PER_UNIT 1000
@@ -61,12 +62,31 @@ typedef enum {
 
 typedef enum { CLAIM_SEX_FEMALE = 'F', CLAIM_SEX_MALE = 'M', CLAIM_SEX_UNKNOWN = 'U' } claim_sex_t;
 
-/* Another payer that has adjudicated this claim before us (837 loop 2320). */
+#define CLAIM_ADJUSTMENT_GROUP_SIZE  3 /* CAS01: "CO", "PR", "OA", "PI", "CR" */
+#define CLAIM_ADJUSTMENT_REASON_SIZE 6 /* CAS02: a claim adjustment reason code */
+
+/* Another payer that has adjudicated this claim before us (837 loop 2320);
+ * what it did, claim by claim and line by line, is in claim_t.cob. */
 typedef struct {
     char payer_id[CLAIM_PAYER_ID_SIZE];
     char responsibility; /* SBR01: 'P' primary, 'S' secondary, 'T' tertiary, ... */
     int64_t paid_cents;  /* AMT*D, what that payer paid */
 } claim_other_payer_t;
+
+typedef enum {
+    CLAIM_COB_ADJUSTMENT = 1, /* a CAS adjustment: loop 2320 (line 0) or 2430 */
+    CLAIM_COB_LINE_PAID = 2   /* SVD02: what the payer paid for a line (2430) */
+} claim_cob_kind_t;
+
+/* One thing another payer did with this claim (837 loops 2320 and 2430). */
+typedef struct {
+    uint8_t kind;  /* claim_cob_kind_t */
+    uint8_t payer; /* 1-based into other_payers */
+    uint16_t line; /* 0: the claim as a whole; 1..line_count: that line */
+    char group[CLAIM_ADJUSTMENT_GROUP_SIZE];   /* adjustments only, else "" */
+    char reason[CLAIM_ADJUSTMENT_REASON_SIZE]; /* adjustments only, else "" */
+    int64_t amount_cents;
+} claim_cob_t;
 
 /* One service line (837 loop 2400, FHIR Claim.item). */
 typedef struct {
@@ -105,6 +125,9 @@ typedef struct {
     uint32_t line_count;
     uint32_t line_capacity;
     claim_line_t *lines; /* owned by the claim */
+    uint32_t cob_count;  /* in file order: by payer, the claim's then each line's */
+    uint32_t cob_capacity;
+    claim_cob_t *cob; /* owned by the claim; NULL until the first */
 } claim_t;
 
 /* A new, empty claim (kind professional, frequency 1, sex unknown, no birth
@@ -128,8 +151,28 @@ void claim_reset(claim_t *self);
  */
 int claim_add_line(claim_t *self, claim_line_t **line_out);
 
+/*
+ * Makes dst a copy of src, lines and records included, reusing dst's
+ * memory (readers lend their claim only for a callback; this is how a
+ * caller keeps one).  SETTLE_ERR_NOMEM leaves dst empty, as claim_reset does.
+ */
+int claim_copy(claim_t *dst, const claim_t *src);
+
 /* Makes room for count lines in all, so that adding them allocates nothing. */
 int claim_reserve_lines(claim_t *self, uint32_t count);
+
+/* Appends an empty coordination-of-benefits record, as claim_add_line does
+ * a line (SETTLE_ERR_TOO_MANY past CLAIM_COB_MAX, SETTLE_ERR_NOMEM). */
+int claim_add_cob(claim_t *self, claim_cob_t **cob_out);
+
+/* Makes room for count records in all. */
+int claim_reserve_cob(claim_t *self, uint32_t count);
+
+/* True when a record is well formed for a claim of line_count lines and
+ * other_payer_count other payers: a known kind, a payer and line in range,
+ * an adjustment with a group and a reason, a line payment on a line and
+ * without them.  The encoding and validation share this rule. */
+bool claim_cob_ok(const claim_cob_t *cob, uint32_t line_count, uint8_t other_payer_count);
 
 /*
  * Copies text[0..length) into a fixed-size field with a NUL after it.
@@ -148,8 +191,9 @@ int claim_set_text(char *field, size_t field_size, const char *text, size_t leng
  * required fields present (claim id, payer, billing NPI, member id, at least
  * one line), NPIs of ten digits, frequency 1..9, frequency 7 and 8 carrying
  * the original claim number, amounts not negative, each line's dates valid
- * with from <= to, units positive, pointers within the diagnosis list, and
- * the line charges adding up to the total charge.  Returns SETTLE_OK or the
+ * with from <= to, units positive, pointers within the diagnosis list, the
+ * line charges adding up to the total charge, and every coordination of
+ * benefits record well formed (claim_cob_ok).  Returns SETTLE_OK or the
  * first problem found, described in error (field name and value).
  */
 int claim_validate(const claim_t *self, settle_error_t *error);

@@ -10,9 +10,12 @@
  * out-of-range values, an unknown version), so encode(decode(b)) equals b.
  *
  *   "SCLM"  u16 version  ...claim fields...  u16 line count  ...lines...
+ *           u16 cob count  ...other payers' adjustments and line payments...
  *
  * The field order is spelled out once, in claim_codec.c.  A change to the
- * layout is a new version number; old versions stay decodable.
+ * layout is a new version number, and from the first release on old
+ * versions stay decodable.  Version 2 added the coordination of benefits
+ * records; version 1 never left development, so it is refused.
  */
 #ifndef SETTLE_CLAIM_CODEC_H
 #define SETTLE_CLAIM_CODEC_H
@@ -23,7 +26,7 @@
 #include "settle/claim.h"
 #include "settle/error.h"
 
-#define CLAIM_CODEC_VERSION 1
+#define CLAIM_CODEC_VERSION 2
 #define CLAIM_HASH_SIZE     32 /* SHA-256 */
 
 /* The exact number of bytes claim_encode_into writes for this claim. */

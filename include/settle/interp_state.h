@@ -15,27 +15,20 @@
 
 /*
  * An adjudicated claim, kept so that a duplicate is recognised and a void
- * or replacement can reverse it.  The state keeps the claim's lines and
- * accumulator changes in compact pools of its own (a full interp_line_t
- * per line would triple the memory the history takes and the time to
- * record it); interp_history_decision and interp_history_changes rebuild
- * them.  voided is the one field a caller may write; line_first and
- * change_first are the state's.
+ * or replacement can reverse it.  The record holds what the duplicate
+ * check reads; the state packs the rest (frequency, related claim, totals,
+ * accumulator changes, lines) compactly elsewhere, since a full
+ * interp_line_t per line would take three times the memory and the time
+ * to record; interp_history_decision and interp_history_changes rebuild
+ * it.  voided is the one field a caller may write; data is the state's.
  */
 typedef struct {
     char claim_id[CLAIM_ID_SIZE];
     bool voided;
-    uint8_t frequency;
     uint8_t status; /* interp_status_t */
-    char related_claim_id[CLAIM_REFERENCE_SIZE];
-    int64_t billed_cents;
-    int64_t allowed_cents;
-    int64_t paid_cents;
-    int64_t patient_cents;
     uint32_t line_count;
     uint32_t change_count;
-    size_t line_first;   /* byte offset into the state's line pool */
-    size_t change_first; /* index into the state's change pool */
+    const void *data; /* the state's: the rest of the claim, packed */
 } interp_history_t;
 
 /* Adds amount to the accumulator named by key (kind, year, key, benefit),

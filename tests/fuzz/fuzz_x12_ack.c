@@ -31,14 +31,8 @@ typedef struct {
 static claim_t *s_copy(const claim_t *claim)
 {
     claim_t *copy = claim_new();
-    if (!copy || claim_reserve_lines(copy, claim->line_count ? claim->line_count : 1))
+    if (!copy || claim_copy(copy, claim) != SETTLE_OK)
         abort();
-    claim_line_t *lines = copy->lines;
-    uint32_t capacity = copy->line_capacity;
-    *copy = *claim;
-    copy->lines = lines;
-    copy->line_capacity = capacity;
-    memcpy(lines, claim->lines, claim->line_count * sizeof *lines);
     return copy;
 }
 

@@ -73,6 +73,20 @@ static inline int sample_fill_claim(claim_t *c)
     rc |= date_from_ymd(2026, 9, 30, &line->service_to);
     line->diagnosis_pointers[0] = 2;
     c->total_charge_cents = 185000 + 3475;
+
+    /* What the primary payer did: a claim-level adjustment, and on line 1
+     * its payment and the deductible it left to the patient. */
+    static const claim_cob_t records[3] = {
+        {CLAIM_COB_ADJUSTMENT, 1, 0, "CO", "45", 1000},
+        {CLAIM_COB_LINE_PAID, 1, 1, "", "", 150000},
+        {CLAIM_COB_ADJUSTMENT, 1, 1, "PR", "1", 20000},
+    };
+    for (int i = 0; i < 3 && rc == 0; i++) {
+        claim_cob_t *cob;
+        rc |= claim_add_cob(c, &cob);
+        if (rc == 0)
+            *cob = records[i];
+    }
     return rc;
 }
 

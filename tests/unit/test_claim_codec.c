@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,7 +61,7 @@ static void s_fill_minimal(claim_t *c)
 static void test_codec_writes_the_documented_layout_big_endian(void **state)
 {
     static const uint8_t expected[] = {
-        'S', 'C', 'L', 'M', 0,   1,              /* mark, version 1 */
+        'S', 'C', 'L', 'M', 0,   2,              /* mark, version 2 */
         'P', 1,   'U',                           /* kind, frequency, sex */
         0,   2,   'C', '1', 0,   1,   'P',       /* claim_id, payer_id */
         0,   0,   0,   0,   0,   0,              /* billing_npi, rendering_npi, member_id */
@@ -75,7 +76,8 @@ static void test_codec_writes_the_documented_layout_big_endian(void **state)
         0,   0,   0,   0,   0,   0,   3,   0xe8, /* 1000 milli-units */
         0,   0,   0,   0,   0,   0,   1,   2,    /* 258 cents */
         0,   0,   0,   1,   0,   0,   0,   2,    /* days 1 and 2 */
-        1,   0,   0,   0};                       /* pointers */
+        1,   0,   0,   0,                        /* pointers */
+        0,   0};                                 /* no coordination of benefits records */
     claim_t *claim = claim_new();
     s_fill_minimal(claim);
     assert_int_equal(claim_encoded_size(claim), sizeof expected);
@@ -128,6 +130,15 @@ static void test_codec_round_trips_every_field(void **state)
     assert_string_equal(l1->ndc, "00406052301");
     assert_int_equal(l1->units_milli, 2500);
     assert_int_equal(l1->service_to - l1->service_from, 2);
+    assert_int_equal(decoded->cob_count, 3);
+    assert_int_equal(decoded->cob[0].kind, CLAIM_COB_ADJUSTMENT);
+    assert_int_equal(decoded->cob[0].line, 0);
+    assert_string_equal(decoded->cob[0].group, "CO");
+    assert_int_equal(decoded->cob[0].amount_cents, 1000);
+    assert_int_equal(decoded->cob[1].kind, CLAIM_COB_LINE_PAID);
+    assert_int_equal(decoded->cob[1].line, 1);
+    assert_int_equal(decoded->cob[1].amount_cents, 150000);
+    assert_string_equal(decoded->cob[2].reason, "1");
     claim_destroy(&decoded);
 }
 
@@ -142,7 +153,7 @@ static void test_codec_hash_is_sha256_of_the_encoding_and_pinned(void **state)
      * needs a new CLAIM_CODEC_VERSION, not a new pin. */
     char hex[HASH_SHA256_HEX_SIZE];
     hash_to_hex(hash, sizeof hash, hex);
-    assert_string_equal(hex, "104b9d3e7a1b69e2492f8ff71c5857bb6b85238701a69037355a448e7b965a61");
+    assert_string_equal(hex, "206188c5925be8644256458a5838935e1170719e51857d82e4e7ad9bb2d0abcf");
 }
 
 static void test_codec_refuses_every_truncation(void **state)
@@ -166,14 +177,14 @@ static void test_codec_refuses_trailing_bytes_bad_mark_and_other_versions(void *
     uint8_t *copy = malloc(f->size + 1);
     memcpy(copy, f->bytes, f->size);
     copy[f->size] = 0;
-    assert_int_equal(f->size, 330);
+    assert_int_equal(f->size, 387); /* 330 + 2 + three records of 20, 16 and 19 */
     settle_error_t error;
     claim_t *claim = claim_new();
     assert_int_equal(claim_decode_into(claim, copy, f->size + 1, &error), SETTLE_ERR_CORRUPT);
-    assert_string_equal(error.message, "claim encoding, byte 330, end: bytes after the last line");
-    copy[5] = 2;
-    assert_int_equal(claim_decode_into(claim, copy, f->size, &error), SETTLE_ERR_VERSION);
+    assert_string_equal(error.message, "claim encoding, byte 387, end: bytes after the last record");
     copy[5] = 1;
+    assert_int_equal(claim_decode_into(claim, copy, f->size, &error), SETTLE_ERR_VERSION);
+    copy[5] = 2;
     copy[0] = 'X';
     assert_int_equal(claim_decode_into(claim, copy, f->size, &error), SETTLE_ERR_CORRUPT);
     copy[0] = 'S';
@@ -225,6 +236,12 @@ static void test_codec_refuses_to_encode_what_it_could_not_decode(void **state)
     f->claim->other_payers[0].responsibility = '1';
     assert_int_equal(claim_encode_into(f->claim, buffer, sizeof buffer), SETTLE_ERR_INVALID);
     f->claim->other_payers[0].responsibility = 'P';
+    f->claim->cob[1].line = 3; /* the claim has two lines */
+    assert_int_equal(claim_encode_into(f->claim, buffer, sizeof buffer), SETTLE_ERR_INVALID);
+    f->claim->cob[1].line = 1;
+    snprintf(f->claim->cob[0].group, sizeof f->claim->cob[0].group, "XX");
+    assert_int_equal(claim_encode_into(f->claim, buffer, sizeof buffer), SETTLE_ERR_INVALID);
+    snprintf(f->claim->cob[0].group, sizeof f->claim->cob[0].group, "CO");
     memset(f->claim->claim_id, 'A', sizeof f->claim->claim_id); /* no NUL */
     assert_int_equal(claim_encode_into(f->claim, buffer, sizeof buffer), SETTLE_ERR_INVALID);
 }

@@ -25,14 +25,7 @@ static int s_collect(const claim_t *claim, void *context)
     if (c->count == 4)
         return SETTLE_ERR_TOO_MANY;
     c->claims[c->count] = claim_new();
-    uint32_t lines = claim->line_count;
-    claim_reserve_lines(c->claims[c->count], lines);
-    claim_line_t *keep = c->claims[c->count]->lines;
-    uint32_t capacity = c->claims[c->count]->line_capacity;
-    *c->claims[c->count] = *claim;
-    c->claims[c->count]->lines = keep;
-    c->claims[c->count]->line_capacity = capacity;
-    memcpy(keep, claim->lines, lines * sizeof *keep);
+    assert_int_equal(claim_copy(c->claims[c->count], claim), SETTLE_OK);
     c->count++;
     return SETTLE_OK;
 }

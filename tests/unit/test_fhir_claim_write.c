@@ -45,14 +45,7 @@ static claim_t *s_copy(const claim_t *claim)
 {
     claim_t *copy = claim_new();
     assert_non_null(copy);
-    assert_int_equal(claim_reserve_lines(copy, claim->line_count ? claim->line_count : 1),
-                     SETTLE_OK);
-    claim_line_t *lines = copy->lines;
-    uint32_t capacity = copy->line_capacity;
-    *copy = *claim;
-    copy->lines = lines;
-    copy->line_capacity = capacity;
-    memcpy(lines, claim->lines, claim->line_count * sizeof *lines);
+    assert_int_equal(claim_copy(copy, claim), SETTLE_OK);
     return copy;
 }
 
@@ -340,6 +333,7 @@ static void test_fhir_write_sample_claim_round_trips_all_but_what_fhir_lacks(voi
                      "FHIR Claim reader reads no coordination of benefits, so other payers cannot "
                      "be written without a loss");
     claim->other_payer_count = 0;
+    claim->cob_count = 0; /* what those payers did goes with them */
     memset(claim->other_payers, 0, sizeof claim->other_payers);
     s_assert_refused(claim, SETTLE_ERR_INVALID,
                      "FHIR Claim \"PCN-0001-ABCDEFGHIJKLMNOPQRSTUVWXYZ012\": place_of_service: an "

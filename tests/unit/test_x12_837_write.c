@@ -44,14 +44,7 @@ static claim_t *s_copy(const claim_t *claim)
 {
     claim_t *copy = claim_new();
     assert_non_null(copy);
-    assert_int_equal(claim_reserve_lines(copy, claim->line_count ? claim->line_count : 1),
-                     SETTLE_OK);
-    claim_line_t *lines = copy->lines;
-    uint32_t capacity = copy->line_capacity;
-    *copy = *claim;
-    copy->lines = lines;
-    copy->line_capacity = capacity;
-    memcpy(lines, claim->lines, claim->line_count * sizeof *lines);
+    assert_int_equal(claim_copy(copy, claim), SETTLE_OK);
     return copy;
 }
 
