@@ -154,6 +154,8 @@ static int s_map_status(fhir_claim_reader_t *r, const json_t *resource)
     if (rc == SETTLE_OK && !fhir_string_is(use, "claim"))
         rc = fhir_fail(&r->cursor, use, "use", SETTLE_ERR_INVALID,
                        "\"%s\" is not accepted; expected \"claim\"", FHIR_SHOW(use));
+    if (rc == SETTLE_OK) /* the day the claim was made: timely filing counts from it */
+        rc = fhir_read_date(&r->cursor, resource, "created", true, &r->claim->created);
     return rc;
 }
 

@@ -303,8 +303,8 @@ static json_t *s_coverage(s_ctx_t *ctx, const char *id, const char *patient_refe
  * The Claim
  * ------------------------------------------------------------------------ */
 
-/* billablePeriod and created: from the lines' days, as no canonical field
- * holds them (created is the last day of service). */
+/* billablePeriod from the lines' days; created is the claim's, or when it
+ * has none (FHIR requires one) the last day of service. */
 static void s_period_and_created(s_ctx_t *ctx, json_t *resource)
 {
     const claim_t *claim = ctx->claim;
@@ -319,7 +319,8 @@ static void s_period_and_created(s_ctx_t *ctx, json_t *resource)
     s_set(ctx, period, "start", s_date(ctx, first));
     s_set(ctx, period, "end", s_date(ctx, last));
     s_set(ctx, resource, "billablePeriod", period);
-    s_set(ctx, resource, "created", s_date(ctx, last));
+    s_set(ctx, resource, "created",
+          s_date(ctx, claim->created != DATE_NONE ? claim->created : last));
 }
 
 /* related[]: the claim a replacement or a void corrects. */

@@ -44,6 +44,7 @@ void claim_reset(claim_t *self)
     self->frequency = CLAIM_FREQUENCY_ORIGINAL;
     self->patient_sex = CLAIM_SEX_UNKNOWN;
     self->patient_birth_date = DATE_NONE;
+    self->created = DATE_NONE;
 }
 
 int claim_reserve_lines(claim_t *self, uint32_t count)
@@ -306,6 +307,7 @@ static bool s_header_equal(const claim_t *a, const claim_t *b)
 {
     if (a->kind != b->kind || a->frequency != b->frequency ||
         a->patient_birth_date != b->patient_birth_date || a->patient_sex != b->patient_sex ||
+        a->created != b->created ||
         a->total_charge_cents != b->total_charge_cents ||
         a->diagnosis_count != b->diagnosis_count || a->other_payer_count != b->other_payer_count ||
         a->line_count != b->line_count)

@@ -8,7 +8,7 @@
  *   "SCLM" u16:version(1)
  *   u8:kind u8:frequency u8:patient_sex
  *   str:claim_id str:payer_id str:billing_npi str:rendering_npi str:member_id
- *   i32:patient_birth_date
+ *   i32:patient_birth_date i32:created
  *   str:original_claim_number str:prior_authorization str:place_of_service str:bill_type
  *   i64:total_charge_cents
  *   u8:diagnosis_count  { str:code }
@@ -139,6 +139,7 @@ static void s_put_claim(s_writer_t *w, const claim_t *c)
     PUT_TEXT(w, c->rendering_npi);
     PUT_TEXT(w, c->member_id);
     s_put_uint(w, (uint32_t)c->patient_birth_date, 4);
+    s_put_uint(w, (uint32_t)c->created, 4);
     PUT_TEXT(w, c->original_claim_number);
     PUT_TEXT(w, c->prior_authorization);
     PUT_TEXT(w, c->place_of_service);
@@ -331,6 +332,8 @@ static void s_get_header(s_reader_t *r, claim_t *c)
     GET_TEXT(r, "member_id", c->member_id);
     r->field = "patient_birth_date";
     c->patient_birth_date = s_get_i32(r);
+    r->field = "created";
+    c->created = s_get_i32(r);
     GET_TEXT(r, "original_claim_number", c->original_claim_number);
     GET_TEXT(r, "prior_authorization", c->prior_authorization);
     GET_TEXT(r, "place_of_service", c->place_of_service);

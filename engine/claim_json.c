@@ -210,6 +210,7 @@ json_t *claim_to_json(const claim_t *claim)
           json_string(claim->kind == CLAIM_KIND_INSTITUTIONAL ? "institutional" : "professional"),
           &ok);
     s_set(object, "frequency", json_integer(claim->frequency), &ok);
+    s_set_date(object, "created", claim->created, &ok);
     s_set_texts(object, claim, s_claim_ids, COUNT(s_claim_ids), &ok);
     json_t *patient = json_object();
     char sex[2] = {claim->patient_sex, '\0'};
@@ -231,6 +232,8 @@ static bool s_dates_writable(const claim_t *claim)
     char text[DATE_TEXT_SIZE];
     if (claim->patient_birth_date != DATE_NONE &&
         date_format_iso(claim->patient_birth_date, text, sizeof text) != SETTLE_OK)
+        return false;
+    if (claim->created != DATE_NONE && date_format_iso(claim->created, text, sizeof text) != SETTLE_OK)
         return false;
     for (uint32_t i = 0; i < claim->line_count; i++) {
         const claim_line_t *line = &claim->lines[i];
@@ -600,6 +603,8 @@ static int s_read_claim_field(s_read_t *r, const char *key, const json_t *value,
     }
     if (strcmp(key, "patient") == 0)
         return s_read_patient(r, value, claim);
+    if (strcmp(key, "created") == 0)
+        return s_read_date(r, key, value, &claim->created);
     if (strcmp(key, "total_charge_cents") == 0)
         return s_read_integer(r, key, value, INT64_MIN, INT64_MAX, &claim->total_charge_cents);
     if (strcmp(key, "diagnoses") == 0 || strcmp(key, "other_payers") == 0 ||

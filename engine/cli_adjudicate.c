@@ -55,8 +55,9 @@ static void s_help(FILE *out)
             "enrollment, carrying accumulators from claim to claim, and prints one JSON\n"
             "object per claim on its own line.  A claim that cannot be read is reported\n"
             "on stderr with its file and place, and the others are still adjudicated.\n\n"
-            "  --received DATE   the day the claims were received (timely filing is not\n"
-            "                    checked without it)\n"
+            "  --received DATE   the day the claims were received; without it, each\n"
+            "                    claim's creation date (837 BHT04, FHIR created), and\n"
+            "                    no timely filing check for a claim that has none\n"
             "  --summary         a closing line with totals\n"
             "  --format table    the decisions as a table for people instead of JSON\n"
             "  --remit x12|fhir  also write each billing provider's remittance into DIR\n"
@@ -178,8 +179,11 @@ static int s_each_claim(const claim_t *claim, void *context)
     s_adjudicate_t *run = context;
     settle_error_t error;
     settle_error_clear(&error);
+    /* Without --received, a claim counts as received the day it was made
+     * (837 BHT04, FHIR created), when it says. */
+    int32_t received = run->received != DATE_NONE ? run->received : claim->created;
     int rc = interp_adjudicate(run->contracts, run->contract_count, run->enrollment, run->state,
-                               claim, run->received, run->decision, run->changes, &error);
+                               claim, received, run->decision, run->changes, &error);
     if (rc != SETTLE_OK) {
         cli_print_error(&error);
         run->failed++;

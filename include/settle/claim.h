@@ -112,6 +112,7 @@ typedef struct {
     char rendering_npi[CLAIM_NPI_SIZE];               /* "" when the billing provider rendered */
     char member_id[CLAIM_MEMBER_ID_SIZE];             /* the key enrollment is looked up by */
     int32_t patient_birth_date;                       /* DATE_NONE when not sent */
+    int32_t created; /* the day the submitter made it: 837 BHT04, FHIR Claim.created; or DATE_NONE */
     char patient_sex;                                 /* claim_sex_t */
     char original_claim_number[CLAIM_REFERENCE_SIZE]; /* REF*F8, for frequency 7 and 8 */
     char prior_authorization[CLAIM_REFERENCE_SIZE];   /* REF*G1 */

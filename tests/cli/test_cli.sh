@@ -53,7 +53,7 @@ expect 0 "hashes of the samples" -- "$settle" show --hashes $samples
 cmp -s "$tmp/out" fixtures/expected/show-hashes.txt || { echo "FAIL: hashes differ from fixtures/expected/show-hashes.txt"; failures=$((failures + 1)); }
 
 expect 0 "standard input" -- sh -c "\"$settle\" show --hashes - < fixtures/claims/office-visit.json"
-contains out "10f02135993b5f129f0b24765dccf82dde07f5507fb429d82ae624b0411de41c  OV-2026-0001  -"
+contains out "1d4ad347fabd047253824a1af97ea93cd6621ca45eaa44fcf4a192a5c8b23a8f  OV-2026-0001  -"
 
 expect 1 "a missing file" -- "$settle" show fixtures/no-such-file.json
 contains err "settle: fixtures/no-such-file.json: cannot open: No such file or directory"

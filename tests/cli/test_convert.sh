@@ -99,7 +99,7 @@ same "$tmp/office.json" "$tmp/out" "JSON -> 837 -> JSON"
 # FHIR in: detected from the content, to each target
 fhir=fixtures/fhir
 expect 0 "FHIR Bundle to JSON" -- "$settle" convert --to json $fhir/bundle-two-claims.json
-contains "$tmp/out" '{"format":"settle.claim/1","claim_id":"RB-7002","kind":"professional","frequency":1,"payer_id":"ACMEHP","billing_npi":"1456789019","member_id":"ACM100555002","patient":{"birth_date":"2019-11-03","sex":"U"},"place_of_service":"02","total_charge_cents":9800,"diagnoses":["J069"],"lines":[{"line":1,"procedure_code":"99213","units_milli":1000,"charge_cents":9800,"service_from":"2026-01-07","service_to":"2026-01-07","diagnosis_pointers":[1]}]}'
+contains "$tmp/out" '{"format":"settle.claim/1","claim_id":"RB-7002","kind":"professional","frequency":1,"created":"2026-01-09","payer_id":"ACMEHP","billing_npi":"1456789019","member_id":"ACM100555002","patient":{"birth_date":"2019-11-03","sex":"U"},"place_of_service":"02","total_charge_cents":9800,"diagnoses":["J069"],"lines":[{"line":1,"procedure_code":"99213","units_milli":1000,"charge_cents":9800,"service_from":"2026-01-07","service_to":"2026-01-07","diagnosis_pointers":[1]}]}'
 contains "$tmp/err" "settle convert: 2 claims written, 0 problems"
 expect 0 "FHIR Claim to x12" -- "$settle" convert --to x12 $stamp $fhir/claim-professional.json
 contains "$tmp/out" "CLM*LFM-2026-1001*210.25***11:B:1*Y*A*Y*Y~"

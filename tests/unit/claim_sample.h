@@ -27,6 +27,7 @@ static inline int sample_fill_claim(claim_t *c)
     rc |= SAMPLE_TEXT(c->rendering_npi, "1987654328");
     rc |= SAMPLE_TEXT(c->member_id, "ACM100234501");
     rc |= date_from_ymd(1968, 4, 12, &c->patient_birth_date);
+    rc |= date_from_ymd(2026, 10, 2, &c->created);
     c->patient_sex = CLAIM_SEX_FEMALE;
     rc |= SAMPLE_TEXT(c->original_claim_number, "PAYER-ICN-7788");
     rc |= SAMPLE_TEXT(c->prior_authorization, "PA-55190");

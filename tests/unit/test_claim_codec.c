@@ -66,6 +66,7 @@ static void test_codec_writes_the_documented_layout_big_endian(void **state)
         0,   2,   'C', '1', 0,   1,   'P',       /* claim_id, payer_id */
         0,   0,   0,   0,   0,   0,              /* billing_npi, rendering_npi, member_id */
         0,   0,   0,   0,                        /* birth date day 0 */
+        0x80, 0,  0,   0,                        /* created: none (DATE_NONE) */
         0,   0,   0,   0,   0,   0,   0,   0,    /* four empty references */
         0,   0,   0,   0,   0,   0,   1,   2,    /* total 258 cents */
         0,   0,                                  /* no diagnoses, no other payers */
@@ -103,6 +104,7 @@ static void test_codec_round_trips_every_field(void **state)
     assert_string_equal(decoded->rendering_npi, "1987654328");
     assert_string_equal(decoded->member_id, "ACM100234501");
     assert_int_equal(decoded->patient_birth_date, f->claim->patient_birth_date);
+    assert_int_equal(decoded->created, f->claim->created);
     assert_int_equal(decoded->patient_sex, 'F');
     assert_string_equal(decoded->original_claim_number, "PAYER-ICN-7788");
     assert_string_equal(decoded->prior_authorization, "PA-55190");
@@ -153,7 +155,7 @@ static void test_codec_hash_is_sha256_of_the_encoding_and_pinned(void **state)
      * needs a new CLAIM_CODEC_VERSION, not a new pin. */
     char hex[HASH_SHA256_HEX_SIZE];
     hash_to_hex(hash, sizeof hash, hex);
-    assert_string_equal(hex, "206188c5925be8644256458a5838935e1170719e51857d82e4e7ad9bb2d0abcf");
+    assert_string_equal(hex, "7175f3b3289797cbcfdc5b442ddad8ac767aecc6f90de2c7b2b7147a58d32286");
 }
 
 static void test_codec_refuses_every_truncation(void **state)
@@ -177,11 +179,11 @@ static void test_codec_refuses_trailing_bytes_bad_mark_and_other_versions(void *
     uint8_t *copy = malloc(f->size + 1);
     memcpy(copy, f->bytes, f->size);
     copy[f->size] = 0;
-    assert_int_equal(f->size, 387); /* 330 + 2 + three records of 20, 16 and 19 */
+    assert_int_equal(f->size, 391); /* 334 + 2 + three records of 20, 16 and 19 */
     settle_error_t error;
     claim_t *claim = claim_new();
     assert_int_equal(claim_decode_into(claim, copy, f->size + 1, &error), SETTLE_ERR_CORRUPT);
-    assert_string_equal(error.message, "claim encoding, byte 387, end: bytes after the last record");
+    assert_string_equal(error.message, "claim encoding, byte 391, end: bytes after the last record");
     copy[5] = 1;
     assert_int_equal(claim_decode_into(claim, copy, f->size, &error), SETTLE_ERR_VERSION);
     copy[5] = 2;

@@ -163,6 +163,7 @@ static claim_t *s_professional(void)
     assert_int_equal(SAMPLE_TEXT(c->rendering_npi, "1987654328"), 0);
     assert_int_equal(SAMPLE_TEXT(c->member_id, "ACM100234501"), 0);
     c->patient_birth_date = s_day(1968, 4, 12);
+    c->created = s_day(2026, 10, 6); /* FHIR requires created: it round-trips when set */
     c->patient_sex = CLAIM_SEX_FEMALE;
     assert_int_equal(SAMPLE_TEXT(c->prior_authorization, "PA-55190"), 0);
     assert_int_equal(SAMPLE_TEXT(c->place_of_service, "11"), 0);
@@ -211,6 +212,7 @@ static claim_t *s_institutional(void)
     assert_int_equal(SAMPLE_TEXT(c->billing_npi, "1678901236"), 0);
     assert_int_equal(SAMPLE_TEXT(c->member_id, "MG-4410-0093"), 0);
     c->patient_birth_date = s_day(1949, 12, 31);
+    c->created = s_day(2026, 10, 1);
     c->patient_sex = CLAIM_SEX_MALE;
     assert_int_equal(SAMPLE_TEXT(c->bill_type, "131"), 0);
     c->diagnosis_count = 2;
@@ -522,7 +524,7 @@ static void test_fhir_write_small_claim_gives_exactly_these_bytes(void **state)
         "\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/claim-type\",\"code\":"
         "\"professional\"}]},\"use\":\"claim\",\"patient\":{\"reference\":\"#patient\"},"
         "\"billablePeriod\":{\"start\":\"2026-09-28\",\"end\":\"2026-09-28\"},\"created\":"
-        "\"2026-09-28\",\"insurer\":{\"identifier\":{\"value\":\"ACMEHP\"}},\"provider\":{"
+        "\"2026-10-06\",\"insurer\":{\"identifier\":{\"value\":\"ACMEHP\"}},\"provider\":{"
         "\"identifier\":{\"system\":\"http://hl7.org/fhir/sid/us-npi\",\"value\":\"1234567893\"}}"
         ",\"priority\":{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"
         "processpriority\",\"code\":\"normal\"}]},\"diagnosis\":[{\"sequence\":1,"
