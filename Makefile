@@ -8,7 +8,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build demo test bench asan fuzz format clean
+.PHONY: all deps configure build demo test bench sim asan fuzz format clean
 
 all: build
 
@@ -30,6 +30,16 @@ test: build
 bench: configure
 	@cmake --build $(BUILD) -j $(JOBS) --target benches
 	@for b in $(BUILD)/tests/bench/bench_*; do [ -x "$$b" ] && "$$b"; done
+
+# The cluster simulation over thousands of seeds (ctest runs 300), in two
+# halves side by side.  SIM_SEEDS=N changes how many; a failure prints its
+# seed, and SETTLE_SIM_SEED=N $(BUILD)/tests/sim_cluster replays it.
+SIM_SEEDS ?= 4000
+sim: build
+	@half=$$(( $(SIM_SEEDS) / 2 )); \
+	$(BUILD)/tests/sim_cluster 1 $$half & first=$$!; \
+	$(BUILD)/tests/sim_cluster $$(( half + 1 )) $$(( $(SIM_SEEDS) - half )) & second=$$!; \
+	status=0; wait $$first || status=1; wait $$second || status=1; exit $$status
 
 # The unit tests again under AddressSanitizer and UndefinedBehaviorSanitizer,
 # then every golden adjudication through both builds: the same bytes from a

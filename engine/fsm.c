@@ -8,7 +8,6 @@
 #include <stdio.h>
 
 #include "fsm_internal.h"
-#include "settle/hash.h"
 
 /* ------------------------------------------------------------------------
  * Results
@@ -86,9 +85,13 @@ int fsm_open(const char *path, fsm_t **fsm_out, settle_error_t *error)
     self->claim = claim_new();
     self->decision = interp_decision_new();
     self->changes = settle_malloc(sizeof *self->changes);
-    int rc = self->claim && self->decision && self->changes
+    self->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    self->hasher = EVP_MD_CTX_new();
+    int rc = self->claim && self->decision && self->changes && self->hasher
                  ? SETTLE_OK
                  : settle_error_set(error, SETTLE_ERR_NOMEM, "fsm: out of memory");
+    if (rc == SETTLE_OK && !self->sha256)
+        rc = settle_error_set(error, SETTLE_ERR_CRYPTO, "fsm: SHA-256 is not available");
     if (rc == SETTLE_OK)
         rc = ledger_open(path, &self->ledger, error);
     if (rc == SETTLE_OK)
@@ -113,7 +116,11 @@ void fsm_destroy(fsm_t **self_p)
     fsm_cache_free(&self->cache);
     ledger_close(&self->ledger);
     settle_free(self->changes);
+    EVP_MD_CTX_free(self->hasher);
+    EVP_MD_free(self->sha256);
     interp_decision_destroy(&self->decision);
+    for (int i = 0; i < FSM_DECODED_MAX; i++)
+        claim_destroy(&self->decoded[i]);
     claim_destroy(&self->claim);
     settle_free(self);
     *self_p = NULL;
@@ -185,6 +192,31 @@ static int s_apply_command(fsm_apply_t *apply, const command_t *command,
     return rc;
 }
 
+int fsm_sha256(fsm_t *self, const void *data, size_t size, uint8_t digest_out[FSM_HASH_SIZE])
+{
+    unsigned int length = 0;
+    if (EVP_DigestInit_ex2(self->hasher, self->sha256, NULL) != 1 ||
+        EVP_DigestUpdate(self->hasher, data, size) != 1 ||
+        EVP_DigestFinal_ex(self->hasher, digest_out, &length) != 1 || length != FSM_HASH_SIZE)
+        return SETTLE_ERR_CRYPTO;
+    return SETTLE_OK;
+}
+
+/* hash = SHA-256(previous hash || entry bytes || changes digest), hashed in
+ * three pieces rather than copied into one buffer. */
+static int s_link_hash(fsm_t *self, const uint8_t *entry, size_t size,
+                       const uint8_t digest[FSM_HASH_SIZE], uint8_t hash_out[FSM_HASH_SIZE])
+{
+    unsigned int length = 0;
+    if (EVP_DigestInit_ex2(self->hasher, self->sha256, NULL) != 1 ||
+        EVP_DigestUpdate(self->hasher, self->head_hash, FSM_HASH_SIZE) != 1 ||
+        EVP_DigestUpdate(self->hasher, entry, size) != 1 ||
+        EVP_DigestUpdate(self->hasher, digest, FSM_HASH_SIZE) != 1 ||
+        EVP_DigestFinal_ex(self->hasher, hash_out, &length) != 1 || length != FSM_HASH_SIZE)
+        return SETTLE_ERR_CRYPTO;
+    return SETTLE_OK;
+}
+
 /* Links the entry into the chain and commits. */
 static int s_link(fsm_t *self, uint64_t index, uint64_t timestamp_ms, const uint8_t *entry,
                   size_t size, settle_error_t *error)
@@ -193,16 +225,8 @@ static int s_link(fsm_t *self, uint64_t index, uint64_t timestamp_ms, const uint
     int rc = ledger_flush_accounts(self->ledger, error);
     if (rc == SETTLE_OK && ledger_changes_digest(self->ledger, digest) != SETTLE_OK)
         rc = settle_error_set(error, SETTLE_ERR_NOMEM, "fsm: cannot digest the changes");
-    uint8_t *link = rc == SETTLE_OK ? settle_malloc(FSM_HASH_SIZE + size + FSM_HASH_SIZE) : NULL;
-    if (rc == SETTLE_OK && !link)
-        rc = settle_error_set(error, SETTLE_ERR_NOMEM, "fsm: out of memory");
-    if (rc == SETTLE_OK) {
-        memcpy(link, self->head_hash, FSM_HASH_SIZE);
-        memcpy(link + FSM_HASH_SIZE, entry, size);
-        memcpy(link + FSM_HASH_SIZE + size, digest, FSM_HASH_SIZE);
-        rc = hash_sha256(link, size + 2 * FSM_HASH_SIZE, hash);
-        settle_free(link);
-    }
+    if (rc == SETTLE_OK && s_link_hash(self, entry, size, digest, hash) != SETTLE_OK)
+        rc = settle_error_set(error, SETTLE_ERR_CRYPTO, "fsm: cannot hash the chain link");
     if (rc == SETTLE_OK)
         rc = ledger_chain_put(self->ledger, index, timestamp_ms, entry, size, digest, hash, error);
     if (rc == SETTLE_OK)

@@ -1,6 +1,7 @@
 /*
- * fsm_batch.c - a batch of claims: each adjudicated once, stored with its
- * lines, adjustments and accumulator changes, and settled by one transfer.
+ * fsm_batch.c - a batch of claims: each adjudicated once, stored in one row
+ * with its decision (lines, adjustments, accumulator changes), and settled
+ * by one transfer.
  *
  * A batch is checked whole before any claim is applied (every claim must
  * decode, be well formed and name the batch's payer), so a batch is either
@@ -9,24 +10,37 @@
  *
  * Money: a claim's net amount is what it changes in what the payer owes
  * the provider - its paid amount for an original, minus the original's
- * paid amount for a void, the difference for a replacement - and its one
+ * paid amount for a void, the difference for a replacement - and its
  * transfer moves exactly that, from the payer's funding account to the
- * provider's payable account (or back, when negative).
+ * provider's payable account (or back, when negative); the ledger gathers
+ * the transfers of an entry's claims into one per provider and direction.
  */
 #include <inttypes.h>
 #include <stdio.h>
 
 #include "fsm_internal.h"
-#include "settle/hash.h"
+
+/* Where claim i of the batch is decoded: its own slot for the first
+ * FSM_DECODED_MAX (made on first use, kept for the next batches), so the
+ * apply pass need not decode it again; the scratch claim past that or when
+ * a slot cannot be made. */
+static claim_t *s_slot(fsm_t *fsm, uint32_t i)
+{
+    if (i >= FSM_DECODED_MAX)
+        return fsm->claim;
+    if (!fsm->decoded[i])
+        fsm->decoded[i] = claim_new();
+    return fsm->decoded[i] ? fsm->decoded[i] : fsm->claim;
+}
 
 /* Checks every claim of the batch; rejects the command at the first bad one. */
 static int s_check_claims(fsm_apply_t *apply, const command_batch_t *batch)
 {
-    claim_t *claim = apply->fsm->claim;
     size_t cursor = 0, size;
     const uint8_t *bytes;
     settle_error_t problem;
     for (uint32_t i = 0; command_batch_next(batch, &cursor, &bytes, &size); i++) {
+        claim_t *claim = s_slot(apply->fsm, i);
         settle_error_clear(&problem);
         if (claim_decode_into(claim, bytes, size, &problem) != SETTLE_OK ||
             claim_validate(claim, &problem) != SETTLE_OK)
@@ -56,9 +70,15 @@ static int s_settle(fsm_apply_t *apply, const ledger_claim_t *row, settle_error_
 {
     if (row->net_cents == 0)
         return SETTLE_OK;
-    char funding[LEDGER_ACCOUNT_ID_SIZE], payable[LEDGER_ACCOUNT_ID_SIZE];
-    ledger_account_funding(row->payer, funding);
-    ledger_account_payable(row->payer, row->billing_npi, payable);
+    fsm_t *fsm = apply->fsm;
+    if (strcmp(fsm->account_payer, row->payer) != 0 ||
+        strcmp(fsm->account_npi, row->billing_npi) != 0) {
+        memcpy(fsm->account_payer, row->payer, sizeof fsm->account_payer);
+        memcpy(fsm->account_npi, row->billing_npi, sizeof fsm->account_npi);
+        ledger_account_funding(row->payer, fsm->account_funding);
+        ledger_account_payable(row->payer, row->billing_npi, fsm->account_payable);
+    }
+    const char *funding = fsm->account_funding, *payable = fsm->account_payable;
     bool owed = row->net_cents > 0;
     ledger_transfer_t transfer = {.debit_account = owed ? funding : payable,
                                   .credit_account = owed ? payable : funding,
@@ -93,13 +113,13 @@ static void s_decided(ledger_claim_t *row, const interp_decision_t *decision,
              rejected ? LEDGER_SETTLEMENT_NONE : LEDGER_SETTLEMENT_PAYABLE);
 }
 
-/* Adjudicates the claim in fsm->claim into row; a failure of the
- * interpreter other than memory is the claim's rejection, not an error. */
-static int s_adjudicate(fsm_apply_t *apply, fsm_payer_t *payer, ledger_claim_t *row,
-                        const ledger_claim_t *original, bool *decided, settle_error_t *error)
+/* Adjudicates the claim into row; a failure of the interpreter other than
+ * memory is the claim's rejection, not an error. */
+static int s_adjudicate(fsm_apply_t *apply, fsm_payer_t *payer, const claim_t *claim,
+                        ledger_claim_t *row, const ledger_claim_t *original, bool *decided,
+                        settle_error_t *error)
 {
     fsm_t *fsm = apply->fsm;
-    const claim_t *claim = fsm->claim;
     *decided = false;
     row->status = INTERP_STATUS_REJECTED;
     memcpy(row->settlement, LEDGER_SETTLEMENT_NONE, sizeof LEDGER_SETTLEMENT_NONE);
@@ -127,11 +147,10 @@ static int s_adjudicate(fsm_apply_t *apply, fsm_payer_t *payer, ledger_claim_t *
 }
 
 /* One claim of the batch: its answer (first or new), rows and transfer. */
-static int s_claim(fsm_apply_t *apply, fsm_payer_t *payer, const uint8_t *bytes, size_t size,
-                   settle_error_t *error)
+static int s_claim(fsm_apply_t *apply, fsm_payer_t *payer, const claim_t *claim,
+                   const uint8_t *bytes, size_t size, settle_error_t *error)
 {
     fsm_t *fsm = apply->fsm;
-    const claim_t *claim = fsm->claim;
     fsm_claim_result_t *result = fsm_results_add_claim(apply->results);
     if (!result)
         return settle_error_set(error, SETTLE_ERR_NOMEM, "fsm: out of memory");
@@ -155,13 +174,15 @@ static int s_claim(fsm_apply_t *apply, fsm_payer_t *payer, const uint8_t *bytes,
     row.frequency = claim->frequency;
     row.entry_index = apply->entry_index;
     bool decided;
-    rc = hash_sha256(bytes, size, row.content_hash);
+    rc = fsm_sha256(fsm, bytes, size, row.content_hash) == SETTLE_OK
+             ? SETTLE_OK
+             : settle_error_set(error, SETTLE_ERR_CRYPTO, "fsm: cannot hash a claim");
     if (rc == SETTLE_OK)
-        rc = s_adjudicate(apply, payer, &row, has_original ? &original : NULL, &decided, error);
+        rc = s_adjudicate(apply, payer, claim, &row, has_original ? &original : NULL, &decided,
+                          error);
     if (rc == SETTLE_OK)
-        rc = ledger_claim_put(fsm->ledger, &row, error);
-    if (rc == SETTLE_OK && decided)
-        rc = ledger_claim_details_put(fsm->ledger, &row, fsm->decision, fsm->changes, error);
+        rc = ledger_claim_put_decided(fsm->ledger, &row, decided ? fsm->decision : NULL,
+                                      decided ? fsm->changes : NULL, error);
     if (rc == SETTLE_OK && decided && corrects && has_original &&
         row.status != INTERP_STATUS_REJECTED)
         rc = ledger_claim_mark_voided(fsm->ledger, payer->id, original.claim_id, row.claim_id,
@@ -191,10 +212,14 @@ int fsm_apply_batch(fsm_apply_t *apply, const command_t *command, settle_error_t
         return settle_error_set(error, SETTLE_ERR_NOMEM, "fsm: out of memory");
     size_t cursor = 0, size;
     const uint8_t *bytes;
-    while (rc == SETTLE_OK && command_batch_next(&batch, &cursor, &bytes, &size)) {
-        rc = claim_decode_into(apply->fsm->claim, bytes, size, error);
+    for (uint32_t i = 0; rc == SETTLE_OK && command_batch_next(&batch, &cursor, &bytes, &size);
+         i++) {
+        fsm_t *fsm = apply->fsm;
+        claim_t *claim = i < FSM_DECODED_MAX && fsm->decoded[i] ? fsm->decoded[i] : fsm->claim;
+        if (claim == fsm->claim)
+            rc = claim_decode_into(claim, bytes, size, error);
         if (rc == SETTLE_OK)
-            rc = s_claim(apply, payer, bytes, size, error);
+            rc = s_claim(apply, payer, claim, bytes, size, error);
     }
     return rc;
 }

@@ -9,6 +9,8 @@
 
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "settle/alloc.h"
 #include "settle/claim_codec.h"
 #include "settle/contract.h"
@@ -17,6 +19,10 @@
 #include "settle/interp_state.h"
 
 #define FSM_MS_PER_DAY 86400000u
+
+/* The claims of a batch kept decoded between its check and its apply
+ * (fsm_batch.c); claims past this many are decoded twice. */
+#define FSM_DECODED_MAX 256
 
 /* What one payer's claims are adjudicated against, kept in memory: its
  * contracts in deployment order, its enrollment, its accumulators and
@@ -43,7 +49,16 @@ struct fsm_s {
     bool verify_signatures;
     uint64_t head_index;
     uint8_t head_hash[FSM_HASH_SIZE];
-    claim_t *claim; /* scratch, reused claim after claim */
+    EVP_MD *sha256;                    /* fetched once */
+    EVP_MD_CTX *hasher;                /* reused for every hash apply takes (fsm_sha256) */
+    claim_t *claim;                    /* scratch, reused claim after claim */
+    claim_t *decoded[FSM_DECODED_MAX]; /* made on first use, reused batch after batch */
+    /* The accounts of the last claim settled (fsm_batch.c), kept because
+     * the claims of a batch mostly share their payer and provider. */
+    char account_payer[COMMAND_PARTICIPANT_ID_SIZE];
+    char account_npi[CLAIM_NPI_SIZE];
+    char account_funding[LEDGER_ACCOUNT_ID_SIZE];
+    char account_payable[LEDGER_ACCOUNT_ID_SIZE];
     interp_decision_t *decision;
     interp_changes_t *changes;
 };
@@ -63,6 +78,10 @@ typedef struct {
  * the result, nothing changed); any other code is a store failure that
  * aborts the entry. */
 #define FSM_REJECTED (-1)
+
+/* SHA-256 of size bytes with the machine's one context (no allocation,
+ * no algorithm lookup per call).  SETTLE_ERR_CRYPTO on failure. */
+int fsm_sha256(fsm_t *self, const void *data, size_t size, uint8_t digest_out[FSM_HASH_SIZE]);
 
 /* Rejects the command being applied with a reason (printf-style). */
 int fsm_reject(fsm_apply_t *apply, int code, const char *format, ...)

@@ -190,19 +190,23 @@ static int s_load_member_payer(const char *payer, const enrollment_member_t *mem
     return fsm_cache_payer(load->cache, payer) ? SETTLE_OK : SETTLE_ERR_NOMEM;
 }
 
-static int s_load_total(const char *payer, const interp_accumulator_t *total, void *context)
+/* One decided claim, in ledger order: its accumulator changes go into the
+ * totals (every decided claim's, voids' reversals included); the claim
+ * goes into the history unless it was rejected or is a void, as apply
+ * does.  The totals are sums, so the order of the additions does not
+ * matter. */
+static int s_load_decision(const char *payer, const interp_decision_t *decision,
+                           const interp_changes_t *changes, bool voided, void *context)
 {
     s_load_t *load = context;
     fsm_payer_t *record = fsm_cache_payer(load->cache, payer);
-    return record ? interp_state_add(record->state, total, total->amount) : SETTLE_ERR_NOMEM;
-}
-
-static int s_load_history(const char *payer, const interp_decision_t *decision,
-                          const interp_changes_t *changes, bool voided, void *context)
-{
-    s_load_t *load = context;
-    fsm_payer_t *record = fsm_cache_payer(load->cache, payer);
-    int rc = record ? interp_history_put(record->state, decision, changes) : SETTLE_ERR_NOMEM;
+    int rc = record ? SETTLE_OK : SETTLE_ERR_NOMEM;
+    for (uint32_t i = 0; rc == SETTLE_OK && i < changes->count; i++)
+        rc = interp_state_add(record->state, &changes->items[i], changes->items[i].amount);
+    if (rc != SETTLE_OK || decision->status == INTERP_STATUS_REJECTED ||
+        decision->frequency == CLAIM_FREQUENCY_VOID)
+        return rc;
+    rc = interp_history_put(record->state, decision, changes);
     if (rc == SETTLE_OK && voided)
         interp_history_find(record->state, decision->claim_id)->voided = true;
     return rc;
@@ -217,9 +221,7 @@ int fsm_cache_load(fsm_cache_t *cache, ledger_t *ledger, settle_error_t *error)
     for (size_t i = 0; rc == SETTLE_OK && i < cache->payer_count; i++)
         rc = fsm_cache_reload_enrollment(cache, ledger, cache->payers[i].id, error);
     if (rc == SETTLE_OK)
-        rc = ledger_total_each(ledger, s_load_total, &load, error);
-    if (rc == SETTLE_OK)
-        rc = ledger_history_each(ledger, s_load_history, &load, error);
+        rc = ledger_decision_each(ledger, s_load_decision, &load, error);
     if (rc != SETTLE_OK) {
         fsm_cache_free(cache);
         if (error && error->code == SETTLE_OK)

@@ -8,7 +8,6 @@
 #include <stdio.h>
 
 #include "ledger_internal.h"
-#include "settle/hash.h"
 
 static const char *const s_sql[LEDGER_SQL_COUNT_] = {
     [LEDGER_SQL_BEGIN] = "BEGIN IMMEDIATE",
@@ -32,34 +31,23 @@ static const char *const s_sql[LEDGER_SQL_COUNT_] = {
     [LEDGER_SQL_CLAIM_PUT] = "INSERT INTO claims (payer, claim_id, billing_npi, frequency, "
                              "related_claim_id, content_hash, entry_index, status, reason, "
                              "billed_cents, allowed_cents, paid_cents, patient_cents, net_cents, "
-                             "settlement, payment_id, voided_by) VALUES (?1, ?2, ?3, ?4, ?5, "
-                             "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?17, ?14, ?15, ?16)",
+                             "settlement, payment_id, voided_by, decision) VALUES (?1, ?2, ?3, "
+                             "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?17, ?14, ?15, ?16, ?18)",
     [LEDGER_SQL_CLAIM_GET] = "SELECT claim_row, billing_npi, frequency, related_claim_id, "
                              "content_hash, entry_index, status, reason, billed_cents, "
                              "allowed_cents, paid_cents, patient_cents, settlement, payment_id, "
                              "voided_by, net_cents FROM claims WHERE payer = ?1 AND claim_id = ?2",
     [LEDGER_SQL_CLAIM_VOID] = "UPDATE claims SET voided_by = ?3 WHERE payer = ?1 AND claim_id = ?2",
-    [LEDGER_SQL_LINE_PUT] = "INSERT INTO claim_lines VALUES "
-                            "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-    [LEDGER_SQL_ADJUSTMENT_PUT] = "INSERT INTO claim_adjustments VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [LEDGER_SQL_CHANGE_PUT] = "INSERT INTO accumulator_changes VALUES "
-                              "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    [LEDGER_SQL_HISTORY_CLAIMS] = "SELECT claim_row, payer, claim_id, frequency, related_claim_id, "
-                                  "status, billed_cents, allowed_cents, paid_cents, "
-                                  "patient_cents, voided_by FROM claims WHERE status <> 3 "
-                                  "AND frequency <> 8 ORDER BY claim_row",
-    [LEDGER_SQL_HISTORY_LINES] = "SELECT line, code, units_milli, units_milli_paid, billed_cents, "
-                                 "allowed_cents, deductible_cents, copay_cents, "
-                                 "coinsurance_cents, paid_cents, patient_cents, denied_in_full, "
-                                 "denied_in_part FROM claim_lines WHERE claim_row = ?1 "
-                                 "ORDER BY line",
-    [LEDGER_SQL_HISTORY_ADJUSTMENTS] = "SELECT line, group_code, reason, amount_cents "
-                                       "FROM claim_adjustments WHERE claim_row = ?1 "
-                                       "ORDER BY line, position",
-    [LEDGER_SQL_HISTORY_CHANGES] = "SELECT kind, year, key, benefit, amount FROM "
-                                   "accumulator_changes WHERE claim_row = ?1 ORDER BY position",
-    [LEDGER_SQL_TOTALS] = "SELECT payer, kind, year, key, benefit, amount FROM accumulator_totals "
-                          "ORDER BY payer, kind, year, key, benefit",
+    [LEDGER_SQL_CLAIM_DECISION] = "UPDATE claims SET decision = ?2 WHERE claim_row = ?1 "
+                                  "AND length(decision) = 0",
+    [LEDGER_SQL_CLAIM_DECISION_GET] = "SELECT claim_row, payer, claim_id, frequency, "
+                                      "related_claim_id, status, billed_cents, allowed_cents, "
+                                      "paid_cents, patient_cents, voided_by, decision FROM claims "
+                                      "WHERE payer = ?1 AND claim_id = ?2",
+    [LEDGER_SQL_DECISIONS] = "SELECT claim_row, payer, claim_id, frequency, related_claim_id, "
+                             "status, billed_cents, allowed_cents, paid_cents, patient_cents, "
+                             "voided_by, decision FROM claims WHERE length(decision) > 0 "
+                             "ORDER BY claim_row",
     [LEDGER_SQL_ACCOUNT_POST] = "INSERT INTO accounts VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
                                 "ON CONFLICT (id) DO UPDATE SET "
                                 "debits_cents = debits_cents + excluded.debits_cents, "
@@ -71,7 +59,8 @@ static const char *const s_sql[LEDGER_SQL_COUNT_] = {
                                    "AND kind IN ('funding', 'payable')",
     [LEDGER_SQL_TRANSFER_PUT] = "INSERT INTO transfers (entry_index, debit_account, "
                                 "credit_account, amount_cents, kind, payer, claim_id, "
-                                "payment_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                                "payment_id, claim_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+                                "?8, ?9)",
     [LEDGER_SQL_PAYABLE_EACH] = "SELECT billing_npi, SUM(net_cents), COUNT(*) FROM claims "
                                 "WHERE payer = ?1 AND settlement = 'payable' "
                                 "GROUP BY billing_npi ORDER BY billing_npi",
@@ -98,8 +87,8 @@ sqlite3_stmt *ledger_statement(ledger_t *self, ledger_sql_t which, settle_error_
 {
     sqlite3_stmt *statement = self->statements[which];
     if (statement) {
+        /* No sqlite3_clear_bindings: every caller binds every parameter. */
         sqlite3_reset(statement);
-        sqlite3_clear_bindings(statement);
         return statement;
     }
     if (sqlite3_prepare_v3(self->db, s_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
@@ -171,6 +160,38 @@ static int s_schema(ledger_t *self, settle_error_t *error)
     return SETTLE_OK;
 }
 
+/*
+ * The settings.  A file is in WAL mode with synchronous = NORMAL: a commit
+ * appends to the WAL without an fsync (the WAL is synced at checkpoints),
+ * so a power cut may lose the last few applied entries but never corrupts
+ * the database.  That is the right trade for a replicated log: an entry is
+ * acknowledged once a majority of Raft logs hold it (libraft syncs its own
+ * log), and a node that lost its last applications simply applies them
+ * again from the Raft log on restart - apply is deterministic.  The WAL is
+ * checkpointed every LEDGER_WAL_CHECKPOINT_PAGES pages rather than SQLite's
+ * default 1000, so the checkpoint's fsync is paid less often.
+ * In memory, the rollback journal is kept in memory (ROLLBACK must work).
+ */
+#define LEDGER_WAL_CHECKPOINT_PAGES "8000"
+#define LEDGER_PAGE_SIZE            "8192"
+
+static int s_settings(ledger_t *self, bool file, settle_error_t *error)
+{
+    int rc = s_exec(self, "PRAGMA page_size = " LEDGER_PAGE_SIZE ";", error);
+    if (rc == SETTLE_OK)
+        rc = s_exec(self,
+                    file ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
+                           "PRAGMA wal_autocheckpoint = " LEDGER_WAL_CHECKPOINT_PAGES ";"
+                         : "PRAGMA journal_mode = MEMORY;",
+                    error);
+    if (rc == SETTLE_OK)
+        rc = s_exec(self,
+                    "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -65536; "
+                    "PRAGMA temp_store = MEMORY;",
+                    error);
+    return rc;
+}
+
 int ledger_wrap(sqlite3 *db, bool file, ledger_t **ledger_out, settle_error_t *error)
 {
     ledger_t *self = settle_calloc(1, sizeof *self);
@@ -179,20 +200,24 @@ int ledger_wrap(sqlite3 *db, bool file, ledger_t **ledger_out, settle_error_t *e
         return settle_error_set(error, SETTLE_ERR_NOMEM, "ledger: out of memory");
     }
     self->db = db;
-    self->changes.grow = true;
-    self->changes.ok = true;
-    int rc = s_exec(self,
-                    file ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-                         : "PRAGMA journal_mode = MEMORY;",
-                    error);
+    self->changes = (wire_writer_t){.grow = true, .ok = true};
+    self->decision = (wire_writer_t){.grow = true, .ok = true};
+    self->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    self->changes_hash = EVP_MD_CTX_new();
+    self->digest_copy = EVP_MD_CTX_new();
+    int rc = SETTLE_OK;
+    if (!self->sha256 || !self->changes_hash || !self->digest_copy ||
+        EVP_DigestInit_ex2(self->changes_hash, self->sha256, NULL) != 1)
+        rc = settle_error_set(error, SETTLE_ERR_CRYPTO, "ledger: SHA-256 is not available");
     if (rc == SETTLE_OK)
-        rc = s_exec(self, "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -65536;", error);
+        rc = s_settings(self, file, error);
     if (rc == SETTLE_OK)
         rc = s_schema(self, error);
     if (rc != SETTLE_OK) {
         ledger_close(&self);
         return rc;
     }
+    ledger_claim_filter_build(self);
     *ledger_out = self;
     return SETTLE_OK;
 }
@@ -225,8 +250,14 @@ void ledger_close(ledger_t **self_p)
     for (int i = 0; i < LEDGER_SQL_COUNT_; i++)
         sqlite3_finalize(self->statements[i]);
     sqlite3_close(self->db);
+    EVP_MD_CTX_free(self->digest_copy);
+    EVP_MD_CTX_free(self->changes_hash);
+    EVP_MD_free(self->sha256);
+    settle_free(self->claim_filter);
+    settle_free(self->decision.at);
     settle_free(self->changes.at);
     settle_free(self->pending);
+    settle_free(self->aggregates);
     settle_free(self);
     *self_p = NULL;
 }
@@ -241,13 +272,37 @@ static int s_run(ledger_t *self, ledger_sql_t which, const char *doing, settle_e
     return s ? ledger_step_done(self, s, doing, error) : SETTLE_ERR_IO;
 }
 
+/* Empties the change log and restarts its hash. */
+static int s_changes_reset(ledger_t *self)
+{
+    self->changes.used = 0;
+    self->changes.ok = true;
+    self->changes_hashed = 0;
+    return EVP_DigestInit_ex2(self->changes_hash, self->sha256, NULL) == 1 ? SETTLE_OK
+                                                                           : SETTLE_ERR_CRYPTO;
+}
+
+wire_writer_t *ledger_log(ledger_t *self)
+{
+    wire_writer_t *w = &self->changes;
+    if (w->used >= LEDGER_CHANGES_FLUSH_SIZE && w->ok) {
+        if (EVP_DigestUpdate(self->changes_hash, w->at, w->used) == 1)
+            self->changes_hashed += w->used;
+        else
+            w->ok = false; /* the digest fails, and with it the entry */
+        w->used = 0;
+    }
+    return w;
+}
+
 int ledger_begin(ledger_t *self, settle_error_t *error)
 {
     if (self->in_transaction)
         return settle_error_set(error, SETTLE_ERR_INVALID, "ledger: a transaction is open");
-    self->changes.used = 0;
-    self->changes.ok = true;
+    if (s_changes_reset(self) != SETTLE_OK)
+        return settle_error_set(error, SETTLE_ERR_CRYPTO, "ledger: cannot start a digest");
     self->pending_count = 0;
+    self->aggregate_count = 0;
     int rc = s_run(self, LEDGER_SQL_BEGIN, "beginning a transaction", error);
     self->in_transaction = rc == SETTLE_OK;
     return rc;
@@ -275,19 +330,27 @@ void ledger_rollback(ledger_t *self)
     s_run(self, LEDGER_SQL_ROLLBACK, "rolling back", NULL);
     self->in_transaction = false;
     self->pending_count = 0;
-    self->changes.used = 0;
+    self->aggregate_count = 0;
+    s_changes_reset(self);
 }
 
+/* The digest so far: the running hash is copied, so logging may go on. */
 int ledger_changes_digest(const ledger_t *self, uint8_t digest_out[LEDGER_HASH_SIZE])
 {
     if (!self->changes.ok)
         return SETTLE_ERR_NOMEM;
-    return hash_sha256(self->changes.at, self->changes.used, digest_out);
+    unsigned int length = 0;
+    if (EVP_MD_CTX_copy_ex(self->digest_copy, self->changes_hash) != 1 ||
+        EVP_DigestUpdate(self->digest_copy, self->changes.at, self->changes.used) != 1 ||
+        EVP_DigestFinal_ex(self->digest_copy, digest_out, &length) != 1 ||
+        length != LEDGER_HASH_SIZE)
+        return SETTLE_ERR_CRYPTO;
+    return SETTLE_OK;
 }
 
 size_t ledger_changes_size(const ledger_t *self)
 {
-    return self->changes.used;
+    return (size_t)self->changes_hashed + self->changes.used;
 }
 
 /* ------------------------------------------------------------------------
@@ -335,7 +398,7 @@ int ledger_participant_put(ledger_t *self, const ledger_participant_t *row, uint
     int rc = ledger_step_done(self, s, "registering a participant", error);
     if (rc != SETTLE_OK)
         return rc;
-    wire_writer_t *w = &self->changes;
+    wire_writer_t *w = ledger_log(self);
     wire_put_uint(w, LEDGER_TAG_PARTICIPANT, 1);
     wire_put_text(w, row->id, sizeof row->id);
     wire_put_uint(w, row->role, 1);
@@ -357,9 +420,10 @@ int ledger_participant_advance(ledger_t *self, const char *id, uint64_t next_seq
     int rc = ledger_step_done(self, s, "advancing a sequence number", error);
     if (rc != SETTLE_OK)
         return rc;
-    wire_put_uint(&self->changes, LEDGER_TAG_SEQUENCE, 1);
-    wire_put_text(&self->changes, id, COMMAND_PARTICIPANT_ID_SIZE);
-    wire_put_uint(&self->changes, next_sequence, 8);
+    wire_writer_t *w = ledger_log(self);
+    wire_put_uint(w, LEDGER_TAG_SEQUENCE, 1);
+    wire_put_text(w, id, COMMAND_PARTICIPANT_ID_SIZE);
+    wire_put_uint(w, next_sequence, 8);
     return SETTLE_OK;
 }
 
@@ -389,7 +453,7 @@ int ledger_contract_put(ledger_t *self, const ledger_contract_t *row, uint64_t e
     int rc = ledger_step_done(self, s, "deploying a contract", error);
     if (rc != SETTLE_OK)
         return rc;
-    wire_writer_t *w = &self->changes;
+    wire_writer_t *w = ledger_log(self);
     wire_put_uint(w, LEDGER_TAG_CONTRACT, 1);
     wire_put(w, row->hash, LEDGER_HASH_SIZE);
     wire_put_text(w, row->payer, sizeof row->payer);
@@ -446,7 +510,7 @@ int ledger_member_put(ledger_t *self, const char *payer, const enrollment_member
     int rc = ledger_step_done(self, s, "enrolling a member", error);
     if (rc != SETTLE_OK)
         return rc;
-    wire_writer_t *w = &self->changes;
+    wire_writer_t *w = ledger_log(self);
     wire_put_uint(w, LEDGER_TAG_MEMBER, 1);
     wire_put_text(w, payer, COMMAND_PARTICIPANT_ID_SIZE);
     wire_put_text(w, member->id, sizeof member->id);
@@ -467,6 +531,8 @@ int ledger_member_each(ledger_t *self, const char *payer, ledger_member_fn each,
         return SETTLE_ERR_IO;
     if (payer)
         ledger_bind_text(s, 1, payer);
+    else
+        sqlite3_bind_null(s, 1);
     int rc = SETTLE_OK, step = SQLITE_DONE;
     while (rc == SETTLE_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
         char row_payer[COMMAND_PARTICIPANT_ID_SIZE], sex[2];
@@ -510,7 +576,7 @@ int ledger_command_put(ledger_t *self, uint64_t entry_index, uint32_t position,
     int rc = ledger_step_done(self, s, "recording a command", error);
     if (rc != SETTLE_OK)
         return rc;
-    wire_writer_t *w = &self->changes;
+    wire_writer_t *w = ledger_log(self);
     size_t reason_length = strnlen(reason, LEDGER_REASON_SIZE);
     wire_put_uint(w, LEDGER_TAG_COMMAND, 1);
     wire_put_uint(w, position, 4);
@@ -556,25 +622,21 @@ int ledger_head(ledger_t *self, uint64_t *index_out, uint8_t hash_out[LEDGER_HAS
     return SETTLE_OK;
 }
 
+/* The tables ledger_row_count counts with SQL. */
+static const char *const s_tables[] = {"participants", "contracts", "members",
+                                       "claims",       "accounts",  "transfers",
+                                       "payments",     "commands",  "chain"};
+
 int ledger_row_count(ledger_t *self, const char *table, uint64_t *count_out)
 {
-    static const char *const tables[] = {"participants",
-                                         "contracts",
-                                         "members",
-                                         "claims",
-                                         "claim_lines",
-                                         "claim_adjustments",
-                                         "accumulator_changes",
-                                         "accounts",
-                                         "transfers",
-                                         "payments",
-                                         "commands",
-                                         "chain"};
-    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
-        if (strcmp(table, tables[i]) != 0)
+    if (strcmp(table, "claim_lines") == 0 || strcmp(table, "claim_adjustments") == 0 ||
+        strcmp(table, "accumulator_changes") == 0)
+        return ledger_decision_count(self, table, count_out);
+    for (size_t i = 0; i < sizeof s_tables / sizeof s_tables[0]; i++) {
+        if (strcmp(table, s_tables[i]) != 0)
             continue;
         char sql[64];
-        snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM %s", tables[i]);
+        snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM %s", s_tables[i]);
         sqlite3_stmt *s;
         if (sqlite3_prepare_v2(self->db, sql, -1, &s, NULL) != SQLITE_OK)
             return SETTLE_ERR_IO;

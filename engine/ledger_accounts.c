@@ -7,7 +7,8 @@
  * an entry the postings are gathered in a small sorted array and written
  * once per account when the entry commits, in account-id order, so that a
  * batch of a hundred claims touching two accounts costs two writes, not two
- * hundred.
+ * hundred.  The claims' own transfers are gathered the same way: one row
+ * per pair of accounts and kind, with the number of claims it carries.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -73,7 +74,7 @@ static ledger_pending_t *s_pending(ledger_t *self, const char *id)
     return pending;
 }
 
-static void s_log_transfer(wire_writer_t *w, const ledger_transfer_t *t)
+static void s_log_transfer(wire_writer_t *w, const ledger_transfer_t *t, uint32_t claim_count)
 {
     wire_put_uint(w, LEDGER_TAG_TRANSFER, 1);
     wire_put_text(w, t->debit_account, LEDGER_ACCOUNT_ID_SIZE);
@@ -83,6 +84,85 @@ static void s_log_transfer(wire_writer_t *w, const ledger_transfer_t *t)
     wire_put_text(w, t->payer, COMMAND_PARTICIPANT_ID_SIZE);
     wire_put_text(w, t->claim_id, CLAIM_ID_SIZE);
     wire_put_text(w, t->payment_id, LEDGER_PAYMENT_ID_SIZE);
+    wire_put_uint(w, claim_count, 4);
+}
+
+/* Inserts a transfer row and logs it. */
+static int s_transfer_put(ledger_t *self, const ledger_transfer_t *t, uint32_t claim_count,
+                          settle_error_t *error)
+{
+    sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_TRANSFER_PUT, error);
+    if (!s)
+        return SETTLE_ERR_IO;
+    sqlite3_bind_int64(s, 1, (int64_t)t->entry_index);
+    ledger_bind_text(s, 2, t->debit_account);
+    ledger_bind_text(s, 3, t->credit_account);
+    sqlite3_bind_int64(s, 4, t->amount_cents);
+    ledger_bind_text(s, 5, t->kind);
+    ledger_bind_text(s, 6, t->payer);
+    ledger_bind_text(s, 7, t->claim_id);
+    ledger_bind_text(s, 8, t->payment_id);
+    sqlite3_bind_int64(s, 9, claim_count);
+    int rc = ledger_step_done(self, s, "recording a transfer", error);
+    if (rc == SETTLE_OK)
+        s_log_transfer(ledger_log(self), t, claim_count);
+    return rc;
+}
+
+static int s_aggregate_order(const ledger_aggregate_t *a, const ledger_transfer_t *t)
+{
+    int order = strcmp(a->debit, t->debit_account);
+    if (order == 0)
+        order = strcmp(a->credit, t->credit_account);
+    return order == 0 ? strcmp(a->kind, t->kind) : order;
+}
+
+/* Adds a claim's (or reversal's) amount to the entry's transfer between
+ * its two accounts, made when first needed. */
+static int s_aggregate(ledger_t *self, const ledger_transfer_t *t, settle_error_t *error)
+{
+    size_t low = 0, high = self->aggregate_count;
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+        int order = s_aggregate_order(&self->aggregates[middle], t);
+        if (order == 0) {
+            ledger_aggregate_t *a = &self->aggregates[middle];
+            if (money_add(a->amount_cents, t->amount_cents, &a->amount_cents) != SETTLE_OK)
+                return settle_error_set(error, SETTLE_ERR_OVERFLOW, "ledger: transfer overflows");
+            a->claim_count++;
+            return SETTLE_OK;
+        }
+        if (order < 0)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    if (self->aggregate_count == self->aggregate_capacity) {
+        size_t grown = self->aggregate_capacity ? self->aggregate_capacity * 2 : 8;
+        ledger_aggregate_t *bigger = settle_realloc(self->aggregates, grown * sizeof *bigger);
+        if (!bigger)
+            return settle_error_set(error, SETTLE_ERR_NOMEM, "ledger: out of memory");
+        self->aggregates = bigger;
+        self->aggregate_capacity = grown;
+    }
+    memmove(&self->aggregates[low + 1], &self->aggregates[low],
+            (self->aggregate_count - low) * sizeof *self->aggregates);
+    ledger_aggregate_t *a = &self->aggregates[low];
+    memset(a, 0, sizeof *a);
+    snprintf(a->debit, sizeof a->debit, "%s", t->debit_account);
+    snprintf(a->credit, sizeof a->credit, "%s", t->credit_account);
+    snprintf(a->kind, sizeof a->kind, "%s", t->kind);
+    snprintf(a->payer, sizeof a->payer, "%s", t->payer);
+    a->amount_cents = t->amount_cents;
+    a->claim_count = 1;
+    a->entry_index = t->entry_index;
+    self->aggregate_count++;
+    return SETTLE_OK;
+}
+
+static bool s_aggregated(const char *kind)
+{
+    return strcmp(kind, LEDGER_TRANSFER_CLAIM) == 0 || strcmp(kind, LEDGER_TRANSFER_REVERSAL) == 0;
 }
 
 int ledger_transfer(ledger_t *self, const ledger_transfer_t *t, settle_error_t *error)
@@ -100,28 +180,41 @@ int ledger_transfer(ledger_t *self, const ledger_transfer_t *t, settle_error_t *
     if (money_add(debit->debits_cents, t->amount_cents, &debits) != SETTLE_OK ||
         money_add(credit->credits_cents, t->amount_cents, &credits) != SETTLE_OK)
         return settle_error_set(error, SETTLE_ERR_OVERFLOW, "ledger: account total overflows");
-    sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_TRANSFER_PUT, error);
-    if (!s)
-        return SETTLE_ERR_IO;
-    sqlite3_bind_int64(s, 1, (int64_t)t->entry_index);
-    ledger_bind_text(s, 2, t->debit_account);
-    ledger_bind_text(s, 3, t->credit_account);
-    sqlite3_bind_int64(s, 4, t->amount_cents);
-    ledger_bind_text(s, 5, t->kind);
-    ledger_bind_text(s, 6, t->payer);
-    ledger_bind_text(s, 7, t->claim_id);
-    ledger_bind_text(s, 8, t->payment_id);
-    int rc = ledger_step_done(self, s, "recording a transfer", error);
+    int rc =
+        s_aggregated(t->kind) ? s_aggregate(self, t, error) : s_transfer_put(self, t, 0, error);
     if (rc != SETTLE_OK)
         return rc;
     debit->debits_cents = debits;
     credit->credits_cents = credits;
-    s_log_transfer(&self->changes, t);
     return SETTLE_OK;
+}
+
+/* Writes the entry's gathered claim and reversal transfers, in order. */
+static int s_flush_aggregates(ledger_t *self, settle_error_t *error)
+{
+    int rc = SETTLE_OK;
+    for (size_t i = 0; rc == SETTLE_OK && i < self->aggregate_count; i++) {
+        const ledger_aggregate_t *a = &self->aggregates[i];
+        ledger_transfer_t t = {.debit_account = a->debit,
+                               .credit_account = a->credit,
+                               .amount_cents = a->amount_cents,
+                               .kind = a->kind,
+                               .payer = a->payer,
+                               .claim_id = "",
+                               .payment_id = "",
+                               .entry_index = a->entry_index};
+        rc = s_transfer_put(self, &t, a->claim_count, error);
+    }
+    if (rc == SETTLE_OK)
+        self->aggregate_count = 0;
+    return rc;
 }
 
 int ledger_flush_accounts(ledger_t *self, settle_error_t *error)
 {
+    int rc = s_flush_aggregates(self, error);
+    if (rc != SETTLE_OK)
+        return rc;
     for (size_t i = 0; i < self->pending_count; i++) {
         const ledger_pending_t *p = &self->pending[i];
         sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_ACCOUNT_POST, error);
@@ -278,13 +371,26 @@ static const char *const s_checks[][2] = {
      "FROM transfers WHERE debit_account = a.id) OR a.credits_cents <> (SELECT "
      "COALESCE(SUM(amount_cents), 0) FROM transfers WHERE credit_account = a.id) ORDER BY a.id",
      "each account's totals equal its transfers"},
-    {"SELECT c.claim_id FROM claims c WHERE (SELECT COUNT(*) FROM transfers t "
-     "WHERE t.payer = c.payer AND t.claim_id = c.claim_id AND t.kind IN ('claim', 'reversal')) "
-     "<> (c.net_cents <> 0) OR (c.net_cents <> 0 AND NOT EXISTS (SELECT 1 FROM transfers t "
-     "WHERE t.payer = c.payer AND t.claim_id = c.claim_id AND t.amount_cents = ABS(c.net_cents) "
-     "AND t.kind = CASE WHEN c.net_cents > 0 THEN 'claim' ELSE 'reversal' END)) "
-     "ORDER BY c.claim_row",
-     "every claim that moves money has exactly one transfer, of its net amount"},
+    /* Claims grouped as apply gathers their transfers: by entry, payer,
+     * provider and the sign of the net; each group against its transfer. */
+    {"WITH g AS (SELECT entry_index, payer, net_cents > 0 AS owed, "
+     "'funding/' || payer AS funding, 'payable/' || payer || '/' || billing_npi AS payable, "
+     "SUM(ABS(net_cents)) AS amount, COUNT(*) AS n, MIN(claim_id) AS first FROM claims "
+     "WHERE net_cents <> 0 GROUP BY entry_index, payer, billing_npi, net_cents > 0), "
+     "t AS (SELECT transfer_row, entry_index, payer, kind = 'claim' AS owed, amount_cents, "
+     "claim_count, claim_id, CASE kind WHEN 'claim' THEN debit_account ELSE credit_account END "
+     "AS funding, CASE kind WHEN 'claim' THEN credit_account ELSE debit_account END AS payable "
+     "FROM transfers WHERE kind IN ('claim', 'reversal')) "
+     "SELECT 'claim ' || g.first FROM g WHERE (SELECT COUNT(*) FROM t WHERE "
+     "t.entry_index = g.entry_index AND t.payer = g.payer AND t.owed = g.owed AND "
+     "t.funding = g.funding AND t.payable = g.payable AND t.amount_cents = g.amount AND "
+     "t.claim_count = g.n AND t.claim_id = '') <> 1 "
+     "UNION ALL SELECT 'transfer ' || t.transfer_row FROM t WHERE NOT EXISTS (SELECT 1 FROM g "
+     "WHERE t.entry_index = g.entry_index AND t.payer = g.payer AND t.owed = g.owed AND "
+     "t.funding = g.funding AND t.payable = g.payable) "
+     "OR (SELECT COUNT(*) FROM t AS u WHERE u.entry_index = t.entry_index "
+     "AND u.funding = t.funding AND u.payable = t.payable AND u.owed = t.owed) <> 1",
+     "every claim that moves money is in exactly one transfer, which carries its group's net"},
     {"SELECT c.claim_id FROM claims c WHERE c.settlement = 'paid' AND NOT EXISTS (SELECT 1 "
      "FROM payments p WHERE p.payment_id = c.payment_id) ORDER BY c.claim_row",
      "every paid claim's payment exists"},

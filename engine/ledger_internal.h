@@ -6,6 +6,7 @@
 #ifndef SETTLE_LEDGER_INTERNAL_H
 #define SETTLE_LEDGER_INTERNAL_H
 
+#include <openssl/evp.h>
 #include <sqlite3.h>
 
 #include "command_wire.h"
@@ -27,14 +28,9 @@ typedef enum {
     LEDGER_SQL_CLAIM_PUT,
     LEDGER_SQL_CLAIM_GET,
     LEDGER_SQL_CLAIM_VOID,
-    LEDGER_SQL_LINE_PUT,
-    LEDGER_SQL_ADJUSTMENT_PUT,
-    LEDGER_SQL_CHANGE_PUT,
-    LEDGER_SQL_HISTORY_CLAIMS,
-    LEDGER_SQL_HISTORY_LINES,
-    LEDGER_SQL_HISTORY_ADJUSTMENTS,
-    LEDGER_SQL_HISTORY_CHANGES,
-    LEDGER_SQL_TOTALS,
+    LEDGER_SQL_CLAIM_DECISION,
+    LEDGER_SQL_CLAIM_DECISION_GET,
+    LEDGER_SQL_DECISIONS,
     LEDGER_SQL_ACCOUNT_POST,
     LEDGER_SQL_ACCOUNT_GET,
     LEDGER_SQL_PAYER_AVAILABLE,
@@ -58,14 +54,42 @@ typedef struct {
     int64_t credits_cents;
 } ledger_pending_t;
 
+/* The change log is hashed as it goes: rows are appended to a buffer that
+ * is fed to the running SHA-256 whenever it passes this many bytes, so an
+ * entry of any size costs a bounded buffer and large, cheap updates. */
+#define LEDGER_CHANGES_FLUSH_SIZE (64u << 10)
+
+/* The claim (or reversal) transfers of an entry between two accounts,
+ * gathered into one, written at flush (ledger_accounts.c). */
+typedef struct {
+    char debit[LEDGER_ACCOUNT_ID_SIZE];
+    char credit[LEDGER_ACCOUNT_ID_SIZE];
+    char kind[16];
+    char payer[COMMAND_PARTICIPANT_ID_SIZE];
+    int64_t amount_cents;
+    uint32_t claim_count;
+    uint64_t entry_index;
+} ledger_aggregate_t;
+
 struct ledger_s {
     sqlite3 *db;
     sqlite3_stmt *statements[LEDGER_SQL_COUNT_];
     bool in_transaction;
-    wire_writer_t changes; /* the entry's change log */
+    wire_writer_t changes;    /* the change log's bytes not yet hashed */
+    uint64_t changes_hashed;  /* bytes of the change log already hashed */
+    EVP_MD *sha256;           /* fetched once */
+    EVP_MD_CTX *changes_hash; /* the running SHA-256 of the change log */
+    EVP_MD_CTX *digest_copy;  /* scratch for ledger_changes_digest */
+    wire_writer_t decision;   /* scratch: the decision being encoded */
+    uint64_t *claim_filter;   /* Bloom filter of the claim ids held; NULL: off */
+    uint64_t claim_filter_bits;
+    uint64_t claim_filter_claims; /* claims added to it */
     ledger_pending_t *pending;
     size_t pending_count;
     size_t pending_capacity;
+    ledger_aggregate_t *aggregates; /* sorted by debit, credit, kind */
+    size_t aggregate_count;
+    size_t aggregate_capacity;
 };
 
 /* Row tags in the change log: the first byte of each row's bytes. */
@@ -75,9 +99,7 @@ enum {
     LEDGER_TAG_CONTRACT = 'K',
     LEDGER_TAG_MEMBER = 'M',
     LEDGER_TAG_CLAIM = 'C',
-    LEDGER_TAG_LINE = 'L',
-    LEDGER_TAG_ADJUSTMENT = 'A',
-    LEDGER_TAG_CHANGE = 'U',
+    LEDGER_TAG_DECISION = 'D',
     LEDGER_TAG_VOID = 'V',
     LEDGER_TAG_TRANSFER = 'T',
     LEDGER_TAG_ACCOUNT = 'B',
@@ -85,8 +107,12 @@ enum {
     LEDGER_TAG_COMMAND = 'X'
 };
 
-/* The prepared statement, reset and unbound; NULL (and error set) when it
- * cannot be prepared. */
+/* The change log, ready for one more row (hashing what it holds when it
+ * has grown past LEDGER_CHANGES_FLUSH_SIZE). */
+wire_writer_t *ledger_log(ledger_t *self);
+
+/* The prepared statement, reset but not unbound: the caller binds every
+ * parameter again.  NULL (and error set) when it cannot be prepared. */
 sqlite3_stmt *ledger_statement(ledger_t *self, ledger_sql_t which, settle_error_t *error);
 
 /* Records SQLite's complaint in error as SETTLE_ERR_IO with what was being
@@ -106,6 +132,15 @@ static inline int ledger_bind_text(sqlite3_stmt *s, int column, const char *text
 
 /* Copies a text column into a field, truncating to fit. */
 void ledger_column_text(sqlite3_stmt *s, int column, char *field, size_t field_size);
+
+/* The lines ("claim_lines"), adjustments ("claim_adjustments") or changes
+ * ("accumulator_changes") held in every claim's decision (ledger_claims.c). */
+int ledger_decision_count(ledger_t *self, const char *what, uint64_t *count_out);
+
+/* (Re)builds the claim-id filter from the claims table, sized for twice
+ * what it holds; on any failure the filter is off and every lookup asks
+ * the index (ledger_claims.c). */
+void ledger_claim_filter_build(ledger_t *self);
 
 /* The schema, one statement after another (ledger_schema.c). */
 extern const char ledger_schema_sql[];

@@ -6,6 +6,14 @@
  * Amounts are integer cents, dates are day numbers (date.h), hashes and keys
  * are raw bytes.  Rows are never deleted: a void is a new claim that points
  * at the one it voids, a payment moves claims from payable to paid.
+ *
+ * Version 2: a claim's lines, adjustments and accumulator changes are the
+ * canonical decision blob in claims.decision (ledger.h), no longer three
+ * tables of their own (claim_lines, claim_adjustments, accumulator_changes
+ * and the view accumulator_totals are gone): eleven inserts per claim were
+ * half the time of apply.  And the claim and reversal transfers of an
+ * entry are one row per pair of accounts, carrying claim_count claims (the
+ * claims row says which: its entry, provider and the sign of its net).
  */
 #include "ledger_internal.h"
 
@@ -50,33 +58,9 @@ const char ledger_schema_sql[] =
     "  billed_cents INTEGER NOT NULL, allowed_cents INTEGER NOT NULL,"
     "  paid_cents INTEGER NOT NULL, patient_cents INTEGER NOT NULL, net_cents INTEGER NOT NULL,"
     "  settlement TEXT NOT NULL, payment_id TEXT NOT NULL, voided_by TEXT NOT NULL,"
-    "  UNIQUE (payer, claim_id));"
+    "  decision BLOB NOT NULL, UNIQUE (payer, claim_id));"
     "CREATE INDEX IF NOT EXISTS claims_payable ON claims (payer, billing_npi)"
     "  WHERE settlement = 'payable';"
-
-    "CREATE TABLE IF NOT EXISTS claim_lines ("
-    "  claim_row INTEGER NOT NULL, line INTEGER NOT NULL, code TEXT NOT NULL,"
-    "  units_milli INTEGER NOT NULL, units_milli_paid INTEGER NOT NULL,"
-    "  billed_cents INTEGER NOT NULL, allowed_cents INTEGER NOT NULL,"
-    "  deductible_cents INTEGER NOT NULL, copay_cents INTEGER NOT NULL,"
-    "  coinsurance_cents INTEGER NOT NULL, paid_cents INTEGER NOT NULL,"
-    "  patient_cents INTEGER NOT NULL, denied_in_full INTEGER NOT NULL,"
-    "  denied_in_part INTEGER NOT NULL,"
-    "  PRIMARY KEY (claim_row, line)) WITHOUT ROWID;"
-
-    "CREATE TABLE IF NOT EXISTS claim_adjustments ("
-    "  claim_row INTEGER NOT NULL, line INTEGER NOT NULL, position INTEGER NOT NULL,"
-    "  group_code TEXT NOT NULL, reason TEXT NOT NULL, amount_cents INTEGER NOT NULL,"
-    "  PRIMARY KEY (claim_row, line, position)) WITHOUT ROWID;"
-
-    "CREATE TABLE IF NOT EXISTS accumulator_changes ("
-    "  claim_row INTEGER NOT NULL, position INTEGER NOT NULL, payer TEXT NOT NULL,"
-    "  kind INTEGER NOT NULL, year INTEGER NOT NULL, key TEXT NOT NULL,"
-    "  benefit TEXT NOT NULL, amount INTEGER NOT NULL,"
-    "  PRIMARY KEY (claim_row, position)) WITHOUT ROWID;"
-    "CREATE VIEW IF NOT EXISTS accumulator_totals AS"
-    "  SELECT payer, kind, year, key, benefit, SUM(amount) AS amount"
-    "  FROM accumulator_changes GROUP BY payer, kind, year, key, benefit;"
 
     "CREATE TABLE IF NOT EXISTS accounts ("
     "  id TEXT PRIMARY KEY, kind TEXT NOT NULL, payer TEXT NOT NULL, npi TEXT NOT NULL,"
@@ -87,7 +71,8 @@ const char ledger_schema_sql[] =
     "  debit_account TEXT NOT NULL, credit_account TEXT NOT NULL,"
     "  amount_cents INTEGER NOT NULL CHECK (amount_cents > 0),"
     "  kind TEXT NOT NULL, payer TEXT NOT NULL, claim_id TEXT NOT NULL,"
-    "  payment_id TEXT NOT NULL, CHECK (debit_account <> credit_account));"
+    "  payment_id TEXT NOT NULL, claim_count INTEGER NOT NULL,"
+    "  CHECK (debit_account <> credit_account));"
 
     "CREATE TABLE IF NOT EXISTS payments ("
     "  payment_id TEXT PRIMARY KEY, payer TEXT NOT NULL, npi TEXT NOT NULL,"

@@ -113,5 +113,6 @@ int ledger_replace(ledger_t *self, ledger_t *source, settle_error_t *error)
     if (step != SQLITE_DONE)
         return settle_error_set(error, SETTLE_ERR_IO, "ledger: restore failed: %s",
                                 sqlite3_errstr(step));
+    ledger_claim_filter_build(self);
     return SETTLE_OK;
 }

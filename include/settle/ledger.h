@@ -6,17 +6,23 @@
  * engine/README.md ("The ledger").
  *
  * One database per node (a file in WAL mode), or ":memory:" for tests and
- * simulations.  The state machine (fsm.h) is the only writer: it opens a
- * transaction per entry (ledger_begin), writes rows through the functions
- * below, and commits.  Every write also appends the row's canonical bytes to
+ * simulations.  A claim's decision - its lines, their adjustments and its
+ * accumulator changes - is one canonical blob in the claim's row (the
+ * decision encoding below), not a row per line and per change.  The state
+ * machine (fsm.h) is the only writer: it opens a transaction per entry
+ * (ledger_begin), writes rows through the functions below, and commits.
+ * Every write also appends the row's canonical bytes to
  * the entry's change log, whose SHA-256 (ledger_changes_digest) goes into
  * the chain link: the digest covers exactly what the entry changed, in the
- * order it changed it.
+ * order it wrote it (account postings and claim transfers, gathered during
+ * the entry, are written and logged at flush).  The log is hashed as it
+ * grows, with one SHA-256 context.
  *
  * Account balances are kept as posted debits and credits, TigerBeetle
- * fashion.  Within an entry the balance changes are gathered in memory and
- * written once per account at ledger_commit, in account-id order; the
- * balance functions see them before that.
+ * fashion.  Within an entry the balance changes, and the claim transfers,
+ * are gathered in memory and written once per account (per pair of
+ * accounts) at ledger_commit, in account-id order; the balance functions
+ * see them before that.
  *
  * Every read that feeds a decision orders its rows (ORDER BY), so the same
  * database gives the same answers everywhere.
@@ -35,7 +41,7 @@
 #include "settle/interp.h"
 
 #define LEDGER_HASH_SIZE       32
-#define LEDGER_SCHEMA_VERSION  1
+#define LEDGER_SCHEMA_VERSION  2
 #define LEDGER_ACCOUNT_ID_SIZE (16 + COMMAND_PARTICIPANT_ID_SIZE + CLAIM_NPI_SIZE)
 #define LEDGER_PAYMENT_ID_SIZE 64
 #define LEDGER_REASON_SIZE     256
@@ -165,22 +171,67 @@ typedef struct {
     int64_t patient_cents;
     /* What the claim changes in what the payer owes the provider: paid for
      * an original, minus the original's paid for a void, the difference for
-     * a replacement.  Its one transfer moves exactly this. */
+     * a replacement.  The transfer of its entry, provider and sign
+     * carries exactly this. */
     int64_t net_cents;
     char settlement[8];
     char payment_id[LEDGER_PAYMENT_ID_SIZE];
     char voided_by[CLAIM_ID_SIZE];
 } ledger_claim_t;
 
-/* Stores a claim's header (row->row is set); SETTLE_ERR_EXISTS when the
- * payer already has this claim id. */
+/*
+ * The decision encoding, version 1: what the claims row's decision column
+ * holds, and what the change log and an auditor compare byte for byte.
+ *
+ *   "SDEC" u16:version(1)
+ *   u16:line_count { u32:line str:code 9 x i64:(units_milli units_milli_paid
+ *                    billed allowed deductible copay coinsurance paid patient)
+ *                    u8:flags(denied_in_full << 1 | denied_in_part)
+ *                    u8:adjustment_count { str:group str:reason i64:amount_cents } }
+ *   u16:change_count { u8:kind i32:year str:key str:benefit i64:amount }
+ *
+ * str is a u16 big-endian length and printable ASCII; integers big-endian.
+ * One decision has one encoding: the decoder refuses what the encoder
+ * would not write (counts past their limits, flags or kinds out of range,
+ * trailing bytes).  The claim-level fields (status, totals, related claim)
+ * are columns of the row, not part of the blob.
+ */
+#define LEDGER_DECISION_VERSION 1
+
+/* Encodes decision's lines and the changes (NULL: none) into a new buffer
+ * the caller frees with settle_free.  SETTLE_ERR_INVALID for a value the
+ * decoder would refuse, SETTLE_ERR_NOMEM. */
+int ledger_decision_encode(const interp_decision_t *decision, const interp_changes_t *changes,
+                           uint8_t **bytes_out, size_t *size_out);
+
+/* Decodes into decision's lines (decision made by interp_decision_new; the
+ * claim-level fields are left alone) and changes.  SETTLE_ERR_CORRUPT,
+ * SETTLE_ERR_TRUNCATED, SETTLE_ERR_VERSION, SETTLE_ERR_TOO_LONG with where. */
+int ledger_decision_decode(const uint8_t *bytes, size_t size, interp_decision_t *decision,
+                           interp_changes_t *changes, settle_error_t *error);
+
+/* Stores a claim's row (row->row is set) without a decision: a claim
+ * rejected before the interpreter.  SETTLE_ERR_EXISTS when the payer
+ * already has this claim id. */
 int ledger_claim_put(ledger_t *self, ledger_claim_t *row, settle_error_t *error);
 
-/* Stores a decision's lines with their adjustments, and the claim's
- * accumulator changes, under the claim's row. */
+/* Stores a claim's row with its decision (lines, adjustments) and its
+ * accumulator changes in one insert; decision NULL is ledger_claim_put. */
+int ledger_claim_put_decided(ledger_t *self, ledger_claim_t *row, const interp_decision_t *decision,
+                             const interp_changes_t *changes, settle_error_t *error);
+
+/* Sets the decision of a claim stored without one (the two-step form of
+ * ledger_claim_put_decided, kept for callers written before it). */
 int ledger_claim_details_put(ledger_t *self, const ledger_claim_t *claim,
                              const interp_decision_t *decision, const interp_changes_t *changes,
                              settle_error_t *error);
+
+/* The decision and accumulator changes stored for the payer's claim, with
+ * the claim-level fields filled from the row; SETTLE_ERR_NOT_FOUND when
+ * there is no such claim or it has no decision. */
+int ledger_claim_decision(ledger_t *self, const char *payer, const char *claim_id,
+                          interp_decision_t *decision_out, interp_changes_t *changes_out,
+                          settle_error_t *error);
 
 /* The payer's claim with this id; SETTLE_ERR_NOT_FOUND when there is none. */
 int ledger_claim_get(ledger_t *self, const char *payer, const char *claim_id,
@@ -198,6 +249,13 @@ typedef int (*ledger_history_fn)(const char *payer, const interp_decision_t *dec
                                  const interp_changes_t *changes, bool voided, void *context);
 int ledger_history_each(ledger_t *self, ledger_history_fn each, void *context,
                         settle_error_t *error);
+
+/* Like ledger_history_each, but for every claim that has a decision,
+ * rejected ones and voids included: one pass gives both the accumulator
+ * totals (the sum of every change) and the history (the claims that are
+ * neither rejected nor voids). */
+int ledger_decision_each(ledger_t *self, ledger_history_fn each, void *context,
+                         settle_error_t *error);
 
 /* Calls each with every accumulator total (the sum of its changes), ordered
  * by payer, kind, year, key and benefit. */
@@ -231,9 +289,13 @@ typedef struct {
 } ledger_transfer_t;
 
 /* Records a transfer and posts it to both accounts (which are created on
- * first use).  SETTLE_ERR_RANGE for an amount that is not positive or an
- * account debited and credited at once, SETTLE_ERR_OVERFLOW when a posted
- * total would overflow. */
+ * first use).  Claim and reversal transfers are gathered per entry: one row
+ * per pair of accounts and kind, with the sum and the number of claims,
+ * written at ledger_flush_accounts (their claim_id is not kept: the claim's
+ * row says which transfer carries it).  Other kinds are one row each.
+ * SETTLE_ERR_RANGE for an amount that is not positive or an account
+ * debited and credited at once, SETTLE_ERR_OVERFLOW when a posted total
+ * would overflow. */
 int ledger_transfer(ledger_t *self, const ledger_transfer_t *transfer, settle_error_t *error);
 
 /* An account's balance, credits minus debits, pending changes included;
@@ -292,17 +354,22 @@ int ledger_head(ledger_t *self, uint64_t *index_out, uint8_t hash_out[LEDGER_HAS
  * Checks, counts, snapshots
  * ------------------------------------------------------------------------ */
 
-/* Rows in a table (participants, contracts, members, claims, claim_lines,
- * claim_adjustments, accumulator_changes, accounts, transfers, payments,
- * commands, chain); SETTLE_ERR_INVALID for another name. */
+/* Rows in a table (participants, contracts, members, claims, accounts,
+ * transfers, payments, commands, chain), or the lines, adjustments and
+ * accumulator changes held in the claims' decisions (claim_lines,
+ * claim_adjustments, accumulator_changes: counted by decoding them);
+ * SETTLE_ERR_INVALID for another name. */
 int ledger_row_count(ledger_t *self, const char *table, uint64_t *count_out);
 
 /*
  * The accounting invariants: every transfer positive; the sum of debits
  * equals the sum of credits, over transfers and over accounts; each
- * account's posted totals equal its transfers; every claim with a nonzero
- * paid amount has exactly one claim (or void) transfer, and every paid
- * claim's payment exists.  SETTLE_ERR_CORRUPT with the first broken one.
+ * account's posted totals equal its transfers; the claims that move money,
+ * grouped by entry, payer, provider and the sign of their net, each group
+ * have exactly one claim (or reversal) transfer, of the group's total and
+ * count, and every such transfer has its group; every paid claim's payment
+ * exists, and every payment's total is the sum of its claims.
+ * SETTLE_ERR_CORRUPT with the first broken one.
  */
 int ledger_check(ledger_t *self, settle_error_t *error);
 

@@ -21,7 +21,7 @@ my $root = shift @ARGV // '.';
 my @everywhere_dirs = qw(engine contracts adapters include tests);
 my @deterministic = (
     qr{^contracts/},
-    qr{^engine/(money|date|claim|claim_codec|fsm[^/]*|ledger[^/]*)\.[ch]$},
+    qr{^engine/(money|date|claim|claim_codec|fsm[^/]*|raft_fsm|ledger[^/]*)\.[ch]$},
 );
 
 my %banned_everywhere = (

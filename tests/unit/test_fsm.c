@@ -675,6 +675,17 @@ static void test_fsm_snapshot_restored_into_a_fresh_machine_has_the_same_head(vo
     s_assert_same_head(w->fsm, fresh);
     fsm_results_t *results = fsm_results_new();
     s_apply_next_batch(w, fresh, results);
+    /* A claim the snapshot holds, again: a duplicate, known to the restored
+     * ledger's claim-id filter as to its index. */
+    s_claims_t again = {.count = 0};
+    s_read_claims(&again, "fixtures/claims/office-visit.json");
+    s_batch(w, &again);
+    assert_int_equal(
+        fsm_apply(fresh, w->log[w->log_count - 1], w->log_sizes[w->log_count - 1], results, NULL),
+        SETTLE_OK);
+    assert_true(results->commands[0].accepted);
+    assert_true(results->claims[0].duplicate);
+    s_assert_same_head(w->fsm, fresh);
     fsm_results_destroy(&results);
     settle_free(snapshot);
     fsm_destroy(&fresh);

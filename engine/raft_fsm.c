@@ -1,0 +1,206 @@
+/*
+ * raft_fsm.c - libraft's struct raft_fsm over the state machine: apply,
+ * snapshot and restore, with libraft's rules on who frees which buffer
+ * (see raft_fsm.h).  Deterministic like the state machine it drives: no
+ * clock, no randomness, no environment, no floating point.
+ */
+#include <string.h>
+
+#include "settle/alloc.h"
+#include "settle/command.h"
+#include "settle/raft_fsm.h"
+
+/* struct raft_fsm version 2: snapshot_finalize gives the snapshot buffers
+ * back to us, so they need not come from raft_malloc. */
+#define RAFT_FSM_VERSION 2
+
+struct raft_fsm_s {
+    struct raft_fsm interface; /* interface.data points back here */
+    fsm_t *fsm;                /* borrowed */
+    fsm_results_t *results;    /* reused entry after entry */
+    raft_fsm_result_t result;  /* what *result points at after apply */
+    raft_fsm_stats_t stats;
+    settle_error_t last_error;
+};
+
+/* A settle error code as the libraft code that tells libraft what to do:
+ * retry later (memory, I/O) or give up on this input (anything else). */
+static int s_raft_code(int code)
+{
+    if (code == SETTLE_ERR_NOMEM)
+        return RAFT_NOMEM;
+    if (code == SETTLE_ERR_IO)
+        return RAFT_IOERR;
+    return RAFT_CORRUPT;
+}
+
+/* ------------------------------------------------------------------------
+ * The three callbacks (and the fourth, snapshot_finalize)
+ * ------------------------------------------------------------------------ */
+
+static int s_apply(struct raft_fsm *interface, const struct raft_buffer *buffer, void **result)
+{
+    raft_fsm_t *self = interface->data;
+    raft_fsm_result_t *out = &self->result;
+    settle_error_clear(&out->error);
+    out->results = NULL;
+    int rc;
+    if (!buffer->base || buffer->len == 0)
+        rc = settle_error_set(&out->error, SETTLE_ERR_TRUNCATED, "raft_fsm: empty entry");
+    else
+        rc = fsm_apply(self->fsm, buffer->base, buffer->len, self->results, &out->error);
+    if (rc == SETTLE_ERR_NOMEM || rc == SETTLE_ERR_IO) {
+        /* Rolled back: libraft keeps the entry and applies it again later. */
+        self->stats.apply_failures++;
+        self->last_error = out->error;
+        return s_raft_code(rc);
+    }
+    out->code = rc;
+    if (rc == SETTLE_OK) {
+        out->results = self->results;
+        self->stats.entries_applied++;
+    } else {
+        /* The framing is the same bytes on every node: every node refuses. */
+        self->stats.entries_refused++;
+    }
+    *result = out;
+    return 0;
+}
+
+static int s_snapshot(struct raft_fsm *interface, struct raft_buffer *buffers[], unsigned *count)
+{
+    raft_fsm_t *self = interface->data;
+    struct raft_buffer *array = settle_calloc(1, sizeof *array);
+    if (!array) {
+        settle_error_set(&self->last_error, SETTLE_ERR_NOMEM, "raft_fsm: out of memory");
+        return RAFT_NOMEM;
+    }
+    uint8_t *bytes = NULL;
+    size_t size = 0;
+    settle_error_t error;
+    settle_error_clear(&error);
+    int rc = fsm_snapshot(self->fsm, &bytes, &size, &error);
+    if (rc != SETTLE_OK) {
+        settle_free(array);
+        self->last_error = error;
+        return s_raft_code(rc);
+    }
+    array[0].base = bytes;
+    array[0].len = size;
+    *buffers = array;
+    *count = 1;
+    self->stats.snapshots_taken++;
+    return 0;
+}
+
+/* libraft is done with the snapshot (stored or failed): free what
+ * s_snapshot made. */
+static int s_snapshot_finalize(struct raft_fsm *interface, struct raft_buffer *buffers[],
+                               unsigned *count)
+{
+    (void)interface;
+    if (*buffers) {
+        for (unsigned i = 0; i < *count; i++)
+            settle_free((*buffers)[i].base);
+        settle_free(*buffers);
+    }
+    *buffers = NULL;
+    *count = 0;
+    return 0;
+}
+
+static int s_restore(struct raft_fsm *interface, struct raft_buffer *buffer)
+{
+    raft_fsm_t *self = interface->data;
+    settle_error_t error;
+    settle_error_clear(&error);
+    int rc = buffer->base && buffer->len > 0
+                 ? fsm_restore(self->fsm, buffer->base, buffer->len, &error)
+                 : settle_error_set(&error, SETTLE_ERR_TRUNCATED, "raft_fsm: empty snapshot");
+    if (rc != SETTLE_OK) {
+        /* The buffer stays libraft's, which frees it. */
+        self->stats.restore_failures++;
+        self->last_error = error;
+        return s_raft_code(rc);
+    }
+    /* fsm_restore copied what it needed: the buffer is ours to free. */
+    raft_free(buffer->base);
+    buffer->base = NULL;
+    buffer->len = 0;
+    self->stats.snapshots_restored++;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Life
+ * ------------------------------------------------------------------------ */
+
+int raft_fsm_new(fsm_t *fsm, raft_fsm_t **self_out)
+{
+    if (!fsm || !self_out)
+        return SETTLE_ERR_INVALID;
+    raft_fsm_t *self = settle_calloc(1, sizeof *self);
+    if (!self)
+        return SETTLE_ERR_NOMEM;
+    self->results = fsm_results_new();
+    if (!self->results) {
+        settle_free(self);
+        return SETTLE_ERR_NOMEM;
+    }
+    self->fsm = fsm;
+    self->interface.version = RAFT_FSM_VERSION;
+    self->interface.data = self;
+    self->interface.apply = s_apply;
+    self->interface.snapshot = s_snapshot;
+    self->interface.restore = s_restore;
+    self->interface.snapshot_finalize = s_snapshot_finalize;
+    self->interface.snapshot_async = NULL; /* snapshots are taken synchronously */
+    settle_error_clear(&self->last_error);
+    settle_error_clear(&self->result.error);
+    *self_out = self;
+    return SETTLE_OK;
+}
+
+void raft_fsm_destroy(raft_fsm_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    fsm_results_destroy(&(*self_p)->results);
+    settle_free(*self_p);
+    *self_p = NULL;
+}
+
+struct raft_fsm *raft_fsm_interface(raft_fsm_t *self)
+{
+    return &self->interface;
+}
+
+fsm_t *raft_fsm_state(raft_fsm_t *self)
+{
+    return self->fsm;
+}
+
+void raft_fsm_stats(const raft_fsm_t *self, raft_fsm_stats_t *stats_out)
+{
+    *stats_out = self->stats;
+}
+
+const settle_error_t *raft_fsm_last_error(const raft_fsm_t *self)
+{
+    return &self->last_error;
+}
+
+int raft_fsm_buffer(const uint8_t *entry, size_t size, struct raft_buffer *buffer_out)
+{
+    if (!entry || size == 0)
+        return SETTLE_ERR_INVALID;
+    if (size > COMMAND_ENTRY_SIZE_MAX)
+        return SETTLE_ERR_TOO_LONG;
+    void *base = raft_malloc(size);
+    if (!base)
+        return SETTLE_ERR_NOMEM;
+    memcpy(base, entry, size);
+    buffer_out->base = base;
+    buffer_out->len = size;
+    return SETTLE_OK;
+}

@@ -1,0 +1,99 @@
+/*
+ * raft_fsm.h - the state machine (fsm.h) behind libraft's struct raft_fsm:
+ * what a node hands to raft_init (or a test to raft_fixture_grow) so that
+ * every committed entry reaches fsm_apply, in log order, on every node.
+ *
+ * One Raft entry of type RAFT_COMMAND is one encoded settle entry
+ * (command_entry_encode: the leader's timestamp and its commands).  The
+ * adapter adds nothing of its own to the state: it never blocks on anything
+ * but the ledger's own writes, reads no clock, no randomness and no
+ * environment, so the same log gives the same ledger on every node.
+ *
+ *   apply     fsm_apply on the entry's bytes.  What it did goes to the
+ *             submitter's raft_apply callback through `result`, a
+ *             raft_fsm_result_t owned by the adapter and valid during the
+ *             callback only (libraft 0.15 calls it synchronously, from the
+ *             same loop iteration as apply); on other nodes it is ignored.
+ *             An entry whose framing does not decode is refused the same way
+ *             on every node: apply succeeds, the result carries the reason
+ *             and nothing changed.  A store failure (out of memory, I/O) is
+ *             returned to libraft, which leaves the entry unapplied and
+ *             applies it again later: the entry's transaction was rolled
+ *             back, so nothing is applied twice.
+ *   snapshot  fsm_snapshot: the SQLite database image as one buffer.  The
+ *             adapter implements version 2 of struct raft_fsm, so the buffer
+ *             stays the adapter's and is freed in snapshot_finalize once
+ *             libraft has stored it.
+ *   restore   fsm_restore: the image replaces the whole state atomically.
+ *             libraft hands the buffer over; the adapter frees it (raft_free)
+ *             on success and leaves it to libraft on failure, as libraft
+ *             expects.  A bad image fails and leaves the old state.
+ *
+ * The names are raft_fsm_*, after the struct they wrap; libraft itself has
+ * no function of that prefix.
+ */
+#ifndef SETTLE_RAFT_FSM_H
+#define SETTLE_RAFT_FSM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <raft.h>
+
+#include "settle/error.h"
+#include "settle/fsm.h"
+
+typedef struct raft_fsm_s raft_fsm_t;
+
+/* What an entry did, as the raft_apply callback sees it through `result`. */
+typedef struct {
+    int code;                     /* SETTLE_OK when the entry was applied */
+    settle_error_t error;         /* why the entry was refused, when code != SETTLE_OK */
+    const fsm_results_t *results; /* each command's outcome; NULL when refused */
+} raft_fsm_result_t;
+
+/* Counters, for logs, metrics and tests. */
+typedef struct {
+    uint64_t entries_applied; /* applied (their commands accepted or rejected) */
+    uint64_t entries_refused; /* framing did not decode: refused on every node */
+    uint64_t apply_failures;  /* store failures handed back to libraft */
+    uint64_t snapshots_taken; /* fsm_snapshot calls that succeeded */
+    uint64_t snapshots_restored;
+    uint64_t restore_failures;
+} raft_fsm_stats_t;
+
+/*
+ * A new adapter over fsm, which it borrows: the caller keeps owning fsm and
+ * destroys it after the adapter, and the adapter after the raft instance
+ * that uses it has closed.  SETTLE_ERR_NOMEM when out of memory; *self_out
+ * is written only on success.
+ */
+int raft_fsm_new(fsm_t *fsm, raft_fsm_t **self_out);
+
+/* Frees the adapter (not the fsm) and nulls the pointer; safe on NULL and
+ * twice. */
+void raft_fsm_destroy(raft_fsm_t **self_p);
+
+/* The struct raft_fsm to give libraft (raft_init, raft_fixture_grow); it
+ * lives inside the adapter and is valid as long as the adapter. */
+struct raft_fsm *raft_fsm_interface(raft_fsm_t *self);
+
+/* The state machine the adapter drives. */
+fsm_t *raft_fsm_state(raft_fsm_t *self);
+
+/* The counters so far. */
+void raft_fsm_stats(const raft_fsm_t *self, raft_fsm_stats_t *stats_out);
+
+/* Why the last apply, snapshot or restore failed ("" when none did). */
+const settle_error_t *raft_fsm_last_error(const raft_fsm_t *self);
+
+/*
+ * Copies an encoded entry (command_entry_encode) into *buffer_out, in memory
+ * from raft_malloc as raft_apply requires: after a successful raft_apply
+ * the buffer is libraft's; otherwise the caller frees it with raft_free.
+ * SETTLE_ERR_INVALID for an empty entry, SETTLE_ERR_TOO_LONG past
+ * COMMAND_ENTRY_SIZE_MAX, SETTLE_ERR_NOMEM.
+ */
+int raft_fsm_buffer(const uint8_t *entry, size_t size, struct raft_buffer *buffer_out);
+
+#endif
