@@ -7,20 +7,24 @@
  *   - the envelope (ISA/GS/ST and their trailers): a broken header or a
  *     segment that cannot belong anywhere is an envelope error, reported
  *     once, and the reader skips to that envelope's trailer;
- *   - the hierarchy (HL 20 billing provider, 22 subscriber, 23 patient):
- *     a problem there is remembered on its level and rejects every claim
- *     under that level, with the position of the problem itself;
+ *   - the transaction header (BHT) and the hierarchy (HL 20 billing
+ *     provider, 22 subscriber, 23 patient): a problem there is remembered
+ *     on its level and rejects every claim under that level, with the
+ *     position of the problem itself;
  *   - the claim (CLM to the next HL, CLM or SE): the first problem rejects
  *     that claim only, and the next claim is read as if nothing happened.
  *
  * Segments are numbered within their transaction (ST is 1), as an X12 999
- * numbers them; outside a transaction, from the ISA (1).
+ * numbers them; outside a transaction, from the ISA (1).  This file holds
+ * the envelope, the read loop and the closing of a claim (its last checks,
+ * then delivery or rejection); x12_837_map.c maps the segments in between.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "settle/date.h"
+#include "settle/money.h"
 #include "x12_837_reader.h"
 
 /* ------------------------------------------------------------------------
@@ -139,6 +143,18 @@ void x12_837_fail(x12_837_reader_t *r, uint32_t element, uint32_t component, con
     }
 }
 
+void x12_837_fail_level(x12_837_reader_t *r, x12_837_level_t *level, uint32_t element,
+                        const char *expected, int code, const char *format, ...)
+{
+    if (level->failed)
+        return;
+    va_list args;
+    va_start(args, format);
+    s_describe(r, &level->error, element, 0, code, expected, format, args);
+    va_end(args);
+    level->failed = true;
+}
+
 static bool s_all_digits(x12_span_t span)
 {
     for (size_t i = 0; i < span.length; i++)
@@ -234,6 +250,10 @@ static void s_st(x12_837_reader_t *r)
     r->state = S_SKIP_TRANSACTION;
     r->scope = S_SCOPE_HEADER;
     r->billing.present = r->subscriber.present = r->patient.present = false;
+    memset(&r->header, 0, sizeof r->header);
+    r->header.present = true;
+    r->has_bht = false;
+    r->created = DATE_NONE;
     r->name_loop[0] = '\0';
     if (!in_group) {
         x12_837_envelope_fail(r, 0, "GS before ST", SETTLE_ERR_SYNTAX,
@@ -319,6 +339,77 @@ static void s_iea(x12_837_reader_t *r)
                               "control number \"%s\" does not match ISA13 \"%s\"",
                               x12_837_show(s_el(r, 2), shown, sizeof shown), r->isa13);
     s_envelope_event(r, r->interchange_segment);
+}
+
+/* ------------------------------------------------------------------------
+ * Closing a claim: last checks, then deliver or reject
+ * ------------------------------------------------------------------------ */
+
+/* A problem with the claim as a whole, placed at its CLM segment. */
+static void s_claim_fail_at_clm(x12_837_reader_t *r, uint32_t element, int code,
+                                const char *expected, const char *message)
+{
+    if (r->claim_failed)
+        return;
+    settle_error_clear(&r->claim_error);
+    settle_error_file(&r->claim_error, r->file);
+    settle_error_at_segment(&r->claim_error, r->clm_segment, "CLM", element, 0);
+    settle_error_set(&r->claim_error, code, "%s", message);
+    if (expected)
+        settle_error_expect(&r->claim_error, "%s", expected);
+    r->claim_failed = true;
+}
+
+static void s_claim_checks(x12_837_reader_t *r)
+{
+    claim_t *claim = r->claim;
+    if (!r->has_diagnosis_segment)
+        s_claim_fail_at_clm(r, 0, SETTLE_ERR_MISSING, "an HI segment with the principal diagnosis",
+                            "the claim has no HI diagnosis segment");
+    if (r->skip_validation || r->claim_failed)
+        return;
+    int64_t sum = 0;
+    for (uint32_t i = 0; i < claim->line_count; i++)
+        if (money_add(sum, claim->lines[i].charge_cents, &sum) != SETTLE_OK)
+            break;
+    if (claim->line_count > 0 && sum != claim->total_charge_cents) {
+        char total[MONEY_TEXT_SIZE], lines[MONEY_TEXT_SIZE], expected[96], message[128];
+        money_format(claim->total_charge_cents, total, sizeof total);
+        money_format(sum, lines, sizeof lines);
+        snprintf(expected, sizeof expected, "the sum of the service line charges, %s", lines);
+        snprintf(message, sizeof message, "total charge %s is not the sum of the line charges",
+                 total);
+        s_claim_fail_at_clm(r, 2, SETTLE_ERR_INVALID, expected, message);
+        return;
+    }
+    settle_error_t error;
+    settle_error_clear(&error);
+    int rc = claim_validate(claim, &error);
+    if (rc != SETTLE_OK)
+        s_claim_fail_at_clm(r, 0, rc, "a claim that passes the canonical claim checks",
+                            error.message);
+}
+
+void x12_837_finish_claim(x12_837_reader_t *r)
+{
+    if (!r->in_claim)
+        return;
+    claim_t *claim = r->claim;
+    for (uint32_t i = 0; i < claim->line_count; i++)
+        if (claim->lines[i].service_from == DATE_NONE) {
+            claim->lines[i].service_from = r->statement_from;
+            claim->lines[i].service_to = r->statement_to;
+        }
+    s_claim_checks(r);
+    r->in_claim = false;
+    r->line = NULL;
+    if (r->claim_failed) {
+        x12_837_report(r, X12_837_CLAIM_REJECTED, claim->claim_id, &r->claim_error);
+        return;
+    }
+    r->stats.claims_delivered++;
+    if (!r->stop && r->callbacks && r->callbacks->claim)
+        r->stop = r->callbacks->claim(claim, r->context);
 }
 
 /* ------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 /*
- * x12_837_map.c - the 837 reader's mapping half: the HL hierarchy (billing
- * provider, subscriber, patient), the claim (CLM, REF, HI, DTP, loop 2320)
- * and its service lines (LX, SV1, SV2, DTP*472, LIN), segment to field, with
- * a precise error for every element that cannot be mapped.
+ * x12_837_map.c - the 837 reader's mapping half: the transaction's BHT04
+ * creation date, the HL hierarchy (billing provider, subscriber, patient),
+ * the claim (CLM, REF, HI, DTP), its service lines (LX, SV1, SV2, DTP*472,
+ * LIN) and what other payers did with it (loop 2320 SBR, CAS, AMT*D; 2330B
+ * NM1*PR; loop 2430 SVD and CAS), segment to field, with a precise error
+ * for every element that cannot be mapped.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -155,19 +157,25 @@ static bool s_entity_known(x12_span_t code)
     return false;
 }
 
-/* A problem in a level found after the level closed (a required name
- * missing): placed at the level's HL segment. */
-static void s_level_fail_at_hl(x12_837_reader_t *r, x12_837_level_t *level, const char *expected,
-                               const char *message)
+/* A problem in a level found after the fact (a required segment missing):
+ * placed at the segment that opened the level. */
+static void s_level_fail_at(x12_837_reader_t *r, x12_837_level_t *level, uint32_t segment,
+                            const char *id, const char *expected, const char *message)
 {
     if (level->failed)
         return;
     settle_error_clear(&level->error);
     settle_error_file(&level->error, r->file);
-    settle_error_at_segment(&level->error, level->hl_segment, "HL", 0, 0);
+    settle_error_at_segment(&level->error, segment, id, 0, 0);
     settle_error_set(&level->error, SETTLE_ERR_MISSING, "%s", message);
     settle_error_expect(&level->error, "%s", expected);
     level->failed = true;
+}
+
+static void s_level_fail_at_hl(x12_837_reader_t *r, x12_837_level_t *level, const char *expected,
+                               const char *message)
+{
+    s_level_fail_at(r, level, level->hl_segment, "HL", expected, message);
 }
 
 static void s_hl(x12_837_reader_t *r)
@@ -356,6 +364,29 @@ static void s_dmg(x12_837_reader_t *r)
     *(subscriber ? &r->subscriber_sex : &r->patient_sex) = sex.text[0];
 }
 
+/* BHT04, the day the submitter made the transaction's claims.  A problem
+ * with it rejects each of those claims, not the envelope. */
+static void s_bht(x12_837_reader_t *r)
+{
+    if (r->scope != S_SCOPE_HEADER)
+        return;
+    r->has_bht = true;
+    char shown[48];
+    x12_span_t date = s_el(r, 4);
+    const char *expected = "the transaction's creation date CCYYMMDD";
+    if (date.length == 0) {
+        x12_837_fail_level(r, &r->header, 4, expected, SETTLE_ERR_MISSING,
+                           "the creation date is missing");
+        return;
+    }
+    int rc = date_parse_ccyymmdd(date.text, date.length, &r->created);
+    if (rc != SETTLE_OK) {
+        r->created = DATE_NONE;
+        x12_837_fail_level(r, &r->header, 4, expected, rc, "bad date \"%s\"",
+                           x12_837_show(date, shown, sizeof shown));
+    }
+}
+
 /* ------------------------------------------------------------------------
  * The claim: CLM and what follows it
  * ------------------------------------------------------------------------ */
@@ -370,6 +401,10 @@ static void s_claim_from_hierarchy(x12_837_reader_t *r)
     memcpy(claim->payer_id, r->payer_id, sizeof claim->payer_id);
     claim->patient_birth_date = r->subscriber_birth;
     claim->patient_sex = r->subscriber_sex;
+    claim->created = r->created;
+    if (!r->has_bht)
+        s_level_fail_at(r, &r->header, 1, "ST", "BHT after ST, with the creation date in BHT04",
+                        "the transaction has no BHT beginning segment");
     if (r->scope == S_SCOPE_PATIENT) {
         claim->patient_birth_date = r->patient_birth;
         claim->patient_sex = r->patient_sex;
@@ -382,8 +417,8 @@ static void s_claim_from_hierarchy(x12_837_reader_t *r)
                            "NM1*IL (loop 2010BA) and NM1*PR (loop 2010BB) after HL*22",
                            !r->has_subscriber_name ? "the subscriber loop has no NM1*IL subscriber"
                                                    : "the subscriber loop has no NM1*PR payer");
-    const x12_837_level_t *levels[] = {&r->billing, &r->subscriber, &r->patient};
-    for (int i = 0; i < 3; i++)
+    const x12_837_level_t *levels[] = {&r->header, &r->billing, &r->subscriber, &r->patient};
+    for (int i = 0; i < 4; i++)
         if (levels[i]->present && levels[i]->failed && !r->claim_failed) {
             r->claim_error = levels[i]->error;
             r->claim_failed = true;
@@ -429,6 +464,7 @@ static void s_clm(x12_837_reader_t *r)
     r->clm_segment = r->segment_number;
     r->has_diagnosis_segment = r->has_principal = false;
     r->lx_pending = r->in_other_payer = false;
+    r->line_payer = 0;
     r->line = NULL;
     r->statement_from = r->statement_to = DATE_NONE;
     r->claim->kind = r->kind;
@@ -574,6 +610,7 @@ static bool s_line_open(x12_837_reader_t *r, char kind, const char *expected)
         return false;
     }
     r->lx_pending = false;
+    r->line_payer = 0;
     int rc = claim_add_line(r->claim, &r->line);
     if (rc != SETTLE_OK) {
         r->line = NULL;
@@ -740,74 +777,142 @@ static void s_amt(x12_837_reader_t *r)
 }
 
 /* ------------------------------------------------------------------------
- * Closing a claim: last checks, then deliver or reject
+ * Other payers' adjudication: CAS (loops 2320 and 2430), SVD (loop 2430)
  * ------------------------------------------------------------------------ */
 
-/* A problem with the claim as a whole, placed at its CLM segment. */
-static void s_claim_fail_at_clm(x12_837_reader_t *r, uint32_t element, int code,
-                                const char *expected, const char *message)
-{
-    if (r->claim_failed)
-        return;
-    settle_error_clear(&r->claim_error);
-    settle_error_file(&r->claim_error, r->file);
-    settle_error_at_segment(&r->claim_error, r->clm_segment, "CLM", element, 0);
-    settle_error_set(&r->claim_error, code, "%s", message);
-    if (expected)
-        settle_error_expect(&r->claim_error, "%s", expected);
-    r->claim_failed = true;
-}
+#define S_CAS_TRIPLES_MAX 6 /* CAS02..CAS19: reason, amount, quantity */
 
-static void s_claim_checks(x12_837_reader_t *r)
+/* Appends a record built and checked by the caller; false (reported) when
+ * the claim holds CLAIM_COB_MAX already or memory runs out. */
+static bool s_add_cob(x12_837_reader_t *r, const claim_cob_t *record, uint32_t element)
 {
-    claim_t *claim = r->claim;
-    if (!r->has_diagnosis_segment)
-        s_claim_fail_at_clm(r, 0, SETTLE_ERR_MISSING, "an HI segment with the principal diagnosis",
-                            "the claim has no HI diagnosis segment");
-    if (r->skip_validation || r->claim_failed)
-        return;
-    int64_t sum = 0;
-    for (uint32_t i = 0; i < claim->line_count; i++)
-        if (money_add(sum, claim->lines[i].charge_cents, &sum) != SETTLE_OK)
-            break;
-    if (claim->line_count > 0 && sum != claim->total_charge_cents) {
-        char total[MONEY_TEXT_SIZE], lines[MONEY_TEXT_SIZE], expected[96], message[128];
-        money_format(claim->total_charge_cents, total, sizeof total);
-        money_format(sum, lines, sizeof lines);
-        snprintf(expected, sizeof expected, "the sum of the service line charges, %s", lines);
-        snprintf(message, sizeof message, "total charge %s is not the sum of the line charges",
-                 total);
-        s_claim_fail_at_clm(r, 2, SETTLE_ERR_INVALID, expected, message);
-        return;
+    claim_cob_t *cob;
+    int rc = claim_add_cob(r->claim, &cob);
+    if (rc == SETTLE_OK) {
+        *cob = *record;
+        return true;
     }
-    settle_error_t error;
-    settle_error_clear(&error);
-    int rc = claim_validate(claim, &error);
-    if (rc != SETTLE_OK)
-        s_claim_fail_at_clm(r, 0, rc, "a claim that passes the canonical claim checks",
-                            error.message);
+    x12_837_fail(r, element, 0,
+                 rc == SETTLE_ERR_NOMEM ? NULL
+                                        : "at most 4000 other-payer adjustments and line payments",
+                 rc, "cannot keep another other-payer record: %s", settle_strerror(rc));
+    return false;
 }
 
-void x12_837_finish_claim(x12_837_reader_t *r)
+/* CAS02/03 (or 05/06, ...): one adjustment reason and amount.  The
+ * quantity after them is read past: the canonical claim keeps none. */
+static bool s_cas_triple(x12_837_reader_t *r, claim_cob_t *cob, uint32_t at)
 {
-    if (!r->in_claim)
-        return;
-    claim_t *claim = r->claim;
-    for (uint32_t i = 0; i < claim->line_count; i++)
-        if (claim->lines[i].service_from == DATE_NONE) {
-            claim->lines[i].service_from = r->statement_from;
-            claim->lines[i].service_to = r->statement_to;
+    char shown[48];
+    x12_span_t reason = s_el(r, at);
+    if (!s_required(r, reason, at, 0, "an adjustment reason code") ||
+        !s_text(r, cob->reason, sizeof cob->reason, reason, at, 0, "adjustment reason"))
+        return false;
+    for (size_t i = 0; i < reason.length; i++)
+        if (!((reason.text[i] >= 'A' && reason.text[i] <= 'Z') ||
+              (reason.text[i] >= '0' && reason.text[i] <= '9'))) {
+            x12_837_fail(r, at, 0,
+                         "a claim adjustment reason code of upper-case letters and digits",
+                         SETTLE_ERR_SYNTAX, "bad adjustment reason \"%s\"",
+                         x12_837_show(reason, shown, sizeof shown));
+            return false;
         }
-    s_claim_checks(r);
-    r->in_claim = false;
-    r->line = NULL;
-    if (r->claim_failed) {
-        x12_837_report(r, X12_837_CLAIM_REJECTED, claim->claim_id, &r->claim_error);
+    return s_amount(r, s_el(r, at + 1), at + 1, &cob->amount_cents) && s_add_cob(r, cob, at);
+}
+
+/* The payer and line a CAS belongs to: the open 2320 loop's payer on the
+ * claim (line 0), or the open 2430 loop's on its line. */
+static bool s_cas_owner(x12_837_reader_t *r, claim_cob_t *cob)
+{
+    if (r->line && r->line_payer) {
+        cob->payer = r->line_payer;
+        cob->line = (uint16_t)r->claim->line_count;
+        return true;
+    }
+    if (!r->line && r->in_other_payer && r->claim->other_payer_count > 0) {
+        cob->payer = r->claim->other_payer_count;
+        return true;
+    }
+    x12_837_fail(r, 0, 0, "CAS in loop 2320 (after its SBR) or loop 2430 (after its SVD)",
+                 SETTLE_ERR_SYNTAX, "an adjustment outside an other payer's loop");
+    return false;
+}
+
+/* CAS: CAS01 the group, then up to six adjustments, each a record. */
+static void s_cas(x12_837_reader_t *r)
+{
+    static const char *const groups[] = {"CO", "PR", "OA", "PI", "CR"};
+    char shown[48];
+    claim_cob_t cob = {.kind = CLAIM_COB_ADJUSTMENT};
+    if (!s_cas_owner(r, &cob))
+        return;
+    x12_span_t group = s_el(r, 1);
+    if (!s_is_one_of(group, groups, sizeof groups / sizeof groups[0])) {
+        x12_837_fail(r, 1, 0, "a claim adjustment group code CO, PR, OA, PI or CR",
+                     group.length ? SETTLE_ERR_SYNTAX : SETTLE_ERR_MISSING,
+                     "bad adjustment group \"%s\"", x12_837_show(group, shown, sizeof shown));
         return;
     }
-    r->stats.claims_delivered++;
-    if (!r->stop && r->callbacks && r->callbacks->claim)
-        r->stop = r->callbacks->claim(claim, r->context);
+    memcpy(cob.group, group.text, 2);
+    if (r->segment.element_count > 1 + 3 * S_CAS_TRIPLES_MAX) {
+        x12_837_fail(r, 2 + 3 * S_CAS_TRIPLES_MAX, 0,
+                     "at most six reason, amount, quantity triples (CAS02 to CAS19)",
+                     SETTLE_ERR_TOO_MANY, "too many adjustments in one CAS segment");
+        return;
+    }
+    for (uint32_t i = 0; i < S_CAS_TRIPLES_MAX && !r->claim_failed; i++) {
+        uint32_t at = 2 + 3 * i;
+        if (i > 0 && !s_el(r, at).length && !s_el(r, at + 1).length && !s_el(r, at + 2).length)
+            continue;
+        s_cas_triple(r, &cob, at);
+    }
+}
+
+/* SVD01: the other payer whose 2330B NM109 it repeats, 1-based; 0 when
+ * none or more than one has that id (reported). */
+static uint8_t s_svd_payer(x12_837_reader_t *r, x12_span_t id)
+{
+    const claim_t *claim = r->claim;
+    char shown[48];
+    uint8_t payer = 0;
+    for (uint8_t i = 0; i < claim->other_payer_count; i++) {
+        if (!x12_span_is(id, claim->other_payers[i].payer_id))
+            continue;
+        if (payer) {
+            x12_837_fail(r, 1, 0, "an other payer id used by one loop 2330B only",
+                         SETTLE_ERR_INVALID,
+                         "\"%s\" is the id of more than one of the claim's other payers",
+                         x12_837_show(id, shown, sizeof shown));
+            return 0;
+        }
+        payer = (uint8_t)(i + 1);
+    }
+    if (!payer)
+        x12_837_fail(r, 1, 0, "the id of one of the claim's other payers (loop 2330B NM109)",
+                     SETTLE_ERR_NOT_FOUND,
+                     "\"%s\" is not the id of any of the claim's other payers",
+                     x12_837_show(id, shown, sizeof shown));
+    return payer;
+}
+
+/* SVD opens loop 2430: what an other payer paid for the line (SVD02).  The
+ * procedure, revenue code and units it repeats (SVD03..05) are the line's
+ * and are read past, as is the bundled line number (SVD06). */
+static void s_svd(x12_837_reader_t *r)
+{
+    r->line_payer = 0;
+    if (!r->line) {
+        x12_837_fail(r, 0, 0, "SVD after its service line's SV1 or SV2 (loop 2430)",
+                     SETTLE_ERR_SYNTAX, "a line adjudication outside a service line");
+        return;
+    }
+    claim_cob_t cob = {.kind = CLAIM_COB_LINE_PAID, .line = (uint16_t)r->claim->line_count};
+    x12_span_t id = s_el(r, 1);
+    if (!s_required(r, id, 1, 0, "the other payer's id (loop 2330B NM109)") ||
+        !(cob.payer = s_svd_payer(r, id)) || !s_amount(r, s_el(r, 2), 2, &cob.amount_cents) ||
+        !s_add_cob(r, &cob, 2))
+        return;
+    r->line_payer = cob.payer;
 }
 
 /* ------------------------------------------------------------------------
@@ -831,6 +936,9 @@ void x12_837_body(x12_837_reader_t *r)
     case X12_ID('D', 'M', 'G'):
         s_dmg(r);
         return;
+    case X12_ID('B', 'H', 'T'):
+        s_bht(r);
+        return;
     default:
         break;
     }
@@ -846,6 +954,7 @@ void x12_837_body(x12_837_reader_t *r)
     case X12_ID('L', 'X', 0):
         r->lx_pending = true;
         r->in_other_payer = false;
+        r->line_payer = 0;
         r->line = NULL;
         break;
     case X12_ID('S', 'V', '1'):
@@ -865,6 +974,12 @@ void x12_837_body(x12_837_reader_t *r)
         break;
     case X12_ID('A', 'M', 'T'):
         s_amt(r);
+        break;
+    case X12_ID('C', 'A', 'S'):
+        s_cas(r);
+        break;
+    case X12_ID('S', 'V', 'D'):
+        s_svd(r);
         break;
     default:
         break;

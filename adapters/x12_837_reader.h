@@ -3,8 +3,10 @@
  * to adapters/): the reader's state, the error routing, and the entry
  * points each half calls in the other.
  *
- *   x12_837.c      the envelope (ISA/GS/ST and trailers) and the read loop
- *   x12_837_map.c  the hierarchy, the claim and its lines: segment to field
+ *   x12_837.c      the envelope (ISA/GS/ST and trailers), the read loop,
+ *                  and closing a claim (last checks, deliver or reject)
+ *   x12_837_map.c  the hierarchy, the claim, its lines and its other
+ *                  payers' adjudication (COB): segment to field
  */
 #ifndef SETTLE_X12_837_READER_H
 #define SETTLE_X12_837_READER_H
@@ -66,7 +68,10 @@ typedef struct {
     char kind;
 
     x12_837_scope_t scope;
+    x12_837_level_t header; /* the transaction header (BHT): its problem rejects every claim */
     x12_837_level_t billing, subscriber, patient;
+    bool has_bht;    /* the open transaction has had its BHT */
+    int32_t created; /* its BHT04; DATE_NONE when not sent or bad */
     bool has_billing_name, has_subscriber_name, has_payer_name;
     char billing_npi[CLAIM_NPI_SIZE];
     char member_id[CLAIM_MEMBER_ID_SIZE];
@@ -86,6 +91,7 @@ typedef struct {
     bool has_principal;
     bool lx_pending;
     bool in_other_payer;
+    uint8_t line_payer; /* 1-based other payer of the open loop 2430 (SVD); 0 when none */
     claim_line_t *line; /* the line being read; NULL before the first SV1/SV2 */
     int32_t statement_from, statement_to;
 } x12_837_reader_t;
@@ -131,6 +137,14 @@ void x12_837_report(x12_837_reader_t *r, x12_837_problem_t problem, const char *
  */
 void x12_837_fail(x12_837_reader_t *r, uint32_t element, uint32_t component, const char *expected,
                   int code, const char *format, ...) __attribute__((format(printf, 6, 7)));
+
+/* A problem at the current segment kept on level (the first one only):
+ * every claim read under that level is rejected with it.  The transaction
+ * header's BHT uses it, so that a bad BHT04 rejects the transaction's
+ * claims, each with the BHT segment and element named. */
+void x12_837_fail_level(x12_837_reader_t *r, x12_837_level_t *level, uint32_t element,
+                        const char *expected, int code, const char *format, ...)
+    __attribute__((format(printf, 6, 7)));
 
 /* An envelope error at the current segment, reported at once; the claim
  * being read, if any, is rejected with it. */

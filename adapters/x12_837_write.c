@@ -4,8 +4,9 @@
  * (settle/x12_837_write.h has the field map).
  *
  * A claim is checked whole before any of it is written, so a refused claim
- * leaves no trace; a run of claims of one kind shares one GS/ST, and
- * consecutive claims of one billing provider share its HL 20.
+ * leaves no trace; a run of claims of one kind and one creation date
+ * (BHT04) shares one GS/ST, and consecutive claims of one billing provider
+ * share its HL 20.
  */
 #include <stdio.h>
 #include <string.h>
@@ -23,7 +24,9 @@ struct x12_837_writer_s {
     uint32_t control_number;
     char date[9], time[5], sender[S_ID_SIZE], receiver[S_ID_SIZE], usage;
     uint32_t groups;
+    int32_t date_days;                /* date as a day number: BHT04 of claims without one */
     char kind;                        /* of the open transaction set; 0 when none */
+    int32_t created;                  /* its BHT04 */
     uint32_t hl;                      /* the last HL id in the open set */
     uint32_t billing_hl;              /* the open HL 20 */
     char billing_npi[CLAIM_NPI_SIZE]; /* its NPI */
@@ -89,6 +92,7 @@ int x12_837_writer_new(const x12_837_write_options_t *options, x12_837_writer_t 
     x12_out_init(&self->out);
     self->control_number = options->control_number;
     memcpy(self->date, options->date, 9);
+    date_parse_ccyymmdd(self->date, 8, &self->date_days); /* checked by s_check_options */
     memcpy(self->time, options->time, 5);
     snprintf(self->sender, sizeof self->sender, "%s",
              options->sender_id ? options->sender_id : "SETTLE");
@@ -116,19 +120,23 @@ void x12_837_writer_destroy(x12_837_writer_t **self_p)
     *self_p = NULL;
 }
 
-/* Opens GS/ST (and the submitter and receiver names) for claims of kind. */
-static void s_open_set(x12_837_writer_t *self, char kind)
+/* Opens GS/ST (and the submitter and receiver names) for claims of kind
+ * made on created (BHT04). */
+static void s_open_set(x12_837_writer_t *self, char kind, int32_t created)
 {
+    char bht04[9] = "";
+    date_format_ccyymmdd(created, bht04, sizeof bht04); /* checked by s_claim_problem */
     const char *version = kind == CLAIM_KIND_PROFESSIONAL ? "005010X222A1" : "005010X223A2";
     unsigned control = (unsigned)(self->control_number + self->groups);
     x12_out_segment(&self->out, "GS*HC*%s*%s*%s*%s*%u*X*%s", self->sender, self->receiver,
                     self->date, self->time, control, version);
     self->out.segments = 0;
     x12_out_segment(&self->out, "ST*837*%04u*%s", control, version);
-    x12_out_segment(&self->out, "BHT*0019*00*%u*%s*%s*CH", control, self->date, self->time);
+    x12_out_segment(&self->out, "BHT*0019*00*%u*%s*%s*CH", control, bht04, self->time);
     x12_out_segment(&self->out, "NM1*41*2*%s*****46*%s", self->sender, self->sender);
     x12_out_segment(&self->out, "NM1*40*2*%s*****46*%s", self->receiver, self->receiver);
     self->kind = kind;
+    self->created = created;
     self->hl = self->billing_hl = 0;
     self->billing_npi[0] = '\0';
     self->groups++;
@@ -214,6 +222,9 @@ static const char *s_claim_problem(const claim_t *claim)
         return "claim id, payer id, member id and billing NPI are required";
     if (claim->frequency < 1 || claim->frequency > 9)
         return "frequency is not 1..9";
+    char day[9];
+    if (claim->created != DATE_NONE && date_format_ccyymmdd(claim->created, day, sizeof day))
+        return "created is not a day of years 1 to 9999 (BHT04 CCYYMMDD)";
     if (claim->kind == CLAIM_KIND_PROFESSIONAL && !s_digits(claim->place_of_service, 2))
         return "place_of_service (CLM05-1) of two digits is required on an 837P";
     if (claim->kind == CLAIM_KIND_INSTITUTIONAL &&
@@ -237,6 +248,58 @@ static const char *s_claim_problem(const claim_t *claim)
     return NULL;
 }
 
+/* True when SVD01 can name other payer p (1-based): it has an id, and no
+ * other payer of the claim has the same one (the reader matches on it). */
+static bool s_payer_named_alone(const claim_t *claim, uint8_t p)
+{
+    const char *id = claim->other_payers[p - 1].payer_id;
+    for (uint8_t i = 0; i < claim->other_payer_count; i++)
+        if (i != p - 1 && strcmp(claim->other_payers[i].payer_id, id) == 0)
+            return false;
+    return id[0] != '\0';
+}
+
+/*
+ * What of record i an 837 cannot carry where it stands, or NULL.  The 837
+ * fixes the order the reader gives back: the claim's records (loop 2320)
+ * payer by payer, then each line's (loop 2430) line by line, and on a line
+ * each payer's SVD (a line payment) before the adjustments (CAS) that
+ * follow it.  *open_payer is the payer of the line's last payment.
+ */
+static const char *s_cob_problem(const claim_t *claim, uint32_t i, uint8_t *open_payer)
+{
+    const claim_cob_t *cob = &claim->cob[i], *before = i ? &claim->cob[i - 1] : NULL;
+    if (!claim_cob_ok(cob, claim->line_count, claim->other_payer_count))
+        return "is not a well-formed adjustment or line payment of this claim";
+    if (before && (cob->line < before->line ||
+                   (cob->line == 0 && before->line == 0 && cob->payer < before->payer)))
+        return "is out of the order an 837 keeps (the claim's records payer by payer, "
+               "then each line's, line by line)";
+    if (!before || cob->line != before->line)
+        *open_payer = 0;
+    if (cob->kind == CLAIM_COB_LINE_PAID) {
+        *open_payer = cob->payer;
+        if (!s_payer_named_alone(claim, cob->payer))
+            return "is a line payment by an other payer without an id of its own, which "
+                   "SVD01 needs";
+    } else if (cob->line && *open_payer != cob->payer) {
+        return "is a line adjustment that does not follow a line payment (SVD) of its payer";
+    }
+    return NULL;
+}
+
+static int s_check_cob(const claim_t *claim, settle_error_t *error)
+{
+    uint8_t open_payer = 0;
+    for (uint32_t i = 0; i < claim->cob_count; i++) {
+        const char *problem = s_cob_problem(claim, i, &open_payer);
+        if (problem)
+            return settle_error_set(error, SETTLE_ERR_INVALID, "claim \"%.38s\": cob[%u] %s",
+                                    claim->claim_id, (unsigned)i, problem);
+    }
+    return SETTLE_OK;
+}
+
 static int s_check_claim(const claim_t *claim, settle_error_t *error)
 {
     const char *problem = s_claim_problem(claim);
@@ -256,7 +319,7 @@ static int s_check_claim(const claim_t *claim, settle_error_t *error)
         rc = s_check_text(claim->other_payers[i].payer_id, "other payer id", error);
     for (uint32_t i = 0; i < claim->line_count && rc == SETTLE_OK; i++)
         rc = s_check_line(claim, i, error);
-    return rc;
+    return rc == SETTLE_OK ? s_check_cob(claim, error) : rc;
 }
 
 /* ------------------------------------------------------------------------
@@ -358,8 +421,45 @@ static void s_write_statement(x12_out_t *out, const claim_t *claim)
     x12_out_segment(out, "DTP*434*RD8*%s-%s", a, b);
 }
 
-/* CLM and the claim-level segments before the lines (loop 2300 to 2330). */
-static void s_write_claim_head(x12_out_t *out, const claim_t *claim)
+/*
+ * CAS segments for the adjustments from claim->cob[*at] on that are payer's
+ * on line, moving *at past them.  Consecutive adjustments of one group
+ * share a segment, six to a segment; a group that comes back after another
+ * opens a new one, so that the reader gives back the records in their
+ * order.  Quantities are left empty: the canonical claim keeps none.
+ */
+static void s_write_cas(x12_out_t *out, const claim_t *claim, uint32_t *at, uint8_t payer,
+                        uint16_t line)
+{
+    char segment[X12_OUT_SEGMENT_MAX];
+    size_t used = 0;
+    uint32_t triples = 0;
+    const char *group = "";
+    for (; *at < claim->cob_count; (*at)++) {
+        const claim_cob_t *cob = &claim->cob[*at];
+        if (cob->kind != CLAIM_COB_ADJUSTMENT || cob->payer != payer || cob->line != line)
+            break;
+        if (triples == 6 || (triples && strcmp(group, cob->group) != 0)) {
+            x12_out_segment(out, "%s", segment);
+            triples = 0;
+        }
+        if (triples == 0) {
+            used = (size_t)snprintf(segment, sizeof segment, "CAS*%s", cob->group);
+            group = cob->group;
+        }
+        char amount[MONEY_TEXT_SIZE];
+        money_format(cob->amount_cents, amount, sizeof amount);
+        used += (size_t)snprintf(segment + used, sizeof segment - used, "%s*%s*%s",
+                                 triples ? "*" : "", cob->reason, amount);
+        triples++;
+    }
+    if (triples)
+        x12_out_segment(out, "%s", segment);
+}
+
+/* CLM and the claim-level segments before the lines (loop 2300 to 2330);
+ * *at moves past the claim's own other-payer records (line 0). */
+static void s_write_claim_head(x12_out_t *out, const claim_t *claim, uint32_t *at)
 {
     char total[MONEY_TEXT_SIZE];
     money_format(claim->total_charge_cents, total, sizeof total);
@@ -383,6 +483,7 @@ static void s_write_claim_head(x12_out_t *out, const claim_t *claim)
         char paid[MONEY_TEXT_SIZE];
         money_format(other->paid_cents, paid, sizeof paid);
         x12_out_segment(out, "SBR*%c*18*******CI", other->responsibility);
+        s_write_cas(out, claim, at, (uint8_t)(i + 1), 0);
         x12_out_segment(out, "AMT*D*%s", paid);
         x12_out_segment(out, "OI***Y***Y");
         x12_out_segment(out, "NM1*IL*1******MI*%s", claim->member_id);
@@ -391,8 +492,31 @@ static void s_write_claim_head(x12_out_t *out, const claim_t *claim)
     }
 }
 
-/* LX, SV1 or SV2, DTP*472, and LIN/CTP for a drug. */
-static void s_write_line(x12_out_t *out, const claim_t *claim, uint32_t index)
+/* Loop 2430 of line index for the records from claim->cob[*at] on that
+ * are that line's (a line payment, SVD, then its adjustments, CAS), moving
+ * *at past them.  SVD03 and SVD05 repeat the line's procedure and units,
+ * SVD04 (837I) its revenue code. */
+static void s_write_line_cob(x12_out_t *out, const claim_t *claim, uint32_t index,
+                             const char *procedure, const char *units, uint32_t *at)
+{
+    const claim_line_t *line = &claim->lines[index];
+    while (*at < claim->cob_count && claim->cob[*at].line == index + 1) {
+        /* a line payment: s_cob_problem checked that one opens each line's records */
+        const claim_cob_t *cob = &claim->cob[(*at)++];
+        char paid[MONEY_TEXT_SIZE];
+        money_format(cob->amount_cents, paid, sizeof paid);
+        const char *id = claim->other_payers[cob->payer - 1].payer_id;
+        if (claim->kind == CLAIM_KIND_PROFESSIONAL)
+            x12_out_segment(out, "SVD*%s*%s*%s**%s", id, paid, procedure, units);
+        else
+            x12_out_segment(out, "SVD*%s*%s*%s*%s*%s", id, paid,
+                            line->procedure_code[0] ? procedure : "", line->revenue_code, units);
+        s_write_cas(out, claim, at, cob->payer, cob->line);
+    }
+}
+
+/* LX, SV1 or SV2, DTP*472, LIN/CTP for a drug, then loop 2430. */
+static void s_write_line(x12_out_t *out, const claim_t *claim, uint32_t index, uint32_t *at)
 {
     const claim_line_t *line = &claim->lines[index];
     char charge[MONEY_TEXT_SIZE], units[32], procedure[64], period[32];
@@ -425,6 +549,7 @@ static void s_write_line(x12_out_t *out, const claim_t *claim, uint32_t index)
         x12_out_segment(out, "LIN**N4*%s", line->ndc);
         x12_out_segment(out, "CTP****%s*UN", units);
     }
+    s_write_line_cob(out, claim, index, procedure, units, at);
 }
 
 int x12_837_writer_add(x12_837_writer_t *self, const claim_t *claim, settle_error_t *error)
@@ -434,16 +559,18 @@ int x12_837_writer_add(x12_837_writer_t *self, const claim_t *claim, settle_erro
     int rc = s_check_claim(claim, error);
     if (rc != SETTLE_OK)
         return rc;
-    if (self->kind != claim->kind) {
+    int32_t created = claim->created != DATE_NONE ? claim->created : self->date_days;
+    if (self->kind != claim->kind || self->created != created) {
         if ((uint64_t)self->control_number + self->groups > 999999999)
             return settle_error_set(error, SETTLE_ERR_RANGE,
                                     "the control numbers would pass 999999999");
         s_close_set(self);
-        s_open_set(self, claim->kind);
+        s_open_set(self, claim->kind, created);
     }
+    uint32_t at = 0; /* the next other-payer record to write */
     s_write_hierarchy(self, claim);
-    s_write_claim_head(&self->out, claim);
+    s_write_claim_head(&self->out, claim, &at);
     for (uint32_t i = 0; i < claim->line_count; i++)
-        s_write_line(&self->out, claim, i);
+        s_write_line(&self->out, claim, i, &at);
     return self->out.failed ? SETTLE_ERR_NOMEM : SETTLE_OK;
 }

@@ -16,6 +16,18 @@
  * element and what was expected, and the next claim is read as if nothing
  * happened.  An envelope error (ISA/GS/ST header or trailer) is reported
  * and stops only that envelope.
+ *
+ * Every claim of a transaction is dated by its BHT04 (claim_t.created); a
+ * bad BHT04 rejects each of them, with BHT04 named.  What other payers did
+ * is kept as claim_t.cob records, in file order: each adjustment of a
+ * loop 2320 CAS on line 0 for that loop's payer; a loop 2430 SVD as a line
+ * payment on its line for the payer whose 2330B NM109 equals SVD01 (an id
+ * that names no other payer, or two, rejects the claim), and each
+ * adjustment of the CAS after it for that payer on that line.  A CAS
+ * outside those loops, or with more than six adjustments, rejects the
+ * claim, as does a record past CLAIM_COB_MAX.  Read past, as the canonical
+ * claim has no place for them: CAS quantities, SVD03..06, DTP*573 and the
+ * AMT segments other than 2320 AMT*D.
  */
 #ifndef SETTLE_X12_H
 #define SETTLE_X12_H

@@ -8,7 +8,7 @@
  * written where the 837 reader (settle/x12.h) reads it back, so that
  * 837 -> canonical -> 837 -> canonical gives the same claim:
  *
- *   kind          GS08/ST03 (837P or 837I)
+ *   kind          GS08/ST03 (837P or 837I)  created     BHT04
  *   billing_npi   2010AA NM1*85 XX          member_id   2010BA NM1*IL MI
  *   birth, sex    2010BA DMG*D8             payer_id    2010BB NM1*PR PI
  *   claim_id      CLM01                     total       CLM02
@@ -17,9 +17,32 @@
  *   prior auth    REF*G1                    original    REF*F8
  *   diagnoses     HI ABK (principal), ABF   rendering   2310 NM1*82 XX
  *   other payers  2320 SBR01, AMT*D, 2330B NM1*PR PI
+ *   cob, line 0   2320 CAS (group; reason, amount; quantity left empty)
  *   lines         LX; SV1 (HC:code:modifiers, charge, UN units, place,
  *                 pointers) or SV2 (revenue, HC:code:modifiers, charge, UN
  *                 units); DTP*472 D8/RD8; LIN*N4 NDC with CTP
+ *   cob, line n   2430 SVD (SVD01 the payer's 2330B id, SVD02 the line
+ *                 payment; SVD03..05 the line's procedure, 837I revenue
+ *                 code and units), then its CAS
+ *
+ * Transactions.  An 837 says when its claims were made once per
+ * transaction (BHT04), so a claim opens a new GS/ST when its kind or its
+ * creation date differs from the open one's.  A claim without a creation
+ * date is written with the writer's date (BHT04 is required), so it shares
+ * a transaction with claims made that day and is read back with that date:
+ * the one field that does not come back as it was, and only for claims
+ * that did not come from an 837 (the reader always gives a date when the
+ * 837 has its BHT04).
+ *
+ * Other payers' records (claim_t.cob) are written in their order, which
+ * must be the one an 837 gives back: the claim's records (loop 2320) payer
+ * by payer, then each line's (loop 2430) line by line, each line payment
+ * (SVD) followed by the adjustments it carries.  Consecutive adjustments
+ * of one group share a CAS segment, six at most; a group that comes back
+ * after another gets a CAS of its own again, which keeps the order (an 837
+ * read from a file that follows the guide, one CAS per group, is written
+ * back the same way).  The guide's DTP*573 (adjudication date) is not
+ * written: the canonical claim does not keep it.
  *
  * The canonical claim keeps no names or addresses, so name elements are
  * left empty.  A claim the 837 cannot carry exactly is refused, with the
@@ -27,7 +50,11 @@
  * delimiters * : ^ ~, an 837P claim without a place of service, an 837I
  * claim whose bill type does not end in its frequency, a revenue code on a
  * professional line, a place of service or diagnosis pointers on an
- * institutional line, a sex without a birth date (DMG needs both).
+ * institutional line, a sex without a birth date (DMG needs both), a
+ * creation date past year 9999, other payers' records that are malformed
+ * (claim_cob_ok) or out of the order above, a line adjustment with no line
+ * payment of its payer before it, and a line payment by an other payer
+ * without an id of its own (SVD01 names the payer by its 2330B id).
  *
  * The writer reads no clock: the control number, date and time are
  * parameters.  Same claims, same options: same bytes.
@@ -45,7 +72,7 @@ typedef struct {
     /* ISA13; GS06 and ST02 are control_number + n for the n-th group
      * (from 0).  1..999999999, and so must the last group's be. */
     uint32_t control_number;
-    const char *date;        /* CCYYMMDD: ISA09 (as YYMMDD), GS04, BHT04 */
+    const char *date;        /* CCYYMMDD: ISA09 (as YYMMDD), GS04; BHT04 of undated claims */
     const char *time;        /* HHMM: ISA10, GS05, BHT05 */
     const char *sender_id;   /* ISA06, GS02, NM1*41; 1..15 characters; NULL is "SETTLE" */
     const char *receiver_id; /* ISA08, GS03, NM1*40; 1..15 characters; NULL is "SETTLE" */
@@ -69,7 +96,8 @@ void x12_837_writer_destroy(x12_837_writer_t **self_p);
 
 /*
  * Appends one claim, opening a new group and transaction set when its kind
- * differs from the previous claim's.  A claim the 837 cannot carry exactly
+ * or its creation date (BHT04; the writer's date when it has none) differs
+ * from the previous claim's.  A claim the 837 cannot carry exactly
  * is refused with SETTLE_ERR_INVALID and error (may be NULL) naming the
  * field; nothing of it is written and the writer can go on.  SETTLE_ERR_RANGE
  * when the control numbers would pass 999999999.  SETTLE_ERR_NOMEM when the

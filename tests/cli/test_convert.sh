@@ -1,6 +1,7 @@
 #!/bin/sh
 # `settle convert` as a user runs it: usage errors, exit codes, error lines,
-# the X12 round trip (837 -> JSON, 837 -> 837 -> JSON, JSON -> 837 -> JSON),
+# the X12 round trip (837 -> JSON, 837 -> 837 -> JSON, JSON -> 837 -> JSON,
+# 837 -> JSON -> 837 -> JSON with other payers' adjudication and BHT04),
 # FHIR in and out (FHIR -> JSON/837/FHIR, 837 -> FHIR -> 837, bad FHIR),
 # control numbers and stamps, and the acknowledgments written by --ack.
 #   test_convert.sh SETTLE_BINARY
@@ -44,6 +45,7 @@ same() {
 x12=fixtures/x12
 three=$x12/settle_837p_three_claims.txt
 inst=$x12/settle_837i_full.txt
+cob=$x12/settle_837p_cob.txt
 stamp="--date 20260301 --time 0930"
 
 # usage
@@ -80,7 +82,7 @@ contains "$tmp/out" "GS*HC*ME*YOU*20260301*0930*8*X*005010X223A2~"
 [ "$(grep -c '^ISA' "$tmp/out")" -eq 2 ] || { echo "FAIL: two files, two interchanges"; failures=$((failures + 1)); }
 
 # round trips: 837 -> JSON equals 837 -> 837 -> JSON, for both kinds
-for file in "$three" "$inst" $x12/settle_837p_pipes_crlf.txt; do
+for file in "$three" "$inst" $x12/settle_837p_pipes_crlf.txt "$cob"; do
     "$settle" convert --to json "$file" >"$tmp/direct.json" 2>/dev/null
     "$settle" convert --to x12 $stamp "$file" >"$tmp/again.x12" 2>/dev/null
     expect 0 "re-read of $file" -- "$settle" convert --to json "$tmp/again.x12"
@@ -89,12 +91,27 @@ for file in "$three" "$inst" $x12/settle_837p_pipes_crlf.txt; do
     "$settle" convert --to x12 $stamp "$tmp/again.x12" >"$tmp/third.x12" 2>/dev/null
     same "$tmp/again.x12" "$tmp/third.x12" "837 written twice from $file"
 done
-# JSON -> 837 -> JSON
+# JSON -> 837 -> JSON.  The claim has no creation date; BHT04 is required,
+# so the 837 carries the --date given and the claim read back has it.
 expect 0 "JSON to x12" -- "$settle" convert --to x12 $stamp fixtures/claims/office-visit.json
 cp "$tmp/out" "$tmp/office.x12"
-"$settle" convert --to json fixtures/claims/office-visit.json >"$tmp/office.json" 2>/dev/null
+contains "$tmp/office.x12" "BHT*0019*00*1*20260301*0930*CH~"
+"$settle" convert --to json fixtures/claims/office-visit.json 2>/dev/null |
+    sed 's/"frequency":1,/&"created":"2026-03-01",/' >"$tmp/office.json"
 expect 0 "x12 back to JSON" -- "$settle" convert --to json "$tmp/office.x12"
 same "$tmp/office.json" "$tmp/out" "JSON -> 837 -> JSON"
+# 837 -> JSON -> 837 -> JSON: other payers' adjudication (loops 2320 and
+# 2430) and the creation date (BHT04) come back whole
+expect 0 "837 with COB to JSON" -- "$settle" convert --to json "$cob"
+contains "$tmp/out" '{"format":"settle.claim/1","claim_id":"COB001","kind":"professional","frequency":1,"created":"2026-03-14","payer_id":"PAYER02","billing_npi":"1234567893","member_id":"SEC200","patient":{"birth_date":"1975-03-10","sex":"F"},"place_of_service":"11","total_charge_cents":30000,"diagnoses":["E119","I10"],"other_payers":[{"payer_id":"PRIMARY01","responsibility":"P","paid_cents":16050},{"payer_id":"TERTIARY9","responsibility":"T","paid_cents":0}],"lines":[{"line":1,"procedure_code":"99214","units_milli":1000,"charge_cents":20000,"service_from":"2026-03-02","service_to":"2026-03-02","diagnosis_pointers":[1,2]},{"line":2,"procedure_code":"85025","units_milli":1000,"charge_cents":10000,"service_from":"2026-03-02","service_to":"2026-03-02","diagnosis_pointers":[1]}],"cob":[{"kind":"adjustment","payer":1,"group":"CO","reason":"45","amount_cents":1200},{"kind":"adjustment","payer":1,"group":"PR","reason":"1","amount_cents":2500},{"kind":"adjustment","payer":1,"group":"PR","reason":"2","amount_cents":850},{"kind":"line_paid","payer":1,"line":1,"amount_cents":12000},{"kind":"adjustment","payer":1,"line":1,"group":"CO","reason":"45","amount_cents":5000},{"kind":"adjustment","payer":1,"line":1,"group":"PR","reason":"1","amount_cents":3000},{"kind":"line_paid","payer":1,"line":2,"amount_cents":6400},{"kind":"adjustment","payer":1,"line":2,"group":"CO","reason":"45","amount_cents":2000},{"kind":"adjustment","payer":1,"line":2,"group":"PR","reason":"2","amount_cents":1600}]}'
+cp "$tmp/out" "$tmp/cob.json"
+expect 0 "COB JSON to x12" -- "$settle" convert --to x12 $stamp "$tmp/cob.json"
+cp "$tmp/out" "$tmp/cob.x12"
+contains "$tmp/cob.x12" "BHT*0019*00*1*20260314*0930*CH~"
+contains "$tmp/cob.x12" "CAS*PR*1*25.00**2*8.50~"
+contains "$tmp/cob.x12" "SVD*PRIMARY01*120.00*HC:99214**1~"
+expect 0 "COB x12 back to JSON" -- "$settle" convert --to json "$tmp/cob.x12"
+same "$tmp/cob.json" "$tmp/out" "837 -> JSON -> 837 -> JSON of $cob"
 
 # FHIR in: detected from the content, to each target
 fhir=fixtures/fhir

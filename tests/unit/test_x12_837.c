@@ -1,7 +1,8 @@
 /*
  * test_x12_837.c - the X12 tokenizer and the 837P/837I reader: the public
  * imsweb samples (valid and malformed), settle's own fixtures, separators,
- * envelope checks, truncation and allocation failure.
+ * the creation date (BHT04), other payers' adjudication (loops 2320 and
+ * 2430), envelope checks, truncation and allocation failure.
  *
  * Fixtures are found from this file's own path (CMake compiles it by its
  * absolute path): REPO/tests/unit/test_x12_837.c -> REPO/fixtures/x12/.
@@ -263,6 +264,7 @@ static const sample_t s_valid_samples[] = {
     {"settle_837p_three_claims.txt", 1, 1, 2, 1, 0, 23075},
     {"settle_837p_pipes_crlf.txt", 1, 1, 2, 1, 0, 23075},
     {"settle_837i_full.txt", 1, 1, 1, 0, 0, 130050},
+    {"settle_837p_cob.txt", 1, 1, 1, 0, 0, 30000},
 };
 
 static void test_x12_837_reads_every_valid_sample_with_its_claim_count_and_amounts(void **state)
@@ -388,6 +390,7 @@ static void test_x12_837_maps_a_professional_claim_field_by_field(void **state)
     const claim_t *a = c.claims[0];
     assert_int_equal(a->kind, CLAIM_KIND_PROFESSIONAL);
     assert_int_equal(a->frequency, 1);
+    assert_int_equal(a->created, s_day(2026, 1, 1)); /* BHT04 */
     assert_string_equal(a->payer_id, "PAYER01");
     assert_string_equal(a->billing_npi, "1234567893");
     assert_string_equal(a->rendering_npi, "1245319599");
@@ -431,6 +434,7 @@ static void test_x12_837_maps_a_professional_claim_field_by_field(void **state)
     assert_int_equal(b->patient_birth_date, s_day(2015, 6, 20));
     assert_int_equal(b->patient_sex, 'M');
     assert_int_equal(b->frequency, 7);
+    assert_int_equal(b->created, s_day(2026, 1, 1)); /* every claim of the transaction */
     assert_string_equal(b->original_claim_number, "ORIG999");
     assert_string_equal(b->rendering_npi, "");
     assert_string_equal(b->diagnoses[0], "Z0000");
@@ -447,6 +451,7 @@ static void test_x12_837_maps_an_institutional_claim_field_by_field(void **state
     const claim_t *a = c.claims[0];
     assert_int_equal(a->kind, CLAIM_KIND_INSTITUTIONAL);
     assert_string_equal(a->claim_id, "INST001");
+    assert_int_equal(a->created, s_day(2026, 2, 1));
     assert_string_equal(a->bill_type, "137");
     assert_string_equal(a->place_of_service, "");
     assert_int_equal(a->frequency, 7);
@@ -512,11 +517,11 @@ static void test_x12_837_reads_other_separators_and_terminators_the_same(void **
  * Envelopes, truncation, stopping, memory
  * ------------------------------------------------------------------------ */
 
-/* The three-claim fixture with one substring replaced. */
-static char *s_edited(const char *from, const char *to, size_t *length_out)
+/* A fixture with the first occurrence of from replaced by to. */
+static char *s_edited_file(const char *name, const char *from, const char *to, size_t *length_out)
 {
     size_t length;
-    char *text = s_load("settle_837p_three_claims.txt", &length);
+    char *text = s_load(name, &length);
     char *nul = malloc(length + 1);
     memcpy(nul, text, length);
     nul[length] = '\0';
@@ -532,6 +537,12 @@ static char *s_edited(const char *from, const char *to, size_t *length_out)
     free(nul);
     *length_out = out_length;
     return out;
+}
+
+/* The three-claim fixture with one substring replaced. */
+static char *s_edited(const char *from, const char *to, size_t *length_out)
+{
+    return s_edited_file("settle_837p_three_claims.txt", from, to, length_out);
 }
 
 static void s_expect_envelope(const char *from, const char *to, uint32_t segment, const char *id,
@@ -568,6 +579,196 @@ static void test_x12_837_checks_control_numbers_and_counts(void **state)
     s_expect_envelope("ST*837*0001*005010X222A1", "ST*835*0001*005010X222A1", 1, "ST", 1, 0);
     s_expect_envelope("ST*837*0001*005010X222A1", "ST*837*0001*005010X223A2", 1, "ST", 3, 0);
     s_expect_envelope("HL*2*1*22*0", "HL*2*1*99*0", 11, "HL", 3, 0);
+}
+
+/* ------------------------------------------------------------------------
+ * The creation date (BHT04) and other payers' adjudication (2320, 2430)
+ * ------------------------------------------------------------------------ */
+
+static void s_assert_cob(const claim_cob_t *cob, int kind, int payer, int line, const char *group,
+                         const char *reason, int64_t amount_cents)
+{
+    assert_int_equal(cob->kind, kind);
+    assert_int_equal(cob->payer, payer);
+    assert_int_equal(cob->line, line);
+    assert_string_equal(cob->group, group);
+    assert_string_equal(cob->reason, reason);
+    assert_int_equal(cob->amount_cents, amount_cents);
+}
+
+/* A secondary claim: the primary paid and adjusted at claim level (2320
+ * CAS, quantities read past) and on each line (2430 SVD, CAS; DTP*573 and
+ * AMT*EAF read past); a tertiary payer that has not adjudicated yet. */
+static void test_x12_837_maps_other_payers_adjudication_field_by_field(void **state)
+{
+    (void)state;
+    collected_t c = {0};
+    assert_int_equal(s_read_file("settle_837p_cob.txt", false, &c, NULL), SETTLE_OK);
+    assert_int_equal(c.problem_count, 0);
+    assert_int_equal(c.claim_count, 1);
+    const claim_t *a = c.claims[0];
+    assert_string_equal(a->claim_id, "COB001");
+    assert_string_equal(a->payer_id, "PAYER02");
+    assert_int_equal(a->created, s_day(2026, 3, 14));
+    assert_int_equal(a->other_payer_count, 2);
+    assert_string_equal(a->other_payers[0].payer_id, "PRIMARY01");
+    assert_int_equal(a->other_payers[0].responsibility, 'P');
+    assert_int_equal(a->other_payers[0].paid_cents, 16050);
+    assert_string_equal(a->other_payers[1].payer_id, "TERTIARY9");
+    assert_int_equal(a->other_payers[1].responsibility, 'T');
+    assert_int_equal(a->other_payers[1].paid_cents, 0);
+    assert_int_equal(a->line_count, 2);
+    assert_int_equal(a->cob_count, 9);
+    const int adjustment = CLAIM_COB_ADJUSTMENT, paid = CLAIM_COB_LINE_PAID;
+    s_assert_cob(&a->cob[0], adjustment, 1, 0, "CO", "45", 1200);
+    s_assert_cob(&a->cob[1], adjustment, 1, 0, "PR", "1", 2500);
+    s_assert_cob(&a->cob[2], adjustment, 1, 0, "PR", "2", 850);
+    s_assert_cob(&a->cob[3], paid, 1, 1, "", "", 12000);
+    s_assert_cob(&a->cob[4], adjustment, 1, 1, "CO", "45", 5000);
+    s_assert_cob(&a->cob[5], adjustment, 1, 1, "PR", "1", 3000);
+    s_assert_cob(&a->cob[6], paid, 1, 2, "", "", 6400);
+    s_assert_cob(&a->cob[7], adjustment, 1, 2, "CO", "45", 2000);
+    s_assert_cob(&a->cob[8], adjustment, 1, 2, "PR", "2", 1600);
+    s_free(&c);
+}
+
+/* Reads the COB fixture with one edit and expects its one claim rejected
+ * at segment, id, element with code. */
+static void s_expect_cob_rejected(const char *from, const char *to, uint32_t segment,
+                                  const char *id, uint32_t element, int code)
+{
+    size_t length;
+    char *text = s_edited_file("settle_837p_cob.txt", from, to, &length);
+    collected_t c = {0};
+    x12_837_stats_t stats;
+    assert_int_equal(s_read_text(text, length, false, &c, &stats), SETTLE_OK);
+    free(text);
+    if (c.problem_count == 0)
+        fail_msg("%s -> %s: no problem", from, to);
+    s_assert_at(&c.problems[0], X12_837_CLAIM_REJECTED, segment, id, element, code);
+    assert_string_equal(c.problems[0].claim_id, "COB001");
+    assert_int_equal(stats.claims_delivered, 0);
+    s_free(&c);
+}
+
+static void test_x12_837_rejects_a_line_adjudication_for_an_unknown_payer(void **state)
+{
+    (void)state;
+    size_t length;
+    char *text = s_edited_file("settle_837p_cob.txt", "SVD*PRIMARY01*64", "SVD*NOBODY*64", &length);
+    collected_t c = {0};
+    x12_837_stats_t stats;
+    assert_int_equal(s_read_text(text, length, false, &c, &stats), SETTLE_OK);
+    free(text);
+    assert_int_equal(stats.claims_delivered, 0);
+    assert_int_equal(stats.claims_rejected, 1);
+    assert_int_equal(c.problem_count, 1);
+    char line[1024];
+    settle_error_format(&c.problems[0].error, line, sizeof line);
+    assert_string_equal(line, "in.x12: segment 41 (SVD), element SVD01: \"NOBODY\" is not the id "
+                              "of any of the claim's other payers; expected the id of one of the "
+                              "claim's other payers (loop 2330B NM109)");
+    s_free(&c);
+    /* two other payers with one id: SVD01 cannot tell them apart */
+    s_expect_cob_rejected("PI*TERTIARY9", "PI*PRIMARY01", 33, "SVD", 1, SETTLE_ERR_INVALID);
+}
+
+static void test_x12_837_rejects_malformed_adjustments_with_the_element_named(void **state)
+{
+    (void)state;
+    s_expect_cob_rejected("CAS*CO*45*12*1", "CAS*XX*45*12*1", 19, "CAS", 1, SETTLE_ERR_SYNTAX);
+    s_expect_cob_rejected("CAS*CO*45*12*1", "CAS**45*12", 19, "CAS", 1, SETTLE_ERR_MISSING);
+    s_expect_cob_rejected("CAS*CO*45*12*1", "CAS*CO", 19, "CAS", 2, SETTLE_ERR_MISSING);
+    s_expect_cob_rejected("CAS*PR*1*25**2*8.5", "CAS*PR*1*25**2", 20, "CAS", 6, SETTLE_ERR_MISSING);
+    s_expect_cob_rejected("CAS*PR*1*25**2*8.5", "CAS*PR*1*25***8.5", 20, "CAS", 5,
+                          SETTLE_ERR_MISSING);
+    s_expect_cob_rejected("CAS*PR*1*25**2*8.5", "CAS*PR*1*25**2*8.555", 20, "CAS", 6,
+                          SETTLE_ERR_SYNTAX);
+    s_expect_cob_rejected("CAS*PR*1*25**2*8.5", "CAS*PR*b1*25", 20, "CAS", 2, SETTLE_ERR_SYNTAX);
+    s_expect_cob_rejected("CAS*PR*1*25**2*8.5", "CAS*PR*123456*25", 20, "CAS", 2,
+                          SETTLE_ERR_TOO_LONG);
+    /* seven triples: more than one CAS may carry */
+    s_expect_cob_rejected("CAS*PR*1*25**2*8.5", "CAS*PR*1*1**2*1**3*1**4*1**5*1**6*1**7*1", 20,
+                          "CAS", 20, SETTLE_ERR_TOO_MANY);
+    /* a line adjustment without the SVD that names its payer */
+    s_expect_cob_rejected("SVD*PRIMARY01*120*HC:99214**1~\n", "", 33, "CAS", 0, SETTLE_ERR_SYNTAX);
+    /* an adjustment before any other payer's SBR */
+    s_expect_cob_rejected("HI*ABK:E119*ABF:I10~\n", "HI*ABK:E119*ABF:I10~\nCAS*CO*45*1~\n", 18,
+                          "CAS", 0, SETTLE_ERR_SYNTAX);
+    s_expect_cob_rejected("HI*ABK:E119*ABF:I10~\n", "HI*ABK:E119*ABF:I10~\nSVD*PRIMARY01*1~\n", 18,
+                          "SVD", 0, SETTLE_ERR_SYNTAX);
+    s_expect_cob_rejected("SVD*PRIMARY01*64", "SVD**64", 41, "SVD", 1, SETTLE_ERR_MISSING);
+    s_expect_cob_rejected("SVD*PRIMARY01*64", "SVD*PRIMARY01*6.4.", 41, "SVD", 2,
+                          SETTLE_ERR_SYNTAX);
+}
+
+/* CLAIM_COB_MAX records at most: the one past it is an error, not dropped. */
+static void
+test_x12_837_rejects_a_claim_with_more_other_payer_records_than_it_can_hold(void **state)
+{
+    (void)state;
+    const char *full = "CAS*CO*1*1**2*1**3*1**4*1**5*1**6*1~\n";
+    unsigned segments = CLAIM_COB_MAX / 6 + 1; /* 667 segments, 4002 records */
+    size_t size = strlen(full) * segments + 1, used = 0;
+    char *many = malloc(size);
+    assert_non_null(many);
+    for (unsigned i = 0; i < segments; i++)
+        used += (size_t)snprintf(many + used, size - used, "%s", full);
+    size_t length;
+    char *text = s_edited_file("settle_837p_cob.txt", "CAS*CO*45*12*1~\n", many, &length);
+    free(many);
+    collected_t c = {0};
+    assert_int_equal(s_read_text(text, length, false, &c, NULL), SETTLE_OK);
+    free(text);
+    /* the 4001st record is the fifth of the 667th CAS (segment 18 + 667) */
+    s_assert_at(&c.problems[0], X12_837_CLAIM_REJECTED, 18 + segments, "CAS", 14,
+                SETTLE_ERR_TOO_MANY);
+    assert_int_equal(c.claim_count, 0);
+    s_free(&c);
+}
+
+/* A bad BHT04, or no BHT, rejects every claim of its transaction, each
+ * with the BHT element (or the ST) named; the envelope itself is fine. */
+static void test_x12_837_a_bad_creation_date_rejects_the_transactions_claims(void **state)
+{
+    (void)state;
+    const char *edits[][2] = {{"BHT*0019*00*BATCH1*20260101", "BHT*0019*00*BATCH1*20260230"},
+                              {"BHT*0019*00*BATCH1*20260101", "BHT*0019*00*BATCH1*2026011"},
+                              {"BHT*0019*00*BATCH1*20260101", "BHT*0019*00*BATCH1*"}};
+    const int codes[] = {SETTLE_ERR_RANGE, SETTLE_ERR_SYNTAX, SETTLE_ERR_MISSING};
+    for (size_t i = 0; i < 3; i++) {
+        size_t length;
+        char *text = s_edited(edits[i][0], edits[i][1], &length);
+        collected_t c = {0};
+        x12_837_stats_t stats;
+        assert_int_equal(s_read_text(text, length, false, &c, &stats), SETTLE_OK);
+        free(text);
+        assert_int_equal(stats.claims_delivered, 0);
+        assert_int_equal(stats.claims_rejected, 3);
+        assert_int_equal(stats.envelope_errors, 0);
+        for (unsigned p = 0; p < 3; p++)
+            s_assert_at(&c.problems[p], X12_837_CLAIM_REJECTED, 2, "BHT", 4, codes[i]);
+        assert_string_equal(c.problems[2].claim_id, "PCN003");
+        s_free(&c);
+    }
+    size_t length;
+    char *text = s_edited("BHT*0019*00*BATCH1*20260101", "BHT*0019*00*BATCH1*20260230", &length);
+    collected_t c = {0};
+    assert_int_equal(s_read_text(text, length, false, &c, NULL), SETTLE_OK);
+    free(text);
+    char line[1024];
+    settle_error_format(&c.problems[0].error, line, sizeof line);
+    assert_string_equal(line, "in.x12: segment 2 (BHT), element BHT04: bad date \"20260230\"; "
+                              "expected the transaction's creation date CCYYMMDD");
+    s_free(&c);
+    /* no BHT at all: BHT is required, and the claims would have no date */
+    text = s_edited("BHT*0019*00*BATCH1*20260101*1200*CH~\n", "", &length);
+    assert_int_equal(s_read_text(text, length, false, &c, NULL), SETTLE_OK);
+    free(text);
+    assert_int_equal(c.claim_count, 0);
+    for (unsigned p = 0; p < 3; p++)
+        s_assert_at(&c.problems[p], X12_837_CLAIM_REJECTED, 1, "ST", 0, SETTLE_ERR_MISSING);
+    s_free(&c);
 }
 
 static void test_x12_837_never_reads_past_any_prefix_of_a_file(void **state)
@@ -657,6 +858,12 @@ int main(void)
         cmocka_unit_test(test_x12_837_maps_an_institutional_claim_field_by_field),
         cmocka_unit_test(test_x12_837_reads_other_separators_and_terminators_the_same),
         cmocka_unit_test(test_x12_837_checks_control_numbers_and_counts),
+        cmocka_unit_test(test_x12_837_maps_other_payers_adjudication_field_by_field),
+        cmocka_unit_test(test_x12_837_rejects_a_line_adjudication_for_an_unknown_payer),
+        cmocka_unit_test(test_x12_837_rejects_malformed_adjustments_with_the_element_named),
+        cmocka_unit_test(
+            test_x12_837_rejects_a_claim_with_more_other_payer_records_than_it_can_hold),
+        cmocka_unit_test(test_x12_837_a_bad_creation_date_rejects_the_transactions_claims),
         cmocka_unit_test(test_x12_837_never_reads_past_any_prefix_of_a_file),
         cmocka_unit_test(test_x12_837_truncation_rejects_the_open_claim),
         cmocka_unit_test(test_x12_837_a_callback_can_stop_the_reading),

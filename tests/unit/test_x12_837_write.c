@@ -1,10 +1,11 @@
 /*
  * test_x12_837_write.c - the 837P/837I writer: every field of a fully
- * populated claim of each kind survives canonical -> 837 -> canonical,
- * checked field by field; 837 -> canonical -> 837 -> canonical on the
- * fixtures; the exact text of a small claim; kinds in separate groups with
- * their own control numbers; refusals that name the field; bad options;
- * allocation failure.
+ * populated claim of each kind (other payers' adjudication and the
+ * creation date included) survives canonical -> 837 -> canonical, checked
+ * field by field; 837 -> canonical -> 837 -> canonical on the fixtures; the
+ * exact text of a small claim and of its CAS and SVD segments; kinds and
+ * creation dates in separate transactions with their own control numbers;
+ * refusals that name the field; bad options; allocation failure.
  *
  * Fixtures are found from this file's own path (CMake compiles it by its
  * absolute path): REPO/tests/unit/test_x12_837_write.c -> REPO/fixtures/x12/.
@@ -22,6 +23,8 @@
 #include "settle/date.h"
 #include "settle/x12.h"
 #include "settle/x12_837_write.h"
+
+#include "claim_sample.h"
 
 #define KEPT_MAX          16
 #define TEXT(field, text) assert_int_equal(CLAIM_SET_TEXT((field), (text), strlen(text)), SETTLE_OK)
@@ -144,6 +147,16 @@ static void s_assert_same(const claim_t *a, const claim_t *b)
     assert_int_equal(a->line_count, b->line_count);
     for (uint32_t i = 0; i < a->line_count; i++)
         s_assert_same_line(&a->lines[i], &b->lines[i]);
+    assert_int_equal(a->created, b->created);
+    assert_int_equal(a->cob_count, b->cob_count);
+    for (uint32_t i = 0; i < a->cob_count; i++) {
+        assert_int_equal(a->cob[i].kind, b->cob[i].kind);
+        assert_int_equal(a->cob[i].payer, b->cob[i].payer);
+        assert_int_equal(a->cob[i].line, b->cob[i].line);
+        assert_string_equal(a->cob[i].group, b->cob[i].group);
+        assert_string_equal(a->cob[i].reason, b->cob[i].reason);
+        assert_int_equal(a->cob[i].amount_cents, b->cob[i].amount_cents);
+    }
     assert_true(claim_equal(a, b));
 }
 
@@ -157,6 +170,46 @@ static int32_t s_day(int year, int month, int day)
 /* ------------------------------------------------------------------------
  * Fully populated claims
  * ------------------------------------------------------------------------ */
+
+/* Appends one other-payer record; group and reason "" for a line payment. */
+static void s_cob(claim_t *c, int kind, int payer, int line, const char *group, const char *reason,
+                  int64_t amount_cents)
+{
+    claim_cob_t *cob;
+    assert_int_equal(claim_add_cob(c, &cob), SETTLE_OK);
+    cob->kind = (uint8_t)kind;
+    cob->payer = (uint8_t)payer;
+    cob->line = (uint16_t)line;
+    TEXT(cob->group, group);
+    TEXT(cob->reason, reason);
+    cob->amount_cents = amount_cents;
+}
+
+#define S_ADJ  CLAIM_COB_ADJUSTMENT
+#define S_PAID CLAIM_COB_LINE_PAID
+
+/*
+ * What the two other payers did, in the order an 837 keeps: at claim level
+ * a group that comes back after another (CO, PR, CO) and eight adjustments
+ * of one group (two CAS segments); on line 1 both payers, one with a
+ * negative adjustment, one paying nothing; on line 2 a payment alone.
+ */
+static void s_fill_cob(claim_t *c)
+{
+    s_cob(c, S_ADJ, 1, 0, "CO", "45", 1000);
+    s_cob(c, S_ADJ, 1, 0, "PR", "1", 500);
+    s_cob(c, S_ADJ, 1, 0, "PR", "2", 250);
+    s_cob(c, S_ADJ, 1, 0, "CO", "253", 30);
+    const char *reasons[] = {"23", "94", "B13", "A1", "16", "97", "119", "W1"};
+    for (int i = 0; i < 8; i++)
+        s_cob(c, S_ADJ, 2, 0, "OA", reasons[i], 100 + i);
+    s_cob(c, S_PAID, 1, 1, "", "", 150000);
+    s_cob(c, S_ADJ, 1, 1, "CO", "45", 30000);
+    s_cob(c, S_ADJ, 1, 1, "PR", "3", -2500);
+    s_cob(c, S_PAID, 2, 1, "", "", 0);
+    s_cob(c, S_ADJ, 2, 1, "PI", "B7", 5000);
+    s_cob(c, S_PAID, 1, 2, "", "", 2000);
+}
 
 static void s_fill_common(claim_t *c, const char *id)
 {
@@ -177,6 +230,7 @@ static void s_fill_common(claim_t *c, const char *id)
     TEXT(c->other_payers[1].payer_id, "SUPPLEMENT");
     c->other_payers[1].responsibility = 'T';
     c->other_payers[1].paid_cents = 0;
+    c->created = s_day(2026, 10, 2);
 }
 
 /* An 837P claim with every field it can hold: 13 diagnoses (two HI
@@ -218,6 +272,7 @@ static claim_t *s_full_professional(void)
     line->service_from = line->service_to = s_day(2026, 9, 29);
     line->diagnosis_pointers[0] = 2;
     c->total_charge_cents = 185000 + 3475;
+    s_fill_cob(c);
     assert_int_equal(claim_validate(c, NULL), SETTLE_OK);
     return c;
 }
@@ -256,6 +311,8 @@ static claim_t *s_full_institutional(void)
     line->service_from = s_day(2026, 1, 11);
     line->service_to = s_day(2026, 1, 12);
     c->total_charge_cents = 120050;
+    s_fill_cob(c); /* line 2 has only a revenue code: its SVD03 is empty */
+    c->created = s_day(2025, 12, 31);
     assert_int_equal(claim_validate(c, NULL), SETTLE_OK);
     return c;
 }
@@ -306,9 +363,49 @@ static void test_x12_837_write_round_trips_sparse_claims(void **state)
     claim->patient_birth_date = DATE_NONE;
     claim->patient_sex = CLAIM_SEX_UNKNOWN;
     claim->other_payer_count = 0;
+    claim->cob_count = 0;
     claim->diagnosis_count = 1;
     memset(claim->lines[0].diagnosis_pointers, 0, CLAIM_POINTERS_MAX);
     claim->lines[1].diagnosis_pointers[0] = 1;
+    s_assert_round_trip(claim);
+    /* no creation date: BHT04 is required, so the writer's date stands in */
+    claim->created = DATE_NONE;
+    size_t length;
+    char *text = s_write(&claim, 1, &length, NULL);
+    assert_non_null(strstr(text, "BHT*0019*00*5*20260301*0930*CH~"));
+    s_kept_t kept;
+    s_read(text, length, false, &kept);
+    assert_int_equal(kept.count, 1);
+    assert_int_equal(kept.claims[0]->created, s_day(2026, 3, 1));
+    claim->created = s_day(2026, 3, 1);
+    s_assert_same(claim, kept.claims[0]);
+    s_free_kept(&kept);
+    settle_free(text);
+    claim_destroy(&claim);
+}
+
+/* The shared sample claim (tests/unit/claim_sample.h), as each kind: what
+ * the kind cannot carry is taken out first, the rest must come back. */
+static void test_x12_837_write_round_trips_the_sample_claim_as_each_kind(void **state)
+{
+    (void)state;
+    claim_t *claim = claim_new();
+    assert_non_null(claim);
+    assert_int_equal(sample_fill_claim(claim), SETTLE_OK);
+    assert_true(claim->cob_count > 0 && claim->created != DATE_NONE);
+    claim->place_of_service[0] = '\0'; /* institutional: CLM05-1 is the bill type */
+    claim->bill_type[2] = (char)('0' + claim->frequency); /* CLM05-3 */
+    claim->lines[0].place_of_service[0] = '\0';
+    for (uint32_t i = 0; i < claim->line_count; i++)
+        memset(claim->lines[i].diagnosis_pointers, 0, CLAIM_POINTERS_MAX);
+    s_assert_round_trip(claim);
+
+    claim_reset(claim);
+    assert_int_equal(sample_fill_claim(claim), SETTLE_OK);
+    claim->kind = CLAIM_KIND_PROFESSIONAL;
+    claim->bill_type[0] = '\0';
+    claim->lines[0].revenue_code[0] = claim->lines[1].revenue_code[0] = '\0';
+    TEXT(claim->lines[1].procedure_code, "J1100");
     s_assert_round_trip(claim);
     claim_destroy(&claim);
 }
@@ -318,7 +415,7 @@ static void test_x12_837_write_round_trips_the_fixtures(void **state)
 {
     (void)state;
     const char *names[] = {"settle_837p_three_claims.txt", "settle_837i_full.txt",
-                           "settle_837p_pipes_crlf.txt"};
+                           "settle_837p_pipes_crlf.txt", "settle_837p_cob.txt"};
     for (size_t n = 0; n < sizeof names / sizeof names[0]; n++) {
         char path[1024];
         const char *self = __FILE__;
@@ -355,6 +452,7 @@ static claim_t *s_small_claim(char kind, const char *id)
     claim_t *c = claim_new();
     assert_non_null(c);
     c->kind = kind;
+    c->created = s_day(2026, 2, 27);
     TEXT(c->claim_id, id);
     TEXT(c->payer_id, "PAYER01");
     TEXT(c->billing_npi, "1234567893");
@@ -392,7 +490,7 @@ static void test_x12_837_write_writes_the_expected_text(void **state)
         "000000005*0*T*:~\n"
         "GS*HC*SUBMITTER*RECEIVER*20260301*0930*5*X*005010X222A1~\n"
         "ST*837*0005*005010X222A1~\n"
-        "BHT*0019*00*5*20260301*0930*CH~\n"
+        "BHT*0019*00*5*20260227*0930*CH~\n"
         "NM1*41*2*SUBMITTER*****46*SUBMITTER~\n"
         "NM1*40*2*RECEIVER*****46*RECEIVER~\n"
         "HL*1**20*1~\n"
@@ -453,6 +551,84 @@ static void test_x12_837_write_puts_each_kind_in_its_own_group(void **state)
         claim_destroy(&claims[i]);
 }
 
+/* Loop 2320: CAS after SBR, consecutive adjustments of a group in one
+ * segment, six at most; loop 2430: SVD then its CAS after the line. */
+static void test_x12_837_write_writes_other_payers_adjudication_as_cas_and_svd(void **state)
+{
+    (void)state;
+    claim_t *claims[2] = {s_full_professional(), s_full_institutional()};
+    size_t length;
+    char *text = s_write(claims, 2, &length, NULL);
+    const char *expected[] = {
+        "SBR*P*18*******CI~\n"
+        "CAS*CO*45*10.00~\n"
+        "CAS*PR*1*5.00**2*2.50~\n"
+        "CAS*CO*253*0.30~\n"
+        "AMT*D*287.64~\n",
+        "SBR*T*18*******CI~\n"
+        "CAS*OA*23*1.00**94*1.01**B13*1.02**A1*1.03**16*1.04**97*1.05~\n"
+        "CAS*OA*119*1.06**W1*1.07~\n"
+        "AMT*D*0.00~\n",
+        "CTP****1.5*UN~\n"
+        "SVD*MEDICARE-A*1500.00*HC:99284:25:59:GP:RT**1.5~\n"
+        "CAS*CO*45*300.00~\n"
+        "CAS*PR*3*-25.00~\n"
+        "SVD*SUPPLEMENT*0.00*HC:99284:25:59:GP:RT**1.5~\n"
+        "CAS*PI*B7*50.00~\n"
+        "LX*2~\n",
+        "DTP*472*D8*20260929~\n"
+        "SVD*MEDICARE-A*20.00*HC:J1100:JW**0.125~\n"
+        "SE*",
+        /* 837I: SVD04 the revenue code; SVD03 empty on a line without a procedure */
+        "SVD*MEDICARE-A*1500.00*HC:99284:25:GP*0450*1~\n",
+        "CTP****3*UN~\n"
+        "SVD*MEDICARE-A*20.00**0250*3~\n"
+        "SE*",
+        "BHT*0019*00*5*20261002*0930*CH~",
+        "BHT*0019*00*6*20251231*0930*CH~",
+    };
+    for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++)
+        if (!strstr(text, expected[i]))
+            fail_msg("no\n%s\nin\n%s", expected[i], text);
+    settle_free(text);
+    claim_destroy(&claims[0]);
+    claim_destroy(&claims[1]);
+}
+
+/* One BHT04 per transaction: a claim made on another day opens a new
+ * one; a claim without a creation date takes the writer's date, and so
+ * shares the transaction of claims made that day. */
+static void test_x12_837_write_opens_a_transaction_per_creation_date(void **state)
+{
+    (void)state;
+    claim_t *claims[5] = {
+        s_small_claim(CLAIM_KIND_PROFESSIONAL, "P1"), s_small_claim(CLAIM_KIND_PROFESSIONAL, "P2"),
+        s_small_claim(CLAIM_KIND_PROFESSIONAL, "P3"), s_small_claim(CLAIM_KIND_PROFESSIONAL, "P4"),
+        s_small_claim(CLAIM_KIND_PROFESSIONAL, "P5")};
+    claims[2]->created = s_day(2026, 2, 28);
+    claims[3]->created = DATE_NONE;
+    claims[4]->created = s_day(2026, 3, 1); /* the writer's date */
+    size_t length;
+    uint32_t groups;
+    char *text = s_write(claims, 5, &length, &groups);
+    assert_int_equal(groups, 3);
+    assert_non_null(strstr(text, "ST*837*0005*005010X222A1~\nBHT*0019*00*5*20260227*0930*CH~"));
+    assert_non_null(strstr(text, "ST*837*0006*005010X222A1~\nBHT*0019*00*6*20260228*0930*CH~"));
+    assert_non_null(strstr(text, "ST*837*0007*005010X222A1~\nBHT*0019*00*7*20260301*0930*CH~"));
+    assert_null(strstr(text, "ST*837*0008"));
+    s_kept_t kept;
+    s_read(text, length, false, &kept);
+    assert_int_equal(kept.problems, 0);
+    assert_int_equal(kept.count, 5);
+    claims[3]->created = s_day(2026, 3, 1);
+    for (unsigned i = 0; i < 5; i++)
+        s_assert_same(claims[i], kept.claims[i]);
+    s_free_kept(&kept);
+    settle_free(text);
+    for (unsigned i = 0; i < 5; i++)
+        claim_destroy(&claims[i]);
+}
+
 static void test_x12_837_write_with_no_claims_is_an_empty_interchange(void **state)
 {
     (void)state;
@@ -474,7 +650,8 @@ static void s_assert_refused(claim_t *claim, const char *words)
     settle_error_t error;
     assert_int_equal(x12_837_writer_new(&s_options, &writer, NULL), SETTLE_OK);
     settle_error_clear(&error);
-    assert_int_equal(x12_837_writer_add(writer, claim, &error), SETTLE_ERR_INVALID);
+    if (x12_837_writer_add(writer, claim, &error) != SETTLE_ERR_INVALID)
+        fail_msg("not refused; expected a refusal saying \"%s\"", words);
     if (!strstr(error.message, words))
         fail_msg("\"%s\" does not say \"%s\"", error.message, words);
     char *text;
@@ -505,6 +682,48 @@ static void test_x12_837_write_refuses_what_an_837_cannot_carry(void **state)
     c->lines[0].diagnosis_pointers[0] = 0;
     c->frequency = 7;
     s_assert_refused(c, "bill_type");
+    claim_destroy(&c);
+}
+
+/* What the 837 cannot give back as it was: a creation date past year
+ * 9999, records out of the 837's order, a line adjustment with no line
+ * payment before it, a line payment by a payer SVD01 cannot name. */
+static void test_x12_837_write_refuses_other_payer_records_it_cannot_carry(void **state)
+{
+    (void)state;
+    claim_t *c = s_full_professional();
+    c->created = 2932897; /* 10000-01-01 */
+    s_assert_refused(c, "created is not a day");
+    c->created = s_day(2026, 10, 2);
+    claim_cob_t saved = c->cob[0];
+    c->cob[0].payer = 3; /* the claim has two other payers */
+    s_assert_refused(c, "cob[0] is not a well-formed");
+    c->cob[0] = saved;
+    c->cob[5].payer = 1; /* claim level: payer 2's record, then payer 1's */
+    s_assert_refused(c, "cob[5] is out of the order an 837 keeps");
+    c->cob[5].payer = 2;
+    for (int i = 12; i < 18; i++) /* line 2's records before line 1's */
+        c->cob[i].line = i < 17 ? 2 : 1;
+    s_assert_refused(c, "cob[17] is out of the order an 837 keeps");
+    for (int i = 12; i < 18; i++)
+        c->cob[i].line = i < 17 ? 1 : 2;
+    claim_cob_t paid = c->cob[12];
+    c->cob[12] = c->cob[13]; /* line 1: an adjustment before the payment */
+    c->cob[13] = paid;
+    s_assert_refused(c, "cob[12] is a line adjustment that does not follow");
+    c->cob[13] = c->cob[12];
+    c->cob[12] = paid;
+    c->cob[15].payer = 1; /* payer 1's payment, then payer 2's adjustment */
+    c->cob[16].payer = 2;
+    s_assert_refused(c, "cob[16] is a line adjustment that does not follow");
+    c->cob[15].payer = 2;
+    c->cob[16].payer = 2;
+    TEXT(c->other_payers[1].payer_id, "MEDICARE-A"); /* SVD01 would name both */
+    s_assert_refused(c, "cob[12] is a line payment by an other payer without an id of its own");
+    c->other_payers[1].payer_id[0] = '\0';
+    s_assert_refused(c, "cob[15] is a line payment by an other payer without an id of its own");
+    TEXT(c->other_payers[1].payer_id, "SUPPLEMENT");
+    s_assert_round_trip(c); /* every edit undone */
     claim_destroy(&c);
 }
 
@@ -569,11 +788,15 @@ int main(void)
         cmocka_unit_test(test_x12_837_write_round_trips_every_field_of_a_professional_claim),
         cmocka_unit_test(test_x12_837_write_round_trips_every_field_of_an_institutional_claim),
         cmocka_unit_test(test_x12_837_write_round_trips_sparse_claims),
+        cmocka_unit_test(test_x12_837_write_round_trips_the_sample_claim_as_each_kind),
         cmocka_unit_test(test_x12_837_write_round_trips_the_fixtures),
         cmocka_unit_test(test_x12_837_write_writes_the_expected_text),
         cmocka_unit_test(test_x12_837_write_puts_each_kind_in_its_own_group),
+        cmocka_unit_test(test_x12_837_write_writes_other_payers_adjudication_as_cas_and_svd),
+        cmocka_unit_test(test_x12_837_write_opens_a_transaction_per_creation_date),
         cmocka_unit_test(test_x12_837_write_with_no_claims_is_an_empty_interchange),
         cmocka_unit_test(test_x12_837_write_refuses_what_an_837_cannot_carry),
+        cmocka_unit_test(test_x12_837_write_refuses_other_payer_records_it_cannot_carry),
         cmocka_unit_test(test_x12_837_write_refuses_bad_options),
         cmocka_unit_test(test_x12_837_write_reports_every_allocation_failure),
     };
