@@ -994,7 +994,7 @@ static int s_key_then_coinsurance(s_loader_t *l, yaml_node_t *v, void *t)
 }
 static int s_key_then_deductible(s_loader_t *l, yaml_node_t *v, void *t)
 {
-    bool applies;
+    bool applies = false;
     if (s_bool(l, v, &applies) != 0)
         return -1;
     ((contract_rule_t *)t)->deductible = applies ? 1 : 0;

@@ -579,7 +579,7 @@ static int s_binary(s_parser_t *p, s_kind_t kind, int (*side)(s_parser_t *))
         return -1;
     while (p->token.kind == kind) {
         contract_rule_op_t op = {.code = kind == S_AND ? CONTRACT_RULE_OP_AND : CONTRACT_RULE_OP_OR};
-        uint32_t jump;
+        uint32_t jump = 0; /* s_emit sets it on success */
         if (s_emit(p, &op, 1, &jump) != 0 || s_next(p) != 0 || side(p) != 0)
             return -1;
         p->program->ops[jump].first = p->program->ops_count;

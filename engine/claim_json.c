@@ -378,7 +378,7 @@ static int s_read_line_lists(s_read_t *r, const char *key, const json_t *value, 
     int rc = s_read_array(r, key, value, CLAIM_POINTERS_MAX);
     json_array_foreach(value, i, item)
     {
-        int64_t pointer;
+        int64_t pointer = 0; /* set on success; 0 quiets -O3 */
         if (rc == SETTLE_OK &&
             (rc = s_read_integer(r, key, item, 0, CLAIM_DIAGNOSES_MAX, &pointer)) == SETTLE_OK)
             line->diagnosis_pointers[i] = (uint8_t)pointer;
@@ -389,7 +389,7 @@ static int s_read_line_lists(s_read_t *r, const char *key, const json_t *value, 
 static int s_read_line_field(s_read_t *r, const char *key, const json_t *value, claim_line_t *line,
                              uint32_t number)
 {
-    int64_t integer;
+    int64_t integer = 0;
     int rc = s_read_text_field(r, key, value, line, s_line_codes, COUNT(s_line_codes));
     if (rc >= 0)
         return rc;
@@ -583,7 +583,7 @@ static int s_read_claim_lists(s_read_t *r, const char *key, const json_t *value,
 
 static int s_read_claim_field(s_read_t *r, const char *key, const json_t *value, claim_t *claim)
 {
-    int64_t integer;
+    int64_t integer = 0;
     int rc = s_read_text_field(r, key, value, claim, s_claim_ids, COUNT(s_claim_ids));
     if (rc < 0)
         rc = s_read_text_field(r, key, value, claim, s_claim_references, COUNT(s_claim_references));
