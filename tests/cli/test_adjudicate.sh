@@ -5,15 +5,7 @@
 #   test_adjudicate.sh SETTLE_BINARY
 set -u
 settle=$1
-top=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$top"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
+. "$(dirname "$0")/lib.sh"
 plans="--contract contracts/plans/ppo.yaml --contract contracts/plans/visit-limits.yaml --contract contracts/plans/hdhp.yaml"
 run() {
     # shellcheck disable=SC2086
@@ -64,8 +56,4 @@ grep -qF -- "--remit x12 needs --payer-tax-id" "$tmp/err" || fail "no reason for
 run --format xml fixtures/claims/office-visit.json
 [ $? -eq 2 ] || fail "--format xml: exit code, expected 2"
 
-if [ $failures -ne 0 ]; then
-    echo "$failures check(s) failed"
-    exit 1
-fi
-echo "settle adjudicate: all checks passed"
+finish "settle adjudicate"

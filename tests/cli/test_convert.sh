@@ -7,32 +7,7 @@
 #   test_convert.sh SETTLE_BINARY
 set -u
 settle=$1
-top=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$top"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-
-# expect CODE DESCRIPTION -- COMMAND...: runs the command, checks its exit code.
-expect() {
-    code=$1 what=$2
-    shift 3
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    if [ "$got" -ne "$code" ]; then
-        echo "FAIL: $what: exit $got, expected $code"
-        sed 's/^/  | /' "$tmp/err"
-        failures=$((failures + 1))
-    fi
-}
-# contains FILE TEXT: the file has a line equal to TEXT.
-contains() {
-    if ! grep -qxF -- "$2" "$1"; then
-        echo "FAIL: expected in $1: $2"
-        sed 's/^/  | /' "$1" | head -40
-        failures=$((failures + 1))
-    fi
-}
+. "$(dirname "$0")/lib.sh"
 # same A B WHAT: the two files are byte for byte the same.
 same() {
     if ! cmp -s "$1" "$2"; then
@@ -79,7 +54,7 @@ expect 0 "two files to x12" -- "$settle" convert --to x12 $stamp --control-numbe
 contains "$tmp/out" "ISA*00*          *00*          *ZZ*ME             *ZZ*YOU            *260301*0930*^*00501*000000007*0*P*:~"
 contains "$tmp/out" "ISA*00*          *00*          *ZZ*ME             *ZZ*YOU            *260301*0930*^*00501*000000008*0*P*:~"
 contains "$tmp/out" "GS*HC*ME*YOU*20260301*0930*8*X*005010X223A2~"
-[ "$(grep -c '^ISA' "$tmp/out")" -eq 2 ] || { echo "FAIL: two files, two interchanges"; failures=$((failures + 1)); }
+[ "$(grep -c '^ISA' "$tmp/out")" -eq 2 ] || fail "two files, two interchanges"
 
 # round trips: 837 -> JSON equals 837 -> 837 -> JSON, for both kinds
 for file in "$three" "$inst" $x12/settle_837p_pipes_crlf.txt "$cob"; do
@@ -158,7 +133,7 @@ expect 1 "a Bundle with a bad Claim" -- "$settle" convert --to json $fhir/bundle
 contains "$tmp/err" "settle: $fhir/bundle-with-bad-claim.json:128:30: entry[6].resource.item[0].net.value: expected an amount with at most two decimals (found 1.26e2)"
 contains "$tmp/err" "settle: $fhir/bundle-with-bad-claim.json:133:5: entry[7].resource: expected a resource with a resourceType"
 contains "$tmp/err" "settle convert: 2 claims written, 2 problems"
-[ "$(wc -l <"$tmp/out")" -eq 2 ] || { echo "FAIL: two good claims of the bad Bundle"; failures=$((failures + 1)); }
+[ "$(wc -l <"$tmp/out")" -eq 2 ] || fail "two good claims of the bad Bundle"
 expect 1 "broken FHIR JSON" -- "$settle" convert --to fhir $fhir/bad-syntax.json
 contains "$tmp/err" "settle: $fhir/bad-syntax.json:10:3: invalid JSON: string or '}' expected near end of file"
 contains "$tmp/err" "settle convert: 0 claims written, 1 problem"
@@ -170,7 +145,7 @@ mkdir "$tmp/acks"
 expect 1 "acknowledgments" -- "$settle" convert --ack "$tmp/acks" $stamp --control-number 9 "$three" "$inst"
 for suffix in 999 277 ack.json; do
     for name in settle_837p_three_claims.txt settle_837i_full.txt; do
-        [ -s "$tmp/acks/$name.$suffix" ] || { echo "FAIL: no $name.$suffix"; failures=$((failures + 1)); }
+        [ -s "$tmp/acks/$name.$suffix" ] || fail "no $name.$suffix"
     done
 done
 ack=$tmp/acks/settle_837p_three_claims.txt
@@ -191,20 +166,16 @@ contains "$tmp/acks/x12_valid.txt.999" "IK5*R*5*4~"
 contains "$tmp/acks/x12_valid.txt.999" "AK9*R*1*1*0~"
 # standard input is acknowledged as "stdin"
 expect 0 "acknowledgment of standard input" -- sh -c "\"$settle\" convert --ack \"$tmp/acks\" $stamp - < $inst"
-[ -s "$tmp/acks/stdin.999" ] || { echo "FAIL: no stdin.999"; failures=$((failures + 1)); }
+[ -s "$tmp/acks/stdin.999" ] || fail "no stdin.999"
 # a FHIR input gets the JSON acknowledgment only
 expect 1 "acknowledgment of a FHIR Bundle" -- "$settle" convert --ack "$tmp/acks" $stamp $fhir/bundle-with-bad-claim.json
 contains "$tmp/acks/bundle-with-bad-claim.json.ack.json" '      "claim_id": "RB-7099",'
 contains "$tmp/acks/bundle-with-bad-claim.json.ack.json" '    "RB-7002"'
-[ ! -e "$tmp/acks/bundle-with-bad-claim.json.999" ] || { echo "FAIL: a 999 for a FHIR input"; failures=$((failures + 1)); }
+[ ! -e "$tmp/acks/bundle-with-bad-claim.json.999" ] || fail "a 999 for a FHIR input"
 # with --to json as well: claims on standard output, acknowledgments in DIR
 expect 0 "convert and acknowledge" -- "$settle" convert --to json --ack "$tmp/acks" $stamp "$inst"
 contains "$tmp/err" "settle convert: 1 claim written, 0 problems"
 # a directory that cannot be written is a system failure
 expect 3 "unwritable acknowledgment directory" -- "$settle" convert --ack "$tmp/no/such/dir" $stamp "$inst"
 
-if [ "$failures" -ne 0 ]; then
-    echo "$failures failure(s)"
-    exit 1
-fi
-echo "cli convert: all checks passed"
+finish "settle convert"

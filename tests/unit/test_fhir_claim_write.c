@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include "test_fixture.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,23 +90,7 @@ static void s_read(const char *text, size_t length, collected_t *c)
 
 static char *s_load(const char *name, size_t *length_out)
 {
-    char path[1024];
-    const char *self = __FILE__;
-    const char *tail = strstr(self, "tests/unit/test_fhir_claim_write.c");
-    int prefix = tail ? (int)(tail - self) : 0;
-    snprintf(path, sizeof path, "%.*sfixtures/fhir/%s", prefix, self, name);
-    FILE *file = fopen(path, "rb");
-    if (!file)
-        fail_msg("cannot open %s", path);
-    fseek(file, 0, SEEK_END);
-    long size = ftell(file);
-    fseek(file, 0, SEEK_SET);
-    char *text = malloc(size > 0 ? (size_t)size : 1);
-    assert_non_null(text);
-    assert_int_equal(fread(text, 1, (size_t)size, file), (size_t)size);
-    fclose(file);
-    *length_out = (size_t)size;
-    return text;
+    return test_fixture_load("fhir", name, length_out);
 }
 
 static int32_t s_day(int year, int month, int day)

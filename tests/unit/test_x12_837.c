@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include "test_fixture.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,23 +88,7 @@ static int s_read_text(const char *text, size_t length, bool skip_validation, co
 /* Reads a fixture into a buffer of exactly its size (no NUL after it). */
 static char *s_load(const char *name, size_t *length_out)
 {
-    char path[1024];
-    const char *self = __FILE__;
-    const char *tail = strstr(self, "tests/unit/test_x12_837.c");
-    int prefix = tail ? (int)(tail - self) : 0;
-    snprintf(path, sizeof path, "%.*sfixtures/x12/%s", prefix, self, name);
-    FILE *file = fopen(path, "rb");
-    if (!file)
-        fail_msg("cannot open %s", path);
-    fseek(file, 0, SEEK_END);
-    long size = ftell(file);
-    fseek(file, 0, SEEK_SET);
-    char *text = malloc(size > 0 ? (size_t)size : 1);
-    assert_non_null(text);
-    assert_int_equal(fread(text, 1, (size_t)size, file), (size_t)size);
-    fclose(file);
-    *length_out = (size_t)size;
-    return text;
+    return test_fixture_load("x12", name, length_out);
 }
 
 static int s_read_file(const char *name, bool skip_validation, collected_t *c,
