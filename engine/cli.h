@@ -107,5 +107,7 @@ int cli_keygen(int argc, char **argv);
 int cli_adjudicate(int argc, char **argv);
 int cli_check_contract(int argc, char **argv);
 int cli_convert(int argc, char **argv);
+int cli_submit(int argc, char **argv); /* cli_submit.c: submit and head */
+int cli_head(int argc, char **argv);
 
 #endif

@@ -14,6 +14,8 @@ static const cli_command_t s_commands[] = {
     {"adjudicate", "adjudicate claims offline against plan contracts", cli_adjudicate},
     {"check-contract", "compile plan contracts and list their problems", cli_check_contract},
     {"convert", "convert X12 837 or JSON claims to canonical JSON, one per line", cli_convert},
+    {"submit", "sign and submit claims or a command to a node, following the leader", cli_submit},
+    {"head", "print a node's ledger head: index and hash", cli_head},
 };
 
 #define COMMAND_COUNT (sizeof s_commands / sizeof s_commands[0])

@@ -1,0 +1,216 @@
+/*
+ * node_intake.c - the intake: a ZeroMQ ROUTER served by its own thread,
+ * which hands requests to the libuv loop through a bounded queue and a
+ * uv_async wake-up, and sends the loop's replies, which reach it over an
+ * inproc PAIR.  The Raft loop never waits on ZeroMQ: it only drains the
+ * queue and sends non-blocking replies.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "node_internal.h"
+#include "settle/alloc.h"
+
+#define POLL_MS 50
+
+struct node_intake_s {
+    uv_async_t async; /* first: the close callback frees the struct through it */
+    zsock_t *router;  /* the intake thread's */
+    zsock_t *pair_loop, *pair_thread;
+    pthread_t thread;
+    bool thread_started;
+    atomic_bool stop;
+    node_request_fn on_request;
+    void *context;
+    pthread_mutex_t lock; /* guards the queue */
+    zmsg_t *queue[NODE_QUEUE_MAX];
+    unsigned head, count;
+};
+
+void node_log(uint64_t node_id, const char *level, const char *event, const char *format, ...)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    char message[768];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(message, sizeof message, format, args);
+    va_end(args);
+    fprintf(stderr, "ts=%lld.%03ld node=%llu level=%s event=%s %s\n", (long long)now.tv_sec,
+            now.tv_nsec / 1000000, (unsigned long long)node_id, level, event, message);
+}
+
+/* An answer from the intake thread itself (malformed, busy). */
+static void s_answer(zsock_t *router, zmsg_t *request, const char *status, const char *text)
+{
+    zframe_t *identity = zmsg_pop(request);
+    zframe_t *request_id = zmsg_pop(request);
+    zmsg_t *reply = zmsg_new();
+    zmsg_append(reply, &identity);
+    if (request_id)
+        zmsg_append(reply, &request_id);
+    else
+        zmsg_addstr(reply, "");
+    zmsg_addstr(reply, status);
+    zmsg_addstr(reply, text);
+    zmsg_send(&reply, router);
+    zframe_destroy(&request_id);
+}
+
+/* A request checked for shape and queued for the loop. */
+static void s_request(node_intake_t *self, zmsg_t *request)
+{
+    zframe_t *identity = zmsg_first(request);
+    zframe_t *request_id = zmsg_next(request);
+    zframe_t *verb = zmsg_next(request);
+    if (!identity || !request_id || !verb || zframe_size(request_id) == 0 ||
+        zframe_size(request_id) > NODE_REQUEST_ID_SIZE_MAX) {
+        s_answer(self->router, request, "error", "malformed request: [request id] [verb] ...");
+        zmsg_destroy(&request);
+        return;
+    }
+    pthread_mutex_lock(&self->lock);
+    bool queued = self->count < NODE_QUEUE_MAX;
+    if (queued) {
+        self->queue[(self->head + self->count) % NODE_QUEUE_MAX] = request;
+        self->count++;
+    }
+    pthread_mutex_unlock(&self->lock);
+    if (!queued) {
+        s_answer(self->router, request, "retry", "busy: the queue is full");
+        zmsg_destroy(&request);
+        return;
+    }
+    uv_async_send(&self->async);
+}
+
+static void *s_thread(void *argument)
+{
+    node_intake_t *self = argument;
+    zpoller_t *poller = zpoller_new(self->router, self->pair_thread, NULL);
+    while (poller && !atomic_load(&self->stop)) {
+        void *which = zpoller_wait(poller, POLL_MS);
+        if (which == self->router) {
+            zmsg_t *request = zmsg_recv(self->router);
+            if (request)
+                s_request(self, request);
+        } else if (which == self->pair_thread) {
+            zmsg_t *reply = zmsg_recv(self->pair_thread);
+            if (reply)
+                zmsg_send(&reply, self->router);
+        }
+    }
+    zpoller_destroy(&poller);
+    return NULL;
+}
+
+/* The loop's side of the queue: everything queued, in order. */
+static void s_drain(uv_async_t *async)
+{
+    node_intake_t *self = (node_intake_t *)async;
+    for (;;) {
+        pthread_mutex_lock(&self->lock);
+        zmsg_t *request = NULL;
+        if (self->count > 0) {
+            request = self->queue[self->head];
+            self->head = (self->head + 1) % NODE_QUEUE_MAX;
+            self->count--;
+        }
+        pthread_mutex_unlock(&self->lock);
+        if (!request)
+            return;
+        self->on_request(self->context, request);
+    }
+}
+
+node_intake_t *node_intake_new(const char *endpoint, uv_loop_t *loop, node_request_fn on_request,
+                               void *context, settle_error_t *error)
+{
+    node_intake_t *self = settle_calloc(1, sizeof *self);
+    if (!self) {
+        settle_error_set(error, SETTLE_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&self->lock, NULL);
+    self->on_request = on_request;
+    self->context = context;
+    char inproc[64];
+    snprintf(inproc, sizeof inproc, "inproc://settle-intake-%p", (void *)self);
+    self->router = zsock_new(ZMQ_ROUTER);
+    self->pair_loop = zsock_new(ZMQ_PAIR);
+    self->pair_thread = zsock_new(ZMQ_PAIR);
+    if (!self->router || !self->pair_loop || !self->pair_thread ||
+        zsock_bind(self->pair_loop, "%s", inproc) != 0 ||
+        zsock_connect(self->pair_thread, "%s", inproc) != 0) {
+        settle_error_set(error, SETTLE_ERR_IO, "intake: cannot make the sockets");
+        goto fail;
+    }
+    zsock_set_maxmsgsize(self->router, (int64_t)NODE_MESSAGE_SIZE_MAX);
+    zsock_set_sndtimeo(self->pair_loop, 0);
+    zsock_set_linger(self->router, 0);
+    if (zsock_bind(self->router, "%s", endpoint) < 0) {
+        settle_error_set(error, SETTLE_ERR_IO, "intake: cannot bind %s: %s", endpoint,
+                         zmq_strerror(zmq_errno()));
+        goto fail;
+    }
+    uv_async_init(loop, &self->async, s_drain);
+    if (pthread_create(&self->thread, NULL, s_thread, self) != 0) {
+        settle_error_set(error, SETTLE_ERR_IO, "intake: cannot start its thread");
+        node_intake_destroy(&self);
+        return NULL;
+    }
+    self->thread_started = true;
+    return self;
+fail:
+    zsock_destroy(&self->router);
+    zsock_destroy(&self->pair_loop);
+    zsock_destroy(&self->pair_thread);
+    pthread_mutex_destroy(&self->lock);
+    settle_free(self);
+    return NULL;
+}
+
+void node_intake_reply(node_intake_t *self, zframe_t *identity, zframe_t *request_id,
+                       const char *status, const char *text, size_t text_size)
+{
+    zmsg_t *reply = zmsg_new();
+    if (!reply)
+        return;
+    zframe_t *copy = zframe_dup(identity);
+    zmsg_append(reply, &copy);
+    copy = zframe_dup(request_id);
+    zmsg_append(reply, &copy);
+    zmsg_addstr(reply, status);
+    zmsg_addmem(reply, text, text_size);
+    if (zmsg_send(&reply, self->pair_loop) != 0)
+        zmsg_destroy(&reply);
+}
+
+static void s_closed(uv_handle_t *handle)
+{
+    settle_free(handle); /* the async handle is the struct's first member */
+}
+
+void node_intake_destroy(node_intake_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    node_intake_t *self = *self_p;
+    *self_p = NULL;
+    atomic_store(&self->stop, true);
+    if (self->thread_started)
+        pthread_join(self->thread, NULL);
+    for (; self->count > 0; self->count--) {
+        zmsg_destroy(&self->queue[self->head]);
+        self->head = (self->head + 1) % NODE_QUEUE_MAX;
+    }
+    zsock_destroy(&self->router);
+    zsock_destroy(&self->pair_loop);
+    zsock_destroy(&self->pair_thread);
+    pthread_mutex_destroy(&self->lock);
+    uv_close((uv_handle_t *)&self->async, s_closed);
+}
