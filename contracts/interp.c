@@ -688,6 +688,15 @@ static void s_void_decision(s_run_t *run, const interp_history_t *original)
     interp_history_read(run->state, original, NULL, NULL, NULL, decision->lines);
     decision->line_count = original->line_count;
     decision->status = (interp_status_t)original->status;
+    interp_decision_negate(decision); /* the totals are still 0 here */
+}
+
+void interp_decision_negate(interp_decision_t *decision)
+{
+    decision->billed_cents = -decision->billed_cents;
+    decision->allowed_cents = -decision->allowed_cents;
+    decision->paid_cents = -decision->paid_cents;
+    decision->patient_cents = -decision->patient_cents;
     for (uint32_t i = 0; i < decision->line_count; i++) {
         interp_line_t *line = &decision->lines[i];
         line->billed_cents = -line->billed_cents;

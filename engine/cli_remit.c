@@ -118,25 +118,10 @@ static void s_negate(const interp_decision_t *from, interp_decision_t *to)
     interp_line_t *lines = to->lines;
     *to = *from;
     to->lines = lines;
+    memcpy(lines, from->lines, from->line_count * sizeof *lines);
     to->frequency = CLAIM_FREQUENCY_VOID;
     memcpy(to->related_claim_id, from->claim_id, sizeof to->related_claim_id);
-    to->billed_cents = -from->billed_cents;
-    to->allowed_cents = -from->allowed_cents;
-    to->paid_cents = -from->paid_cents;
-    to->patient_cents = -from->patient_cents;
-    for (uint32_t i = 0; i < from->line_count; i++) {
-        interp_line_t *line = &to->lines[i];
-        *line = from->lines[i];
-        line->billed_cents = -line->billed_cents;
-        line->allowed_cents = -line->allowed_cents;
-        line->deductible_cents = -line->deductible_cents;
-        line->copay_cents = -line->copay_cents;
-        line->coinsurance_cents = -line->coinsurance_cents;
-        line->paid_cents = -line->paid_cents;
-        line->patient_cents = -line->patient_cents;
-        for (uint32_t a = 0; a < line->adjustment_count; a++)
-            line->adjustments[a].amount_cents = -line->adjustments[a].amount_cents;
-    }
+    interp_decision_negate(to);
 }
 
 /* Adds the reversal of the entry a replacement replaces, when there is one. */

@@ -80,6 +80,11 @@ typedef struct {
     interp_line_t *lines; /* room for CLAIM_LINES_MAX, owned by the decision */
 } interp_decision_t;
 
+/* Negates every amount of the decision in place, claim totals, lines and
+ * adjustments: what reverses it (a void's decision, a remittance's
+ * reversal).  Status, codes and units are left as they are. */
+void interp_decision_negate(interp_decision_t *decision);
+
 /* A new decision with room for the largest claim, or NULL when out of
  * memory.  Free with interp_decision_destroy (nulls the pointer, safe twice). */
 interp_decision_t *interp_decision_new(void);
