@@ -280,3 +280,33 @@ void command_entry_free(command_entry_t *entry)
     entry->commands = NULL;
     entry->count = 0;
 }
+
+/* ------------------------------------------------------------------------
+ * Padding in the Raft log
+ * ------------------------------------------------------------------------ */
+
+#define COMMAND_ENTRY_HEADER_SIZE 18 /* "SENT" u16 version u64 timestamp u32 count */
+
+static uint32_t s_u32_at(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+size_t command_entry_unpadded_size(const uint8_t *bytes, size_t size)
+{
+    if (!bytes || size < COMMAND_ENTRY_HEADER_SIZE)
+        return size;
+    uint32_t count = s_u32_at(bytes + 14);
+    size_t at = COMMAND_ENTRY_HEADER_SIZE;
+    for (uint32_t i = 0; i < count && i < COMMAND_ENTRY_COMMANDS_MAX; i++) {
+        if (size - at < 4 || s_u32_at(bytes + at) > size - at - 4)
+            return size;
+        at += 4 + (size_t)s_u32_at(bytes + at);
+    }
+    if (size - at >= 8)
+        return size;
+    for (size_t i = at; i < size; i++)
+        if (bytes[i] != 0)
+            return size;
+    return at;
+}

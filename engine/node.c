@@ -27,7 +27,6 @@
 #define BODY_LINE_SIZE     (FSM_REASON_SIZE + 160)
 
 typedef struct {
-    struct raft_fsm padded; /* first: its callbacks find the node through it */
     const node_config_t *config;
     uv_loop_t loop;
     struct raft_uv_transport transport;
@@ -76,100 +75,6 @@ static size_t s_head_text(node_t *n, char *out, size_t size)
         used += (size_t)snprintf(out + used, size - used, "%02x", hash[i]);
     used += (size_t)snprintf(out + used, size - used, "\n");
     return used < size ? used : size - 1;
-}
-
-/* ------------------------------------------------------------------------
- * Padding: libraft's on-disk log (raft_uv) needs every entry's length to be
- * a multiple of 8 bytes (it writes the padding but reads a batch back at
- * the unpadded offset, and refuses the segment on restart).  Entries go
- * into the log padded with zeros here, and the padding is cut off before
- * the state machine sees them: the settle entry's framing says its length.
- * Deterministic: every node cuts the same bytes.
- * ------------------------------------------------------------------------ */
-
-#define ENTRY_HEADER_SIZE 18 /* "SENT" u16 version u64 timestamp u32 count */
-
-static uint32_t s_get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-/* The settle entry's own length within buffer[0..size), or size when the
- * framing does not say (the state machine then refuses the entry whole). */
-static size_t s_unpadded_size(const uint8_t *bytes, size_t size)
-{
-    if (size < ENTRY_HEADER_SIZE)
-        return size;
-    uint32_t count = s_get32(bytes + 14);
-    size_t at = ENTRY_HEADER_SIZE;
-    for (uint32_t i = 0; i < count && i < COMMAND_ENTRY_COMMANDS_MAX; i++) {
-        if (size - at < 4 || s_get32(bytes + at) > size - at - 4)
-            return size;
-        at += 4 + (size_t)s_get32(bytes + at);
-    }
-    if (size - at >= 8)
-        return size;
-    for (size_t i = at; i < size; i++)
-        if (bytes[i] != 0)
-            return size;
-    return at;
-}
-
-static int s_padded_apply(struct raft_fsm *fsm, const struct raft_buffer *buffer, void **result)
-{
-    node_t *n = (node_t *)fsm;
-    struct raft_fsm *inner = raft_fsm_interface(n->adapter);
-    struct raft_buffer cut = *buffer;
-    if (cut.base)
-        cut.len = s_unpadded_size(cut.base, cut.len);
-    return inner->apply(inner, &cut, result);
-}
-
-static int s_padded_snapshot(struct raft_fsm *fsm, struct raft_buffer *buffers[], unsigned *count)
-{
-    struct raft_fsm *inner = raft_fsm_interface(((node_t *)fsm)->adapter);
-    return inner->snapshot(inner, buffers, count);
-}
-
-static int s_padded_finalize(struct raft_fsm *fsm, struct raft_buffer *buffers[], unsigned *count)
-{
-    struct raft_fsm *inner = raft_fsm_interface(((node_t *)fsm)->adapter);
-    return inner->snapshot_finalize(inner, buffers, count);
-}
-
-static int s_padded_restore(struct raft_fsm *fsm, struct raft_buffer *buffer)
-{
-    struct raft_fsm *inner = raft_fsm_interface(((node_t *)fsm)->adapter);
-    return inner->restore(inner, buffer);
-}
-
-/* The wrapper libraft is given instead of the adapter's own interface. */
-static void s_padded_init(node_t *n)
-{
-    struct raft_fsm *inner = raft_fsm_interface(n->adapter);
-    n->padded = *inner;
-    n->padded.data = n;
-    n->padded.apply = s_padded_apply;
-    n->padded.snapshot = s_padded_snapshot;
-    n->padded.snapshot_finalize = s_padded_finalize;
-    n->padded.restore = s_padded_restore;
-}
-
-/* An entry in raft_malloc memory, zero-padded to a multiple of 8 bytes;
- * libraft owns it after a successful raft_apply. */
-static int s_entry_buffer(const uint8_t *entry, size_t size, struct raft_buffer *buffer_out)
-{
-    if (!entry || size == 0 || size > COMMAND_ENTRY_SIZE_MAX)
-        return SETTLE_ERR_INVALID;
-    size_t padded = (size + 7) & ~(size_t)7;
-    uint8_t *base = raft_malloc(padded);
-    if (!base)
-        return SETTLE_ERR_NOMEM;
-    memcpy(base, entry, size);
-    memset(base + size, 0, padded - size);
-    buffer_out->base = base;
-    buffer_out->len = padded;
-    return SETTLE_OK;
 }
 
 /* ------------------------------------------------------------------------
@@ -269,7 +174,7 @@ static void s_submit(node_t *n, zmsg_t *request, zframe_t *identity, zframe_t *r
                                             &entry_size)
                      : SETTLE_ERR_NOMEM;
     if (rc == SETTLE_OK)
-        rc = s_entry_buffer(entry, entry_size, &buffer);
+        rc = raft_fsm_buffer(entry, entry_size, &buffer);
     settle_free(entry);
     if (rc != SETTLE_OK) {
         settle_free(pending);
@@ -349,7 +254,7 @@ static void s_barrier_done(struct raft_barrier *barrier, int status)
     struct raft_buffer buffer = {0};
     if (status != 0 || index != 0 || n->stopping ||
         genesis_entry(n->genesis, s_now_ms(), &entry, &size) != SETTLE_OK ||
-        s_entry_buffer(entry, size, &buffer) != SETTLE_OK) {
+        raft_fsm_buffer(entry, size, &buffer) != SETTLE_OK) {
         settle_free(entry);
         n->genesis_pending = false;
         return;
@@ -425,10 +330,9 @@ static int s_open(node_t *n, settle_error_t *error)
         rc = raft_fsm_new(n->fsm, &n->adapter);
     if (rc != SETTLE_OK)
         return rc;
-    s_padded_init(n);
     if (uv_loop_init(&n->loop) != 0 || raft_uv_tcp_init(&n->transport, &n->loop) != 0 ||
         raft_uv_init(&n->io, &n->loop, c->data_dir, &n->transport) != 0 ||
-        raft_init(&n->raft, &n->io, &n->padded, c->id, c->raft_address) != 0)
+        raft_init(&n->raft, &n->io, raft_fsm_interface(n->adapter), c->id, c->raft_address) != 0)
         return settle_error_set(error, SETTLE_ERR_IO, "raft: cannot initialise in %s: %s",
                                 c->data_dir, raft_errmsg(&n->raft));
     n->raft.data = n;

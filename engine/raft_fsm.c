@@ -48,7 +48,9 @@ static int s_apply(struct raft_fsm *interface, const struct raft_buffer *buffer,
     if (!buffer->base || buffer->len == 0)
         rc = settle_error_set(&out->error, SETTLE_ERR_TRUNCATED, "raft_fsm: empty entry");
     else
-        rc = fsm_apply(self->fsm, buffer->base, buffer->len, self->results, &out->error);
+        rc = fsm_apply(self->fsm, buffer->base,
+                       command_entry_unpadded_size(buffer->base, buffer->len), self->results,
+                       &out->error);
     if (rc == SETTLE_ERR_NOMEM || rc == SETTLE_ERR_IO) {
         /* Rolled back: libraft keeps the entry and applies it again later. */
         self->stats.apply_failures++;
@@ -196,11 +198,15 @@ int raft_fsm_buffer(const uint8_t *entry, size_t size, struct raft_buffer *buffe
         return SETTLE_ERR_INVALID;
     if (size > COMMAND_ENTRY_SIZE_MAX)
         return SETTLE_ERR_TOO_LONG;
-    void *base = raft_malloc(size);
+    /* libraft's on-disk log reads entries back right only in multiples of
+     * 8 bytes; apply cuts the zero padding off (command_entry_unpadded_size). */
+    size_t padded = (size + 7) & ~(size_t)7;
+    uint8_t *base = raft_malloc(padded);
     if (!base)
         return SETTLE_ERR_NOMEM;
     memcpy(base, entry, size);
+    memset(base + size, 0, padded - size);
     buffer_out->base = base;
-    buffer_out->len = size;
+    buffer_out->len = padded;
     return SETTLE_OK;
 }

@@ -169,6 +169,16 @@ int command_entry_encode(uint64_t timestamp_ms, const uint8_t *const *commands, 
 int command_entry_decode(const uint8_t *bytes, size_t size, command_entry_t *entry_out,
                          settle_error_t *reasons, uint32_t reasons_capacity, settle_error_t *error);
 
+/*
+ * The length of the entry at bytes[0..size) without the zero padding the
+ * Raft log adds (libraft's on-disk log wants entries in multiples of 8
+ * bytes): the length its own framing gives, when what follows is fewer
+ * than 8 zero bytes; otherwise size, and decoding then refuses the entry
+ * whole.  Reads only within bounds; the same bytes give the same answer on
+ * every node.
+ */
+size_t command_entry_unpadded_size(const uint8_t *bytes, size_t size);
+
 /* Frees the commands array; the entry is then empty.  Safe twice. */
 void command_entry_free(command_entry_t *entry);
 

@@ -89,7 +89,9 @@ const settle_error_t *raft_fsm_last_error(const raft_fsm_t *self);
 
 /*
  * Copies an encoded entry (command_entry_encode) into *buffer_out, in memory
- * from raft_malloc as raft_apply requires: after a successful raft_apply
+ * from raft_malloc as raft_apply requires, zero-padded to a multiple of 8
+ * bytes as libraft's on-disk log needs (apply cuts the padding off, by the
+ * entry's own framing): after a successful raft_apply
  * the buffer is libraft's; otherwise the caller frees it with raft_free.
  * SETTLE_ERR_INVALID for an empty entry, SETTLE_ERR_TOO_LONG past
  * COMMAND_ENTRY_SIZE_MAX, SETTLE_ERR_NOMEM.

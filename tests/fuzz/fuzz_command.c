@@ -84,6 +84,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0)
         return 0;
+    /* The padding cut never reaches past the input, and only cuts zeros. */
+    size_t unpadded = command_entry_unpadded_size(data, size);
+    if (unpadded > size || size - unpadded >= 8)
+        abort();
+    for (size_t i = unpadded; i < size; i++)
+        if (data[i] != 0)
+            abort();
     switch (data[0] % 3) {
     case 0:
         s_check_entry(data + 1, size - 1);

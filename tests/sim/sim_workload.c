@@ -657,10 +657,10 @@ static void s_submit_entry(sim_t *sim, unsigned server, const int *owners, uint3
     size_t size = 0;
     if (command_entry_encode(SIM_T0_MS + now, commands, sizes, total, &entry, &size) != SETTLE_OK)
         sim_fail(sim, "cannot encode an entry");
-    hash_sha256(entry, size, request->digest);
     struct raft_buffer buffer;
     if (raft_fsm_buffer(entry, size, &buffer) != SETTLE_OK)
         sim_fail(sim, "out of memory");
+    hash_sha256(buffer.base, buffer.len, request->digest); /* as the log holds it, padded */
     settle_free(entry);
     request->request.data = sim;
     request->server = server;
@@ -720,10 +720,10 @@ void sim_workload_submit_junk(sim_t *sim)
     for (size_t i = 0; i < sizeof junk; i++)
         junk[i] = (uint8_t)sim_rng_below(&sim->rng, 256);
     memcpy(junk, "SENT", 4); /* the mark, then nonsense */
-    hash_sha256(junk, sizeof junk, request->digest);
     struct raft_buffer buffer;
     if (raft_fsm_buffer(junk, sizeof junk, &buffer) != SETTLE_OK)
         sim_fail(sim, "out of memory");
+    hash_sha256(buffer.base, buffer.len, request->digest);
     request->request.data = sim;
     request->server = server;
     request->submitted_ms = raft_fixture_time(&sim->fixture);
