@@ -27,6 +27,7 @@
 
 #include "settle/alloc.h"
 #include "settle/hash.h"
+#include "wire.h"
 
 static const uint8_t s_magic[4] = {'S', 'C', 'L', 'M'};
 
@@ -36,16 +37,6 @@ static const uint8_t s_magic[4] = {'S', 'C', 'L', 'M'};
 /* ------------------------------------------------------------------------
  * Checks shared by both directions
  * ------------------------------------------------------------------------ */
-
-static bool s_text_ok(const char *text, size_t length, size_t field_size)
-{
-    if (length >= field_size)
-        return false;
-    for (size_t i = 0; i < length; i++)
-        if ((unsigned char)text[i] < 0x20 || (unsigned char)text[i] > 0x7e)
-            return false;
-    return true;
-}
 
 static bool s_kind_ok(char kind)
 {
@@ -72,41 +63,9 @@ static bool s_responsibility_ok(char responsibility)
  * Writing
  * ------------------------------------------------------------------------ */
 
-typedef struct {
-    uint8_t *at; /* NULL when only measuring */
-    size_t used;
-    bool ok; /* false once a value could not be encoded */
-} s_writer_t;
+#define PUT_TEXT(w, field) wire_put_text((w), (field), sizeof(field))
 
-static void s_put(s_writer_t *w, const void *bytes, size_t size)
-{
-    if (w->at)
-        memcpy(w->at + w->used, bytes, size);
-    w->used += size;
-}
-
-static void s_put_uint(s_writer_t *w, uint64_t value, int size)
-{
-    uint8_t bytes[8];
-    for (int i = 0; i < size; i++)
-        bytes[i] = (uint8_t)(value >> (8 * (size - 1 - i)));
-    s_put(w, bytes, (size_t)size);
-}
-
-static void s_put_text(s_writer_t *w, const char *field, size_t field_size)
-{
-    size_t length = strnlen(field, field_size);
-    if (!s_text_ok(field, length, field_size)) {
-        w->ok = false;
-        return;
-    }
-    s_put_uint(w, length, 2);
-    s_put(w, field, length);
-}
-
-#define PUT_TEXT(w, field) s_put_text((w), (field), sizeof(field))
-
-static void s_put_line(s_writer_t *w, const claim_line_t *line)
+static void s_put_line(wire_writer_t *w, const claim_line_t *line)
 {
     PUT_TEXT(w, line->procedure_code);
     for (int i = 0; i < CLAIM_MODIFIERS_MAX; i++)
@@ -114,14 +73,14 @@ static void s_put_line(s_writer_t *w, const claim_line_t *line)
     PUT_TEXT(w, line->revenue_code);
     PUT_TEXT(w, line->ndc);
     PUT_TEXT(w, line->place_of_service);
-    s_put_uint(w, (uint64_t)line->units_milli, 8);
-    s_put_uint(w, (uint64_t)line->charge_cents, 8);
-    s_put_uint(w, (uint32_t)line->service_from, 4);
-    s_put_uint(w, (uint32_t)line->service_to, 4);
-    s_put(w, line->diagnosis_pointers, CLAIM_POINTERS_MAX);
+    wire_put_uint(w, (uint64_t)line->units_milli, 8);
+    wire_put_uint(w, (uint64_t)line->charge_cents, 8);
+    wire_put_uint(w, (uint32_t)line->service_from, 4);
+    wire_put_uint(w, (uint32_t)line->service_to, 4);
+    wire_put(w, line->diagnosis_pointers, CLAIM_POINTERS_MAX);
 }
 
-static void s_put_claim(s_writer_t *w, const claim_t *c)
+static void s_put_claim(wire_writer_t *w, const claim_t *c)
 {
     if (!s_kind_ok(c->kind) || !s_sex_ok(c->patient_sex) || !s_frequency_ok(c->frequency) ||
         c->diagnosis_count > CLAIM_DIAGNOSES_MAX || c->other_payer_count > CLAIM_OTHER_PAYERS_MAX ||
@@ -129,80 +88,80 @@ static void s_put_claim(s_writer_t *w, const claim_t *c)
         w->ok = false;
         return;
     }
-    s_put(w, s_magic, sizeof s_magic);
-    s_put_uint(w, CLAIM_CODEC_VERSION, 2);
+    wire_put(w, s_magic, sizeof s_magic);
+    wire_put_uint(w, CLAIM_CODEC_VERSION, 2);
     uint8_t flags[3] = {(uint8_t)c->kind, c->frequency, (uint8_t)c->patient_sex};
-    s_put(w, flags, sizeof flags);
+    wire_put(w, flags, sizeof flags);
     PUT_TEXT(w, c->claim_id);
     PUT_TEXT(w, c->payer_id);
     PUT_TEXT(w, c->billing_npi);
     PUT_TEXT(w, c->rendering_npi);
     PUT_TEXT(w, c->member_id);
-    s_put_uint(w, (uint32_t)c->patient_birth_date, 4);
-    s_put_uint(w, (uint32_t)c->created, 4);
+    wire_put_uint(w, (uint32_t)c->patient_birth_date, 4);
+    wire_put_uint(w, (uint32_t)c->created, 4);
     PUT_TEXT(w, c->original_claim_number);
     PUT_TEXT(w, c->prior_authorization);
     PUT_TEXT(w, c->place_of_service);
     PUT_TEXT(w, c->bill_type);
-    s_put_uint(w, (uint64_t)c->total_charge_cents, 8);
-    s_put_uint(w, c->diagnosis_count, 1);
+    wire_put_uint(w, (uint64_t)c->total_charge_cents, 8);
+    wire_put_uint(w, c->diagnosis_count, 1);
     for (unsigned i = 0; i < c->diagnosis_count; i++)
         PUT_TEXT(w, c->diagnoses[i]);
-    s_put_uint(w, c->other_payer_count, 1);
+    wire_put_uint(w, c->other_payer_count, 1);
     for (unsigned i = 0; i < c->other_payer_count; i++) {
         const claim_other_payer_t *payer = &c->other_payers[i];
         if (!s_responsibility_ok(payer->responsibility))
             w->ok = false;
         PUT_TEXT(w, payer->payer_id);
-        s_put_uint(w, (uint8_t)payer->responsibility, 1);
-        s_put_uint(w, (uint64_t)payer->paid_cents, 8);
+        wire_put_uint(w, (uint8_t)payer->responsibility, 1);
+        wire_put_uint(w, (uint64_t)payer->paid_cents, 8);
     }
-    s_put_uint(w, c->line_count, 2);
+    wire_put_uint(w, c->line_count, 2);
     for (uint32_t i = 0; i < c->line_count; i++)
         s_put_line(w, &c->lines[i]);
-    s_put_uint(w, c->cob_count, 2);
+    wire_put_uint(w, c->cob_count, 2);
     for (uint32_t i = 0; i < c->cob_count; i++) {
         const claim_cob_t *cob = &c->cob[i];
         if (!claim_cob_ok(cob, c->line_count, c->other_payer_count))
             w->ok = false;
         uint8_t head[4] = {cob->kind, cob->payer, (uint8_t)(cob->line >> 8), (uint8_t)cob->line};
-        s_put(w, head, sizeof head);
+        wire_put(w, head, sizeof head);
         PUT_TEXT(w, cob->group);
         PUT_TEXT(w, cob->reason);
-        s_put_uint(w, (uint64_t)cob->amount_cents, 8);
+        wire_put_uint(w, (uint64_t)cob->amount_cents, 8);
     }
 }
 
 size_t claim_encoded_size(const claim_t *claim)
 {
-    s_writer_t measure = {NULL, 0, true};
+    wire_writer_t measure = {.ok = true};
     s_put_claim(&measure, claim);
     return measure.used;
 }
 
 int claim_encode_into(const claim_t *claim, uint8_t *buffer, size_t size)
 {
-    s_writer_t measure = {NULL, 0, true};
+    wire_writer_t measure = {.ok = true};
     s_put_claim(&measure, claim);
     if (!measure.ok)
         return SETTLE_ERR_INVALID;
     if (measure.used > size)
         return SETTLE_ERR_TOO_LONG;
-    s_writer_t w = {buffer, 0, true};
+    wire_writer_t w = {.at = buffer, .ok = true};
     s_put_claim(&w, claim);
     return SETTLE_OK;
 }
 
 int claim_encode(const claim_t *claim, uint8_t **bytes_out, size_t *size_out)
 {
-    s_writer_t measure = {NULL, 0, true};
+    wire_writer_t measure = {.ok = true};
     s_put_claim(&measure, claim);
     if (!measure.ok)
         return SETTLE_ERR_INVALID;
     uint8_t *bytes = settle_malloc(measure.used);
     if (!bytes)
         return SETTLE_ERR_NOMEM;
-    s_writer_t w = {bytes, 0, true};
+    wire_writer_t w = {.at = bytes, .ok = true};
     s_put_claim(&w, claim);
     *bytes_out = bytes;
     *size_out = w.used;
@@ -225,75 +184,19 @@ int claim_hash(const claim_t *claim, uint8_t hash_out[CLAIM_HASH_SIZE])
  * Reading
  * ------------------------------------------------------------------------ */
 
-typedef struct {
-    const uint8_t *bytes;
-    size_t size;
-    size_t at;
-    int rc;            /* first failure, SETTLE_OK until then */
-    const char *field; /* the field being read, for the error */
-    settle_error_t *error;
-} s_reader_t;
+#define GET_TEXT(r, name, field) wire_get_text((r), (name), (field), sizeof(field))
 
-static void s_fail(s_reader_t *r, int rc, const char *what)
+static int32_t s_get_i32(wire_reader_t *r)
 {
-    if (r->rc != SETTLE_OK)
-        return;
-    r->rc = rc;
-    settle_error_set(r->error, rc, "claim encoding, byte %zu, %s: %s", r->at, r->field, what);
+    return (int32_t)(uint32_t)wire_get_uint(r, 4);
 }
 
-static const uint8_t *s_take(s_reader_t *r, size_t size)
+static int64_t s_get_i64(wire_reader_t *r)
 {
-    if (r->rc != SETTLE_OK)
-        return NULL;
-    if (size > r->size - r->at) {
-        s_fail(r, SETTLE_ERR_TRUNCATED, "the buffer ends early");
-        return NULL;
-    }
-    const uint8_t *at = r->bytes + r->at;
-    r->at += size;
-    return at;
+    return (int64_t)wire_get_uint(r, 8);
 }
 
-static uint64_t s_get_uint(s_reader_t *r, int size)
-{
-    const uint8_t *at = s_take(r, (size_t)size);
-    uint64_t value = 0;
-    for (int i = 0; at && i < size; i++)
-        value = value << 8 | at[i];
-    return value;
-}
-
-static void s_get_text(s_reader_t *r, const char *name, char *field, size_t field_size)
-{
-    r->field = name;
-    size_t length = (size_t)s_get_uint(r, 2);
-    if (length >= field_size)
-        s_fail(r, SETTLE_ERR_CORRUPT, "text longer than the field allows");
-    const uint8_t *at = s_take(r, length);
-    if (!at)
-        return;
-    if (!s_text_ok((const char *)at, length, field_size)) {
-        s_fail(r, SETTLE_ERR_CORRUPT, "a character outside printable ASCII");
-        return;
-    }
-    memcpy(field, at, length);
-    field[length] = '\0';
-}
-
-#define GET_TEXT(r, name, field) s_get_text((r), (name), (field), sizeof(field))
-
-static int32_t s_get_i32(s_reader_t *r)
-{
-    return (int32_t)(uint32_t)s_get_uint(r, 4);
-}
-
-static int64_t s_get_i64(s_reader_t *r)
-{
-    return (int64_t)s_get_uint(r, 8);
-}
-
-static void s_get_line(s_reader_t *r, claim_line_t *line)
+static void s_get_line(wire_reader_t *r, claim_line_t *line)
 {
     GET_TEXT(r, "procedure_code", line->procedure_code);
     for (int i = 0; i < CLAIM_MODIFIERS_MAX; i++)
@@ -306,25 +209,25 @@ static void s_get_line(s_reader_t *r, claim_line_t *line)
     line->charge_cents = s_get_i64(r);
     line->service_from = s_get_i32(r);
     line->service_to = s_get_i32(r);
-    const uint8_t *pointers = s_take(r, CLAIM_POINTERS_MAX);
+    const uint8_t *pointers = wire_take(r, CLAIM_POINTERS_MAX);
     if (pointers)
         memcpy(line->diagnosis_pointers, pointers, CLAIM_POINTERS_MAX);
 }
 
-static void s_get_header(s_reader_t *r, claim_t *c)
+static void s_get_header(wire_reader_t *r, claim_t *c)
 {
     r->field = "header";
-    const uint8_t *magic = s_take(r, sizeof s_magic);
+    const uint8_t *magic = wire_take(r, sizeof s_magic);
     if (magic && memcmp(magic, s_magic, sizeof s_magic) != 0)
-        s_fail(r, SETTLE_ERR_CORRUPT, "not a claim encoding (no SCLM mark)");
-    if (s_get_uint(r, 2) != CLAIM_CODEC_VERSION)
-        s_fail(r, SETTLE_ERR_VERSION, "version is not 2 (version 1 was never released)");
+        wire_fail(r, SETTLE_ERR_CORRUPT, "not a claim encoding (no SCLM mark)");
+    if (wire_get_uint(r, 2) != CLAIM_CODEC_VERSION)
+        wire_fail(r, SETTLE_ERR_VERSION, "version is not 2 (version 1 was never released)");
     r->field = "kind, frequency and sex";
-    c->kind = (char)s_get_uint(r, 1);
-    c->frequency = (uint8_t)s_get_uint(r, 1);
-    c->patient_sex = (char)s_get_uint(r, 1);
+    c->kind = (char)wire_get_uint(r, 1);
+    c->frequency = (uint8_t)wire_get_uint(r, 1);
+    c->patient_sex = (char)wire_get_uint(r, 1);
     if (!s_kind_ok(c->kind) || !s_frequency_ok(c->frequency) || !s_sex_ok(c->patient_sex))
-        s_fail(r, SETTLE_ERR_CORRUPT, "a value outside its codes");
+        wire_fail(r, SETTLE_ERR_CORRUPT, "a value outside its codes");
     GET_TEXT(r, "claim_id", c->claim_id);
     GET_TEXT(r, "payer_id", c->payer_id);
     GET_TEXT(r, "billing_npi", c->billing_npi);
@@ -342,48 +245,48 @@ static void s_get_header(s_reader_t *r, claim_t *c)
     c->total_charge_cents = s_get_i64(r);
 }
 
-static void s_get_lists(s_reader_t *r, claim_t *c)
+static void s_get_lists(wire_reader_t *r, claim_t *c)
 {
     r->field = "diagnosis_count";
-    c->diagnosis_count = (uint8_t)s_get_uint(r, 1);
+    c->diagnosis_count = (uint8_t)wire_get_uint(r, 1);
     if (c->diagnosis_count > CLAIM_DIAGNOSES_MAX)
-        s_fail(r, SETTLE_ERR_CORRUPT, "more diagnoses than a claim holds");
+        wire_fail(r, SETTLE_ERR_CORRUPT, "more diagnoses than a claim holds");
     for (unsigned i = 0; r->rc == SETTLE_OK && i < c->diagnosis_count; i++)
         GET_TEXT(r, "diagnosis", c->diagnoses[i]);
     r->field = "other_payer_count";
-    c->other_payer_count = (uint8_t)s_get_uint(r, 1);
+    c->other_payer_count = (uint8_t)wire_get_uint(r, 1);
     if (c->other_payer_count > CLAIM_OTHER_PAYERS_MAX)
-        s_fail(r, SETTLE_ERR_CORRUPT, "more other payers than a claim holds");
+        wire_fail(r, SETTLE_ERR_CORRUPT, "more other payers than a claim holds");
     for (unsigned i = 0; r->rc == SETTLE_OK && i < c->other_payer_count; i++) {
         claim_other_payer_t *payer = &c->other_payers[i];
         GET_TEXT(r, "other payer_id", payer->payer_id);
         r->field = "other payer responsibility";
-        payer->responsibility = (char)s_get_uint(r, 1);
+        payer->responsibility = (char)wire_get_uint(r, 1);
         if (!s_responsibility_ok(payer->responsibility))
-            s_fail(r, SETTLE_ERR_CORRUPT, "not a letter");
+            wire_fail(r, SETTLE_ERR_CORRUPT, "not a letter");
         payer->paid_cents = s_get_i64(r);
     }
 }
 
-static void s_get_lines(s_reader_t *r, claim_t *c)
+static void s_get_lines(wire_reader_t *r, claim_t *c)
 {
     r->field = "line_count";
-    uint32_t count = (uint32_t)s_get_uint(r, 2);
+    uint32_t count = (uint32_t)wire_get_uint(r, 2);
     if (r->rc != SETTLE_OK)
         return;
     if (count > CLAIM_LINES_MAX) {
-        s_fail(r, SETTLE_ERR_CORRUPT, "more lines than a claim holds");
+        wire_fail(r, SETTLE_ERR_CORRUPT, "more lines than a claim holds");
         return;
     }
     /* A count the buffer cannot hold is refused before any memory is
      * reserved for it. */
     if (count > (r->size - r->at) / CLAIM_CODEC_LINE_SIZE_MIN) {
-        s_fail(r, SETTLE_ERR_TRUNCATED, "the buffer ends before the lines it counts");
+        wire_fail(r, SETTLE_ERR_TRUNCATED, "the buffer ends before the lines it counts");
         return;
     }
     int rc = claim_reserve_lines(c, count);
     if (rc != SETTLE_OK) {
-        s_fail(r, rc, "no memory for the lines");
+        wire_fail(r, rc, "no memory for the lines");
         return;
     }
     for (uint32_t i = 0; r->rc == SETTLE_OK && i < count; i++) {
@@ -397,27 +300,27 @@ static void s_get_lines(s_reader_t *r, claim_t *c)
  * the amount. */
 #define CLAIM_CODEC_COB_SIZE_MIN (4 + 2 * 2 + 8)
 
-static void s_get_cob(s_reader_t *r, claim_t *c)
+static void s_get_cob(wire_reader_t *r, claim_t *c)
 {
     r->field = "cob_count";
-    uint32_t count = (uint32_t)s_get_uint(r, 2);
+    uint32_t count = (uint32_t)wire_get_uint(r, 2);
     if (r->rc != SETTLE_OK)
         return;
     if (count > CLAIM_COB_MAX || count > (r->size - r->at) / CLAIM_CODEC_COB_SIZE_MIN) {
-        s_fail(r, count > CLAIM_COB_MAX ? SETTLE_ERR_CORRUPT : SETTLE_ERR_TRUNCATED,
+        wire_fail(r, count > CLAIM_COB_MAX ? SETTLE_ERR_CORRUPT : SETTLE_ERR_TRUNCATED,
                "more records than the claim or the buffer holds");
         return;
     }
     int rc = claim_reserve_cob(c, count);
     if (rc != SETTLE_OK) {
-        s_fail(r, rc, "no memory for the records");
+        wire_fail(r, rc, "no memory for the records");
         return;
     }
     for (uint32_t i = 0; r->rc == SETTLE_OK && i < count; i++) {
         claim_cob_t *cob;
         claim_add_cob(c, &cob); /* cannot fail: reserved above */
         r->field = "cob";
-        const uint8_t *head = s_take(r, 4);
+        const uint8_t *head = wire_take(r, 4);
         if (!head)
             return;
         cob->kind = head[0];
@@ -428,13 +331,13 @@ static void s_get_cob(s_reader_t *r, claim_t *c)
         r->field = "cob amount";
         cob->amount_cents = s_get_i64(r);
         if (r->rc == SETTLE_OK && !claim_cob_ok(cob, c->line_count, c->other_payer_count))
-            s_fail(r, SETTLE_ERR_CORRUPT, "not a well-formed record");
+            wire_fail(r, SETTLE_ERR_CORRUPT, "not a well-formed record");
     }
 }
 
 int claim_decode_into(claim_t *claim, const uint8_t *bytes, size_t size, settle_error_t *error)
 {
-    s_reader_t r = {bytes, bytes ? size : 0, 0, SETTLE_OK, "header", error};
+    wire_reader_t r = {bytes, bytes ? size : 0, 0, SETTLE_OK, "claim encoding", "header", error};
     claim_reset(claim);
     s_get_header(&r, claim);
     s_get_lists(&r, claim);
@@ -442,7 +345,7 @@ int claim_decode_into(claim_t *claim, const uint8_t *bytes, size_t size, settle_
     s_get_cob(&r, claim);
     if (r.rc == SETTLE_OK && r.at != r.size) {
         r.field = "end";
-        s_fail(&r, SETTLE_ERR_CORRUPT, "bytes after the last record");
+        wire_fail(&r, SETTLE_ERR_CORRUPT, "bytes after the last record");
     }
     if (r.rc != SETTLE_OK)
         claim_reset(claim);

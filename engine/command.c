@@ -7,7 +7,7 @@
 
 #include <inttypes.h>
 
-#include "command_wire.h"
+#include "wire.h"
 #include "settle/hash.h"
 
 static const uint8_t s_command_mark[4] = {'S', 'C', 'M', 'D'};

@@ -6,7 +6,7 @@
  */
 #include "settle/command.h"
 
-#include "command_wire.h"
+#include "wire.h"
 #include "settle/contract.h"
 #include "settle/merkle.h"
 

@@ -10,7 +10,7 @@
  */
 #include <stdio.h>
 
-#include "command_wire.h"
+#include "wire.h"
 #include "fsm_internal.h"
 #include "settle/date.h"
 

@@ -9,7 +9,7 @@
 #include <openssl/evp.h>
 #include <sqlite3.h>
 
-#include "command_wire.h"
+#include "wire.h"
 #include "settle/ledger.h"
 
 /* Every statement the ledger runs, prepared once on first use. */

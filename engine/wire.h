@@ -1,15 +1,17 @@
 /*
- * command_wire.h - the byte writer and reader behind the command, entry and
- * payload encodings (command.c, command_payload.c) and the ledger's row
- * digest (ledger*.c).  Private to engine/.
+ * wire.h - the byte writer and reader behind every canonical encoding in
+ * engine/: the claim (claim_codec.c), the command, entry and payload
+ * encodings (command.c, command_payload.c) and the ledger's decision blobs
+ * and row digest (ledger*.c).  Integers big-endian, texts as a u16 length
+ * and printable ASCII.  Private to engine/.
  *
  * The writer measures when it has no buffer, so one walk gives the size and
  * a second writes; it grows its own buffer when asked to (wire_buffer).
  * The reader records its first failure and then reads nothing more, so a
  * decoder can read field after field and check once at the end.
  */
-#ifndef SETTLE_COMMAND_WIRE_H
-#define SETTLE_COMMAND_WIRE_H
+#ifndef SETTLE_WIRE_H
+#define SETTLE_WIRE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -139,7 +141,7 @@ static inline void wire_get_text(wire_reader_t *r, const char *name, char *field
     r->field = name;
     size_t length = (size_t)wire_get_uint(r, 2);
     if (r->rc == SETTLE_OK && length >= field_size)
-        wire_fail(r, SETTLE_ERR_TOO_LONG, "text longer than the field allows");
+        wire_fail(r, SETTLE_ERR_CORRUPT, "text longer than the field allows");
     const uint8_t *at = wire_take(r, length);
     if (!at)
         return;
