@@ -8,11 +8,22 @@
  *   data_dir: /var/lib/settle/node-1    # Raft log and snapshots, ledger.sqlite
  *   raft_address: 127.0.0.1:9001        # [the peer entry with this id]
  *   intake: tcp://127.0.0.1:9101        # [the peer entry with this id]
+ *   events: tcp://127.0.0.1:9201        # [the peer entry's; none: no events]
  *   genesis: genesis.yaml               # relative to the config file's folder
+ *   participant: node-1                 # [node-ID] this node's ledger identity
+ *   key: node-1.key                     # [none] its Ed25519 key (mode 0600);
+ *                                       # without one, confirmations are unsigned
  *   election_timeout_ms: 1000           # [1000]
  *   heartbeat_timeout_ms: 100           # [100]
+ *   snapshot_threshold: 1024            # [1024] entries between snapshots
+ *   queue_length: 1024                  # [1024] requests waiting; past it: busy
+ *   message_size_max: 8388608           # [8 MiB] one request, all frames
+ *   entry_commands_max: 4096            # [4096] commands gathered in one entry
+ *   entry_bytes_max: 4194304            # [4 MiB] bytes gathered in one entry
+ *   log_level: info                     # [info] debug, info, warn or error
  *   peers:                              # every voter, this node included
- *     - {id: 1, raft_address: 127.0.0.1:9001, intake: tcp://127.0.0.1:9101}
+ *     - {id: 1, raft_address: 127.0.0.1:9001, intake: tcp://127.0.0.1:9101,
+ *        events: tcp://127.0.0.1:9201}
  *
  * Addresses must be on 127.0.0.1 (this first node serves loopback only).
  *
@@ -20,38 +31,85 @@
  *
  *   frame 0  request id (1..64 bytes, echoed back, so a client can match
  *            replies and drop stale ones)
- *   frame 1  verb: "submit" or "head"
- *   frame 2.. for submit: one encoded command (command.h) per frame
+ *   frame 1  verb (below)
+ *   frame 2.. the verb's arguments, one per frame
  *
  * and a reply is  [request id] [status] [text]  where status is
  *
  *   "ok"        text: the result, one fact per line (below)
  *   "redirect"  text: the leader's intake endpoint; ask there
- *   "retry"     text: why (no leader yet, leadership lost, queue full);
- *               send the same bytes again later
+ *   "retry"     text: why (no leader yet, leadership lost, "busy: ..." when
+ *               the queue is full); send the same bytes again later
  *   "error"     text: why the request was refused (it will be refused again)
  *
- * An "ok" text for head is "index N\nhash HEX\nleader ID\n" (0: none known);
- * for submit it is
- * "index N\nhash HEX\n" then one line per command
- * "command POSITION TYPE accepted|rejected REASON" and one per claim
- * "claim ID STATUS billed=C paid=C duplicate=0|1".  A submit is answered
- * once its entry is committed and applied on the leader.  A command that
- * fails the leader's check (bad signature, replayed sequence, ...) makes
- * the whole submit an "error" naming the command and the reason.
- */
+ * Verbs and their "ok" texts (C is an amount in cents, HEX lower case):
+ *
+ *   head                      "index N\nhash HEX\nleader ID\nevents ENDPOINT\n"
+ *                             (leader 0: none known; events "-": none)
+ *   submit COMMAND...         one encoded command (command.h) per frame;
+ *                             leader only (a follower redirects).  Answered
+ *                             once the entry holding the commands is
+ *                             committed and applied on the leader:
+ *                             "index N\nhash HEX\n" then per command
+ *                             "command POSITION TYPE accepted|rejected REASON",
+ *                             per claim "claim ID STATUS billed=C paid=C
+ *                             duplicate=0|1 REASON", per provider of a
+ *                             payment cycle "payment NPI ID|- total=C
+ *                             claims=N REASON".  POSITION counts from 0 in
+ *                             this request.  A command that fails the
+ *                             leader's check (bad signature, replayed
+ *                             sequence, ...) makes the whole submit an
+ *                             "error" naming the command and the reason.
+ *   claim CLAIM-ID [PAYER]    every stored claim with that id (of PAYER
+ *                             only, when given), separated by a blank line:
+ *                             "claim ID\npayer P\nprovider NPI\nstatus S\n
+ *                             billed C\nallowed C\npaid C\npatient C\nnet C\n
+ *                             settlement none|payable|paid\npayment ID|-\n
+ *                             voided_by ID|-\nindex N\ncontent_hash HEX\n
+ *                             reason TEXT|-\n" then per line "line N CODE
+ *                             billed=C allowed=C paid=C patient=C adj=GRP-RSN:C,..|-"
+ *                             ; "error" "no claim ID" when none.
+ *   payment PAYMENT-ID        "payment ID\npayer P\nprovider NPI\ntotal C\n
+ *                             claims N\nindex N\n" then "claim ID paid=C net=C"
+ *                             per claim, in claim order.
+ *   remit PAYMENT-ID x12|fhir the payment's 835 (or FHIR
+ *                             PaymentReconciliation bundle) as the text.
+ *   participant ID            "participant ID\nrole R\nname TEXT\nnpi NPI|-\n
+ *                             public_key HEX\nnext_sequence N\n"
+ *   accumulators PAYER MEMBER every accumulator total of the member's, one
+ *                             per line "KIND YEAR KEY BENEFIT AMOUNT".
+ *   stats [text|prometheus]   the node's counters and latency histograms
+ *                             (node_metrics.h), as "name value" lines or as
+ *                             Prometheus text exposition.
+ *
+ * Events (a ZeroMQ PUB at `events`): every node publishes what it applied,
+ * each message [topic] [body] [signature]:
+ *
+ *   chain                     "index N\nhash HEX\ntimestamp MS\n"
+ *   claim.PAYER.NPI           a claim's answer, as a submit's "claim" line,
+ *                             then "index N\n"
+ *   payment.NPI               the payment confirmation: the "payment" text
+ *                             above, then "hash HEX\nnode PARTICIPANT\n"
+ *
+ * The signature frame is the node's Ed25519 signature over the body (64
+ * bytes), or empty when the node has no key.  A subscriber filters by topic
+ * prefix (`payment.1234567893` receives that provider's confirmations only).
+  */
 #ifndef SETTLE_NODE_H
 #define SETTLE_NODE_H
 
 #include <stdint.h>
 
+#include "settle/command.h"
 #include "settle/error.h"
 
 #define NODE_PEERS_MAX           7
 #define NODE_ADDRESS_SIZE        64
 #define NODE_PATH_SIZE           512
-#define NODE_QUEUE_MAX           1024       /* requests waiting for the Raft loop */
-#define NODE_MESSAGE_SIZE_MAX    (8u << 20) /* one request, all frames */
+#define NODE_QUEUE_MAX           1024       /* default queue_length */
+#define NODE_MESSAGE_SIZE_MAX    (8u << 20) /* default message_size_max */
+#define NODE_ENTRY_BYTES_MAX     (4u << 20) /* default entry_bytes_max */
+#define NODE_SNAPSHOT_THRESHOLD  1024       /* default snapshot_threshold */
 #define NODE_REQUEST_ID_SIZE_MAX 64
 #define NODE_STOP_MS_MAX         5000 /* a clean stop takes at most this long */
 
@@ -59,6 +117,7 @@ typedef struct {
     uint64_t id;
     char raft_address[NODE_ADDRESS_SIZE]; /* 127.0.0.1:PORT */
     char intake[NODE_ADDRESS_SIZE];       /* tcp://127.0.0.1:PORT */
+    char events[NODE_ADDRESS_SIZE];       /* tcp://127.0.0.1:PORT or "" */
 } node_peer_t;
 
 typedef struct {
@@ -67,8 +126,17 @@ typedef struct {
     char genesis[NODE_PATH_SIZE];
     char raft_address[NODE_ADDRESS_SIZE];
     char intake[NODE_ADDRESS_SIZE];
+    char events[NODE_ADDRESS_SIZE]; /* "" when none */
+    char participant[COMMAND_PARTICIPANT_ID_SIZE];
+    char key[NODE_PATH_SIZE]; /* "" when none */
+    char log_level[8];
     unsigned election_timeout_ms;
     unsigned heartbeat_timeout_ms;
+    unsigned snapshot_threshold;
+    unsigned queue_length;
+    unsigned message_size_max;
+    unsigned entry_commands_max;
+    unsigned entry_bytes_max;
     unsigned peer_count;
     node_peer_t peers[NODE_PEERS_MAX];
 } node_config_t;
