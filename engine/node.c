@@ -61,6 +61,7 @@ static void s_barrier_done(struct raft_barrier *barrier, int status)
 static void s_tick(uv_timer_t *timer)
 {
     node_t *n = timer->data;
+    node_intake_set_leader(n->intake, raft_state(&n->raft) == RAFT_LEADER);
     uint64_t index;
     uint8_t hash[FSM_HASH_SIZE];
     fsm_head(n->fsm, &index, hash);
@@ -157,7 +158,10 @@ static int s_start(node_t *n, settle_error_t *error)
     if (rc != 0)
         return settle_error_set(error, SETTLE_ERR_IO, "raft: start: %s", raft_errmsg(&n->raft));
     const node_config_t *c = n->config;
+    char ledger_path[NODE_PATH_SIZE + 32];
+    snprintf(ledger_path, sizeof ledger_path, "%s/ledger.sqlite", c->data_dir);
     node_intake_options_t options = {
+        .ledger_path = ledger_path,
         .endpoint = c->intake,
         .queue_length = c->queue_length,
         .message_size_max = c->message_size_max,

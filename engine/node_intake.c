@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "node_check.h"
 #include "node_internal.h"
 #include "settle/alloc.h"
 #include "settle/command.h"
@@ -33,6 +34,9 @@ struct node_intake_s {
     zmsg_t **queue;
     unsigned length; /* its capacity */
     size_t message_size_max;
+    char ledger_path[NODE_PATH_SIZE + 32];
+    node_check_t *check; /* the thread's; NULL: the loop checks signatures */
+    atomic_bool leader;  /* set by the loop: only a leader's intake verifies */
     unsigned head, count;
 };
 
@@ -84,6 +88,32 @@ static void s_answer(zsock_t *router, zmsg_t *request, const char *status, const
     zframe_destroy(&request_id);
 }
 
+/* Verifies a submit's commands (the frames after the verb): true when
+ * every signature verified, false when the loop must check them (a signer
+ * this node's ledger does not know yet); answers "error", takes the
+ * request and sets *answered when one fails. */
+static bool s_signatures(node_intake_t *self, zmsg_t *request, bool *answered)
+{
+    zframe_t *frame = zmsg_first(request);
+    for (int i = 0; i < 3 && frame; i++)
+        frame = zmsg_next(request);
+    for (size_t i = 0; frame; frame = zmsg_next(request), i++) {
+        settle_error_t reason;
+        int rc = node_check_command(self->check, zframe_data(frame), zframe_size(frame), &reason);
+        if (rc == SETTLE_OK)
+            continue;
+        if (rc == SETTLE_ERR_NOT_FOUND)
+            return false;
+        char text[SETTLE_ERROR_MESSAGE_SIZE + 32];
+        snprintf(text, sizeof text, "command %zu: %s", i, reason.message);
+        s_answer(self->router, request, "error", text);
+        zmsg_destroy(&request);
+        *answered = true;
+        return false;
+    }
+    return true;
+}
+
 /* A request checked for shape and queued for the loop. */
 static void s_request(node_intake_t *self, zmsg_t *request)
 {
@@ -106,9 +136,16 @@ static void s_request(node_intake_t *self, zmsg_t *request)
         zmsg_destroy(&request);
         return;
     }
+    bool verified = false, answered = false;
+    if (self->check && atomic_load(&self->leader) && zframe_streq(verb, "submit")) {
+        verified = s_signatures(self, request, &answered);
+        if (answered)
+            return;
+    }
     pthread_mutex_lock(&self->lock);
     bool queued = self->count < self->length;
     if (queued) {
+        zmsg_pushmem(request, verified ? "v" : "-", 1);
         self->queue[(self->head + self->count) % self->length] = request;
         self->count++;
     }
@@ -126,6 +163,13 @@ static void s_request(node_intake_t *self, zmsg_t *request)
 static void *s_thread(void *argument)
 {
     node_intake_t *self = argument;
+    if (self->ledger_path[0]) {
+        settle_error_t error;
+        settle_error_clear(&error);
+        self->check = node_check_open(self->ledger_path, &error);
+        if (!self->check)
+            node_log(0, "warn", "intake", "signatures checked on the loop: %s", error.message);
+    }
     zpoller_t *poller = zpoller_new(self->router, self->pair_thread, NULL);
     while (poller && !atomic_load(&self->stop)) {
         void *which = zpoller_wait(poller, POLL_MS);
@@ -140,6 +184,7 @@ static void *s_thread(void *argument)
         }
     }
     zpoller_destroy(&poller);
+    node_check_close(&self->check);
     return NULL;
 }
 
@@ -162,6 +207,11 @@ static void s_drain(uv_async_t *async)
     }
     if (self->on_drained)
         self->on_drained(self->context);
+}
+
+void node_intake_set_leader(node_intake_t *self, bool leader)
+{
+    atomic_store(&self->leader, leader);
 }
 
 unsigned node_intake_depth(node_intake_t *self)
@@ -189,6 +239,8 @@ node_intake_t *node_intake_new(const node_intake_options_t *options, uv_loop_t *
     self->queue = queue;
     self->length = options->queue_length ? options->queue_length : 1;
     self->busy = options->busy;
+    if (options->ledger_path)
+        snprintf(self->ledger_path, sizeof self->ledger_path, "%s", options->ledger_path);
     self->on_request = options->on_request;
     self->on_drained = options->on_drained;
     self->context = options->context;

@@ -20,8 +20,10 @@
 #include "settle/node.h"
 #include "settle/raft_fsm.h"
 
-/* Called on the loop's thread for each request; takes the message
- * (identity frame first), which it destroys. */
+/* Called on the loop's thread for each request; takes the message, which
+ * it destroys: [checked][identity][request id][verb]..., where checked is
+ * "v" when the intake thread verified every command's signature (a submit
+ * to a leader whose signers it knows) and "-" otherwise. */
 typedef void (*node_request_fn)(void *context, zmsg_t *request);
 
 /* Called on the loop's thread when the queue is empty again. */
@@ -34,6 +36,7 @@ typedef struct {
     unsigned queue_length;     /* requests waiting, at most */
     unsigned message_size_max; /* one request, all frames */
     atomic_uint_fast64_t *busy; /* counts requests turned away (may be NULL) */
+    const char *ledger_path;    /* signatures checked on the thread against it (NULL: not) */
     node_request_fn on_request;
     node_drained_fn on_drained; /* may be NULL */
     void *context;
@@ -49,6 +52,10 @@ typedef struct {
  */
 node_intake_t *node_intake_new(const node_intake_options_t *options, uv_loop_t *loop,
                                settle_error_t *error);
+
+/* Whether this node leads (set by the loop): only then does the intake
+ * thread verify submits' signatures. */
+void node_intake_set_leader(node_intake_t *self, bool leader);
 
 /* Requests waiting now. */
 unsigned node_intake_depth(node_intake_t *self);

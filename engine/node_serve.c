@@ -190,7 +190,7 @@ static void s_not_leader(node_t *n, zframe_t *identity, zframe_t *request_id)
 
 /* Checks the commands (the frames left in request) and gathers them. */
 static void s_submit(node_t *n, zmsg_t **request, zframe_t *identity, zframe_t *request_id,
-                     uint64_t arrived_us)
+                     uint64_t arrived_us, bool verified)
 {
     size_t count = zmsg_size(*request);
     n->metrics.submits++;
@@ -205,6 +205,7 @@ static void s_submit(node_t *n, zmsg_t **request, zframe_t *identity, zframe_t *
     for (zframe_t *f = zmsg_first(*request); f; f = zmsg_next(*request), i++) {
         settle_error_t reason;
         settle_error_clear(&reason);
+        (void)verified; /* TODO(merge): fsm_check_command without the signature when verified */
         if (fsm_check_command(n->fsm, zframe_data(f), zframe_size(f), &reason) != SETTLE_OK) {
             char text[SETTLE_ERROR_MESSAGE_SIZE + 32];
             snprintf(text, sizeof text, "command %zu: %s", i, reason.message);
@@ -251,6 +252,9 @@ void node_serve_request(void *context, zmsg_t *request)
 {
     node_t *n = context;
     uint64_t arrived = node_metrics_now_us();
+    zframe_t *checked = zmsg_pop(request);
+    bool verified = checked && zframe_streq(checked, "v");
+    zframe_destroy(&checked);
     zframe_t *identity = zmsg_pop(request);
     zframe_t *request_id = zmsg_pop(request);
     char *verb = zmsg_popstr(request);
@@ -264,7 +268,7 @@ void node_serve_request(void *context, zmsg_t *request)
     else if (verb && strcmp(verb, "submit") == 0 && raft_state(&n->raft) != RAFT_LEADER)
         s_not_leader(n, identity, request_id);
     else if (verb && strcmp(verb, "submit") == 0)
-        s_submit(n, &request, identity, request_id, arrived);
+        s_submit(n, &request, identity, request_id, arrived, verified);
     else
         s_reply(n, identity, request_id, "error",
                 "unknown verb (expected head, submit or stats)");
@@ -276,7 +280,9 @@ void node_serve_request(void *context, zmsg_t *request)
 
 void node_serve_drained(void *context)
 {
-    s_flush(context, false);
+    node_t *n = context;
+    node_intake_set_leader(n->intake, raft_state(&n->raft) == RAFT_LEADER);
+    s_flush(n, false);
 }
 
 void node_serve_applied(void *context, const raft_fsm_result_t *result)
