@@ -105,8 +105,8 @@ int ledger_payment_get(ledger_t *self, const char *payment_id, ledger_payment_t 
     return rc;
 }
 
-int ledger_payment_claim_each(ledger_t *self, const ledger_payment_t *payment,
-                              ledger_claim_fn each, void *context, settle_error_t *error)
+int ledger_payment_claim_each(ledger_t *self, const ledger_payment_t *payment, ledger_claim_fn each,
+                              void *context, settle_error_t *error)
 {
     sqlite3_stmt *s;
     int rc = s_prepare(self,
@@ -226,8 +226,8 @@ int ledger_chain_entry(ledger_t *self, uint64_t entry_index, uint64_t *timestamp
                        uint8_t **entry_out, size_t *size_out, settle_error_t *error)
 {
     sqlite3_stmt *s;
-    int rc = s_prepare(self, "SELECT timestamp_ms, entry FROM chain WHERE entry_index = ?1", &s,
-                       error);
+    int rc =
+        s_prepare(self, "SELECT timestamp_ms, entry FROM chain WHERE entry_index = ?1", &s, error);
     if (rc != SETTLE_OK)
         return rc;
     sqlite3_bind_int64(s, 1, (int64_t)entry_index);
@@ -284,9 +284,8 @@ int ledger_claim_content(ledger_t *self, const ledger_claim_t *row, claim_t *cla
     settle_error_t problem;
     settle_error_clear(&problem);
     int rc = ledger_chain_entry(self, row->entry_index, &timestamp_ms, &bytes, &size, error);
-    if (rc == SETTLE_OK &&
-        command_entry_decode(bytes, command_entry_unpadded_size(bytes, size), &entry, NULL, 0,
-                             &problem) != SETTLE_OK)
+    if (rc == SETTLE_OK && command_entry_decode(bytes, command_entry_unpadded_size(bytes, size),
+                                                &entry, NULL, 0, &problem) != SETTLE_OK)
         rc = settle_error_set(error, SETTLE_ERR_CORRUPT, "ledger: chain entry %llu: %s",
                               (unsigned long long)row->entry_index, problem.message);
     int found = SETTLE_ERR_NOT_FOUND;
@@ -297,8 +296,8 @@ int ledger_claim_content(ledger_t *self, const ledger_claim_t *row, claim_t *cla
         rc = settle_error_set(error, found, "claim %s of payer %s: not in chain entry %llu",
                               row->claim_id, row->payer, (unsigned long long)row->entry_index);
     else if (rc == SETTLE_OK && found != SETTLE_OK)
-        rc = settle_error_set(error, SETTLE_ERR_CORRUPT, "claim %s of payer %s: %s",
-                              row->claim_id, row->payer, problem.message);
+        rc = settle_error_set(error, SETTLE_ERR_CORRUPT, "claim %s of payer %s: %s", row->claim_id,
+                              row->payer, problem.message);
     command_entry_free(&entry);
     settle_free(bytes);
     return rc;

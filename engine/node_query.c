@@ -90,8 +90,9 @@ static const char *s_or_dash(const char *text)
 /* "line N CODE billed=C allowed=C paid=C patient=C adj=GRP-RSN:C,..|-" */
 static int s_say_line(s_query_t *q, const interp_line_t *line)
 {
-    int rc = s_say(q, "line %" PRIu32 " %s billed=%" PRId64 " allowed=%" PRId64 " paid=%" PRId64
-                      " patient=%" PRId64 " adj=",
+    int rc = s_say(q,
+                   "line %" PRIu32 " %s billed=%" PRId64 " allowed=%" PRId64 " paid=%" PRId64
+                   " patient=%" PRId64 " adj=",
                    line->line, line->code, line->billed_cents, line->allowed_cents,
                    line->paid_cents, line->patient_cents);
     for (uint32_t a = 0; rc == SETTLE_OK && a < line->adjustment_count; a++)
@@ -121,25 +122,25 @@ static int s_say_claim(const ledger_claim_t *row, void *context)
     s_query_t *q = context;
     char hash[HASH_SHA256_HEX_SIZE];
     hash_to_hex(row->content_hash, sizeof row->content_hash, hash);
-    int rc = s_say(q,
-                   "%sclaim %s\npayer %s\nprovider %s\nfrequency %u\nrelated %s\nstatus %s\n"
-                   "billed %" PRId64 "\nallowed %" PRId64 "\npaid %" PRId64 "\npatient %" PRId64
-                   "\nnet %" PRId64 "\nsettlement %s\npayment %s\nvoided_by %s\n"
-                   "index %" PRIu64 "\ncontent_hash %s\nreason %s\n",
-                   q->count++ ? "\n" : "", row->claim_id, row->payer, row->billing_npi,
-                   row->frequency, s_or_dash(row->related_claim_id),
-                   interp_status_name((interp_status_t)row->status), row->billed_cents,
-                   row->allowed_cents, row->paid_cents, row->patient_cents, row->net_cents,
-                   row->settlement, s_or_dash(row->payment_id), s_or_dash(row->voided_by),
-                   row->entry_index, hash, s_or_dash(row->reason));
+    int rc =
+        s_say(q,
+              "%sclaim %s\npayer %s\nprovider %s\nfrequency %u\nrelated %s\nstatus %s\n"
+              "billed %" PRId64 "\nallowed %" PRId64 "\npaid %" PRId64 "\npatient %" PRId64
+              "\nnet %" PRId64 "\nsettlement %s\npayment %s\nvoided_by %s\n"
+              "index %" PRIu64 "\ncontent_hash %s\nreason %s\n",
+              q->count++ ? "\n" : "", row->claim_id, row->payer, row->billing_npi, row->frequency,
+              s_or_dash(row->related_claim_id), interp_status_name((interp_status_t)row->status),
+              row->billed_cents, row->allowed_cents, row->paid_cents, row->patient_cents,
+              row->net_cents, row->settlement, s_or_dash(row->payment_id),
+              s_or_dash(row->voided_by), row->entry_index, hash, s_or_dash(row->reason));
     return rc == SETTLE_OK ? s_say_lines(q, row) : rc;
 }
 
 static int s_verb_claim(s_query_t *q, char args[][NODE_QUERY_ARG_SIZE], size_t count)
 {
     settle_error_t problem;
-    int rc = ledger_claim_each_with_id(q->ledger, args[0], count > 1 ? args[1] : NULL,
-                                       s_say_claim, q, &problem);
+    int rc = ledger_claim_each_with_id(q->ledger, args[0], count > 1 ? args[1] : NULL, s_say_claim,
+                                       q, &problem);
     if (rc == SETTLE_ERR_NOT_FOUND && q->count == 0)
         return settle_error_set(q->error, rc, "no claim %s%s%s", args[0],
                                 count > 1 ? " of payer " : "", count > 1 ? args[1] : "");
@@ -203,11 +204,9 @@ static int s_verb_participant(s_query_t *q, char args[][NODE_QUERY_ARG_SIZE], si
         return settle_error_set(q->error, rc, "ledger: cannot read participant %s", args[0]);
     char key[2 * SIGN_PUBLIC_KEY_SIZE + 1];
     hash_to_hex(row.public_key, sizeof row.public_key, key);
-    return s_say(q,
-                 "participant %s\nrole %s\nname %s\nnpi %s\npublic_key %s\nnext_sequence %" PRIu64
-                 "\n",
-                 row.id, command_role_name(row.role), row.name, s_or_dash(row.npi), key,
-                 row.next_sequence);
+    return s_say(
+        q, "participant %s\nrole %s\nname %s\nnpi %s\npublic_key %s\nnext_sequence %" PRIu64 "\n",
+        row.id, command_role_name(row.role), row.name, s_or_dash(row.npi), key, row.next_sequence);
 }
 
 static const char *s_kind_name(uint8_t kind)
@@ -313,8 +312,8 @@ static int s_remit_header(s_query_t *q, const ledger_payment_t *payment, uint32_
     uint8_t *entry = NULL;
     size_t size;
     uint64_t timestamp_ms = 0;
-    int rc = ledger_chain_entry(q->ledger, payment->entry_index, &timestamp_ms, &entry, &size,
-                                &problem);
+    int rc =
+        ledger_chain_entry(q->ledger, payment->entry_index, &timestamp_ms, &entry, &size, &problem);
     settle_free(entry);
     if (rc == SETTLE_OK)
         rc = ledger_provider_by_npi(q->ledger, payment->npi, &provider, &problem);
@@ -389,8 +388,8 @@ static int s_verb_remit(s_query_t *q, char args[][NODE_QUERY_ARG_SIZE], size_t c
     /* Control numbers from the payment's entry: the same on every node. */
     uint32_t control = (uint32_t)((payment.entry_index - 1) % 999999999u) + 1;
     if (rc == SETTLE_OK)
-        rc = remit_write_format(q->remit, format, control, q->remit->payment_date, time_hhmm,
-                                &text, q->error);
+        rc = remit_write_format(q->remit, format, control, q->remit->payment_date, time_hhmm, &text,
+                                q->error);
     if (rc == SETTLE_OK) {
         settle_free(q->text);
         q->text = text;

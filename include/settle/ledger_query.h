@@ -40,8 +40,8 @@ int ledger_payment_get(ledger_t *self, const char *payment_id, ledger_payment_t 
                        settle_error_t *error);
 
 /* Calls each for every claim the payment paid, in claim (row) order. */
-int ledger_payment_claim_each(ledger_t *self, const ledger_payment_t *payment,
-                              ledger_claim_fn each, void *context, settle_error_t *error);
+int ledger_payment_claim_each(ledger_t *self, const ledger_payment_t *payment, ledger_claim_fn each,
+                              void *context, settle_error_t *error);
 
 /* The provider registered with this NPI (the first by id when several
  * are); SETTLE_ERR_NOT_FOUND when none is. */

@@ -26,8 +26,8 @@
 #include "settle/fsm.h"
 #include "settle/remit.h"
 
-#define NODE_QUERY_ARGS_MAX     4
-#define NODE_QUERY_ARG_SIZE     128        /* an argument's bytes, and a NUL */
+#define NODE_QUERY_ARGS_MAX      4
+#define NODE_QUERY_ARG_SIZE      128         /* an argument's bytes, and a NUL */
 #define NODE_QUERY_TEXT_SIZE_MAX (64u << 20) /* the longest answer */
 
 /* One argument frame: size bytes, not NUL-terminated. */

@@ -143,9 +143,8 @@ static void test_node_query_claim_answers_the_stored_claim_and_its_lines(void **
              "status %s\nbilled %lld\nallowed %lld\npaid %lld\npatient %lld\nnet %lld\n"
              "settlement paid\npayment %s\nvoided_by -\nindex %llu\ncontent_hash ",
              interp_status_name((interp_status_t)row.status), (long long)row.billed_cents,
-             (long long)row.allowed_cents, (long long)row.paid_cents,
-             (long long)row.patient_cents, (long long)row.net_cents, payment,
-             (unsigned long long)row.entry_index);
+             (long long)row.allowed_cents, (long long)row.paid_cents, (long long)row.patient_cents,
+             (long long)row.net_cents, payment, (unsigned long long)row.entry_index);
     char *text = s_ok(w, "claim", "OV-2026-0001", NULL);
     assert_memory_equal(text, expected, strlen(expected));
     assert_non_null(strstr(text, "\nreason -\nline 1 99214 billed="));
@@ -182,8 +181,8 @@ static void test_node_query_payment_participant_and_accumulators_answer_their_te
     s_refused(w, "payment", "9-9-9", NULL, SETTLE_ERR_NOT_FOUND, "no payment 9-9-9");
 
     text = s_ok(w, "participant", "prov-a", NULL);
-    const char *head = "participant prov-a\nrole provider\nname The prov-a\nnpi " NPI_A
-                       "\npublic_key ";
+    const char *head =
+        "participant prov-a\nrole provider\nname The prov-a\nnpi " NPI_A "\npublic_key ";
     assert_memory_equal(text, head, strlen(head));
     assert_non_null(strstr(text, "\nnext_sequence 0\n"));
     settle_free(text);

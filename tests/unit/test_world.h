@@ -70,8 +70,8 @@ static inline char *s_read_file(const char *relative, size_t *size_out)
 
 /* A command, signed by key (unsigned when key is NULL), encoded. */
 static inline uint8_t *s_command(uint8_t type, const char *signer, uint64_t sequence,
-                          const uint8_t *payload, size_t payload_size, const sign_key_t *key,
-                          size_t *size_out)
+                                 const uint8_t *payload, size_t payload_size, const sign_key_t *key,
+                                 size_t *size_out)
 {
     command_t command;
     memset(&command, 0, sizeof command);
@@ -89,7 +89,7 @@ static inline uint8_t *s_command(uint8_t type, const char *signer, uint64_t sequ
 
 /* Applies an entry of count commands (freed here) and keeps it in the log. */
 static inline void s_apply(s_world_t *w, uint64_t timestamp_ms, uint8_t **commands, size_t *sizes,
-                    uint32_t count)
+                           uint32_t count)
 {
     uint8_t *entry;
     size_t size;
@@ -113,7 +113,7 @@ static inline void s_apply(s_world_t *w, uint64_t timestamp_ms, uint8_t **comman
 
 /* One payer command in an entry of its own; returns its result. */
 static inline const fsm_command_result_t *s_payer_command(s_world_t *w, uint8_t type,
-                                                   const uint8_t *payload, size_t size)
+                                                          const uint8_t *payload, size_t size)
 {
     size_t command_size;
     uint8_t *command =
@@ -124,8 +124,8 @@ static inline const fsm_command_result_t *s_payer_command(s_world_t *w, uint8_t 
     return &w->results->commands[0];
 }
 
-static inline uint8_t *s_register(const char *id, uint8_t role, const sign_key_t *key, const char *npi,
-                           size_t *size_out)
+static inline uint8_t *s_register(const char *id, uint8_t role, const sign_key_t *key,
+                                  const char *npi, size_t *size_out)
 {
     command_register_t value;
     memset(&value, 0, sizeof value);
@@ -374,7 +374,7 @@ static inline void s_void_er(claim_t *claim)
 }
 
 static inline const fsm_claim_result_t *s_submit_edited(s_world_t *w, void (*edit)(claim_t *),
-                                                 const char *claim_id)
+                                                        const char *claim_id)
 {
     s_claims_t claims = {.count = 0, .edit = edit};
     s_read_claims(&claims, "fixtures/claims/emergency-visit.json");
