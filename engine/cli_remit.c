@@ -5,12 +5,10 @@
  *
  * Offline there is no payment cycle and no bank: each remittance is a
  * check (or "no payment" when nothing is due) dated on the run's date, with
- * a trace number made from the provider and that date, and each claim's
- * payer control number is the first 16 hex digits of its content hash, its
- * identity on the ledger.  A replacement (frequency 7) whose original was
- * paid in the same remittance is preceded by the original's reversal
- * (CLP02 22, every amount negated), as payers report corrections, so the
- * payment counts the replaced claim once.  A provider whose voids outweigh its payments
+ * a trace number made from the provider and that date.  Payer claim
+ * numbers and the reversal that precedes a replacement whose original was
+ * paid in the same remittance come from remit_build.h, which the node's
+ * `remit` query shares.  A provider whose voids outweigh its payments
  * would be owed a negative check; its remittance is refused with the
  * writer's reason, and the others are still written.
  */
@@ -22,10 +20,9 @@
 #include "settle/alloc.h"
 #include "settle/claim_codec.h"
 #include "settle/date.h"
-#include "settle/fhir_response.h"
-#include "settle/hash.h"
 #include "settle/money.h"
 #include "settle/remit.h"
+#include "settle/remit_build.h"
 
 #define CLI_REMITS_MAX 1000 /* providers in one run */
 
@@ -77,78 +74,6 @@ static remit_t *s_remit_for(cli_remits_t *self, const claim_t *claim)
     return remit;
 }
 
-/* The entry for claim_id in remit that has not been reversed, or NULL. */
-static const remit_claim_t *s_entry_of(const remit_t *remit, const char *claim_id)
-{
-    const remit_claim_t *found = NULL;
-    for (uint32_t i = 0; i < remit->claim_count; i++) {
-        const remit_claim_t *entry = &remit->claims[i];
-        if (strcmp(entry->decision.claim_id, claim_id) != 0)
-            continue;
-        found = entry->frequency == CLAIM_FREQUENCY_VOID ? NULL : entry; /* a reversal cancels */
-    }
-    return found;
-}
-
-/* The claim an entry answers, rebuilt as a void of itself: enough for
- * remit_add_claim, which copies what the writers need. */
-static int s_void_claim(const remit_claim_t *entry, claim_t *claim)
-{
-    claim->kind = entry->kind;
-    claim->frequency = CLAIM_FREQUENCY_VOID;
-    memcpy(claim->claim_id, entry->decision.claim_id, sizeof claim->claim_id);
-    memcpy(claim->member_id, entry->member_id, sizeof claim->member_id);
-    memcpy(claim->place_of_service, entry->place_of_service, sizeof claim->place_of_service);
-    memcpy(claim->bill_type, entry->bill_type, sizeof claim->bill_type);
-    memcpy(claim->original_claim_number, entry->decision.claim_id,
-           sizeof claim->original_claim_number);
-    int rc = claim_reserve_lines(claim, entry->decision.line_count);
-    for (uint32_t i = 0; rc == SETTLE_OK && i < entry->decision.line_count; i++) {
-        claim_line_t *line;
-        rc = claim_add_line(claim, &line);
-        if (rc == SETTLE_OK)
-            *line = entry->claim_lines[i];
-    }
-    return rc;
-}
-
-/* The entry's decision with every amount negated: its reversal. */
-static void s_negate(const interp_decision_t *from, interp_decision_t *to)
-{
-    interp_line_t *lines = to->lines;
-    *to = *from;
-    to->lines = lines;
-    memcpy(lines, from->lines, from->line_count * sizeof *lines);
-    to->frequency = CLAIM_FREQUENCY_VOID;
-    memcpy(to->related_claim_id, from->claim_id, sizeof to->related_claim_id);
-    interp_decision_negate(to);
-}
-
-/* Adds the reversal of the entry a replacement replaces, when there is one. */
-static int s_reverse_replaced(remit_t *remit, const interp_decision_t *decision,
-                              settle_error_t *error)
-{
-    if (decision->frequency != CLAIM_FREQUENCY_REPLACEMENT || !decision->related_claim_id[0])
-        return SETTLE_OK;
-    const remit_claim_t *entry = s_entry_of(remit, decision->related_claim_id);
-    if (!entry)
-        return SETTLE_OK; /* paid in an earlier run: nothing here to reverse */
-    claim_t *claim = claim_new();
-    interp_decision_t *reversal = interp_decision_new();
-    char payer_claim_number[REMIT_REFERENCE_SIZE];
-    memcpy(payer_claim_number, entry->payer_claim_number, sizeof payer_claim_number);
-    int rc = claim && reversal ? s_void_claim(entry, claim) : SETTLE_ERR_NOMEM;
-    if (rc == SETTLE_OK) {
-        s_negate(&entry->decision, reversal);
-        rc = remit_add_claim(remit, claim, reversal, payer_claim_number, NULL, error);
-    } else {
-        settle_error_set(error, rc, "claim %s: no memory for its reversal", decision->claim_id);
-    }
-    claim_destroy(&claim);
-    interp_decision_destroy(&reversal);
-    return rc;
-}
-
 int cli_remits_add(cli_remits_t *self, const claim_t *claim, const interp_decision_t *decision,
                    settle_error_t *error)
 {
@@ -158,16 +83,12 @@ int cli_remits_add(cli_remits_t *self, const claim_t *claim, const interp_decisi
                                 "remittances: out of memory or more than %d providers",
                                 CLI_REMITS_MAX);
     uint8_t hash[CLAIM_HASH_SIZE];
-    char hex[HASH_SHA256_HEX_SIZE];
+    char number[REMIT_CLAIM_NUMBER_DIGITS + 1];
     int rc = claim_hash(claim, hash);
     if (rc != SETTLE_OK)
         return settle_error_set(error, rc, "claim %s: cannot hash", claim->claim_id);
-    hash_to_hex(hash, sizeof hash, hex);
-    hex[16] = '\0';
-    rc = s_reverse_replaced(remit, decision, error);
-    if (rc != SETTLE_OK)
-        return rc;
-    return remit_add_claim(remit, claim, decision, hex, NULL, error);
+    remit_claim_number(hash, number);
+    return remit_add_answer(remit, claim, decision, number, error);
 }
 
 /* Fills what the writers need that the claims do not say. */
@@ -182,23 +103,6 @@ static int s_settle_payment(remit_t *remit, int32_t date, settle_error_t *error)
     remit->method = remit->payment_cents == 0 ? REMIT_METHOD_NONE : REMIT_METHOD_CHECK;
     snprintf(remit->trace_number, sizeof remit->trace_number, "%s-%s", remit->payee_npi, day);
     return SETTLE_OK;
-}
-
-static int s_render(const remit_t *remit, const char *format, uint32_t control, int32_t date,
-                    char **text_out, settle_error_t *error)
-{
-    if (strcmp(format, "fhir") == 0)
-        return fhir_claim_response_bundle_write(remit, true, text_out, error);
-    x12_835_envelope_t envelope;
-    memset(&envelope, 0, sizeof envelope);
-    snprintf(envelope.sender_id, sizeof envelope.sender_id, "%.15s", remit->payer_id);
-    snprintf(envelope.receiver_id, sizeof envelope.receiver_id, "%s", remit->payee_npi);
-    envelope.interchange_control_number = control;
-    envelope.group_control_number = control;
-    envelope.transaction_control_number = control < 1000 ? 1000 + control : control;
-    envelope.date = date;
-    envelope.newlines = true;
-    return x12_835_write(remit, &envelope, text_out, NULL, error);
 }
 
 static int s_write_file(const char *path, const char *text)
@@ -225,7 +129,7 @@ int cli_remits_write(cli_remits_t *self, const char *format, const char *dir, in
         char *text = NULL, path[4096], paid[MONEY_TEXT_SIZE];
         int rc = s_settle_payment(remit, date, &error);
         if (rc == SETTLE_OK)
-            rc = s_render(remit, format, i + 1, date, &text, &error);
+            rc = remit_write_format(remit, format, i + 1, date, 0, &text, &error);
         if (rc != SETTLE_OK) {
             fprintf(stderr, "settle adjudicate: remittance to %s refused: ", remit->payee_npi);
             cli_print_error(&error);

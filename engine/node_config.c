@@ -77,6 +77,7 @@ static const s_string_key_t s_strings[] = {
     {"genesis", offsetof(node_config_t, genesis), NODE_PATH_SIZE},
     {"key", offsetof(node_config_t, key), NODE_PATH_SIZE},
     {"participant", offsetof(node_config_t, participant), COMMAND_PARTICIPANT_ID_SIZE},
+    {"payer_tax_id", offsetof(node_config_t, payer_tax_id), sizeof(((node_config_t *)0)->payer_tax_id)},
 };
 
 /* A top-level key that peers do not have. */

@@ -10,6 +10,7 @@
 #include "node_events.h"
 #include "settle/alloc.h"
 #include "settle/ledger.h"
+#include "settle/node_query.h"
 
 #define BODY_SIZE   1024
 #define TOPIC_SIZE  (16 + COMMAND_PARTICIPANT_ID_SIZE + CLAIM_NPI_SIZE)
@@ -110,23 +111,36 @@ static uint64_t s_claims(node_events_t *self, fsm_t *fsm, const fsm_results_t *r
     return sent;
 }
 
-/* One payment confirmation: the payment, the link, the node.  TODO(merge): its claims. */
-static uint64_t s_payment(node_events_t *self, fsm_t *fsm, const char *payer,
-                          const fsm_payment_result_t *p)
+/* One payment confirmation: the payment with its claims (the `payment`
+ * query's text), then the link it is in and the node that says so. */
+static uint64_t s_payment(node_events_t *self, fsm_t *fsm, const fsm_payment_result_t *p)
 {
+    node_query_arg_t arg = {(const uint8_t *)p->payment_id, strlen(p->payment_id)};
+    char *text = NULL;
+    size_t size = 0;
+    settle_error_t error;
+    settle_error_clear(&error);
+    if (node_query(fsm, NULL, "payment", &arg, 1, &text, &size, &error) != SETTLE_OK)
+        return 0;
     uint64_t index;
     uint8_t hash[FSM_HASH_SIZE];
     fsm_head(fsm, &index, hash);
-    char body[BODY_SIZE];
-    int n = snprintf(body, sizeof body,
-                     "payment %s\npayer %s\nprovider %s\ntotal %lld\nclaims %u\nindex %llu\nhash ",
-                     p->payment_id, payer, p->npi, (long long)p->total_cents, p->claim_count,
-                     (unsigned long long)index);
-    n += (int)s_hex(body + n, sizeof body - (size_t)n, hash, sizeof hash);
-    n += snprintf(body + n, sizeof body - (size_t)n, "\nnode %s\n", self->participant);
-    char topic[TOPIC_SIZE];
-    snprintf(topic, sizeof topic, "payment.%s", p->npi);
-    return s_send(self, topic, body, (size_t)n < sizeof body ? (size_t)n : sizeof body - 1, true);
+    char tail[128 + COMMAND_PARTICIPANT_ID_SIZE];
+    int n = snprintf(tail, sizeof tail, "hash ");
+    n += (int)s_hex(tail + n, sizeof tail - (size_t)n, hash, sizeof hash);
+    n += snprintf(tail + n, sizeof tail - (size_t)n, "\nnode %s\n", self->participant);
+    char *body = settle_malloc(size + (size_t)n + 1);
+    uint64_t sent = 0;
+    if (body) {
+        memcpy(body, text, size);
+        memcpy(body + size, tail, (size_t)n + 1);
+        char topic[TOPIC_SIZE];
+        snprintf(topic, sizeof topic, "payment.%s", p->npi);
+        sent = s_send(self, topic, body, size + (size_t)n, true);
+    }
+    settle_free(body);
+    settle_free(text);
+    return sent;
 }
 
 uint64_t node_events_applied(node_events_t *self, fsm_t *fsm, const fsm_results_t *results)
@@ -141,7 +155,7 @@ uint64_t node_events_applied(node_events_t *self, fsm_t *fsm, const fsm_results_
         sent += s_claims(self, fsm, results, c);
         for (uint32_t k = c->payment_first; k < c->payment_first + c->payment_count; k++)
             if (results->payments[k].paid)
-                sent += s_payment(self, fsm, c->participant, &results->payments[k]);
+                sent += s_payment(self, fsm, &results->payments[k]);
     }
     if (results->changed) {
         uint64_t index;

@@ -10,6 +10,7 @@
 
 #include "node_internal.h"
 #include "settle/alloc.h"
+#include "settle/node_query.h"
 
 #define LINE_SIZE (FSM_REASON_SIZE + 160)
 
@@ -248,6 +249,27 @@ static void s_stats(node_t *n, zmsg_t *request, zframe_t *identity, zframe_t *re
     zstr_free(&format);
 }
 
+/* A read-only verb, answered from this node's ledger. */
+static void s_query(node_t *n, const char *verb, zmsg_t *request, zframe_t *identity,
+                    zframe_t *request_id)
+{
+    node_query_options_t options;
+    memset(&options, 0, sizeof options);
+    snprintf(options.payer_tax_id, sizeof options.payer_tax_id, "%s", n->config->payer_tax_id);
+    char *text = NULL;
+    size_t size = 0;
+    settle_error_t error;
+    settle_error_clear(&error);
+    n->metrics.queries++;
+    int rc = node_query_message(n->fsm, &options, verb, request, &text, &size, &error);
+    if (rc == SETTLE_OK)
+        node_intake_reply(n->intake, identity, request_id, "ok", text, size);
+    else
+        s_reply(n, identity, request_id,
+                rc == SETTLE_ERR_IO || rc == SETTLE_ERR_NOMEM ? "retry" : "error", error.message);
+    settle_free(text);
+}
+
 void node_serve_request(void *context, zmsg_t *request)
 {
     node_t *n = context;
@@ -269,9 +291,12 @@ void node_serve_request(void *context, zmsg_t *request)
         s_not_leader(n, identity, request_id);
     else if (verb && strcmp(verb, "submit") == 0)
         s_submit(n, &request, identity, request_id, arrived, verified);
+    else if (verb && node_query_knows(verb))
+        s_query(n, verb, request, identity, request_id);
     else
         s_reply(n, identity, request_id, "error",
-                "unknown verb (expected head, submit or stats)");
+                "unknown verb (expected head, submit, stats, claim, payment, remit, "
+                "participant or accumulators)");
     zstr_free(&verb);
     zframe_destroy(&identity);
     zframe_destroy(&request_id);

@@ -21,6 +21,8 @@
  *   entry_commands_max: 4096            # [4096] commands gathered in one entry
  *   entry_bytes_max: 4194304            # [4 MiB] bytes gathered in one entry
  *   log_level: info                     # [info] debug, info, warn or error
+ *   payer_tax_id: "591234567"           # [none] the payer's tax id on the 835s
+ *                                       # this node renders (`remit ... x12`)
  *   peers:                              # every voter, this node included
  *     - {id: 1, raft_address: 127.0.0.1:9001, intake: tcp://127.0.0.1:9101,
  *        events: tcp://127.0.0.1:9201}
@@ -61,23 +63,40 @@
  *                             sequence, ...) makes the whole submit an
  *                             "error" naming the command and the reason.
  *   claim CLAIM-ID [PAYER]    every stored claim with that id (of PAYER
- *                             only, when given), separated by a blank line:
- *                             "claim ID\npayer P\nprovider NPI\nstatus S\n
- *                             billed C\nallowed C\npaid C\npatient C\nnet C\n
- *                             settlement none|payable|paid\npayment ID|-\n
- *                             voided_by ID|-\nindex N\ncontent_hash HEX\n
- *                             reason TEXT|-\n" then per line "line N CODE
- *                             billed=C allowed=C paid=C patient=C adj=GRP-RSN:C,..|-"
- *                             ; "error" "no claim ID" when none.
+ *                             only, when given), in payer order, separated
+ *                             by a blank line: "claim ID\npayer P\n
+ *                             provider NPI\nfrequency F\nrelated ID|-\n
+ *                             status S\nbilled C\nallowed C\npaid C\n
+ *                             patient C\nnet C\nsettlement none|payable|paid\n
+ *                             payment ID|-\nvoided_by ID|-\nindex N\n
+ *                             content_hash HEX\nreason TEXT|-\n" then per
+ *                             line of its decision (none for a claim
+ *                             rejected before the interpreter) "line N CODE
+ *                             billed=C allowed=C paid=C patient=C
+ *                             adj=GRP-RSN:C,..|-\n"; "error" "no claim ID"
+ *                             (or "no claim ID of payer P") when none.
  *   payment PAYMENT-ID        "payment ID\npayer P\nprovider NPI\ntotal C\n
- *                             claims N\nindex N\n" then "claim ID paid=C net=C"
- *                             per claim, in claim order.
- *   remit PAYMENT-ID x12|fhir the payment's 835 (or FHIR
- *                             PaymentReconciliation bundle) as the text.
+ *                             claims N\nindex N\n" then "claim ID paid=C
+ *                             net=C\n" per claim, in claim order; "error"
+ *                             "no payment ID" when none.
+ *   remit PAYMENT-ID x12|fhir the payment's X12 835 (or a FHIR Bundle of
+ *                             ClaimResponses) as the text: the payment id is
+ *                             the trace number, the payment's entry gives
+ *                             the dates; a replacement comes after the
+ *                             reversal (CLP02 22) of the claim it replaces.
+ *                             "error" "remit: expected x12 or fhir"; x12
+ *                             needs the payer's tax id configured.
  *   participant ID            "participant ID\nrole R\nname TEXT\nnpi NPI|-\n
- *                             public_key HEX\nnext_sequence N\n"
- *   accumulators PAYER MEMBER every accumulator total of the member's, one
- *                             per line "KIND YEAR KEY BENEFIT AMOUNT".
+ *                             public_key HEX\nnext_sequence N\n"; "error"
+ *                             "no participant ID".
+ *   accumulators PAYER MEMBER every accumulator total of the member's (its
+ *                             own, and its family's), one per line "KIND
+ *                             YEAR KEY BENEFIT|- AMOUNT\n", KIND one of
+ *                             deductible_individual, deductible_family,
+ *                             oop_individual, oop_family, benefit_units;
+ *                             "error" "no member M of payer P".
+ *                             (These five: node_query.h.)  An argument is
+ *                             1..127 printable characters without spaces.
  *   stats [text|prometheus]   the node's counters and latency histograms
  *                             (node_metrics.h), as "name value" lines or as
  *                             Prometheus text exposition.
@@ -135,6 +154,7 @@ typedef struct {
     char participant[COMMAND_PARTICIPANT_ID_SIZE];
     char key[NODE_PATH_SIZE]; /* "" when none */
     char log_level[8];
+    char payer_tax_id[10]; /* nine digits (remit.h REMIT_TAX_ID_SIZE); "": none */
     unsigned election_timeout_ms;
     unsigned heartbeat_timeout_ms;
     unsigned snapshot_threshold;
