@@ -294,7 +294,7 @@ static pid_t s_spawn(const s_cluster_t *c, unsigned k)
         return pid;
     setsid();
     int null = open("/dev/null", O_RDONLY);
-    int out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    int out = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
     if (null < 0 || out < 0)
         _exit(127);
     dup2(null, STDIN_FILENO);

@@ -497,7 +497,12 @@ static char *s_answers(const char *job, unsigned batches, int *failed_out, unsig
             continue;
         if (strncmp(text, "error", 5) == 0)
             *failed_out = 1;
-        for (char *line = text; sink && line; line = strchr(line, '\n'), line += !!line)
+        for (char *line = text; sink && line; line = strchr(line, '\n'), line += !!line) {
+            char *end_of_line = strchr(line, '\n');
+            if (strncmp(line, "command ", 8) == 0 &&
+                strstr(line, " rejected") &&
+                (!end_of_line || strstr(line, " rejected") < end_of_line))
+                *failed_out = 1; /* the node refused the whole batch */
             if (strncmp(line, "claim ", 6) == 0) {
                 char *end = strchr(line, '\n');
                 char one[1024];
@@ -505,6 +510,7 @@ static char *s_answers(const char *job, unsigned batches, int *failed_out, unsig
                          line);
                 *rejected_out += cli_print_answer(one, sink) != CLI_EXIT_OK;
             }
+        }
         char *grown = settle_realloc(all, total + size + 32);
         if (grown) {
             all = grown;
