@@ -1,230 +1,21 @@
 /*
- * node.c - settled's Raft side: libraft with its TCP transport and on-disk
- * log (raft_uv) over the real state machine on a SQLite file, all on one
- * libuv loop.  Requests come from the intake thread (node_intake.c); the
- * leader stamps each submitted entry with its clock (the only clock any
- * entry carries) and answers once the entry is applied.
+ * node.c - settled's Raft side and its life: libraft with its TCP transport
+ * and on-disk log (raft_uv) over the real state machine on a SQLite file,
+ * all on one libuv loop; the intake (node_intake.c) and the events socket
+ * (node_events.c) beside it; start, genesis, stop.  What each request gets
+ * is node_serve.c's.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
-
-#include <raft.h>
-#include <raft/uv.h>
 
 #include "node_internal.h"
 #include "settle/alloc.h"
-#include "settle/fsm.h"
-#include "settle/genesis.h"
-#include "settle/raft_fsm.h"
 
-#define TICK_MS            200
-#define SNAPSHOT_THRESHOLD 1024
-#define BODY_LINE_SIZE     (FSM_REASON_SIZE + 160)
-
-typedef struct {
-    const node_config_t *config;
-    uv_loop_t loop;
-    struct raft_uv_transport transport;
-    struct raft_io io;
-    struct raft raft;
-    fsm_t *fsm;
-    raft_fsm_t *adapter;
-    genesis_t *genesis;
-    node_intake_t *intake;
-    uv_signal_t sigterm, sigint;
-    uv_timer_t tick;
-    bool stopping;
-    bool genesis_pending;
-    struct raft_barrier barrier;
-    struct raft_apply genesis_apply;
-} node_t;
-
-/* A submit waiting for its entry to be applied. */
-typedef struct {
-    struct raft_apply request; /* request.data: the node */
-    zframe_t *identity;
-    zframe_t *request_id;
-} s_pending_t;
-
-static uint64_t s_now_ms(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    return (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
-}
-
-static void s_reply(node_t *n, zframe_t *identity, zframe_t *request_id, const char *status,
-                    const char *text)
-{
-    node_intake_reply(n->intake, identity, request_id, status, text, strlen(text));
-}
-
-/* "index N\nhash HEX\n" into out. */
-static size_t s_head_text(node_t *n, char *out, size_t size)
-{
-    uint64_t index;
-    uint8_t hash[FSM_HASH_SIZE];
-    fsm_head(n->fsm, &index, hash);
-    size_t used = (size_t)snprintf(out, size, "index %llu\nhash ", (unsigned long long)index);
-    for (size_t i = 0; i < FSM_HASH_SIZE && used + 3 < size; i++)
-        used += (size_t)snprintf(out + used, size - used, "%02x", hash[i]);
-    used += (size_t)snprintf(out + used, size - used, "\n");
-    return used < size ? used : size - 1;
-}
-
-/* ------------------------------------------------------------------------
- * Submissions
- * ------------------------------------------------------------------------ */
-
-/* The applied entry's results as the reply text (node.h); NULL when out of memory. */
-static char *s_results_text(node_t *n, const fsm_results_t *r, size_t *size_out)
-{
-    size_t size = (2u + r->command_count + r->claim_count) * BODY_LINE_SIZE;
-    char *text = settle_malloc(size);
-    if (!text)
-        return NULL;
-    size_t used = s_head_text(n, text, size);
-    for (uint32_t i = 0; i < r->command_count && used < size; i++) {
-        const fsm_command_result_t *c = &r->commands[i];
-        used += (size_t)snprintf(text + used, size - used, "command %u %s %s %s\n", c->position,
-                                 command_type_name(c->type), c->accepted ? "accepted" : "rejected",
-                                 c->reason);
-    }
-    for (uint32_t i = 0; i < r->claim_count && used < size; i++) {
-        const fsm_claim_result_t *c = &r->claims[i];
-        used += (size_t)snprintf(text + used, size - used,
-                                 "claim %s %u billed=%lld paid=%lld duplicate=%d %s\n", c->claim_id,
-                                 c->status, (long long)c->billed_cents, (long long)c->paid_cents,
-                                 c->duplicate ? 1 : 0, c->reason);
-    }
-    *size_out = used < size ? used : size - 1;
-    return text;
-}
-
-static void s_applied(struct raft_apply *request, int status, void *result)
-{
-    s_pending_t *pending = (s_pending_t *)request;
-    node_t *n = request->data;
-    const raft_fsm_result_t *out = result;
-    if (status != 0) {
-        s_reply(n, pending->identity, pending->request_id, "retry", raft_strerror(status));
-    } else if (out->code != SETTLE_OK) {
-        s_reply(n, pending->identity, pending->request_id, "error", out->error.message);
-    } else {
-        size_t size = 0;
-        char *text = s_results_text(n, out->results, &size);
-        if (text)
-            node_intake_reply(n->intake, pending->identity, pending->request_id, "ok", text, size);
-        else
-            s_reply(n, pending->identity, pending->request_id, "retry", "out of memory");
-        settle_free(text);
-    }
-    zframe_destroy(&pending->identity);
-    zframe_destroy(&pending->request_id);
-    settle_free(pending);
-}
-
-/* Not the leader: name the leader's intake, or ask to retry. */
-static void s_not_leader(node_t *n, zframe_t *identity, zframe_t *request_id)
-{
-    raft_id leader = 0;
-    const char *address = NULL;
-    raft_leader(&n->raft, &leader, &address);
-    for (unsigned i = 0; leader && i < n->config->peer_count; i++)
-        if (n->config->peers[i].id == leader && leader != n->config->id) {
-            s_reply(n, identity, request_id, "redirect", n->config->peers[i].intake);
-            return;
-        }
-    s_reply(n, identity, request_id, "retry", "no leader yet");
-}
-
-/* Checks the commands (frames left in request), stamps the entry, applies it. */
-static void s_submit(node_t *n, zmsg_t *request, zframe_t *identity, zframe_t *request_id)
-{
-    size_t count = zmsg_size(request);
-    if (count == 0 || count > COMMAND_ENTRY_COMMANDS_MAX) {
-        s_reply(n, identity, request_id, "error", "submit: 1..4096 commands expected");
-        return;
-    }
-    const uint8_t *commands[COMMAND_ENTRY_COMMANDS_MAX];
-    size_t sizes[COMMAND_ENTRY_COMMANDS_MAX];
-    size_t i = 0;
-    for (zframe_t *f = zmsg_first(request); f; f = zmsg_next(request), i++) {
-        commands[i] = zframe_data(f);
-        sizes[i] = zframe_size(f);
-        settle_error_t reason;
-        settle_error_clear(&reason);
-        if (fsm_check_command(n->fsm, commands[i], sizes[i], &reason) != SETTLE_OK) {
-            char text[SETTLE_ERROR_MESSAGE_SIZE + 32];
-            snprintf(text, sizeof text, "command %zu: %s", i, reason.message);
-            s_reply(n, identity, request_id, "error", text);
-            return;
-        }
-    }
-    uint8_t *entry = NULL;
-    size_t entry_size = 0;
-    struct raft_buffer buffer = {0};
-    s_pending_t *pending = settle_calloc(1, sizeof *pending);
-    int rc = pending ? command_entry_encode(s_now_ms(), commands, sizes, (uint32_t)count, &entry,
-                                            &entry_size)
-                     : SETTLE_ERR_NOMEM;
-    if (rc == SETTLE_OK)
-        rc = raft_fsm_buffer(entry, entry_size, &buffer);
-    settle_free(entry);
-    if (rc != SETTLE_OK) {
-        settle_free(pending);
-        s_reply(n, identity, request_id, "error", settle_strerror(rc));
-        return;
-    }
-    pending->request.data = n;
-    pending->identity = zframe_dup(identity);
-    pending->request_id = zframe_dup(request_id);
-    rc = raft_apply(&n->raft, &pending->request, &buffer, 1, s_applied);
-    if (rc != 0) {
-        raft_free(buffer.base);
-        s_reply(n, identity, request_id, "retry", raft_strerror(rc));
-        zframe_destroy(&pending->identity);
-        zframe_destroy(&pending->request_id);
-        settle_free(pending);
-    }
-}
-
-/* The intake's hand-off: one request, on the loop's thread. */
-static void s_on_request(void *context, zmsg_t *request)
-{
-    node_t *n = context;
-    zframe_t *identity = zmsg_pop(request);
-    zframe_t *request_id = zmsg_pop(request);
-    char *verb = zmsg_popstr(request);
-    char text[256];
-    if (n->stopping) {
-        s_reply(n, identity, request_id, "retry", "the node is stopping");
-    } else if (verb && strcmp(verb, "head") == 0) {
-        size_t size = s_head_text(n, text, sizeof text);
-        raft_id leader = 0;
-        const char *address = NULL;
-        raft_leader(&n->raft, &leader, &address);
-        size += (size_t)snprintf(text + size, sizeof text - size, "leader %llu\n",
-                                 (unsigned long long)leader);
-        node_intake_reply(n->intake, identity, request_id, "ok", text, size);
-    } else if (verb && strcmp(verb, "submit") == 0) {
-        if (raft_state(&n->raft) != RAFT_LEADER)
-            s_not_leader(n, identity, request_id);
-        else
-            s_submit(n, request, identity, request_id);
-    } else {
-        s_reply(n, identity, request_id, "error", "unknown verb (expected submit or head)");
-    }
-    zstr_free(&verb);
-    zframe_destroy(&identity);
-    zframe_destroy(&request_id);
-    zmsg_destroy(&request);
-}
+#define TICK_MS 200
 
 /* ------------------------------------------------------------------------
  * Genesis: the leader of a cluster whose ledger is empty submits it
@@ -253,7 +44,7 @@ static void s_barrier_done(struct raft_barrier *barrier, int status)
     size_t size = 0;
     struct raft_buffer buffer = {0};
     if (status != 0 || index != 0 || n->stopping ||
-        genesis_entry(n->genesis, s_now_ms(), &entry, &size) != SETTLE_OK ||
+        genesis_entry(n->genesis, node_now_ms(), &entry, &size) != SETTLE_OK ||
         raft_fsm_buffer(entry, size, &buffer) != SETTLE_OK) {
         settle_free(entry);
         n->genesis_pending = false;
@@ -270,6 +61,7 @@ static void s_barrier_done(struct raft_barrier *barrier, int status)
 static void s_tick(uv_timer_t *timer)
 {
     node_t *n = timer->data;
+    node_intake_set_leader(n->intake, raft_state(&n->raft) == RAFT_LEADER);
     uint64_t index;
     uint8_t hash[FSM_HASH_SIZE];
     fsm_head(n->fsm, &index, hash);
@@ -296,6 +88,7 @@ static void s_raft_closed(struct raft *raft)
     raft_uv_close(&n->io);
     raft_uv_tcp_close(&n->transport);
     node_intake_destroy(&n->intake);
+    node_events_destroy(&n->events);
     uv_close((uv_handle_t *)&n->tick, s_handle_closed);
     uv_close((uv_handle_t *)&n->sigterm, s_handle_closed);
     uv_close((uv_handle_t *)&n->sigint, s_handle_closed);
@@ -309,6 +102,7 @@ static void s_signal(uv_signal_t *handle, int signum)
     n->stopping = true;
     node_log(n->config->id, "info", "stop", "signal %d: stopping", signum);
     alarm((NODE_STOP_MS_MAX + 999) / 1000); /* bounded: SIGALRM ends us if the close hangs */
+    node_serve_abandon(n);
     raft_close(&n->raft, s_raft_closed);
 }
 
@@ -330,6 +124,10 @@ static int s_open(node_t *n, settle_error_t *error)
         rc = raft_fsm_new(n->fsm, &n->adapter);
     if (rc != SETTLE_OK)
         return rc;
+    raft_fsm_on_applied(n->adapter, node_serve_applied, n);
+    n->gather = node_gather_new(c->entry_commands_max, c->entry_bytes_max);
+    if (!n->gather)
+        return settle_error_set(error, SETTLE_ERR_NOMEM, "out of memory");
     if (uv_loop_init(&n->loop) != 0 || raft_uv_tcp_init(&n->transport, &n->loop) != 0 ||
         raft_uv_init(&n->io, &n->loop, c->data_dir, &n->transport) != 0 ||
         raft_init(&n->raft, &n->io, raft_fsm_interface(n->adapter), c->id, c->raft_address) != 0)
@@ -338,8 +136,8 @@ static int s_open(node_t *n, settle_error_t *error)
     n->raft.data = n;
     raft_set_election_timeout(&n->raft, c->election_timeout_ms);
     raft_set_heartbeat_timeout(&n->raft, c->heartbeat_timeout_ms);
-    raft_set_snapshot_threshold(&n->raft, SNAPSHOT_THRESHOLD);
-    raft_set_snapshot_trailing(&n->raft, SNAPSHOT_THRESHOLD);
+    raft_set_snapshot_threshold(&n->raft, c->snapshot_threshold);
+    raft_set_snapshot_trailing(&n->raft, c->snapshot_threshold);
     struct raft_configuration configuration;
     raft_configuration_init(&configuration);
     for (unsigned i = 0; i < c->peer_count; i++)
@@ -359,9 +157,30 @@ static int s_start(node_t *n, settle_error_t *error)
     int rc = raft_start(&n->raft);
     if (rc != 0)
         return settle_error_set(error, SETTLE_ERR_IO, "raft: start: %s", raft_errmsg(&n->raft));
-    n->intake = node_intake_new(n->config->intake, &n->loop, s_on_request, n, error);
+    const node_config_t *c = n->config;
+    char ledger_path[NODE_PATH_SIZE + 32];
+    snprintf(ledger_path, sizeof ledger_path, "%s/ledger.sqlite", c->data_dir);
+    node_intake_options_t options = {
+        .ledger_path = ledger_path,
+        .endpoint = c->intake,
+        .queue_length = c->queue_length,
+        .message_size_max = c->message_size_max,
+        .busy = &n->metrics.busy,
+        .on_request = node_serve_request,
+        .on_drained = node_serve_drained,
+        .context = n,
+    };
+    n->intake = node_intake_new(&options, &n->loop, error);
     if (!n->intake)
         return SETTLE_ERR_IO;
+    if (c->events[0]) {
+        sign_key_t *key = NULL;
+        if (c->key[0] && sign_key_load(c->key, &key, error) != SETTLE_OK)
+            return SETTLE_ERR_IO;
+        n->events = node_events_new(c->events, c->participant, key, error);
+        if (!n->events)
+            return SETTLE_ERR_IO;
+    }
     uv_signal_init(&n->loop, &n->sigterm);
     uv_signal_init(&n->loop, &n->sigint);
     n->sigterm.data = n->sigint.data = n;
@@ -370,8 +189,8 @@ static int s_start(node_t *n, settle_error_t *error)
     uv_timer_init(&n->loop, &n->tick);
     n->tick.data = n;
     uv_timer_start(&n->tick, s_tick, TICK_MS, TICK_MS);
-    node_log(n->config->id, "info", "start", "raft=%s intake=%s data_dir=%s",
-             n->config->raft_address, n->config->intake, n->config->data_dir);
+    node_log(c->id, "info", "start", "raft=%s intake=%s events=%s data_dir=%s", c->raft_address,
+             c->intake, c->events[0] ? c->events : "-", c->data_dir);
     return SETTLE_OK;
 }
 
@@ -381,6 +200,7 @@ int node_run(const node_config_t *config, settle_error_t *error)
     if (!n)
         return settle_error_set(error, SETTLE_ERR_NOMEM, "out of memory");
     n->config = config;
+    node_log_level_set(config->log_level);
     zsys_handler_set(NULL);   /* libuv handles the signals, not czmq */
     signal(SIGPIPE, SIG_IGN); /* a peer that died mid-write is an error return, not our end */
     int rc = s_open(n, error);
@@ -395,6 +215,7 @@ int node_run(const node_config_t *config, settle_error_t *error)
     raft_fsm_destroy(&n->adapter);
     fsm_destroy(&n->fsm);
     genesis_destroy(&n->genesis);
+    node_gather_destroy(&n->gather);
     if (rc == SETTLE_OK)
         settle_free(n);
     return rc;

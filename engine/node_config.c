@@ -3,6 +3,7 @@
  * libyaml's document API; every error names FILE:LINE:COLUMN.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,74 @@ static int s_loopback(const char *address, const char *prefix)
     return strncmp(address, prefix, n) == 0 && s_number(address + n, 65535) > 0;
 }
 
+/* A number key of this node's own: name, limits, where it goes. */
+typedef struct {
+    const char *name;
+    long long max;
+    size_t offset;
+} s_number_key_t;
+
+static const s_number_key_t s_numbers[] = {
+    {"election_timeout_ms", 60000, offsetof(node_config_t, election_timeout_ms)},
+    {"heartbeat_timeout_ms", 60000, offsetof(node_config_t, heartbeat_timeout_ms)},
+    {"snapshot_threshold", 1u << 30, offsetof(node_config_t, snapshot_threshold)},
+    {"queue_length", 1u << 20, offsetof(node_config_t, queue_length)},
+    {"message_size_max", 1u << 30, offsetof(node_config_t, message_size_max)},
+    {"entry_commands_max", COMMAND_ENTRY_COMMANDS_MAX, offsetof(node_config_t, entry_commands_max)},
+    {"entry_bytes_max", 1u << 30, offsetof(node_config_t, entry_bytes_max)},
+};
+
+/* One string key of this node's own: name, where it goes, its size. */
+typedef struct {
+    const char *name;
+    size_t offset;
+    size_t size;
+} s_string_key_t;
+
+static const s_string_key_t s_strings[] = {
+    {"data_dir", offsetof(node_config_t, data_dir), NODE_PATH_SIZE},
+    {"genesis", offsetof(node_config_t, genesis), NODE_PATH_SIZE},
+    {"key", offsetof(node_config_t, key), NODE_PATH_SIZE},
+    {"participant", offsetof(node_config_t, participant), COMMAND_PARTICIPANT_ID_SIZE},
+};
+
+/* A top-level key that peers do not have. */
+static int s_node_key(node_config_t *c, const char *key, const char *value,
+                      const yaml_node_t *key_node, const yaml_node_t *where, settle_error_t *error)
+{
+    for (size_t i = 0; i < sizeof s_numbers / sizeof s_numbers[0]; i++) {
+        if (strcmp(key, s_numbers[i].name) != 0)
+            continue;
+        long long number = s_number(value, s_numbers[i].max);
+        if (number < 0) {
+            char what[96];
+            snprintf(what, sizeof what, "%s: expected 1..%lld", key, s_numbers[i].max);
+            return s_at(error, where, SETTLE_ERR_INVALID, what, value);
+        }
+        *(unsigned *)((char *)c + s_numbers[i].offset) = (unsigned)number;
+        return SETTLE_OK;
+    }
+    for (size_t i = 0; i < sizeof s_strings / sizeof s_strings[0]; i++) {
+        if (strcmp(key, s_strings[i].name) != 0)
+            continue;
+        if (!value[0] || s_copy((char *)c + s_strings[i].offset, s_strings[i].size, value)) {
+            char what[64];
+            snprintf(what, sizeof what, "%s: empty or too long", key);
+            return s_at(error, where, SETTLE_ERR_TOO_LONG, what, NULL);
+        }
+        return SETTLE_OK;
+    }
+    if (strcmp(key, "log_level") == 0) {
+        if (strcmp(value, "debug") && strcmp(value, "info") && strcmp(value, "warn") &&
+            strcmp(value, "error"))
+            return s_at(error, where, SETTLE_ERR_INVALID,
+                        "log_level: expected debug, info, warn or error", value);
+        s_copy(c->log_level, sizeof c->log_level, value);
+        return SETTLE_OK;
+    }
+    return s_at(error, key_node, SETTLE_ERR_UNKNOWN_KEY, "unknown key", key);
+}
+
 /* One key of the top-level mapping or of a peer (peer != NULL). */
 static int s_key(node_config_t *c, node_peer_t *peer, const char *key, const char *value,
                  const yaml_node_t *key_node, const yaml_node_t *where, settle_error_t *error)
@@ -63,21 +132,12 @@ static int s_key(node_config_t *c, node_peer_t *peer, const char *key, const cha
     } else if (strcmp(key, "raft_address") == 0) {
         if (s_copy(raft, NODE_ADDRESS_SIZE, value) || !s_loopback(value, "127.0.0.1:"))
             return s_at(error, where, SETTLE_ERR_INVALID, "expected 127.0.0.1:PORT", value);
-    } else if (strcmp(key, "intake") == 0) {
-        if (s_copy(intake, NODE_ADDRESS_SIZE, value) || !s_loopback(value, "tcp://127.0.0.1:"))
+    } else if (strcmp(key, "intake") == 0 || strcmp(key, "events") == 0) {
+        char *out = key[0] == 'i' ? intake : (peer ? peer->events : c->events);
+        if (s_copy(out, NODE_ADDRESS_SIZE, value) || !s_loopback(value, "tcp://127.0.0.1:"))
             return s_at(error, where, SETTLE_ERR_INVALID, "expected tcp://127.0.0.1:PORT", value);
-    } else if (!peer && strcmp(key, "data_dir") == 0) {
-        if (s_copy(c->data_dir, sizeof c->data_dir, value))
-            return s_at(error, where, SETTLE_ERR_TOO_LONG, "data_dir: too long", NULL);
-    } else if (!peer && strcmp(key, "genesis") == 0) {
-        if (s_copy(c->genesis, sizeof c->genesis, value))
-            return s_at(error, where, SETTLE_ERR_TOO_LONG, "genesis: too long", NULL);
-    } else if (!peer && (strcmp(key, "election_timeout_ms") == 0 ||
-                         strcmp(key, "heartbeat_timeout_ms") == 0)) {
-        long long ms = s_number(value, 60000);
-        if (ms < 0)
-            return s_at(error, where, SETTLE_ERR_INVALID, "expected 1..60000 ms", value);
-        *(key[0] == 'e' ? &c->election_timeout_ms : &c->heartbeat_timeout_ms) = (unsigned)ms;
+    } else if (!peer) {
+        return s_node_key(c, key, value, key_node, where, error);
     } else {
         return s_at(error, key_node, SETTLE_ERR_UNKNOWN_KEY, "unknown key", key);
     }
@@ -125,8 +185,28 @@ static int s_mapping(yaml_document_t *doc, yaml_node_t *map, node_config_t *c, n
     return SETTLE_OK;
 }
 
-/* Defaults, and this node's own entry in peers; a relative genesis path is
- * taken from the config file's folder. */
+/* A relative path is taken from the config file's folder. */
+static int s_relative(const char *config_path, char *path, const char *what,
+                      settle_error_t *error)
+{
+    const char *slash = strrchr(config_path, '/');
+    if (!path[0] || path[0] == '/' || !slash)
+        return SETTLE_OK;
+    char full[NODE_PATH_SIZE];
+    if ((size_t)snprintf(full, sizeof full, "%.*s%s", (int)(slash - config_path + 1), config_path,
+                         path) >= sizeof full)
+        return settle_error_set(error, SETTLE_ERR_TOO_LONG, "%s: path too long", what);
+    s_copy(path, NODE_PATH_SIZE, full);
+    return SETTLE_OK;
+}
+
+static void s_default(unsigned *value, unsigned fallback)
+{
+    if (!*value)
+        *value = fallback;
+}
+
+/* Defaults, and this node's own entry in peers. */
 static int s_finish(const char *path, node_config_t *c, settle_error_t *error)
 {
     const node_peer_t *self = NULL;
@@ -141,19 +221,23 @@ static int s_finish(const char *path, node_config_t *c, settle_error_t *error)
         s_copy(c->raft_address, sizeof c->raft_address, self->raft_address);
     if (!c->intake[0])
         s_copy(c->intake, sizeof c->intake, self->intake);
-    if (!c->election_timeout_ms)
-        c->election_timeout_ms = 1000;
-    if (!c->heartbeat_timeout_ms)
-        c->heartbeat_timeout_ms = 100;
-    const char *slash = strrchr(path, '/');
-    if (c->genesis[0] != '/' && slash) {
-        char full[NODE_PATH_SIZE];
-        if ((size_t)snprintf(full, sizeof full, "%.*s%s", (int)(slash - path + 1), path,
-                             c->genesis) >= sizeof full)
-            return settle_error_set(error, SETTLE_ERR_TOO_LONG, "genesis: path too long");
-        s_copy(c->genesis, sizeof c->genesis, full);
-    }
-    return SETTLE_OK;
+    if (!c->events[0])
+        s_copy(c->events, sizeof c->events, self->events);
+    if (!c->participant[0])
+        snprintf(c->participant, sizeof c->participant, "node-%llu", (unsigned long long)c->id);
+    if (!c->log_level[0])
+        s_copy(c->log_level, sizeof c->log_level, "info");
+    s_default(&c->election_timeout_ms, 1000);
+    s_default(&c->heartbeat_timeout_ms, 100);
+    s_default(&c->snapshot_threshold, NODE_SNAPSHOT_THRESHOLD);
+    s_default(&c->queue_length, NODE_QUEUE_MAX);
+    s_default(&c->message_size_max, NODE_MESSAGE_SIZE_MAX);
+    s_default(&c->entry_commands_max, COMMAND_ENTRY_COMMANDS_MAX);
+    s_default(&c->entry_bytes_max, NODE_ENTRY_BYTES_MAX);
+    int rc = s_relative(path, c->genesis, "genesis", error);
+    if (rc == SETTLE_OK)
+        rc = s_relative(path, c->key, "key", error);
+    return rc;
 }
 
 int node_config_load(const char *path, node_config_t *config_out, settle_error_t *error)

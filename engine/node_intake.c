@@ -12,8 +12,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "node_check.h"
 #include "node_internal.h"
 #include "settle/alloc.h"
+#include "settle/command.h"
 
 #define POLL_MS 50
 
@@ -25,14 +27,39 @@ struct node_intake_s {
     bool thread_started;
     atomic_bool stop;
     node_request_fn on_request;
+    node_drained_fn on_drained;
     void *context;
+    atomic_uint_fast64_t *busy;
     pthread_mutex_t lock; /* guards the queue */
-    zmsg_t *queue[NODE_QUEUE_MAX];
+    zmsg_t **queue;
+    unsigned length; /* its capacity */
+    size_t message_size_max;
+    char ledger_path[NODE_PATH_SIZE + 32];
+    node_check_t *check; /* the thread's; NULL: the loop checks signatures */
+    atomic_bool leader;  /* set by the loop: only a leader's intake verifies */
     unsigned head, count;
 };
 
+static int s_level_set = 1; /* 0 debug, 1 info, 2 warn, 3 error */
+
+static int s_level(const char *level)
+{
+    static const char *const names[] = {"debug", "info", "warn", "error"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(level, names[i]) == 0)
+            return i;
+    return 1;
+}
+
+void node_log_level_set(const char *level)
+{
+    s_level_set = s_level(level);
+}
+
 void node_log(uint64_t node_id, const char *level, const char *event, const char *format, ...)
 {
+    if (s_level(level) < s_level_set)
+        return;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     char message[768];
@@ -61,6 +88,32 @@ static void s_answer(zsock_t *router, zmsg_t *request, const char *status, const
     zframe_destroy(&request_id);
 }
 
+/* Verifies a submit's commands (the frames after the verb): true when
+ * every signature verified, false when the loop must check them (a signer
+ * this node's ledger does not know yet); answers "error", takes the
+ * request and sets *answered when one fails. */
+static bool s_signatures(node_intake_t *self, zmsg_t *request, bool *answered)
+{
+    zframe_t *frame = zmsg_first(request);
+    for (int i = 0; i < 3 && frame; i++)
+        frame = zmsg_next(request);
+    for (size_t i = 0; frame; frame = zmsg_next(request), i++) {
+        settle_error_t reason;
+        int rc = node_check_command(self->check, zframe_data(frame), zframe_size(frame), &reason);
+        if (rc == SETTLE_OK)
+            continue;
+        if (rc == SETTLE_ERR_NOT_FOUND)
+            return false;
+        char text[SETTLE_ERROR_MESSAGE_SIZE + 32];
+        snprintf(text, sizeof text, "command %zu: %s", i, reason.message);
+        s_answer(self->router, request, "error", text);
+        zmsg_destroy(&request);
+        *answered = true;
+        return false;
+    }
+    return true;
+}
+
 /* A request checked for shape and queued for the loop. */
 static void s_request(node_intake_t *self, zmsg_t *request)
 {
@@ -73,14 +126,33 @@ static void s_request(node_intake_t *self, zmsg_t *request)
         zmsg_destroy(&request);
         return;
     }
+    if (zmsg_content_size(request) > self->message_size_max ||
+        zmsg_size(request) > COMMAND_ENTRY_COMMANDS_MAX + 3) {
+        char text[128];
+        snprintf(text, sizeof text, "too large: %zu bytes in %zu frames (at most %zu bytes, %u frames)",
+                 zmsg_content_size(request), zmsg_size(request), self->message_size_max,
+                 COMMAND_ENTRY_COMMANDS_MAX + 3);
+        s_answer(self->router, request, "error", text);
+        zmsg_destroy(&request);
+        return;
+    }
+    bool verified = false, answered = false;
+    if (self->check && atomic_load(&self->leader) && zframe_streq(verb, "submit")) {
+        verified = s_signatures(self, request, &answered);
+        if (answered)
+            return;
+    }
     pthread_mutex_lock(&self->lock);
-    bool queued = self->count < NODE_QUEUE_MAX;
+    bool queued = self->count < self->length;
     if (queued) {
-        self->queue[(self->head + self->count) % NODE_QUEUE_MAX] = request;
+        zmsg_pushmem(request, verified ? "v" : "-", 1);
+        self->queue[(self->head + self->count) % self->length] = request;
         self->count++;
     }
     pthread_mutex_unlock(&self->lock);
     if (!queued) {
+        if (self->busy)
+            atomic_fetch_add(self->busy, 1);
         s_answer(self->router, request, "retry", "busy: the queue is full");
         zmsg_destroy(&request);
         return;
@@ -91,6 +163,13 @@ static void s_request(node_intake_t *self, zmsg_t *request)
 static void *s_thread(void *argument)
 {
     node_intake_t *self = argument;
+    if (self->ledger_path[0]) {
+        settle_error_t error;
+        settle_error_clear(&error);
+        self->check = node_check_open(self->ledger_path, &error);
+        if (!self->check)
+            node_log(0, "warn", "intake", "signatures checked on the loop: %s", error.message);
+    }
     zpoller_t *poller = zpoller_new(self->router, self->pair_thread, NULL);
     while (poller && !atomic_load(&self->stop)) {
         void *which = zpoller_wait(poller, POLL_MS);
@@ -105,6 +184,7 @@ static void *s_thread(void *argument)
         }
     }
     zpoller_destroy(&poller);
+    node_check_close(&self->check);
     return NULL;
 }
 
@@ -117,27 +197,53 @@ static void s_drain(uv_async_t *async)
         zmsg_t *request = NULL;
         if (self->count > 0) {
             request = self->queue[self->head];
-            self->head = (self->head + 1) % NODE_QUEUE_MAX;
+            self->head = (self->head + 1) % self->length;
             self->count--;
         }
         pthread_mutex_unlock(&self->lock);
         if (!request)
-            return;
+            break;
         self->on_request(self->context, request);
     }
+    if (self->on_drained)
+        self->on_drained(self->context);
 }
 
-node_intake_t *node_intake_new(const char *endpoint, uv_loop_t *loop, node_request_fn on_request,
-                               void *context, settle_error_t *error)
+void node_intake_set_leader(node_intake_t *self, bool leader)
 {
+    atomic_store(&self->leader, leader);
+}
+
+unsigned node_intake_depth(node_intake_t *self)
+{
+    pthread_mutex_lock(&self->lock);
+    unsigned count = self->count;
+    pthread_mutex_unlock(&self->lock);
+    return count;
+}
+
+node_intake_t *node_intake_new(const node_intake_options_t *options, uv_loop_t *loop,
+                               settle_error_t *error)
+{
+    const char *endpoint = options->endpoint;
     node_intake_t *self = settle_calloc(1, sizeof *self);
-    if (!self) {
+    zmsg_t **queue = settle_calloc(options->queue_length ? options->queue_length : 1,
+                                   sizeof *queue);
+    if (!self || !queue) {
+        settle_free(self);
+        settle_free(queue);
         settle_error_set(error, SETTLE_ERR_NOMEM, "out of memory");
         return NULL;
     }
     pthread_mutex_init(&self->lock, NULL);
-    self->on_request = on_request;
-    self->context = context;
+    self->queue = queue;
+    self->length = options->queue_length ? options->queue_length : 1;
+    self->busy = options->busy;
+    if (options->ledger_path)
+        snprintf(self->ledger_path, sizeof self->ledger_path, "%s", options->ledger_path);
+    self->on_request = options->on_request;
+    self->on_drained = options->on_drained;
+    self->context = options->context;
     char inproc[64];
     snprintf(inproc, sizeof inproc, "inproc://settle-intake-%p", (void *)self);
     self->router = zsock_new(ZMQ_ROUTER);
@@ -149,7 +255,10 @@ node_intake_t *node_intake_new(const char *endpoint, uv_loop_t *loop, node_reque
         settle_error_set(error, SETTLE_ERR_IO, "intake: cannot make the sockets");
         goto fail;
     }
-    zsock_set_maxmsgsize(self->router, (int64_t)NODE_MESSAGE_SIZE_MAX);
+    /* ZeroMQ drops the connection of a peer sending a frame past its limit;
+     * up to twice ours, the request is read and answered "error". */
+    zsock_set_maxmsgsize(self->router, 2 * (int64_t)options->message_size_max);
+    self->message_size_max = options->message_size_max;
     zsock_set_sndtimeo(self->pair_loop, 0);
     zsock_set_linger(self->router, 0);
     if (zsock_bind(self->router, "%s", endpoint) < 0) {
@@ -170,6 +279,7 @@ fail:
     zsock_destroy(&self->pair_loop);
     zsock_destroy(&self->pair_thread);
     pthread_mutex_destroy(&self->lock);
+    settle_free(self->queue);
     settle_free(self);
     return NULL;
 }
@@ -192,6 +302,7 @@ void node_intake_reply(node_intake_t *self, zframe_t *identity, zframe_t *reques
 
 static void s_closed(uv_handle_t *handle)
 {
+    settle_free(((node_intake_t *)handle)->queue);
     settle_free(handle); /* the async handle is the struct's first member */
 }
 
@@ -206,7 +317,7 @@ void node_intake_destroy(node_intake_t **self_p)
         pthread_join(self->thread, NULL);
     for (; self->count > 0; self->count--) {
         zmsg_destroy(&self->queue[self->head]);
-        self->head = (self->head + 1) % NODE_QUEUE_MAX;
+        self->head = (self->head + 1) % self->length;
     }
     zsock_destroy(&self->router);
     zsock_destroy(&self->pair_loop);

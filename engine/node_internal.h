@@ -6,24 +6,59 @@
 #define SETTLE_NODE_INTERNAL_H
 
 #include <czmq.h>
+#include <stdatomic.h>
 #include <uv.h>
 
-#include "settle/node.h"
+#include <raft.h>
+#include <raft/uv.h>
 
-/* Called on the loop's thread for each request; takes the message
- * (identity frame first), which it destroys. */
+#include "node_events.h"
+#include "node_gather.h"
+#include "node_metrics.h"
+#include "settle/fsm.h"
+#include "settle/genesis.h"
+#include "settle/node.h"
+#include "settle/raft_fsm.h"
+
+/* Called on the loop's thread for each request; takes the message, which
+ * it destroys: [checked][identity][request id][verb]..., where checked is
+ * "v" when the intake thread verified every command's signature (a submit
+ * to a leader whose signers it knows) and "-" otherwise. */
 typedef void (*node_request_fn)(void *context, zmsg_t *request);
+
+/* Called on the loop's thread when the queue is empty again. */
+typedef void (*node_drained_fn)(void *context);
 
 typedef struct node_intake_s node_intake_t;
 
+typedef struct {
+    const char *endpoint;
+    unsigned queue_length;     /* requests waiting, at most */
+    unsigned message_size_max; /* one request, all frames */
+    atomic_uint_fast64_t *busy; /* counts requests turned away (may be NULL) */
+    const char *ledger_path;    /* signatures checked on the thread against it (NULL: not) */
+    node_request_fn on_request;
+    node_drained_fn on_drained; /* may be NULL */
+    void *context;
+} node_intake_options_t;
+
 /*
- * Binds a ROUTER at endpoint and starts the intake thread, which queues
- * requests (at most NODE_QUEUE_MAX; past it the client is told "retry")
- * and wakes the loop with a uv_async; the loop drains the queue into
- * on_request.  NULL when the endpoint cannot be bound (error says why).
+ * Binds a ROUTER at options->endpoint and starts the intake thread, which
+ * queues requests (at most queue_length; past it the client is told
+ * "retry" "busy: ...") and wakes the loop with a uv_async; the loop drains
+ * the queue into on_request, then calls on_drained.  A request larger than
+ * message_size_max is dropped by ZeroMQ before it is read.  NULL when the
+ * endpoint cannot be bound (error says why).
  */
-node_intake_t *node_intake_new(const char *endpoint, uv_loop_t *loop, node_request_fn on_request,
-                               void *context, settle_error_t *error);
+node_intake_t *node_intake_new(const node_intake_options_t *options, uv_loop_t *loop,
+                               settle_error_t *error);
+
+/* Whether this node leads (set by the loop): only then does the intake
+ * thread verify submits' signatures. */
+void node_intake_set_leader(node_intake_t *self, bool leader);
+
+/* Requests waiting now. */
+unsigned node_intake_depth(node_intake_t *self);
 
 /* Sends a reply [identity][request id][status][text] from the loop thread;
  * never blocks (a reply that cannot be queued is dropped: the client
@@ -36,8 +71,45 @@ void node_intake_reply(node_intake_t *self, zframe_t *identity, zframe_t *reques
  * pointer; safe on NULL and twice. */
 void node_intake_destroy(node_intake_t **self_p);
 
-/* One structured line on stderr: "ts=... node=ID level=LEVEL event=EVENT msg". */
+/* One structured line on stderr: "ts=... node=ID level=LEVEL event=EVENT msg",
+ * when level is at or above the one set (default info). */
+void node_log_level_set(const char *level);
 void node_log(uint64_t node_id, const char *level, const char *event, const char *format, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* A running node: its Raft side (node.c) and its requests (node_serve.c),
+ * all on the loop's thread but the intake's. */
+typedef struct {
+    const node_config_t *config;
+    uv_loop_t loop;
+    struct raft_uv_transport transport;
+    struct raft_io io;
+    struct raft raft;
+    fsm_t *fsm;
+    raft_fsm_t *adapter;
+    genesis_t *genesis;
+    node_intake_t *intake;
+    node_events_t *events; /* NULL when the node publishes none */
+    node_gather_t *gather;
+    unsigned inflight; /* entries proposed and not yet answered */
+    node_metrics_t metrics;
+    uv_signal_t sigterm, sigint;
+    uv_timer_t tick;
+    bool stopping;
+    bool genesis_pending;
+    struct raft_barrier barrier;
+    struct raft_apply genesis_apply;
+} node_t;
+
+/* The intake's hand-offs and the state machine's hook (node_serve.c). */
+void node_serve_request(void *context, zmsg_t *request);
+void node_serve_drained(void *context);
+void node_serve_applied(void *context, const raft_fsm_result_t *result);
+
+/* Answers every submit still gathered with "retry" (the node is stopping). */
+void node_serve_abandon(node_t *n);
+
+/* Milliseconds since the epoch: the leader's stamp on each entry. */
+uint64_t node_now_ms(void);
 
 #endif

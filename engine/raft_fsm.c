@@ -21,6 +21,8 @@ struct raft_fsm_s {
     raft_fsm_result_t result;  /* what *result points at after apply */
     raft_fsm_stats_t stats;
     settle_error_t last_error;
+    raft_fsm_applied_fn on_applied; /* NULL when none */
+    void *on_applied_context;
 };
 
 /* A settle error code as the libraft code that tells libraft what to do:
@@ -65,6 +67,8 @@ static int s_apply(struct raft_fsm *interface, const struct raft_buffer *buffer,
         /* The framing is the same bytes on every node: every node refuses. */
         self->stats.entries_refused++;
     }
+    if (self->on_applied)
+        self->on_applied(self->on_applied_context, out);
     *result = out;
     return 0;
 }
@@ -180,6 +184,12 @@ struct raft_fsm *raft_fsm_interface(raft_fsm_t *self)
 fsm_t *raft_fsm_state(raft_fsm_t *self)
 {
     return self->fsm;
+}
+
+void raft_fsm_on_applied(raft_fsm_t *self, raft_fsm_applied_fn fn, void *context)
+{
+    self->on_applied = fn;
+    self->on_applied_context = context;
 }
 
 void raft_fsm_stats(const raft_fsm_t *self, raft_fsm_stats_t *stats_out)

@@ -85,16 +85,21 @@
  * Events (a ZeroMQ PUB at `events`): every node publishes what it applied,
  * each message [topic] [body] [signature]:
  *
- *   chain                     "index N\nhash HEX\ntimestamp MS\n"
+ *   chain                     "index N\nhash HEX\nclaims N\n" (a link made)
  *   claim.PAYER.NPI           a claim's answer, as a submit's "claim" line,
  *                             then "index N\n"
- *   payment.NPI               the payment confirmation: the "payment" text
- *                             above, then "hash HEX\nnode PARTICIPANT\n"
+ *   payment.NPI               the payment confirmation: "payment ID\npayer P\n
+ *                             provider NPI\ntotal C\nclaims N\nindex N\n
+ *                             hash HEX\nnode PARTICIPANT\n" then "claim ID
+ *                             paid=C net=C" per claim of the payment
  *
  * The signature frame is the node's Ed25519 signature over the body (64
- * bytes), or empty when the node has no key.  A subscriber filters by topic
+ * bytes) for chain links and payment confirmations; it is empty for claim
+ * answers (thousands a second; the signed chain link covers the state they
+ * are in) and when the node has no key.  A subscriber filters by topic
  * prefix (`payment.1234567893` receives that provider's confirmations only).
-  */
+ */
+
 #ifndef SETTLE_NODE_H
 #define SETTLE_NODE_H
 

@@ -84,6 +84,12 @@ fsm_t *raft_fsm_state(raft_fsm_t *self);
 /* The counters so far. */
 void raft_fsm_stats(const raft_fsm_t *self, raft_fsm_stats_t *stats_out);
 
+/* Called on every node after each entry is applied (refused entries too:
+ * result->results is NULL then), before the submitter's callback; for
+ * events and metrics.  It must not apply, snapshot or restore. */
+typedef void (*raft_fsm_applied_fn)(void *context, const raft_fsm_result_t *result);
+void raft_fsm_on_applied(raft_fsm_t *self, raft_fsm_applied_fn fn, void *context);
+
 /* Why the last apply, snapshot or restore failed ("" when none did). */
 const settle_error_t *raft_fsm_last_error(const raft_fsm_t *self);
 

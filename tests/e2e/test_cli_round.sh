@@ -7,7 +7,8 @@
 #
 # It needs the node's query verbs (participant, claim, remit, stats) and
 # its events socket; against a node without them (its head names no events
-# endpoint) it reports itself skipped, exit 77.
+# endpoint, or it does not know the `claim` verb) it reports itself
+# skipped, exit 77.
 #
 # usage: test_cli_round.sh BUILD_ENGINE_DIR SOURCE_DIR
 # Bounded (every step under `timeout`); the cluster is stopped on exit.
@@ -46,8 +47,10 @@ run up "$SETTLE" cluster up --dir "$C" --nodes 3 || fail "cluster up: $(cat "$TO
 grep -q "^SETTLE_NODE=\|^export SETTLE_NODE=" "$C/cluster.env" || fail "cluster.env has no SETTLE_NODE"
 run head "$SETTLE" head || fail "head: $(cat "$TOP/head.err")"
 events=$(awk '$1 == "events" {print $2}' "$TOP/head.out")
-if [ -z "$events" ] || [ "$events" = "-" ]; then
-    echo "SKIP: the node names no events endpoint (its query verbs and events are not built yet)"
+run probe "$SETTLE" status PROBE-NO-SUCH-CLAIM
+if [ -z "$events" ] || [ "$events" = "-" ] || grep -q "does not know the" "$TOP/probe.err"; then
+    echo "SKIP: the node has no events endpoint or no query verbs yet (events=${events:-none}):" \
+        "$(cat "$TOP/probe.err")"
     exit 77
 fi
 KEY=$SETTLE_PAYER_KEY

@@ -1,0 +1,37 @@
+/*
+ * node_check.h - the intake thread's check of a submit (private to
+ * settled): every command decodes, its signer is registered, and its
+ * signature verifies.  Signature checks are the costliest part of taking a
+ * command in (an Ed25519 verification and the batch's Merkle root), so they
+ * run on the intake thread, beside the Raft loop rather than on it, against
+ * the ledger as last committed, read through a connection of the thread's
+ * own (the ledger file is in WAL mode: readers never wait for the writer).
+ *
+ * The loop then checks what depends on the state it is about to change
+ * (role, sequence) without verifying the signature again.  A command whose
+ * signer is registered by an entry not yet committed is refused here; the
+ * client sends it again once that entry is answered.
+ */
+#ifndef SETTLE_NODE_CHECK_H
+#define SETTLE_NODE_CHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "settle/error.h"
+
+typedef struct node_check_s node_check_t;
+
+/* Opens a reading connection to the ledger file at path (made already by
+ * the state machine).  NULL when it cannot (error says why). */
+node_check_t *node_check_open(const char *path, settle_error_t *error);
+
+/* Closes it; nulls the pointer; safe on NULL. */
+void node_check_close(node_check_t **self_p);
+
+/* SETTLE_OK when the command decodes, its signer is registered and its
+ * signature verifies; otherwise the reason. */
+int node_check_command(node_check_t *self, const uint8_t *bytes, size_t size,
+                       settle_error_t *reason);
+
+#endif
