@@ -145,41 +145,93 @@ static int s_public_hex(const char *key_path, char hex[SIGN_PUBLIC_KEY_HEX_SIZE]
     return 0;
 }
 
+/* The participant answer of one endpoint (tries bounded); the caller's
+ * client is untouched.  Exit code as cli_client_call. */
+static int s_participant_at(const cli_client_t *client, const char *endpoint, const char *signer,
+                            int quiet, char **text_out)
+{
+    cli_client_t one;
+    cli_client_init(&one);
+    one.quiet = quiet;
+    one.timeout_ms = client->timeout_ms;
+    one.tries = quiet ? 2 : client->tries;
+    one.endpoints[0] = strdup(endpoint);
+    one.endpoint_count = one.endpoints[0] ? 1 : 0;
+    const char *arguments[] = {signer};
+    int rc = one.endpoint_count ? cli_client_text(&one, "participant", arguments, 1, text_out)
+                                : CLI_EXIT_FAILURE;
+    cli_client_free(&one);
+    return rc;
+}
+
+/* Reads next_sequence and checks public_key of one answer; 0, or an exit
+ * code (printed). */
+static int s_participant_answer(const char *text, const char *signer, const char *key_path,
+                                uint64_t *next_out)
+{
+    char value[128], mine[SIGN_PUBLIC_KEY_HEX_SIZE];
+    char *end = NULL;
+    if (cli_text_field(text, "next_sequence", value, sizeof value) == 0)
+        *next_out = strtoull(value, &end, 10);
+    if (!end || *end) {
+        fprintf(stderr, "settle: participant %s: the node's answer has no next_sequence\n",
+                signer);
+        return CLI_EXIT_FAILURE;
+    }
+    if (key_path && cli_text_field(text, "public_key", value, sizeof value) == 0) {
+        if (s_public_hex(key_path, mine) != 0)
+            return CLI_EXIT_FAILURE;
+        if (strcmp(value, mine) != 0) {
+            fprintf(stderr, "settle: %s is not the key registered for %s (it is %.16s...)\n",
+                    key_path, signer, value);
+            return CLI_EXIT_REJECTED;
+        }
+    }
+    return CLI_EXIT_OK;
+}
+
+/*
+ * Asks every endpoint given (and the leader named by a redirect) and takes
+ * the highest next_sequence: a follower may not have applied the signer's
+ * last command yet, while the leader, which answered it, has.  So give the
+ * leader or every node (as cluster.env's SETTLE_NODE does).
+ */
 int cli_next_sequence(cli_client_t *client, const char *signer, const char *key_path,
                       uint64_t *sequence_out)
 {
-    char *text = NULL;
-    const char *arguments[] = {signer};
-    int rc = cli_client_text(client, "participant", arguments, 1, &text);
-    char value[128], mine[SIGN_PUBLIC_KEY_HEX_SIZE];
-    if (rc == CLI_EXIT_REJECTED && cli_unknown_verb(text)) {
-        fprintf(stderr,
-                "settle: %s does not know the `participant` verb (a node older than this "
-                "client), so it cannot tell %s's next sequence number: give --sequence N\n",
-                cli_client_endpoint(client), signer);
-        rc = CLI_EXIT_FAILURE;
-    } else if (rc == CLI_EXIT_REJECTED) {
-        fprintf(stderr, "settle: participant %s: %s\n", signer, text);
-    } else if (rc == CLI_EXIT_OK) {
-        char *end = NULL;
-        unsigned long long next = 0;
-        if (cli_text_field(text, "next_sequence", value, sizeof value) == 0)
-            next = strtoull(value, &end, 10);
-        if (!end || *end) {
-            fprintf(stderr, "settle: participant %s: the node's answer has no next_sequence\n",
-                    signer);
+    unsigned answered = 0;
+    uint64_t highest = 0;
+    int rc = CLI_EXIT_OK;
+    for (unsigned i = 0; i <= client->endpoint_count && rc == CLI_EXIT_OK; i++) {
+        const char *endpoint = i < client->endpoint_count ? client->endpoints[i] : client->redirect;
+        if (!endpoint[0])
+            continue;
+        /* The last endpoint alone: asked with every try, and loudly. */
+        int quiet = answered > 0 || i + 1 < client->endpoint_count;
+        char *text = NULL;
+        int asked = s_participant_at(client, endpoint, signer, quiet, &text);
+        uint64_t next = 0;
+        if (asked == CLI_EXIT_REJECTED && cli_unknown_verb(text)) {
+            fprintf(stderr,
+                    "settle: %s does not know the `participant` verb (a node older than this "
+                    "client), so it cannot tell %s's next sequence number: give --sequence N\n",
+                    endpoint, signer);
             rc = CLI_EXIT_FAILURE;
-        } else if (key_path && cli_text_field(text, "public_key", value, sizeof value) == 0 &&
-                   (rc = s_public_hex(key_path, mine) != 0 ? CLI_EXIT_FAILURE : 0) == 0 &&
-                   strcmp(value, mine) != 0) {
-            fprintf(stderr, "settle: %s is not the key registered for %s (it is %.16s...)\n",
-                    key_path, signer, value);
+        } else if (asked == CLI_EXIT_REJECTED) {
+            fprintf(stderr, "settle: participant %s: %s\n", signer, text);
             rc = CLI_EXIT_REJECTED;
-        } else if (rc == CLI_EXIT_OK) {
-            *sequence_out = next;
+        } else if (asked == CLI_EXIT_OK &&
+                   (rc = s_participant_answer(text, signer, key_path, &next)) == CLI_EXIT_OK) {
+            highest = answered++ == 0 || next > highest ? next : highest;
         }
+        free(text);
     }
-    free(text);
+    if (rc == CLI_EXIT_OK && answered == 0) {
+        fprintf(stderr, "settle: participant %s: no node answered\n", signer);
+        rc = CLI_EXIT_FAILURE;
+    }
+    if (rc == CLI_EXIT_OK)
+        *sequence_out = highest;
     return rc;
 }
 
