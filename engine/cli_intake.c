@@ -301,7 +301,7 @@ static int s_write_batches(s_intake_t *s, const char *job, const s_claims_t *c,
     unsigned batches = (c->count + s->batch_claims - 1) / s->batch_claims;
     if (batches > 0 && s->sequence < 0 &&
         cli_next_sequence(&s->client, s->signer, s->key, &sequence) != CLI_EXIT_OK)
-        return -1;
+        return 1; /* no node, or the wrong key: the file waits */
     for (unsigned b = 0; b < batches; b++) {
         uint32_t first = b * s->batch_claims;
         uint32_t count = c->count - first < s->batch_claims ? c->count - first : s->batch_claims;
@@ -328,7 +328,7 @@ static int s_write_batches(s_intake_t *s, const char *job, const s_claims_t *c,
             rc = -1;
         settle_free(ids);
         if (rc != 0)
-            return -1;
+            return 1; /* an unreadable key or a full disk: the file waits */
     }
     if (s->sequence >= 0)
         s->sequence += batches;
@@ -337,7 +337,9 @@ static int s_write_batches(s_intake_t *s, const char *job, const s_claims_t *c,
 }
 
 /* Reads the file, journals its signed batches and acknowledgments in
- * DIR/.intake/HASH.tmp, then renames it to HASH.  0, or -1 (printed). */
+ * DIR/.intake/HASH.tmp, then renames it to HASH.  0; 1 when the file must
+ * wait (no node told the sequence number, the key cannot sign); -1 when
+ * it cannot be read (printed). */
 static int s_job_make(s_intake_t *s, const char *name, const char *text, size_t size,
                       const char *hash_hex)
 {
@@ -376,7 +378,7 @@ static int s_job_make(s_intake_t *s, const char *name, const char *text, size_t 
         rc = s_write_batches(s, job, &c, &batches);
     char manifest[256];
     int length = snprintf(manifest, sizeof manifest, "source %s\nbatches %u\nclaims %u\nrejected %u\n",
-                          name, batches, c.count, x12_ack_rejected_count(c.ack));
+                          name, batches, c.count, c.ack ? x12_ack_rejected_count(c.ack) : 0);
     if (rc == 0 && !c.failed)
         rc = s_write_durable(job, "manifest", manifest, (size_t)length);
     if (rc == 0 && !c.failed && (rename(job, made) != 0 || s_sync_dir(s->journal) != 0)) {
@@ -387,7 +389,7 @@ static int s_job_make(s_intake_t *s, const char *name, const char *text, size_t 
     s_claims_free(&c);
     if (rc != 0 || c.failed) {
         s_remove_job(job);
-        return -1;
+        return rc > 0 && !c.failed ? 1 : -1;
     }
     return 0;
 }
@@ -666,6 +668,8 @@ static int s_take(s_intake_t *s, const char *name)
                  ? 0
                  : s_job_make(s, name, text, size, hex);
     settle_free(text);
+    if (rc > 0)
+        return -1; /* left in place for the next pass */
     if (rc != 0) {
         char failed[PATH_SIZE], target[PATH_SIZE];
         if (s_join(failed, s->dir, "failed") == 0 && s_join(target, failed, name) == 0 &&

@@ -43,4 +43,12 @@ expect 3 "status, no answer" -- "$settle" status X $nowhere
 expect 3 "stats, no answer" -- "$settle" stats $nowhere
 expect 3 "submit, no answer for the sequence" -- "$settle" submit --key k --as ACMEHP $nowhere fund 1
 contains "$tmp/err" "settle: participant: no answer from tcp://127.0.0.1:9 after 1 tries of 100 ms"
+# intake with no node: the file stays where it is, for the next pass.
+mkdir "$tmp/inbox"
+cp fixtures/claims/office-visit.json "$tmp/inbox/"
+cp fixtures/genesis/keys/acmehp.key "$tmp/ACMEHP.key"
+chmod 600 "$tmp/ACMEHP.key"
+expect 3 "intake, no answer" -- "$settle" intake --watch "$tmp/inbox" --key "$tmp/ACMEHP.key" --once --stable-ms 0 $nowhere
+[ -f "$tmp/inbox/office-visit.json" ] || fail "intake moved a file it could not submit"
+[ -z "$(ls -A "$tmp/inbox/.intake")$(ls -A "$tmp/inbox/failed")" ] || fail "intake left a journal or a failed file"
 finish test_client
