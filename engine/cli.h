@@ -140,6 +140,11 @@ int cli_client_option(cli_client_t *client, const char *name, const char *value)
  * no endpoint at all.  Call once the options are read. */
 int cli_client_ready(cli_client_t *client);
 
+/* With several endpoints, makes the one whose ledger head is highest the
+ * first asked, so that a read sees what the leader last applied (a
+ * follower may lag it by a moment).  Each is asked once, briefly. */
+void cli_client_prefer_freshest(cli_client_t *client);
+
 /* The endpoint the next request goes to. */
 const char *cli_client_endpoint(const cli_client_t *client);
 

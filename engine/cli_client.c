@@ -222,3 +222,29 @@ void cli_progress_end(void)
         s_progress_shown = 0;
     }
 }
+
+/* ------------------------------------------------------------------------
+ * Reading from the freshest node
+ * ------------------------------------------------------------------------ */
+
+void cli_client_prefer_freshest(cli_client_t *client)
+{
+    long long best = -1;
+    for (unsigned i = 0; client->endpoint_count > 1 && i < client->endpoint_count; i++) {
+        cli_client_t one;
+        cli_client_init(&one);
+        one.quiet = 1;
+        one.tries = 1;
+        one.timeout_ms = client->timeout_ms < 500 ? client->timeout_ms : 500;
+        one.endpoints[0] = client->endpoints[i];
+        one.endpoint_count = 1;
+        char *text = NULL, value[32];
+        if (cli_client_call(&one, "head", NULL, 0, &text) == CLI_EXIT_OK &&
+            cli_text_field(text, "index", value, sizeof value) == 0 &&
+            strtoll(value, NULL, 10) > best) {
+            best = strtoll(value, NULL, 10);
+            client->current = i;
+        }
+        free(text); /* one.endpoints[0] stays the client's */
+    }
+}

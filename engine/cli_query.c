@@ -68,6 +68,7 @@ static int s_parse(const char *command, int argc, char **argv, cli_client_t *cli
         fprintf(stderr, "settle %s: no node given: --node ENDPOINT or SETTLE_NODE\n", command);
         return -1;
     }
+    cli_client_prefer_freshest(client);
     return count;
 }
 
