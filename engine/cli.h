@@ -107,10 +107,10 @@ int cli_remits_write(cli_remits_t *self, const char *format, const char *dir, in
 #define CLI_TRIES_DEFAULT      60
 
 /* The options every client command takes, and what they print in --help. */
-#define CLI_CLIENT_OPTIONS_HELP                                                  \
-    "  --node ENDPOINT[,...]  a node's intake, tcp://HOST:PORT (default: the\n"  \
-    "                         SETTLE_NODE variable, as cluster.env sets it)\n"   \
-    "  --timeout-ms MS        wait this long for each answer (default 2000)\n"  \
+#define CLI_CLIENT_OPTIONS_HELP                                                                    \
+    "  --node ENDPOINT[,...]  a node's intake, tcp://HOST:PORT (default: the\n"                    \
+    "                         SETTLE_NODE variable, as cluster.env sets it)\n"                     \
+    "  --timeout-ms MS        wait this long for each answer (default 2000)\n"                     \
     "  --tries N              ask this many times (default 60)\n"
 
 typedef struct {

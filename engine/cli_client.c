@@ -150,7 +150,7 @@ int cli_client_call(cli_client_t *client, const char *verb, const cli_frame_t *f
     }
     if (!client->quiet)
         fprintf(stderr, "settle: %s: no answer from %s after %d tries of %d ms\n", verb,
-            client->endpoints[0], client->tries, client->timeout_ms);
+                client->endpoints[0], client->tries, client->timeout_ms);
     return CLI_EXIT_FAILURE;
 }
 
@@ -180,8 +180,7 @@ int cli_text_field(const char *text, const char *key, char *value_out, size_t si
     for (const char *line = text; line && *line;) {
         const char *end = strchr(line, '\n');
         size_t length = end ? (size_t)(end - line) : strlen(line);
-        if (length > key_length && strncmp(line, key, key_length) == 0 &&
-            line[key_length] == ' ') {
+        if (length > key_length && strncmp(line, key, key_length) == 0 && line[key_length] == ' ') {
             size_t n = length - key_length - 1;
             if (n >= size)
                 return -1;

@@ -39,16 +39,16 @@
 #include "cli.h"
 #include "settle/node.h"
 
-#define NODES_DEFAULT       3
-#define PORTS_PER_NODE      3
-#define BASE_PORT_LOW       20000
-#define BASE_PORT_SPAN      10000
-#define PORT_TRIES          50
-#define START_TRIES         4
-#define UP_TIMEOUT_S        30
-#define DOWN_TIMEOUT_MS     10000
-#define POLL_MS             200
-#define PATH_SIZE           4096
+#define NODES_DEFAULT   3
+#define PORTS_PER_NODE  3
+#define BASE_PORT_LOW   20000
+#define BASE_PORT_SPAN  10000
+#define PORT_TRIES      50
+#define START_TRIES     4
+#define UP_TIMEOUT_S    30
+#define DOWN_TIMEOUT_MS 10000
+#define POLL_MS         200
+#define PATH_SIZE       4096
 
 typedef struct {
     const char *dir_given;
@@ -164,7 +164,8 @@ static int s_configs(const s_cluster_t *c)
         fprintf(f, "election_timeout_ms: 500\nheartbeat_timeout_ms: 50\npeers:\n");
         for (unsigned j = 1; j <= c->nodes; j++) {
             unsigned port = s_raft_port(c, j);
-            fprintf(f, "  - {id: %u, raft_address: \"127.0.0.1:%u\", intake: \"tcp://127.0.0.1:%u\"",
+            fprintf(f,
+                    "  - {id: %u, raft_address: \"127.0.0.1:%u\", intake: \"tcp://127.0.0.1:%u\"",
                     j, port, port + 1);
             if (c->new_keys)
                 fprintf(f, ", events: \"tcp://127.0.0.1:%u\"", port + 2);
@@ -195,8 +196,9 @@ static int s_environment(const s_cluster_t *c)
             fprintf(f, "export SETTLE_EVENTS_%u='tcp://127.0.0.1:%u'\n", k, port + 2);
         fprintf(f, "export SETTLE_RAFT_%u='127.0.0.1:%u'\n", k, port);
     }
-    fprintf(f, "export SETTLE_PAYER=ACMEHP\nexport SETTLE_PAYER_KEY='%s/ACMEHP.key'\n"
-               "export SETTLE_PROVIDER_A=1234567893\nexport SETTLE_PROVIDER_B=1987654328\n",
+    fprintf(f,
+            "export SETTLE_PAYER=ACMEHP\nexport SETTLE_PAYER_KEY='%s/ACMEHP.key'\n"
+            "export SETTLE_PROVIDER_A=1234567893\nexport SETTLE_PROVIDER_B=1987654328\n",
             c->dir);
     return s_close(f, c, "cluster.env");
 }
@@ -244,7 +246,8 @@ static int s_pick_ports(s_cluster_t *c, int given)
     }
     for (int i = 0; i < PORT_TRIES; i++) {
         unsigned slots = BASE_PORT_SPAN / (NODE_PEERS_MAX * PORTS_PER_NODE);
-        c->base_port = BASE_PORT_LOW + (unsigned)(rand() % (int)slots) * NODE_PEERS_MAX * PORTS_PER_NODE;
+        c->base_port =
+            BASE_PORT_LOW + (unsigned)(rand() % (int)slots) * NODE_PEERS_MAX * PORTS_PER_NODE;
         if (s_ports_free(c, &busy))
             return 0;
     }
@@ -408,7 +411,8 @@ static int s_start(s_cluster_t *c, unsigned *exited_out)
             }
         }
         clock_gettime(CLOCK_MONOTONIC, &now);
-        long elapsed_ms = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+        long elapsed_ms =
+            (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
         cli_progress("settle cluster up: %u of %u nodes answer%s (%ld s)", answering, c->nodes,
                      ready ? ", genesis applied" : "", elapsed_ms / 1000);
         if (answering == c->nodes && ready)
@@ -458,8 +462,9 @@ static int s_make_dir(s_cluster_t *c)
     if (s_path(path, c, "genesis.yaml") != 0)
         return CLI_EXIT_FAILURE;
     if (access(path, F_OK) == 0) {
-        fprintf(stderr, "settle cluster up: %s already holds a cluster; `settle cluster down "
-                        "--dir %s` stops it, and a new one needs a new or empty folder\n",
+        fprintf(stderr,
+                "settle cluster up: %s already holds a cluster; `settle cluster down "
+                "--dir %s` stops it, and a new one needs a new or empty folder\n",
                 c->dir, c->dir_given);
         return CLI_EXIT_REJECTED;
     }
@@ -489,9 +494,11 @@ static int s_launch(s_cluster_t *c, int base_given)
             return CLI_EXIT_FAILURE;
         }
         if (c->new_keys && s_log_says_unknown_key(c, exited)) {
-            fprintf(stderr, "settle cluster up: %s does not know the events, participant and "
-                            "key settings yet; starting without them (no events, unsigned "
-                            "confirmations)\n", c->settled);
+            fprintf(stderr,
+                    "settle cluster up: %s does not know the events, participant and "
+                    "key settings yet; starting without them (no events, unsigned "
+                    "confirmations)\n",
+                    c->settled);
             c->new_keys = 0;
             attempt--;
         } else if (base_given || attempt + 1 == START_TRIES) {
@@ -620,8 +627,8 @@ static int s_down(s_cluster_t *c)
             cli_progress_end();
             for (unsigned k = 1; k <= NODE_PEERS_MAX; k++)
                 if (pids[k] && kill(pids[k], SIGKILL) == 0)
-                    printf("node-%u: killed (pid %ld did not stop within %d s)\n", k,
-                           (long)pids[k], DOWN_TIMEOUT_MS / 1000);
+                    printf("node-%u: killed (pid %ld did not stop within %d s)\n", k, (long)pids[k],
+                           DOWN_TIMEOUT_MS / 1000);
             rc = CLI_EXIT_OK;
             break;
         }

@@ -191,8 +191,8 @@ static int s_on_claim(const claim_t *claim, void *context)
     return SETTLE_OK;
 }
 
-static int s_on_problem(x12_837_problem_t problem, const char *claim_id, const settle_error_t *error,
-                        void *context)
+static int s_on_problem(x12_837_problem_t problem, const char *claim_id,
+                        const settle_error_t *error, void *context)
 {
     (void)problem;
     (void)claim_id;
@@ -268,13 +268,13 @@ static int s_write_acks(const char *job, const s_claims_t *c, int x12, const cha
     gmtime_r(&now, &utc);
     strftime(date, sizeof date, "%Y%m%d", &utc);
     strftime(clock, sizeof clock, "%H%M", &utc);
-    x12_ack_stamp_t stamp = {(uint32_t)(strtoul((char[9]){hash_hex[0], hash_hex[1], hash_hex[2],
-                                                          hash_hex[3], hash_hex[4], hash_hex[5],
-                                                          hash_hex[6], 0, 0},
-                                                NULL, 16) %
-                                        999999999u) +
-                                 1,
-                             date, clock};
+    x12_ack_stamp_t stamp = {
+        (uint32_t)(strtoul((char[9]){hash_hex[0], hash_hex[1], hash_hex[2], hash_hex[3],
+                                     hash_hex[4], hash_hex[5], hash_hex[6], 0, 0},
+                           NULL, 16) %
+                   999999999u) +
+            1,
+        date, clock};
     char *text = NULL;
     size_t length = 0;
     int rc = 0;
@@ -377,8 +377,9 @@ static int s_job_make(s_intake_t *s, const char *name, const char *text, size_t 
     if (rc == 0 && !c.failed)
         rc = s_write_batches(s, job, &c, &batches);
     char manifest[256];
-    int length = snprintf(manifest, sizeof manifest, "source %s\nbatches %u\nclaims %u\nrejected %u\n",
-                          name, batches, c.count, c.ack ? x12_ack_rejected_count(c.ack) : 0);
+    int length =
+        snprintf(manifest, sizeof manifest, "source %s\nbatches %u\nclaims %u\nrejected %u\n", name,
+                 batches, c.count, c.ack ? x12_ack_rejected_count(c.ack) : 0);
     if (rc == 0 && !c.failed)
         rc = s_write_durable(job, "manifest", manifest, (size_t)length);
     if (rc == 0 && !c.failed && (rename(job, made) != 0 || s_sync_dir(s->journal) != 0)) {
@@ -409,6 +410,7 @@ static int s_batch_on_ledger(s_intake_t *s, const char *job, const char *ids_nam
     if (s_read(job, ids_name, &ids, &size) != 0)
         return -1;
     int verdict = 1;
+    cli_client_prefer_freshest(&s->client);
     for (char *line = strtok(ids, "\n"); line && verdict == 1; line = strtok(NULL, "\n")) {
         char *text = NULL;
         const char *arguments[] = {line, s->payer};
@@ -501,8 +503,7 @@ static char *s_answers(const char *job, unsigned batches, int *failed_out, unsig
             *failed_out = 1;
         for (char *line = text; sink && line; line = strchr(line, '\n'), line += !!line) {
             char *end_of_line = strchr(line, '\n');
-            if (strncmp(line, "command ", 8) == 0 &&
-                strstr(line, " rejected") &&
+            if (strncmp(line, "command ", 8) == 0 && strstr(line, " rejected") &&
                 (!end_of_line || strstr(line, " rejected") < end_of_line))
                 *failed_out = 1; /* the node refused the whole batch */
             if (strncmp(line, "claim ", 6) == 0) {
@@ -576,8 +577,8 @@ static int s_job_finish(s_intake_t *s, const char *hash_hex)
         s_read(s->dir, name, &text, &text_size) == 0) {
         hash_sha256(text, text_size, digest);
         hash_to_hex(digest, sizeof digest, hex);
-        if (strcmp(hex, hash_hex) == 0 && (rename(source, target) != 0 || s_sync_dir(dest) != 0 ||
-                                           s_sync_dir(s->dir) != 0)) {
+        if (strcmp(hex, hash_hex) == 0 &&
+            (rename(source, target) != 0 || s_sync_dir(dest) != 0 || s_sync_dir(s->dir) != 0)) {
             fprintf(stderr, "settle intake: %s: cannot move to %s: %s\n", source, dest,
                     strerror(errno));
             rc = -1;
@@ -697,8 +698,8 @@ static int s_pass(s_intake_t *s)
     for (struct dirent *e; (e = readdir(d)) && count < FILES_PER_PASS_MAX;) {
         char path[PATH_SIZE];
         struct stat st;
-        if (s_ignored(e->d_name) || s_join(path, s->dir, e->d_name) != 0 ||
-            stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        if (s_ignored(e->d_name) || s_join(path, s->dir, e->d_name) != 0 || stat(path, &st) != 0 ||
+            !S_ISREG(st.st_mode))
             continue;
         long age_ms = (long)(now - st.st_mtime) * 1000;
         if (age_ms >= s->stable_ms && (names[count] = strdup(e->d_name)))
@@ -778,8 +779,7 @@ static int s_options(s_intake_t *s, int argc, char **argv)
             s->batch_claims = (unsigned)number;
         else if (strcmp(name, "--stable-ms") == 0 && numeric && number <= 86400000)
             s->stable_ms = (long)number;
-        else if (strcmp(name, "--interval-ms") == 0 && numeric && number >= 10 &&
-                 number <= 3600000)
+        else if (strcmp(name, "--interval-ms") == 0 && numeric && number >= 10 && number <= 3600000)
             s->interval_ms = (long)number;
         else if (cli_client_option(&s->client, name, value) != 1) {
             fprintf(stderr, "settle intake: bad option or value: %s %s\n%s", name, value, s_usage);
@@ -852,8 +852,8 @@ int cli_intake(int argc, char **argv)
             nanosleep(&(struct timespec){0, 50 * 1000000L}, NULL);
     } while (!s.once && !s_stopping);
     cli_progress_end();
-    fprintf(stderr, "settle intake: %u file%s done, %u failed, %u claim%s rejected\n",
-            s.files_done, s.files_done == 1 ? "" : "s", s.files_failed, s.claims_rejected,
+    fprintf(stderr, "settle intake: %u file%s done, %u failed, %u claim%s rejected\n", s.files_done,
+            s.files_done == 1 ? "" : "s", s.files_failed, s.claims_rejected,
             s.claims_rejected == 1 ? "" : "s");
     cli_client_free(&s.client);
     if (pass != 0 && !s.files_failed)

@@ -76,8 +76,7 @@ static int s_parse(const char *command, int argc, char **argv, cli_client_t *cli
 static int s_refused(cli_client_t *client, const char *verb, const char *text)
 {
     if (cli_unknown_verb(text)) {
-        fprintf(stderr,
-                "settle: %s does not know the `%s` verb (a node older than this client)\n",
+        fprintf(stderr, "settle: %s does not know the `%s` verb (a node older than this client)\n",
                 cli_client_endpoint(client), verb);
         return CLI_EXIT_FAILURE;
     }
@@ -243,7 +242,7 @@ static int s_fetch_remits(cli_client_t *client, const char *answer, const char *
             fetched = s_write_file(path, text);
         else if (fetched == CLI_EXIT_REJECTED)
             fetched = s_refused(client, "remit", text) == CLI_EXIT_FAILURE ? CLI_EXIT_FAILURE
-                                                                            : CLI_EXIT_REJECTED;
+                                                                           : CLI_EXIT_REJECTED;
         if (fetched == CLI_EXIT_OK)
             fprintf(stderr, "settle pay: wrote %s (provider %s)\n", path, npi);
         else if (rc == CLI_EXIT_OK)
@@ -259,8 +258,7 @@ static int s_pay(cli_client_t *client, const char *payer, const char *signer, co
                  long long sequence_given, char **answer_out)
 {
     uint64_t sequence = (uint64_t)sequence_given;
-    int rc = sequence_given >= 0 ? CLI_EXIT_OK
-                                 : cli_next_sequence(client, signer, key, &sequence);
+    int rc = sequence_given >= 0 ? CLI_EXIT_OK : cli_next_sequence(client, signer, key, &sequence);
     command_pay_t pay;
     memset(&pay, 0, sizeof pay);
     snprintf(pay.payer, sizeof pay.payer, "%s", payer);
@@ -306,9 +304,12 @@ int cli_pay(int argc, char **argv)
     cli_client_t client;
     cli_client_init(&client);
     const char *payer = NULL, *key = NULL, *signer = NULL, *dir = ".", *sequence_text = NULL;
-    s_option_t options[] = {{"--payer", &payer, NULL}, {"--key", &key, NULL},
-                            {"--as", &signer, NULL},   {"--out", &dir, NULL},
-                            {"--sequence", &sequence_text, NULL}, {NULL, NULL, NULL}};
+    s_option_t options[] = {{"--payer", &payer, NULL},
+                            {"--key", &key, NULL},
+                            {"--as", &signer, NULL},
+                            {"--out", &dir, NULL},
+                            {"--sequence", &sequence_text, NULL},
+                            {NULL, NULL, NULL}};
     int count = s_parse("pay", argc, argv, &client, options, NULL, 0);
     long long sequence = -1;
     char *end = NULL;

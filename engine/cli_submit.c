@@ -174,8 +174,7 @@ static int s_participant_answer(const char *text, const char *signer, const char
     if (cli_text_field(text, "next_sequence", value, sizeof value) == 0)
         *next_out = strtoull(value, &end, 10);
     if (!end || *end) {
-        fprintf(stderr, "settle: participant %s: the node's answer has no next_sequence\n",
-                signer);
+        fprintf(stderr, "settle: participant %s: the node's answer has no next_sequence\n", signer);
         return CLI_EXIT_FAILURE;
     }
     if (key_path && cli_text_field(text, "public_key", value, sizeof value) == 0) {

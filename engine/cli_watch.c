@@ -72,10 +72,12 @@ static int s_events_endpoint(s_watch_t *w, char *endpoint, size_t size)
 {
     char *text = NULL;
     int rc = cli_client_call(&w->client, "head", NULL, 0, &text);
-    if (rc == CLI_EXIT_OK && (cli_text_field(text, "events", endpoint, size) != 0 ||
-                              strcmp(endpoint, "-") == 0)) {
-        fprintf(stderr, "settle watch: %s publishes no events (its head names none: set "
-                        "`events` in its configuration)\n", cli_client_endpoint(&w->client));
+    if (rc == CLI_EXIT_OK &&
+        (cli_text_field(text, "events", endpoint, size) != 0 || strcmp(endpoint, "-") == 0)) {
+        fprintf(stderr,
+                "settle watch: %s publishes no events (its head names none: set "
+                "`events` in its configuration)\n",
+                cli_client_endpoint(&w->client));
         rc = CLI_EXIT_FAILURE;
     } else if (rc == CLI_EXIT_REJECTED) {
         fprintf(stderr, "settle watch: head: %s\n", text);
@@ -106,9 +108,10 @@ static const s_signer_t *s_signer(s_watch_t *w, const char *id)
         return signer;
     }
     fprintf(stderr, "settle watch: cannot learn the key of node %s: %s\n", id,
-            rc == CLI_EXIT_OK ? "not a registered node with a key"
+            rc == CLI_EXIT_OK                ? "not a registered node with a key"
             : text && cli_unknown_verb(text) ? "the node does not know the `participant` verb"
-            : text ? text : "no answer");
+            : text                           ? text
+                                             : "no answer");
     free(text);
     return NULL;
 }
@@ -148,8 +151,8 @@ static int s_confirmation(s_watch_t *w, zmsg_t *message)
             problem = "BAD SIGNATURE";
     }
     if (problem)
-        fprintf(stderr, "settle watch: payment %s (topic %s): %s\n", payment,
-                topic ? topic : "?", problem);
+        fprintf(stderr, "settle watch: payment %s (topic %s): %s\n", payment, topic ? topic : "?",
+                problem);
     else
         printf("payment %s %s total=%s claims=%s index=%s node=%s %s\n", payment, provider, total,
                claims, index, has_node ? node : "-", verdict);
