@@ -268,13 +268,13 @@ static int s_write_acks(const char *job, const s_claims_t *c, int x12, const cha
     gmtime_r(&now, &utc);
     strftime(date, sizeof date, "%Y%m%d", &utc);
     strftime(clock, sizeof clock, "%H%M", &utc);
-    x12_ack_stamp_t stamp = {
-        (uint32_t)(strtoul((char[9]){hash_hex[0], hash_hex[1], hash_hex[2], hash_hex[3],
-                                     hash_hex[4], hash_hex[5], hash_hex[6], 0, 0},
-                           NULL, 16) %
-                   999999999u) +
-            1,
-        date, clock};
+    /* The control number comes from the file's hash: the same file gets
+     * the same acknowledgments when a crash makes them be written again. */
+    char prefix[8];
+    memcpy(prefix, hash_hex, 7);
+    prefix[7] = '\0';
+    uint32_t control_number = (uint32_t)(strtoul(prefix, NULL, 16) % 999999999u) + 1;
+    x12_ack_stamp_t stamp = {control_number, date, clock};
     char *text = NULL;
     size_t length = 0;
     int rc = 0;
