@@ -12,6 +12,7 @@
 #define SETTLE_CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "settle/claim.h"
@@ -95,6 +96,117 @@ int cli_remits_add(cli_remits_t *self, const claim_t *claim, const interp_decisi
  * others are still written). */
 int cli_remits_write(cli_remits_t *self, const char *format, const char *dir, int32_t date);
 
+/* ------------------------------------------------------------------------
+ * Talking to a node (cli_client.c)
+ * ------------------------------------------------------------------------ */
+
+#define CLI_ENDPOINTS_MAX      8
+#define CLI_ENDPOINT_SIZE      128
+#define CLI_ARGUMENTS_MAX      8
+#define CLI_TIMEOUT_MS_DEFAULT 2000
+#define CLI_TRIES_DEFAULT      60
+
+/* The options every client command takes, and what they print in --help. */
+#define CLI_CLIENT_OPTIONS_HELP                                                                    \
+    "  --node ENDPOINT[,...]  a node's intake, tcp://HOST:PORT (default: the\n"                    \
+    "                         SETTLE_NODE variable, as cluster.env sets it)\n"                     \
+    "  --timeout-ms MS        wait this long for each answer (default 2000)\n"                     \
+    "  --tries N              ask this many times (default 60)\n"
+
+typedef struct {
+    char *endpoints[CLI_ENDPOINTS_MAX]; /* strdup'd; cli_client_free frees them */
+    unsigned endpoint_count, current;
+    char redirect[CLI_ENDPOINT_SIZE]; /* the leader a node named, "" when none */
+    int timeout_ms;
+    int tries;
+    unsigned call_count; /* makes each call's request ids distinct */
+    int quiet;           /* nonzero: no "no answer" line on stderr */
+} cli_client_t;
+
+/* One argument frame of a request (not owned). */
+typedef struct {
+    const void *data;
+    size_t size;
+} cli_frame_t;
+
+void cli_client_init(cli_client_t *client);
+void cli_client_free(cli_client_t *client);
+
+/* Takes --node, --timeout-ms or --tries with its value: 1 when taken,
+ * 0 when name is not one of them, -1 when the value is bad. */
+int cli_client_option(cli_client_t *client, const char *name, const char *value);
+
+/* Falls back to $SETTLE_NODE when no --node was given; -1 when there is
+ * no endpoint at all.  Call once the options are read. */
+int cli_client_ready(cli_client_t *client);
+
+/* With several endpoints, makes the one whose ledger head is highest the
+ * first asked, so that a read sees what the leader last applied (a
+ * follower may lag it by a moment).  Each is asked once, briefly. */
+void cli_client_prefer_freshest(cli_client_t *client);
+
+/* The endpoint the next request goes to. */
+const char *cli_client_endpoint(const cli_client_t *client);
+
+/* Sends verb and its frames until the node answers "ok" (CLI_EXIT_OK) or
+ * "error" (CLI_EXIT_REJECTED); *text_out is then the answer's text, which
+ * the caller frees with free().  CLI_EXIT_FAILURE (printed) when no node
+ * answered within the tries. */
+int cli_client_call(cli_client_t *client, const char *verb, const cli_frame_t *frames,
+                    unsigned frame_count, char **text_out);
+
+/* The same with text arguments (at most CLI_ARGUMENTS_MAX). */
+int cli_client_text(cli_client_t *client, const char *verb, const char *const *arguments,
+                    unsigned argument_count, char **text_out);
+
+/* True when an "error" text says the node does not know the verb (a node
+ * older than this client). */
+int cli_unknown_verb(const char *error_text);
+
+/* Copies the value of the first "KEY VALUE" line of text; -1 when there is
+ * none or it does not fit in size. */
+int cli_text_field(const char *text, const char *key, char *value_out, size_t size);
+
+/* A progress line on stderr, rewritten in place; only when stderr is a
+ * terminal, so that piped and logged output stays clean. */
+void cli_progress(const char *format, ...) __attribute__((format(printf, 1, 2)));
+void cli_progress_end(void);
+
+/* ------------------------------------------------------------------------
+ * Signing commands (cli_submit.c)
+ * ------------------------------------------------------------------------ */
+
+/* The signer's next sequence number, asked of the node with the
+ * `participant` verb; also checks that key is the one registered for
+ * signer (when the node tells).  CLI_EXIT_OK, or another exit code with the
+ * reason printed. */
+int cli_next_sequence(cli_client_t *client, const char *signer, const char *key_path,
+                      uint64_t *sequence_out);
+
+/* Signs a command of type with payload as signer, sequence; *bytes_out is
+ * a new buffer (settle_free).  CLI_EXIT_OK or CLI_EXIT_FAILURE (printed). */
+int cli_sign_command(const char *key_path, const char *signer, uint64_t sequence, uint8_t type,
+                     const uint8_t *payload, size_t payload_size, uint8_t **bytes_out,
+                     size_t *size_out);
+
+/* The signer a key file names: "dir/ACMEHP.key" is ACMEHP; -1 when the
+ * name does not end in .key or is too long for size. */
+int cli_signer_from_key(const char *key, char *out, size_t size);
+
+/* Prints a submit answer a line per fact (each claim's decision, each
+ * payment) on out; returns CLI_EXIT_REJECTED when a command or a claim was
+ * rejected, CLI_EXIT_OK otherwise. */
+int cli_print_answer(const char *text, FILE *out);
+
+/* ------------------------------------------------------------------------
+ * Key pairs (cli_keygen.c)
+ * ------------------------------------------------------------------------ */
+
+/* Makes a key pair: the private key at path (0600), the public key's hex at
+ * path.pub, never replacing either; hex_out (may be NULL) gets the public
+ * key.  An exit code, the reason printed. */
+int cli_keygen_write(const char *path, char hex_out[65]);
+
 /* Prints an error record as one line on stderr, prefixed "settle: ". */
 void cli_print_error(const settle_error_t *error);
 
@@ -109,5 +221,12 @@ int cli_check_contract(int argc, char **argv);
 int cli_convert(int argc, char **argv);
 int cli_submit(int argc, char **argv); /* cli_submit.c: submit and head */
 int cli_head(int argc, char **argv);
+int cli_status(int argc, char **argv); /* cli_query.c: status, remit, stats, pay */
+int cli_remit(int argc, char **argv);
+int cli_stats(int argc, char **argv);
+int cli_pay(int argc, char **argv);
+int cli_watch(int argc, char **argv);   /* cli_watch.c */
+int cli_cluster(int argc, char **argv); /* cli_cluster.c: up and down */
+int cli_intake(int argc, char **argv);  /* cli_intake.c */
 
 #endif

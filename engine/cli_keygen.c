@@ -42,21 +42,8 @@ static int s_write_public(const char *path, const char *hex)
     return CLI_EXIT_OK;
 }
 
-int cli_keygen(int argc, char **argv)
+int cli_keygen_write(const char *path, char hex_out[65])
 {
-    const char *path = "settle.key";
-    for (int i = 1; i < argc; i++) {
-        if (cli_is_help(argv[i])) {
-            s_help(stdout);
-            return CLI_EXIT_OK;
-        } else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
-            path = argv[++i];
-        } else {
-            fprintf(stderr, "settle keygen: unexpected \"%s\"\n", argv[i]);
-            s_help(stderr);
-            return CLI_EXIT_USAGE;
-        }
-    }
     char public_path[4096];
     if ((size_t)snprintf(public_path, sizeof public_path, "%s.pub", path) >= sizeof public_path) {
         fprintf(stderr, "settle keygen: the file name is too long\n");
@@ -88,7 +75,31 @@ int cli_keygen(int argc, char **argv)
         unlink(path); /* no private key without its public half */
         return exit_code;
     }
+    if (hex_out)
+        memcpy(hex_out, hex, SIGN_PUBLIC_KEY_HEX_SIZE);
+    return CLI_EXIT_OK;
+}
+
+int cli_keygen(int argc, char **argv)
+{
+    const char *path = "settle.key";
+    for (int i = 1; i < argc; i++) {
+        if (cli_is_help(argv[i])) {
+            s_help(stdout);
+            return CLI_EXIT_OK;
+        } else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
+            path = argv[++i];
+        } else {
+            fprintf(stderr, "settle keygen: unexpected \"%s\"\n", argv[i]);
+            s_help(stderr);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    char hex[SIGN_PUBLIC_KEY_HEX_SIZE];
+    int exit_code = cli_keygen_write(path, hex);
+    if (exit_code != CLI_EXIT_OK)
+        return exit_code;
     printf("%s\n", hex);
-    fprintf(stderr, "settle keygen: wrote %s (private, mode 0600) and %s\n", path, public_path);
+    fprintf(stderr, "settle keygen: wrote %s (private, mode 0600) and %s.pub\n", path, path);
     return CLI_EXIT_OK;
 }

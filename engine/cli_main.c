@@ -15,7 +15,15 @@ static const cli_command_t s_commands[] = {
     {"check-contract", "compile plan contracts and list their problems", cli_check_contract},
     {"convert", "convert X12 837 or JSON claims to canonical JSON, one per line", cli_convert},
     {"submit", "sign and submit claims or a command to a node, following the leader", cli_submit},
-    {"head", "print a node's ledger head: index and hash", cli_head},
+    {"head", "print a node's ledger head: index, hash, leader and events endpoint", cli_head},
+    {"status", "print a stored claim's decision, settlement and payment", cli_status},
+    {"pay", "run a payment cycle and fetch each payment's 835", cli_pay},
+    {"remit", "fetch a payment's remittance (X12 835 or FHIR) from a node", cli_remit},
+    {"watch", "print a provider's signed payment confirmations as they come", cli_watch},
+    {"stats", "print a node's counters and latencies (text or Prometheus)", cli_stats},
+    {"intake", "submit the 837 and FHIR files dropped in a folder, with acknowledgments",
+     cli_intake},
+    {"cluster", "start (up) or stop (down) a local cluster on loopback", cli_cluster},
 };
 
 #define COMMAND_COUNT (sizeof s_commands / sizeof s_commands[0])

@@ -22,101 +22,7 @@
 #include "settle/claim_codec.h"
 #include "settle/command.h"
 
-#define ENDPOINTS_MAX 8
-#define TRIES_DEFAULT 60
-#define TIMEOUT_MS    2000
-#define CLAIMS_MAX    COMMAND_BATCH_CLAIMS_MAX
-
-typedef struct {
-    char *endpoints[ENDPOINTS_MAX]; /* strdup'd */
-    unsigned endpoint_count, current;
-    char redirect[128];
-    int timeout_ms;
-    int tries;
-} s_client_t;
-
-/* ------------------------------------------------------------------------
- * Talking to a node
- * ------------------------------------------------------------------------ */
-
-/* Splits "tcp://a,tcp://b" into the client's endpoints. */
-static int s_endpoints(s_client_t *client, const char *list)
-{
-    const char *p = list;
-    while (*p && client->endpoint_count < ENDPOINTS_MAX) {
-        size_t n = strcspn(p, ",");
-        client->endpoints[client->endpoint_count++] = strndup(p, n);
-        p += n + (p[n] == ',');
-    }
-    return client->endpoint_count > 0 ? 0 : -1;
-}
-
-static const char *s_endpoint(s_client_t *client)
-{
-    return client->redirect[0] ? client->redirect : client->endpoints[client->current];
-}
-
-/* One exchange on a fresh DEALER: the reply, or NULL on timeout. */
-static zmsg_t *s_exchange(s_client_t *client, const char *verb, const uint8_t *command, size_t size,
-                          unsigned attempt)
-{
-    zsock_t *dealer = zsock_new(ZMQ_DEALER);
-    if (!dealer)
-        return NULL;
-    zsock_set_linger(dealer, 0);
-    zsock_set_rcvtimeo(dealer, client->timeout_ms);
-    zmsg_t *reply = NULL;
-    if (zsock_connect(dealer, "%s", s_endpoint(client)) == 0) {
-        zmsg_t *request = zmsg_new();
-        zmsg_addstrf(request, "%ld-%u", (long)getpid(), attempt);
-        zmsg_addstr(request, verb);
-        if (command)
-            zmsg_addmem(request, command, size);
-        if (zmsg_send(&request, dealer) == 0)
-            reply = zmsg_recv(dealer);
-        zmsg_destroy(&request);
-    }
-    zsock_destroy(&dealer);
-    return reply;
-}
-
-/* Sends until an "ok" or "error" answer; prints the text.  0 ok (and no
- * command rejected), 1 an error or a rejection, 3 no answer. */
-static int s_request(s_client_t *client, const char *verb, const uint8_t *command, size_t size)
-{
-    for (int attempt = 0; attempt < client->tries; attempt++) {
-        zmsg_t *reply = s_exchange(client, verb, command, size, (unsigned)attempt);
-        if (!reply) {
-            client->redirect[0] = '\0';
-            client->current = (client->current + 1) % client->endpoint_count;
-            continue;
-        }
-        zframe_t *id = zmsg_pop(reply);
-        char *status = zmsg_popstr(reply);
-        char *text = zmsg_popstr(reply);
-        int done = -1;
-        if (status && text && strcmp(status, "ok") == 0) {
-            fputs(text, stdout);
-            done = strstr(text, " rejected ") ? CLI_EXIT_REJECTED : CLI_EXIT_OK;
-        } else if (status && text && strcmp(status, "error") == 0) {
-            fprintf(stderr, "settle: %s: %s\n", verb, text);
-            done = CLI_EXIT_REJECTED;
-        } else if (status && text && strcmp(status, "redirect") == 0) {
-            snprintf(client->redirect, sizeof client->redirect, "%s", text);
-        } else {
-            client->redirect[0] = '\0';
-            nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
-        }
-        zframe_destroy(&id);
-        zstr_free(&status);
-        zstr_free(&text);
-        zmsg_destroy(&reply);
-        if (done >= 0)
-            return done;
-    }
-    fprintf(stderr, "settle: %s: no answer after %d tries\n", verb, client->tries);
-    return CLI_EXIT_FAILURE;
-}
+#define CLAIMS_MAX COMMAND_BATCH_CLAIMS_MAX
 
 /* ------------------------------------------------------------------------
  * Building the command
@@ -197,30 +103,179 @@ static int s_payload(const char *payer, int argc, char **argv, uint8_t *type_out
     return rc;
 }
 
-/* The signed command's encoding, in a new buffer (settle_free). */
-static int s_command(const char *key_path, const char *payer, uint64_t sequence, int argc,
-                     char **argv, uint8_t **bytes_out, size_t *size_out)
+int cli_sign_command(const char *key_path, const char *signer, uint64_t sequence, uint8_t type,
+                     const uint8_t *payload, size_t payload_size, uint8_t **bytes_out,
+                     size_t *size_out)
 {
     command_t command;
     memset(&command, 0, sizeof command);
-    uint8_t *payload = NULL;
-    int rc = s_payload(payer, argc, argv, &command.type, &payload, &command.payload_size);
-    if (rc != 0)
-        return rc;
+    command.type = type;
+    snprintf(command.participant, sizeof command.participant, "%s", signer);
+    command.sequence = sequence;
+    command.payload = payload;
+    command.payload_size = payload_size;
     settle_error_t error;
     settle_error_clear(&error);
     sign_key_t *key = NULL;
-    snprintf(command.participant, sizeof command.participant, "%s", payer);
-    command.sequence = sequence;
-    command.payload = payload;
+    int rc = CLI_EXIT_OK;
     if (sign_key_load(key_path, &key, &error) != SETTLE_OK ||
         command_sign(&command, key, &error) != SETTLE_OK ||
         command_encode(&command, bytes_out, size_out) != SETTLE_OK) {
+        if (!error.message[0])
+            settle_error_set(&error, SETTLE_ERR_INVALID, "%s: cannot sign the command", key_path);
         cli_print_error(&error);
         rc = CLI_EXIT_FAILURE;
     }
     sign_key_destroy(&key);
-    settle_free(payload);
+    return rc;
+}
+
+/* The public key in key_path's file, as hex; -1 (printed) when unreadable. */
+static int s_public_hex(const char *key_path, char hex[SIGN_PUBLIC_KEY_HEX_SIZE])
+{
+    settle_error_t error;
+    settle_error_clear(&error);
+    sign_key_t *key = NULL;
+    if (sign_key_load(key_path, &key, &error) != SETTLE_OK) {
+        cli_print_error(&error);
+        return -1;
+    }
+    sign_key_public_hex(key, hex);
+    sign_key_destroy(&key);
+    return 0;
+}
+
+/* The participant answer of one endpoint (tries bounded); the caller's
+ * client is untouched.  Exit code as cli_client_call. */
+static int s_participant_at(const cli_client_t *client, const char *endpoint, const char *signer,
+                            int quiet, char **text_out)
+{
+    cli_client_t one;
+    cli_client_init(&one);
+    one.quiet = quiet;
+    one.timeout_ms = client->timeout_ms;
+    one.tries = quiet ? 2 : client->tries;
+    one.endpoints[0] = strdup(endpoint);
+    one.endpoint_count = one.endpoints[0] ? 1 : 0;
+    const char *arguments[] = {signer};
+    int rc = one.endpoint_count ? cli_client_text(&one, "participant", arguments, 1, text_out)
+                                : CLI_EXIT_FAILURE;
+    cli_client_free(&one);
+    return rc;
+}
+
+/* Reads next_sequence and checks public_key of one answer; 0, or an exit
+ * code (printed). */
+static int s_participant_answer(const char *text, const char *signer, const char *key_path,
+                                uint64_t *next_out)
+{
+    char value[128], mine[SIGN_PUBLIC_KEY_HEX_SIZE];
+    char *end = NULL;
+    if (cli_text_field(text, "next_sequence", value, sizeof value) == 0)
+        *next_out = strtoull(value, &end, 10);
+    if (!end || *end) {
+        fprintf(stderr, "settle: participant %s: the node's answer has no next_sequence\n", signer);
+        return CLI_EXIT_FAILURE;
+    }
+    if (key_path && cli_text_field(text, "public_key", value, sizeof value) == 0) {
+        if (s_public_hex(key_path, mine) != 0)
+            return CLI_EXIT_FAILURE;
+        if (strcmp(value, mine) != 0) {
+            fprintf(stderr, "settle: %s is not the key registered for %s (it is %.16s...)\n",
+                    key_path, signer, value);
+            return CLI_EXIT_REJECTED;
+        }
+    }
+    return CLI_EXIT_OK;
+}
+
+/*
+ * Asks every endpoint given (and the leader named by a redirect) and takes
+ * the highest next_sequence: a follower may not have applied the signer's
+ * last command yet, while the leader, which answered it, has.  So give the
+ * leader or every node (as cluster.env's SETTLE_NODE does).
+ */
+int cli_next_sequence(cli_client_t *client, const char *signer, const char *key_path,
+                      uint64_t *sequence_out)
+{
+    unsigned answered = 0;
+    uint64_t highest = 0;
+    int rc = CLI_EXIT_OK;
+    for (unsigned i = 0; i <= client->endpoint_count && rc == CLI_EXIT_OK; i++) {
+        const char *endpoint = i < client->endpoint_count ? client->endpoints[i] : client->redirect;
+        if (!endpoint[0])
+            continue;
+        /* The last endpoint alone: asked with every try, and loudly. */
+        int quiet = answered > 0 || i + 1 < client->endpoint_count;
+        char *text = NULL;
+        int asked = s_participant_at(client, endpoint, signer, quiet, &text);
+        uint64_t next = 0;
+        if (asked == CLI_EXIT_REJECTED && cli_unknown_verb(text)) {
+            fprintf(stderr,
+                    "settle: %s does not know the `participant` verb (a node older than this "
+                    "client), so it cannot tell %s's next sequence number: give --sequence N\n",
+                    endpoint, signer);
+            rc = CLI_EXIT_FAILURE;
+        } else if (asked == CLI_EXIT_REJECTED) {
+            fprintf(stderr, "settle: participant %s: %s\n", signer, text);
+            rc = CLI_EXIT_REJECTED;
+        } else if (asked == CLI_EXIT_OK &&
+                   (rc = s_participant_answer(text, signer, key_path, &next)) == CLI_EXIT_OK) {
+            highest = answered++ == 0 || next > highest ? next : highest;
+        }
+        free(text);
+    }
+    if (rc == CLI_EXIT_OK && answered == 0) {
+        fprintf(stderr, "settle: participant %s: no node answered\n", signer);
+        rc = CLI_EXIT_FAILURE;
+    }
+    if (rc == CLI_EXIT_OK)
+        *sequence_out = highest;
+    return rc;
+}
+
+/* A claim line's status, as a name when the node gave a number. */
+static const char *s_status_name(const char *status)
+{
+    char *end = NULL;
+    long number = strtol(status, &end, 10);
+    if (end && *end == '\0' && end != status && number >= 0 && number <= INTERP_STATUS_REJECTED)
+        return interp_status_name((interp_status_t)number);
+    return status;
+}
+
+/* True when line[0..length) holds word. */
+static int s_has_word(const char *line, size_t length, const char *word)
+{
+    size_t word_length = strlen(word);
+    for (size_t i = 0; i + word_length <= length; i++)
+        if (memcmp(line + i, word, word_length) == 0)
+            return 1;
+    return 0;
+}
+
+int cli_print_answer(const char *text, FILE *out)
+{
+    int rc = CLI_EXIT_OK;
+    for (const char *line = text; line && *line;) {
+        const char *end = strchr(line, '\n');
+        int length = (int)(end ? (size_t)(end - line) : strlen(line));
+        char id[128], status[32];
+        int rest = 0;
+        if (strncmp(line, "claim ", 6) == 0 &&
+            sscanf(line, "claim %127s %31s %n", id, status, &rest) == 2 && rest > 0 &&
+            rest <= length) {
+            const char *name = s_status_name(status);
+            fprintf(out, "claim %s %s %.*s\n", id, name, length - rest, line + rest);
+            if (strcmp(name, "rejected") == 0)
+                rc = CLI_EXIT_REJECTED;
+        } else {
+            fprintf(out, "%.*s\n", length, line);
+            if (strncmp(line, "command ", 8) == 0 && s_has_word(line, (size_t)length, " rejected"))
+                rc = CLI_EXIT_REJECTED;
+        }
+        line = end ? end + 1 : NULL;
+    }
     return rc;
 }
 
@@ -230,49 +285,86 @@ static int s_command(const char *key_path, const char *payer, uint64_t sequence,
 
 static void s_usage(FILE *out)
 {
-    fprintf(out, "usage: settle submit --node ENDPOINT[,ENDPOINT...] --key FILE --payer ID\n"
-                 "                     --sequence N [--timeout-ms MS] [--tries N] WHAT\n"
-                 "       settle head --node ENDPOINT [--timeout-ms MS] [--tries N]\n\n"
-                 "WHAT is CLAIM-FILE... (a signed batch), deploy CONTRACT.yaml,\n"
-                 "enroll MEMBERS.yaml, fund CENTS or pay.  Follows redirects to the leader and\n"
-                 "resends the same bytes on a timeout; prints the node's answer.\n"
-                 "exit codes: 0 accepted, 1 rejected, 2 bad usage, 3 no answer\n");
+    fprintf(out,
+            "usage: settle submit [--node ENDPOINT[,...]] --key FILE [--as ID] [--payer ID]\n"
+            "                     [--sequence N] [--timeout-ms MS] [--tries N] WHAT\n"
+            "       settle head [--node ENDPOINT[,...]] [--timeout-ms MS] [--tries N]\n\n"
+            "WHAT is CLAIM-FILE... (X12 837, FHIR or JSON claims, one signed batch),\n"
+            "deploy CONTRACT.yaml, enroll MEMBERS.yaml, fund CENTS or pay.\n\n"
+            "  --as ID        the signer's participant id (default: --payer, else the key\n"
+            "                 file's name without .key, so ACMEHP.key signs as ACMEHP)\n"
+            "  --payer ID     the payer the command is for (default: --as)\n"
+            "  --sequence N   the signer's sequence number (default: ask the node with the\n"
+            "                 `participant` verb, which also checks the key is the one\n"
+            "                 registered for the signer)\n" CLI_CLIENT_OPTIONS_HELP
+            "\nFollows redirects to the leader and resends the same bytes on a timeout;\n"
+            "prints the node's answer, one fact a line (each command, each claim's\n"
+            "decision, each payment).\n"
+            "exit codes: 0 accepted, 1 a command or claim rejected, 2 bad usage, 3 no answer\n");
 }
 
-/* Options shared by both commands; returns the index of the first
- * positional argument, or -1 on a bad command line. */
-static int s_options(int argc, char **argv, s_client_t *client, const char **key,
-                     const char **payer, long long *sequence)
+typedef struct {
+    const char *key, *signer, *payer;
+    long long sequence; /* -1: ask the node */
+} s_submit_options_t;
+
+/* Options before the first positional argument; its index, or -1. */
+static int s_options(int argc, char **argv, cli_client_t *client, s_submit_options_t *options)
 {
-    client->timeout_ms = TIMEOUT_MS;
-    client->tries = TRIES_DEFAULT;
     int i = 1;
     for (; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
         const char *name = argv[i], *value = argv[i + 1];
-        if (strcmp(name, "--node") == 0 && s_endpoints(client, value) == 0)
-            continue;
-        if (strcmp(name, "--key") == 0 && key)
-            *key = value;
-        else if (strcmp(name, "--payer") == 0 && payer)
-            *payer = value;
-        else if (strcmp(name, "--sequence") == 0 && sequence)
-            *sequence = strtoll(value, NULL, 10);
-        else if (strcmp(name, "--timeout-ms") == 0)
-            client->timeout_ms = (int)strtol(value, NULL, 10);
-        else if (strcmp(name, "--tries") == 0)
-            client->tries = (int)strtol(value, NULL, 10);
-        else
+        int taken = cli_client_option(client, name, value);
+        if (taken < 0) {
+            fprintf(stderr, "settle: bad value \"%s\" for %s\n", value, name);
             return -1;
+        }
+        if (taken)
+            continue;
+        if (!options) {
+            fprintf(stderr, "settle: unknown option %s\n", name);
+            return -1;
+        }
+        char *end = NULL;
+        if (strcmp(name, "--key") == 0) {
+            options->key = value;
+        } else if (strcmp(name, "--payer") == 0) {
+            options->payer = value;
+        } else if (strcmp(name, "--as") == 0) {
+            options->signer = value;
+        } else if (strcmp(name, "--sequence") == 0) {
+            errno = 0;
+            options->sequence = strtoll(value, &end, 10);
+            if (errno || *end || options->sequence < 0) {
+                fprintf(stderr, "settle: --sequence takes a number from 0, not \"%s\"\n", value);
+                return -1;
+            }
+        } else {
+            fprintf(stderr, "settle: unknown option %s\n", name);
+            return -1;
+        }
     }
-    if (client->endpoint_count == 0 || client->timeout_ms <= 0 || client->tries <= 0)
+    if (i < argc && strncmp(argv[i], "--", 2) == 0) {
+        fprintf(stderr, "settle: %s wants a value\n", argv[i]);
         return -1;
+    }
+    if (cli_client_ready(client) != 0) {
+        fprintf(stderr, "settle: no node given: --node ENDPOINT or SETTLE_NODE\n");
+        return -1;
+    }
     return i;
 }
 
-static void s_client_free(s_client_t *client)
+int cli_signer_from_key(const char *key, char *out, size_t size)
 {
-    for (unsigned i = 0; i < client->endpoint_count; i++)
-        free(client->endpoints[i]);
+    const char *slash = strrchr(key, '/');
+    const char *name = slash ? slash + 1 : key;
+    size_t length = strlen(name);
+    if (length <= 4 || strcmp(name + length - 4, ".key") != 0 || length - 4 >= size)
+        return -1;
+    memcpy(out, name, length - 4);
+    out[length - 4] = '\0';
+    return 0;
 }
 
 int cli_submit(int argc, char **argv)
@@ -281,26 +373,52 @@ int cli_submit(int argc, char **argv)
         s_usage(stdout);
         return CLI_EXIT_OK;
     }
-    s_client_t client;
-    memset(&client, 0, sizeof client);
-    const char *key = NULL, *payer = NULL;
-    long long sequence = -1;
-    int first = s_options(argc, argv, &client, &key, &payer, &sequence);
-    if (first < 0 || first >= argc || !key || !payer || sequence < 0) {
+    cli_client_t client;
+    cli_client_init(&client);
+    s_submit_options_t options = {NULL, NULL, NULL, -1};
+    char from_key[COMMAND_PARTICIPANT_ID_SIZE];
+    int first = s_options(argc, argv, &client, &options);
+    if (first >= 0 && options.key && !options.signer && !options.payer &&
+        cli_signer_from_key(options.key, from_key, sizeof from_key) == 0)
+        options.signer = from_key;
+    if (!options.signer)
+        options.signer = options.payer;
+    if (!options.payer)
+        options.payer = options.signer;
+    if (first < 0 || first >= argc || !options.key || !options.signer) {
+        if (first >= 0)
+            fprintf(stderr, "settle submit: %s\n",
+                    first >= argc ? "nothing to submit" : "--key FILE and --as ID are needed");
         s_usage(stderr);
-        s_client_free(&client);
+        cli_client_free(&client);
         return CLI_EXIT_USAGE;
     }
-    zsys_handler_set(NULL);
-    uint8_t *bytes = NULL;
-    size_t size = 0;
-    int rc = s_command(key, payer, (uint64_t)sequence, argc - first, argv + first, &bytes, &size);
+    uint64_t sequence = (uint64_t)options.sequence;
+    int rc = options.sequence >= 0
+                 ? CLI_EXIT_OK
+                 : cli_next_sequence(&client, options.signer, options.key, &sequence);
+    uint8_t type = 0, *payload = NULL, *bytes = NULL;
+    size_t payload_size = 0, size = 0;
+    if (rc == CLI_EXIT_OK)
+        rc = s_payload(options.payer, argc - first, argv + first, &type, &payload, &payload_size);
     if (rc == CLI_EXIT_USAGE)
         s_usage(stderr);
-    if (rc == 0)
-        rc = s_request(&client, "submit", bytes, size);
+    if (rc == CLI_EXIT_OK)
+        rc = cli_sign_command(options.key, options.signer, sequence, type, payload, payload_size,
+                              &bytes, &size);
+    char *text = NULL;
+    if (rc == CLI_EXIT_OK) {
+        cli_frame_t frame = {bytes, size};
+        rc = cli_client_call(&client, "submit", &frame, 1, &text);
+        if (rc == CLI_EXIT_OK)
+            rc = cli_print_answer(text, stdout);
+        else if (rc == CLI_EXIT_REJECTED)
+            fprintf(stderr, "settle: submit: %s\n", text);
+    }
+    free(text);
     settle_free(bytes);
-    s_client_free(&client);
+    settle_free(payload);
+    cli_client_free(&client);
     return rc;
 }
 
@@ -310,15 +428,20 @@ int cli_head(int argc, char **argv)
         s_usage(stdout);
         return CLI_EXIT_OK;
     }
-    s_client_t client;
-    memset(&client, 0, sizeof client);
-    if (s_options(argc, argv, &client, NULL, NULL, NULL) != argc) {
+    cli_client_t client;
+    cli_client_init(&client);
+    if (s_options(argc, argv, &client, NULL) != argc) {
         s_usage(stderr);
-        s_client_free(&client);
+        cli_client_free(&client);
         return CLI_EXIT_USAGE;
     }
-    zsys_handler_set(NULL);
-    int rc = s_request(&client, "head", NULL, 0);
-    s_client_free(&client);
+    char *text = NULL;
+    int rc = cli_client_call(&client, "head", NULL, 0, &text);
+    if (rc == CLI_EXIT_OK)
+        fputs(text, stdout);
+    else if (rc == CLI_EXIT_REJECTED)
+        fprintf(stderr, "settle: head: %s\n", text);
+    free(text);
+    cli_client_free(&client);
     return rc;
 }
