@@ -60,7 +60,6 @@ typedef struct {
     unsigned nodes;
     unsigned base_port; /* 0: pick */
     unsigned timeout_s;
-    int new_keys; /* write events, participant, key (settled knows them) */
     pid_t pids[NODE_PEERS_MAX + 1];
 } s_cluster_t;
 
@@ -162,8 +161,7 @@ static int s_configs(const s_cluster_t *c)
             return -1;
         fprintf(f, "# Node %u of a local cluster made by `settle cluster up`.\n", k);
         fprintf(f, "id: %u\ndata_dir: %s/node-%u.data\ngenesis: genesis.yaml\n", k, c->dir, k);
-        if (c->new_keys)
-            fprintf(f, "participant: node-%u\nkey: %s/node-%u.key\n", k, c->dir, k);
+        fprintf(f, "participant: node-%u\nkey: %s/node-%u.key\n", k, c->dir, k);
         fprintf(f, "payer_tax_id: \"%s\"\n", CLUSTER_PAYER_TAX_ID);
         fprintf(f, "election_timeout_ms: 500\nheartbeat_timeout_ms: 50\npeers:\n");
         for (unsigned j = 1; j <= c->nodes; j++) {
@@ -171,8 +169,7 @@ static int s_configs(const s_cluster_t *c)
             fprintf(f,
                     "  - {id: %u, raft_address: \"127.0.0.1:%u\", intake: \"tcp://127.0.0.1:%u\"",
                     j, port, port + 1);
-            if (c->new_keys)
-                fprintf(f, ", events: \"tcp://127.0.0.1:%u\"", port + 2);
+            fprintf(f, ", events: \"tcp://127.0.0.1:%u\"", port + 2);
             fprintf(f, "}\n");
         }
         if (s_close(f, c, name) != 0)
@@ -196,8 +193,7 @@ static int s_environment(const s_cluster_t *c)
     for (unsigned k = 1; k <= c->nodes; k++) {
         unsigned port = s_raft_port(c, k);
         fprintf(f, "export SETTLE_NODE_%u='tcp://127.0.0.1:%u'\n", k, port + 1);
-        if (c->new_keys)
-            fprintf(f, "export SETTLE_EVENTS_%u='tcp://127.0.0.1:%u'\n", k, port + 2);
+        fprintf(f, "export SETTLE_EVENTS_%u='tcp://127.0.0.1:%u'\n", k, port + 2);
         fprintf(f, "export SETTLE_RAFT_%u='127.0.0.1:%u'\n", k, port);
     }
     fprintf(f,
@@ -368,19 +364,6 @@ static void s_log_tail(const s_cluster_t *c, unsigned k)
 }
 
 /* True when node k's log says its configuration has an unknown key. */
-static int s_log_says_unknown_key(const s_cluster_t *c, unsigned k)
-{
-    char path[PATH_SIZE], name[64], line[1024];
-    snprintf(name, sizeof name, "node-%u.log", k);
-    FILE *f = s_path(path, c, name) == 0 ? fopen(path, "r") : NULL;
-    int found = 0;
-    while (f && !found && fgets(line, sizeof line, f))
-        found = strstr(line, "unknown key") != NULL;
-    if (f)
-        fclose(f);
-    return found;
-}
-
 static void s_kill_all(s_cluster_t *c)
 {
     for (unsigned k = 1; k <= c->nodes; k++)
@@ -497,15 +480,7 @@ static int s_launch(s_cluster_t *c, int base_given)
                 s_log_tail(c, k);
             return CLI_EXIT_FAILURE;
         }
-        if (c->new_keys && s_log_says_unknown_key(c, exited)) {
-            fprintf(stderr,
-                    "settle cluster up: %s does not know the events, participant and "
-                    "key settings yet; starting without them (no events, unsigned "
-                    "confirmations)\n",
-                    c->settled);
-            c->new_keys = 0;
-            attempt--;
-        } else if (base_given || attempt + 1 == START_TRIES) {
+        if (base_given || attempt + 1 == START_TRIES) {
             fprintf(stderr, "settle cluster up: node %u exited at start\n", exited);
             s_log_tail(c, exited);
             return CLI_EXIT_FAILURE;
@@ -542,9 +517,7 @@ static int s_up(s_cluster_t *c, int base_given)
     for (unsigned k = 1; k <= c->nodes; k++) {
         unsigned port = s_raft_port(c, k);
         printf("  node-%u  pid %ld  intake tcp://127.0.0.1:%u", k, (long)c->pids[k], port + 1);
-        if (c->new_keys)
-            printf("  events tcp://127.0.0.1:%u", port + 2);
-        printf("\n");
+        printf("  events tcp://127.0.0.1:%u\n", port + 2);
     }
     printf("try:  . %s/cluster.env && settle head && settle submit --key "
            "\"$SETTLE_PAYER_KEY\" deploy PLAN.yaml\nstop: settle cluster down --dir %s\n",
@@ -653,7 +626,6 @@ int cli_cluster(int argc, char **argv)
     memset(&c, 0, sizeof c);
     c.nodes = NODES_DEFAULT;
     c.timeout_s = UP_TIMEOUT_S;
-    c.new_keys = 1;
     int up = strcmp(argv[1], "up") == 0, base_given = 0;
     if (!up && strcmp(argv[1], "down") != 0) {
         fprintf(stderr, "settle cluster: expected up or down, not \"%s\"\n", argv[1]);
