@@ -189,8 +189,23 @@ static int s_participant_answer(const char *text, const char *signer, const char
     return CLI_EXIT_OK;
 }
 
+/* Points client->redirect at the leader's intake, as the first node that
+ * answers `head` names it, so that the leader is asked too. */
+static void s_learn_leader(cli_client_t *client)
+{
+    int quiet = client->quiet;
+    client->quiet = 1;
+    char *text = NULL, intake[CLI_ENDPOINT_SIZE];
+    if (cli_client_text(client, "head", NULL, 0, &text) == CLI_EXIT_OK &&
+        cli_text_field(text, "leader_intake", intake, sizeof intake) == 0 &&
+        strcmp(intake, "-") != 0)
+        snprintf(client->redirect, sizeof client->redirect, "%s", intake);
+    free(text);
+    client->quiet = quiet;
+}
+
 /*
- * Asks every endpoint given (and the leader named by a redirect) and takes
+ * Asks the leader (as a node names it) and every endpoint given, and takes
  * the highest next_sequence: a follower may not have applied the signer's
  * last command yet, while the leader, which answered it, has.  So give the
  * leader or every node (as cluster.env's SETTLE_NODE does).
@@ -201,6 +216,7 @@ int cli_next_sequence(cli_client_t *client, const char *signer, const char *key_
     unsigned answered = 0;
     uint64_t highest = 0;
     int rc = CLI_EXIT_OK;
+    s_learn_leader(client);
     for (unsigned i = 0; i <= client->endpoint_count && rc == CLI_EXIT_OK; i++) {
         const char *endpoint = i < client->endpoint_count ? client->endpoints[i] : client->redirect;
         if (!endpoint[0])

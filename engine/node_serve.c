@@ -229,8 +229,13 @@ static void s_head(node_t *n, zframe_t *identity, zframe_t *request_id)
     raft_id leader = 0;
     const char *address = NULL;
     raft_leader(&n->raft, &leader, &address);
-    size += (size_t)snprintf(text + size, sizeof text - size, "leader %llu\nevents %s\n",
-                             (unsigned long long)leader,
+    const char *leader_intake = "-";
+    for (unsigned i = 0; leader && i < n->config->peer_count; i++)
+        if (n->config->peers[i].id == leader)
+            leader_intake = n->config->peers[i].intake;
+    size += (size_t)snprintf(text + size, sizeof text - size,
+                             "leader %llu\nleader_intake %s\nevents %s\n",
+                             (unsigned long long)leader, leader_intake,
                              n->events && n->config->events[0] ? n->config->events : "-");
     node_intake_reply(n->intake, identity, request_id, "ok", text, size);
 }

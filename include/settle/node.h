@@ -46,8 +46,9 @@
  *
  * Verbs and their "ok" texts (C is an amount in cents, HEX lower case):
  *
- *   head                      "index N\nhash HEX\nleader ID\nevents ENDPOINT\n"
- *                             (leader 0: none known; events "-": none)
+ *   head                      "index N\nhash HEX\nleader ID\nleader_intake ENDPOINT\n
+ *                             events ENDPOINT\n" (leader 0 and leader_intake
+ *                             "-": none known; events "-": none)
  *   submit COMMAND...         one encoded command (command.h) per frame;
  *                             leader only (a follower redirects).  Answered
  *                             once the entry holding the commands is

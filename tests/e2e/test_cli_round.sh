@@ -70,6 +70,20 @@ run claims "$SETTLE" submit --key "$KEY" "$TOP/ra.json" "$TOP/rb.json" ||
 grep -q "^claim RA-1 " "$TOP/claims.out" && grep -q "^claim RB-1 " "$TOP/claims.out" ||
     fail "submit did not print each claim's decision: $(cat "$TOP/claims.out")"
 
+# Follower forwarding: a client that knows only a follower is sent to the
+# leader and gets its claim decided.
+leader=$(awk '$1 == "leader" {print $2}' "$TOP/head.out")
+follower=""
+for k in 1 2 3; do
+    [ "$k" != "$leader" ] && follower=$(eval echo "\$SETTLE_NODE_$k") && break
+done
+[ -n "$follower" ] || fail "no follower found (leader $leader)"
+sed 's/OV-2026-0001/RF-1/' "$SRC/fixtures/claims/office-visit.json" >"$TOP/rf.json"
+run viafollower "$SETTLE" submit --node "$follower" --key "$KEY" "$TOP/rf.json" ||
+    fail "submit through follower $follower: $(cat "$TOP/viafollower.err")"
+grep -q "^claim RF-1 paid " "$TOP/viafollower.out" ||
+    fail "the claim sent to a follower was not decided: $(cat "$TOP/viafollower.out")"
+
 # status
 run status "$SETTLE" status RA-1 --payer ACMEHP || fail "status: $(cat "$TOP/status.err")"
 grep -qx "claim RA-1" "$TOP/status.out" && grep -qx "settlement payable" "$TOP/status.out" ||
@@ -134,5 +148,5 @@ grep -q "^# TYPE " "$TOP/prom.out" || fail "stats --prometheus: no # TYPE lines"
 run down "$SETTLE" cluster down --dir "$C" || fail "cluster down: $(cat "$TOP/down.err")"
 [ "$(grep -c ": stopped" "$TOP/down.out")" = 3 ] || fail "cluster down: $(cat "$TOP/down.out")"
 ls "$C"/node-*.pid >/dev/null 2>&1 && fail "pid files left after down"
-echo "ok: cluster up, submit, status, pay, remit, watch (own confirmations only, verified)," \
+echo "ok: cluster up, submit (also through a follower), status, pay, remit, watch (own confirmations only, verified)," \
     "stats, cluster down"
