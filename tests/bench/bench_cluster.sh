@@ -25,6 +25,9 @@
 #              BENCH_SCALE=N      percent of the default request counts
 #              BENCH_PERF=NAME    perf record -g on the leader during
 #                                 scenario NAME's first run
+#              BENCH_EXTRA="..."  driver options added to every run
+#                                 (e.g. "--inflight 500"; later ones win)
+#              TMPDIR             where the nodes' data directories go
 # Everything it starts is killed on exit; each run is bounded (120 s).
 set -u
 echo "command: $0 $*"
@@ -73,7 +76,7 @@ for name in $SCENARIOS; do
         # shellcheck disable=SC2046
         set -- "$DRIVER" --node "$LEADER" --key "$KEY" --payer ACMEHP \
             --claim "$SRC/fixtures/claims/office-visit.json" --sequence "$SEQUENCE" \
-            --name "$name" --prefix "$name-r$run" --timeout-s 120 $(scenario "$name")
+            --name "$name" --prefix "$name-r$run" --timeout-s 120 $(scenario "$name") ${BENCH_EXTRA:-}
         echo
         echo "run: $*"
         perf_pid=""
