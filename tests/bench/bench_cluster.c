@@ -394,7 +394,18 @@ static uint64_t s_quantile(const uint64_t *sorted, uint64_t count, unsigned per_
     return sorted[rank ? rank - 1 : 0];
 }
 
-static void s_report(const s_options_t *o, s_results_t *r, uint64_t first_sequence)
+/* The driver's own CPU time so far, in milliseconds. */
+static unsigned long long s_cpu_ms(void)
+{
+    struct rusage usage;
+    if (getrusage(RUSAGE_SELF, &usage) != 0)
+        return 0;
+    return (unsigned long long)(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000u +
+           (unsigned long long)(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1000u;
+}
+
+static void s_report(const s_options_t *o, s_results_t *r, uint64_t first_sequence,
+                     unsigned long long cpu_ms)
 {
     qsort(r->latencies_us, r->latency_count, sizeof *r->latencies_us, s_compare);
     uint64_t elapsed_us = r->finished_us > r->started_us ? r->finished_us - r->started_us : 1;
@@ -406,14 +417,14 @@ static void s_report(const s_options_t *o, s_results_t *r, uint64_t first_sequen
            (unsigned long long)(first_sequence + o->requests - 1));
     printf("RESULT name=%s claims_per_s=%llu p50_us=%llu p99_us=%llu max_us=%llu "
            "committed_claims=%llu ok=%llu rejected=%llu errors=%llu retries=%llu busy=%llu "
-           "unanswered=%llu elapsed_us=%llu\n",
+           "unanswered=%llu elapsed_us=%llu driver_cpu_ms=%llu\n",
            o->name, per_s, (unsigned long long)s_quantile(r->latencies_us, r->latency_count, 500),
            (unsigned long long)s_quantile(r->latencies_us, r->latency_count, 990),
            (unsigned long long)s_quantile(r->latencies_us, r->latency_count, 1000),
            (unsigned long long)r->committed_claims, (unsigned long long)r->ok,
            (unsigned long long)r->rejected, (unsigned long long)r->errors,
            (unsigned long long)r->retries, (unsigned long long)r->busy,
-           (unsigned long long)r->unanswered, (unsigned long long)elapsed_us);
+           (unsigned long long)r->unanswered, (unsigned long long)elapsed_us, cpu_ms);
     if (r->first_rejection[0])
         printf("first rejection: %s\n", r->first_rejection);
     if (r->first_error[0])
@@ -569,8 +580,9 @@ int main(int argc, char **argv)
     s_run_t run = {.o = &o, .requests = requests, .sockets = sockets, .items = items,
                    .socket_inflight = inflight,
                    .per_socket = (o.inflight + o.sockets - 1) / o.sockets, .r = &results};
+    unsigned long long cpu_before_ms = s_cpu_ms();
     s_run(&run, s_now_us() + (uint64_t)o.timeout_s * 1000000u);
-    s_report(&o, &results, first);
+    s_report(&o, &results, first, s_cpu_ms() - cpu_before_ms);
     printf("next_sequence %llu\n", (unsigned long long)(first + run.next_unsent));
     for (unsigned i = 0; i < o.requests; i++)
         settle_free(requests[i].bytes);

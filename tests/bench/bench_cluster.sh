@@ -69,6 +69,13 @@ scenario() {
     esac
 }
 
+# cpu_ms PID: the process's user + system CPU time so far, in ms.
+TICKS=$(getconf CLK_TCK)
+cpu_ms() {
+    awk -v t="$TICKS" '{sub(/.*\) /, ""); print int(($12 + $13) * 1000 / t)}' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+nodes_cpu_ms() { for i in $(seq 1 "$NODES"); do cpu_ms "${NODE_PID[$i]}"; done | paste -sd' '; }
+
 SEQUENCE=3
 : >"$DIR/results"
 for name in $SCENARIOS; do
@@ -86,8 +93,10 @@ for name in $SCENARIOS; do
             perf_pid=$!
             sleep 0.5
         fi
+        before=($(nodes_cpu_ms))
         "$@" >"$DIR/out" 2>&1
         rc=$?
+        after=($(nodes_cpu_ms))
         if [ -n "$perf_pid" ]; then
             kill -INT "$perf_pid"
             wait "$perf_pid"
@@ -95,6 +104,13 @@ for name in $SCENARIOS; do
                 "(perf report -i $BUILD/bench_cluster.perf.data --no-children)"
         fi
         cat "$DIR/out"
+        line="CPU ms during the run (including preparation):"
+        for i in $(seq 1 "$NODES"); do
+            role=follower
+            [ "$i" = "$LEADER_ID" ] && role=leader
+            line="$line node $i ($role) $((after[i - 1] - before[i - 1]))"
+        done
+        echo "$line; driver while timed $(sed -n 's/.*driver_cpu_ms=\([0-9]*\).*/\1/p' "$DIR/out")"
         [ $rc = 0 ] || echo "(the driver exited $rc)"
         grep '^RESULT ' "$DIR/out" | sed "s/^RESULT /RESULT run=$run /" >>"$DIR/results"
         next=$(awk '/^next_sequence/ {print $2}' "$DIR/out")
