@@ -29,7 +29,9 @@ test: build
 
 bench: configure
 	@cmake --build $(BUILD) -j $(JOBS) --target benches
-	@for b in $(BUILD)/tests/bench/bench_*; do [ -x "$$b" ] && "$$b"; done
+	@for b in $(BUILD)/tests/bench/bench_*; do \
+		case "$$b" in */bench_cluster) continue;; esac; [ -x "$$b" ] && "$$b"; done
+	@bash tests/bench/bench_cluster.sh $(BUILD) .
 
 # The cluster simulation over thousands of seeds (ctest runs 300), in two
 # halves side by side.  SIM_SEEDS=N changes how many; a failure prints its

@@ -126,11 +126,12 @@ static void s_request(node_intake_t *self, zmsg_t *request)
         zmsg_destroy(&request);
         return;
     }
-    if (zmsg_content_size(request) > self->message_size_max ||
+    size_t size = zmsg_content_size(request) - zframe_size(identity);
+    if (size > self->message_size_max ||
         zmsg_size(request) > COMMAND_ENTRY_COMMANDS_MAX + 3) {
         char text[128];
         snprintf(text, sizeof text, "too large: %zu bytes in %zu frames (at most %zu bytes, %u frames)",
-                 zmsg_content_size(request), zmsg_size(request), self->message_size_max,
+                 size, zmsg_size(request) - 1, self->message_size_max,
                  COMMAND_ENTRY_COMMANDS_MAX + 3);
         s_answer(self->router, request, "error", text);
         zmsg_destroy(&request);
@@ -249,6 +250,16 @@ node_intake_t *node_intake_new(const node_intake_options_t *options, uv_loop_t *
     self->router = zsock_new(ZMQ_ROUTER);
     self->pair_loop = zsock_new(ZMQ_PAIR);
     self->pair_thread = zsock_new(ZMQ_PAIR);
+    if (self->router && self->pair_loop && self->pair_thread) {
+        /* Every request accepted gets its one reply: the reply pipe and the
+         * ROUTER's outgoing queues must not drop any (ZeroMQ's default
+         * high-water mark, 1,000 messages, would, with 1,000 requests in
+         * flight on one connection).  They hold at most one reply per
+         * request accepted.  Set before the sockets connect. */
+        zsock_set_sndhwm(self->pair_loop, 0);
+        zsock_set_rcvhwm(self->pair_thread, 0);
+        zsock_set_sndhwm(self->router, 0);
+    }
     if (!self->router || !self->pair_loop || !self->pair_thread ||
         zsock_bind(self->pair_loop, "%s", inproc) != 0 ||
         zsock_connect(self->pair_thread, "%s", inproc) != 0) {

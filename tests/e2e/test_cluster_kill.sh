@@ -11,93 +11,10 @@
 set -u
 BIN=$(cd "$1" && pwd)
 SRC=$(cd "$2" && pwd)
-SETTLED=$BIN/settled
-SETTLE=$BIN/settle
-DIR=$(mktemp -d "${TMPDIR:-/tmp}/settle-e2e.XXXXXX")
-# git keeps no file modes but the executable bit: a copy made private, as
-# sign_key_load demands.
-KEY=$DIR/acmehp.key
-cp "$SRC/fixtures/genesis/keys/acmehp.key" "$KEY" && chmod 600 "$KEY"
-PIDS=()
-
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$DIR"
-}
-trap cleanup EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    for i in 1 2 3; do echo "--- node $i log (tail)" >&2; tail -n 15 "$DIR/log$i" >&2; done
-    exit 1
-}
-
-# Ports: six from a base derived from our pid, below the ephemeral range
-# (32768 and up) so that no outgoing connection holds one; moved on while
-# any of them is in use, and again if a node cannot bind at start.
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-BASE=$((20000 + ($$ % 1000) * 10))
-pick_ports() {
-    for _ in $(seq 1 50); do
-        BASE=$((20000 + (BASE - 20000 + 10) % 10000))
-        ok=1
-        for k in 1 2 3 4 5 6; do port_free $((BASE + k)) || ok=0; done
-        [ $ok = 1 ] && return 0
-    done
-    fail "no free ports"
-}
-raft_port() { echo $((BASE + $1)); }
-intake_port() { echo $((BASE + 3 + $1)); }
-
-write_configs() {
-for i in 1 2 3; do
-    {
-        echo "id: $i"
-        echo "data_dir: $DIR/data$i"
-        echo "genesis: $SRC/fixtures/genesis/genesis.yaml"
-        echo "election_timeout_ms: 500"
-        echo "heartbeat_timeout_ms: 50"
-        echo "peers:"
-        for j in 1 2 3; do
-            echo "  - {id: $j, raft_address: \"127.0.0.1:$(raft_port $j)\", intake: \"tcp://127.0.0.1:$(intake_port $j)\"}"
-        done
-    } >"$DIR/node$i.yaml"
-done
-ALL="tcp://127.0.0.1:$(intake_port 1),tcp://127.0.0.1:$(intake_port 2),tcp://127.0.0.1:$(intake_port 3)"
-}
-
-NODE_PID=(0 0 0 0)
-start_node() {
-    "$SETTLED" --config "$DIR/node$1.yaml" 2>>"$DIR/log$1" &
-    NODE_PID[$1]=$!
-    PIDS+=($!)
-}
-
-# head_of I: "INDEX HASH LEADER" from node I, or "" when it does not answer.
-head_of() {
-    "$SETTLE" head --node "tcp://127.0.0.1:$(intake_port $1)" --timeout-ms 300 --tries 1 2>/dev/null |
-        awk '{v[$1]=$2} END {if (v["index"] != "") print v["index"], v["hash"], v["leader"]}'
-}
-
-# submit SEQUENCE WHAT...: succeeds when the command was applied, now or by
-# an earlier copy (a replayed sequence number is answered, not applied).
-submit() {
-    local sequence=$1
-    shift
-    local out
-    out=$("$SETTLE" submit --node "$ALL" --key "$KEY" --payer ACMEHP --sequence "$sequence" \
-        --timeout-ms 1000 --tries 30 "$@" 2>&1)
-    local rc=$?
-    echo "$out" >>"$DIR/client.log"
-    [ $rc = 0 ] && return 0
-    if [ $rc = 1 ] && echo "$out" | grep -q "sequence $sequence of ACMEHP"; then
-        echo "sequence $sequence: a replay, answered" >>"$DIR/client.log"
-        echo "$sequence" >>"$DIR/replays"
-        return 0
-    fi
-    fail "submit sequence $sequence (rc $rc): $out"
-}
+# The cluster helpers: DIR, KEY, ports, configs, start_node, head_of,
+# submit, start_cluster (every child killed on exit).
+NODES=3
+. "$SRC/tests/e2e/cluster_lib.sh"
 
 # Claims: batch B has claims OV-B<B>-<C>, copies of a fixture claim.
 make_batch() {
@@ -111,31 +28,7 @@ make_batch() {
 }
 mkdir -p "$DIR/claims"
 
-# start_cluster: 0 when genesis is applied, 1 when a node exited at start
-# (a port taken meanwhile: the caller picks others), fails after 15 s.
-start_cluster() {
-    pick_ports
-    write_configs
-    rm -rf "$DIR"/data*
-    for i in 1 2 3; do start_node $i; done
-    local deadline=$((SECONDS + 15))
-    until [ "$(head_of 1 | cut -d' ' -f1)" = 1 ] || [ "$(head_of 2 | cut -d' ' -f1)" = 1 ]; do
-        [ $SECONDS -lt $deadline ] || fail "no genesis applied within 15 s"
-        for i in 1 2 3; do
-            if ! kill -0 "${NODE_PID[$i]}" 2>/dev/null; then
-                echo "node $i exited at start; trying other ports" >&2
-                for j in 1 2 3; do kill -KILL "${NODE_PID[$j]}" 2>/dev/null; done
-                wait 2>/dev/null
-                return 1
-            fi
-        done
-        sleep 0.2
-    done
-}
-for attempt in 1 2 3 4; do
-    start_cluster && break
-    [ $attempt = 4 ] && fail "the cluster did not start"
-done
+start_cluster
 
 submit 0 deploy "$SRC/contracts/plans/ppo.yaml"
 submit 1 enroll "$SRC/fixtures/enrollment.yaml"
@@ -196,12 +89,7 @@ while :; do
 done
 echo "converged: $h1"
 
-for i in 1 2 3; do kill -TERM "${NODE_PID[$i]}"; done
-for i in 1 2 3; do
-    wait "${NODE_PID[$i]}"
-    rc=$?
-    [ $rc = 0 ] || fail "node $i exited $rc after SIGTERM"
-done
+stop_cluster
 
 for i in 1 2 3; do
     db="$DIR/data$i/ledger.sqlite"

@@ -1,0 +1,164 @@
+#!/bin/bash
+# bench_cluster.sh - the cluster benchmark: three settled processes on
+# loopback (tests/e2e/cluster_lib.sh, log_level warn), the reference PPO
+# deployed, fixtures/enrollment.yaml enrolled, the payer funded; then
+# bench_cluster drives the leader's intake with pre-signed claim batches
+# and prints committed claims per second and per-request latency:
+#
+#   a   one single-claim batch in flight at a time
+#   b   1,000 submitters, one DEALER each, single-claim batches
+#   b1  the same 1,000 requests in flight over one DEALER
+#   c   16 clients, one DEALER each, batches of 100 claims
+#   c1  the same 16 batches in flight over one DEALER
+#
+# Each command carries the payer's next sequence number, in send order.
+# Until the ledger accepts sequence numbers out of order (a window), the
+# nodes apply a signer's commands only in exact order, and requests spread
+# over many connections arrive interleaved: b and c then show rejections,
+# and b1 and c1 (one connection, so arrival order is send order) are the
+# figures that count.
+#
+# usage: bench_cluster.sh [BUILD_DIR [SOURCE_DIR]]     (default: build .)
+# environment: BENCH_RUNS=N       runs of each scenario (default 3; the
+#                                 table gives each run and the median)
+#              BENCH_SCENARIOS    default "a b b1 c c1"
+#              BENCH_SCALE=N      percent of the default request counts
+#              BENCH_PERF=NAME    perf record -g on the leader during
+#                                 scenario NAME's first run
+#              BENCH_EXTRA="..."  driver options added to every run
+#                                 (e.g. "--inflight 500"; later ones win)
+#              TMPDIR             where the nodes' data directories go
+# Everything it starts is killed on exit; each run is bounded (120 s).
+set -u
+echo "command: $0 $*"
+BUILD=$(cd "${1:-build}" && pwd)
+SRC=$(cd "${2:-.}" && pwd)
+BIN=$BUILD/engine
+DRIVER=$BUILD/tests/bench/bench_cluster
+RUNS=${BENCH_RUNS:-3}
+SCENARIOS=${BENCH_SCENARIOS:-a b b1 c c1}
+SCALE=${BENCH_SCALE:-100}
+PERF=${BENCH_PERF:-}
+[ -x "$DRIVER" ] || { echo "bench_cluster.sh: no $DRIVER (make bench builds it)" >&2; exit 2; }
+
+NODES=3
+CLUSTER_EXTRA="log_level: warn"
+. "$SRC/tests/e2e/cluster_lib.sh"
+# A thousand connections to the leader need as many descriptors.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+
+start_cluster
+submit 0 deploy "$SRC/contracts/plans/ppo.yaml"
+submit 1 enroll "$SRC/fixtures/enrollment.yaml"
+submit 2 fund 100000000000000
+LEADER=$(leader_intake)
+[ -n "$LEADER" ] || fail "no leader known"
+LEADER_ID=$(head_of 1 | cut -d' ' -f3)
+echo "cluster: $NODES nodes on 127.0.0.1, data in $DIR, leader $LEADER_ID at $LEADER"
+
+scaled() { local n=$(($1 * SCALE / 100)); [ "$n" -ge 1 ] && echo "$n" || echo 1; }
+# scenario NAME: the driver's options for it.
+scenario() {
+    case $1 in
+    a) echo "--requests $(scaled 2000) --claims-per-request 1 --inflight 1 --sockets 1" ;;
+    b) echo "--requests $(scaled 20000) --claims-per-request 1 --inflight 1000 --sockets 1000" ;;
+    b1) echo "--requests $(scaled 20000) --claims-per-request 1 --inflight 1000 --sockets 1" ;;
+    c) echo "--requests $(scaled 400) --claims-per-request 100 --inflight 16 --sockets 16" ;;
+    c1) echo "--requests $(scaled 400) --claims-per-request 100 --inflight 16 --sockets 1" ;;
+    *) fail "unknown scenario $1" ;;
+    esac
+}
+
+# cpu_ms PID: the process's user + system CPU time so far, in ms.
+TICKS=$(getconf CLK_TCK)
+cpu_ms() {
+    awk -v t="$TICKS" '{sub(/.*\) /, ""); print int(($12 + $13) * 1000 / t)}' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+nodes_cpu_ms() { for i in $(seq 1 "$NODES"); do cpu_ms "${NODE_PID[$i]}"; done | paste -sd' '; }
+
+SEQUENCE=3
+: >"$DIR/results"
+for name in $SCENARIOS; do
+    for run in $(seq 1 "$RUNS"); do
+        # shellcheck disable=SC2046
+        set -- "$DRIVER" --node "$LEADER" --key "$KEY" --payer ACMEHP \
+            --claim "$SRC/fixtures/claims/office-visit.json" --sequence "$SEQUENCE" \
+            --name "$name" --prefix "$name-r$run" --timeout-s 120 $(scenario "$name") ${BENCH_EXTRA:-}
+        echo
+        echo "run: $*"
+        perf_pid=""
+        if [ "$PERF" = "$name" ] && [ "$run" = 1 ] && command -v perf >/dev/null; then
+            perf record -g -o "$BUILD/bench_cluster.perf.data" -p "${NODE_PID[$LEADER_ID]}" \
+                2>"$DIR/perf.log" >/dev/null &
+            perf_pid=$!
+            sleep 0.5
+        fi
+        before=($(nodes_cpu_ms))
+        "$@" >"$DIR/out" 2>&1
+        rc=$?
+        after=($(nodes_cpu_ms))
+        if [ -n "$perf_pid" ]; then
+            kill -INT "$perf_pid"
+            wait "$perf_pid"
+            echo "perf data: $BUILD/bench_cluster.perf.data" \
+                "(perf report -i $BUILD/bench_cluster.perf.data --no-children)"
+        fi
+        cat "$DIR/out"
+        line="CPU ms during the run (including preparation):"
+        for i in $(seq 1 "$NODES"); do
+            role=follower
+            [ "$i" = "$LEADER_ID" ] && role=leader
+            line="$line node $i ($role) $((after[i - 1] - before[i - 1]))"
+        done
+        echo "$line; driver while timed $(sed -n 's/.*driver_cpu_ms=\([0-9]*\).*/\1/p' "$DIR/out")"
+        [ $rc = 0 ] || echo "(the driver exited $rc)"
+        grep '^RESULT ' "$DIR/out" | sed "s/^RESULT /RESULT run=$run /" >>"$DIR/results"
+        next=$(awk '/^next_sequence/ {print $2}' "$DIR/out")
+        [ -n "$next" ] && SEQUENCE=$next
+    done
+done
+
+# The table: every run, then the median of each column per scenario.
+echo
+echo "settle cluster benchmark: $NODES nodes, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)," \
+    "commit $(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo '?')"
+awk '
+function field(name,   i, kv) {
+    for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == name) return kv[2] }
+    return ""
+}
+function median(list,   n, v, i, j, t) {
+    n = split(list, v, " ")
+    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] + 0 < v[i] + 0) { t = v[i]; v[i] = v[j]; v[j] = t }
+    return n ? v[int((n + 1) / 2)] : ""
+}
+BEGIN {
+    split("claims_per_s p50_us p99_us max_us committed_claims rejected errors retries busy unanswered", cols, " ")
+    printf "%-8s %-4s %12s %10s %10s %10s %10s %9s %7s %8s %7s %6s\n", "scenario", "run", "claims/s", "p50 us", "p99 us", "max us", "committed", "rejected", "errors", "retries", "busy", "lost"
+}
+{
+    name = field("name"); run = field("run")
+    if (!(name in seen)) { seen[name] = 1; order[++count] = name }
+    line = sprintf("%-8s %-4s", name, run)
+    for (c = 1; c <= 10; c++) {
+        v = field(cols[c]); all[name, c] = all[name, c] " " v
+        line = line sprintf(c == 1 ? " %12s" : c <= 5 ? " %10s" : c == 6 ? " %9s" : c == 7 ? " %7s" : c == 8 ? " %8s" : c == 9 ? " %7s" : " %6s", v)
+    }
+    print line
+}
+END {
+    for (k = 1; k <= count; k++) {
+        name = order[k]; line = sprintf("%-8s %-4s", name, "med")
+        for (c = 1; c <= 10; c++) { v = median(all[name, c]); line = line sprintf(c == 1 ? " %12s" : c <= 5 ? " %10s" : c == 6 ? " %9s" : c == 7 ? " %7s" : c == 8 ? " %8s" : c == 9 ? " %7s" : " %6s", v) }
+        print line
+    }
+}' "$DIR/results"
+echo "targets (2 cores): a p50 <= 500 us; b (or b1) >= 15000 claims/s with p99 <= 150000 us;" \
+    "c (or c1) >= 85000 claims/s"
+
+echo
+for i in $(seq 1 "$NODES"); do
+    echo "--- node $i stats"
+    "$DRIVER" --node "$(intake_of "$i")" --stats text || echo "(no answer)"
+done
+stop_cluster
