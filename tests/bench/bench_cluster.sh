@@ -27,6 +27,8 @@
 #                                 scenario NAME's first run
 #              BENCH_EXTRA="..."  driver options added to every run
 #                                 (e.g. "--inflight 500"; later ones win)
+#              BENCH_NODE_EXTRA   node configuration lines (node.h), e.g.
+#                                 "entry_commands_max: 8"
 #              TMPDIR             where the nodes' data directories go
 # Everything it starts is killed on exit; each run is bounded (120 s).
 set -u
@@ -42,7 +44,8 @@ PERF=${BENCH_PERF:-}
 [ -x "$DRIVER" ] || { echo "bench_cluster.sh: no $DRIVER (make bench builds it)" >&2; exit 2; }
 
 NODES=3
-CLUSTER_EXTRA="log_level: warn"
+CLUSTER_EXTRA="log_level: warn${BENCH_NODE_EXTRA:+
+$BENCH_NODE_EXTRA}"
 . "$SRC/tests/e2e/cluster_lib.sh"
 # A thousand connections to the leader need as many descriptors.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
