@@ -161,16 +161,19 @@ static int s_schema(ledger_t *self, settle_error_t *error)
 }
 
 /*
- * The settings.  A file is in WAL mode with synchronous = NORMAL: a commit
- * appends to the WAL without an fsync (the WAL is synced at checkpoints),
- * so a power cut may lose the last few applied entries but never corrupts
- * the database.  That is the right trade for a replicated log: an entry is
- * acknowledged once a majority of Raft logs hold it (libraft syncs its own
- * log), and a node that lost its last applications simply applies them
- * again from the Raft log on restart - apply is deterministic.  The WAL is
- * checkpointed every LEDGER_WAL_CHECKPOINT_PAGES pages rather than SQLite's
- * default 1000, so the checkpoint's fsync is paid less often.
- * In memory, the rollback journal is kept in memory (ROLLBACK must work).
+ * The settings.  A file is in WAL mode (so a reader - an auditor, a query -
+ * never blocks apply, nor apply the reader) with synchronous = OFF: SQLite
+ * never calls fsync on it, not even at checkpoints.  The ledger file is
+ * derived state: libraft keeps (and syncs) the log and the snapshots, and
+ * the state machine can rebuild every byte of the ledger from them (apply
+ * is deterministic).  A process crash loses
+ * nothing (the writes are in the OS); a power cut may lose the last
+ * applied entries or, at worst, leave the file corrupt - either way the
+ * node rebuilds it from its Raft snapshot and log, which it must do on
+ * every start anyway.  An fsync per checkpoint bought nothing but time.
+ * The WAL is checkpointed every LEDGER_WAL_CHECKPOINT_PAGES pages rather
+ * than SQLite's default 1000.  In memory, the rollback journal is kept in
+ * memory (ROLLBACK must work).
  */
 #define LEDGER_WAL_CHECKPOINT_PAGES "8000"
 #define LEDGER_PAGE_SIZE            "8192"
@@ -180,7 +183,7 @@ static int s_settings(ledger_t *self, bool file, settle_error_t *error)
     int rc = s_exec(self, "PRAGMA page_size = " LEDGER_PAGE_SIZE ";", error);
     if (rc == SETTLE_OK)
         rc = s_exec(self,
-                    file ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
+                    file ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; "
                            "PRAGMA wal_autocheckpoint = " LEDGER_WAL_CHECKPOINT_PAGES ";"
                          : "PRAGMA journal_mode = MEMORY;",
                     error);
