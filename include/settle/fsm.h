@@ -121,6 +121,26 @@ void fsm_results_destroy(fsm_results_t **self_p);
  */
 int fsm_open(const char *path, fsm_t **fsm_out, settle_error_t *error);
 
+/*
+ * Opens the state machine over an emptied ledger at path: head 0, no
+ * participants, nothing cached (ledger_open_fresh empties the file in
+ * place).  This is how a node starts, every time:
+ *
+ *   fsm_open_fresh (data_dir "/ledger.sqlite", &fsm, &error);
+ *   raft_fsm_new (fsm, ...);  raft_init (...);  raft_start (...);
+ *
+ * raft_start then hands the last snapshot, if any, to fsm_restore and the
+ * committed entries after it, in order, to fsm_apply, so the ledger is
+ * rebuilt from what libraft holds - the only durable copy.  The ledger
+ * file is derived state: it is written without fsync (ledger.c), and an
+ * old one is never trusted, since libraft re-applies every entry after its
+ * snapshot whatever the ledger already holds, and an entry applied twice
+ * would be a different chain (its commands refused the second time as
+ * replays).  fsm_open is for readers of a ledger at rest (settle show, an
+ * auditor) and for tests.  The caller owns *fsm_out (fsm_destroy).
+ */
+int fsm_open_fresh(const char *path, fsm_t **fsm_out, settle_error_t *error);
+
 /* Closes the ledger, frees everything, nulls the pointer; safe twice. */
 void fsm_destroy(fsm_t **self_p);
 

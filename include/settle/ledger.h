@@ -60,6 +60,19 @@ typedef struct ledger_s ledger_t;
  */
 int ledger_open(const char *path, ledger_t **ledger_out, settle_error_t *error);
 
+/*
+ * Opens the ledger at path emptied first: whatever the file held (entries,
+ * another schema version, pages a power cut left half written) is gone,
+ * and the ledger is new, at index 0, in WAL mode.  The file is emptied in
+ * place (SQLite's reset: SQLITE_DBCONFIG_RESET_DATABASE and VACUUM), not
+ * deleted, so a reader that holds it open sees an empty database rather
+ * than a stale unlinked one.  ":memory:" is simply a new ledger.  Fails
+ * (SETTLE_ERR_IO, with the path) when the file cannot be opened or
+ * emptied, for instance while a reader is in the middle of a transaction.
+ * The caller owns *ledger_out (ledger_close).
+ */
+int ledger_open_fresh(const char *path, ledger_t **ledger_out, settle_error_t *error);
+
 /* Closes the database (rolling back an open transaction) and nulls the
  * pointer; safe on NULL and twice. */
 void ledger_close(ledger_t **self_p);

@@ -695,14 +695,79 @@ static void test_fsm_snapshot_restored_into_a_fresh_machine_has_the_same_head(vo
     fsm_destroy(&fresh);
 }
 
-/* ------------------------------------------------------------------------
- * Bad commands
- * ------------------------------------------------------------------------ */
-
+/* The tables a refused command or an emptied ledger must leave as they were. */
 static const char *const s_tables[] = {"participants", "contracts", "members",  "claims",
                                        "claim_lines",  "transfers", "payments", "commands",
                                        "chain",        "accounts"};
 #define S_TABLE_COUNT (sizeof s_tables / sizeof s_tables[0])
+
+/* What a restarting node does: the old ledger file, full of the scenario,
+ * is emptied by fsm_open_fresh, and the log applied again from the start
+ * rebuilds the same chain.  (fsm_open on that file would keep it, and the
+ * same log applied on top would be refused as replays.) */
+static void test_fsm_open_fresh_empties_the_file_and_the_log_rebuilds_it(void **state)
+{
+    s_world_t *w = *state;
+    s_run_scenario(w);
+    char path[128];
+    snprintf(path, sizeof path, "%s/ledger.db", w->directory);
+    fsm_t *node = NULL;
+    assert_int_equal(fsm_open(path, &node, NULL), SETTLE_OK);
+    s_replay(w, node);
+    s_assert_same_head(w->fsm, node);
+    fsm_destroy(&node);
+
+    assert_int_equal(fsm_open_fresh(path, &node, NULL), SETTLE_OK);
+    uint64_t index, count = 1;
+    uint8_t hash[FSM_HASH_SIZE], zero[FSM_HASH_SIZE] = {0};
+    fsm_head(node, &index, hash);
+    assert_true(index == 0);
+    assert_memory_equal(hash, zero, FSM_HASH_SIZE);
+    for (size_t i = 0; i < S_TABLE_COUNT; i++)
+        assert_true(s_count(node, s_tables[i]) == 0);
+    ledger_participant_t row;
+    assert_int_equal(ledger_participant_get(fsm_ledger(node), PAYER, &row), SETTLE_ERR_NOT_FOUND);
+    fsm_destroy(&node);
+
+    /* Reopened plainly, the file is still empty: the reset reached it. */
+    assert_int_equal(fsm_open(path, &node, NULL), SETTLE_OK);
+    assert_int_equal(ledger_row_count(fsm_ledger(node), "chain", &count), SETTLE_OK);
+    assert_true(count == 0);
+    s_replay(w, node);
+    s_assert_same_head(w->fsm, node);
+    assert_true(s_count(node, "claims") == s_count(w->fsm, "claims"));
+    fsm_destroy(&node);
+}
+
+/* A file that is not a database at all (what a torn write could leave) is
+ * emptied too, rather than refused. */
+static void test_fsm_open_fresh_replaces_a_file_that_is_not_a_database(void **state)
+{
+    s_world_t *w = *state;
+    char path[128];
+    snprintf(path, sizeof path, "%s/ledger.db", w->directory);
+    FILE *file = fopen(path, "wb");
+    assert_non_null(file);
+    for (int i = 0; i < 4096; i++)
+        fputs("not a database ", file);
+    fclose(file);
+    fsm_t *node = NULL;
+    settle_error_t error;
+    assert_int_not_equal(fsm_open(path, &node, &error), SETTLE_OK);
+    assert_null(node);
+    assert_int_equal(fsm_open_fresh(path, &node, &error), SETTLE_OK);
+    uint64_t index;
+    uint8_t hash[FSM_HASH_SIZE];
+    fsm_head(node, &index, hash);
+    assert_true(index == 0);
+    fsm_destroy(&node);
+    assert_int_equal(fsm_open(path, &node, &error), SETTLE_OK);
+    fsm_destroy(&node);
+}
+
+/* ------------------------------------------------------------------------
+ * Bad commands
+ * ------------------------------------------------------------------------ */
 
 /* Applies one command alone and checks it was refused and changed nothing. */
 static void s_refused(s_world_t *w, uint8_t *command, size_t size, const char *expected)
@@ -833,6 +898,8 @@ int main(void)
         S_TEST(test_fsm_two_machines_applying_the_same_entries_have_the_same_head),
         S_TEST(test_fsm_reopened_file_rebuilds_the_same_state),
         S_TEST(test_fsm_snapshot_restored_into_a_fresh_machine_has_the_same_head),
+        S_TEST(test_fsm_open_fresh_empties_the_file_and_the_log_rebuilds_it),
+        S_TEST(test_fsm_open_fresh_replaces_a_file_that_is_not_a_database),
         S_TEST(test_fsm_refuses_bad_commands_and_changes_nothing),
         S_TEST(test_fsm_check_command_verifies_signer_role_sequence_and_signature),
     };
