@@ -168,7 +168,7 @@ static const s_apply_fn s_appliers[COMMAND_TYPE_MAX + 1] = {
     [COMMAND_FUND] = fsm_apply_fund,         [COMMAND_PAY] = fsm_apply_pay,
 };
 
-/* One command: authorize, apply, advance its signer's sequence, record it.
+/* One command: authorize, apply, mark its sequence number seen, record it.
  * Returns SETTLE_OK (accepted or rejected) or a store failure. */
 static int s_apply_command(fsm_apply_t *apply, const command_t *command,
                            const settle_error_t *decode_problem, settle_error_t *error)
@@ -186,11 +186,7 @@ static int s_apply_command(fsm_apply_t *apply, const command_t *command,
         rc = s_appliers[command->type](apply, command, error);
     if (rc == SETTLE_OK) {
         result->accepted = true;
-        if (strcmp(command->participant, COMMAND_GENESIS_PARTICIPANT) == 0)
-            apply->genesis_next++;
-        else
-            rc = ledger_participant_advance(apply->fsm->ledger, command->participant,
-                                            command->sequence + 1, error);
+        rc = fsm_sequence_accept(apply, command, error);
     }
     if (rc == FSM_REJECTED) {
         /* Nothing of a rejected command stays in the results either. */

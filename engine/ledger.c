@@ -4,6 +4,7 @@
  * members, applied commands and the chain.  Claims are in ledger_claims.c,
  * money in ledger_accounts.c, snapshots in ledger_snapshot.c.
  */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 
@@ -13,10 +14,16 @@ static const char *const s_sql[LEDGER_SQL_COUNT_] = {
     [LEDGER_SQL_BEGIN] = "BEGIN IMMEDIATE",
     [LEDGER_SQL_COMMIT] = "COMMIT",
     [LEDGER_SQL_ROLLBACK] = "ROLLBACK",
-    [LEDGER_SQL_PARTICIPANT_GET] = "SELECT role, public_key, name, npi, next_sequence "
-                                   "FROM participants WHERE id = ?1",
-    [LEDGER_SQL_PARTICIPANT_PUT] = "INSERT INTO participants VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [LEDGER_SQL_PARTICIPANT_ADVANCE] = "UPDATE participants SET next_sequence = ?2 WHERE id = ?1",
+    [LEDGER_SQL_PARTICIPANT_GET] = "SELECT role, public_key, name, npi, next_sequence, "
+                                   "sequence_window, id FROM participants WHERE id = ?1",
+    [LEDGER_SQL_PARTICIPANT_BY_NPI] = "SELECT role, public_key, name, npi, next_sequence, "
+                                      "sequence_window, id FROM participants WHERE npi = ?1 "
+                                      "ORDER BY id LIMIT 1",
+    [LEDGER_SQL_PARTICIPANT_PUT] = "INSERT INTO participants (id, role, public_key, name, npi, "
+                                   "next_sequence, sequence_window, entry_index) "
+                                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [LEDGER_SQL_PARTICIPANT_ADVANCE] = "UPDATE participants SET next_sequence = ?2, "
+                                       "sequence_window = ?3 WHERE id = ?1",
     [LEDGER_SQL_PARTICIPANT_COUNT] = "SELECT COUNT(*) FROM participants",
     [LEDGER_SQL_CONTRACT_PUT] = "INSERT INTO contracts (hash, payer, contract_id, version, "
                                 "effective_from, effective_to, entry_index, yaml) "
@@ -429,12 +436,10 @@ size_t ledger_changes_size(const ledger_t *self)
  * Participants
  * ------------------------------------------------------------------------ */
 
-int ledger_participant_get(ledger_t *self, const char *id, ledger_participant_t *row_out)
+/* The participant row a SELECT of LEDGER_SQL_PARTICIPANT_GET's columns
+ * stands on; SETTLE_ERR_NOT_FOUND when it has none.  Resets s. */
+static int s_participant_row(sqlite3_stmt *s, ledger_participant_t *row_out)
 {
-    sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_PARTICIPANT_GET, NULL);
-    if (!s)
-        return SETTLE_ERR_IO;
-    ledger_bind_text(s, 1, id);
     int step = sqlite3_step(s);
     if (step != SQLITE_ROW) {
         sqlite3_reset(s);
@@ -442,16 +447,44 @@ int ledger_participant_get(ledger_t *self, const char *id, ledger_participant_t 
     }
     ledger_participant_t row;
     memset(&row, 0, sizeof row);
-    snprintf(row.id, sizeof row.id, "%s", id);
     row.role = (uint8_t)sqlite3_column_int(s, 0);
     if (sqlite3_column_bytes(s, 1) == SIGN_PUBLIC_KEY_SIZE)
         memcpy(row.public_key, sqlite3_column_blob(s, 1), SIGN_PUBLIC_KEY_SIZE);
     ledger_column_text(s, 2, row.name, sizeof row.name);
     ledger_column_text(s, 3, row.npi, sizeof row.npi);
     row.next_sequence = (uint64_t)sqlite3_column_int64(s, 4);
+    int window_size = sqlite3_column_bytes(s, 5);
+    const void *window = sqlite3_column_blob(s, 5);
+    ledger_column_text(s, 6, row.id, sizeof row.id);
+    int rc = SETTLE_OK;
+    if (window_size == LEDGER_SEQUENCE_WINDOW_SIZE && window)
+        memcpy(row.sequence_window, window, LEDGER_SEQUENCE_WINDOW_SIZE);
+    else
+        rc = SETTLE_ERR_CORRUPT; /* only a hand-edited ledger gets here */
     sqlite3_reset(s);
-    *row_out = row;
-    return SETTLE_OK;
+    if (rc == SETTLE_OK)
+        *row_out = row;
+    return rc;
+}
+
+int ledger_participant_get(ledger_t *self, const char *id, ledger_participant_t *row_out)
+{
+    sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_PARTICIPANT_GET, NULL);
+    if (!s)
+        return SETTLE_ERR_IO;
+    ledger_bind_text(s, 1, id);
+    return s_participant_row(s, row_out);
+}
+
+int ledger_participant_by_npi(ledger_t *self, const char *npi, ledger_participant_t *row_out)
+{
+    if (!npi || !npi[0])
+        return SETTLE_ERR_NOT_FOUND;
+    sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_PARTICIPANT_BY_NPI, NULL);
+    if (!s)
+        return SETTLE_ERR_IO;
+    ledger_bind_text(s, 1, npi);
+    return s_participant_row(s, row_out);
 }
 
 int ledger_participant_put(ledger_t *self, const ledger_participant_t *row, uint64_t entry_index,
@@ -466,7 +499,8 @@ int ledger_participant_put(ledger_t *self, const ledger_participant_t *row, uint
     ledger_bind_text(s, 4, row->name);
     ledger_bind_text(s, 5, row->npi);
     sqlite3_bind_int64(s, 6, (int64_t)row->next_sequence);
-    sqlite3_bind_int64(s, 7, (int64_t)entry_index);
+    sqlite3_bind_blob(s, 7, row->sequence_window, LEDGER_SEQUENCE_WINDOW_SIZE, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 8, (int64_t)entry_index);
     int rc = ledger_step_done(self, s, "registering a participant", error);
     if (rc != SETTLE_OK)
         return rc;
@@ -478,25 +512,87 @@ int ledger_participant_put(ledger_t *self, const ledger_participant_t *row, uint
     wire_put_text(w, row->name, sizeof row->name);
     wire_put_text(w, row->npi, sizeof row->npi);
     wire_put_uint(w, row->next_sequence, 8);
+    wire_put(w, row->sequence_window, LEDGER_SEQUENCE_WINDOW_SIZE);
     return SETTLE_OK;
 }
 
-int ledger_participant_advance(ledger_t *self, const char *id, uint64_t next_sequence,
+int ledger_participant_advance(ledger_t *self, const ledger_participant_t *row,
                                settle_error_t *error)
 {
     sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_PARTICIPANT_ADVANCE, error);
     if (!s)
         return SETTLE_ERR_IO;
-    ledger_bind_text(s, 1, id);
-    sqlite3_bind_int64(s, 2, (int64_t)next_sequence);
+    ledger_bind_text(s, 1, row->id);
+    sqlite3_bind_int64(s, 2, (int64_t)row->next_sequence);
+    sqlite3_bind_blob(s, 3, row->sequence_window, LEDGER_SEQUENCE_WINDOW_SIZE, SQLITE_STATIC);
     int rc = ledger_step_done(self, s, "advancing a sequence number", error);
     if (rc != SETTLE_OK)
         return rc;
+    if (sqlite3_changes(self->db) != 1)
+        return settle_error_set(error, SETTLE_ERR_NOT_FOUND,
+                                "ledger: advancing the sequence of %s: no such participant",
+                                row->id);
     wire_writer_t *w = ledger_log(self);
     wire_put_uint(w, LEDGER_TAG_SEQUENCE, 1);
-    wire_put_text(w, id, COMMAND_PARTICIPANT_ID_SIZE);
-    wire_put_uint(w, next_sequence, 8);
+    wire_put_text(w, row->id, COMMAND_PARTICIPANT_ID_SIZE);
+    wire_put_uint(w, row->next_sequence, 8);
+    wire_put(w, row->sequence_window, LEDGER_SEQUENCE_WINDOW_SIZE);
     return SETTLE_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * The replay window (ledger.h): bit d of the bitmap is next_sequence-1-d
+ * ------------------------------------------------------------------------ */
+
+static bool s_window_bit(const uint8_t *window, uint64_t distance)
+{
+    return (window[distance >> 3] >> (distance & 7)) & 1u;
+}
+
+/* Moves every bit `by` distances further from the top (the highest grew
+ * by `by`); what falls past the window is forgotten. */
+static void s_window_slide(uint8_t *window, uint64_t by)
+{
+    if (by >= LEDGER_SEQUENCE_WINDOW) {
+        memset(window, 0, LEDGER_SEQUENCE_WINDOW_SIZE);
+        return;
+    }
+    size_t bytes = (size_t)(by >> 3);
+    unsigned bits = (unsigned)(by & 7);
+    for (size_t i = LEDGER_SEQUENCE_WINDOW_SIZE; i-- > 0;) {
+        unsigned value = 0;
+        if (i >= bytes)
+            value = (unsigned)window[i - bytes] << bits;
+        if (bits && i >= bytes + 1)
+            value |= (unsigned)window[i - bytes - 1] >> (8 - bits);
+        window[i] = (uint8_t)value;
+    }
+}
+
+ledger_sequence_t ledger_sequence_check(const ledger_participant_t *row, uint64_t sequence)
+{
+    if (sequence == UINT64_MAX)
+        return LEDGER_SEQUENCE_TOO_HIGH;
+    if (sequence >= row->next_sequence)
+        return LEDGER_SEQUENCE_NEW;
+    uint64_t distance = row->next_sequence - 1 - sequence;
+    if (distance >= LEDGER_SEQUENCE_WINDOW)
+        return LEDGER_SEQUENCE_TOO_OLD;
+    return s_window_bit(row->sequence_window, distance) ? LEDGER_SEQUENCE_REPLAYED
+                                                        : LEDGER_SEQUENCE_NEW;
+}
+
+void ledger_sequence_accept(ledger_participant_t *row, uint64_t sequence)
+{
+    assert(ledger_sequence_check(row, sequence) == LEDGER_SEQUENCE_NEW);
+    uint64_t distance = 0;
+    if (sequence >= row->next_sequence) {
+        s_window_slide(row->sequence_window, sequence - row->next_sequence + 1);
+        row->next_sequence = sequence + 1;
+    } else {
+        distance = row->next_sequence - 1 - sequence;
+    }
+    row->sequence_window[distance >> 3] |= (uint8_t)(1u << (distance & 7));
 }
 
 int ledger_participant_count(ledger_t *self, uint64_t *count_out)

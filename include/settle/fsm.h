@@ -29,6 +29,16 @@
  *
  * Providers and auditors change nothing (they read; see issue 7).
  *
+ * Sequence numbers: each signer's commands are applied at most once each,
+ * in any order within a window of 1024 (ledger.h, "Replay protection"): a
+ * number above the highest applied, or below it but not yet seen and
+ * within the window, is accepted; a number seen before is refused as
+ * "replayed sequence ..." (SETTLE_ERR_EXISTS: an earlier copy was
+ * applied), one further down as "... too old" (SETTLE_ERR_RANGE: the
+ * window no longer knows).  A refused command leaves its number unseen.
+ * The genesis commands alone must come in order, 0, 1, 2..., in the first
+ * entry.
+ *
  * The hash chain: an entry that changes anything gets the link
  *
  *   hash(i) = SHA-256(hash(i-1) || entry bytes || changes digest)
@@ -150,9 +160,11 @@ void fsm_verify_signatures(fsm_t *self, bool verify);
 /*
  * The leader's check before a command enters the log: the command decodes,
  * its signer is registered (or it is a genesis registration on an empty
- * ledger), its role allows the type, its sequence number is not below the
- * signer's next one, and its signature verifies.  SETTLE_OK or the reason,
- * in reason.  Changes nothing.
+ * ledger), its role allows the type, its sequence number is new to the
+ * signer's window in the applied state (the rule above: a replay is
+ * SETTLE_ERR_EXISTS, a number too old SETTLE_ERR_RANGE), and its signature
+ * verifies.  SETTLE_OK or the reason, in reason.  Changes nothing; two
+ * copies in flight both pass, and apply refuses the second.
  */
 int fsm_check_command(fsm_t *self, const uint8_t *bytes, size_t size, settle_error_t *reason);
 

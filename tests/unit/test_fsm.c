@@ -198,6 +198,20 @@ static void s_setup_payer(s_world_t *w)
     s_text_command(w, COMMAND_ENROLL, s_members, strlen(s_members));
 }
 
+/* The payer's fund command (100 cents) with this sequence number, encoded. */
+static uint8_t *s_fund_command(s_world_t *w, uint64_t sequence, size_t *size_out)
+{
+    command_fund_t value = {.amount_cents = 100};
+    snprintf(value.payer, sizeof value.payer, "%s", PAYER);
+    uint8_t *payload;
+    size_t size;
+    assert_int_equal(command_fund_encode(&value, &payload, &size), SETTLE_OK);
+    uint8_t *command =
+        s_command(COMMAND_FUND, PAYER, sequence, payload, size, w->payer_key, size_out);
+    settle_free(payload);
+    return command;
+}
+
 static const fsm_command_result_t *s_fund(s_world_t *w, int64_t cents)
 {
     command_fund_t value = {.amount_cents = cents};
@@ -825,7 +839,7 @@ static void test_fsm_refuses_bad_commands_and_changes_nothing(void **state)
     command = s_pay_command(w, "nobody", 0, w->provider_key, &size);
     s_refused(w, command, size, "unknown signer");
     command = s_pay_command(w, PAYER, w->payer_sequence - 1, w->payer_key, &size);
-    s_refused(w, command, size, "a replay");
+    s_refused(w, command, size, "replayed sequence");
     command = s_pay_command(w, PAYER, w->payer_sequence, w->payer_key, &size);
     command[4 + 2 + 1 + 2 + 6 + 8] = 0x7f; /* payload length past the limit */
     s_refused(w, command, size, "longer than its limit");
@@ -864,6 +878,101 @@ static void test_fsm_refuses_bad_commands_and_changes_nothing(void **state)
     assert_true(s_pay(w)->accepted);
 }
 
+/* A fund command of the payer with this sequence number, applied alone. */
+static const fsm_command_result_t *s_fund_numbered(s_world_t *w, uint64_t sequence)
+{
+    size_t size;
+    uint8_t *command = s_fund_command(w, sequence, &size);
+    s_apply(w, T_NOV_2026 + w->log_count, &command, &size, 1);
+    return &w->results->commands[0];
+}
+
+/* The leader's check, for the payer's fund command with this number. */
+static int s_check_numbered(s_world_t *w, uint64_t sequence, char *reason_out)
+{
+    size_t size;
+    uint8_t *command = s_fund_command(w, sequence, &size);
+    settle_error_t reason;
+    int rc = fsm_check_command(w->fsm, command, size, &reason);
+    settle_free(command);
+    if (reason_out)
+        snprintf(reason_out, FSM_REASON_SIZE, "%s", rc == SETTLE_OK ? "" : reason.message);
+    return rc;
+}
+
+static void test_fsm_accepts_sequences_out_of_order_within_the_window_once_each(void **state)
+{
+    s_world_t *w = *state;
+    s_world_ready(w); /* the payer used 0 and 1 */
+    int64_t funded = 0;
+    /* 5 before 3, 4 and 2: all accepted, each moving money once. */
+    const uint64_t order[] = {5, 3, 4, 2};
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(s_check_numbered(w, order[i], NULL), SETTLE_OK);
+        const fsm_command_result_t *result = s_fund_numbered(w, order[i]);
+        if (!result->accepted)
+            fail_msg("sequence %llu refused: %s", (unsigned long long)order[i], result->reason);
+        funded += 100;
+        assert_true(s_balance(w->fsm, "funding/" PAYER) == funded);
+    }
+    ledger_participant_t payer;
+    assert_int_equal(ledger_participant_get(fsm_ledger(w->fsm), PAYER, &payer), SETTLE_OK);
+    assert_true(payer.next_sequence == 6);
+    assert_int_equal(payer.sequence_window[0], 0x3f); /* 5, 4, 3, 2, 1, 0 */
+
+    /* Each of them again: a replay, refused, nothing changed (s_refused
+     * counts every table and compares the head), and the leader agrees. */
+    char reason[FSM_REASON_SIZE];
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(s_check_numbered(w, order[i], reason), SETTLE_ERR_EXISTS);
+        assert_non_null(strstr(reason, "replayed sequence"));
+        size_t size;
+        uint8_t *copy = s_fund_command(w, order[i], &size);
+        s_refused(w, copy, size, "replayed sequence");
+    }
+    assert_true(s_balance(w->fsm, "funding/" PAYER) == funded);
+
+    /* Jump to 2000: 977 is the lowest still in the window, 976 too old. */
+    assert_true(s_fund_numbered(w, 2000)->accepted);
+    assert_true(s_fund_numbered(w, 977)->accepted);
+    assert_int_equal(s_check_numbered(w, 976, reason), SETTLE_ERR_RANGE);
+    assert_non_null(strstr(reason, "too old"));
+    size_t size;
+    uint8_t *command = s_fund_command(w, 976, &size);
+    s_refused(w, command, size, "sequence 976 of ACMEHP too old");
+    command = s_fund_command(w, 5, &size);
+    s_refused(w, command, size, "too old");
+    command = s_fund_command(w, UINT64_MAX, &size);
+    s_refused(w, command, size, "out of range");
+    assert_true(s_balance(w->fsm, "funding/" PAYER) == funded + 200);
+
+    /* Two of one signer in one entry, out of order: both; a copy in the
+     * same entry: refused, the others stand. */
+    uint8_t *commands[3];
+    size_t sizes[3];
+    commands[0] = s_fund_command(w, 1500, &sizes[0]);
+    commands[1] = s_fund_command(w, 1400, &sizes[1]);
+    commands[2] = s_fund_command(w, 1500, &sizes[2]);
+    s_apply(w, T_NOV_2026 + w->log_count, commands, sizes, 3);
+    assert_true(w->results->commands[0].accepted);
+    assert_true(w->results->commands[1].accepted);
+    assert_false(w->results->commands[2].accepted);
+    assert_non_null(strstr(w->results->commands[2].reason, "replayed sequence 1500"));
+    assert_true(s_balance(w->fsm, "funding/" PAYER) == funded + 400);
+
+    /* Another machine applying the same log agrees, window and head. */
+    fsm_t *other = NULL;
+    assert_int_equal(fsm_open(":memory:", &other, NULL), SETTLE_OK);
+    s_replay(w, other);
+    s_assert_same_head(w->fsm, other);
+    ledger_participant_t mine, theirs;
+    assert_int_equal(ledger_participant_get(fsm_ledger(w->fsm), PAYER, &mine), SETTLE_OK);
+    assert_int_equal(ledger_participant_get(fsm_ledger(other), PAYER, &theirs), SETTLE_OK);
+    assert_true(theirs.next_sequence == 2001);
+    assert_memory_equal(mine.sequence_window, theirs.sequence_window, LEDGER_SEQUENCE_WINDOW_SIZE);
+    fsm_destroy(&other);
+}
+
 static void test_fsm_check_command_verifies_signer_role_sequence_and_signature(void **state)
 {
     s_world_t *w = *state;
@@ -880,7 +989,8 @@ static void test_fsm_check_command_verifies_signer_role_sequence_and_signature(v
     assert_int_equal(fsm_check_command(w->fsm, command, size, &reason), SETTLE_ERR_SIGNATURE);
     settle_free(command);
     command = s_pay_command(w, PAYER, 0, w->payer_key, &size);
-    assert_int_equal(fsm_check_command(w->fsm, command, size, &reason), SETTLE_ERR_RANGE);
+    assert_int_equal(fsm_check_command(w->fsm, command, size, &reason), SETTLE_ERR_EXISTS);
+    assert_non_null(strstr(reason.message, "replayed sequence 0 of ACMEHP"));
     settle_free(command);
     command = s_pay_command(w, "auditor", 0, w->node_key, &size);
     assert_int_equal(fsm_check_command(w->fsm, command, size, &reason), SETTLE_ERR_INVALID);
@@ -902,6 +1012,7 @@ int main(void)
         S_TEST(test_fsm_open_fresh_replaces_a_file_that_is_not_a_database),
         S_TEST(test_fsm_refuses_bad_commands_and_changes_nothing),
         S_TEST(test_fsm_check_command_verifies_signer_role_sequence_and_signature),
+        S_TEST(test_fsm_accepts_sequences_out_of_order_within_the_window_once_each),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
