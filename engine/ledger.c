@@ -180,8 +180,9 @@ static int s_schema(ledger_t *self, settle_error_t *error)
  * node rebuilds it from its Raft snapshot and log, which it must do on
  * every start anyway.  An fsync per checkpoint bought nothing but time.
  * The WAL is checkpointed every LEDGER_WAL_CHECKPOINT_PAGES pages rather
- * than SQLite's default 1000.  In memory, the rollback journal is kept in
- * memory (ROLLBACK must work).
+ * than SQLite's default 1000.  A file is opened through the ledger's VFS
+ * (ledger_vfs.c), which writes the WAL's frames in few system calls.  In
+ * memory, the rollback journal is kept in memory (ROLLBACK must work).
  */
 #define LEDGER_WAL_CHECKPOINT_PAGES "8000"
 #define LEDGER_PAGE_SIZE            "8192"
@@ -254,7 +255,8 @@ static sqlite3 *s_open_db(const char *path, settle_error_t *error)
 {
     sqlite3 *db = NULL;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-    if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+    const char *vfs = strcmp(path, ":memory:") != 0 ? ledger_vfs_name() : NULL;
+    if (sqlite3_open_v2(path, &db, flags, vfs) != SQLITE_OK) {
         settle_error_set(error, SETTLE_ERR_IO, "ledger: %s: %s", path,
                          db ? sqlite3_errmsg(db) : "cannot open");
         sqlite3_close(db);

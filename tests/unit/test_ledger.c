@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "settle/alloc.h"
 #include "settle/ledger.h"
 
@@ -398,6 +400,98 @@ static void test_ledger_stores_the_sequence_window_and_finds_a_provider_by_npi(v
     rmdir(directory);
 }
 
+/* ------------------------------------------------------------------------
+ * The WAL's gathered writes (ledger_vfs.c)
+ * ------------------------------------------------------------------------ */
+
+static int64_t s_reader_count(sqlite3 *reader, const char *sql)
+{
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(reader, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    int64_t count = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return count;
+}
+
+/* Another connection, through SQLite's own VFS, must see every commit as
+ * soon as it returns - the frames are in the file before the wal-index
+ * names them - including a commit larger than the write buffer, and must
+ * be able to checkpoint them itself from the file alone. */
+static void test_ledger_commits_are_in_the_file_for_another_connection_at_once(void **state)
+{
+    (void)state;
+    char directory[] = "/tmp/settle-ledger-XXXXXX", path[128];
+    assert_non_null(mkdtemp(directory));
+    snprintf(path, sizeof path, "%s/ledger.db", directory);
+    ledger_t *ledger = NULL;
+    assert_int_equal(ledger_open(path, &ledger, NULL), SETTLE_OK);
+    sqlite3 *reader = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &reader, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    for (int i = 0; i < 40; i++) {
+        ledger_participant_t row = {.role = 2};
+        snprintf(row.id, sizeof row.id, "prov-%02d", i);
+        assert_int_equal(ledger_begin(ledger, NULL), SETTLE_OK);
+        assert_int_equal(ledger_participant_put(ledger, &row, (uint64_t)i + 1, NULL), SETTLE_OK);
+        assert_int_equal(ledger_commit(ledger, NULL), SETTLE_OK);
+        assert_true(s_reader_count(reader, "SELECT count(*) FROM participants") == i + 1);
+    }
+    /* About 600 KiB in one commit: several buffers' worth of frames. */
+    size_t yaml_size = 600u << 10;
+    uint8_t *yaml = malloc(yaml_size);
+    assert_non_null(yaml);
+    for (size_t i = 0; i < yaml_size; i++)
+        yaml[i] = (uint8_t)('a' + i % 23);
+    ledger_contract_t contract = {
+        .effective_from = 1, .effective_to = 2, .yaml = yaml, .yaml_size = yaml_size};
+    memcpy(contract.payer, "ACMEHP", 7);
+    memcpy(contract.contract_id, "BIG", 4);
+    memcpy(contract.version, "1", 2);
+    contract.hash[0] = 7;
+    assert_int_equal(ledger_begin(ledger, NULL), SETTLE_OK);
+    assert_int_equal(ledger_contract_put(ledger, &contract, 41, NULL), SETTLE_OK);
+    assert_int_equal(ledger_commit(ledger, NULL), SETTLE_OK);
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(reader, "SELECT yaml FROM contracts", -1, &s, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_bytes(s, 0), (int)yaml_size);
+    assert_memory_equal(sqlite3_column_blob(s, 0), yaml, yaml_size);
+    sqlite3_finalize(s);
+    /* The reader copies the WAL into the database from the file. */
+    assert_int_equal(sqlite3_exec(reader, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_true(s_reader_count(reader, "SELECT count(*) FROM participants") == 40);
+    assert_true(s_reader_count(reader, "SELECT length(yaml) FROM contracts") == (int64_t)yaml_size);
+    /* And the ledger carries on after the reader's checkpoint. */
+    ledger_participant_t last = {.role = 2};
+    memcpy(last.id, "prov-last", 10);
+    assert_int_equal(ledger_begin(ledger, NULL), SETTLE_OK);
+    assert_int_equal(ledger_participant_put(ledger, &last, 42, NULL), SETTLE_OK);
+    assert_int_equal(ledger_commit(ledger, NULL), SETTLE_OK);
+    assert_true(s_reader_count(reader, "SELECT count(*) FROM participants") == 41);
+    sqlite3_stmt *check = NULL;
+    assert_int_equal(sqlite3_prepare_v2(reader, "PRAGMA quick_check", -1, &check, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(check), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(check, 0), "ok");
+    sqlite3_finalize(check);
+    sqlite3_close(reader);
+    ledger_close(&ledger);
+    assert_int_equal(ledger_open(path, &ledger, NULL), SETTLE_OK);
+    uint64_t count = 0;
+    assert_int_equal(ledger_participant_count(ledger, &count), SETTLE_OK);
+    assert_true(count == 41);
+    ledger_close(&ledger);
+    free(yaml);
+    const char *suffixes[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/ledger.db%s", directory, suffixes[i]);
+        unlink(path);
+    }
+    rmdir(directory);
+}
+
 static void test_ledger_stores_a_decision_in_the_claim_row_and_counts_its_parts(void **state)
 {
     ledger_t *ledger = NULL;
@@ -445,6 +539,7 @@ int main(void)
         cmocka_unit_test(test_ledger_stores_a_decision_in_the_claim_row_and_counts_its_parts),
         cmocka_unit_test(test_ledger_sequence_window_agrees_with_a_model_of_every_number_seen),
         cmocka_unit_test(test_ledger_sequence_window_bounds),
+        cmocka_unit_test(test_ledger_commits_are_in_the_file_for_another_connection_at_once),
         cmocka_unit_test(test_ledger_stores_the_sequence_window_and_finds_a_provider_by_npi),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
