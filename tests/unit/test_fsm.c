@@ -743,6 +743,29 @@ static void test_fsm_open_fresh_empties_the_file_and_the_log_rebuilds_it(void **
     assert_int_equal(ledger_participant_get(fsm_ledger(node), PAYER, &row), SETTLE_ERR_NOT_FOUND);
     fsm_destroy(&node);
 
+    /* The node's path: emptied, then libraft's snapshot restored into it,
+     * then the entries after the snapshot applied on top. */
+    assert_int_equal(fsm_open_fresh(path, &node, NULL), SETTLE_OK);
+    uint8_t *snapshot;
+    size_t snapshot_size;
+    assert_int_equal(fsm_snapshot(w->fsm, &snapshot, &snapshot_size, NULL), SETTLE_OK);
+    size_t snapshot_entries = w->log_count;
+    s_claims_t more = {.count = 0, .edit = s_next_claims};
+    s_read_claims(&more, "fixtures/claims/office-visit.json");
+    assert_true(s_batch(w, &more)->accepted); /* after the snapshot */
+    fsm_results_t *results = fsm_results_new();
+    settle_error_t error;
+    if (fsm_restore(node, snapshot, snapshot_size, &error) != SETTLE_OK)
+        fail_msg("restore into an emptied ledger: %s", error.message);
+    settle_free(snapshot);
+    for (size_t i = snapshot_entries; i < w->log_count; i++)
+        assert_int_equal(fsm_apply(node, w->log[i], w->log_sizes[i], results, NULL), SETTLE_OK);
+    s_assert_same_head(w->fsm, node);
+    fsm_results_destroy(&results);
+    fsm_destroy(&node);
+    assert_int_equal(fsm_open_fresh(path, &node, NULL), SETTLE_OK);
+    fsm_destroy(&node);
+
     /* Reopened plainly, the file is still empty: the reset reached it. */
     assert_int_equal(fsm_open(path, &node, NULL), SETTLE_OK);
     assert_int_equal(ledger_row_count(fsm_ledger(node), "chain", &count), SETTLE_OK);
