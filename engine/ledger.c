@@ -234,21 +234,6 @@ int ledger_wrap(sqlite3 *db, bool file, ledger_t **ledger_out, settle_error_t *e
     return SETTLE_OK;
 }
 
-/*
- * A larger lookaside pool than SQLite's default (100 slots): a claim's
- * insert allocates more small objects than that per statement, and each
- * one past the pool goes to malloc.  About 3% of apply in memory.  A
- * failure leaves the default, which is only slower.
- */
-#define LEDGER_LOOKASIDE_SLOT_SIZE  1200
-#define LEDGER_LOOKASIDE_SLOT_COUNT 2000
-
-static void s_lookaside(sqlite3 *db)
-{
-    sqlite3_db_config(db, SQLITE_DBCONFIG_LOOKASIDE, NULL, LEDGER_LOOKASIDE_SLOT_SIZE,
-                      LEDGER_LOOKASIDE_SLOT_COUNT);
-}
-
 /* Opens the SQLite handle at path (created when missing); NULL on failure,
  * with the reason in error. */
 static sqlite3 *s_open_db(const char *path, settle_error_t *error)
@@ -263,7 +248,6 @@ static sqlite3 *s_open_db(const char *path, settle_error_t *error)
         return NULL;
     }
     sqlite3_extended_result_codes(db, 1);
-    s_lookaside(db);
     return db;
 }
 
