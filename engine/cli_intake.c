@@ -398,7 +398,7 @@ static int s_job_make(s_intake_t *s, const char *name, const char *text, size_t 
 /* True when the node's refusal says the sequence number was used. */
 static int s_sequence_used(const char *text)
 {
-    return text && strstr(text, "sequence ") && strstr(text, "expected");
+    return text && strstr(text, "replayed sequence ");
 }
 
 /* After a refusal of a batch sent before: are its claims on the ledger?

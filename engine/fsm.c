@@ -77,8 +77,11 @@ int fsm_reject(fsm_apply_t *apply, int code, const char *format, ...)
  * Opening
  * ------------------------------------------------------------------------ */
 
-int fsm_open(const char *path, fsm_t **fsm_out, settle_error_t *error)
+/* fsm_open and fsm_open_fresh: the ledger as it is, or emptied first. */
+static int s_open(const char *path, bool fresh, fsm_t **fsm_out, settle_error_t *error)
 {
+    if (!path || !fsm_out)
+        return settle_error_set(error, SETTLE_ERR_INVALID, "fsm_open: bad argument");
     fsm_t *self = settle_calloc(1, sizeof *self);
     if (!self)
         return settle_error_set(error, SETTLE_ERR_NOMEM, "fsm: out of memory");
@@ -93,7 +96,8 @@ int fsm_open(const char *path, fsm_t **fsm_out, settle_error_t *error)
     if (rc == SETTLE_OK && !self->sha256)
         rc = settle_error_set(error, SETTLE_ERR_CRYPTO, "fsm: SHA-256 is not available");
     if (rc == SETTLE_OK)
-        rc = ledger_open(path, &self->ledger, error);
+        rc = fresh ? ledger_open_fresh(path, &self->ledger, error)
+                   : ledger_open(path, &self->ledger, error);
     if (rc == SETTLE_OK)
         rc = ledger_head(self->ledger, &self->head_index, self->head_hash) == SETTLE_OK
                  ? SETTLE_OK
@@ -106,6 +110,16 @@ int fsm_open(const char *path, fsm_t **fsm_out, settle_error_t *error)
     }
     *fsm_out = self;
     return SETTLE_OK;
+}
+
+int fsm_open(const char *path, fsm_t **fsm_out, settle_error_t *error)
+{
+    return s_open(path, false, fsm_out, error);
+}
+
+int fsm_open_fresh(const char *path, fsm_t **fsm_out, settle_error_t *error)
+{
+    return s_open(path, true, fsm_out, error);
 }
 
 void fsm_destroy(fsm_t **self_p)
@@ -154,7 +168,7 @@ static const s_apply_fn s_appliers[COMMAND_TYPE_MAX + 1] = {
     [COMMAND_FUND] = fsm_apply_fund,         [COMMAND_PAY] = fsm_apply_pay,
 };
 
-/* One command: authorize, apply, advance its signer's sequence, record it.
+/* One command: authorize, apply, mark its sequence number seen, record it.
  * Returns SETTLE_OK (accepted or rejected) or a store failure. */
 static int s_apply_command(fsm_apply_t *apply, const command_t *command,
                            const settle_error_t *decode_problem, settle_error_t *error)
@@ -172,11 +186,7 @@ static int s_apply_command(fsm_apply_t *apply, const command_t *command,
         rc = s_appliers[command->type](apply, command, error);
     if (rc == SETTLE_OK) {
         result->accepted = true;
-        if (strcmp(command->participant, COMMAND_GENESIS_PARTICIPANT) == 0)
-            apply->genesis_next++;
-        else
-            rc = ledger_participant_advance(apply->fsm->ledger, command->participant,
-                                            command->sequence + 1, error);
+        rc = fsm_sequence_accept(apply, command, error);
     }
     if (rc == FSM_REJECTED) {
         /* Nothing of a rejected command stays in the results either. */

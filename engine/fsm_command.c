@@ -18,25 +18,44 @@ static const uint8_t s_role_needed[COMMAND_TYPE_MAX + 1] = {
     [COMMAND_FUND] = COMMAND_ROLE_PAYER,    [COMMAND_PAY] = COMMAND_ROLE_PAYER,
 };
 
-static int s_authorize_genesis(fsm_apply_t *apply, const command_t *command, bool exact_sequence)
+static int s_authorize_genesis(fsm_apply_t *apply, const command_t *command, bool applying)
 {
     if (apply->fsm->head_index != 0)
         return fsm_reject(apply, SETTLE_ERR_INVALID,
                           "genesis commands are accepted in the first entry only");
     if (command->type != COMMAND_REGISTER)
         return fsm_reject(apply, SETTLE_ERR_INVALID, "genesis may only register participants");
-    if (exact_sequence && command->sequence != apply->genesis_next)
+    if (applying && command->sequence != apply->genesis_next)
         return fsm_reject(apply, SETTLE_ERR_RANGE,
                           "genesis sequence %" PRIu64 ", expected %" PRIu64, command->sequence,
                           apply->genesis_next);
     return SETTLE_OK;
 }
 
-int fsm_authorize(fsm_apply_t *apply, const command_t *command, bool check_signature,
-                  bool exact_sequence)
+/* Why the window refuses a sequence number (ledger.h): a replay of one
+ * already applied, or one too old to tell. */
+static int s_reject_sequence(fsm_apply_t *apply, const command_t *command,
+                             const ledger_participant_t *signer, ledger_sequence_t seen)
+{
+    if (seen == LEDGER_SEQUENCE_REPLAYED)
+        return fsm_reject(apply, SETTLE_ERR_EXISTS,
+                          "replayed sequence %" PRIu64 " of %s: a command with that number "
+                          "was applied already",
+                          command->sequence, command->participant);
+    if (seen == LEDGER_SEQUENCE_TOO_OLD)
+        return fsm_reject(apply, SETTLE_ERR_RANGE,
+                          "sequence %" PRIu64 " of %s too old: the ledger remembers only the "
+                          "%d numbers up to %" PRIu64 ", the highest applied",
+                          command->sequence, command->participant, LEDGER_SEQUENCE_WINDOW,
+                          signer->next_sequence - 1);
+    return fsm_reject(apply, SETTLE_ERR_RANGE, "sequence %" PRIu64 " of %s out of range",
+                      command->sequence, command->participant);
+}
+
+int fsm_authorize(fsm_apply_t *apply, const command_t *command, bool check_signature, bool applying)
 {
     if (strcmp(command->participant, COMMAND_GENESIS_PARTICIPANT) == 0)
-        return s_authorize_genesis(apply, command, exact_sequence);
+        return s_authorize_genesis(apply, command, applying);
     ledger_participant_t signer;
     int rc = ledger_participant_get(apply->fsm->ledger, command->participant, &signer);
     if (rc == SETTLE_ERR_NOT_FOUND)
@@ -49,12 +68,9 @@ int fsm_authorize(fsm_apply_t *apply, const command_t *command, bool check_signa
                           command_role_name(signer.role), command->participant,
                           command_type_name(command->type),
                           command_role_name(s_role_needed[command->type]));
-    bool in_order = exact_sequence ? command->sequence == signer.next_sequence
-                                   : command->sequence >= signer.next_sequence;
-    if (!in_order)
-        return fsm_reject(apply, SETTLE_ERR_RANGE,
-                          "sequence %" PRIu64 " of %s, expected %" PRIu64 " (a replay?)",
-                          command->sequence, command->participant, signer.next_sequence);
+    ledger_sequence_t seen = ledger_sequence_check(&signer, command->sequence);
+    if (seen != LEDGER_SEQUENCE_NEW)
+        return s_reject_sequence(apply, command, &signer, seen);
     if (check_signature) {
         settle_error_t problem;
         settle_error_clear(&problem);
@@ -65,7 +81,9 @@ int fsm_authorize(fsm_apply_t *apply, const command_t *command, bool check_signa
     return SETTLE_OK;
 }
 
-int fsm_check_command(fsm_t *self, const uint8_t *bytes, size_t size, settle_error_t *reason)
+/* The leader's check; the signature too when verify_signature. */
+static int s_check(fsm_t *self, const uint8_t *bytes, size_t size, bool verify_signature,
+                   settle_error_t *reason)
 {
     command_t command;
     settle_error_clear(reason);
@@ -76,10 +94,35 @@ int fsm_check_command(fsm_t *self, const uint8_t *bytes, size_t size, settle_err
     memset(&result, 0, sizeof result);
     fsm_apply_t apply = {.fsm = self, .result = &result};
     bool genesis = strcmp(command.participant, COMMAND_GENESIS_PARTICIPANT) == 0;
-    rc = fsm_authorize(&apply, &command, !genesis, false);
+    rc = fsm_authorize(&apply, &command, !genesis && verify_signature, false);
     if (rc == FSM_REJECTED)
         return settle_error_set(reason, result.code, "%s", result.reason);
     return rc == SETTLE_OK ? rc : settle_error_set(reason, rc, "fsm: cannot read participants");
+}
+
+int fsm_check_command(fsm_t *self, const uint8_t *bytes, size_t size, settle_error_t *reason)
+{
+    return s_check(self, bytes, size, true, reason);
+}
+
+int fsm_check_command_verified(fsm_t *self, const uint8_t *bytes, size_t size,
+                               settle_error_t *reason)
+{
+    return s_check(self, bytes, size, false, reason);
+}
+
+int fsm_sequence_accept(fsm_apply_t *apply, const command_t *command, settle_error_t *error)
+{
+    if (strcmp(command->participant, COMMAND_GENESIS_PARTICIPANT) == 0) {
+        apply->genesis_next++;
+        return SETTLE_OK;
+    }
+    ledger_participant_t signer;
+    int rc = ledger_participant_get(apply->fsm->ledger, command->participant, &signer);
+    if (rc != SETTLE_OK)
+        return settle_error_set(error, rc, "fsm: cannot read participant %s", command->participant);
+    ledger_sequence_accept(&signer, command->sequence);
+    return ledger_participant_advance(apply->fsm->ledger, &signer, error);
 }
 
 /* ------------------------------------------------------------------------

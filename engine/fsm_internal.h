@@ -87,9 +87,16 @@ int fsm_sha256(fsm_t *self, const void *data, size_t size, uint8_t digest_out[FS
 int fsm_reject(fsm_apply_t *apply, int code, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Checks the signer, role and sequence (and the signature when asked). */
+/* Checks the signer, role and sequence number (against the replay window,
+ * ledger.h), and the signature when asked.  applying: in apply, where the
+ * genesis commands must come in order (0, 1, 2...); not in the leader's
+ * check. */
 int fsm_authorize(fsm_apply_t *apply, const command_t *command, bool check_signature,
-                  bool exact_sequence);
+                  bool applying);
+
+/* Records an accepted command's sequence number in its signer's window
+ * (for genesis, the next number expected in the entry). */
+int fsm_sequence_accept(fsm_apply_t *apply, const command_t *command, settle_error_t *error);
 
 int fsm_apply_register(fsm_apply_t *apply, const command_t *command, settle_error_t *error);
 int fsm_apply_deploy(fsm_apply_t *apply, const command_t *command, settle_error_t *error);

@@ -4,6 +4,7 @@
  * members, applied commands and the chain.  Claims are in ledger_claims.c,
  * money in ledger_accounts.c, snapshots in ledger_snapshot.c.
  */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 
@@ -13,10 +14,16 @@ static const char *const s_sql[LEDGER_SQL_COUNT_] = {
     [LEDGER_SQL_BEGIN] = "BEGIN IMMEDIATE",
     [LEDGER_SQL_COMMIT] = "COMMIT",
     [LEDGER_SQL_ROLLBACK] = "ROLLBACK",
-    [LEDGER_SQL_PARTICIPANT_GET] = "SELECT role, public_key, name, npi, next_sequence "
-                                   "FROM participants WHERE id = ?1",
-    [LEDGER_SQL_PARTICIPANT_PUT] = "INSERT INTO participants VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [LEDGER_SQL_PARTICIPANT_ADVANCE] = "UPDATE participants SET next_sequence = ?2 WHERE id = ?1",
+    [LEDGER_SQL_PARTICIPANT_GET] = "SELECT role, public_key, name, npi, next_sequence, "
+                                   "sequence_window, id FROM participants WHERE id = ?1",
+    [LEDGER_SQL_PARTICIPANT_BY_NPI] = "SELECT role, public_key, name, npi, next_sequence, "
+                                      "sequence_window, id FROM participants WHERE npi = ?1 "
+                                      "ORDER BY id LIMIT 1",
+    [LEDGER_SQL_PARTICIPANT_PUT] = "INSERT INTO participants (id, role, public_key, name, npi, "
+                                   "next_sequence, sequence_window, entry_index) "
+                                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [LEDGER_SQL_PARTICIPANT_ADVANCE] = "UPDATE participants SET next_sequence = ?2, "
+                                       "sequence_window = ?3 WHERE id = ?1",
     [LEDGER_SQL_PARTICIPANT_COUNT] = "SELECT COUNT(*) FROM participants",
     [LEDGER_SQL_CONTRACT_PUT] = "INSERT INTO contracts (hash, payer, contract_id, version, "
                                 "effective_from, effective_to, entry_index, yaml) "
@@ -161,16 +168,21 @@ static int s_schema(ledger_t *self, settle_error_t *error)
 }
 
 /*
- * The settings.  A file is in WAL mode with synchronous = NORMAL: a commit
- * appends to the WAL without an fsync (the WAL is synced at checkpoints),
- * so a power cut may lose the last few applied entries but never corrupts
- * the database.  That is the right trade for a replicated log: an entry is
- * acknowledged once a majority of Raft logs hold it (libraft syncs its own
- * log), and a node that lost its last applications simply applies them
- * again from the Raft log on restart - apply is deterministic.  The WAL is
- * checkpointed every LEDGER_WAL_CHECKPOINT_PAGES pages rather than SQLite's
- * default 1000, so the checkpoint's fsync is paid less often.
- * In memory, the rollback journal is kept in memory (ROLLBACK must work).
+ * The settings.  A file is in WAL mode (so a reader - an auditor, a query -
+ * never blocks apply, nor apply the reader) with synchronous = OFF: SQLite
+ * never calls fsync on it, not even at checkpoints.  The ledger file is
+ * derived state: libraft keeps (and syncs) the log and the snapshots, and
+ * the state machine can rebuild every byte of the ledger from them (apply
+ * is deterministic; a node opens it with fsm_open_fresh, fsm.h, and
+ * rebuilds it on every start).  A process crash loses
+ * nothing (the writes are in the OS); a power cut may lose the last
+ * applied entries or, at worst, leave the file corrupt - either way the
+ * node rebuilds it from its Raft snapshot and log, which it must do on
+ * every start anyway.  An fsync per checkpoint bought nothing but time.
+ * The WAL is checkpointed every LEDGER_WAL_CHECKPOINT_PAGES pages rather
+ * than SQLite's default 1000.  A file is opened through the ledger's VFS
+ * (ledger_vfs.c), which writes the WAL's frames in few system calls.  In
+ * memory, the rollback journal is kept in memory (ROLLBACK must work).
  */
 #define LEDGER_WAL_CHECKPOINT_PAGES "8000"
 #define LEDGER_PAGE_SIZE            "8192"
@@ -180,7 +192,7 @@ static int s_settings(ledger_t *self, bool file, settle_error_t *error)
     int rc = s_exec(self, "PRAGMA page_size = " LEDGER_PAGE_SIZE ";", error);
     if (rc == SETTLE_OK)
         rc = s_exec(self,
-                    file ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
+                    file ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; "
                            "PRAGMA wal_autocheckpoint = " LEDGER_WAL_CHECKPOINT_PAGES ";"
                          : "PRAGMA journal_mode = MEMORY;",
                     error);
@@ -222,20 +234,73 @@ int ledger_wrap(sqlite3 *db, bool file, ledger_t **ledger_out, settle_error_t *e
     return SETTLE_OK;
 }
 
+/* Opens the SQLite handle at path (created when missing); NULL on failure,
+ * with the reason in error. */
+static sqlite3 *s_open_db(const char *path, settle_error_t *error)
+{
+    sqlite3 *db = NULL;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    const char *vfs = strcmp(path, ":memory:") != 0 ? ledger_vfs_name() : NULL;
+    if (sqlite3_open_v2(path, &db, flags, vfs) != SQLITE_OK) {
+        settle_error_set(error, SETTLE_ERR_IO, "ledger: %s: %s", path,
+                         db ? sqlite3_errmsg(db) : "cannot open");
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_extended_result_codes(db, 1);
+    return db;
+}
+
 int ledger_open(const char *path, ledger_t **ledger_out, settle_error_t *error)
 {
     if (!path || !ledger_out)
         return settle_error_set(error, SETTLE_ERR_INVALID, "ledger_open: bad argument");
-    sqlite3 *db = NULL;
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-    if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
-        int rc = settle_error_set(error, SETTLE_ERR_IO, "ledger: %s: %s", path,
-                                  db ? sqlite3_errmsg(db) : "cannot open");
+    sqlite3 *db = s_open_db(path, error);
+    if (!db)
+        return SETTLE_ERR_IO;
+    int rc = ledger_wrap(db, strcmp(path, ":memory:") != 0, ledger_out, error);
+    if (rc != SETTLE_OK)
+        settle_error_file(error, path);
+    return rc;
+}
+
+/*
+ * Empties the database file in place, the way SQLite documents for a reset
+ * (SQLITE_DBCONFIG_RESET_DATABASE, then VACUUM): it works on a WAL file,
+ * on one whose last writes were lost, and while a reader holds it open
+ * (the reader sees an empty database afterwards, not a deleted file).
+ */
+static int s_reset(sqlite3 *db, const char *path, settle_error_t *error)
+{
+    char *message = NULL;
+    int rc = sqlite3_db_config(db, SQLITE_DBCONFIG_RESET_DATABASE, 1, 0);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db, "VACUUM", NULL, NULL, &message);
+    int off = sqlite3_db_config(db, SQLITE_DBCONFIG_RESET_DATABASE, 0, 0);
+    if (rc == SQLITE_OK && off != SQLITE_OK)
+        rc = off;
+    if (rc != SQLITE_OK)
+        settle_error_set(error, SETTLE_ERR_IO, "ledger: %s: cannot be emptied: %s", path,
+                         message ? message : sqlite3_errmsg(db));
+    sqlite3_free(message);
+    return rc == SQLITE_OK ? SETTLE_OK : SETTLE_ERR_IO;
+}
+
+int ledger_open_fresh(const char *path, ledger_t **ledger_out, settle_error_t *error)
+{
+    if (!path || !ledger_out)
+        return settle_error_set(error, SETTLE_ERR_INVALID, "ledger_open_fresh: bad argument");
+    if (strcmp(path, ":memory:") == 0)
+        return ledger_open(path, ledger_out, error);
+    sqlite3 *db = s_open_db(path, error);
+    if (!db)
+        return SETTLE_ERR_IO;
+    int rc = s_reset(db, path, error);
+    if (rc != SETTLE_OK) {
         sqlite3_close(db);
         return rc;
     }
-    sqlite3_extended_result_codes(db, 1);
-    int rc = ledger_wrap(db, strcmp(path, ":memory:") != 0, ledger_out, error);
+    rc = ledger_wrap(db, true, ledger_out, error);
     if (rc != SETTLE_OK)
         settle_error_file(error, path);
     return rc;
@@ -357,12 +422,10 @@ size_t ledger_changes_size(const ledger_t *self)
  * Participants
  * ------------------------------------------------------------------------ */
 
-int ledger_participant_get(ledger_t *self, const char *id, ledger_participant_t *row_out)
+/* The participant row a SELECT of LEDGER_SQL_PARTICIPANT_GET's columns
+ * stands on; SETTLE_ERR_NOT_FOUND when it has none.  Resets s. */
+static int s_participant_row(sqlite3_stmt *s, ledger_participant_t *row_out)
 {
-    sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_PARTICIPANT_GET, NULL);
-    if (!s)
-        return SETTLE_ERR_IO;
-    ledger_bind_text(s, 1, id);
     int step = sqlite3_step(s);
     if (step != SQLITE_ROW) {
         sqlite3_reset(s);
@@ -370,16 +433,44 @@ int ledger_participant_get(ledger_t *self, const char *id, ledger_participant_t 
     }
     ledger_participant_t row;
     memset(&row, 0, sizeof row);
-    snprintf(row.id, sizeof row.id, "%s", id);
     row.role = (uint8_t)sqlite3_column_int(s, 0);
     if (sqlite3_column_bytes(s, 1) == SIGN_PUBLIC_KEY_SIZE)
         memcpy(row.public_key, sqlite3_column_blob(s, 1), SIGN_PUBLIC_KEY_SIZE);
     ledger_column_text(s, 2, row.name, sizeof row.name);
     ledger_column_text(s, 3, row.npi, sizeof row.npi);
     row.next_sequence = (uint64_t)sqlite3_column_int64(s, 4);
+    int window_size = sqlite3_column_bytes(s, 5);
+    const void *window = sqlite3_column_blob(s, 5);
+    ledger_column_text(s, 6, row.id, sizeof row.id);
+    int rc = SETTLE_OK;
+    if (window_size == LEDGER_SEQUENCE_WINDOW_SIZE && window)
+        memcpy(row.sequence_window, window, LEDGER_SEQUENCE_WINDOW_SIZE);
+    else
+        rc = SETTLE_ERR_CORRUPT; /* only a hand-edited ledger gets here */
     sqlite3_reset(s);
-    *row_out = row;
-    return SETTLE_OK;
+    if (rc == SETTLE_OK)
+        *row_out = row;
+    return rc;
+}
+
+int ledger_participant_get(ledger_t *self, const char *id, ledger_participant_t *row_out)
+{
+    sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_PARTICIPANT_GET, NULL);
+    if (!s)
+        return SETTLE_ERR_IO;
+    ledger_bind_text(s, 1, id);
+    return s_participant_row(s, row_out);
+}
+
+int ledger_participant_by_npi(ledger_t *self, const char *npi, ledger_participant_t *row_out)
+{
+    if (!npi || !npi[0])
+        return SETTLE_ERR_NOT_FOUND;
+    sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_PARTICIPANT_BY_NPI, NULL);
+    if (!s)
+        return SETTLE_ERR_IO;
+    ledger_bind_text(s, 1, npi);
+    return s_participant_row(s, row_out);
 }
 
 int ledger_participant_put(ledger_t *self, const ledger_participant_t *row, uint64_t entry_index,
@@ -394,7 +485,8 @@ int ledger_participant_put(ledger_t *self, const ledger_participant_t *row, uint
     ledger_bind_text(s, 4, row->name);
     ledger_bind_text(s, 5, row->npi);
     sqlite3_bind_int64(s, 6, (int64_t)row->next_sequence);
-    sqlite3_bind_int64(s, 7, (int64_t)entry_index);
+    sqlite3_bind_blob(s, 7, row->sequence_window, LEDGER_SEQUENCE_WINDOW_SIZE, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 8, (int64_t)entry_index);
     int rc = ledger_step_done(self, s, "registering a participant", error);
     if (rc != SETTLE_OK)
         return rc;
@@ -406,25 +498,87 @@ int ledger_participant_put(ledger_t *self, const ledger_participant_t *row, uint
     wire_put_text(w, row->name, sizeof row->name);
     wire_put_text(w, row->npi, sizeof row->npi);
     wire_put_uint(w, row->next_sequence, 8);
+    wire_put(w, row->sequence_window, LEDGER_SEQUENCE_WINDOW_SIZE);
     return SETTLE_OK;
 }
 
-int ledger_participant_advance(ledger_t *self, const char *id, uint64_t next_sequence,
+int ledger_participant_advance(ledger_t *self, const ledger_participant_t *row,
                                settle_error_t *error)
 {
     sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_PARTICIPANT_ADVANCE, error);
     if (!s)
         return SETTLE_ERR_IO;
-    ledger_bind_text(s, 1, id);
-    sqlite3_bind_int64(s, 2, (int64_t)next_sequence);
+    ledger_bind_text(s, 1, row->id);
+    sqlite3_bind_int64(s, 2, (int64_t)row->next_sequence);
+    sqlite3_bind_blob(s, 3, row->sequence_window, LEDGER_SEQUENCE_WINDOW_SIZE, SQLITE_STATIC);
     int rc = ledger_step_done(self, s, "advancing a sequence number", error);
     if (rc != SETTLE_OK)
         return rc;
+    if (sqlite3_changes(self->db) != 1)
+        return settle_error_set(error, SETTLE_ERR_NOT_FOUND,
+                                "ledger: advancing the sequence of %s: no such participant",
+                                row->id);
     wire_writer_t *w = ledger_log(self);
     wire_put_uint(w, LEDGER_TAG_SEQUENCE, 1);
-    wire_put_text(w, id, COMMAND_PARTICIPANT_ID_SIZE);
-    wire_put_uint(w, next_sequence, 8);
+    wire_put_text(w, row->id, COMMAND_PARTICIPANT_ID_SIZE);
+    wire_put_uint(w, row->next_sequence, 8);
+    wire_put(w, row->sequence_window, LEDGER_SEQUENCE_WINDOW_SIZE);
     return SETTLE_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * The replay window (ledger.h): bit d of the bitmap is next_sequence-1-d
+ * ------------------------------------------------------------------------ */
+
+static bool s_window_bit(const uint8_t *window, uint64_t distance)
+{
+    return (window[distance >> 3] >> (distance & 7)) & 1u;
+}
+
+/* Moves every bit `by` distances further from the top (the highest grew
+ * by `by`); what falls past the window is forgotten. */
+static void s_window_slide(uint8_t *window, uint64_t by)
+{
+    if (by >= LEDGER_SEQUENCE_WINDOW) {
+        memset(window, 0, LEDGER_SEQUENCE_WINDOW_SIZE);
+        return;
+    }
+    size_t bytes = (size_t)(by >> 3);
+    unsigned bits = (unsigned)(by & 7);
+    for (size_t i = LEDGER_SEQUENCE_WINDOW_SIZE; i-- > 0;) {
+        unsigned value = 0;
+        if (i >= bytes)
+            value = (unsigned)window[i - bytes] << bits;
+        if (bits && i >= bytes + 1)
+            value |= (unsigned)window[i - bytes - 1] >> (8 - bits);
+        window[i] = (uint8_t)value;
+    }
+}
+
+ledger_sequence_t ledger_sequence_check(const ledger_participant_t *row, uint64_t sequence)
+{
+    if (sequence == UINT64_MAX)
+        return LEDGER_SEQUENCE_TOO_HIGH;
+    if (sequence >= row->next_sequence)
+        return LEDGER_SEQUENCE_NEW;
+    uint64_t distance = row->next_sequence - 1 - sequence;
+    if (distance >= LEDGER_SEQUENCE_WINDOW)
+        return LEDGER_SEQUENCE_TOO_OLD;
+    return s_window_bit(row->sequence_window, distance) ? LEDGER_SEQUENCE_REPLAYED
+                                                        : LEDGER_SEQUENCE_NEW;
+}
+
+void ledger_sequence_accept(ledger_participant_t *row, uint64_t sequence)
+{
+    assert(ledger_sequence_check(row, sequence) == LEDGER_SEQUENCE_NEW);
+    uint64_t distance = 0;
+    if (sequence >= row->next_sequence) {
+        s_window_slide(row->sequence_window, sequence - row->next_sequence + 1);
+        row->next_sequence = sequence + 1;
+    } else {
+        distance = row->next_sequence - 1 - sequence;
+    }
+    row->sequence_window[distance >> 3] |= (uint8_t)(1u << (distance & 7));
 }
 
 int ledger_participant_count(ledger_t *self, uint64_t *count_out)

@@ -18,6 +18,7 @@ typedef enum {
     LEDGER_SQL_COMMIT,
     LEDGER_SQL_ROLLBACK,
     LEDGER_SQL_PARTICIPANT_GET,
+    LEDGER_SQL_PARTICIPANT_BY_NPI,
     LEDGER_SQL_PARTICIPANT_PUT,
     LEDGER_SQL_PARTICIPANT_ADVANCE,
     LEDGER_SQL_PARTICIPANT_COUNT,
@@ -144,6 +145,11 @@ void ledger_claim_filter_build(ledger_t *self);
 
 /* The schema, one statement after another (ledger_schema.c). */
 extern const char ledger_schema_sql[];
+
+/* The name of the ledger's VFS (ledger_vfs.c: the default one, with the
+ * WAL's writes gathered), registered on first call; NULL when it could not
+ * be, and the default VFS serves. */
+const char *ledger_vfs_name(void);
 
 /* Opens the raw database handle with the ledger's settings. */
 int ledger_wrap(sqlite3 *db, bool file, ledger_t **ledger_out, settle_error_t *error);

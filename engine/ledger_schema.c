@@ -14,6 +14,10 @@
  * half the time of apply.  And the claim and reversal transfers of an
  * entry are one row per pair of accounts, carrying claim_count claims (the
  * claims row says which: its entry, provider and the sign of its net).
+ *
+ * Version 3: participants.sequence_window, the replay window over each
+ * signer's sequence numbers (ledger.h): commands of one signer may be
+ * applied out of order, each once.
  */
 #include "ledger_internal.h"
 
@@ -34,7 +38,7 @@ const char ledger_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS participants ("
     "  id TEXT PRIMARY KEY, role INTEGER NOT NULL, public_key BLOB NOT NULL,"
     "  name TEXT NOT NULL, npi TEXT NOT NULL, next_sequence INTEGER NOT NULL,"
-    "  entry_index INTEGER NOT NULL) WITHOUT ROWID;"
+    "  sequence_window BLOB NOT NULL, entry_index INTEGER NOT NULL) WITHOUT ROWID;"
 
     "CREATE TABLE IF NOT EXISTS contracts ("
     "  deployment INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE, payer TEXT NOT NULL,"

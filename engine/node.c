@@ -119,7 +119,7 @@ static int s_open(node_t *n, settle_error_t *error)
         return rc;
     settle_error_clear(error);
     snprintf(path, sizeof path, "%s/ledger.sqlite", c->data_dir);
-    rc = fsm_open(path, &n->fsm, error);
+    rc = fsm_open_fresh(path, &n->fsm, error); /* rebuilt from the snapshot and log */
     if (rc == SETTLE_OK)
         rc = raft_fsm_new(n->fsm, &n->adapter);
     if (rc != SETTLE_OK)

@@ -206,8 +206,10 @@ static void s_submit(node_t *n, zmsg_t **request, zframe_t *identity, zframe_t *
     for (zframe_t *f = zmsg_first(*request); f; f = zmsg_next(*request), i++) {
         settle_error_t reason;
         settle_error_clear(&reason);
-        (void)verified; /* TODO(merge): fsm_check_command without the signature when verified */
-        if (fsm_check_command(n->fsm, zframe_data(f), zframe_size(f), &reason) != SETTLE_OK) {
+        int rc = verified ? fsm_check_command_verified(n->fsm, zframe_data(f), zframe_size(f),
+                                                       &reason)
+                          : fsm_check_command(n->fsm, zframe_data(f), zframe_size(f), &reason);
+        if (rc != SETTLE_OK) {
             char text[SETTLE_ERROR_MESSAGE_SIZE + 32];
             snprintf(text, sizeof text, "command %zu: %s", i, reason.message);
             n->metrics.commands_rejected++;

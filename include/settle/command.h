@@ -3,7 +3,8 @@
  * the Raft entry that carries them; their canonical binary encodings.
  *
  * A command is: a type, the signer's participant id, the signer's sequence
- * number (each signer's commands are applied in sequence, once), a payload
+ * number (each number is applied at most once, in any order within a
+ * window of 1024 below the signer's highest: fsm.h), a payload
  * whose layout depends on the type, and an Ed25519 signature.  The signature
  * is over
  *

@@ -29,6 +29,16 @@
  *
  * Providers and auditors change nothing (they read; see issue 7).
  *
+ * Sequence numbers: each signer's commands are applied at most once each,
+ * in any order within a window of 1024 (ledger.h, "Replay protection"): a
+ * number above the highest applied, or below it but not yet seen and
+ * within the window, is accepted; a number seen before is refused as
+ * "replayed sequence ..." (SETTLE_ERR_EXISTS: an earlier copy was
+ * applied), one further down as "... too old" (SETTLE_ERR_RANGE: the
+ * window no longer knows).  A refused command leaves its number unseen.
+ * The genesis commands alone must come in order, 0, 1, 2..., in the first
+ * entry.
+ *
  * The hash chain: an entry that changes anything gets the link
  *
  *   hash(i) = SHA-256(hash(i-1) || entry bytes || changes digest)
@@ -121,6 +131,26 @@ void fsm_results_destroy(fsm_results_t **self_p);
  */
 int fsm_open(const char *path, fsm_t **fsm_out, settle_error_t *error);
 
+/*
+ * Opens the state machine over an emptied ledger at path: head 0, no
+ * participants, nothing cached (ledger_open_fresh empties the file in
+ * place).  This is how a node starts, every time:
+ *
+ *   fsm_open_fresh (data_dir "/ledger.sqlite", &fsm, &error);
+ *   raft_fsm_new (fsm, ...);  raft_init (...);  raft_start (...);
+ *
+ * raft_start then hands the last snapshot, if any, to fsm_restore and the
+ * committed entries after it, in order, to fsm_apply, so the ledger is
+ * rebuilt from what libraft holds - the only durable copy.  The ledger
+ * file is derived state: it is written without fsync (ledger.c), and an
+ * old one is never trusted, since libraft re-applies every entry after its
+ * snapshot whatever the ledger already holds, and an entry applied twice
+ * would be a different chain (its commands refused the second time as
+ * replays).  fsm_open is for readers of a ledger at rest (settle show, an
+ * auditor) and for tests.  The caller owns *fsm_out (fsm_destroy).
+ */
+int fsm_open_fresh(const char *path, fsm_t **fsm_out, settle_error_t *error);
+
 /* Closes the ledger, frees everything, nulls the pointer; safe twice. */
 void fsm_destroy(fsm_t **self_p);
 
@@ -130,11 +160,19 @@ void fsm_verify_signatures(fsm_t *self, bool verify);
 /*
  * The leader's check before a command enters the log: the command decodes,
  * its signer is registered (or it is a genesis registration on an empty
- * ledger), its role allows the type, its sequence number is not below the
- * signer's next one, and its signature verifies.  SETTLE_OK or the reason,
- * in reason.  Changes nothing.
+ * ledger), its role allows the type, its sequence number is new to the
+ * signer's window in the applied state (the rule above: a replay is
+ * SETTLE_ERR_EXISTS, a number too old SETTLE_ERR_RANGE), and its signature
+ * verifies.  SETTLE_OK or the reason, in reason.  Changes nothing; two
+ * copies in flight both pass, and apply refuses the second.
  */
 int fsm_check_command(fsm_t *self, const uint8_t *bytes, size_t size, settle_error_t *reason);
+
+/* fsm_check_command without verifying the signature, for a command whose
+ * signature was verified already against the same signer's key (the
+ * node's intake thread does it, beside the Raft loop). */
+int fsm_check_command_verified(fsm_t *self, const uint8_t *bytes, size_t size,
+                               settle_error_t *reason);
 
 /*
  * Applies one committed entry (command_entry_encode) as the next link.

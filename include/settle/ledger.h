@@ -41,7 +41,7 @@
 #include "settle/interp.h"
 
 #define LEDGER_HASH_SIZE       32
-#define LEDGER_SCHEMA_VERSION  2
+#define LEDGER_SCHEMA_VERSION  3
 #define LEDGER_ACCOUNT_ID_SIZE (16 + COMMAND_PARTICIPANT_ID_SIZE + CLAIM_NPI_SIZE)
 #define LEDGER_PAYMENT_ID_SIZE 64
 #define LEDGER_REASON_SIZE     256
@@ -59,6 +59,19 @@ typedef struct ledger_s ledger_t;
  * caller owns *ledger_out (ledger_close).
  */
 int ledger_open(const char *path, ledger_t **ledger_out, settle_error_t *error);
+
+/*
+ * Opens the ledger at path emptied first: whatever the file held (entries,
+ * another schema version, pages a power cut left half written) is gone,
+ * and the ledger is new, at index 0, in WAL mode.  The file is emptied in
+ * place (SQLite's reset: SQLITE_DBCONFIG_RESET_DATABASE and VACUUM), not
+ * deleted, so a reader that holds it open sees an empty database rather
+ * than a stale unlinked one.  ":memory:" is simply a new ledger.  Fails
+ * (SETTLE_ERR_IO, with the path) when the file cannot be opened or
+ * emptied, for instance while a reader is in the middle of a transaction.
+ * The caller owns *ledger_out (ledger_close).
+ */
+int ledger_open_fresh(const char *path, ledger_t **ledger_out, settle_error_t *error);
 
 /* Closes the database (rolling back an open transaction) and nulls the
  * pointer; safe on NULL and twice. */
@@ -93,25 +106,69 @@ size_t ledger_changes_size(const ledger_t *self);
  * Rows
  * ------------------------------------------------------------------------ */
 
+/*
+ * Replay protection: a sliding window over each signer's sequence numbers,
+ * as IPsec and DTLS keep one.  A participant row holds the highest
+ * sequence number it has had accepted (as next_sequence, that number plus
+ * one; 0 before any) and a bitmap of the LEDGER_SEQUENCE_WINDOW numbers
+ * up to it.  A command's sequence s is new when s is above the highest, or
+ * within the window and its bit is clear; a number seen before is a
+ * replay, one below the window is too old (it may or may not have been
+ * applied: the window has forgotten).  So commands of one signer may
+ * arrive in any order within 1024 of each other - a thousand connections
+ * sharing one payer key - and each is still applied at most once.
+ *
+ * The bitmap's bytes (stored in participants.sequence_window, logged in
+ * the change log): bit b (value 1 << b) of byte i says whether
+ * next_sequence - 1 - (8 * i + b) was accepted; bit 0 of byte 0 is the
+ * highest itself.
+ */
+#define LEDGER_SEQUENCE_WINDOW      1024
+#define LEDGER_SEQUENCE_WINDOW_SIZE (LEDGER_SEQUENCE_WINDOW / 8)
+
 typedef struct {
     char id[COMMAND_PARTICIPANT_ID_SIZE];
     uint8_t role; /* command_role_t */
     uint8_t public_key[SIGN_PUBLIC_KEY_SIZE];
     char name[COMMAND_DISPLAY_NAME_SIZE];
     char npi[CLAIM_NPI_SIZE];
-    uint64_t next_sequence;
+    uint64_t next_sequence; /* the highest sequence accepted, plus one; 0 before any */
+    uint8_t sequence_window[LEDGER_SEQUENCE_WINDOW_SIZE]; /* the numbers below it (above) */
 } ledger_participant_t;
+
+/* What the window says of a sequence number. */
+typedef enum {
+    LEDGER_SEQUENCE_NEW,      /* not seen: may be accepted */
+    LEDGER_SEQUENCE_REPLAYED, /* accepted before */
+    LEDGER_SEQUENCE_TOO_OLD,  /* below the window: refused, seen or not */
+    LEDGER_SEQUENCE_TOO_HIGH  /* UINT64_MAX, which would leave no next number */
+} ledger_sequence_t;
+
+/* Whether the participant may have sequence accepted.  Pure. */
+ledger_sequence_t ledger_sequence_check(const ledger_participant_t *row, uint64_t sequence);
+
+/* Marks sequence accepted in the row (in memory: ledger_participant_advance
+ * stores it), sliding the window up when it is the new highest.  The caller
+ * has had LEDGER_SEQUENCE_NEW from ledger_sequence_check. */
+void ledger_sequence_accept(ledger_participant_t *row, uint64_t sequence);
 
 /* The participant with this id; SETTLE_ERR_NOT_FOUND when there is none. */
 int ledger_participant_get(ledger_t *self, const char *id, ledger_participant_t *row_out);
 
-/* Registers a participant (next_sequence as given); SETTLE_ERR_EXISTS when
- * the id is taken. */
+/* The participant registered with this NPI (a provider): the first by id
+ * when several share it.  SETTLE_ERR_NOT_FOUND when none has it (or npi is
+ * empty), SETTLE_ERR_IO when the store fails.  A scan of participants, a
+ * table of a few thousand rows at most: no index is kept for it. */
+int ledger_participant_by_npi(ledger_t *self, const char *npi, ledger_participant_t *row_out);
+
+/* Registers a participant (next_sequence and window as given: zeros for a
+ * new one); SETTLE_ERR_EXISTS when the id is taken. */
 int ledger_participant_put(ledger_t *self, const ledger_participant_t *row, uint64_t entry_index,
                            settle_error_t *error);
 
-/* Sets a participant's next sequence number. */
-int ledger_participant_advance(ledger_t *self, const char *id, uint64_t next_sequence,
+/* Stores the row's sequence state (next_sequence and window, after
+ * ledger_sequence_accept) for the participant row->id. */
+int ledger_participant_advance(ledger_t *self, const ledger_participant_t *row,
                                settle_error_t *error);
 
 /* How many participants are registered. */

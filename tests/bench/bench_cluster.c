@@ -192,26 +192,23 @@ static int s_ask(zsock_t *socket, const char *verb, const uint8_t *argument, siz
     return *status_out && *text_out ? 0 : -1;
 }
 
-/* The signer's next sequence number as the node sees it: a command with
- * sequence 0 is refused with "..., expected N"; -1 when it does not say. */
+/* The signer's next sequence number as the node sees it (the
+ * `participant` query); -1 when it does not say. */
 static long long s_probe_sequence(zsock_t *socket, claim_t *claim, const s_options_t *o,
                                   const sign_key_t *key)
 {
-    s_options_t one = *o;
-    one.claims_per_request = 1;
-    one.prefix = "probe";
-    size_t size = 0;
-    uint8_t *bytes = s_command(claim, &one, key, 0, 0, &size);
+    (void)claim;
+    (void)key;
     char *status = NULL, *text = NULL;
     long long next = -1;
-    if (s_ask(socket, "submit", bytes, size, &status, &text) == 0) {
-        const char *at = strstr(text, "expected ");
-        if (strcmp(status, "error") == 0 && at)
-            next = strtoll(at + 9, NULL, 10);
+    if (s_ask(socket, "participant", (const uint8_t *)o->payer, strlen(o->payer), &status,
+              &text) == 0) {
+        const char *at = strstr(text, "next_sequence ");
+        if (strcmp(status, "ok") == 0 && at)
+            next = strtoll(at + 14, NULL, 10);
     }
     zstr_free(&status);
     zstr_free(&text);
-    settle_free(bytes);
     return next;
 }
 

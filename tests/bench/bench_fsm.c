@@ -8,7 +8,7 @@
  *   bench_fsm [memory|file] [BATCHES]     default: memory 2000
  *
  * "memory" is an in-memory SQLite database, "file" a WAL database in a
- * temporary directory (synchronous = NORMAL).
+ * temporary directory (synchronous = OFF, as the node runs it).
  */
 #include <stdio.h>
 #include <stdlib.h>

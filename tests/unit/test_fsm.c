@@ -198,6 +198,20 @@ static void s_setup_payer(s_world_t *w)
     s_text_command(w, COMMAND_ENROLL, s_members, strlen(s_members));
 }
 
+/* The payer's fund command (100 cents) with this sequence number, encoded. */
+static uint8_t *s_fund_command(s_world_t *w, uint64_t sequence, size_t *size_out)
+{
+    command_fund_t value = {.amount_cents = 100};
+    snprintf(value.payer, sizeof value.payer, "%s", PAYER);
+    uint8_t *payload;
+    size_t size;
+    assert_int_equal(command_fund_encode(&value, &payload, &size), SETTLE_OK);
+    uint8_t *command =
+        s_command(COMMAND_FUND, PAYER, sequence, payload, size, w->payer_key, size_out);
+    settle_free(payload);
+    return command;
+}
+
 static const fsm_command_result_t *s_fund(s_world_t *w, int64_t cents)
 {
     command_fund_t value = {.amount_cents = cents};
@@ -695,14 +709,102 @@ static void test_fsm_snapshot_restored_into_a_fresh_machine_has_the_same_head(vo
     fsm_destroy(&fresh);
 }
 
-/* ------------------------------------------------------------------------
- * Bad commands
- * ------------------------------------------------------------------------ */
-
+/* The tables a refused command or an emptied ledger must leave as they were. */
 static const char *const s_tables[] = {"participants", "contracts", "members",  "claims",
                                        "claim_lines",  "transfers", "payments", "commands",
                                        "chain",        "accounts"};
 #define S_TABLE_COUNT (sizeof s_tables / sizeof s_tables[0])
+
+/* What a restarting node does: the old ledger file, full of the scenario,
+ * is emptied by fsm_open_fresh, and the log applied again from the start
+ * rebuilds the same chain.  (fsm_open on that file would keep it, and the
+ * same log applied on top would be refused as replays.) */
+static void test_fsm_open_fresh_empties_the_file_and_the_log_rebuilds_it(void **state)
+{
+    s_world_t *w = *state;
+    s_run_scenario(w);
+    char path[128];
+    snprintf(path, sizeof path, "%s/ledger.db", w->directory);
+    fsm_t *node = NULL;
+    assert_int_equal(fsm_open(path, &node, NULL), SETTLE_OK);
+    s_replay(w, node);
+    s_assert_same_head(w->fsm, node);
+    fsm_destroy(&node);
+
+    assert_int_equal(fsm_open_fresh(path, &node, NULL), SETTLE_OK);
+    uint64_t index, count = 1;
+    uint8_t hash[FSM_HASH_SIZE], zero[FSM_HASH_SIZE] = {0};
+    fsm_head(node, &index, hash);
+    assert_true(index == 0);
+    assert_memory_equal(hash, zero, FSM_HASH_SIZE);
+    for (size_t i = 0; i < S_TABLE_COUNT; i++)
+        assert_true(s_count(node, s_tables[i]) == 0);
+    ledger_participant_t row;
+    assert_int_equal(ledger_participant_get(fsm_ledger(node), PAYER, &row), SETTLE_ERR_NOT_FOUND);
+    fsm_destroy(&node);
+
+    /* The node's path: emptied, then libraft's snapshot restored into it,
+     * then the entries after the snapshot applied on top. */
+    assert_int_equal(fsm_open_fresh(path, &node, NULL), SETTLE_OK);
+    uint8_t *snapshot;
+    size_t snapshot_size;
+    assert_int_equal(fsm_snapshot(w->fsm, &snapshot, &snapshot_size, NULL), SETTLE_OK);
+    size_t snapshot_entries = w->log_count;
+    s_claims_t more = {.count = 0, .edit = s_next_claims};
+    s_read_claims(&more, "fixtures/claims/office-visit.json");
+    assert_true(s_batch(w, &more)->accepted); /* after the snapshot */
+    fsm_results_t *results = fsm_results_new();
+    settle_error_t error;
+    if (fsm_restore(node, snapshot, snapshot_size, &error) != SETTLE_OK)
+        fail_msg("restore into an emptied ledger: %s", error.message);
+    settle_free(snapshot);
+    for (size_t i = snapshot_entries; i < w->log_count; i++)
+        assert_int_equal(fsm_apply(node, w->log[i], w->log_sizes[i], results, NULL), SETTLE_OK);
+    s_assert_same_head(w->fsm, node);
+    fsm_results_destroy(&results);
+    fsm_destroy(&node);
+    assert_int_equal(fsm_open_fresh(path, &node, NULL), SETTLE_OK);
+    fsm_destroy(&node);
+
+    /* Reopened plainly, the file is still empty: the reset reached it. */
+    assert_int_equal(fsm_open(path, &node, NULL), SETTLE_OK);
+    assert_int_equal(ledger_row_count(fsm_ledger(node), "chain", &count), SETTLE_OK);
+    assert_true(count == 0);
+    s_replay(w, node);
+    s_assert_same_head(w->fsm, node);
+    assert_true(s_count(node, "claims") == s_count(w->fsm, "claims"));
+    fsm_destroy(&node);
+}
+
+/* A file that is not a database at all (what a torn write could leave) is
+ * emptied too, rather than refused. */
+static void test_fsm_open_fresh_replaces_a_file_that_is_not_a_database(void **state)
+{
+    s_world_t *w = *state;
+    char path[128];
+    snprintf(path, sizeof path, "%s/ledger.db", w->directory);
+    FILE *file = fopen(path, "wb");
+    assert_non_null(file);
+    for (int i = 0; i < 4096; i++)
+        fputs("not a database ", file);
+    fclose(file);
+    fsm_t *node = NULL;
+    settle_error_t error;
+    assert_int_not_equal(fsm_open(path, &node, &error), SETTLE_OK);
+    assert_null(node);
+    assert_int_equal(fsm_open_fresh(path, &node, &error), SETTLE_OK);
+    uint64_t index;
+    uint8_t hash[FSM_HASH_SIZE];
+    fsm_head(node, &index, hash);
+    assert_true(index == 0);
+    fsm_destroy(&node);
+    assert_int_equal(fsm_open(path, &node, &error), SETTLE_OK);
+    fsm_destroy(&node);
+}
+
+/* ------------------------------------------------------------------------
+ * Bad commands
+ * ------------------------------------------------------------------------ */
 
 /* Applies one command alone and checks it was refused and changed nothing. */
 static void s_refused(s_world_t *w, uint8_t *command, size_t size, const char *expected)
@@ -760,7 +862,7 @@ static void test_fsm_refuses_bad_commands_and_changes_nothing(void **state)
     command = s_pay_command(w, "nobody", 0, w->provider_key, &size);
     s_refused(w, command, size, "unknown signer");
     command = s_pay_command(w, PAYER, w->payer_sequence - 1, w->payer_key, &size);
-    s_refused(w, command, size, "a replay");
+    s_refused(w, command, size, "replayed sequence");
     command = s_pay_command(w, PAYER, w->payer_sequence, w->payer_key, &size);
     command[4 + 2 + 1 + 2 + 6 + 8] = 0x7f; /* payload length past the limit */
     s_refused(w, command, size, "longer than its limit");
@@ -799,6 +901,101 @@ static void test_fsm_refuses_bad_commands_and_changes_nothing(void **state)
     assert_true(s_pay(w)->accepted);
 }
 
+/* A fund command of the payer with this sequence number, applied alone. */
+static const fsm_command_result_t *s_fund_numbered(s_world_t *w, uint64_t sequence)
+{
+    size_t size;
+    uint8_t *command = s_fund_command(w, sequence, &size);
+    s_apply(w, T_NOV_2026 + w->log_count, &command, &size, 1);
+    return &w->results->commands[0];
+}
+
+/* The leader's check, for the payer's fund command with this number. */
+static int s_check_numbered(s_world_t *w, uint64_t sequence, char *reason_out)
+{
+    size_t size;
+    uint8_t *command = s_fund_command(w, sequence, &size);
+    settle_error_t reason;
+    int rc = fsm_check_command(w->fsm, command, size, &reason);
+    settle_free(command);
+    if (reason_out)
+        snprintf(reason_out, FSM_REASON_SIZE, "%s", rc == SETTLE_OK ? "" : reason.message);
+    return rc;
+}
+
+static void test_fsm_accepts_sequences_out_of_order_within_the_window_once_each(void **state)
+{
+    s_world_t *w = *state;
+    s_world_ready(w); /* the payer used 0 and 1 */
+    int64_t funded = 0;
+    /* 5 before 3, 4 and 2: all accepted, each moving money once. */
+    const uint64_t order[] = {5, 3, 4, 2};
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(s_check_numbered(w, order[i], NULL), SETTLE_OK);
+        const fsm_command_result_t *result = s_fund_numbered(w, order[i]);
+        if (!result->accepted)
+            fail_msg("sequence %llu refused: %s", (unsigned long long)order[i], result->reason);
+        funded += 100;
+        assert_true(s_balance(w->fsm, "funding/" PAYER) == funded);
+    }
+    ledger_participant_t payer;
+    assert_int_equal(ledger_participant_get(fsm_ledger(w->fsm), PAYER, &payer), SETTLE_OK);
+    assert_true(payer.next_sequence == 6);
+    assert_int_equal(payer.sequence_window[0], 0x3f); /* 5, 4, 3, 2, 1, 0 */
+
+    /* Each of them again: a replay, refused, nothing changed (s_refused
+     * counts every table and compares the head), and the leader agrees. */
+    char reason[FSM_REASON_SIZE];
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(s_check_numbered(w, order[i], reason), SETTLE_ERR_EXISTS);
+        assert_non_null(strstr(reason, "replayed sequence"));
+        size_t size;
+        uint8_t *copy = s_fund_command(w, order[i], &size);
+        s_refused(w, copy, size, "replayed sequence");
+    }
+    assert_true(s_balance(w->fsm, "funding/" PAYER) == funded);
+
+    /* Jump to 2000: 977 is the lowest still in the window, 976 too old. */
+    assert_true(s_fund_numbered(w, 2000)->accepted);
+    assert_true(s_fund_numbered(w, 977)->accepted);
+    assert_int_equal(s_check_numbered(w, 976, reason), SETTLE_ERR_RANGE);
+    assert_non_null(strstr(reason, "too old"));
+    size_t size;
+    uint8_t *command = s_fund_command(w, 976, &size);
+    s_refused(w, command, size, "sequence 976 of ACMEHP too old");
+    command = s_fund_command(w, 5, &size);
+    s_refused(w, command, size, "too old");
+    command = s_fund_command(w, UINT64_MAX, &size);
+    s_refused(w, command, size, "out of range");
+    assert_true(s_balance(w->fsm, "funding/" PAYER) == funded + 200);
+
+    /* Two of one signer in one entry, out of order: both; a copy in the
+     * same entry: refused, the others stand. */
+    uint8_t *commands[3];
+    size_t sizes[3];
+    commands[0] = s_fund_command(w, 1500, &sizes[0]);
+    commands[1] = s_fund_command(w, 1400, &sizes[1]);
+    commands[2] = s_fund_command(w, 1500, &sizes[2]);
+    s_apply(w, T_NOV_2026 + w->log_count, commands, sizes, 3);
+    assert_true(w->results->commands[0].accepted);
+    assert_true(w->results->commands[1].accepted);
+    assert_false(w->results->commands[2].accepted);
+    assert_non_null(strstr(w->results->commands[2].reason, "replayed sequence 1500"));
+    assert_true(s_balance(w->fsm, "funding/" PAYER) == funded + 400);
+
+    /* Another machine applying the same log agrees, window and head. */
+    fsm_t *other = NULL;
+    assert_int_equal(fsm_open(":memory:", &other, NULL), SETTLE_OK);
+    s_replay(w, other);
+    s_assert_same_head(w->fsm, other);
+    ledger_participant_t mine, theirs;
+    assert_int_equal(ledger_participant_get(fsm_ledger(w->fsm), PAYER, &mine), SETTLE_OK);
+    assert_int_equal(ledger_participant_get(fsm_ledger(other), PAYER, &theirs), SETTLE_OK);
+    assert_true(theirs.next_sequence == 2001);
+    assert_memory_equal(mine.sequence_window, theirs.sequence_window, LEDGER_SEQUENCE_WINDOW_SIZE);
+    fsm_destroy(&other);
+}
+
 static void test_fsm_check_command_verifies_signer_role_sequence_and_signature(void **state)
 {
     s_world_t *w = *state;
@@ -815,7 +1012,8 @@ static void test_fsm_check_command_verifies_signer_role_sequence_and_signature(v
     assert_int_equal(fsm_check_command(w->fsm, command, size, &reason), SETTLE_ERR_SIGNATURE);
     settle_free(command);
     command = s_pay_command(w, PAYER, 0, w->payer_key, &size);
-    assert_int_equal(fsm_check_command(w->fsm, command, size, &reason), SETTLE_ERR_RANGE);
+    assert_int_equal(fsm_check_command(w->fsm, command, size, &reason), SETTLE_ERR_EXISTS);
+    assert_non_null(strstr(reason.message, "replayed sequence 0 of ACMEHP"));
     settle_free(command);
     command = s_pay_command(w, "auditor", 0, w->node_key, &size);
     assert_int_equal(fsm_check_command(w->fsm, command, size, &reason), SETTLE_ERR_INVALID);
@@ -833,8 +1031,11 @@ int main(void)
         S_TEST(test_fsm_two_machines_applying_the_same_entries_have_the_same_head),
         S_TEST(test_fsm_reopened_file_rebuilds_the_same_state),
         S_TEST(test_fsm_snapshot_restored_into_a_fresh_machine_has_the_same_head),
+        S_TEST(test_fsm_open_fresh_empties_the_file_and_the_log_rebuilds_it),
+        S_TEST(test_fsm_open_fresh_replaces_a_file_that_is_not_a_database),
         S_TEST(test_fsm_refuses_bad_commands_and_changes_nothing),
         S_TEST(test_fsm_check_command_verifies_signer_role_sequence_and_signature),
+        S_TEST(test_fsm_accepts_sequences_out_of_order_within_the_window_once_each),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "settle/alloc.h"
 #include "settle/ledger.h"
 
@@ -245,6 +247,251 @@ test_ledger_decision_encoding_round_trips_and_refuses_what_it_would_not_write(vo
     free(changes_back);
 }
 
+/* ------------------------------------------------------------------------
+ * The replay window
+ * ------------------------------------------------------------------------ */
+
+/* A model of the window the obvious way: every number accepted, and the
+ * highest; "too old" is anything 1024 or more below the highest. */
+typedef struct {
+    uint8_t seen[1 << 17];
+    bool any;
+    uint64_t highest;
+} s_model_t;
+
+static ledger_sequence_t s_model_check(const s_model_t *m, uint64_t sequence)
+{
+    if (!m->any || sequence > m->highest)
+        return LEDGER_SEQUENCE_NEW;
+    if (m->highest - sequence >= LEDGER_SEQUENCE_WINDOW)
+        return LEDGER_SEQUENCE_TOO_OLD;
+    return m->seen[sequence] ? LEDGER_SEQUENCE_REPLAYED : LEDGER_SEQUENCE_NEW;
+}
+
+static void test_ledger_sequence_window_agrees_with_a_model_of_every_number_seen(void **state)
+{
+    (void)state;
+    ledger_participant_t row;
+    memset(&row, 0, sizeof row);
+    s_model_t *model = calloc(1, sizeof *model);
+    assert_non_null(model);
+    uint64_t random = 12345, base = 0, accepted = 0, outcomes[4] = {0};
+    for (int i = 0; i < 200000; i++) {
+        random = random * 6364136223846793005u + 1442695040888963407u;
+        uint64_t draw = random >> 33;
+        /* Mostly near the top, sometimes far below, now and then a jump
+         * of up to 1100 (past the window), and sliding by any bit count. */
+        uint64_t sequence = base + draw % 1300;
+        if (draw % 13 == 0 && base + 2500 < sizeof model->seen)
+            base += draw % 1100;
+        if (sequence >= sizeof model->seen)
+            continue;
+        ledger_sequence_t expected = s_model_check(model, sequence);
+        assert_int_equal(ledger_sequence_check(&row, sequence), expected);
+        outcomes[expected]++;
+        if (expected != LEDGER_SEQUENCE_NEW)
+            continue;
+        ledger_sequence_accept(&row, sequence);
+        model->seen[sequence] = 1;
+        if (!model->any || sequence > model->highest)
+            model->highest = sequence;
+        model->any = true;
+        accepted++;
+        assert_true(row.next_sequence == model->highest + 1);
+        assert_int_equal(ledger_sequence_check(&row, sequence), LEDGER_SEQUENCE_REPLAYED);
+    }
+    print_message("window: %llu new, %llu replayed, %llu too old\n",
+                  (unsigned long long)outcomes[0], (unsigned long long)outcomes[1],
+                  (unsigned long long)outcomes[2]);
+    assert_true(accepted == outcomes[LEDGER_SEQUENCE_NEW]);
+    assert_true(outcomes[LEDGER_SEQUENCE_NEW] > 1000);
+    assert_true(outcomes[LEDGER_SEQUENCE_REPLAYED] > 1000);
+    assert_true(outcomes[LEDGER_SEQUENCE_TOO_OLD] > 1000);
+    free(model);
+}
+
+static void test_ledger_sequence_window_bounds(void **state)
+{
+    (void)state;
+    ledger_participant_t row;
+    memset(&row, 0, sizeof row);
+    /* Nothing seen: any first number, 0 included. */
+    assert_int_equal(ledger_sequence_check(&row, 0), LEDGER_SEQUENCE_NEW);
+    assert_int_equal(ledger_sequence_check(&row, UINT64_MAX), LEDGER_SEQUENCE_TOO_HIGH);
+    ledger_sequence_accept(&row, 2000);
+    assert_true(row.next_sequence == 2001);
+    assert_int_equal(row.sequence_window[0], 1);
+    /* The window is 2000 and the 1023 below it. */
+    assert_int_equal(ledger_sequence_check(&row, 977), LEDGER_SEQUENCE_NEW);
+    assert_int_equal(ledger_sequence_check(&row, 976), LEDGER_SEQUENCE_TOO_OLD);
+    assert_int_equal(ledger_sequence_check(&row, 0), LEDGER_SEQUENCE_TOO_OLD);
+    ledger_sequence_accept(&row, 977);
+    assert_int_equal(row.sequence_window[LEDGER_SEQUENCE_WINDOW_SIZE - 1], 0x80);
+    assert_int_equal(ledger_sequence_check(&row, 977), LEDGER_SEQUENCE_REPLAYED);
+    /* One more at the top, and 977 falls out: too old, no longer a replay. */
+    ledger_sequence_accept(&row, 2001);
+    assert_int_equal(ledger_sequence_check(&row, 977), LEDGER_SEQUENCE_TOO_OLD);
+    assert_int_equal(row.sequence_window[0], 3);
+    assert_int_equal(ledger_sequence_check(&row, 2000), LEDGER_SEQUENCE_REPLAYED);
+    /* A jump past the window forgets everything below it. */
+    ledger_sequence_accept(&row, 2001 + LEDGER_SEQUENCE_WINDOW);
+    assert_int_equal(row.sequence_window[0], 1);
+    for (int i = 1; i < LEDGER_SEQUENCE_WINDOW_SIZE; i++)
+        assert_int_equal(row.sequence_window[i], 0);
+    assert_int_equal(ledger_sequence_check(&row, 2001), LEDGER_SEQUENCE_TOO_OLD);
+    assert_int_equal(ledger_sequence_check(&row, 2002), LEDGER_SEQUENCE_NEW);
+}
+
+/* The window round-trips through a real file, and is in the change log. */
+static void test_ledger_stores_the_sequence_window_and_finds_a_provider_by_npi(void **state)
+{
+    (void)state;
+    char directory[] = "/tmp/settle-ledger-XXXXXX", path[128];
+    assert_non_null(mkdtemp(directory));
+    snprintf(path, sizeof path, "%s/ledger.db", directory);
+    ledger_t *ledger = NULL;
+    assert_int_equal(ledger_open(path, &ledger, NULL), SETTLE_OK);
+    assert_int_equal(ledger_begin(ledger, NULL), SETTLE_OK);
+    ledger_participant_t payer = {.role = 1}, provider = {.role = 2}, twin = {.role = 2};
+    memcpy(payer.id, "ACMEHP", 7);
+    memcpy(provider.id, "prov-b", 7);
+    memcpy(provider.npi, "1234567893", 11);
+    memcpy(twin.id, "prov-a", 7);
+    memcpy(twin.npi, "1234567893", 11);
+    assert_int_equal(ledger_participant_put(ledger, &payer, 1, NULL), SETTLE_OK);
+    assert_int_equal(ledger_participant_put(ledger, &provider, 1, NULL), SETTLE_OK);
+    size_t before = ledger_changes_size(ledger);
+    ledger_sequence_accept(&payer, 40);
+    ledger_sequence_accept(&payer, 31);
+    assert_int_equal(ledger_participant_advance(ledger, &payer, NULL), SETTLE_OK);
+    /* tag, id (u16 length + 6), next (8), window (128) */
+    assert_true(ledger_changes_size(ledger) - before == 1 + 2 + 6 + 8 + 128);
+    ledger_participant_t ghost = {.role = 1};
+    memcpy(ghost.id, "GHOST", 6);
+    settle_error_t error;
+    assert_int_equal(ledger_participant_advance(ledger, &ghost, &error), SETTLE_ERR_NOT_FOUND);
+    assert_int_equal(ledger_commit(ledger, NULL), SETTLE_OK);
+    ledger_close(&ledger);
+
+    assert_int_equal(ledger_open(path, &ledger, NULL), SETTLE_OK);
+    ledger_participant_t found;
+    assert_int_equal(ledger_participant_get(ledger, "ACMEHP", &found), SETTLE_OK);
+    assert_true(found.next_sequence == 41);
+    assert_memory_equal(found.sequence_window, payer.sequence_window, LEDGER_SEQUENCE_WINDOW_SIZE);
+    assert_int_equal(ledger_sequence_check(&found, 31), LEDGER_SEQUENCE_REPLAYED);
+    assert_int_equal(ledger_sequence_check(&found, 32), LEDGER_SEQUENCE_NEW);
+    assert_int_equal(ledger_participant_by_npi(ledger, "1234567893", &found), SETTLE_OK);
+    assert_string_equal(found.id, "prov-b");
+    assert_int_equal(found.role, 2);
+    /* Two with one NPI: the first by id. */
+    assert_int_equal(ledger_begin(ledger, NULL), SETTLE_OK);
+    assert_int_equal(ledger_participant_put(ledger, &twin, 2, NULL), SETTLE_OK);
+    assert_int_equal(ledger_commit(ledger, NULL), SETTLE_OK);
+    assert_int_equal(ledger_participant_by_npi(ledger, "1234567893", &found), SETTLE_OK);
+    assert_string_equal(found.id, "prov-a");
+    assert_int_equal(ledger_participant_by_npi(ledger, "1999999999", &found), SETTLE_ERR_NOT_FOUND);
+    assert_int_equal(ledger_participant_by_npi(ledger, "", &found), SETTLE_ERR_NOT_FOUND);
+    ledger_close(&ledger);
+    const char *suffixes[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/ledger.db%s", directory, suffixes[i]);
+        unlink(path);
+    }
+    rmdir(directory);
+}
+
+/* ------------------------------------------------------------------------
+ * The WAL's gathered writes (ledger_vfs.c)
+ * ------------------------------------------------------------------------ */
+
+static int64_t s_reader_count(sqlite3 *reader, const char *sql)
+{
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(reader, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    int64_t count = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return count;
+}
+
+/* Another connection, through SQLite's own VFS, must see every commit as
+ * soon as it returns - the frames are in the file before the wal-index
+ * names them - including a commit larger than the write buffer, and must
+ * be able to checkpoint them itself from the file alone. */
+static void test_ledger_commits_are_in_the_file_for_another_connection_at_once(void **state)
+{
+    (void)state;
+    char directory[] = "/tmp/settle-ledger-XXXXXX", path[128];
+    assert_non_null(mkdtemp(directory));
+    snprintf(path, sizeof path, "%s/ledger.db", directory);
+    ledger_t *ledger = NULL;
+    assert_int_equal(ledger_open(path, &ledger, NULL), SETTLE_OK);
+    sqlite3 *reader = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &reader, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    for (int i = 0; i < 40; i++) {
+        ledger_participant_t row = {.role = 2};
+        snprintf(row.id, sizeof row.id, "prov-%02d", i);
+        assert_int_equal(ledger_begin(ledger, NULL), SETTLE_OK);
+        assert_int_equal(ledger_participant_put(ledger, &row, (uint64_t)i + 1, NULL), SETTLE_OK);
+        assert_int_equal(ledger_commit(ledger, NULL), SETTLE_OK);
+        assert_true(s_reader_count(reader, "SELECT count(*) FROM participants") == i + 1);
+    }
+    /* About 600 KiB in one commit: several buffers' worth of frames. */
+    size_t yaml_size = 600u << 10;
+    uint8_t *yaml = malloc(yaml_size);
+    assert_non_null(yaml);
+    for (size_t i = 0; i < yaml_size; i++)
+        yaml[i] = (uint8_t)('a' + i % 23);
+    ledger_contract_t contract = {
+        .effective_from = 1, .effective_to = 2, .yaml = yaml, .yaml_size = yaml_size};
+    memcpy(contract.payer, "ACMEHP", 7);
+    memcpy(contract.contract_id, "BIG", 4);
+    memcpy(contract.version, "1", 2);
+    contract.hash[0] = 7;
+    assert_int_equal(ledger_begin(ledger, NULL), SETTLE_OK);
+    assert_int_equal(ledger_contract_put(ledger, &contract, 41, NULL), SETTLE_OK);
+    assert_int_equal(ledger_commit(ledger, NULL), SETTLE_OK);
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(reader, "SELECT yaml FROM contracts", -1, &s, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_bytes(s, 0), (int)yaml_size);
+    assert_memory_equal(sqlite3_column_blob(s, 0), yaml, yaml_size);
+    sqlite3_finalize(s);
+    /* The reader copies the WAL into the database from the file. */
+    assert_int_equal(sqlite3_exec(reader, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_true(s_reader_count(reader, "SELECT count(*) FROM participants") == 40);
+    assert_true(s_reader_count(reader, "SELECT length(yaml) FROM contracts") == (int64_t)yaml_size);
+    /* And the ledger carries on after the reader's checkpoint. */
+    ledger_participant_t last = {.role = 2};
+    memcpy(last.id, "prov-last", 10);
+    assert_int_equal(ledger_begin(ledger, NULL), SETTLE_OK);
+    assert_int_equal(ledger_participant_put(ledger, &last, 42, NULL), SETTLE_OK);
+    assert_int_equal(ledger_commit(ledger, NULL), SETTLE_OK);
+    assert_true(s_reader_count(reader, "SELECT count(*) FROM participants") == 41);
+    sqlite3_stmt *check = NULL;
+    assert_int_equal(sqlite3_prepare_v2(reader, "PRAGMA quick_check", -1, &check, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(check), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(check, 0), "ok");
+    sqlite3_finalize(check);
+    sqlite3_close(reader);
+    ledger_close(&ledger);
+    assert_int_equal(ledger_open(path, &ledger, NULL), SETTLE_OK);
+    uint64_t count = 0;
+    assert_int_equal(ledger_participant_count(ledger, &count), SETTLE_OK);
+    assert_true(count == 41);
+    ledger_close(&ledger);
+    free(yaml);
+    const char *suffixes[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/ledger.db%s", directory, suffixes[i]);
+        unlink(path);
+    }
+    rmdir(directory);
+}
+
 static void test_ledger_stores_a_decision_in_the_claim_row_and_counts_its_parts(void **state)
 {
     ledger_t *ledger = NULL;
@@ -290,6 +537,10 @@ int main(void)
         cmocka_unit_test(
             test_ledger_decision_encoding_round_trips_and_refuses_what_it_would_not_write),
         cmocka_unit_test(test_ledger_stores_a_decision_in_the_claim_row_and_counts_its_parts),
+        cmocka_unit_test(test_ledger_sequence_window_agrees_with_a_model_of_every_number_seen),
+        cmocka_unit_test(test_ledger_sequence_window_bounds),
+        cmocka_unit_test(test_ledger_commits_are_in_the_file_for_another_connection_at_once),
+        cmocka_unit_test(test_ledger_stores_the_sequence_window_and_finds_a_provider_by_npi),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
