@@ -162,6 +162,7 @@ static int s_start(node_t *n, settle_error_t *error)
     snprintf(ledger_path, sizeof ledger_path, "%s/ledger.sqlite", c->data_dir);
     node_intake_options_t options = {
         .ledger_path = ledger_path,
+        .verify_threads = c->verify_threads,
         .endpoint = c->intake,
         .queue_length = c->queue_length,
         .message_size_max = c->message_size_max,

@@ -63,6 +63,7 @@ static const s_number_key_t s_numbers[] = {
     {"message_size_max", 1u << 30, offsetof(node_config_t, message_size_max)},
     {"entry_commands_max", COMMAND_ENTRY_COMMANDS_MAX, offsetof(node_config_t, entry_commands_max)},
     {"entry_bytes_max", 1u << 30, offsetof(node_config_t, entry_bytes_max)},
+    {"verify_threads", NODE_VERIFY_THREADS_MAX, offsetof(node_config_t, verify_threads)},
 };
 
 /* One string key of this node's own: name, where it goes, its size. */
@@ -235,6 +236,7 @@ static int s_finish(const char *path, node_config_t *c, settle_error_t *error)
     s_default(&c->message_size_max, NODE_MESSAGE_SIZE_MAX);
     s_default(&c->entry_commands_max, COMMAND_ENTRY_COMMANDS_MAX);
     s_default(&c->entry_bytes_max, NODE_ENTRY_BYTES_MAX);
+    s_default(&c->verify_threads, NODE_VERIFY_THREADS);
     int rc = s_relative(path, c->genesis, "genesis", error);
     if (rc == SETTLE_OK)
         rc = s_relative(path, c->key, "key", error);

@@ -12,12 +12,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "node_check.h"
+#include "node_verify.h"
 #include "node_internal.h"
 #include "settle/alloc.h"
 #include "settle/command.h"
 
 #define POLL_MS 50
+#define RUN_MAX 256 /* requests read off the socket before queueing */
 
 struct node_intake_s {
     uv_async_t async; /* first: the close callback frees the struct through it */
@@ -35,7 +36,8 @@ struct node_intake_s {
     unsigned length; /* its capacity */
     size_t message_size_max;
     char ledger_path[NODE_PATH_SIZE + 32];
-    node_check_t *check; /* the thread's; NULL: the loop checks signatures */
+    node_verify_t *verify; /* the thread's; NULL: the loop checks signatures */
+    unsigned verify_threads;
     atomic_bool leader;  /* set by the loop: only a leader's intake verifies */
     unsigned head, count;
 };
@@ -88,61 +90,36 @@ static void s_answer(zsock_t *router, zmsg_t *request, const char *status, const
     zframe_destroy(&request_id);
 }
 
-/* Verifies a submit's commands (the frames after the verb): true when
- * every signature verified, false when the loop must check them (a signer
- * this node's ledger does not know yet); answers "error", takes the
- * request and sets *answered when one fails. */
-static bool s_signatures(node_intake_t *self, zmsg_t *request, bool *answered)
+/* Whether a request has the shape of one: answers "error" and takes it
+ * when it has not. */
+static bool s_shape(node_intake_t *self, zmsg_t **request)
 {
-    zframe_t *frame = zmsg_first(request);
-    for (int i = 0; i < 3 && frame; i++)
-        frame = zmsg_next(request);
-    for (size_t i = 0; frame; frame = zmsg_next(request), i++) {
-        settle_error_t reason;
-        int rc = node_check_command(self->check, zframe_data(frame), zframe_size(frame), &reason);
-        if (rc == SETTLE_OK)
-            continue;
-        if (rc == SETTLE_ERR_NOT_FOUND)
-            return false;
-        char text[SETTLE_ERROR_MESSAGE_SIZE + 32];
-        snprintf(text, sizeof text, "command %zu: %s", i, reason.message);
-        s_answer(self->router, request, "error", text);
-        zmsg_destroy(&request);
-        *answered = true;
+    zframe_t *identity = zmsg_first(*request);
+    zframe_t *request_id = zmsg_next(*request);
+    zframe_t *verb = zmsg_next(*request);
+    if (!identity || !request_id || !verb || zframe_size(request_id) == 0 ||
+        zframe_size(request_id) > NODE_REQUEST_ID_SIZE_MAX) {
+        s_answer(self->router, *request, "error", "malformed request: [request id] [verb] ...");
+        zmsg_destroy(request);
+        return false;
+    }
+    size_t size = zmsg_content_size(*request) - zframe_size(identity);
+    if (size > self->message_size_max || zmsg_size(*request) > COMMAND_ENTRY_COMMANDS_MAX + 3) {
+        char text[128];
+        snprintf(text, sizeof text,
+                 "too large: %zu bytes in %zu frames (at most %zu bytes, %u frames)", size,
+                 zmsg_size(*request) - 1, self->message_size_max, COMMAND_ENTRY_COMMANDS_MAX + 3);
+        s_answer(self->router, *request, "error", text);
+        zmsg_destroy(request);
         return false;
     }
     return true;
 }
 
-/* A request checked for shape and queued for the loop. */
-static void s_request(node_intake_t *self, zmsg_t *request)
+/* Queues a checked request for the loop, marked verified or not; answers
+ * "retry" "busy" when the queue is full. */
+static void s_enqueue(node_intake_t *self, zmsg_t *request, bool verified)
 {
-    zframe_t *identity = zmsg_first(request);
-    zframe_t *request_id = zmsg_next(request);
-    zframe_t *verb = zmsg_next(request);
-    if (!identity || !request_id || !verb || zframe_size(request_id) == 0 ||
-        zframe_size(request_id) > NODE_REQUEST_ID_SIZE_MAX) {
-        s_answer(self->router, request, "error", "malformed request: [request id] [verb] ...");
-        zmsg_destroy(&request);
-        return;
-    }
-    size_t size = zmsg_content_size(request) - zframe_size(identity);
-    if (size > self->message_size_max ||
-        zmsg_size(request) > COMMAND_ENTRY_COMMANDS_MAX + 3) {
-        char text[128];
-        snprintf(text, sizeof text, "too large: %zu bytes in %zu frames (at most %zu bytes, %u frames)",
-                 size, zmsg_size(request) - 1, self->message_size_max,
-                 COMMAND_ENTRY_COMMANDS_MAX + 3);
-        s_answer(self->router, request, "error", text);
-        zmsg_destroy(&request);
-        return;
-    }
-    bool verified = false, answered = false;
-    if (self->check && atomic_load(&self->leader) && zframe_streq(verb, "submit")) {
-        verified = s_signatures(self, request, &answered);
-        if (answered)
-            return;
-    }
     pthread_mutex_lock(&self->lock);
     bool queued = self->count < self->length;
     if (queued) {
@@ -156,9 +133,44 @@ static void s_request(node_intake_t *self, zmsg_t *request)
             atomic_fetch_add(self->busy, 1);
         s_answer(self->router, request, "retry", "busy: the queue is full");
         zmsg_destroy(&request);
-        return;
     }
-    uv_async_send(&self->async);
+}
+
+/* Reads what has arrived (a run of at most RUN_MAX requests), verifies the
+ * submits' signatures when this node leads, and queues the run in order. */
+static void s_read_run(node_intake_t *self)
+{
+    node_verify_item_t run[RUN_MAX];
+    size_t count = 0;
+    bool leader = self->verify && atomic_load(&self->leader);
+    while (count < RUN_MAX && (count == 0 || (zsock_events(self->router) & ZMQ_POLLIN))) {
+        zmsg_t *request = zmsg_recv(self->router);
+        if (!request)
+            break;
+        if (!s_shape(self, &request))
+            continue;
+        zmsg_first(request); /* identity, request id, verb */
+        zmsg_next(request);
+        zframe_t *verb = zmsg_next(request);
+        run[count].request = request;
+        run[count].outcome = leader && zframe_streq(verb, "submit") ? NODE_VERIFY_OK
+                                                                    : NODE_VERIFY_SKIP;
+        count++;
+    }
+    if (leader)
+        node_verify_run(self->verify, run, count);
+    bool queued = false;
+    for (size_t i = 0; i < count; i++) {
+        if (run[i].outcome == NODE_VERIFY_REFUSED) {
+            s_answer(self->router, run[i].request, "error", run[i].reason);
+            zmsg_destroy(&run[i].request);
+            continue;
+        }
+        s_enqueue(self, run[i].request, run[i].outcome == NODE_VERIFY_OK);
+        queued = true;
+    }
+    if (queued)
+        uv_async_send(&self->async);
 }
 
 static void *s_thread(void *argument)
@@ -167,17 +179,15 @@ static void *s_thread(void *argument)
     if (self->ledger_path[0]) {
         settle_error_t error;
         settle_error_clear(&error);
-        self->check = node_check_open(self->ledger_path, &error);
-        if (!self->check)
+        self->verify = node_verify_new(self->ledger_path, self->verify_threads, &error);
+        if (!self->verify)
             node_log(0, "warn", "intake", "signatures checked on the loop: %s", error.message);
     }
     zpoller_t *poller = zpoller_new(self->router, self->pair_thread, NULL);
     while (poller && !atomic_load(&self->stop)) {
         void *which = zpoller_wait(poller, POLL_MS);
         if (which == self->router) {
-            zmsg_t *request = zmsg_recv(self->router);
-            if (request)
-                s_request(self, request);
+            s_read_run(self);
         } else if (which == self->pair_thread) {
             zmsg_t *reply = zmsg_recv(self->pair_thread);
             if (reply)
@@ -185,7 +195,7 @@ static void *s_thread(void *argument)
         }
     }
     zpoller_destroy(&poller);
-    node_check_close(&self->check);
+    node_verify_destroy(&self->verify);
     return NULL;
 }
 
@@ -240,6 +250,7 @@ node_intake_t *node_intake_new(const node_intake_options_t *options, uv_loop_t *
     self->queue = queue;
     self->length = options->queue_length ? options->queue_length : 1;
     self->busy = options->busy;
+    self->verify_threads = options->verify_threads ? options->verify_threads : 1;
     if (options->ledger_path)
         snprintf(self->ledger_path, sizeof self->ledger_path, "%s", options->ledger_path);
     self->on_request = options->on_request;

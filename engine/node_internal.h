@@ -37,6 +37,7 @@ typedef struct {
     unsigned message_size_max; /* one request, all frames */
     atomic_uint_fast64_t *busy; /* counts requests turned away (may be NULL) */
     const char *ledger_path;    /* signatures checked on the thread against it (NULL: not) */
+    unsigned verify_threads;    /* threads verifying them, the intake's own included */
     node_request_fn on_request;
     node_drained_fn on_drained; /* may be NULL */
     void *context;

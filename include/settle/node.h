@@ -20,6 +20,8 @@
  *   message_size_max: 8388608           # [8 MiB] one request, all frames
  *   entry_commands_max: 4096            # [4096] commands gathered in one entry
  *   entry_bytes_max: 4194304            # [4 MiB] bytes gathered in one entry
+ *   verify_threads: 2                   # [2] threads verifying submits'
+ *                                       # signatures on the leader, 1..8
  *   log_level: info                     # [info] debug, info, warn or error
  *   payer_tax_id: "591234567"           # [none] the payer's tax id on the 835s
  *                                       # this node renders (`remit ... x12`)
@@ -135,6 +137,8 @@
 #define NODE_MESSAGE_SIZE_MAX    (8u << 20) /* default message_size_max */
 #define NODE_ENTRY_BYTES_MAX     (4u << 20) /* default entry_bytes_max */
 #define NODE_SNAPSHOT_THRESHOLD  1024       /* default snapshot_threshold */
+#define NODE_VERIFY_THREADS      2          /* default verify_threads */
+#define NODE_VERIFY_THREADS_MAX  8
 #define NODE_REQUEST_ID_SIZE_MAX 64
 #define NODE_STOP_MS_MAX         5000 /* a clean stop takes at most this long */
 
@@ -163,6 +167,7 @@ typedef struct {
     unsigned message_size_max;
     unsigned entry_commands_max;
     unsigned entry_bytes_max;
+    unsigned verify_threads;
     unsigned peer_count;
     node_peer_t peers[NODE_PEERS_MAX];
 } node_config_t;
