@@ -28,10 +28,10 @@ esac
 settle=$bin/settle
 settled=$bin/settled
 cd "$top" || exit 1
-[ -x "$settle" ] && [ -x "$settled" ] || {
+if [ ! -x "$settle" ] || [ ! -x "$settled" ]; then
     echo "demo: $settle or $settled is missing; run make build" >&2
     exit 1
-}
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/settle-demo.XXXXXX") || exit 1
 C=$work/cluster
@@ -149,6 +149,7 @@ printf '   enroll  %-34s %-15s %s\n' fixtures/enrollment.yaml \
     "$(grep -c '^  - {id:' fixtures/enrollment.yaml) members" \
     "$(awk '$1 == "index" {i = $2} $1 == "command" {s = $4} END {print s, "at index", i}' "$work/enroll.out")"
 run fund "$settle" submit --key "$KEY" fund 100000000
+# shellcheck disable=SC2016 # a dollar sign, not an expansion
 printf '   fund    %-34s %-15s %s\n' '$1,000,000.00' "" \
     "$(awk '$1 == "index" {i = $2} $1 == "command" {s = $4} END {print s, "at index", i}' "$work/fund.out")"
 
@@ -185,7 +186,7 @@ mkdir "$work/remits"
 run pay "$settle" pay --payer ACMEHP --key "$KEY" --out "$work/remits"
 grep '^payment ' "$work/pay.out" | dollars | sed 's/^/   pay:   /'
 payment=$(awk -v npi="$SETTLE_PROVIDER_A" '$1 == "payment" && $2 == npi {print $3}' "$work/pay.out")
-[ -n "$payment" ] && [ "$payment" != "-" ] || fail "no payment for provider $SETTLE_PROVIDER_A"
+case "$payment" in "" | -) fail "no payment for provider $SETTLE_PROVIDER_A" ;; esac
 wait "$watcher" || fail "the watcher exited $?: $(cat "$work/watch.err")"
 watcher=
 echo
@@ -238,6 +239,7 @@ while :; do
 done
 echo
 printf '   %-7s %-6s %s\n' node index hash
+# shellcheck disable=SC2086 # each head is "INDEX HASH": two columns
 printf '   %-7s %-6s %s\n' node-1 $h1 node-2 $h2 node-3 $h3
 echo "   (node-$leader caught up in $(($(date +%s) - restarted)) s)"
 echo
