@@ -201,14 +201,16 @@ tr -d '\r\n' <"$work/remits/$payment.835" | tr '~' '\n' | head -n 15 | sed 's/^/
 # ------------------------------------------------------------------------
 section "5. The leader dies; the cluster goes on" \
     "SIGKILL the leader, keep submitting (the client finds the new leader), restart the node and watch it catch up."
-# Each submit is a new client: it still asks the dead node first and waits
-# out its timeouts (about 6 s) before the live ones answer.
+# Each submit is a new client that asks every node in SETTLE_NODE for the
+# payer's next sequence number, the dead one included: 2 tries of 2 s there,
+# and 2 s more when the dead node is the first it sends the command to.
 run head "$settle" head
 leader=$(awk '$1 == "leader" {print $2}' "$work/head.out")
 case "$leader" in [1-3]) ;; *) fail "no leader: $(cat "$work/head.out")" ;; esac
 kill -KILL "$(cat "$C/node-$leader.pid")" || fail "could not kill node-$leader"
 echo "   killed node-$leader (the leader, pid $(cat "$C/node-$leader.pid")) with SIGKILL"
-echo "   three more claims, each its own submit (a new client, which waits out the dead node first):"
+echo "   three more claims, each its own submit; each waits out the dead node (a few seconds),"
+echo "   for it asks every node for the payer's next sequence number:"
 n=0
 for source in office-visit:OV-2026-0001:OV-2026-0002 physical-therapy:PT-88120:PT-88121 \
     office-visit:OV-2026-0001:OV-2026-0003; do
