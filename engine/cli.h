@@ -121,6 +121,8 @@ typedef struct {
     int tries;
     unsigned call_count; /* makes each call's request ids distinct */
     int quiet;           /* nonzero: no "no answer" line on stderr */
+    int resent; /* nonzero: the last call sent its bytes again after a copy that
+                 * may have been applied (no answer, or "retry") */
 } cli_client_t;
 
 /* One argument frame of a request (not owned). */

@@ -118,9 +118,13 @@ int cli_client_call(cli_client_t *client, const char *verb, const cli_frame_t *f
 {
     *text_out = NULL;
     client->call_count++;
+    client->resent = 0;
+    int unsure = 0; /* an earlier copy may have been applied: no answer, or "retry" */
     for (int attempt = 0; attempt < client->tries; attempt++) {
+        client->resent = unsure;
         zmsg_t *reply = s_exchange(client, verb, frames, frame_count, (unsigned)attempt);
         if (!reply) {
+            unsure = 1;
             client->redirect[0] = '\0';
             client->current = (client->current + 1) % client->endpoint_count;
             continue;
@@ -136,6 +140,7 @@ int cli_client_call(cli_client_t *client, const char *verb, const cli_frame_t *f
         } else if (status && text && strcmp(status, "redirect") == 0) {
             snprintf(client->redirect, sizeof client->redirect, "%s", text);
         } else {
+            unsure = 1;
             client->redirect[0] = '\0';
             nanosleep(&(struct timespec){0, RETRY_PAUSE_NS}, NULL);
         }

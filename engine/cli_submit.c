@@ -24,6 +24,9 @@
 
 #define CLAIMS_MAX COMMAND_BATCH_CLAIMS_MAX
 
+
+/* How long a quiet question (a node that may be down) waits per try. */
+#define QUICK_TIMEOUT_MS 500
 /* ------------------------------------------------------------------------
  * Building the command
  * ------------------------------------------------------------------------ */
@@ -153,7 +156,8 @@ static int s_participant_at(const cli_client_t *client, const char *endpoint, co
     cli_client_t one;
     cli_client_init(&one);
     one.quiet = quiet;
-    one.timeout_ms = client->timeout_ms;
+    one.timeout_ms = quiet && client->timeout_ms > QUICK_TIMEOUT_MS ? QUICK_TIMEOUT_MS
+                                                                     : client->timeout_ms;
     one.tries = quiet ? 2 : client->tries;
     one.endpoints[0] = strdup(endpoint);
     one.endpoint_count = one.endpoints[0] ? 1 : 0;
@@ -193,8 +197,10 @@ static int s_participant_answer(const char *text, const char *signer, const char
  * answers `head` names it, so that the leader is asked too. */
 static void s_learn_leader(cli_client_t *client)
 {
-    int quiet = client->quiet;
-    client->quiet = 1;
+    int quiet = client->quiet, tries = client->tries, timeout_ms = client->timeout_ms;
+    client->quiet = 1; /* one short try per node: a node that is down costs little */
+    client->tries = (int)client->endpoint_count;
+    client->timeout_ms = timeout_ms < QUICK_TIMEOUT_MS ? timeout_ms : QUICK_TIMEOUT_MS;
     char *text = NULL, intake[CLI_ENDPOINT_SIZE];
     if (cli_client_text(client, "head", NULL, 0, &text) == CLI_EXIT_OK &&
         cli_text_field(text, "leader_intake", intake, sizeof intake) == 0 &&
@@ -202,6 +208,23 @@ static void s_learn_leader(cli_client_t *client)
         snprintf(client->redirect, sizeof client->redirect, "%s", intake);
     free(text);
     client->quiet = quiet;
+    client->tries = tries;
+    client->timeout_ms = timeout_ms;
+}
+
+/* The leader's answer alone, when a leader is known and answers: it has
+ * applied every command it acknowledged.  CLI_EXIT_FAILURE otherwise. */
+static int s_leader_sequence(cli_client_t *client, const char *signer, const char *key_path,
+                             uint64_t *sequence_out)
+{
+    if (!client->redirect[0])
+        return CLI_EXIT_FAILURE;
+    char *text = NULL;
+    int rc = s_participant_at(client, client->redirect, signer, 1, &text);
+    if (rc == CLI_EXIT_OK)
+        rc = s_participant_answer(text, signer, key_path, sequence_out);
+    free(text);
+    return rc;
 }
 
 /*
@@ -217,6 +240,8 @@ int cli_next_sequence(cli_client_t *client, const char *signer, const char *key_
     uint64_t highest = 0;
     int rc = CLI_EXIT_OK;
     s_learn_leader(client);
+    if (s_leader_sequence(client, signer, key_path, sequence_out) == CLI_EXIT_OK)
+        return CLI_EXIT_OK;
     for (unsigned i = 0; i <= client->endpoint_count && rc == CLI_EXIT_OK; i++) {
         const char *endpoint = i < client->endpoint_count ? client->endpoints[i] : client->redirect;
         if (!endpoint[0])
@@ -426,10 +451,18 @@ int cli_submit(int argc, char **argv)
     if (rc == CLI_EXIT_OK) {
         cli_frame_t frame = {bytes, size};
         rc = cli_client_call(&client, "submit", &frame, 1, &text);
-        if (rc == CLI_EXIT_OK)
+        if (rc == CLI_EXIT_OK) {
             rc = cli_print_answer(text, stdout);
-        else if (rc == CLI_EXIT_REJECTED)
+        } else if (rc == CLI_EXIT_REJECTED && client.resent && strstr(text, "replayed sequence ")) {
+            /* Our first copy was applied and its answer lost: not a failure. */
+            fprintf(stderr,
+                    "settle: submit: applied; its answer was lost and the copy sent again was "
+                    "refused as a replay (%s); `settle status` shows the claims\n",
+                    text);
+            rc = CLI_EXIT_OK;
+        } else if (rc == CLI_EXIT_REJECTED) {
             fprintf(stderr, "settle: submit: %s\n", text);
+        }
     }
     free(text);
     settle_free(bytes);
