@@ -201,16 +201,16 @@ tr -d '\r\n' <"$work/remits/$payment.835" | tr '~' '\n' | head -n 15 | sed 's/^/
 # ------------------------------------------------------------------------
 section "5. The leader dies; the cluster goes on" \
     "SIGKILL the leader, keep submitting (the client finds the new leader), restart the node and watch it catch up."
-# Each submit is a new client that asks every node in SETTLE_NODE for the
-# payer's next sequence number, the dead one included: 2 tries of 2 s there,
-# and 2 s more when the dead node is the first it sends the command to.
+# Each submit is a new client: it asks the nodes in SETTLE_NODE who leads
+# (half a second for the dead one) and the leader for the payer's next
+# sequence number.  The first waits for the survivors to elect a leader.
 run head "$settle" head
 leader=$(awk '$1 == "leader" {print $2}' "$work/head.out")
 case "$leader" in [1-3]) ;; *) fail "no leader: $(cat "$work/head.out")" ;; esac
 kill -KILL "$(cat "$C/node-$leader.pid")" || fail "could not kill node-$leader"
 echo "   killed node-$leader (the leader, pid $(cat "$C/node-$leader.pid")) with SIGKILL"
-echo "   three more claims, each its own submit; each waits out the dead node (a few seconds),"
-echo "   for it asks every node for the payer's next sequence number:"
+echo "   three more claims, each its own submit; the first waits while the two survivors"
+echo "   elect a new leader, and the client finds it:"
 n=0
 for source in office-visit:OV-2026-0001:OV-2026-0002 physical-therapy:PT-88120:PT-88121 \
     office-visit:OV-2026-0001:OV-2026-0003; do
