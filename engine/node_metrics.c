@@ -116,6 +116,9 @@ char *node_metrics_text(const node_metrics_t *m, uint64_t node_id, const char *f
         {"events_published", "events published", "counter", m->events_published},
         {"busy", "requests turned away, queue full", "counter", atomic_load(&m->busy)},
         {"queue_depth", "requests waiting at the last drain", "gauge", m->queue_depth},
+        {"snapshots_taken", "snapshots of the ledger taken", "counter", m->snapshots_taken},
+        {"snapshots_restored", "snapshots installed from the leader or disk", "counter",
+         m->snapshots_restored},
     };
     s_out_t out = {settle_malloc(TEXT_SIZE), 0};
     if (!out.text)

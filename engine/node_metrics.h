@@ -39,6 +39,8 @@ typedef struct {
     uint64_t events_published;
     atomic_uint_fast64_t busy;  /* requests turned away: the queue was full */
     uint64_t queue_depth;       /* requests waiting, at the last drain */
+    uint64_t snapshots_taken;   /* copied from the state machine's adapter when read */
+    uint64_t snapshots_restored;
     node_histogram_t commit_latency; /* a submit's arrival on the loop to its answer */
     node_histogram_t entry_commands; /* commands per proposed entry (not microseconds) */
 } node_metrics_t;

@@ -246,6 +246,10 @@ static void s_stats(node_t *n, zmsg_t *request, zframe_t *identity, zframe_t *re
 {
     char *format = zmsg_popstr(request);
     n->metrics.queue_depth = node_intake_depth(n->intake);
+    raft_fsm_stats_t fsm_stats;
+    raft_fsm_stats(n->adapter, &fsm_stats);
+    n->metrics.snapshots_taken = fsm_stats.snapshots_taken;
+    n->metrics.snapshots_restored = fsm_stats.snapshots_restored;
     size_t size = 0;
     char *text = node_metrics_text(&n->metrics, n->config->id, format ? format : "text", &size);
     if (text)
