@@ -29,7 +29,8 @@ PIDS=()
 cleanup() {
     for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; done
     wait 2>/dev/null
-    rm -rf "$DIR"
+    [ -n "${KEEP:-}" ] && echo "kept $DIR" >&2
+    [ -n "${KEEP:-}" ] || rm -rf "$DIR"
 }
 trap cleanup EXIT
 
