@@ -104,11 +104,13 @@ static bool s_shape(node_intake_t *self, zmsg_t **request)
         return false;
     }
     size_t size = zmsg_content_size(*request) - zframe_size(identity);
-    if (size > self->message_size_max || zmsg_size(*request) > COMMAND_ENTRY_COMMANDS_MAX + 3) {
+    /* Frames counted as the client sent them: request id, verb, arguments
+     * (the identity frame is ZeroMQ's). */
+    if (size > self->message_size_max || zmsg_size(*request) - 1 > COMMAND_ENTRY_COMMANDS_MAX + 2) {
         char text[128];
         snprintf(text, sizeof text,
                  "too large: %zu bytes in %zu frames (at most %zu bytes, %u frames)", size,
-                 zmsg_size(*request) - 1, self->message_size_max, COMMAND_ENTRY_COMMANDS_MAX + 3);
+                 zmsg_size(*request) - 1, self->message_size_max, COMMAND_ENTRY_COMMANDS_MAX + 2);
         s_answer(self->router, *request, "error", text);
         zmsg_destroy(request);
         return false;

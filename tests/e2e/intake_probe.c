@@ -2,7 +2,9 @@
  * intake_probe.c - the intake robustness probe (test_intake_robustness.sh
  * runs it against a node started with queue_length 4 and message_size_max
  * 65536): malformed, unknown, garbage, oversized and flooding requests,
- * each answered with the right status, and the node still serving after
+ * each answered with the right status; the request id, message size and
+ * frame count limits each at the limit (taken in) and one past (refused);
+ * and the node still serving after
  * them: head answers, a valid submit is decided, stats counts the busy
  * answers, and its Prometheus form is valid text exposition.
  *
@@ -25,6 +27,7 @@
 #include "settle/claim_codec.h"
 #include "settle/claim_json.h"
 #include "settle/command.h"
+#include "settle/node.h"
 
 #define PROBE_SECONDS_MAX  50
 #define REPLY_TIMEOUT_MS   5000
@@ -227,6 +230,70 @@ static void s_oversized(zsock_t *socket)
     free(big);
 }
 
+/* A submit of count commands of command_size garbage bytes each. */
+static void s_send_submit(zsock_t *socket, const char *id, size_t count, size_t command_size)
+{
+    zmsg_t *request = zmsg_new();
+    uint8_t *garbage = calloc(1, command_size ? command_size : 1);
+    zmsg_addstr(request, id);
+    zmsg_addstr(request, "submit");
+    for (size_t i = 0; i < count; i++)
+        zmsg_addmem(request, garbage, command_size);
+    free(garbage);
+    if (zmsg_send(&request, socket) != 0)
+        s_fail("cannot send");
+}
+
+/* The intake's limits at the limit and one past it: the request id (64
+ * bytes), the request's size (message_size_max bytes, request id, verb and
+ * arguments) and its frame count (request id, verb and at most
+ * COMMAND_ENTRY_COMMANDS_MAX commands).  At the limit a request is taken
+ * in (garbage commands: "error" naming command 0); one past, it is
+ * refused as "too large" before anything reads it. */
+static void s_limits_by_one(zsock_t *socket)
+{
+    char id[NODE_REQUEST_ID_SIZE_MAX];
+    memset(id, 'i', sizeof id);
+    s_send(socket, 2, id, sizeof id, "head", (size_t)4);
+    zmsg_t *reply = zmsg_recv(socket);
+    if (!reply || zmsg_size(reply) != 3)
+        s_fail("a 64-byte request id: no answer");
+    zmsg_first(reply);
+    char *status = zframe_strdup(zmsg_next(reply));
+    if (strcmp(status, "ok") != 0)
+        s_fail("a 64-byte request id: answered %s", status);
+    printf("ok: a request id of 64 bytes: ok\n");
+    free(status);
+    zmsg_destroy(&reply);
+
+    /* "m0" and "submit" are 8 bytes of the message. */
+    s_send_submit(socket, "m0", 1, MESSAGE_SIZE_MAX - 8);
+    char *text = s_expect(socket, "a request of exactly message_size_max", "error", "m0");
+    if (strstr(text, "too large") || strncmp(text, "command 0:", 10) != 0)
+        s_fail("a request of exactly message_size_max: %s", text);
+    free(text);
+    s_send_submit(socket, "m1", 1, MESSAGE_SIZE_MAX - 7);
+    text = s_expect(socket, "a request one byte past message_size_max", "error", "m1");
+    if (!strstr(text, "too large"))
+        s_fail("a request one byte past message_size_max: %s", text);
+    free(text);
+    printf("ok: message_size_max bytes: taken in; one more: too large\n");
+
+    s_send_submit(socket, "f0", COMMAND_ENTRY_COMMANDS_MAX, 1);
+    text = s_expect(socket, "a submit of COMMAND_ENTRY_COMMANDS_MAX commands", "error", "f0");
+    if (strstr(text, "too large") || strncmp(text, "command 0:", 10) != 0)
+        s_fail("a submit of %d commands: %s", COMMAND_ENTRY_COMMANDS_MAX, text);
+    free(text);
+    s_send_submit(socket, "f1", COMMAND_ENTRY_COMMANDS_MAX + 1, 1);
+    text = s_expect(socket, "a submit of one command more", "error", "f1");
+    if (!strstr(text, "too large") || !strstr(text, "in 4099 frames") ||
+        !strstr(text, "4098 frames)"))
+        s_fail("a submit of %d commands: %s", COMMAND_ENTRY_COMMANDS_MAX + 1, text);
+    free(text);
+    printf("ok: %d commands in a submit: taken in; one more: too large\n",
+           COMMAND_ENTRY_COMMANDS_MAX);
+}
+
 /* Floods the tiny queue with replayed (sequence 0) submits from several
  * sockets: each is answered "error" (a replay) or "retry" "busy: ..."; the
  * busy ones are sent again until each is answered "error".  Returns the
@@ -373,6 +440,7 @@ int main(int argc, char **argv)
 
     s_malformed(socket);
     s_oversized(socket);
+    s_limits_by_one(socket);
     size_t replay_size = 0;
     uint8_t *replay = s_command(argv[2], argv[3], "PROBE-REPLAY", 0, &replay_size);
     s_flood(replay, replay_size);

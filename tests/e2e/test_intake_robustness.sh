@@ -3,7 +3,8 @@
 # one settled node (queue_length 4, message_size_max 65536) with the PPO
 # deployed, members enrolled and the payer funded; then intake_probe sends
 # a request without a verb, an empty request id, an unknown verb, garbage
-# as a command, requests past message_size_max and a flood that fills the
+# as a command, requests past message_size_max, the request id, size and
+# frame count limits each at the limit and one past, and a flood that fills the
 # queue; each must be answered with the right status, and the node must
 # keep serving (head, a valid submit decided, stats with busy > 0, valid
 # Prometheus text).  Finally the node must stop cleanly on SIGTERM.
