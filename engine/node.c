@@ -138,6 +138,18 @@ static int s_open(node_t *n, settle_error_t *error)
     raft_set_heartbeat_timeout(&n->raft, c->heartbeat_timeout_ms);
     raft_set_snapshot_threshold(&n->raft, c->snapshot_threshold);
     raft_set_snapshot_trailing(&n->raft, c->snapshot_threshold);
+    /* libraft 0.15 drops an InstallSnapshot that reaches a follower while it
+     * stores a snapshot of its own (RAFT_BUSY, no answer), and the leader,
+     * waiting for an answer, ignores the follower's rejections and sends the
+     * snapshot again only after this timeout (libraft's default: 30 s). */
+    raft_set_install_snapshot_timeout(&n->raft, c->install_snapshot_timeout_ms);
+    /* raft_uv queues what it sends to a peer that is down until its next
+     * connect attempt (then keeps the newest three) and delivers the queue
+     * when the peer is back: the shorter the wait between attempts, the fewer
+     * stale messages a restarted node gets (with the default, 1 s, old
+     * entries, and old snapshots, that make it apply and take a snapshot of
+     * its own just as the leader's arrives). */
+    raft_uv_set_connect_retry_delay(&n->io, NODE_CONNECT_RETRY_MS);
     struct raft_configuration configuration;
     raft_configuration_init(&configuration);
     for (unsigned i = 0; i < c->peer_count; i++)

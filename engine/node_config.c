@@ -59,6 +59,7 @@ static const s_number_key_t s_numbers[] = {
     {"election_timeout_ms", 60000, offsetof(node_config_t, election_timeout_ms)},
     {"heartbeat_timeout_ms", 60000, offsetof(node_config_t, heartbeat_timeout_ms)},
     {"snapshot_threshold", 1u << 30, offsetof(node_config_t, snapshot_threshold)},
+    {"install_snapshot_timeout_ms", 3600000, offsetof(node_config_t, install_snapshot_timeout_ms)},
     {"queue_length", 1u << 20, offsetof(node_config_t, queue_length)},
     {"message_size_max", 1u << 30, offsetof(node_config_t, message_size_max)},
     {"entry_commands_max", COMMAND_ENTRY_COMMANDS_MAX, offsetof(node_config_t, entry_commands_max)},
@@ -232,6 +233,7 @@ static int s_finish(const char *path, node_config_t *c, settle_error_t *error)
     s_default(&c->election_timeout_ms, 1000);
     s_default(&c->heartbeat_timeout_ms, 100);
     s_default(&c->snapshot_threshold, NODE_SNAPSHOT_THRESHOLD);
+    s_default(&c->install_snapshot_timeout_ms, NODE_INSTALL_SNAPSHOT_MS);
     s_default(&c->queue_length, NODE_QUEUE_MAX);
     s_default(&c->message_size_max, NODE_MESSAGE_SIZE_MAX);
     s_default(&c->entry_commands_max, COMMAND_ENTRY_COMMANDS_MAX);

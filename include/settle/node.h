@@ -16,6 +16,11 @@
  *   election_timeout_ms: 1000           # [1000]
  *   heartbeat_timeout_ms: 100           # [100]
  *   snapshot_threshold: 1024            # [1024] entries between snapshots
+ *   install_snapshot_timeout_ms: 5000   # [5000] a leader that sent a follower a
+ *                                       # snapshot and heard nothing back sends
+ *                                       # it again after this long (libraft 0.15
+ *                                       # drops an install that arrives while the
+ *                                       # follower stores its own snapshot)
  *   queue_length: 1024                  # [1024] requests waiting; past it: busy
  *   message_size_max: 8388608           # [8 MiB] one request, all frames
  *   entry_commands_max: 4096            # [4096] commands gathered in one entry
@@ -137,6 +142,8 @@
 #define NODE_MESSAGE_SIZE_MAX    (8u << 20) /* default message_size_max */
 #define NODE_ENTRY_BYTES_MAX     (4u << 20) /* default entry_bytes_max */
 #define NODE_SNAPSHOT_THRESHOLD  1024       /* default snapshot_threshold */
+#define NODE_INSTALL_SNAPSHOT_MS 5000       /* default install_snapshot_timeout_ms */
+#define NODE_CONNECT_RETRY_MS    250        /* a peer that is down: next connect attempt */
 #define NODE_VERIFY_THREADS      2          /* default verify_threads */
 #define NODE_VERIFY_THREADS_MAX  8
 #define NODE_REQUEST_ID_SIZE_MAX 64
@@ -163,6 +170,7 @@ typedef struct {
     unsigned election_timeout_ms;
     unsigned heartbeat_timeout_ms;
     unsigned snapshot_threshold;
+    unsigned install_snapshot_timeout_ms;
     unsigned queue_length;
     unsigned message_size_max;
     unsigned entry_commands_max;
