@@ -140,7 +140,8 @@ int cli_client_call(cli_client_t *client, const char *verb, const cli_frame_t *f
         } else if (status && text && strcmp(status, "redirect") == 0) {
             snprintf(client->redirect, sizeof client->redirect, "%s", text);
         } else {
-            unsure = 1;
+            /* "retry": busy (never queued) is sure; a lost leadership is not */
+            unsure |= !(text && strncmp(text, "busy", 4) == 0);
             client->redirect[0] = '\0';
             nanosleep(&(struct timespec){0, RETRY_PAUSE_NS}, NULL);
         }

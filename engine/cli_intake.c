@@ -453,12 +453,14 @@ static int s_send_batch(s_intake_t *s, const char *job, unsigned b, unsigned bat
     int length;
     if (rc == CLI_EXIT_OK) {
         length = snprintf(answer, sizeof answer, "%s", text);
-    } else if (resent && s_sequence_used(text)) {
+    } else if ((resent || s->client.resent) && s_sequence_used(text)) {
         int on_ledger = s_batch_on_ledger(s, job, ids);
         length = snprintf(answer, sizeof answer, "%s: %s\n",
-                          on_ledger == 0 ? "error: refused, and its claims are not on the ledger"
-                                         : "replay (applied before the crash; see `settle "
-                                           "status`)",
+                          on_ledger == 1   ? "replay (applied before its answer came; see "
+                                             "`settle status`)"
+                          : on_ledger == 0 ? "error: refused, and its claims are not on the ledger"
+                                           : "error: refused as a replay, and the node cannot "
+                                             "tell whether its claims are on the ledger",
                           text);
     } else {
         length = snprintf(answer, sizeof answer, "error: %s\n", text);

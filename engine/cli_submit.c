@@ -21,6 +21,7 @@
 #include "settle/alloc.h"
 #include "settle/claim_codec.h"
 #include "settle/command.h"
+#include "settle/hash.h"
 
 #define CLAIMS_MAX COMMAND_BATCH_CLAIMS_MAX
 
@@ -76,14 +77,14 @@ static int s_payload(const char *payer, int argc, char **argv, uint8_t *type_out
         if (errno || *end || value.amount_cents <= 0)
             return CLI_EXIT_USAGE;
         *type_out = COMMAND_FUND;
-        return command_fund_encode(&value, payload_out, size_out) == SETTLE_OK ? 0 : 3;
+        return command_fund_encode(&value, payload_out, size_out) == SETTLE_OK ? 0 : CLI_EXIT_FAILURE;
     }
     if (strcmp(kind, "pay") == 0 && argc == 1) {
         command_pay_t value;
         memset(&value, 0, sizeof value);
         snprintf(value.payer, sizeof value.payer, "%s", payer);
         *type_out = COMMAND_PAY;
-        return command_pay_encode(&value, payload_out, size_out) == SETTLE_OK ? 0 : 3;
+        return command_pay_encode(&value, payload_out, size_out) == SETTLE_OK ? 0 : CLI_EXIT_FAILURE;
     }
     static s_batch_t batch;
     cli_claim_sink_t sink = {s_claim, NULL};
@@ -408,6 +409,63 @@ int cli_signer_from_key(const char *key, char *out, size_t size)
     return 0;
 }
 
+/* Whether every claim of the batch payload is on the ledger with these
+ * very contents (the `claim` query's content_hash). */
+static bool s_batch_on_ledger(cli_client_t *client, const char *payer, const uint8_t *payload,
+                              size_t size)
+{
+    command_batch_t batch;
+    settle_error_t error;
+    if (command_batch_decode(payload, size, &batch, &error) != SETTLE_OK)
+        return false;
+    cli_client_prefer_freshest(client);
+    const uint8_t *bytes = NULL;
+    size_t cursor = 0, length = 0;
+    bool all = true;
+    while (all && command_batch_next(&batch, &cursor, &bytes, &length)) {
+        claim_t *claim = NULL;
+        uint8_t digest[HASH_SHA256_SIZE];
+        char hex[2 * HASH_SHA256_SIZE + 1], stored[2 * HASH_SHA256_SIZE + 8], *text = NULL;
+        all = claim_decode(bytes, length, &claim, &error) == SETTLE_OK &&
+              hash_sha256(bytes, length, digest) == SETTLE_OK;
+        if (all) {
+            hash_to_hex(digest, sizeof digest, hex);
+            const char *arguments[] = {claim->claim_id, payer};
+            all = cli_client_text(client, "claim", arguments, 2, &text) == CLI_EXIT_OK &&
+                  cli_text_field(text, "content_hash", stored, sizeof stored) == 0 &&
+                  strcmp(stored, hex) == 0;
+        }
+        free(text);
+        claim_destroy(&claim);
+    }
+    return all;
+}
+
+/*
+ * A copy sent again after one that went unanswered was refused as a
+ * replay: the first copy may have been applied, or another command of the
+ * same signer may hold that sequence number.  A batch is confirmed by its
+ * claims' content hashes on the ledger (exit 0); anything else cannot be
+ * told apart (exit 3, with what to check).
+ */
+static int s_replay_verdict(cli_client_t *client, const char *payer, uint8_t type,
+                            const uint8_t *payload, size_t size, const char *text)
+{
+    if (type == COMMAND_BATCH && s_batch_on_ledger(client, payer, payload, size)) {
+        fprintf(stderr,
+                "settle: submit: applied: its answer was lost, the copy sent again was refused "
+                "as a replay (%s), and every claim is on the ledger as sent\n",
+                text);
+        return CLI_EXIT_OK;
+    }
+    fprintf(stderr,
+            "settle: submit: unknown: an earlier copy went unanswered and the copy sent again "
+            "was refused as a replay (%s); check with `settle status` or `settle head` before "
+            "sending it again with a new sequence number\n",
+            text);
+    return CLI_EXIT_FAILURE;
+}
+
 int cli_submit(int argc, char **argv)
 {
     if (argc > 1 && cli_is_help(argv[1])) {
@@ -454,12 +512,7 @@ int cli_submit(int argc, char **argv)
         if (rc == CLI_EXIT_OK) {
             rc = cli_print_answer(text, stdout);
         } else if (rc == CLI_EXIT_REJECTED && client.resent && strstr(text, "replayed sequence ")) {
-            /* Our first copy was applied and its answer lost: not a failure. */
-            fprintf(stderr,
-                    "settle: submit: applied; its answer was lost and the copy sent again was "
-                    "refused as a replay (%s); `settle status` shows the claims\n",
-                    text);
-            rc = CLI_EXIT_OK;
+            rc = s_replay_verdict(&client, options.payer, type, payload, payload_size, text);
         } else if (rc == CLI_EXIT_REJECTED) {
             fprintf(stderr, "settle: submit: %s\n", text);
         }

@@ -52,8 +52,9 @@ static void s_barrier_done(struct raft_barrier *barrier, int status)
     }
     settle_free(entry);
     n->genesis_apply.data = n;
-    if (raft_apply(&n->raft, &n->genesis_apply, &buffer, 1, s_genesis_applied) != 0) {
-        raft_free(buffer.base);
+    int rc = raft_apply(&n->raft, &n->genesis_apply, &buffer, 1, s_genesis_applied);
+    if (rc != 0) {
+        raft_fsm_buffer_refused(&buffer, rc);
         n->genesis_pending = false;
     }
 }

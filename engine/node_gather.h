@@ -19,7 +19,8 @@
 
 #include "settle/error.h"
 
-#define NODE_GATHER_INFLIGHT 4 /* entries proposed and not yet answered, at most */
+#define NODE_GATHER_INFLIGHT     4  /* entries in flight before gathering waits */
+#define NODE_GATHER_INFLIGHT_MAX 16 /* past it, a submit that does not fit is "busy" */
 
 /* A submitter waiting for its commands' outcome. */
 typedef struct {

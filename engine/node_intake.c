@@ -18,7 +18,8 @@
 #include "settle/command.h"
 
 #define POLL_MS 50
-#define RUN_MAX 256 /* requests read off the socket before queueing */
+#define RUN_MAX 256
+#define STOP_LINGER_MS 200 /* the last replies' time to leave at a stop */ /* requests read off the socket before queueing */
 
 struct node_intake_s {
     uv_async_t async; /* first: the close callback frees the struct through it */
@@ -90,32 +91,67 @@ static void s_answer(zsock_t *router, zmsg_t *request, const char *status, const
     zframe_destroy(&request_id);
 }
 
-/* Whether a request has the shape of one: answers "error" and takes it
- * when it has not. */
-static bool s_shape(node_intake_t *self, zmsg_t **request)
+/* What a request's reading found: its size and frames as the client sent
+ * them (request id, verb, arguments; ZeroMQ's identity frame not counted). */
+typedef struct {
+    size_t size;
+    size_t frames;
+    bool too_large; /* past a limit: what followed was read and dropped */
+} s_read_t;
+
+/* Reads one request frame by frame, keeping no more than the limits allow:
+ * past them the rest is read and dropped (ZeroMQ's own limit is per frame,
+ * so a request of many large frames must not be kept whole).  The identity
+ * and request id are always kept, to answer.  NULL when nothing came. */
+static zmsg_t *s_recv_request(node_intake_t *self, s_read_t *read)
+{
+    memset(read, 0, sizeof *read);
+    zmsg_t *request = zmsg_new();
+    size_t frames_max = COMMAND_ENTRY_COMMANDS_MAX + 2;
+    bool identity = true; /* the first frame is ZeroMQ's */
+    do {
+        zframe_t *frame = zframe_recv(self->router);
+        if (!frame)
+            break;
+        if (!identity) {
+            read->size += zframe_size(frame);
+            read->frames++;
+        }
+        identity = false;
+        read->too_large = read->too_large || read->size > self->message_size_max ||
+                          read->frames > frames_max;
+        if (!read->too_large || zmsg_size(request) < 2)
+            zmsg_append(request, &frame);
+        else
+            zframe_destroy(&frame);
+    } while (zsock_rcvmore(self->router));
+    if (zmsg_size(request) == 0)
+        zmsg_destroy(&request);
+    return request;
+}
+
+/* Whether a request has the shape of one and is within the limits:
+ * answers "error" and takes it when not. */
+static bool s_shape(node_intake_t *self, zmsg_t **request, const s_read_t *read)
 {
     zframe_t *identity = zmsg_first(*request);
     zframe_t *request_id = zmsg_next(*request);
     zframe_t *verb = zmsg_next(*request);
-    if (!identity || !request_id || !verb || zframe_size(request_id) == 0 ||
-        zframe_size(request_id) > NODE_REQUEST_ID_SIZE_MAX) {
-        s_answer(self->router, *request, "error", "malformed request: [request id] [verb] ...");
-        zmsg_destroy(request);
-        return false;
+    const char *problem = NULL;
+    char text[160];
+    if (read->too_large) {
+        snprintf(text, sizeof text, "too large: %zu bytes in %zu frames (at most %zu bytes, %u frames)",
+                 read->size, read->frames, self->message_size_max, COMMAND_ENTRY_COMMANDS_MAX + 2);
+        problem = text;
+    } else if (!identity || !request_id || !verb || zframe_size(request_id) == 0 ||
+               zframe_size(request_id) > NODE_REQUEST_ID_SIZE_MAX) {
+        problem = "malformed request: [request id] [verb] ...";
     }
-    size_t size = zmsg_content_size(*request) - zframe_size(identity);
-    /* Frames counted as the client sent them: request id, verb, arguments
-     * (the identity frame is ZeroMQ's). */
-    if (size > self->message_size_max || zmsg_size(*request) - 1 > COMMAND_ENTRY_COMMANDS_MAX + 2) {
-        char text[128];
-        snprintf(text, sizeof text,
-                 "too large: %zu bytes in %zu frames (at most %zu bytes, %u frames)", size,
-                 zmsg_size(*request) - 1, self->message_size_max, COMMAND_ENTRY_COMMANDS_MAX + 2);
-        s_answer(self->router, *request, "error", text);
-        zmsg_destroy(request);
-        return false;
-    }
-    return true;
+    if (!problem)
+        return true;
+    s_answer(self->router, *request, "error", problem);
+    zmsg_destroy(request);
+    return false;
 }
 
 /* Queues a checked request for the loop, marked verified or not; answers
@@ -145,11 +181,15 @@ static void s_read_run(node_intake_t *self)
     node_verify_item_t run[RUN_MAX];
     size_t count = 0;
     bool leader = self->verify && atomic_load(&self->leader);
-    while (count < RUN_MAX && (count == 0 || (zsock_events(self->router) & ZMQ_POLLIN))) {
-        zmsg_t *request = zmsg_recv(self->router);
+    /* The first read is known to be ready; every later one is asked first,
+     * so that the thread never blocks here (a refused request counts). */
+    for (size_t read = 0; read < RUN_MAX && (read == 0 || (zsock_events(self->router) & ZMQ_POLLIN));
+         read++) {
+        s_read_t reading;
+        zmsg_t *request = s_recv_request(self, &reading);
         if (!request)
             break;
-        if (!s_shape(self, &request))
+        if (!s_shape(self, &request, &reading))
             continue;
         zmsg_first(request); /* identity, request id, verb */
         zmsg_next(request);
@@ -197,6 +237,13 @@ static void *s_thread(void *argument)
         }
     }
     zpoller_destroy(&poller);
+    /* The replies the loop sent last (the "retry" answers of a stop): out
+     * before the sockets close, which give them a bounded linger. */
+    while (zsock_events(self->pair_thread) & ZMQ_POLLIN) {
+        zmsg_t *reply = zmsg_recv(self->pair_thread);
+        if (!reply || zmsg_send(&reply, self->router) != 0)
+            zmsg_destroy(&reply);
+    }
     node_verify_destroy(&self->verify);
     return NULL;
 }
@@ -279,8 +326,9 @@ node_intake_t *node_intake_new(const node_intake_options_t *options, uv_loop_t *
         settle_error_set(error, SETTLE_ERR_IO, "intake: cannot make the sockets");
         goto fail;
     }
-    /* ZeroMQ drops the connection of a peer sending a frame past its limit;
-     * up to twice ours, the request is read and answered "error". */
+    /* ZeroMQ drops the connection of a peer sending one frame past its
+     * limit (twice ours); below it, s_recv_request keeps a request no
+     * further than our limits and answers "error". */
     zsock_set_maxmsgsize(self->router, 2 * (int64_t)options->message_size_max);
     self->message_size_max = options->message_size_max;
     zsock_set_sndtimeo(self->pair_loop, 0);
@@ -343,6 +391,7 @@ void node_intake_destroy(node_intake_t **self_p)
         zmsg_destroy(&self->queue[self->head]);
         self->head = (self->head + 1) % self->length;
     }
+    zsock_set_linger(self->router, STOP_LINGER_MS);
     zsock_destroy(&self->router);
     zsock_destroy(&self->pair_loop);
     zsock_destroy(&self->pair_thread);

@@ -47,9 +47,11 @@ typedef struct {
  * Binds a ROUTER at options->endpoint and starts the intake thread, which
  * queues requests (at most queue_length; past it the client is told
  * "retry" "busy: ...") and wakes the loop with a uv_async; the loop drains
- * the queue into on_request, then calls on_drained.  A request larger than
- * message_size_max is dropped by ZeroMQ before it is read.  NULL when the
- * endpoint cannot be bound (error says why).
+ * the queue into on_request, then calls on_drained.  A request past
+ * message_size_max (all frames) or the frame limit is read frame by frame,
+ * kept no further than the limits, and answered "error" "too large"; a
+ * single frame past twice message_size_max makes ZeroMQ drop the
+ * connection.  NULL when the endpoint cannot be bound (error says why).
  */
 node_intake_t *node_intake_new(const node_intake_options_t *options, uv_loop_t *loop,
                                settle_error_t *error);

@@ -145,7 +145,7 @@ static void s_flush(node_t *n, bool force)
     batch->request.data = n;
     rc = raft_apply(&n->raft, &batch->request, &buffer, 1, s_batch_applied);
     if (rc != 0) {
-        raft_free(buffer.base);
+        raft_fsm_buffer_refused(&buffer, rc);
         for (uint32_t i = 0; i < batch->waiter_count; i++)
             s_reply(n, batch->waiters[i].identity, batch->waiters[i].request_id, "retry",
                     raft_strerror(rc));
@@ -217,9 +217,15 @@ static void s_submit(node_t *n, zmsg_t **request, zframe_t *identity, zframe_t *
             return;
         }
     }
-    n->metrics.commands_submitted += count;
-    if (!node_gather_fits(n->gather, (uint32_t)count, zmsg_content_size(*request)))
+    if (!node_gather_fits(n->gather, (uint32_t)count, zmsg_content_size(*request))) {
+        if (n->inflight >= NODE_GATHER_INFLIGHT_MAX) {
+            atomic_fetch_add(&n->metrics.busy, 1);
+            s_reply(n, identity, request_id, "retry", "busy: entries in flight");
+            return;
+        }
         s_flush(n, true);
+    }
+    n->metrics.commands_submitted += count;
     if (node_gather_add(n->gather, request, identity, request_id, arrived_us) != SETTLE_OK)
         s_reply(n, identity, request_id, "error", "submit: larger than one entry may be");
 }

@@ -220,3 +220,11 @@ int raft_fsm_buffer(const uint8_t *entry, size_t size, struct raft_buffer *buffe
     buffer_out->len = padded;
     return SETTLE_OK;
 }
+
+void raft_fsm_buffer_refused(struct raft_buffer *buffer, int rc)
+{
+    if (rc == RAFT_NOTLEADER)
+        raft_free(buffer->base);
+    buffer->base = NULL;
+    buffer->len = 0;
+}

@@ -104,4 +104,15 @@ const settle_error_t *raft_fsm_last_error(const raft_fsm_t *self);
  */
 int raft_fsm_buffer(const uint8_t *entry, size_t size, struct raft_buffer *buffer_out);
 
+/*
+ * After raft_apply refused buffer with rc: frees it when libraft did not
+ * take it.  libraft 0.15 takes nothing when it refuses up front (not the
+ * leader: RAFT_NOTLEADER), but when it had appended the entry and starting
+ * its replication failed, it discards the entry and frees the buffer
+ * itself; the codes do not tell every such case apart, so on any other
+ * code the buffer is left alone (a leak on a path that needs a failed
+ * append, rather than a double free).
+ */
+void raft_fsm_buffer_refused(struct raft_buffer *buffer, int rc);
+
 #endif

@@ -668,7 +668,7 @@ static void s_submit_entry(sim_t *sim, unsigned server, const int *owners, uint3
     struct raft *raft = raft_fixture_get(&sim->fixture, server);
     int rv = raft_apply(raft, &request->request, &buffer, 1, s_applied);
     if (rv != 0) {
-        raft_free(buffer.base);
+        raft_fsm_buffer_refused(&buffer, rv);
         sim_trace(sim, "raft_apply on %u: %s", server, raft_strerror(rv));
         return;
     }
@@ -727,9 +727,10 @@ void sim_workload_submit_junk(sim_t *sim)
     request->request.data = sim;
     request->server = server;
     request->submitted_ms = raft_fixture_time(&sim->fixture);
-    if (raft_apply(raft_fixture_get(&sim->fixture, server), &request->request, &buffer, 1,
-                   s_applied) != 0) {
-        raft_free(buffer.base);
+    int rv = raft_apply(raft_fixture_get(&sim->fixture, server), &request->request, &buffer, 1,
+                        s_applied);
+    if (rv != 0) {
+        raft_fsm_buffer_refused(&buffer, rv);
         return;
     }
     sim->request_count++;
