@@ -25,7 +25,6 @@
 
 #define CLAIMS_MAX COMMAND_BATCH_CLAIMS_MAX
 
-
 /* How long a quiet question (a node that may be down) waits per try. */
 #define QUICK_TIMEOUT_MS 500
 /* ------------------------------------------------------------------------
@@ -51,11 +50,49 @@ static int s_claim(const claim_t *claim, void *context)
     return 0;
 }
 
-/* The payload of kind (deploy, enroll, fund, pay, or claim files). */
-static int s_payload(const char *payer, int argc, char **argv, uint8_t *type_out,
-                     uint8_t **payload_out, size_t *size_out)
+/* A rotate payload: the signer and the key in key_path (64 hex digits, as
+ * settle keygen writes FILE.pub). */
+static int s_rotate_payload(const char *signer, const char *key_path, uint8_t **payload_out,
+                            size_t *size_out)
+{
+    char *text = NULL;
+    size_t size = 0;
+    if (cli_read_file(key_path, &text, &size) != 0)
+        return CLI_EXIT_FAILURE;
+    while (size > 0 && (text[size - 1] == '\n' || text[size - 1] == '\r' || text[size - 1] == ' '))
+        size--;
+    command_rotate_t value;
+    memset(&value, 0, sizeof value);
+    snprintf(value.participant, sizeof value.participant, "%s", signer);
+    int rc = sign_public_key_parse(text, size, value.public_key);
+    settle_free(text);
+    if (rc != SETTLE_OK) {
+        fprintf(stderr, "settle submit: %s: not a public key (64 hex digits)\n", key_path);
+        return CLI_EXIT_USAGE;
+    }
+    return command_rotate_encode(&value, payload_out, size_out) == SETTLE_OK ? 0 : CLI_EXIT_FAILURE;
+}
+
+/* The payload of kind (deploy, enroll, fund, pay, rotate, revoke, or claim
+ * files). */
+static int s_payload(const char *signer, const char *payer, int argc, char **argv,
+                     uint8_t *type_out, uint8_t **payload_out, size_t *size_out)
 {
     const char *kind = argv[0];
+    if (strcmp(kind, "rotate") == 0 && argc == 2) {
+        *type_out = COMMAND_ROTATE;
+        return s_rotate_payload(signer, argv[1], payload_out, size_out);
+    }
+    if (strcmp(kind, "revoke") == 0 && argc == 2) {
+        command_revoke_t value;
+        memset(&value, 0, sizeof value);
+        if (strlen(argv[1]) >= sizeof value.participant)
+            return CLI_EXIT_USAGE;
+        snprintf(value.participant, sizeof value.participant, "%s", argv[1]);
+        *type_out = COMMAND_REVOKE;
+        return command_revoke_encode(&value, payload_out, size_out) == SETTLE_OK ? 0
+                                                                                 : CLI_EXIT_USAGE;
+    }
     if ((strcmp(kind, "deploy") == 0 || strcmp(kind, "enroll") == 0) && argc == 2) {
         char *text = NULL;
         size_t size = 0;
@@ -157,8 +194,8 @@ static int s_participant_at(const cli_client_t *client, const char *endpoint, co
     cli_client_t one;
     cli_client_init(&one);
     one.quiet = quiet;
-    one.timeout_ms = quiet && client->timeout_ms > QUICK_TIMEOUT_MS ? QUICK_TIMEOUT_MS
-                                                                     : client->timeout_ms;
+    one.timeout_ms =
+        quiet && client->timeout_ms > QUICK_TIMEOUT_MS ? QUICK_TIMEOUT_MS : client->timeout_ms;
     one.tries = quiet ? 2 : client->tries;
     one.endpoints[0] = strdup(endpoint);
     one.endpoint_count = one.endpoints[0] ? 1 : 0;
@@ -332,7 +369,9 @@ static void s_usage(FILE *out)
             "                     [--sequence N] [--timeout-ms MS] [--tries N] WHAT\n"
             "       settle head [--node ENDPOINT[,...]] [--timeout-ms MS] [--tries N]\n\n"
             "WHAT is CLAIM-FILE... (X12 837, FHIR or JSON claims, one signed batch),\n"
-            "deploy CONTRACT.yaml, enroll MEMBERS.yaml, fund CENTS or pay.\n\n"
+            "deploy CONTRACT.yaml, enroll MEMBERS.yaml, fund CENTS, pay,\n"
+            "rotate NEW.key.pub (the signer's new key, from the next command on) or\n"
+            "revoke ID (the signer itself; a node may revoke anyone).\n\n"
             "  --as ID        the signer's participant id (default: --payer, else the key\n"
             "                 file's name without .key, so ACMEHP.key signs as ACMEHP)\n"
             "  --payer ID     the payer the command is for (default: --as)\n"
@@ -499,7 +538,8 @@ int cli_submit(int argc, char **argv)
     uint8_t type = 0, *payload = NULL, *bytes = NULL;
     size_t payload_size = 0, size = 0;
     if (rc == CLI_EXIT_OK)
-        rc = s_payload(options.payer, argc - first, argv + first, &type, &payload, &payload_size);
+        rc = s_payload(options.signer, options.payer, argc - first, argv + first, &type, &payload,
+                       &payload_size);
     if (rc == CLI_EXIT_USAGE)
         s_usage(stderr);
     if (rc == CLI_EXIT_OK)

@@ -20,8 +20,8 @@ static const char s_domain[] = "settle.command/1";
 
 const char *command_type_name(int type)
 {
-    static const char *const names[] = {"unknown", "register", "deploy", "enroll",
-                                        "batch",   "fund",     "pay"};
+    static const char *const names[] = {"unknown", "register", "deploy", "enroll", "batch",
+                                        "fund",    "pay",      "rotate", "revoke"};
     return type >= 1 && type <= COMMAND_TYPE_MAX ? names[type] : names[0];
 }
 

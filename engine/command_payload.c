@@ -291,3 +291,84 @@ int command_pay_decode(const uint8_t *bytes, size_t size, command_pay_t *value_o
     *value_out = v;
     return SETTLE_OK;
 }
+
+/* ------------------------------------------------------------------------
+ * Rotate and revoke
+ * ------------------------------------------------------------------------ */
+
+static bool s_key_zero(const uint8_t key[SIGN_PUBLIC_KEY_SIZE])
+{
+    uint8_t any = 0;
+    for (size_t i = 0; i < SIGN_PUBLIC_KEY_SIZE; i++)
+        any |= key[i];
+    return any == 0;
+}
+
+static void s_put_rotate(wire_writer_t *w, const void *value)
+{
+    const command_rotate_t *v = value;
+    if (!v->participant[0] || s_key_zero(v->public_key)) {
+        w->ok = false;
+        return;
+    }
+    wire_put_text(w, v->participant, sizeof v->participant);
+    wire_put(w, v->public_key, SIGN_PUBLIC_KEY_SIZE);
+}
+
+int command_rotate_encode(const command_rotate_t *value, uint8_t **bytes_out, size_t *size_out)
+{
+    return s_encode(s_put_rotate, value, bytes_out, size_out);
+}
+
+int command_rotate_decode(const uint8_t *bytes, size_t size, command_rotate_t *value_out,
+                          settle_error_t *error)
+{
+    wire_reader_t r = {bytes, bytes ? size : 0, 0, SETTLE_OK, "rotate payload", "", error};
+    command_rotate_t v;
+    memset(&v, 0, sizeof v);
+    wire_get_text(&r, "participant", v.participant, sizeof v.participant);
+    if (r.rc == SETTLE_OK && !v.participant[0])
+        wire_fail(&r, SETTLE_ERR_MISSING, "empty participant id");
+    r.field = "public key";
+    const uint8_t *key = wire_take(&r, SIGN_PUBLIC_KEY_SIZE);
+    if (key)
+        memcpy(v.public_key, key, SIGN_PUBLIC_KEY_SIZE);
+    if (r.rc == SETTLE_OK && s_key_zero(v.public_key))
+        wire_fail(&r, SETTLE_ERR_CORRUPT, "the new public key is all zeros");
+    wire_get_end(&r);
+    if (r.rc != SETTLE_OK)
+        return r.rc;
+    *value_out = v;
+    return SETTLE_OK;
+}
+
+static void s_put_revoke(wire_writer_t *w, const void *value)
+{
+    const command_revoke_t *v = value;
+    if (!v->participant[0]) {
+        w->ok = false;
+        return;
+    }
+    wire_put_text(w, v->participant, sizeof v->participant);
+}
+
+int command_revoke_encode(const command_revoke_t *value, uint8_t **bytes_out, size_t *size_out)
+{
+    return s_encode(s_put_revoke, value, bytes_out, size_out);
+}
+
+int command_revoke_decode(const uint8_t *bytes, size_t size, command_revoke_t *value_out,
+                          settle_error_t *error)
+{
+    wire_reader_t r = {bytes, bytes ? size : 0, 0, SETTLE_OK, "revoke payload", "", error};
+    command_revoke_t v;
+    memset(&v, 0, sizeof v);
+    wire_get_text(&r, "participant", v.participant, sizeof v.participant);
+    if (r.rc == SETTLE_OK && !v.participant[0])
+        wire_fail(&r, SETTLE_ERR_MISSING, "empty participant id");
+    wire_get_end(&r);
+    if (r.rc != SETTLE_OK)
+        return r.rc;
+    *value_out = v;
+    return SETTLE_OK;
+}

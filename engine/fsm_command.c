@@ -1,6 +1,7 @@
 /*
  * fsm_command.c - who may do what, and the small commands: register a
- * participant, deploy a contract, enroll members, fund a payer.
+ * participant, deploy a contract, enroll members, fund a payer, rotate a
+ * key, revoke a participant.
  *
  * Every applier checks everything that can make it refuse before it writes
  * anything, so a rejected command leaves no trace but its rejection.
@@ -11,11 +12,17 @@
 #include "fsm_internal.h"
 #include "settle/hash.h"
 
-/* The role each command type needs from its signer (the table in fsm.h). */
+/* The role each command type needs from its signer (the table in fsm.h);
+ * 0 for any role (rotate and revoke: their appliers check whom they touch). */
 static const uint8_t s_role_needed[COMMAND_TYPE_MAX + 1] = {
-    [COMMAND_REGISTER] = COMMAND_ROLE_NODE, [COMMAND_DEPLOY] = COMMAND_ROLE_PAYER,
-    [COMMAND_ENROLL] = COMMAND_ROLE_PAYER,  [COMMAND_BATCH] = COMMAND_ROLE_PAYER,
-    [COMMAND_FUND] = COMMAND_ROLE_PAYER,    [COMMAND_PAY] = COMMAND_ROLE_PAYER,
+    [COMMAND_REGISTER] = COMMAND_ROLE_NODE,
+    [COMMAND_DEPLOY] = COMMAND_ROLE_PAYER,
+    [COMMAND_ENROLL] = COMMAND_ROLE_PAYER,
+    [COMMAND_BATCH] = COMMAND_ROLE_PAYER,
+    [COMMAND_FUND] = COMMAND_ROLE_PAYER,
+    [COMMAND_PAY] = COMMAND_ROLE_PAYER,
+    [COMMAND_ROTATE] = 0,
+    [COMMAND_REVOKE] = 0,
 };
 
 static int s_authorize_genesis(fsm_apply_t *apply, const command_t *command, bool applying)
@@ -63,7 +70,12 @@ int fsm_authorize(fsm_apply_t *apply, const command_t *command, bool check_signa
                           command->participant);
     if (rc != SETTLE_OK)
         return rc;
-    if (signer.role != s_role_needed[command->type])
+    if (signer.revoked_entry != 0)
+        return fsm_reject(apply, SETTLE_ERR_UNKNOWN_KEY,
+                          "%s was revoked at entry %" PRIu64 ": its commands are refused",
+                          command->participant, signer.revoked_entry);
+    uint8_t needed = s_role_needed[command->type];
+    if (needed != 0 && signer.role != needed)
         return fsm_reject(apply, SETTLE_ERR_INVALID, "the %s %s may not %s (%s only)",
                           command_role_name(signer.role), command->participant,
                           command_type_name(command->type),
@@ -71,7 +83,10 @@ int fsm_authorize(fsm_apply_t *apply, const command_t *command, bool check_signa
     ledger_sequence_t seen = ledger_sequence_check(&signer, command->sequence);
     if (seen != LEDGER_SEQUENCE_NEW)
         return s_reject_sequence(apply, command, &signer, seen);
-    if (check_signature) {
+    /* Apply trusts the leader's check, except for a signer whose key has
+     * changed since it registered: the leader may have checked a command
+     * against the key a rotation, committed since, has retired. */
+    if (check_signature || (applying && signer.key_entry != signer.registered_entry)) {
         settle_error_t problem;
         settle_error_clear(&problem);
         rc = command_verify(command, signer.public_key, &problem);
@@ -269,4 +284,59 @@ int fsm_apply_fund(fsm_apply_t *apply, const command_t *command, settle_error_t 
         return fsm_reject(apply, rc, "funding %" PRId64 " cents overflows the account",
                           value.amount_cents);
     return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * Rotate and revoke
+ * ------------------------------------------------------------------------ */
+
+int fsm_apply_rotate(fsm_apply_t *apply, const command_t *command, settle_error_t *error)
+{
+    command_rotate_t value;
+    settle_error_t problem;
+    if (command_rotate_decode(command->payload, command->payload_size, &value, &problem) !=
+        SETTLE_OK)
+        return fsm_reject(apply, problem.code, "%s", problem.message);
+    if (strcmp(value.participant, command->participant) != 0)
+        return fsm_reject(apply, SETTLE_ERR_INVALID,
+                          "%s may not rotate the key of %s (only its own)", command->participant,
+                          value.participant);
+    ledger_participant_t signer;
+    int rc = ledger_participant_get(apply->fsm->ledger, command->participant, &signer);
+    if (rc != SETTLE_OK)
+        return settle_error_set(error, rc, "fsm: cannot read participant %s", command->participant);
+    if (memcmp(signer.public_key, value.public_key, SIGN_PUBLIC_KEY_SIZE) == 0)
+        return fsm_reject(apply, SETTLE_ERR_EXISTS, "the new key of %s is the key in force",
+                          command->participant);
+    return ledger_participant_rotate(apply->fsm->ledger, command->participant, value.public_key,
+                                     apply->entry_index, apply->position, error);
+}
+
+/* The rule (fsm.h): a participant may revoke itself; a node, anyone. */
+int fsm_apply_revoke(fsm_apply_t *apply, const command_t *command, settle_error_t *error)
+{
+    command_revoke_t value;
+    settle_error_t problem;
+    if (command_revoke_decode(command->payload, command->payload_size, &value, &problem) !=
+        SETTLE_OK)
+        return fsm_reject(apply, problem.code, "%s", problem.message);
+    ledger_participant_t signer, target;
+    int rc = ledger_participant_get(apply->fsm->ledger, command->participant, &signer);
+    if (rc != SETTLE_OK)
+        return settle_error_set(error, rc, "fsm: cannot read participant %s", command->participant);
+    bool self = strcmp(value.participant, command->participant) == 0;
+    if (!self && signer.role != COMMAND_ROLE_NODE)
+        return fsm_reject(apply, SETTLE_ERR_INVALID,
+                          "the %s %s may not revoke %s (only itself; a node may revoke anyone)",
+                          command_role_name(signer.role), command->participant, value.participant);
+    rc = ledger_participant_get(apply->fsm->ledger, value.participant, &target);
+    if (rc == SETTLE_ERR_NOT_FOUND)
+        return fsm_reject(apply, rc, "no participant \"%s\" to revoke", value.participant);
+    if (rc != SETTLE_OK)
+        return settle_error_set(error, rc, "fsm: cannot read participant %s", value.participant);
+    if (target.revoked_entry != 0)
+        return fsm_reject(apply, SETTLE_ERR_EXISTS, "%s was revoked already, at entry %" PRIu64,
+                          value.participant, target.revoked_entry);
+    return ledger_participant_revoke(apply->fsm->ledger, value.participant, apply->entry_index,
+                                     apply->position, error);
 }

@@ -15,13 +15,27 @@ static const char *const s_sql[LEDGER_SQL_COUNT_] = {
     [LEDGER_SQL_COMMIT] = "COMMIT",
     [LEDGER_SQL_ROLLBACK] = "ROLLBACK",
     [LEDGER_SQL_PARTICIPANT_GET] = "SELECT role, public_key, name, npi, next_sequence, "
-                                   "sequence_window, id FROM participants WHERE id = ?1",
+                                   "sequence_window, id, entry_index, key_entry, revoked_entry "
+                                   "FROM participants WHERE id = ?1",
     [LEDGER_SQL_PARTICIPANT_BY_NPI] = "SELECT role, public_key, name, npi, next_sequence, "
-                                      "sequence_window, id FROM participants WHERE npi = ?1 "
+                                      "sequence_window, id, entry_index, key_entry, "
+                                      "revoked_entry FROM participants WHERE npi = ?1 "
                                       "ORDER BY id LIMIT 1",
     [LEDGER_SQL_PARTICIPANT_PUT] = "INSERT INTO participants (id, role, public_key, name, npi, "
-                                   "next_sequence, sequence_window, entry_index) "
-                                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                                   "next_sequence, sequence_window, entry_index, key_entry, "
+                                   "revoked_entry) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, 0)",
+    [LEDGER_SQL_PARTICIPANT_ROTATE] = "UPDATE participants SET public_key = ?2, key_entry = ?3 "
+                                      "WHERE id = ?1",
+    [LEDGER_SQL_PARTICIPANT_REVOKE] = "UPDATE participants SET revoked_entry = ?2 WHERE id = ?1",
+    [LEDGER_SQL_KEY_PUT] = "INSERT INTO participant_keys VALUES (?1, ?2, ?3, ?4, 0, 0)",
+    [LEDGER_SQL_KEY_CLOSE] = "UPDATE participant_keys SET to_entry = ?2, to_position = ?3 "
+                             "WHERE participant = ?1 AND to_entry = 0",
+    [LEDGER_SQL_KEY_AT] = "SELECT public_key, from_entry, from_position, to_entry, to_position "
+                          "FROM participant_keys WHERE participant = ?1 "
+                          "AND (from_entry < ?2 OR (from_entry = ?2 AND from_position < ?3)) "
+                          "AND (to_entry = 0 OR to_entry > ?2 "
+                          "OR (to_entry = ?2 AND to_position >= ?3)) "
+                          "ORDER BY from_entry DESC, from_position DESC LIMIT 1",
     [LEDGER_SQL_PARTICIPANT_ADVANCE] = "UPDATE participants SET next_sequence = ?2, "
                                        "sequence_window = ?3 WHERE id = ?1",
     [LEDGER_SQL_PARTICIPANT_COUNT] = "SELECT COUNT(*) FROM participants",
@@ -442,6 +456,9 @@ static int s_participant_row(sqlite3_stmt *s, ledger_participant_t *row_out)
     int window_size = sqlite3_column_bytes(s, 5);
     const void *window = sqlite3_column_blob(s, 5);
     ledger_column_text(s, 6, row.id, sizeof row.id);
+    row.registered_entry = (uint64_t)sqlite3_column_int64(s, 7);
+    row.key_entry = (uint64_t)sqlite3_column_int64(s, 8);
+    row.revoked_entry = (uint64_t)sqlite3_column_int64(s, 9);
     int rc = SETTLE_OK;
     if (window_size == LEDGER_SEQUENCE_WINDOW_SIZE && window)
         memcpy(row.sequence_window, window, LEDGER_SEQUENCE_WINDOW_SIZE);
@@ -473,6 +490,121 @@ int ledger_participant_by_npi(ledger_t *self, const char *npi, ledger_participan
     return s_participant_row(s, row_out);
 }
 
+/* Opens a participant_keys row, logged as 'Q'. */
+static int s_key_put(ledger_t *self, const char *id, const uint8_t key[SIGN_PUBLIC_KEY_SIZE],
+                     uint64_t entry_index, uint32_t position, settle_error_t *error)
+{
+    sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_KEY_PUT, error);
+    if (!s)
+        return SETTLE_ERR_IO;
+    ledger_bind_text(s, 1, id);
+    sqlite3_bind_int64(s, 2, (int64_t)entry_index);
+    sqlite3_bind_int64(s, 3, position);
+    sqlite3_bind_blob(s, 4, key, SIGN_PUBLIC_KEY_SIZE, SQLITE_STATIC);
+    int rc = ledger_step_done(self, s, "recording a key", error);
+    if (rc != SETTLE_OK)
+        return rc;
+    wire_writer_t *w = ledger_log(self);
+    wire_put_uint(w, LEDGER_TAG_KEY, 1);
+    wire_put_text(w, id, COMMAND_PARTICIPANT_ID_SIZE);
+    wire_put(w, key, SIGN_PUBLIC_KEY_SIZE);
+    wire_put_uint(w, entry_index, 8);
+    wire_put_uint(w, position, 4);
+    return SETTLE_OK;
+}
+
+/* Runs an UPDATE of one participant bound as (?1 id, ?2 value, ?3 extra)
+ * and closes its open key row at (entry_index, position). */
+static int s_participant_change(ledger_t *self, ledger_sql_t which, const char *id,
+                                const uint8_t *key, uint64_t entry_index, uint32_t position,
+                                settle_error_t *error)
+{
+    sqlite3_stmt *s = ledger_statement(self, which, error);
+    if (!s)
+        return SETTLE_ERR_IO;
+    ledger_bind_text(s, 1, id);
+    if (key) {
+        sqlite3_bind_blob(s, 2, key, SIGN_PUBLIC_KEY_SIZE, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, (int64_t)entry_index);
+    } else {
+        sqlite3_bind_int64(s, 2, (int64_t)entry_index);
+    }
+    int rc = ledger_step_done(self, s, "changing a participant's key", error);
+    if (rc != SETTLE_OK)
+        return rc;
+    if (sqlite3_changes(self->db) != 1)
+        return settle_error_set(error, SETTLE_ERR_NOT_FOUND,
+                                "ledger: changing the key of %s: no such participant", id);
+    s = ledger_statement(self, LEDGER_SQL_KEY_CLOSE, error);
+    if (!s)
+        return SETTLE_ERR_IO;
+    ledger_bind_text(s, 1, id);
+    sqlite3_bind_int64(s, 2, (int64_t)entry_index);
+    sqlite3_bind_int64(s, 3, position);
+    return ledger_step_done(self, s, "closing a key", error);
+}
+
+int ledger_participant_rotate(ledger_t *self, const char *id,
+                              const uint8_t public_key[SIGN_PUBLIC_KEY_SIZE], uint64_t entry_index,
+                              uint32_t position, settle_error_t *error)
+{
+    int rc = s_participant_change(self, LEDGER_SQL_PARTICIPANT_ROTATE, id, public_key, entry_index,
+                                  position, error);
+    if (rc != SETTLE_OK)
+        return rc;
+    wire_writer_t *w = ledger_log(self);
+    wire_put_uint(w, LEDGER_TAG_ROTATE, 1);
+    wire_put_text(w, id, COMMAND_PARTICIPANT_ID_SIZE);
+    wire_put(w, public_key, SIGN_PUBLIC_KEY_SIZE);
+    wire_put_uint(w, entry_index, 8);
+    wire_put_uint(w, position, 4);
+    return s_key_put(self, id, public_key, entry_index, position, error);
+}
+
+int ledger_participant_revoke(ledger_t *self, const char *id, uint64_t entry_index,
+                              uint32_t position, settle_error_t *error)
+{
+    int rc = s_participant_change(self, LEDGER_SQL_PARTICIPANT_REVOKE, id, NULL, entry_index,
+                                  position, error);
+    if (rc != SETTLE_OK)
+        return rc;
+    wire_writer_t *w = ledger_log(self);
+    wire_put_uint(w, LEDGER_TAG_REVOKE, 1);
+    wire_put_text(w, id, COMMAND_PARTICIPANT_ID_SIZE);
+    wire_put_uint(w, entry_index, 8);
+    wire_put_uint(w, position, 4);
+    return SETTLE_OK;
+}
+
+int ledger_participant_key_at(ledger_t *self, const char *id, uint64_t entry_index,
+                              uint32_t position, ledger_key_t *key_out)
+{
+    sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_KEY_AT, NULL);
+    if (!s)
+        return SETTLE_ERR_IO;
+    ledger_bind_text(s, 1, id);
+    sqlite3_bind_int64(s, 2, (int64_t)entry_index);
+    sqlite3_bind_int64(s, 3, position);
+    int step = sqlite3_step(s);
+    if (step != SQLITE_ROW) {
+        sqlite3_reset(s);
+        return step == SQLITE_DONE ? SETTLE_ERR_NOT_FOUND : SETTLE_ERR_IO;
+    }
+    ledger_key_t key;
+    memset(&key, 0, sizeof key);
+    int rc = sqlite3_column_bytes(s, 0) == SIGN_PUBLIC_KEY_SIZE ? SETTLE_OK : SETTLE_ERR_CORRUPT;
+    if (rc == SETTLE_OK)
+        memcpy(key.public_key, sqlite3_column_blob(s, 0), SIGN_PUBLIC_KEY_SIZE);
+    key.from_entry = (uint64_t)sqlite3_column_int64(s, 1);
+    key.from_position = (uint32_t)sqlite3_column_int64(s, 2);
+    key.to_entry = (uint64_t)sqlite3_column_int64(s, 3);
+    key.to_position = (uint32_t)sqlite3_column_int64(s, 4);
+    sqlite3_reset(s);
+    if (rc == SETTLE_OK)
+        *key_out = key;
+    return rc;
+}
+
 int ledger_participant_put(ledger_t *self, const ledger_participant_t *row, uint64_t entry_index,
                            settle_error_t *error)
 {
@@ -499,7 +631,7 @@ int ledger_participant_put(ledger_t *self, const ledger_participant_t *row, uint
     wire_put_text(w, row->npi, sizeof row->npi);
     wire_put_uint(w, row->next_sequence, 8);
     wire_put(w, row->sequence_window, LEDGER_SEQUENCE_WINDOW_SIZE);
-    return SETTLE_OK;
+    return s_key_put(self, row->id, row->public_key, entry_index, 0, error);
 }
 
 int ledger_participant_advance(ledger_t *self, const ledger_participant_t *row,
@@ -777,9 +909,9 @@ int ledger_head(ledger_t *self, uint64_t *index_out, uint8_t hash_out[LEDGER_HAS
 }
 
 /* The tables ledger_row_count counts with SQL. */
-static const char *const s_tables[] = {"participants", "contracts", "members",
-                                       "claims",       "accounts",  "transfers",
-                                       "payments",     "commands",  "chain"};
+static const char *const s_tables[] = {
+    "participants", "participant_keys", "contracts", "members",  "claims",
+    "accounts",     "transfers",        "payments",  "commands", "chain"};
 
 int ledger_row_count(ledger_t *self, const char *table, uint64_t *count_out)
 {

@@ -18,6 +18,13 @@
  * Version 3: participants.sequence_window, the replay window over each
  * signer's sequence numbers (ledger.h): commands of one signer may be
  * applied out of order, each once.
+ *
+ * Version 4: keys rotate and are revoked by command (fsm.h).
+ * participants.public_key is the key in force, key_entry the entry it came
+ * into force at, revoked_entry the entry that revoked the participant (0:
+ * not revoked); participant_keys keeps every key a participant has had and
+ * the commands it verified, so an auditor can check an old signature with
+ * the key in force when it was made.
  */
 #include "ledger_internal.h"
 
@@ -38,7 +45,13 @@ const char ledger_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS participants ("
     "  id TEXT PRIMARY KEY, role INTEGER NOT NULL, public_key BLOB NOT NULL,"
     "  name TEXT NOT NULL, npi TEXT NOT NULL, next_sequence INTEGER NOT NULL,"
-    "  sequence_window BLOB NOT NULL, entry_index INTEGER NOT NULL) WITHOUT ROWID;"
+    "  sequence_window BLOB NOT NULL, entry_index INTEGER NOT NULL,"
+    "  key_entry INTEGER NOT NULL, revoked_entry INTEGER NOT NULL) WITHOUT ROWID;"
+
+    "CREATE TABLE IF NOT EXISTS participant_keys ("
+    "  participant TEXT NOT NULL, from_entry INTEGER NOT NULL, from_position INTEGER NOT NULL,"
+    "  public_key BLOB NOT NULL, to_entry INTEGER NOT NULL, to_position INTEGER NOT NULL,"
+    "  PRIMARY KEY (participant, from_entry, from_position)) WITHOUT ROWID;"
 
     "CREATE TABLE IF NOT EXISTS contracts ("
     "  deployment INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE, payer TEXT NOT NULL,"

@@ -204,9 +204,11 @@ static int s_verb_participant(s_query_t *q, char args[][NODE_QUERY_ARG_SIZE], si
         return settle_error_set(q->error, rc, "ledger: cannot read participant %s", args[0]);
     char key[2 * SIGN_PUBLIC_KEY_SIZE + 1];
     hash_to_hex(row.public_key, sizeof row.public_key, key);
-    return s_say(
-        q, "participant %s\nrole %s\nname %s\nnpi %s\npublic_key %s\nnext_sequence %" PRIu64 "\n",
-        row.id, command_role_name(row.role), row.name, s_or_dash(row.npi), key, row.next_sequence);
+    return s_say(q,
+                 "participant %s\nrole %s\nname %s\nnpi %s\npublic_key %s\nnext_sequence %" PRIu64
+                 "\nkey_entry %" PRIu64 "\nrevoked_entry %" PRIu64 "\n",
+                 row.id, command_role_name(row.role), row.name, s_or_dash(row.npi), key,
+                 row.next_sequence, row.key_entry, row.revoked_entry);
 }
 
 static const char *s_kind_name(uint8_t kind)

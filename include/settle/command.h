@@ -64,12 +64,15 @@ typedef enum {
     COMMAND_ENROLL = 3,   /* enroll or change members */
     COMMAND_BATCH = 4,    /* submit a batch of claims */
     COMMAND_FUND = 5,     /* fund a payer's account */
-    COMMAND_PAY = 6       /* run a payment cycle for a payer */
+    COMMAND_PAY = 6,      /* run a payment cycle for a payer */
+    COMMAND_ROTATE = 7,   /* replace the signer's own key */
+    COMMAND_REVOKE = 8    /* revoke a participant's key for good */
 } command_type_t;
 
-#define COMMAND_TYPE_MAX COMMAND_PAY
+#define COMMAND_TYPE_MAX COMMAND_REVOKE
 
-/* "register", "deploy", "enroll", "batch", "fund", "pay"; "unknown" otherwise. */
+/* "register", "deploy", "enroll", "batch", "fund", "pay", "rotate",
+ * "revoke"; "unknown" otherwise. */
 const char *command_type_name(int type);
 
 typedef enum {
@@ -192,6 +195,16 @@ void command_entry_free(command_entry_t *entry);
  *   batch     str:payer u32:count count x bytes:claim   (claim_codec.h encodings)
  *   fund      str:payer i64:amount_cents (positive)
  *   pay       str:payer
+ *   rotate    str:participant 32 x u8:public_key   (the signer itself; the new key)
+ *   revoke    str:participant                      (whose key is revoked)
+ *
+ * A rotate is signed, like every command, with the key in force: the
+ * signature over the payload digest covers the new key.  From the next
+ * command on, only the new key verifies the signer's commands.  A revoke
+ * ends the participant: every later command it signs is refused (fsm.h).
+ * Neither carries proof that the signer holds the new private key; a
+ * participant that rotates to a key it does not hold has locked itself
+ * out, which only hurts itself.
  *
  * Each encoder returns a new buffer the caller frees with settle_free; each
  * decoder fills a view whose pointers point into the payload bytes.
@@ -265,5 +278,24 @@ int command_fund_decode(const uint8_t *bytes, size_t size, command_fund_t *value
 int command_pay_encode(const command_pay_t *value, uint8_t **bytes_out, size_t *size_out);
 int command_pay_decode(const uint8_t *bytes, size_t size, command_pay_t *value_out,
                        settle_error_t *error);
+
+typedef struct {
+    char participant[COMMAND_PARTICIPANT_ID_SIZE];
+    uint8_t public_key[SIGN_PUBLIC_KEY_SIZE]; /* the new key */
+} command_rotate_t;
+
+typedef struct {
+    char participant[COMMAND_PARTICIPANT_ID_SIZE];
+} command_revoke_t;
+
+/* Refuses an empty participant id and an all-zero key. */
+int command_rotate_encode(const command_rotate_t *value, uint8_t **bytes_out, size_t *size_out);
+int command_rotate_decode(const uint8_t *bytes, size_t size, command_rotate_t *value_out,
+                          settle_error_t *error);
+
+/* Refuses an empty participant id. */
+int command_revoke_encode(const command_revoke_t *value, uint8_t **bytes_out, size_t *size_out);
+int command_revoke_decode(const uint8_t *bytes, size_t size, command_revoke_t *value_out,
+                          settle_error_t *error);
 
 #endif

@@ -26,8 +26,29 @@
  *   batch      a payer, for a batch (and claims) naming itself as payer
  *   fund       a payer, for its own funding account
  *   pay        a payer, for its own providers
+ *   rotate     anyone, for its own key only
+ *   revoke     anyone, to revoke itself; a node, to revoke anyone
  *
- * Providers and auditors change nothing (they read; see issue 7).
+ * Providers and auditors change nothing else (they read; see issue 7).
+ *
+ * Keys: a rotate replaces the signer's key (participants.public_key, the
+ * key ledger_participant_get returns and the node's intake verifies
+ * against) from the next command on, even within the same entry; the
+ * rotate itself is signed with the old key.  Apply trusts the leader's
+ * signature check except for a signer whose key has been rotated: its
+ * commands are verified again in apply, since the leader may have checked
+ * one against a key that a rotation committed ahead of it has retired.
+ * A new key equal to the one in force is refused.  A revoke is final:
+ * every later command of the revoked participant - a rotate, a revoke, a
+ * command in the same entry - is refused, at the leader and in apply, as
+ * "ID was revoked at entry N" (SETTLE_ERR_UNKNOWN_KEY), and changes
+ * nothing; its id stays taken, so a party whose key is lost or stolen is
+ * registered again under a new id.  A node may revoke any participant,
+ * itself and other nodes included: nodes are the operators of the ledger
+ * and trusted as such (Raft's model; SECURITY.md).  Revoking a revoked
+ * participant is refused (SETTLE_ERR_EXISTS), as is an unknown one
+ * (SETTLE_ERR_NOT_FOUND).  The ledger keeps every key with the commands
+ * it covered (participant_keys, ledger.h), for an auditor.
  *
  * Sequence numbers: each signer's commands are applied at most once each,
  * in any order within a window of 1024 (ledger.h, "Replay protection"): a

@@ -41,7 +41,7 @@
 #include "settle/interp.h"
 
 #define LEDGER_HASH_SIZE       32
-#define LEDGER_SCHEMA_VERSION  3
+#define LEDGER_SCHEMA_VERSION  4
 #define LEDGER_ACCOUNT_ID_SIZE (16 + COMMAND_PARTICIPANT_ID_SIZE + CLAIM_NPI_SIZE)
 #define LEDGER_PAYMENT_ID_SIZE 64
 #define LEDGER_REASON_SIZE     256
@@ -134,6 +134,9 @@ typedef struct {
     char npi[CLAIM_NPI_SIZE];
     uint64_t next_sequence; /* the highest sequence accepted, plus one; 0 before any */
     uint8_t sequence_window[LEDGER_SEQUENCE_WINDOW_SIZE]; /* the numbers below it (above) */
+    uint64_t registered_entry; /* the entry that registered it (read; put takes it apart) */
+    uint64_t key_entry;        /* the entry public_key came into force at (read only) */
+    uint64_t revoked_entry;    /* the entry that revoked it; 0 while it is not (read only) */
 } ledger_participant_t;
 
 /* What the window says of a sequence number. */
@@ -162,7 +165,10 @@ int ledger_participant_get(ledger_t *self, const char *id, ledger_participant_t 
 int ledger_participant_by_npi(ledger_t *self, const char *npi, ledger_participant_t *row_out);
 
 /* Registers a participant (next_sequence and window as given: zeros for a
- * new one); SETTLE_ERR_EXISTS when the id is taken. */
+ * new one), its key in force from entry_index on (key_entry), not revoked,
+ * and the key's first row in participant_keys (from entry_index, position
+ * 0: the participant signs nothing before it exists).  SETTLE_ERR_EXISTS
+ * when the id is taken. */
 int ledger_participant_put(ledger_t *self, const ledger_participant_t *row, uint64_t entry_index,
                            settle_error_t *error);
 
@@ -170,6 +176,46 @@ int ledger_participant_put(ledger_t *self, const ledger_participant_t *row, uint
  * ledger_sequence_accept) for the participant row->id. */
 int ledger_participant_advance(ledger_t *self, const ledger_participant_t *row,
                                settle_error_t *error);
+
+/*
+ * Key history (participant_keys): one row per key a participant has had.
+ * A key verifies the participant's commands after (from_entry,
+ * from_position) - the command that brought it in, signed with the key
+ * before - up to and including (to_entry, to_position), the command that
+ * rotated it out or revoked it, signed with it; to_entry 0 while it is in
+ * force.
+ */
+typedef struct {
+    uint8_t public_key[SIGN_PUBLIC_KEY_SIZE];
+    uint64_t from_entry;
+    uint32_t from_position;
+    uint64_t to_entry; /* 0: in force */
+    uint32_t to_position;
+} ledger_key_t;
+
+/*
+ * Replaces the participant's key in force by public_key at the command at
+ * (entry_index, position): participants.public_key and key_entry, the old
+ * key's row closed there ('R' in the change log), a new row opened there
+ * ('Q').
+ * SETTLE_ERR_NOT_FOUND when there is no such participant.
+ */
+int ledger_participant_rotate(ledger_t *self, const char *id,
+                              const uint8_t public_key[SIGN_PUBLIC_KEY_SIZE], uint64_t entry_index,
+                              uint32_t position, settle_error_t *error);
+
+/* Marks the participant revoked at the command at (entry_index, position)
+ * (revoked_entry) and closes its key's row there.  Logged as one 'Z' row.
+ * SETTLE_ERR_NOT_FOUND when there is no such participant. */
+int ledger_participant_revoke(ledger_t *self, const char *id, uint64_t entry_index,
+                              uint32_t position, settle_error_t *error);
+
+/* The key that verified (or would verify) the participant's command at
+ * (entry_index, position), by the rule above: for an auditor checking an
+ * old signature.  SETTLE_ERR_NOT_FOUND when no key of it covers that
+ * command. */
+int ledger_participant_key_at(ledger_t *self, const char *id, uint64_t entry_index,
+                              uint32_t position, ledger_key_t *key_out);
 
 /* How many participants are registered. */
 int ledger_participant_count(ledger_t *self, uint64_t *count_out);
@@ -411,7 +457,7 @@ int ledger_head(ledger_t *self, uint64_t *index_out, uint8_t hash_out[LEDGER_HAS
  * Checks, counts, snapshots
  * ------------------------------------------------------------------------ */
 
-/* Rows in a table (participants, contracts, members, claims, accounts,
+/* Rows in a table (participants, participant_keys, contracts, members, claims, accounts,
  * transfers, payments, commands, chain), or the lines, adjustments and
  * accumulator changes held in the claims' decisions (claim_lines,
  * claim_adjustments, accumulator_changes: counted by decoding them);

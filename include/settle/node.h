@@ -95,7 +95,10 @@
  *                             "error" "remit: expected x12 or fhir"; x12
  *                             needs the payer's tax id configured.
  *   participant ID            "participant ID\nrole R\nname TEXT\nnpi NPI|-\n
- *                             public_key HEX\nnext_sequence N\n"; "error"
+ *                             public_key HEX\nnext_sequence N\n
+ *                             key_entry N\nrevoked_entry N|0\n": the key
+ *                             in force, the entry it came in at, the entry
+ *                             that revoked it (0: not revoked); "error"
  *                             "no participant ID".
  *   accumulators PAYER MEMBER every accumulator total of the member's (its
  *                             own, and its family's), one per line "KIND

@@ -78,6 +78,20 @@ static void s_check_payloads(const uint8_t *data, size_t size)
     }
     command_fund_decode(data, size, &fund, NULL);
     command_pay_decode(data, size, &pay, NULL);
+    command_rotate_t rotate;
+    again = NULL;
+    if (command_rotate_decode(data, size, &rotate, NULL) == SETTLE_OK &&
+        (command_rotate_encode(&rotate, &again, &again_size) != SETTLE_OK || again_size != size ||
+         memcmp(again, data, size) != 0))
+        abort();
+    settle_free(again);
+    command_revoke_t revoke;
+    again = NULL;
+    if (command_revoke_decode(data, size, &revoke, NULL) == SETTLE_OK &&
+        (command_revoke_encode(&revoke, &again, &again_size) != SETTLE_OK || again_size != size ||
+         memcmp(again, data, size) != 0))
+        abort();
+    settle_free(again);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

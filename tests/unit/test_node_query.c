@@ -184,7 +184,7 @@ static void test_node_query_payment_participant_and_accumulators_answer_their_te
     const char *head =
         "participant prov-a\nrole provider\nname The prov-a\nnpi " NPI_A "\npublic_key ";
     assert_memory_equal(text, head, strlen(head));
-    assert_non_null(strstr(text, "\nnext_sequence 0\n"));
+    assert_non_null(strstr(text, "\nnext_sequence 0\nkey_entry 1\nrevoked_entry 0\n"));
     settle_free(text);
     s_refused(w, "participant", "nobody", NULL, SETTLE_ERR_NOT_FOUND, "no participant nobody");
 

@@ -1,0 +1,325 @@
+/*
+ * test_fsm_keys.c - key rotation and revocation by command (issue 7), as
+ * scripts over the small world of test_world.h: real signed commands
+ * applied to a state machine in memory.  A rotation retires the old key
+ * from the next command on; a revoked participant's commands are refused;
+ * only a participant itself, or a node, may revoke it.  Every refusal is
+ * checked to leave the head hash where it was, and the key history to
+ * name the key in force at each command.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "test_world.h"
+
+#define NODE "node-1"
+
+/* A command of signer, sequence and key, with payload, encoded. */
+static uint8_t *s_rotate_command(const char *signer, const char *whose, uint64_t sequence,
+                                 const sign_key_t *key, const sign_key_t *new_key, size_t *size_out)
+{
+    command_rotate_t value;
+    memset(&value, 0, sizeof value);
+    snprintf(value.participant, sizeof value.participant, "%s", whose);
+    sign_key_public(new_key, value.public_key);
+    uint8_t *payload;
+    size_t size;
+    assert_int_equal(command_rotate_encode(&value, &payload, &size), SETTLE_OK);
+    uint8_t *command = s_command(COMMAND_ROTATE, signer, sequence, payload, size, key, size_out);
+    settle_free(payload);
+    return command;
+}
+
+static uint8_t *s_revoke_command(const char *signer, const char *whom, uint64_t sequence,
+                                 const sign_key_t *key, size_t *size_out)
+{
+    command_revoke_t value;
+    memset(&value, 0, sizeof value);
+    snprintf(value.participant, sizeof value.participant, "%s", whom);
+    uint8_t *payload;
+    size_t size;
+    assert_int_equal(command_revoke_encode(&value, &payload, &size), SETTLE_OK);
+    uint8_t *command = s_command(COMMAND_REVOKE, signer, sequence, payload, size, key, size_out);
+    settle_free(payload);
+    return command;
+}
+
+static uint8_t *s_fund_with(uint64_t sequence, const sign_key_t *key, size_t *size_out)
+{
+    command_fund_t value = {.amount_cents = 100};
+    snprintf(value.payer, sizeof value.payer, "%s", PAYER);
+    uint8_t *payload;
+    size_t size;
+    assert_int_equal(command_fund_encode(&value, &payload, &size), SETTLE_OK);
+    uint8_t *command = s_command(COMMAND_FUND, PAYER, sequence, payload, size, key, size_out);
+    settle_free(payload);
+    return command;
+}
+
+/* Applies one command in an entry of its own; its result. */
+static const fsm_command_result_t *s_one(s_world_t *w, uint8_t *command, size_t size)
+{
+    s_apply(w, T_NOV_2026 + w->log_count, &command, &size, 1);
+    return &w->results->commands[0];
+}
+
+/* Applies a command that must be refused with a reason containing
+ * expected, and checks that the head did not move. */
+static void s_refused(s_world_t *w, uint8_t *command, size_t size, int code, const char *expected)
+{
+    uint64_t index_before, index_after;
+    uint8_t hash_before[FSM_HASH_SIZE], hash_after[FSM_HASH_SIZE];
+    fsm_head(w->fsm, &index_before, hash_before);
+    uint64_t keys_before = s_count(w->fsm, "participant_keys");
+    const fsm_command_result_t *result = s_one(w, command, size);
+    assert_false(result->accepted);
+    assert_int_equal(result->code, code);
+    if (!strstr(result->reason, expected))
+        fail_msg("reason \"%s\" lacks \"%s\"", result->reason, expected);
+    assert_false(w->results->changed);
+    fsm_head(w->fsm, &index_after, hash_after);
+    assert_int_equal(index_after, index_before);
+    assert_memory_equal(hash_after, hash_before, FSM_HASH_SIZE);
+    assert_int_equal(s_count(w->fsm, "participant_keys"), keys_before);
+}
+
+static void s_assert_key(s_world_t *w, const char *id, const sign_key_t *key)
+{
+    uint8_t expected[SIGN_PUBLIC_KEY_SIZE];
+    sign_key_public(key, expected);
+    ledger_participant_t row;
+    assert_int_equal(ledger_participant_get(fsm_ledger(w->fsm), id, &row), SETTLE_OK);
+    assert_memory_equal(row.public_key, expected, SIGN_PUBLIC_KEY_SIZE);
+}
+
+static void test_keys_rotation_retires_the_old_key_from_the_next_command_on(void **state)
+{
+    s_world_t *w = *state;
+    s_world_ready(w);
+    sign_key_t *old_key = w->payer_key, *new_key = s_key(9);
+    size_t size;
+    uint8_t *command = s_rotate_command(PAYER, PAYER, w->payer_sequence, old_key, new_key, &size);
+    const fsm_command_result_t *result = s_one(w, command, size);
+    if (!result->accepted)
+        fail_msg("rotate refused: %s", result->reason);
+    uint64_t rotate_entry = w->results->entry_index;
+    w->payer_sequence++;
+    s_assert_key(w, PAYER, new_key);
+
+    /* The old key no longer signs: not at the leader, not in apply. */
+    settle_error_t reason;
+    command = s_fund_with(w->payer_sequence, old_key, &size);
+    assert_int_equal(fsm_check_command(w->fsm, command, size, &reason), SETTLE_ERR_SIGNATURE);
+    s_refused(w, command, size, SETTLE_ERR_SIGNATURE, "signature");
+    assert_int_equal(s_balance(w->fsm, "funding/" PAYER), 0);
+
+    /* The new key does, with the same sequence number (the refusal left it unseen). */
+    command = s_fund_with(w->payer_sequence, new_key, &size);
+    assert_int_equal(fsm_check_command(w->fsm, command, size, &reason), SETTLE_OK);
+    result = s_one(w, command, size);
+    if (!result->accepted)
+        fail_msg("fund with the new key refused: %s", result->reason);
+    w->payer_sequence++;
+    assert_int_equal(s_balance(w->fsm, "funding/" PAYER), 100);
+
+    /* The history names the key in force at each command. */
+    ledger_key_t key;
+    uint8_t old_public[SIGN_PUBLIC_KEY_SIZE], new_public[SIGN_PUBLIC_KEY_SIZE];
+    sign_key_public(old_key, old_public);
+    sign_key_public(new_key, new_public);
+    assert_int_equal(ledger_participant_key_at(fsm_ledger(w->fsm), PAYER, rotate_entry, 0, &key),
+                     SETTLE_OK);
+    assert_memory_equal(key.public_key, old_public, SIGN_PUBLIC_KEY_SIZE);
+    assert_int_equal(key.to_entry, rotate_entry);
+    assert_int_equal(
+        ledger_participant_key_at(fsm_ledger(w->fsm), PAYER, rotate_entry + 1, 0, &key), SETTLE_OK);
+    assert_memory_equal(key.public_key, new_public, SIGN_PUBLIC_KEY_SIZE);
+    assert_int_equal(key.to_entry, 0);
+    assert_int_equal(s_count(w->fsm, "participant_keys"), 6); /* five registered, one rotated */
+    sign_key_destroy(&old_key);
+    w->payer_key = new_key;
+}
+
+static void test_keys_rotation_applies_to_the_next_command_of_the_same_entry(void **state)
+{
+    s_world_t *w = *state;
+    s_world_ready(w);
+    sign_key_t *new_key = s_key(9);
+    uint8_t *commands[3];
+    size_t sizes[3];
+    commands[0] =
+        s_rotate_command(PAYER, PAYER, w->payer_sequence, w->payer_key, new_key, &sizes[0]);
+    commands[1] = s_fund_with(w->payer_sequence + 1, w->payer_key, &sizes[1]);
+    commands[2] = s_fund_with(w->payer_sequence + 2, new_key, &sizes[2]);
+    s_apply(w, T_NOV_2026 + w->log_count, commands, sizes, 3);
+    assert_true(w->results->commands[0].accepted);
+    assert_false(w->results->commands[1].accepted);
+    assert_int_equal(w->results->commands[1].code, SETTLE_ERR_SIGNATURE);
+    assert_true(w->results->commands[2].accepted);
+    assert_int_equal(s_balance(w->fsm, "funding/" PAYER), 100);
+    sign_key_destroy(&new_key);
+}
+
+static void test_keys_rotation_is_only_for_the_signer_and_replay_protected(void **state)
+{
+    s_world_t *w = *state;
+    s_world_ready(w);
+    sign_key_t *new_key = s_key(9);
+    size_t size;
+    /* A node may not rotate someone else's key. */
+    uint8_t *command = s_rotate_command(NODE, PAYER, 0, w->node_key, new_key, &size);
+    s_refused(w, command, size, SETTLE_ERR_INVALID, "only its own");
+    /* Nor may anyone rotate to the key in force. */
+    command = s_rotate_command(PAYER, PAYER, w->payer_sequence, w->payer_key, w->payer_key, &size);
+    s_refused(w, command, size, SETTLE_ERR_EXISTS, "the key in force");
+    /* A rotation applied once is refused the second time, as every command. */
+    command = s_rotate_command(PAYER, PAYER, w->payer_sequence, w->payer_key, new_key, &size);
+    uint8_t *copy = settle_malloc(size);
+    memcpy(copy, command, size);
+    assert_true(s_one(w, command, size)->accepted);
+    settle_error_t reason;
+    assert_int_equal(fsm_check_command(w->fsm, copy, size, &reason), SETTLE_ERR_EXISTS);
+    s_refused(w, copy, size, SETTLE_ERR_EXISTS, "replayed sequence");
+    s_assert_key(w, PAYER, new_key);
+    sign_key_destroy(&new_key);
+}
+
+static void test_keys_revoked_participant_changes_nothing(void **state)
+{
+    s_world_t *w = *state;
+    s_world_ready(w);
+    size_t size;
+    uint8_t *command = s_revoke_command(PAYER, PAYER, w->payer_sequence, w->payer_key, &size);
+    const fsm_command_result_t *result = s_one(w, command, size);
+    if (!result->accepted)
+        fail_msg("revoke refused: %s", result->reason);
+    uint64_t revoked_at = w->results->entry_index;
+    w->payer_sequence++;
+    ledger_participant_t row;
+    assert_int_equal(ledger_participant_get(fsm_ledger(w->fsm), PAYER, &row), SETTLE_OK);
+    assert_int_equal(row.revoked_entry, revoked_at);
+
+    settle_error_t reason;
+    command = s_fund_with(w->payer_sequence, w->payer_key, &size);
+    assert_int_equal(fsm_check_command(w->fsm, command, size, &reason), SETTLE_ERR_UNKNOWN_KEY);
+    assert_non_null(strstr(reason.message, "revoked"));
+    assert_int_equal(fsm_check_command_verified(w->fsm, command, size, &reason),
+                     SETTLE_ERR_UNKNOWN_KEY);
+    s_refused(w, command, size, SETTLE_ERR_UNKNOWN_KEY, "ACMEHP was revoked at entry");
+    sign_key_t *new_key = s_key(9);
+    command = s_rotate_command(PAYER, PAYER, w->payer_sequence, w->payer_key, new_key, &size);
+    s_refused(w, command, size, SETTLE_ERR_UNKNOWN_KEY, "revoked");
+    command = s_revoke_command(NODE, PAYER, 0, w->node_key, &size);
+    s_refused(w, command, size, SETTLE_ERR_EXISTS, "revoked already");
+    assert_int_equal(s_balance(w->fsm, "funding/" PAYER), 0);
+    /* The key's row is closed at the revocation. */
+    ledger_key_t key;
+    assert_int_equal(ledger_participant_key_at(fsm_ledger(w->fsm), PAYER, revoked_at + 1, 0, &key),
+                     SETTLE_ERR_NOT_FOUND);
+    assert_int_equal(ledger_participant_key_at(fsm_ledger(w->fsm), PAYER, revoked_at, 0, &key),
+                     SETTLE_OK);
+    sign_key_destroy(&new_key);
+}
+
+static void test_keys_only_the_participant_or_a_node_may_revoke(void **state)
+{
+    s_world_t *w = *state;
+    s_world_ready(w);
+    size_t size;
+    /* prov-a and auditor are registered with the provider's and the node's keys. */
+    uint8_t *command = s_revoke_command("prov-a", PAYER, 0, w->provider_key, &size);
+    s_refused(w, command, size, SETTLE_ERR_INVALID, "the provider prov-a may not revoke ACMEHP");
+    command = s_revoke_command(PAYER, "prov-a", w->payer_sequence, w->payer_key, &size);
+    s_refused(w, command, size, SETTLE_ERR_INVALID, "the payer ACMEHP may not revoke prov-a");
+    command = s_revoke_command(NODE, "nobody", 0, w->node_key, &size);
+    s_refused(w, command, size, SETTLE_ERR_NOT_FOUND, "no participant");
+    command = s_revoke_command(NODE, "prov-a", 0, w->node_key, &size);
+    assert_true(s_one(w, command, size)->accepted);
+    ledger_participant_t row;
+    assert_int_equal(ledger_participant_get(fsm_ledger(w->fsm), "prov-a", &row), SETTLE_OK);
+    assert_int_not_equal(row.revoked_entry, 0);
+    assert_int_equal(ledger_participant_get(fsm_ledger(w->fsm), PAYER, &row), SETTLE_OK);
+    assert_int_equal(row.revoked_entry, 0);
+}
+
+/* Rotations and revocations go into the chain: a second machine fed the
+ * same entries ends with the same head, and the same key rows. */
+static void test_keys_chain_is_the_same_on_two_machines(void **state)
+{
+    s_world_t *w = *state;
+    s_world_ready(w);
+    sign_key_t *new_key = s_key(9);
+    size_t size;
+    uint8_t *command =
+        s_rotate_command(PAYER, PAYER, w->payer_sequence++, w->payer_key, new_key, &size);
+    assert_true(s_one(w, command, size)->accepted);
+    command = s_fund_with(w->payer_sequence++, new_key, &size);
+    assert_true(s_one(w, command, size)->accepted);
+    command = s_revoke_command(NODE, "prov-b", 0, w->node_key, &size);
+    assert_true(s_one(w, command, size)->accepted);
+
+    fsm_t *other = NULL;
+    fsm_results_t *results = fsm_results_new();
+    assert_int_equal(fsm_open(":memory:", &other, NULL), SETTLE_OK);
+    for (size_t i = 0; i < w->log_count; i++)
+        assert_int_equal(fsm_apply(other, w->log[i], w->log_sizes[i], results, NULL), SETTLE_OK);
+    uint64_t index_a, index_b;
+    uint8_t hash_a[FSM_HASH_SIZE], hash_b[FSM_HASH_SIZE];
+    fsm_head(w->fsm, &index_a, hash_a);
+    fsm_head(other, &index_b, hash_b);
+    assert_int_equal(index_a, index_b);
+    assert_memory_equal(hash_a, hash_b, FSM_HASH_SIZE);
+    assert_int_equal(s_count(other, "participant_keys"), 6);
+    ledger_participant_t mine, theirs;
+    assert_int_equal(ledger_participant_get(fsm_ledger(other), PAYER, &theirs), SETTLE_OK);
+    assert_int_equal(ledger_participant_get(fsm_ledger(w->fsm), PAYER, &mine), SETTLE_OK);
+    assert_memory_equal(theirs.public_key, mine.public_key, SIGN_PUBLIC_KEY_SIZE);
+    assert_int_equal(theirs.key_entry, mine.key_entry);
+    fsm_results_destroy(&results);
+    fsm_destroy(&other);
+    sign_key_destroy(&new_key);
+}
+
+static void test_keys_payloads_round_trip_and_refuse_what_they_cannot_hold(void **state)
+{
+    (void)state;
+    command_rotate_t rotate;
+    memset(&rotate, 0, sizeof rotate);
+    snprintf(rotate.participant, sizeof rotate.participant, "%s", PAYER);
+    uint8_t *bytes = NULL;
+    size_t size = 0;
+    assert_int_equal(command_rotate_encode(&rotate, &bytes, &size), SETTLE_ERR_INVALID);
+    memset(rotate.public_key, 7, sizeof rotate.public_key);
+    assert_int_equal(command_rotate_encode(&rotate, &bytes, &size), SETTLE_OK);
+    command_rotate_t back;
+    assert_int_equal(command_rotate_decode(bytes, size, &back, NULL), SETTLE_OK);
+    assert_string_equal(back.participant, PAYER);
+    assert_memory_equal(back.public_key, rotate.public_key, SIGN_PUBLIC_KEY_SIZE);
+    settle_error_t error;
+    assert_int_equal(command_rotate_decode(bytes, size - 1, &back, &error), SETTLE_ERR_TRUNCATED);
+    settle_free(bytes);
+    command_revoke_t revoke = {.participant = ""};
+    assert_int_equal(command_revoke_encode(&revoke, &bytes, &size), SETTLE_ERR_INVALID);
+    assert_int_equal(command_revoke_decode((const uint8_t *)"\0\0", 2, &revoke, &error),
+                     SETTLE_ERR_MISSING);
+    assert_string_equal(command_type_name(COMMAND_ROTATE), "rotate");
+    assert_string_equal(command_type_name(COMMAND_REVOKE), "revoke");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+#define S_TEST(name) cmocka_unit_test_setup_teardown(name, s_world_setup, s_world_teardown)
+        S_TEST(test_keys_rotation_retires_the_old_key_from_the_next_command_on),
+        S_TEST(test_keys_rotation_applies_to_the_next_command_of_the_same_entry),
+        S_TEST(test_keys_rotation_is_only_for_the_signer_and_replay_protected),
+        S_TEST(test_keys_revoked_participant_changes_nothing),
+        S_TEST(test_keys_only_the_participant_or_a_node_may_revoke),
+        S_TEST(test_keys_chain_is_the_same_on_two_machines),
+        cmocka_unit_test(test_keys_payloads_round_trip_and_refuse_what_they_cannot_hold),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
