@@ -164,6 +164,10 @@ int fsm_apply_register(fsm_apply_t *apply, const command_t *command, settle_erro
     if (ledger_participant_get(apply->fsm->ledger, row.id, &existing) == SETTLE_OK)
         return fsm_reject(apply, SETTLE_ERR_EXISTS, "participant \"%s\" is already registered",
                           value.participant);
+    /* One provider per NPI: what a provider may read will be decided by it. */
+    if (row.npi[0] && ledger_participant_by_npi(apply->fsm->ledger, row.npi, &existing) == SETTLE_OK)
+        return fsm_reject(apply, SETTLE_ERR_EXISTS, "NPI %s is already registered to \"%s\"",
+                          row.npi, existing.id);
     return ledger_participant_put(apply->fsm->ledger, &row, apply->entry_index, error);
 }
 

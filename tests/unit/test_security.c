@@ -943,11 +943,25 @@ static void test_security_refuses_query_arguments_past_their_limits(void **state
     assert_null(answer);
 }
 
+/* A second provider may not take an NPI already registered: what a
+ * provider may read is decided by its NPI. */
+static void test_security_refuses_a_second_provider_with_the_same_npi(void **state)
+{
+    s_world_t *w = ((s_security_t *)*state)->w;
+    size_t payload_size, size;
+    uint8_t *payload =
+        s_register("prov-copy", COMMAND_ROLE_PROVIDER, w->provider_key, NPI_A, &payload_size);
+    uint8_t *command =
+        s_signed(COMMAND_REGISTER, "node-1", 500, payload, payload_size, w->node_key, &size);
+    s_refused(w, command, size, "NPI " NPI_A " is already registered to \"prov-a\"");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
 #define S_TEST(name) cmocka_unit_test_setup_teardown(name, s_setup, s_teardown)
         S_TEST(test_security_refuses_a_signature_with_flipped_bytes),
+        S_TEST(test_security_refuses_a_second_provider_with_the_same_npi),
         S_TEST(test_security_refuses_a_payload_changed_after_signing),
         S_TEST(test_security_auditor_replay_refuses_a_forged_command_a_trusting_node_applied),
         S_TEST(test_security_refuses_a_provider_submitting_a_batch),
