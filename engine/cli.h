@@ -230,5 +230,6 @@ int cli_pay(int argc, char **argv);
 int cli_watch(int argc, char **argv);   /* cli_watch.c */
 int cli_cluster(int argc, char **argv); /* cli_cluster.c: up and down */
 int cli_intake(int argc, char **argv);  /* cli_intake.c */
+int cli_audit(int argc, char **argv);   /* cli_audit.c: verify and claim */
 
 #endif

@@ -73,6 +73,16 @@ int ledger_open(const char *path, ledger_t **ledger_out, settle_error_t *error);
  */
 int ledger_open_fresh(const char *path, ledger_t **ledger_out, settle_error_t *error);
 
+/*
+ * Opens the ledger file at path read-only (ledger_readonly.c): nothing is
+ * created or written, the schema version is checked (SETTLE_ERR_VERSION),
+ * and the write functions fail.  Safe beside a node serving the file (WAL:
+ * readers and the writer do not block each other).  SETTLE_ERR_IO with the
+ * path when the file cannot be opened or is not a ledger.  The caller owns
+ * *ledger_out (ledger_close).
+ */
+int ledger_open_readonly(const char *path, ledger_t **ledger_out, settle_error_t *error);
+
 /* Closes the database (rolling back an open transaction) and nulls the
  * pointer; safe on NULL and twice. */
 void ledger_close(ledger_t **self_p);

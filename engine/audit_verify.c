@@ -1,0 +1,452 @@
+/*
+ * audit_verify.c - `settle audit verify`: replays a stored ledger's chain
+ * into a fresh in-memory state machine and compares every link and, at the
+ * end, every table (see include/settle/audit.h).
+ *
+ * The two ledgers are compared through their SQLite handles (this file is
+ * part of engine/ and reads ledger_internal.h): one SELECT per table on
+ * each side, ordered by the table's key, stepped in lockstep.  Both were
+ * made by the same schema, so the same columns come in the same order.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ledger_internal.h"
+#include "settle/audit.h"
+#include "settle/fsm.h"
+
+/* Progress is reported every this many entries. */
+#define AUDIT_PROGRESS_ENTRIES 256
+
+/* The tables compared at the end, each in its key order: its key is its
+ * first key_count columns (the schema puts them first). */
+typedef struct {
+    const char *table;
+    const char *order;
+    int key_count;
+} audit_table_t;
+
+static const audit_table_t s_tables[] = {
+    {"meta", "key", 1},
+    {"participants", "id", 1},
+    {"participant_keys", "participant, from_entry, from_position", 3},
+    {"contracts", "deployment", 1},
+    {"members", "payer, member_id", 2},
+    {"claims", "claim_row", 1},
+    {"accounts", "id", 1},
+    {"transfers", "transfer_row", 1},
+    {"payments", "payment_id", 1},
+    {"commands", "entry_index, position", 2},
+    {"chain", "entry_index", 1},
+};
+
+#define AUDIT_TABLE_COUNT (sizeof s_tables / sizeof s_tables[0])
+
+/* What one verify run holds. */
+typedef struct {
+    ledger_t *stored;
+    fsm_t *fsm;
+    fsm_results_t *results;
+    audit_divergence_t *divergence;
+    audit_totals_t totals;
+    const audit_options_t *options;
+} audit_run_t;
+
+static int s_diverge(audit_run_t *run, uint64_t entry_index, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Records the divergence; returns SETTLE_ERR_CORRUPT. */
+static int s_diverge(audit_run_t *run, uint64_t entry_index, const char *format, ...)
+{
+    run->divergence->entry_index = entry_index;
+    va_list arguments;
+    va_start(arguments, format);
+    vsnprintf(run->divergence->what, sizeof run->divergence->what, format, arguments);
+    va_end(arguments);
+    return SETTLE_ERR_CORRUPT;
+}
+
+static void s_hex(const uint8_t *bytes, size_t size, char *out, size_t out_size)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t i = 0;
+    for (; i < size && 2 * i + 2 < out_size; i++) {
+        out[2 * i] = digits[bytes[i] >> 4];
+        out[2 * i + 1] = digits[bytes[i] & 15];
+    }
+    out[2 * i] = '\0';
+}
+
+/* ------------------------------------------------------------------------
+ * The chain, entry by entry
+ * ------------------------------------------------------------------------ */
+
+/* The first rejected command of an entry that made no link, in words. */
+static void s_rejected(const fsm_results_t *results, char *out, size_t size)
+{
+    snprintf(out, size, "no command");
+    for (uint32_t i = 0; i < results->command_count; i++) {
+        const fsm_command_result_t *c = &results->commands[i];
+        if (!c->accepted) {
+            snprintf(out, size, "command %" PRIu32 " (%s %" PRIu64 " of %s) rejected: %s",
+                     c->position, c->type ? command_type_name(c->type) : "undecodable",
+                     c->sequence, c->participant, c->reason);
+            return;
+        }
+    }
+}
+
+/* Reads the recomputed link at index from the in-memory chain. */
+static int s_recomputed_link(audit_run_t *run, uint64_t index, uint8_t digest[LEDGER_HASH_SIZE],
+                             uint8_t hash[LEDGER_HASH_SIZE], settle_error_t *error)
+{
+    ledger_t *mine = fsm_ledger(run->fsm);
+    sqlite3_stmt *s = NULL;
+    int rc = SETTLE_OK;
+    if (sqlite3_prepare_v2(mine->db,
+                           "SELECT changes_digest, hash FROM chain WHERE entry_index = ?1", -1, &s,
+                           NULL) != SQLITE_OK)
+        return ledger_sqlite_error(mine, "reading the replayed chain", error);
+    sqlite3_bind_int64(s, 1, (int64_t)index);
+    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_bytes(s, 0) == LEDGER_HASH_SIZE &&
+        sqlite3_column_bytes(s, 1) == LEDGER_HASH_SIZE) {
+        memcpy(digest, sqlite3_column_blob(s, 0), LEDGER_HASH_SIZE);
+        memcpy(hash, sqlite3_column_blob(s, 1), LEDGER_HASH_SIZE);
+    } else {
+        rc = ledger_sqlite_error(mine, "reading the replayed chain", error);
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* Compares a blob column of the stored link with the recomputed value. */
+static int s_compare_hash(audit_run_t *run, uint64_t index, const char *name,
+                          const void *stored, int stored_size, const uint8_t mine[LEDGER_HASH_SIZE])
+{
+    if (stored_size == LEDGER_HASH_SIZE && memcmp(stored, mine, LEDGER_HASH_SIZE) == 0)
+        return SETTLE_OK;
+    char a[2 * LEDGER_HASH_SIZE + 1] = "", b[2 * LEDGER_HASH_SIZE + 1];
+    if (stored_size == LEDGER_HASH_SIZE)
+        s_hex(stored, LEDGER_HASH_SIZE, a, sizeof a);
+    s_hex(mine, LEDGER_HASH_SIZE, b, sizeof b);
+    return s_diverge(run, index, "chain: %s: stored %s, recomputed %s", name,
+                     stored_size == LEDGER_HASH_SIZE ? a : "(not a hash)", b);
+}
+
+/* Applies the stored link at the statement's row and compares what it
+ * makes with what was stored. */
+static int s_entry(audit_run_t *run, sqlite3_stmt *s, uint64_t expected, settle_error_t *error)
+{
+    uint64_t index = (uint64_t)sqlite3_column_int64(s, 0);
+    if (index != expected)
+        return s_diverge(run, expected,
+                         "chain: entry %" PRIu64 " is missing (the stored chain goes from %" PRIu64
+                         " to %" PRIu64 ")",
+                         expected, expected - 1, index);
+    const uint8_t *entry = sqlite3_column_blob(s, 2);
+    size_t size = (size_t)sqlite3_column_bytes(s, 2);
+    settle_error_t problem;
+    settle_error_clear(&problem);
+    int rc = fsm_apply(run->fsm, entry ? entry : (const uint8_t *)"", size, run->results, &problem);
+    if (rc == SETTLE_ERR_IO || rc == SETTLE_ERR_NOMEM) {
+        *error = problem;
+        return rc;
+    }
+    if (rc != SETTLE_OK)
+        return s_diverge(run, index, "chain: entry %" PRIu64 " does not decode: %s", index,
+                         problem.message);
+    run->totals.command_count += run->results->command_count;
+    if (!run->results->changed) {
+        char why[512];
+        s_rejected(run->results, why, sizeof why);
+        return s_diverge(run, index, "chain: entry %" PRIu64 " changes nothing on replay: %s",
+                         index, why);
+    }
+    if (run->results->entry_index != index)
+        return s_diverge(run, index, "chain: replay made link %" PRIu64 ", stored %" PRIu64,
+                         run->results->entry_index, index);
+    uint8_t digest[LEDGER_HASH_SIZE], hash[LEDGER_HASH_SIZE];
+    rc = s_recomputed_link(run, index, digest, hash, error);
+    if (rc != SETTLE_OK)
+        return rc;
+    rc = s_compare_hash(run, index, "changes digest", sqlite3_column_blob(s, 3),
+                        sqlite3_column_bytes(s, 3), digest);
+    if (rc == SETTLE_OK)
+        rc = s_compare_hash(run, index, "hash", sqlite3_column_blob(s, 4),
+                            sqlite3_column_bytes(s, 4), hash);
+    return rc;
+}
+
+/* Walks the stored chain in index order, applying each entry. */
+static int s_chain(audit_run_t *run, uint64_t head_index, settle_error_t *error)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(run->stored->db,
+                           "SELECT entry_index, timestamp_ms, entry, changes_digest, hash "
+                           "FROM chain ORDER BY entry_index",
+                           -1, &s, NULL) != SQLITE_OK)
+        return ledger_sqlite_error(run->stored, "reading the chain", error);
+    int rc = SETTLE_OK, step;
+    uint64_t expected = 1;
+    while (rc == SETTLE_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        rc = s_entry(run, s, expected, error);
+        run->totals.entry_count += rc == SETTLE_OK;
+        if (run->options->progress && expected % AUDIT_PROGRESS_ENTRIES == 0)
+            run->options->progress(expected, head_index, run->options->context);
+        expected++;
+    }
+    if (rc == SETTLE_OK && step != SQLITE_DONE)
+        rc = ledger_sqlite_error(run->stored, "reading the chain", error);
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * The tables, row by row
+ * ------------------------------------------------------------------------ */
+
+/* A column's value in words: an integer, a quoted text, a short blob in
+ * hex, a long one by its size. */
+static void s_value(sqlite3_stmt *s, int column, char *out, size_t size)
+{
+    switch (sqlite3_column_type(s, column)) {
+    case SQLITE_INTEGER:
+        snprintf(out, size, "%" PRId64, (int64_t)sqlite3_column_int64(s, column));
+        break;
+    case SQLITE_TEXT:
+        snprintf(out, size, "\"%.*s\"", sqlite3_column_bytes(s, column) > 200 ? 200 :
+                 sqlite3_column_bytes(s, column), (const char *)sqlite3_column_text(s, column));
+        break;
+    case SQLITE_BLOB: {
+        int bytes = sqlite3_column_bytes(s, column);
+        if (bytes <= 32)
+            s_hex(sqlite3_column_blob(s, column), (size_t)bytes, out, size);
+        else
+            snprintf(out, size, "(%d bytes)", bytes);
+        break;
+    }
+    case SQLITE_NULL:
+        snprintf(out, size, "NULL");
+        break;
+    default:
+        snprintf(out, size, "(a float)");
+    }
+}
+
+static bool s_same(sqlite3_stmt *a, sqlite3_stmt *b, int column)
+{
+    int type = sqlite3_column_type(a, column);
+    if (type != sqlite3_column_type(b, column))
+        return false;
+    if (type == SQLITE_INTEGER)
+        return sqlite3_column_int64(a, column) == sqlite3_column_int64(b, column);
+    if (type == SQLITE_NULL)
+        return true;
+    int size = sqlite3_column_bytes(a, column);
+    const void *x = type == SQLITE_TEXT ? (const void *)sqlite3_column_text(a, column)
+                                        : sqlite3_column_blob(a, column);
+    const void *y = type == SQLITE_TEXT ? (const void *)sqlite3_column_text(b, column)
+                                        : sqlite3_column_blob(b, column);
+    return size == sqlite3_column_bytes(b, column) && (size == 0 || memcmp(x, y, (size_t)size) == 0);
+}
+
+/* The row's name for a divergence ("claim ACMEHP/C-1", "row deployment=1")
+ * and the entry it belongs to (its entry_index column, 0 when none). */
+static void s_row_name(const audit_table_t *table, sqlite3_stmt *s, char *out, size_t size,
+                       uint64_t *entry_out)
+{
+    int columns = sqlite3_column_count(s);
+    *entry_out = 0;
+    char payer[64] = "", claim[64] = "";
+    for (int c = 0; c < columns; c++) {
+        const char *name = sqlite3_column_name(s, c);
+        if (strcmp(name, "entry_index") == 0)
+            *entry_out = (uint64_t)sqlite3_column_int64(s, c);
+        else if (strcmp(name, "payer") == 0)
+            snprintf(payer, sizeof payer, "%s", (const char *)sqlite3_column_text(s, c));
+        else if (strcmp(name, "claim_id") == 0)
+            snprintf(claim, sizeof claim, "%s", (const char *)sqlite3_column_text(s, c));
+    }
+    if (strcmp(table->table, "claims") == 0) {
+        snprintf(out, size, "claim %s/%s", payer, claim);
+        return;
+    }
+    /* The key columns: the first column of the order, with its value. */
+    char key[64];
+    snprintf(key, sizeof key, "%s", table->order);
+    char *comma = strchr(key, ',');
+    if (comma)
+        *comma = '\0';
+    for (int c = 0; c < columns; c++)
+        if (strcmp(sqlite3_column_name(s, c), key) == 0) {
+            char value[200];
+            s_value(s, c, value, sizeof value);
+            snprintf(out, size, "row %.60s=%s", key, value);
+            return;
+        }
+    snprintf(out, size, "a row");
+}
+
+/* Compares one row of each side. */
+static int s_row(audit_run_t *run, const audit_table_t *table, sqlite3_stmt *stored,
+                 sqlite3_stmt *mine)
+{
+    int columns = sqlite3_column_count(stored);
+    for (int c = 0; c < columns; c++) {
+        if (s_same(stored, mine, c))
+            continue;
+        char name[320], a[256], b[256];
+        uint64_t entry;
+        s_row_name(table, mine, name, sizeof name, &entry);
+        s_value(stored, c, a, sizeof a);
+        s_value(mine, c, b, sizeof b);
+        return s_diverge(run, entry, "%s: %s: %s: stored %s, recomputed %s", table->table, name,
+                         sqlite3_column_name(stored, c), a, b);
+    }
+    return SETTLE_OK;
+}
+
+/* Prepares the table's ordered SELECT on a ledger. */
+static sqlite3_stmt *s_select(ledger_t *ledger, const audit_table_t *table, settle_error_t *error)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT * FROM %s ORDER BY %s", table->table, table->order);
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(ledger->db, sql, -1, &s, NULL) != SQLITE_OK) {
+        ledger_sqlite_error(ledger, "reading a table", error);
+        return NULL;
+    }
+    return s;
+}
+
+/* Orders two rows by their key columns as SQLite's ORDER BY does for
+ * them (integers by value, texts by bytes): <0, 0, >0. */
+static int s_key_order(sqlite3_stmt *a, sqlite3_stmt *b, int key_count)
+{
+    for (int c = 0; c < key_count; c++) {
+        if (sqlite3_column_type(a, c) == SQLITE_INTEGER &&
+            sqlite3_column_type(b, c) == SQLITE_INTEGER) {
+            int64_t x = sqlite3_column_int64(a, c), y = sqlite3_column_int64(b, c);
+            if (x != y)
+                return x < y ? -1 : 1;
+            continue;
+        }
+        const unsigned char *x = sqlite3_column_text(a, c), *y = sqlite3_column_text(b, c);
+        int m = sqlite3_column_bytes(a, c), n = sqlite3_column_bytes(b, c);
+        int order = memcmp(x ? x : (const unsigned char *)"", y ? y : (const unsigned char *)"",
+                           (size_t)(m < n ? m : n));
+        if (order != 0)
+            return order;
+        if (m != n)
+            return m < n ? -1 : 1;
+    }
+    return 0;
+}
+
+/* Walks one table on both sides in key order, merging by key: a row on
+ * one side only is named as missing or extra, a row on both is compared
+ * column by column.  Counts the rows compared. */
+static int s_table(audit_run_t *run, const audit_table_t *table, uint64_t *rows_out,
+                   settle_error_t *error)
+{
+    sqlite3_stmt *stored = s_select(run->stored, table, error);
+    sqlite3_stmt *mine = stored ? s_select(fsm_ledger(run->fsm), table, error) : NULL;
+    int rc = mine ? SETTLE_OK : SETTLE_ERR_IO;
+    uint64_t rows = 0;
+    int a = rc == SETTLE_OK ? sqlite3_step(stored) : SQLITE_DONE;
+    int b = rc == SETTLE_OK ? sqlite3_step(mine) : SQLITE_DONE;
+    while (rc == SETTLE_OK && (a == SQLITE_ROW || b == SQLITE_ROW)) {
+        if ((a != SQLITE_ROW && a != SQLITE_DONE) || (b != SQLITE_ROW && b != SQLITE_DONE))
+            break;
+        int order = a != SQLITE_ROW ? 1 : b != SQLITE_ROW ? -1 : s_key_order(stored, mine,
+                                                                            table->key_count);
+        char name[320];
+        uint64_t entry;
+        if (order != 0) {
+            s_row_name(table, order > 0 ? mine : stored, name, sizeof name, &entry);
+            rc = s_diverge(run, entry, "%s: %s: %s", table->table, name,
+                           order > 0 ? "missing from the stored ledger (the replay has it)"
+                                     : "stored, but the replay has no such row");
+            break;
+        }
+        rc = s_row(run, table, stored, mine);
+        rows++;
+        a = sqlite3_step(stored);
+        b = sqlite3_step(mine);
+    }
+    if (rc == SETTLE_OK && (a != SQLITE_DONE || b != SQLITE_DONE))
+        rc = ledger_sqlite_error(a != SQLITE_DONE ? run->stored : fsm_ledger(run->fsm),
+                                 "reading a table", error);
+    sqlite3_finalize(mine);
+    sqlite3_finalize(stored);
+    *rows_out = rows;
+    return rc;
+}
+
+/* Compares every table, stopping at the first difference. */
+static int s_compare_tables(audit_run_t *run, settle_error_t *error)
+{
+    int rc = SETTLE_OK;
+    for (size_t i = 0; rc == SETTLE_OK && i < AUDIT_TABLE_COUNT; i++) {
+        uint64_t rows = 0;
+        rc = s_table(run, &s_tables[i], &rows, error);
+        if (strcmp(s_tables[i].table, "claims") == 0)
+            run->totals.claim_count = rows;
+        else if (strcmp(s_tables[i].table, "payments") == 0)
+            run->totals.payment_count = rows;
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * The run
+ * ------------------------------------------------------------------------ */
+
+/* Opens both sides: the stored ledger read-only, inside one read
+ * transaction (one consistent state while a node goes on writing), and
+ * a fresh state machine in memory that checks every signature. */
+static int s_open(audit_run_t *run, const char *path, uint64_t *head_out, settle_error_t *error)
+{
+    int rc = ledger_open_readonly(path, &run->stored, error);
+    if (rc == SETTLE_OK && sqlite3_exec(run->stored->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+        rc = ledger_sqlite_error(run->stored, "starting a read transaction", error);
+    uint8_t hash[LEDGER_HASH_SIZE];
+    /* The head read inside the transaction pins the snapshot the walk sees. */
+    if (rc == SETTLE_OK && ledger_head(run->stored, head_out, hash) != SETTLE_OK)
+        rc = ledger_sqlite_error(run->stored, "reading the head", error);
+    if (rc == SETTLE_OK)
+        rc = fsm_open(":memory:", &run->fsm, error);
+    if (rc == SETTLE_OK) {
+        fsm_verify_signatures(run->fsm, !run->options->skip_signatures);
+        run->results = fsm_results_new();
+        if (!run->results)
+            rc = settle_error_set(error, SETTLE_ERR_NOMEM, "audit: out of memory");
+    }
+    return rc;
+}
+
+int audit_verify(const char *path, const audit_options_t *options, audit_totals_t *totals_out,
+                 audit_divergence_t *divergence_out, settle_error_t *error)
+{
+    static const audit_options_t none = {0};
+    audit_run_t run = {.options = options ? options : &none, .divergence = divergence_out};
+    memset(divergence_out, 0, sizeof *divergence_out);
+    uint64_t head_index = 0;
+    int rc = s_open(&run, path, &head_index, error);
+    if (rc == SETTLE_OK)
+        rc = s_chain(&run, head_index, error);
+    if (rc == SETTLE_OK)
+        rc = s_compare_tables(&run, error);
+    if (rc == SETTLE_OK) {
+        fsm_head(run.fsm, &run.totals.head_index, run.totals.head_hash);
+        *totals_out = run.totals;
+    }
+    if (run.stored)
+        sqlite3_exec(run.stored->db, "COMMIT", NULL, NULL, NULL);
+    fsm_results_destroy(&run.results);
+    fsm_destroy(&run.fsm);
+    ledger_close(&run.stored);
+    return rc;
+}
