@@ -294,9 +294,14 @@ void node_serve_request(void *context, zmsg_t *request)
     zframe_t *checked = zmsg_pop(request);
     bool verified = checked && zframe_streq(checked, "v");
     zframe_destroy(&checked);
+    /* Who sent it (the ZAP handler's participant id; "" over plain TCP):
+     * for the queries' authorization, which is not built yet. */
+    char *sender = zmsg_popstr(request);
     zframe_t *identity = zmsg_pop(request);
     zframe_t *request_id = zmsg_pop(request);
     char *verb = zmsg_popstr(request);
+    node_log(n->config->id, "debug", "request", "verb=%s sender=%s", verb ? verb : "-",
+             sender && sender[0] ? sender : "-");
     n->metrics.requests++;
     if (n->stopping)
         s_reply(n, identity, request_id, "retry", "the node is stopping");
@@ -315,6 +320,7 @@ void node_serve_request(void *context, zmsg_t *request)
                 "unknown verb (expected head, submit, stats, claim, payment, remit, "
                 "participant or accumulators)");
     zstr_free(&verb);
+    zstr_free(&sender);
     zframe_destroy(&identity);
     zframe_destroy(&request_id);
     zmsg_destroy(&request);

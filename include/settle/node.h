@@ -28,6 +28,17 @@
  *   verify_threads: 2                   # [2] threads verifying submits'
  *                                       # signatures on the leader, 1..8
  *   log_level: info                     # [info] debug, info, warn or error
+ *   transport: curve                    # [plain] curve: CurveZMQ on intake and
+ *                                       # events; the node's Curve key pair is
+ *                                       # its Ed25519 `key` converted (sign.h),
+ *                                       # so `key` is required; a client is let
+ *                                       # in only with the converted key of a
+ *                                       # participant registered and not revoked
+ *                                       # (node_zap.h), and its requests carry
+ *                                       # that participant's id.  plain: anyone
+ *                                       # who can connect is heard (a warning is
+ *                                       # logged at start).  The default will
+ *                                       # become curve.
  *   payer_tax_id: "591234567"           # [none] the payer's tax id on the 835s
  *                                       # this node renders (`remit ... x12`)
  *   peers:                              # every voter, this node included
@@ -169,6 +180,7 @@ typedef struct {
     char participant[COMMAND_PARTICIPANT_ID_SIZE];
     char key[NODE_PATH_SIZE]; /* "" when none */
     char log_level[8];
+    char transport[8]; /* "curve" or "plain" */
     char payer_tax_id[10]; /* nine digits (remit.h REMIT_TAX_ID_SIZE); "": none */
     unsigned election_timeout_ms;
     unsigned heartbeat_timeout_ms;
