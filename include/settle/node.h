@@ -47,6 +47,19 @@
  *
  * Addresses must be on 127.0.0.1 (this first node serves loopback only).
  *
+ * Transport.  With `transport: curve` the intake and the events socket are
+ * CurveZMQ servers whose key pair is the node's Ed25519 key converted
+ * (sign.h, sign_key_curve): a client knows a node's Curve public key from
+ * its Ed25519 public key as registered (sign_public_key_to_curve), and
+ * connects with its own participant key converted.  The node's ZAP handler
+ * (engine/node_zap.h) lets a connection in only when that key is a
+ * registered participant's, not revoked; every request then reaches the
+ * loop with that participant's id (for the queries' authorization, not
+ * built yet).  Until a node has applied the genesis it knows no
+ * participant and lets no one in.  A refused client hears nothing: its
+ * requests time out.  With `transport: plain` (the default for now) anyone
+ * who can connect is heard.
+ *
  * The intake protocol (a ZeroMQ ROUTER; clients use DEALER).  A request is
  *
  *   frame 0  request id (1..64 bytes, echoed back, so a client can match
