@@ -54,11 +54,11 @@
  * connects with its own participant key converted.  The node's ZAP handler
  * (engine/node_zap.h) lets a connection in only when that key is a
  * registered participant's, not revoked; every request then reaches the
- * loop with that participant's id (for the queries' authorization, not
- * built yet).  Until a node has applied the genesis it knows no
- * participant and lets no one in.  A refused client hears nothing: its
- * requests time out.  With `transport: plain` (the default for now) anyone
- * who can connect is heard.
+ * loop with that participant's id, and the query verbs answer it only
+ * what its role may read (node_query.h; over plain TCP, everything).
+ * Until a node has applied the genesis it knows no participant and lets
+ * no one in.  A refused client hears nothing: its requests time out.  With
+ * `transport: plain` (the default for now) anyone who can connect is heard.
  *
  * The intake protocol (a ZeroMQ ROUTER; clients use DEALER).  A request is
  *

@@ -6,7 +6,9 @@
 # plain-TCP client gets nothing; a key revoked on the ledger is refused
 # from its next connection on; a node told `transport: curve` without a
 # key refuses to start.  Each request reaches the loop with the
-# participant id ZAP found for its key (the node's debug log says so).
+# participant id ZAP found for its key (the node's debug log says so), and
+# a query is answered as that participant's role may read: a provider
+# does not see another provider's claim.
 #
 # usage: test_curve.sh BUILD_ENGINE_DIR SOURCE_DIR
 # Bounded (every wait has a deadline); every child is killed on exit.
@@ -16,7 +18,7 @@ SRC=$(cd "$2" && pwd)
 NODES=1
 . "$SRC/tests/e2e/cluster_lib.sh"
 
-for who in node-1 prov-a; do
+for who in node-1 prov-a prov-b; do
     cp "$SRC/fixtures/genesis/keys/$who.key" "$DIR/$who.key" && chmod 600 "$DIR/$who.key"
 done
 NODE_KEY=$(cat "$SRC/fixtures/genesis/keys/node-1.key.pub")
@@ -66,6 +68,23 @@ grep -q "^index " "$DIR/payer.out" || fail "the payer's head: $(cat "$DIR/payer.
 head_with prova --node-key "$NODE_KEY" --key "$DIR/prov-a.key" ||
     fail "prov-a (registered) is not served: $(cat "$DIR/prova.err")"
 submit 2 fund 100000
+
+# Queries answer what the asker's role may read: prov-a's claim to the
+# payer and to prov-a, not to prov-b (answered as absent).
+submit 3 deploy "$SRC/contracts/plans/ppo.yaml"
+submit 4 enroll "$SRC/fixtures/enrollment.yaml"
+submit 5 "$SRC/fixtures/claims/office-visit.json"
+status_as() {
+    timeout 20 "$SETTLE" status OV-2026-0001 --node "$(intake_of 1)" --node-key "$NODE_KEY" \
+        --key "$DIR/$1" --timeout-ms 1000 --tries 5 >"$DIR/status-$1.out" 2>&1
+}
+status_as acmehp.key || fail "the payer cannot read its claim: $(cat "$DIR/status-acmehp.key.out")"
+status_as prov-a.key || fail "prov-a cannot read its claim: $(cat "$DIR/status-prov-a.key.out")"
+grep -qx "provider 1234567893" "$DIR/status-prov-a.key.out" || fail "prov-a's status: not its claim"
+status_as prov-b.key
+rc=$?
+[ $rc = 1 ] && grep -q "no claim OV-2026-0001" "$DIR/status-prov-b.key.out" ||
+    fail "prov-b read prov-a's claim (rc $rc): $(cat "$DIR/status-prov-b.key.out")"
 
 # A revoked key: let in no more, from its next connection on.
 out=$("$SETTLE" submit --node "$ALL" --node-key "$NODE_KEY" --key "$DIR/node-1.key" --as node-1 \
