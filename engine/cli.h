@@ -18,6 +18,7 @@
 #include "settle/claim.h"
 #include "settle/interp.h"
 #include "settle/error.h"
+#include "settle/sign.h"
 
 #define CLI_EXIT_OK       0
 #define CLI_EXIT_REJECTED 1
@@ -111,18 +112,33 @@ int cli_remits_write(cli_remits_t *self, const char *format, const char *dir, in
     "  --node ENDPOINT[,...]  a node's intake, tcp://HOST:PORT (default: the\n"                    \
     "                         SETTLE_NODE variable, as cluster.env sets it)\n"                     \
     "  --timeout-ms MS        wait this long for each answer (default 2000)\n"                     \
-    "  --tries N              ask this many times (default 60)\n"
+    "  --tries N              ask this many times (default 60)\n"                                  \
+    "  --node-key HEX         the node's public key (its Ed25519 key, as registered):\n"           \
+    "                         talk CurveZMQ to a node with `transport: curve`, with\n"             \
+    "                         --key FILE (default the SETTLE_KEY variable) as yours;\n"            \
+    "                         default: SETTLE_NODE_KEY_K for the endpoint SETTLE_NODE_K\n"         \
+    "                         (cluster.env), else plain TCP\n"
+
+#define CLI_KEY_PATH_SIZE 4096
 
 typedef struct {
     char *endpoints[CLI_ENDPOINTS_MAX]; /* strdup'd; cli_client_free frees them */
+    /* CurveZMQ (node.h, `transport`): the user's key file ("" : $SETTLE_KEY)
+     * and the node's Ed25519 public key from --node-key ("" : cluster.env's
+     * SETTLE_NODE_KEY_K for the endpoint SETTLE_NODE_K; none: plain TCP). */
+    char key_path[CLI_KEY_PATH_SIZE];
+    char node_key[SIGN_PUBLIC_KEY_HEX_SIZE];
+    int curve_loaded; /* the user's key converted, below */
+    uint8_t curve_public[SIGN_CURVE_KEY_SIZE], curve_secret[SIGN_CURVE_KEY_SIZE];
+    int failed; /* nonzero: a call cannot be made (the reason printed) */
     unsigned endpoint_count, current;
     char redirect[CLI_ENDPOINT_SIZE]; /* the leader a node named, "" when none */
     int timeout_ms;
     int tries;
     unsigned call_count; /* makes each call's request ids distinct */
     int quiet;           /* nonzero: no "no answer" line on stderr */
-    int resent; /* nonzero: the last call sent its bytes again after a copy that
-                 * may have been applied (no answer, or "retry") */
+    int resent;          /* nonzero: the last call sent its bytes again after a copy that
+                          * may have been applied (no answer, or "retry") */
 } cli_client_t;
 
 /* One argument frame of a request (not owned). */
@@ -134,9 +150,25 @@ typedef struct {
 void cli_client_init(cli_client_t *client);
 void cli_client_free(cli_client_t *client);
 
-/* Takes --node, --timeout-ms or --tries with its value: 1 when taken,
- * 0 when name is not one of them, -1 when the value is bad. */
+/* Takes --node, --timeout-ms, --tries, --node-key or --key with its value:
+ * 1 when taken, 0 when name is not one of them, -1 when the value is bad.
+ * A subcommand with a --key of its own reads it first, or takes the
+ * client's (key_path), or gives it with cli_client_key. */
 int cli_client_option(cli_client_t *client, const char *name, const char *value);
+
+/* The user's key file for CurveZMQ (path NULL: unchanged). */
+void cli_client_key(cli_client_t *client, const char *path);
+
+/* A client for one more endpoint that talks as client does: its CurveZMQ
+ * settings copied (the endpoints and counters are not). */
+void cli_client_inherit(cli_client_t *one, const cli_client_t *client);
+
+/* Sets socket (a DEALER or SUB, not yet connected) to talk to the node
+ * whose intake is intake_endpoint: CurveZMQ with the user's key when the
+ * node's key is known (--node-key, cluster.env), plain otherwise.  0, or
+ * -1 (printed, client->failed set) when the node's key is known but the
+ * user's key cannot be had. */
+int cli_client_secure(cli_client_t *client, void *socket, const char *intake_endpoint);
 
 /* Falls back to $SETTLE_NODE when no --node was given; -1 when there is
  * no endpoint at all.  Call once the options are read. */

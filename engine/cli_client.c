@@ -21,6 +21,7 @@
 #include <czmq.h>
 
 #include "cli.h"
+#include "settle/node.h"
 
 #define RETRY_PAUSE_NS (100 * 1000 * 1000)
 
@@ -33,6 +34,8 @@ void cli_client_init(cli_client_t *client)
 
 void cli_client_free(cli_client_t *client)
 {
+    memset(client->curve_secret, 0, sizeof client->curve_secret);
+    client->curve_loaded = 0;
     for (unsigned i = 0; i < client->endpoint_count; i++) {
         free(client->endpoints[i]);
         client->endpoints[i] = NULL;
@@ -61,6 +64,17 @@ int cli_client_option(cli_client_t *client, const char *name, const char *value)
 {
     if (strcmp(name, "--node") == 0)
         return s_endpoints(client, value) == 0 ? 1 : -1;
+    if (strcmp(name, "--key") == 0) {
+        cli_client_key(client, value);
+        return 1;
+    }
+    if (strcmp(name, "--node-key") == 0) {
+        uint8_t public_key[SIGN_PUBLIC_KEY_SIZE];
+        if (sign_public_key_parse(value, strlen(value), public_key) != SETTLE_OK)
+            return -1;
+        snprintf(client->node_key, sizeof client->node_key, "%s", value);
+        return 1;
+    }
     if (strcmp(name, "--timeout-ms") == 0 || strcmp(name, "--tries") == 0) {
         char *end = NULL;
         errno = 0;
@@ -84,6 +98,92 @@ int cli_client_ready(cli_client_t *client)
     return 0;
 }
 
+void cli_client_key(cli_client_t *client, const char *path)
+{
+    if (path && strcmp(path, client->key_path) != 0) {
+        snprintf(client->key_path, sizeof client->key_path, "%s", path);
+        client->curve_loaded = 0;
+    }
+}
+
+void cli_client_inherit(cli_client_t *one, const cli_client_t *client)
+{
+    memcpy(one->key_path, client->key_path, sizeof one->key_path);
+    memcpy(one->node_key, client->node_key, sizeof one->node_key);
+    one->curve_loaded = client->curve_loaded;
+    memcpy(one->curve_public, client->curve_public, sizeof one->curve_public);
+    memcpy(one->curve_secret, client->curve_secret, sizeof one->curve_secret);
+}
+
+/* The Ed25519 public key of the node at intake_endpoint: --node-key, or
+ * SETTLE_NODE_KEY_K where SETTLE_NODE_K is that endpoint.  0 when known. */
+static int s_node_key(const cli_client_t *client, const char *endpoint,
+                      uint8_t public_key[SIGN_PUBLIC_KEY_SIZE])
+{
+    const char *hex = client->node_key[0] ? client->node_key : NULL;
+    for (unsigned k = 1; !hex && k <= NODE_PEERS_MAX; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "SETTLE_NODE_%u", k);
+        const char *node = getenv(name);
+        snprintf(name, sizeof name, "SETTLE_NODE_KEY_%u", k);
+        if (node && strcmp(node, endpoint) == 0)
+            hex = getenv(name);
+    }
+    return hex && sign_public_key_parse(hex, strlen(hex), public_key) == SETTLE_OK ? 0 : -1;
+}
+
+/* The user's Curve key pair, from the key file, once. */
+static int s_user_key(cli_client_t *client, const char *endpoint)
+{
+    if (client->curve_loaded)
+        return 0;
+    const char *path = client->key_path[0] ? client->key_path : getenv("SETTLE_KEY");
+    if (!path || !path[0]) {
+        fprintf(stderr,
+                "settle: %s takes CurveZMQ (its key is known): your key is needed, "
+                "--key FILE or SETTLE_KEY\n",
+                endpoint);
+        return -1;
+    }
+    sign_key_t *key = NULL;
+    settle_error_t error;
+    settle_error_clear(&error);
+    int rc = sign_key_load(path, &key, &error);
+    if (rc == SETTLE_OK)
+        rc = sign_key_curve(key, client->curve_public, client->curve_secret);
+    sign_key_destroy(&key);
+    if (rc != SETTLE_OK) {
+        if (error.message[0])
+            cli_print_error(&error);
+        else
+            fprintf(stderr, "settle: %s: cannot make its Curve key\n", path);
+        return -1;
+    }
+    client->curve_loaded = 1;
+    return 0;
+}
+
+int cli_client_secure(cli_client_t *client, void *socket, const char *intake_endpoint)
+{
+    uint8_t node_public[SIGN_PUBLIC_KEY_SIZE], server[SIGN_CURVE_KEY_SIZE];
+    if (s_node_key(client, intake_endpoint, node_public) != 0)
+        return 0; /* plain TCP */
+    if (sign_public_key_to_curve(node_public, server) != SETTLE_OK) {
+        fprintf(stderr, "settle: the key given for %s is not a usable public key\n",
+                intake_endpoint);
+        client->failed = 1;
+        return -1;
+    }
+    if (s_user_key(client, intake_endpoint) != 0) {
+        client->failed = 1;
+        return -1;
+    }
+    zsock_set_curve_serverkey_bin(socket, server);
+    zsock_set_curve_publickey_bin(socket, client->curve_public);
+    zsock_set_curve_secretkey_bin(socket, client->curve_secret);
+    return 0;
+}
+
 const char *cli_client_endpoint(const cli_client_t *client)
 {
     return client->redirect[0] ? client->redirect : client->endpoints[client->current];
@@ -99,7 +199,8 @@ static zmsg_t *s_exchange(cli_client_t *client, const char *verb, const cli_fram
     zsock_set_linger(dealer, 0);
     zsock_set_rcvtimeo(dealer, client->timeout_ms);
     zmsg_t *reply = NULL;
-    if (zsock_connect(dealer, "%s", cli_client_endpoint(client)) == 0) {
+    if (cli_client_secure(client, dealer, cli_client_endpoint(client)) == 0 &&
+        zsock_connect(dealer, "%s", cli_client_endpoint(client)) == 0) {
         zmsg_t *request = zmsg_new();
         zmsg_addstrf(request, "%ld-%u-%u", (long)getpid(), client->call_count, attempt);
         zmsg_addstr(request, verb);
@@ -123,6 +224,8 @@ int cli_client_call(cli_client_t *client, const char *verb, const cli_frame_t *f
     for (int attempt = 0; attempt < client->tries; attempt++) {
         client->resent = unsure;
         zmsg_t *reply = s_exchange(client, verb, frames, frame_count, (unsigned)attempt);
+        if (client->failed)
+            return CLI_EXIT_FAILURE; /* printed: no try can succeed */
         if (!reply) {
             unsure = 1;
             client->redirect[0] = '\0';
@@ -238,6 +341,7 @@ void cli_client_prefer_freshest(cli_client_t *client)
     for (unsigned i = 0; client->endpoint_count > 1 && i < client->endpoint_count; i++) {
         cli_client_t one;
         cli_client_init(&one);
+        cli_client_inherit(&one, client);
         one.quiet = 1;
         one.tries = 1;
         one.timeout_ms = client->timeout_ms < 500 ? client->timeout_ms : 500;
@@ -251,5 +355,6 @@ void cli_client_prefer_freshest(cli_client_t *client)
             client->current = i;
         }
         free(text); /* one.endpoints[0] stays the client's */
+        memset(one.curve_secret, 0, sizeof one.curve_secret);
     }
 }

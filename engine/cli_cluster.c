@@ -4,8 +4,10 @@
  *
  * up makes DIR and in it: a key pair per participant (node-1..node-N, the
  * payer ACMEHP, the providers prov-a and prov-b, the auditor), genesis.yaml
- * registering them, node-K.yaml per node, and cluster.env with the
- * endpoints for scripts to source; then starts one `settled` per node (the
+ * registering them, node-K.yaml per node (`transport: curve` unless
+ * --transport plain), and cluster.env with the endpoints, and for curve
+ * each node's public key and the payer's key file as the client's, for
+ * scripts to source; then starts one `settled` per node (the
  * one beside this `settle`), detached, logging to DIR/node-K.log, its pid in
  * DIR/node-K.pid, and waits until a leader has applied the genesis.
  *
@@ -41,6 +43,7 @@
 /* The sample payer's tax id, on the 835s the local cluster renders. */
 #define CLUSTER_PAYER_TAX_ID "591234567"
 #include "settle/node.h"
+#include "settle/sign.h"
 
 #define NODES_DEFAULT   3
 #define PORTS_PER_NODE  3
@@ -53,6 +56,10 @@
 #define POLL_MS         200
 #define PATH_SIZE       4096
 
+/* --transport's default: the local cluster speaks CurveZMQ, though a
+ * node's own default is still plain (node.h). */
+#define TRANSPORT_DEFAULT_CURVE 1
+
 typedef struct {
     const char *dir_given;
     char dir[PATH_SIZE];     /* absolute */
@@ -60,6 +67,8 @@ typedef struct {
     unsigned nodes;
     unsigned base_port; /* 0: pick */
     unsigned timeout_s;
+    int curve; /* transport: curve (else plain) */
+    char node_keys[NODE_PEERS_MAX + 1][SIGN_PUBLIC_KEY_HEX_SIZE]; /* node-K's public key */
     pid_t pids[NODE_PEERS_MAX + 1];
 } s_cluster_t;
 
@@ -118,7 +127,7 @@ static int s_close(FILE *file, const s_cluster_t *c, const char *name)
 }
 
 /* Every participant's key pair, DIR/ID.key (0600) and DIR/ID.key.pub. */
-static int s_keys(const s_cluster_t *c)
+static int s_keys(s_cluster_t *c)
 {
     char path[PATH_SIZE], name[64];
     for (unsigned k = 1; k <= c->nodes + PARTICIPANT_COUNT; k++) {
@@ -126,7 +135,8 @@ static int s_keys(const s_cluster_t *c)
             snprintf(name, sizeof name, "node-%u.key", k);
         else
             snprintf(name, sizeof name, "%s.key", s_participants[k - c->nodes - 1].id);
-        if (s_path(path, c, name) != 0 || cli_keygen_write(path, NULL) != CLI_EXIT_OK)
+        if (s_path(path, c, name) != 0 ||
+            cli_keygen_write(path, k <= c->nodes ? c->node_keys[k] : NULL) != CLI_EXIT_OK)
             return -1;
     }
     return 0;
@@ -163,6 +173,7 @@ static int s_configs(const s_cluster_t *c)
         fprintf(f, "id: %u\ndata_dir: %s/node-%u.data\ngenesis: genesis.yaml\n", k, c->dir, k);
         fprintf(f, "participant: node-%u\nkey: %s/node-%u.key\n", k, c->dir, k);
         fprintf(f, "payer_tax_id: \"%s\"\n", CLUSTER_PAYER_TAX_ID);
+        fprintf(f, "transport: %s\n", c->curve ? "curve" : "plain");
         fprintf(f, "election_timeout_ms: 500\nheartbeat_timeout_ms: 50\npeers:\n");
         for (unsigned j = 1; j <= c->nodes; j++) {
             unsigned port = s_raft_port(c, j);
@@ -200,6 +211,13 @@ static int s_environment(const s_cluster_t *c)
             "export SETTLE_PAYER=ACMEHP\nexport SETTLE_PAYER_KEY='%s/ACMEHP.key'\n"
             "export SETTLE_PROVIDER_A=1234567893\nexport SETTLE_PROVIDER_B=1987654328\n",
             c->dir);
+    /* CurveZMQ: each node's key, for the client to know it by its intake,
+     * and the key a client connects with unless told --key. */
+    fprintf(f, "export SETTLE_TRANSPORT=%s\n", c->curve ? "curve" : "plain");
+    for (unsigned k = 1; c->curve && k <= c->nodes; k++)
+        fprintf(f, "export SETTLE_NODE_KEY_%u=%s\n", k, c->node_keys[k]);
+    if (c->curve)
+        fprintf(f, "export SETTLE_KEY='%s/ACMEHP.key'\n", c->dir);
     return s_close(f, c, "cluster.env");
 }
 
@@ -332,6 +350,12 @@ static int s_head(const s_cluster_t *c, unsigned k, long long *index_out, long l
     char endpoint[64], value[32];
     snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%u", s_raft_port(c, k) + 1);
     cli_client_option(&client, "--node", endpoint);
+    if (c->curve) { /* as node-K itself: let in once it has applied the genesis */
+        char path[PATH_SIZE];
+        snprintf(path, sizeof path, "%.4000s/node-%u.key", c->dir, k);
+        cli_client_option(&client, "--node-key", c->node_keys[k]);
+        cli_client_key(&client, path);
+    }
     char *text = NULL;
     int rc = cli_client_call(&client, "head", NULL, 0, &text) == CLI_EXIT_OK ? 0 : -1;
     if (rc == 0 && cli_text_field(text, "index", value, sizeof value) == 0)
@@ -418,6 +442,7 @@ static void s_up_help(FILE *out)
 {
     fprintf(out,
             "usage: settle cluster up --dir DIR [--nodes N] [--base-port P] [--timeout S]\n"
+            "                         [--transport curve|plain]\n"
             "       settle cluster down --dir DIR\n\n"
             "up makes DIR (which must not exist, or be empty) with a key pair per\n"
             "participant (node-1..node-N, payer ACMEHP, providers prov-a (NPI 1234567893)\n"
@@ -427,11 +452,15 @@ static void s_up_help(FILE *out)
             "  --nodes N      1..%d nodes (default %d)\n"
             "  --base-port P  node K uses ports P+3(K-1) (Raft), +1 (intake), +2 (events);\n"
             "                 default: a random free base in %d..%d\n"
-            "  --timeout S    give up when the cluster is not up after S seconds (default %d)\n\n"
+            "  --timeout S    give up when the cluster is not up after S seconds (default %d)\n"
+            "  --transport T  curve: CurveZMQ on intake and events, only registered keys let\n"
+            "                 in; cluster.env then names each node's key (SETTLE_NODE_KEY_K)\n"
+            "                 and the payer's as the client's (SETTLE_KEY); plain: plain TCP\n"
+            "                 (default %s)\n\n"
             "down stops those nodes: SIGTERM, up to 10 s, then SIGKILL.\n"
             "exit codes: 0 done, 1 DIR is in use, 2 bad usage, 3 failure\n",
             NODE_PEERS_MAX, NODES_DEFAULT, BASE_PORT_LOW, BASE_PORT_LOW + BASE_PORT_SPAN - 1,
-            UP_TIMEOUT_S);
+            UP_TIMEOUT_S, TRANSPORT_DEFAULT_CURVE ? "curve" : "plain");
 }
 
 /* Makes DIR (or accepts it empty) and sets c->dir to its absolute path. */
@@ -626,6 +655,7 @@ int cli_cluster(int argc, char **argv)
     memset(&c, 0, sizeof c);
     c.nodes = NODES_DEFAULT;
     c.timeout_s = UP_TIMEOUT_S;
+    c.curve = TRANSPORT_DEFAULT_CURVE;
     int up = strcmp(argv[1], "up") == 0, base_given = 0;
     if (!up && strcmp(argv[1], "down") != 0) {
         fprintf(stderr, "settle cluster: expected up or down, not \"%s\"\n", argv[1]);
@@ -649,6 +679,9 @@ int cli_cluster(int argc, char **argv)
                    number + NODE_PEERS_MAX * PORTS_PER_NODE < 65536) {
             c.base_port = (unsigned)number;
             base_given = 1;
+        } else if (up && strcmp(argv[i], "--transport") == 0 && value &&
+                   (strcmp(value, "curve") == 0 || strcmp(value, "plain") == 0)) {
+            c.curve = strcmp(value, "curve") == 0;
         } else if (up && strcmp(argv[i], "--timeout") == 0 && numeric && number >= 1 &&
                    number <= 3600) {
             c.timeout_s = (unsigned)number;

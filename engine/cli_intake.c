@@ -788,6 +788,7 @@ static int s_options(s_intake_t *s, int argc, char **argv)
             return CLI_EXIT_USAGE;
         }
     }
+    cli_client_key(&s->client, s->key); /* also the transport's key */
     if (!s->dir || !s->key || cli_client_ready(&s->client) != 0) {
         fprintf(stderr, "settle intake: --watch DIR, --key FILE and a node are needed\n%s",
                 s_usage);

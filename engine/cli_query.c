@@ -311,6 +311,7 @@ int cli_pay(int argc, char **argv)
                             {"--sequence", &sequence_text, NULL},
                             {NULL, NULL, NULL}};
     int count = s_parse("pay", argc, argv, &client, options, NULL, 0);
+    cli_client_key(&client, key); /* also the transport's key */
     long long sequence = -1;
     char *end = NULL;
     if (sequence_text) {

@@ -193,6 +193,7 @@ static int s_participant_at(const cli_client_t *client, const char *endpoint, co
 {
     cli_client_t one;
     cli_client_init(&one);
+    cli_client_inherit(&one, client);
     one.quiet = quiet;
     one.timeout_ms =
         quiet && client->timeout_ms > QUICK_TIMEOUT_MS ? QUICK_TIMEOUT_MS : client->timeout_ms;
@@ -429,6 +430,8 @@ static int s_options(int argc, char **argv, cli_client_t *client, s_submit_optio
         fprintf(stderr, "settle: %s wants a value\n", argv[i]);
         return -1;
     }
+    if (options && !options->key && client->key_path[0])
+        options->key = client->key_path; /* --key: the client took it first */
     if (cli_client_ready(client) != 0) {
         fprintf(stderr, "settle: no node given: --node ENDPOINT or SETTLE_NODE\n");
         return -1;

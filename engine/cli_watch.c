@@ -256,7 +256,17 @@ int cli_watch(int argc, char **argv)
     char endpoint[CLI_ENDPOINT_SIZE];
     long deadline_ms = timeout_s ? s_now_ms() + timeout_s * 1000 : 0;
     int rc = s_events_endpoint(&w, endpoint, sizeof endpoint);
-    zsock_t *sub = rc == CLI_EXIT_OK ? zsock_new_sub(endpoint, w.topic) : NULL;
+    /* The events socket is the answering node's: CurveZMQ with its key when
+     * its intake takes it. */
+    zsock_t *sub = rc == CLI_EXIT_OK ? zsock_new(ZMQ_SUB) : NULL;
+    if (sub && cli_client_secure(&w.client, sub, cli_client_endpoint(&w.client)) != 0) {
+        zsock_destroy(&sub);
+        rc = CLI_EXIT_FAILURE; /* printed */
+    } else if (sub) {
+        zsock_set_subscribe(sub, w.topic);
+        if (zsock_connect(sub, "%s", endpoint) != 0)
+            zsock_destroy(&sub);
+    }
     if (rc == CLI_EXIT_OK && !sub) {
         fprintf(stderr, "settle watch: cannot subscribe to %s\n", endpoint);
         rc = CLI_EXIT_FAILURE;

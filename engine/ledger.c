@@ -21,6 +21,9 @@ static const char *const s_sql[LEDGER_SQL_COUNT_] = {
                                       "sequence_window, id, entry_index, key_entry, "
                                       "revoked_entry FROM participants WHERE npi = ?1 "
                                       "ORDER BY id LIMIT 1",
+    [LEDGER_SQL_PARTICIPANT_EACH] = "SELECT role, public_key, name, npi, next_sequence, "
+                                    "sequence_window, id, entry_index, key_entry, "
+                                    "revoked_entry FROM participants ORDER BY id",
     [LEDGER_SQL_PARTICIPANT_PUT] = "INSERT INTO participants (id, role, public_key, name, npi, "
                                    "next_sequence, sequence_window, entry_index, key_entry, "
                                    "revoked_entry) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, 0)",
@@ -438,13 +441,9 @@ size_t ledger_changes_size(const ledger_t *self)
 
 /* The participant row a SELECT of LEDGER_SQL_PARTICIPANT_GET's columns
  * stands on; SETTLE_ERR_NOT_FOUND when it has none.  Resets s. */
-static int s_participant_row(sqlite3_stmt *s, ledger_participant_t *row_out)
+/* The participant at the statement's current row. */
+static int s_participant_columns(sqlite3_stmt *s, ledger_participant_t *row_out)
 {
-    int step = sqlite3_step(s);
-    if (step != SQLITE_ROW) {
-        sqlite3_reset(s);
-        return step == SQLITE_DONE ? SETTLE_ERR_NOT_FOUND : SETTLE_ERR_IO;
-    }
     ledger_participant_t row;
     memset(&row, 0, sizeof row);
     row.role = (uint8_t)sqlite3_column_int(s, 0);
@@ -464,9 +463,37 @@ static int s_participant_row(sqlite3_stmt *s, ledger_participant_t *row_out)
         memcpy(row.sequence_window, window, LEDGER_SEQUENCE_WINDOW_SIZE);
     else
         rc = SETTLE_ERR_CORRUPT; /* only a hand-edited ledger gets here */
-    sqlite3_reset(s);
     if (rc == SETTLE_OK)
         *row_out = row;
+    return rc;
+}
+
+/* Steps to the statement's one row and reads it; resets the statement. */
+static int s_participant_row(sqlite3_stmt *s, ledger_participant_t *row_out)
+{
+    int step = sqlite3_step(s);
+    int rc = step == SQLITE_ROW    ? s_participant_columns(s, row_out)
+             : step == SQLITE_DONE ? SETTLE_ERR_NOT_FOUND
+                                   : SETTLE_ERR_IO;
+    sqlite3_reset(s);
+    return rc;
+}
+
+int ledger_participant_each(ledger_t *self, ledger_participant_fn fn, void *context)
+{
+    sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_PARTICIPANT_EACH, NULL);
+    if (!s)
+        return SETTLE_ERR_IO;
+    int rc = SETTLE_OK, step = SQLITE_DONE;
+    while (rc == SETTLE_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        ledger_participant_t row;
+        rc = s_participant_columns(s, &row);
+        if (rc == SETTLE_OK && fn(&row, context) != 0)
+            break;
+    }
+    if (rc == SETTLE_OK && step != SQLITE_ROW && step != SQLITE_DONE)
+        rc = SETTLE_ERR_IO;
+    sqlite3_reset(s);
     return rc;
 }
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "node_internal.h"
+#include "node_zap.h"
 #include "settle/alloc.h"
 
 #define TICK_MS 200
@@ -90,6 +91,7 @@ static void s_raft_closed(struct raft *raft)
     raft_uv_tcp_close(&n->transport);
     node_intake_destroy(&n->intake);
     node_events_destroy(&n->events);
+    node_zap_destroy(&n->zap); /* after the Curve sockets it authenticates for */
     uv_close((uv_handle_t *)&n->tick, s_handle_closed);
     uv_close((uv_handle_t *)&n->sigterm, s_handle_closed);
     uv_close((uv_handle_t *)&n->sigint, s_handle_closed);
@@ -173,8 +175,19 @@ static int s_start(node_t *n, settle_error_t *error)
     const node_config_t *c = n->config;
     char ledger_path[NODE_PATH_SIZE + 32];
     snprintf(ledger_path, sizeof ledger_path, "%s/ledger.sqlite", c->data_dir);
+    sign_key_t *key = NULL;
+    if (c->key[0] && sign_key_load(c->key, &key, error) != SETTLE_OK)
+        return SETTLE_ERR_IO;
+    bool curve = strcmp(c->transport, "curve") == 0;
+    /* The handler first: a Curve socket with no ZAP handler bound lets any
+     * client key in. */
+    if (curve && !(n->zap = node_zap_new(ledger_path, c->id, error))) {
+        sign_key_destroy(&key);
+        return SETTLE_ERR_IO;
+    }
     node_intake_options_t options = {
         .ledger_path = ledger_path,
+        .curve_key = curve ? key : NULL,
         .verify_threads = c->verify_threads,
         .endpoint = c->intake,
         .queue_length = c->queue_length,
@@ -185,15 +198,16 @@ static int s_start(node_t *n, settle_error_t *error)
         .context = n,
     };
     n->intake = node_intake_new(&options, &n->loop, error);
-    if (!n->intake)
+    if (!n->intake) {
+        sign_key_destroy(&key);
         return SETTLE_ERR_IO;
+    }
     if (c->events[0]) {
-        sign_key_t *key = NULL;
-        if (c->key[0] && sign_key_load(c->key, &key, error) != SETTLE_OK)
-            return SETTLE_ERR_IO;
-        n->events = node_events_new(c->events, c->participant, key, error);
+        n->events = node_events_new(c->events, c->participant, key, curve, error); /* takes key */
         if (!n->events)
             return SETTLE_ERR_IO;
+    } else {
+        sign_key_destroy(&key);
     }
     uv_signal_init(&n->loop, &n->sigterm);
     uv_signal_init(&n->loop, &n->sigint);
@@ -203,8 +217,11 @@ static int s_start(node_t *n, settle_error_t *error)
     uv_timer_init(&n->loop, &n->tick);
     n->tick.data = n;
     uv_timer_start(&n->tick, s_tick, TICK_MS, TICK_MS);
-    node_log(c->id, "info", "start", "raft=%s intake=%s events=%s data_dir=%s", c->raft_address,
-             c->intake, c->events[0] ? c->events : "-", c->data_dir);
+    node_log(c->id, "info", "start", "raft=%s intake=%s events=%s data_dir=%s transport=%s",
+             c->raft_address, c->intake, c->events[0] ? c->events : "-", c->data_dir, c->transport);
+    if (!curve)
+        node_log(c->id, "warn", "transport",
+                 "plain TCP: anyone who can connect is heard; set transport: curve");
     return SETTLE_OK;
 }
 

@@ -108,6 +108,13 @@ static int s_node_key(node_config_t *c, const char *key, const char *value,
         }
         return SETTLE_OK;
     }
+    if (strcmp(key, "transport") == 0) {
+        if (strcmp(value, "curve") && strcmp(value, "plain"))
+            return s_at(error, where, SETTLE_ERR_INVALID, "transport: expected curve or plain",
+                        value);
+        s_copy(c->transport, sizeof c->transport, value);
+        return SETTLE_OK;
+    }
     if (strcmp(key, "log_level") == 0) {
         if (strcmp(value, "debug") && strcmp(value, "info") && strcmp(value, "warn") &&
             strcmp(value, "error"))
@@ -230,6 +237,12 @@ static int s_finish(const char *path, node_config_t *c, settle_error_t *error)
         snprintf(c->participant, sizeof c->participant, "node-%llu", (unsigned long long)c->id);
     if (!c->log_level[0])
         s_copy(c->log_level, sizeof c->log_level, "info");
+    if (!c->transport[0])
+        s_copy(c->transport, sizeof c->transport, "plain"); /* to become curve */
+    if (strcmp(c->transport, "curve") == 0 && !c->key[0])
+        return settle_error_set(error, SETTLE_ERR_MISSING,
+                                "transport: curve needs the node's key (set `key`: its "
+                                "Curve key pair is the Ed25519 key's)");
     s_default(&c->election_timeout_ms, 1000);
     s_default(&c->heartbeat_timeout_ms, 100);
     s_default(&c->snapshot_threshold, NODE_SNAPSHOT_THRESHOLD);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "node_events.h"
+#include "node_zap.h"
 #include "settle/alloc.h"
 #include "settle/ledger.h"
 #include "settle/node_query.h"
@@ -22,7 +23,7 @@ struct node_events_s {
 };
 
 node_events_t *node_events_new(const char *endpoint, const char *participant, sign_key_t *key,
-                               settle_error_t *error)
+                               bool curve, settle_error_t *error)
 {
     node_events_t *self = settle_calloc(1, sizeof *self);
     if (!self) {
@@ -36,6 +37,11 @@ node_events_t *node_events_new(const char *endpoint, const char *participant, si
     if (self->pub) {
         zsock_set_linger(self->pub, 0);
         zsock_set_sndhwm(self->pub, 100000);
+    }
+    if (self->pub && curve && node_zap_curve_server(self->pub, key) != 0) {
+        settle_error_set(error, SETTLE_ERR_CRYPTO, "events: cannot make the Curve key");
+        node_events_destroy(&self);
+        return NULL;
     }
     if (!self->pub || zsock_bind(self->pub, "%s", endpoint) < 0) {
         settle_error_set(error, SETTLE_ERR_IO, "events: cannot bind %s: %s", endpoint,

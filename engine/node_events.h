@@ -10,6 +10,7 @@
 #ifndef SETTLE_NODE_EVENTS_H
 #define SETTLE_NODE_EVENTS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "settle/error.h"
@@ -21,10 +22,12 @@ typedef struct node_events_s node_events_t;
 /*
  * Binds a PUB at endpoint.  participant names the node in confirmations;
  * key (taken; NULL: messages go unsigned) signs chain links and payment
- * confirmations.  NULL when the endpoint cannot be bound (error says why).
+ * confirmations.  curve: a CurveZMQ server with key's converted pair
+ * (key required), subscribers let in by the ZAP handler (node_zap.h).
+ * NULL when the endpoint cannot be bound (error says why).
  */
 node_events_t *node_events_new(const char *endpoint, const char *participant, sign_key_t *key,
-                               settle_error_t *error);
+                               bool curve, settle_error_t *error);
 
 /* Closes the socket, frees the key; nulls the pointer; safe on NULL. */
 void node_events_destroy(node_events_t **self_p);

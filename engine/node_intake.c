@@ -14,6 +14,7 @@
 
 #include "node_verify.h"
 #include "node_internal.h"
+#include "node_zap.h"
 #include "settle/alloc.h"
 #include "settle/command.h"
 
@@ -161,6 +162,12 @@ static void s_enqueue(node_intake_t *self, zmsg_t *request, bool verified)
     pthread_mutex_lock(&self->lock);
     bool queued = self->count < self->length;
     if (queued) {
+        /* The participant ZAP let in: ZeroMQ puts it on every frame that
+         * came over the connection (the ROUTER's identity frame excepted). */
+        zmsg_first(request);
+        zframe_t *request_id = zmsg_next(request);
+        const char *sender = request_id ? zframe_meta(request_id, "User-Id") : NULL;
+        zmsg_pushstr(request, sender ? sender : "");
         zmsg_pushmem(request, verified ? "v" : "-", 1);
         self->queue[(self->head + self->count) % self->length] = request;
         self->count++;
@@ -333,6 +340,10 @@ node_intake_t *node_intake_new(const node_intake_options_t *options, uv_loop_t *
     self->message_size_max = options->message_size_max;
     zsock_set_sndtimeo(self->pair_loop, 0);
     zsock_set_linger(self->router, 0);
+    if (options->curve_key && node_zap_curve_server(self->router, options->curve_key) != 0) {
+        settle_error_set(error, SETTLE_ERR_CRYPTO, "intake: cannot make the Curve key");
+        goto fail;
+    }
     if (zsock_bind(self->router, "%s", endpoint) < 0) {
         settle_error_set(error, SETTLE_ERR_IO, "intake: cannot bind %s: %s", endpoint,
                          zmq_strerror(zmq_errno()));

@@ -21,9 +21,11 @@
 #include "settle/raft_fsm.h"
 
 /* Called on the loop's thread for each request; takes the message, which
- * it destroys: [checked][identity][request id][verb]..., where checked is
- * "v" when the intake thread verified every command's signature (a submit
- * to a leader whose signers it knows) and "-" otherwise. */
+ * it destroys: [checked][sender][identity][request id][verb]..., where
+ * checked is "v" when the intake thread verified every command's signature
+ * (a submit to a leader whose signers it knows) and "-" otherwise, and
+ * sender is the participant id the ZAP handler found for the connection's
+ * Curve key (node_zap.h), empty over plain TCP. */
 typedef void (*node_request_fn)(void *context, zmsg_t *request);
 
 /* Called on the loop's thread when the queue is empty again. */
@@ -37,6 +39,8 @@ typedef struct {
     unsigned message_size_max; /* one request, all frames */
     atomic_uint_fast64_t *busy; /* counts requests turned away (may be NULL) */
     const char *ledger_path;    /* signatures checked on the thread against it (NULL: not) */
+    const sign_key_t *curve_key; /* CurveZMQ server with this key's pair (NULL: plain TCP);
+                                  * not kept past node_intake_new */
     unsigned verify_threads;    /* threads verifying them, the intake's own included */
     node_request_fn on_request;
     node_drained_fn on_drained; /* may be NULL */
@@ -93,6 +97,7 @@ typedef struct {
     genesis_t *genesis;
     node_intake_t *intake;
     node_events_t *events; /* NULL when the node publishes none */
+    struct node_zap_s *zap; /* with transport: curve; NULL otherwise */
     node_gather_t *gather;
     unsigned inflight; /* entries proposed and not yet answered */
     node_metrics_t metrics;

@@ -117,9 +117,31 @@ static int s_say_lines(s_query_t *q, const ledger_claim_t *row)
     return rc;
 }
 
+/* Whether the asker may read what payer pays and npi bills (npi NULL:
+ * not a provider's to read); node_query.h says who may read what. */
+static bool s_may_read(const s_query_t *q, const char *payer, const char *npi)
+{
+    const node_query_options_t *o = q->options;
+    if (!o || !o->viewer[0])
+        return true;
+    switch (o->viewer_role) {
+    case COMMAND_ROLE_AUDITOR:
+    case COMMAND_ROLE_NODE:
+        return true;
+    case COMMAND_ROLE_PAYER:
+        return strcmp(payer, o->viewer) == 0;
+    case COMMAND_ROLE_PROVIDER:
+        return npi && o->viewer_npi[0] && strcmp(npi, o->viewer_npi) == 0;
+    default:
+        return false;
+    }
+}
+
 static int s_say_claim(const ledger_claim_t *row, void *context)
 {
     s_query_t *q = context;
+    if (!s_may_read(q, row->payer, row->billing_npi))
+        return SETTLE_OK; /* not the asker's: as if absent */
     char hash[HASH_SHA256_HEX_SIZE];
     hash_to_hex(row->content_hash, sizeof row->content_hash, hash);
     int rc =
@@ -141,8 +163,8 @@ static int s_verb_claim(s_query_t *q, char args[][NODE_QUERY_ARG_SIZE], size_t c
     settle_error_t problem;
     int rc = ledger_claim_each_with_id(q->ledger, args[0], count > 1 ? args[1] : NULL, s_say_claim,
                                        q, &problem);
-    if (rc == SETTLE_ERR_NOT_FOUND && q->count == 0)
-        return settle_error_set(q->error, rc, "no claim %s%s%s", args[0],
+    if ((rc == SETTLE_ERR_NOT_FOUND || rc == SETTLE_OK) && q->count == 0)
+        return settle_error_set(q->error, SETTLE_ERR_NOT_FOUND, "no claim %s%s%s", args[0],
                                 count > 1 ? " of payer " : "", count > 1 ? args[1] : "");
     if (rc != SETTLE_OK && q->error->code == SETTLE_OK)
         settle_error_set(q->error, rc, "%s", problem.message);
@@ -166,6 +188,8 @@ static int s_payment(s_query_t *q, const char *payment_id, ledger_payment_t *pay
     int rc = ledger_payment_get(q->ledger, payment_id, payment, &problem);
     if (rc != SETTLE_OK)
         settle_error_set(q->error, rc, "%s", problem.message);
+    else if (!s_may_read(q, payment->payer, payment->npi))
+        rc = settle_error_set(q->error, SETTLE_ERR_NOT_FOUND, "no payment %s", payment_id);
     return rc;
 }
 
@@ -231,6 +255,9 @@ static int s_verb_accumulators(s_query_t *q, char args[][NODE_QUERY_ARG_SIZE], s
     enrollment_member_t member;
     settle_error_t problem;
     settle_error_clear(&problem);
+    if (!s_may_read(q, args[0], NULL))
+        return settle_error_set(q->error, SETTLE_ERR_NOT_FOUND, "no member %s of payer %s", args[1],
+                                args[0]);
     int rc = ledger_member_get(q->ledger, args[0], args[1], &member, &problem);
     if (rc == SETTLE_OK)
         rc = ledger_member_total_each(q->ledger, args[0], &member, s_say_total, q, &problem);

@@ -267,12 +267,26 @@ static void s_stats(node_t *n, zmsg_t *request, zframe_t *identity, zframe_t *re
 }
 
 /* A read-only verb, answered from this node's ledger. */
-static void s_query(node_t *n, const char *verb, zmsg_t *request, zframe_t *identity,
-                    zframe_t *request_id)
+static void s_query(node_t *n, const char *verb, const char *sender, zmsg_t *request,
+                    zframe_t *identity, zframe_t *request_id)
 {
     node_query_options_t options;
     memset(&options, 0, sizeof options);
     snprintf(options.payer_tax_id, sizeof options.payer_tax_id, "%s", n->config->payer_tax_id);
+    /* The asker, as ZAP let it in; its role and NPI as the ledger holds
+     * them now (node_query.h says what each may read). */
+    ledger_participant_t viewer;
+    if (sender && sender[0]) {
+        int found = ledger_participant_get(fsm_ledger(n->fsm), sender, &viewer);
+        if (found != SETTLE_OK || viewer.revoked_entry != 0) {
+            s_reply(n, identity, request_id, found == SETTLE_ERR_IO ? "retry" : "error",
+                    "the asker is not a registered participant in force");
+            return;
+        }
+        snprintf(options.viewer, sizeof options.viewer, "%s", viewer.id);
+        options.viewer_role = viewer.role;
+        snprintf(options.viewer_npi, sizeof options.viewer_npi, "%s", viewer.npi);
+    }
     char *text = NULL;
     size_t size = 0;
     settle_error_t error;
@@ -294,9 +308,14 @@ void node_serve_request(void *context, zmsg_t *request)
     zframe_t *checked = zmsg_pop(request);
     bool verified = checked && zframe_streq(checked, "v");
     zframe_destroy(&checked);
+    /* Who sent it (the ZAP handler's participant id; "" over plain TCP):
+     * the queries answer it what its role may read. */
+    char *sender = zmsg_popstr(request);
     zframe_t *identity = zmsg_pop(request);
     zframe_t *request_id = zmsg_pop(request);
     char *verb = zmsg_popstr(request);
+    node_log(n->config->id, "debug", "request", "verb=%s sender=%s", verb ? verb : "-",
+             sender && sender[0] ? sender : "-");
     n->metrics.requests++;
     if (n->stopping)
         s_reply(n, identity, request_id, "retry", "the node is stopping");
@@ -309,12 +328,13 @@ void node_serve_request(void *context, zmsg_t *request)
     else if (verb && strcmp(verb, "submit") == 0)
         s_submit(n, &request, identity, request_id, arrived, verified);
     else if (verb && node_query_knows(verb))
-        s_query(n, verb, request, identity, request_id);
+        s_query(n, verb, sender, request, identity, request_id);
     else
         s_reply(n, identity, request_id, "error",
                 "unknown verb (expected head, submit, stats, claim, payment, remit, "
                 "participant or accumulators)");
     zstr_free(&verb);
+    zstr_free(&sender);
     zframe_destroy(&identity);
     zframe_destroy(&request_id);
     zmsg_destroy(&request);

@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <stdio.h>
@@ -168,5 +170,69 @@ int sign_verify(const uint8_t public_key[SIGN_PUBLIC_KEY_SIZE], const void *mess
                  : SETTLE_ERR_SIGNATURE;
     EVP_MD_CTX_free(context);
     EVP_PKEY_free(pkey);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * The transport's keys: Ed25519 to X25519
+ * ------------------------------------------------------------------------ */
+
+int sign_key_curve(const sign_key_t *key, uint8_t public_out[SIGN_CURVE_KEY_SIZE],
+                   uint8_t secret_out[SIGN_CURVE_KEY_SIZE])
+{
+    uint8_t seed[SIGN_SEED_SIZE], digest[64];
+    size_t seed_size = sizeof seed;
+    unsigned digest_size = 0;
+    int ok = EVP_PKEY_get_raw_private_key(key->pkey, seed, &seed_size) == 1 &&
+             seed_size == sizeof seed &&
+             EVP_Digest(seed, sizeof seed, digest, &digest_size, EVP_sha512(), NULL) == 1 &&
+             digest_size == sizeof digest;
+    EVP_PKEY *x25519 = NULL;
+    if (ok) {
+        digest[0] &= 248; /* RFC 7748's clamping, as Ed25519 clamps its scalar */
+        digest[31] &= 127;
+        digest[31] |= 64;
+        x25519 = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, digest, SIGN_CURVE_KEY_SIZE);
+    }
+    size_t public_size = SIGN_CURVE_KEY_SIZE;
+    ok = x25519 && EVP_PKEY_get_raw_public_key(x25519, public_out, &public_size) == 1 &&
+         public_size == SIGN_CURVE_KEY_SIZE;
+    if (ok)
+        memcpy(secret_out, digest, SIGN_CURVE_KEY_SIZE);
+    EVP_PKEY_free(x25519);
+    OPENSSL_cleanse(seed, sizeof seed);
+    OPENSSL_cleanse(digest, sizeof digest);
+    return ok ? SETTLE_OK : SETTLE_ERR_CRYPTO;
+}
+
+int sign_public_key_to_curve(const uint8_t public_key[SIGN_PUBLIC_KEY_SIZE],
+                             uint8_t curve_out[SIGN_CURVE_KEY_SIZE])
+{
+    uint8_t y_bytes[SIGN_PUBLIC_KEY_SIZE];
+    memcpy(y_bytes, public_key, sizeof y_bytes);
+    y_bytes[31] &= 0x7f; /* the top bit is x's sign, which u does not depend on */
+    BN_CTX *context = BN_CTX_new();
+    BIGNUM *p = BN_new(), *y = BN_lebin2bn(y_bytes, sizeof y_bytes, NULL);
+    BIGNUM *num = BN_new(), *den = BN_new(), *u = BN_new();
+    int rc = SETTLE_ERR_CRYPTO;
+    /* p = 2^255 - 19 */
+    if (context && p && y && num && den && u && BN_set_bit(p, 255) == 1 &&
+        BN_sub_word(p, 19) == 1) {
+        if (BN_cmp(y, p) >= 0 || BN_is_one(y)) {
+            rc = SETTLE_ERR_SIGNATURE; /* not a canonical y, or 1 - y has no inverse */
+        } else if (BN_copy(num, y) && BN_add_word(num, 1) == 1 &&         /* 1 + y */
+                   BN_mod_sub(den, BN_value_one(), y, p, context) == 1 && /* 1 - y */
+                   BN_mod_inverse(den, den, p, context) != NULL &&
+                   BN_mod_mul(u, num, den, p, context) == 1 &&
+                   BN_bn2lebinpad(u, curve_out, SIGN_CURVE_KEY_SIZE) == SIGN_CURVE_KEY_SIZE) {
+            rc = SETTLE_OK;
+        }
+    }
+    BN_free(u);
+    BN_free(den);
+    BN_free(num);
+    BN_free(y);
+    BN_free(p);
+    BN_CTX_free(context);
     return rc;
 }

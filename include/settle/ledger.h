@@ -168,6 +168,12 @@ void ledger_sequence_accept(ledger_participant_t *row, uint64_t sequence);
 /* The participant with this id; SETTLE_ERR_NOT_FOUND when there is none. */
 int ledger_participant_get(ledger_t *self, const char *id, ledger_participant_t *row_out);
 
+/* Calls fn with every participant, in id order, until fn returns nonzero
+ * (the row is fn's only during the call).  SETTLE_OK when every row was
+ * read (or fn stopped), SETTLE_ERR_IO when the store fails. */
+typedef int (*ledger_participant_fn)(const ledger_participant_t *row, void *context);
+int ledger_participant_each(ledger_t *self, ledger_participant_fn fn, void *context);
+
 /* The participant registered with this NPI (a provider): the first by id
  * when several share it.  SETTLE_ERR_NOT_FOUND when none has it (or npi is
  * empty), SETTLE_ERR_IO when the store fails.  A scan of participants, a

@@ -28,6 +28,17 @@
  *   verify_threads: 2                   # [2] threads verifying submits'
  *                                       # signatures on the leader, 1..8
  *   log_level: info                     # [info] debug, info, warn or error
+ *   transport: curve                    # [plain] curve: CurveZMQ on intake and
+ *                                       # events; the node's Curve key pair is
+ *                                       # its Ed25519 `key` converted (sign.h),
+ *                                       # so `key` is required; a client is let
+ *                                       # in only with the converted key of a
+ *                                       # participant registered and not revoked
+ *                                       # (node_zap.h), and its requests carry
+ *                                       # that participant's id.  plain: anyone
+ *                                       # who can connect is heard (a warning is
+ *                                       # logged at start).  The default will
+ *                                       # become curve.
  *   payer_tax_id: "591234567"           # [none] the payer's tax id on the 835s
  *                                       # this node renders (`remit ... x12`)
  *   peers:                              # every voter, this node included
@@ -35,6 +46,19 @@
  *        events: tcp://127.0.0.1:9201}
  *
  * Addresses must be on 127.0.0.1 (this first node serves loopback only).
+ *
+ * Transport.  With `transport: curve` the intake and the events socket are
+ * CurveZMQ servers whose key pair is the node's Ed25519 key converted
+ * (sign.h, sign_key_curve): a client knows a node's Curve public key from
+ * its Ed25519 public key as registered (sign_public_key_to_curve), and
+ * connects with its own participant key converted.  The node's ZAP handler
+ * (engine/node_zap.h) lets a connection in only when that key is a
+ * registered participant's, not revoked; every request then reaches the
+ * loop with that participant's id, and the query verbs answer it only
+ * what its role may read (node_query.h; over plain TCP, everything).
+ * Until a node has applied the genesis it knows no participant and lets
+ * no one in.  A refused client hears nothing: its requests time out.  With
+ * `transport: plain` (the default for now) anyone who can connect is heard.
  *
  * The intake protocol (a ZeroMQ ROUTER; clients use DEALER).  A request is
  *
@@ -169,6 +193,7 @@ typedef struct {
     char participant[COMMAND_PARTICIPANT_ID_SIZE];
     char key[NODE_PATH_SIZE]; /* "" when none */
     char log_level[8];
+    char transport[8]; /* "curve" or "plain" */
     char payer_tax_id[10]; /* nine digits (remit.h REMIT_TAX_ID_SIZE); "": none */
     unsigned election_timeout_ms;
     unsigned heartbeat_timeout_ms;

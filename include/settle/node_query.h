@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "settle/claim.h"
+#include "settle/command.h"
 #include "settle/error.h"
 #include "settle/fsm.h"
 #include "settle/remit.h"
@@ -42,6 +44,18 @@ typedef struct {
      * when the node has none configured, and `remit ... x12` is then
      * refused (the FHIR bundle needs none). */
     char payer_tax_id[REMIT_TAX_ID_SIZE];
+    /* Who asks, as the transport let it in (node.h, "Transport"): ""
+     * answers everything (the node itself; a plain-TCP client, whom
+     * nothing identifies).  Otherwise the asker's role decides what it
+     * reads: an auditor or a node everything; a payer its own claims,
+     * payments, remittances and members' accumulators; a provider the
+     * claims, payments and remittances where it is the billing provider
+     * (viewer_npi), no accumulators.  `participant` answers everyone.
+     * What an asker may not read is answered as absent ("no claim X"),
+     * exactly as what does not exist, so that nothing is learnt from it. */
+    char viewer[COMMAND_PARTICIPANT_ID_SIZE];
+    uint8_t viewer_role; /* command_role_t */
+    char viewer_npi[CLAIM_NPI_SIZE];
 } node_query_options_t;
 
 /* Whether verb is one of the query verbs answered here. */

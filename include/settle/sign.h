@@ -20,6 +20,7 @@
 #define SIGN_SEED_SIZE           32
 #define SIGN_SIGNATURE_SIZE      64
 #define SIGN_PUBLIC_KEY_HEX_SIZE 65 /* 64 hex digits and a NUL */
+#define SIGN_CURVE_KEY_SIZE      32 /* an X25519 (Curve25519) public or secret key */
 
 /* A key pair; opaque, owned by whoever made it. */
 typedef struct sign_key_s sign_key_t;
@@ -65,5 +66,26 @@ int sign_message(const sign_key_t *key, const void *message, size_t size,
  * point), SETTLE_ERR_CRYPTO if OpenSSL fails otherwise. */
 int sign_verify(const uint8_t public_key[SIGN_PUBLIC_KEY_SIZE], const void *message, size_t size,
                 const uint8_t signature[SIGN_SIGNATURE_SIZE]);
+
+/*
+ * The transport's keys (CurveZMQ): the X25519 key pair an Ed25519 key pair
+ * stands for, by the standard conversion (libsodium's
+ * crypto_sign_ed25519_sk_to_curve25519 and _pk_to_curve25519), so that a
+ * participant has one key pair for signing and for its connections.
+ *
+ * sign_key_curve: the secret is the first 32 bytes of SHA-512(seed),
+ * clamped; the public is X25519(secret, 9).  SETTLE_ERR_CRYPTO if OpenSSL
+ * fails.  The caller should wipe secret_out after use.
+ */
+int sign_key_curve(const sign_key_t *key, uint8_t public_out[SIGN_CURVE_KEY_SIZE],
+                   uint8_t secret_out[SIGN_CURVE_KEY_SIZE]);
+
+/* The X25519 public key of an Ed25519 public key: u = (1 + y) / (1 - y)
+ * mod 2^255 - 19, from the point's y.  SETTLE_ERR_SIGNATURE when y is not
+ * below the field's prime or y = 1 (no such u: not a usable key),
+ * SETTLE_ERR_CRYPTO if OpenSSL fails.  Equals sign_key_curve's public for
+ * the key pair's own public key. */
+int sign_public_key_to_curve(const uint8_t public_key[SIGN_PUBLIC_KEY_SIZE],
+                             uint8_t curve_out[SIGN_CURVE_KEY_SIZE]);
 
 #endif

@@ -9,6 +9,9 @@
 #   NODES          how many nodes (1..3) [3]
 #   CLUSTER_EXTRA  configuration lines added to every node's file
 #                  (e.g. "log_level: warn")
+#   CLIENT_ARGS    (an array) options head_of and submit give every
+#                  `settle` call, e.g. (--node-key HEX --key FILE) for nodes
+#                  with `transport: curve`
 #
 # It makes DIR (a mktemp -d folder removed on exit), KEY (the payer's key,
 # mode 0600), and offers pick_ports, write_configs, start_node, head_of,
@@ -17,6 +20,7 @@
 
 NODES=${NODES:-3}
 CLUSTER_EXTRA=${CLUSTER_EXTRA:-}
+[ -n "${CLIENT_ARGS+set}" ] || CLIENT_ARGS=()
 SETTLED=$BIN/settled
 SETTLE=$BIN/settle
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/settle-e2e.XXXXXX")
@@ -88,7 +92,8 @@ start_node() {
 
 # head_of I: "INDEX HASH LEADER" from node I, or "" when it does not answer.
 head_of() {
-    "$SETTLE" head --node "$(intake_of "$1")" --timeout-ms 300 --tries 1 2>/dev/null |
+    "$SETTLE" head --node "$(intake_of "$1")" --timeout-ms 300 --tries 1 \
+        ${CLIENT_ARGS[@]+"${CLIENT_ARGS[@]}"} 2>/dev/null |
         awk '{v[$1]=$2} END {if (v["index"] != "") print v["index"], v["hash"], v["leader"]}'
 }
 
@@ -111,7 +116,7 @@ submit() {
     shift
     local out
     out=$("$SETTLE" submit --node "$ALL" --key "$KEY" --payer ACMEHP --sequence "$sequence" \
-        --timeout-ms 1000 --tries 30 "$@" 2>&1)
+        --timeout-ms 1000 --tries 30 ${CLIENT_ARGS[@]+"${CLIENT_ARGS[@]}"} "$@" 2>&1)
     local rc=$?
     echo "$out" >>"$DIR/client.log"
     # A copy refused as a replay: exit 1 when this call's first copy was

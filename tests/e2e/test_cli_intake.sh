@@ -8,12 +8,14 @@
 # the restarted intake must finish the file without applying anything
 # twice.  A payment cycle then pays every claim exactly once.
 #
-# usage: test_cli_intake.sh BUILD_ENGINE_DIR SOURCE_DIR
+# usage: test_cli_intake.sh BUILD_ENGINE_DIR SOURCE_DIR [curve|plain]
+# The third argument is the cluster's transport (cluster up --transport).
 # Bounded (every step under `timeout`); the cluster is stopped on exit.
 set -u
 BIN=$(cd "$1" && pwd)
 SRC=$(cd "$2" && pwd)
 SETTLE=$BIN/settle
+TRANSPORT=(${3:+--transport "$3"})
 TOP=$(mktemp -d "${TMPDIR:-/tmp}/settle-intake.XXXXXX")
 C=$TOP/cluster
 IN=$TOP/in
@@ -33,7 +35,8 @@ fail() {
     exit 1
 }
 
-timeout 60 "$SETTLE" cluster up --dir "$C" --nodes 3 >"$TOP/up.out" 2>&1 || fail "cluster up: $(cat "$TOP/up.out")"
+timeout 60 "$SETTLE" cluster up --dir "$C" --nodes 3 ${TRANSPORT[@]+"${TRANSPORT[@]}"} \
+    >"$TOP/up.out" 2>&1 || fail "cluster up: $(cat "$TOP/up.out")"
 # shellcheck disable=SC1091
 . "$C/cluster.env"
 KEY=$SETTLE_PAYER_KEY

@@ -5,12 +5,16 @@
 # receives its own signed confirmations, and only those), stats, and
 # `settle cluster down`.
 #
-# usage: test_cli_round.sh BUILD_ENGINE_DIR SOURCE_DIR
+# usage: test_cli_round.sh BUILD_ENGINE_DIR SOURCE_DIR [curve|plain]
+# The third argument is the cluster's transport (cluster up --transport;
+# default: cluster up's): with curve, every command above talks CurveZMQ
+# with the keys cluster.env names.
 # Bounded (every step under `timeout`); the cluster is stopped on exit.
 set -u
 BIN=$(cd "$1" && pwd)
 SRC=$(cd "$2" && pwd)
 SETTLE=$BIN/settle
+TRANSPORT=(${3:+--transport "$3"})
 TOP=$(mktemp -d "${TMPDIR:-/tmp}/settle-round.XXXXXX")
 C=$TOP/cluster
 WATCHERS=()
@@ -36,7 +40,12 @@ run() {
     timeout 60 "$@" >"$TOP/$name.out" 2>"$TOP/$name.err"
 }
 
-run up "$SETTLE" cluster up --dir "$C" --nodes 3 || fail "cluster up: $(cat "$TOP/up.err")"
+run up "$SETTLE" cluster up --dir "$C" --nodes 3 ${TRANSPORT[@]+"${TRANSPORT[@]}"} ||
+    fail "cluster up: $(cat "$TOP/up.err")"
+if [ "${3:-}" = curve ]; then
+    grep -q "^transport: curve" "$C/node-1.yaml" || fail "cluster up --transport curve wrote no curve"
+    grep -q "level=warn event=transport" "$C/node-1.log" && fail "a curve node warned of plain TCP"
+fi
 # shellcheck disable=SC1091
 . "$C/cluster.env"
 grep -q "^SETTLE_NODE=\|^export SETTLE_NODE=" "$C/cluster.env" || fail "cluster.env has no SETTLE_NODE"

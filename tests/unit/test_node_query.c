@@ -329,6 +329,81 @@ static void test_node_query_message_takes_the_request_frames(void **state)
     assert_false(node_query_knows("submit"));
 }
 
+/* Asks as viewer (role, npi) what verb a b answers: 0 when it was read,
+ * the error code otherwise, its message in message. */
+static int s_read_as(s_world_t *w, const char *viewer, uint8_t role, const char *npi,
+                     const char *verb, const char *a, const char *b, char *message, size_t size)
+{
+    node_query_options_t options = s_options;
+    snprintf(options.viewer, sizeof options.viewer, "%s", viewer);
+    options.viewer_role = role;
+    snprintf(options.viewer_npi, sizeof options.viewer_npi, "%s", npi);
+    node_query_arg_t args[2] = {{(const uint8_t *)a, strlen(a)},
+                                {(const uint8_t *)b, b ? strlen(b) : 0}};
+    char *text = NULL;
+    size_t text_size = 0;
+    settle_error_t error;
+    settle_error_clear(&error);
+    int rc = node_query(w->fsm, &options, verb, args, b ? 2 : 1, &text, &text_size, &error);
+    snprintf(message, size, "%s", rc == SETTLE_OK ? "" : error.message);
+    if (rc == SETTLE_OK)
+        assert_true(text_size > 0);
+    settle_free(text);
+    return rc;
+}
+
+/* Issue 7's table: a payer reads its own, a provider what it bills, an
+ * auditor everything; what one may not read is answered as absent. */
+static void test_node_query_answers_each_asker_only_what_its_role_may_read(void **state)
+{
+    s_world_t *w = *state;
+    s_paid_fixtures(w);
+    char a[LEDGER_PAYMENT_ID_SIZE], b[LEDGER_PAYMENT_ID_SIZE], why[256], expected[256];
+    s_payment_of(w, NPI_A, a, sizeof a);
+    s_payment_of(w, NPI_B, b, sizeof b);
+    const char *member = "ACM100234501";
+    const struct {
+        const char *viewer;
+        uint8_t role;
+        const char *npi;
+        bool claim_a, payment_a, payment_b, accumulators;
+    } askers[] = {
+        {PAYER, COMMAND_ROLE_PAYER, "", true, true, true, true},
+        {"OTHERHP", COMMAND_ROLE_PAYER, "", false, false, false, false},
+        {"prov-a", COMMAND_ROLE_PROVIDER, NPI_A, true, true, false, false},
+        {"prov-b", COMMAND_ROLE_PROVIDER, NPI_B, false, false, true, false},
+        {"auditor", COMMAND_ROLE_AUDITOR, "", true, true, true, true},
+        {"node-1", COMMAND_ROLE_NODE, "", true, true, true, true},
+    };
+    for (size_t i = 0; i < sizeof askers / sizeof askers[0]; i++) {
+        const char *v = askers[i].viewer, *npi = askers[i].npi;
+        uint8_t role = askers[i].role;
+        int rc = s_read_as(w, v, role, npi, "claim", "OV-2026-0001", NULL, why, sizeof why);
+        assert_int_equal(rc, askers[i].claim_a ? SETTLE_OK : SETTLE_ERR_NOT_FOUND);
+        if (!askers[i].claim_a)
+            assert_string_equal(why, "no claim OV-2026-0001");
+        rc = s_read_as(w, v, role, npi, "payment", a, NULL, why, sizeof why);
+        assert_int_equal(rc, askers[i].payment_a ? SETTLE_OK : SETTLE_ERR_NOT_FOUND);
+        snprintf(expected, sizeof expected, "no payment %s", a);
+        if (!askers[i].payment_a)
+            assert_string_equal(why, expected);
+        rc = s_read_as(w, v, role, npi, "remit", a, "fhir", why, sizeof why);
+        assert_int_equal(rc, askers[i].payment_a ? SETTLE_OK : SETTLE_ERR_NOT_FOUND);
+        rc = s_read_as(w, v, role, npi, "payment", b, NULL, why, sizeof why);
+        assert_int_equal(rc, askers[i].payment_b ? SETTLE_OK : SETTLE_ERR_NOT_FOUND);
+        rc = s_read_as(w, v, role, npi, "accumulators", PAYER, member, why, sizeof why);
+        assert_int_equal(rc, askers[i].accumulators ? SETTLE_OK : SETTLE_ERR_NOT_FOUND);
+        if (!askers[i].accumulators)
+            assert_string_equal(why, "no member ACM100234501 of payer ACMEHP");
+        assert_int_equal(s_read_as(w, v, role, npi, "participant", "prov-a", NULL, why, sizeof why),
+                         SETTLE_OK);
+    }
+    /* A provider registered without an NPI reads no provider's claims. */
+    assert_int_equal(s_read_as(w, "prov-x", COMMAND_ROLE_PROVIDER, "", "claim", "OV-2026-0001",
+                               NULL, why, sizeof why),
+                     SETTLE_ERR_NOT_FOUND);
+}
+
 #define S_TEST(name) cmocka_unit_test_setup_teardown(name, s_world_setup, s_world_teardown)
 
 int main(void)
@@ -340,6 +415,7 @@ int main(void)
         S_TEST(test_node_query_remit_reverses_a_replaced_claim_paid_in_an_earlier_payment),
         S_TEST(test_node_query_remit_x12_needs_a_payer_tax_id),
         S_TEST(test_node_query_message_takes_the_request_frames),
+        S_TEST(test_node_query_answers_each_asker_only_what_its_role_may_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "settle/hash.h"
 #include "settle/merkle.h"
 #include "settle/sign.h"
@@ -206,6 +208,82 @@ static void test_merkle_every_path_verifies_and_no_wrong_one_does(void **state)
     }
 }
 
+/* X25519 (RFC 7748) through OpenSSL, for checking the converted keys. */
+static void s_x25519(const uint8_t secret[32], const uint8_t peer_public[32], uint8_t shared[32])
+{
+    EVP_PKEY *mine = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, secret, 32);
+    EVP_PKEY *peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, peer_public, 32);
+    EVP_PKEY_CTX *context = EVP_PKEY_CTX_new(mine, NULL);
+    size_t size = 32;
+    assert_non_null(context);
+    assert_int_equal(EVP_PKEY_derive_init(context), 1);
+    assert_int_equal(EVP_PKEY_derive_set_peer(context, peer), 1);
+    assert_int_equal(EVP_PKEY_derive(context, shared, &size), 1);
+    assert_int_equal(size, 32);
+    EVP_PKEY_CTX_free(context);
+    EVP_PKEY_free(peer);
+    EVP_PKEY_free(mine);
+}
+
+/* libsodium's test/default/ed25519_convert: the seed 421151a4... gives
+ * this X25519 pair; the public converted from the Ed25519 public key is the
+ * one the converted secret gives. */
+static void test_sign_curve_conversion_matches_libsodiums_vector(void **state)
+{
+    uint8_t seed[32], ed_public[32], curve_public[32], curve_secret[32], from_public[32];
+    s_unhex("421151a459faeade3d247115f94aedae42318124095afabe4d1451a559faedee", seed, 32);
+    sign_key_t *key = NULL;
+    assert_int_equal(sign_key_from_seed(seed, &key), SETTLE_OK);
+    assert_int_equal(sign_key_curve(key, curve_public, curve_secret), SETTLE_OK);
+    char hex[65];
+    hash_to_hex(curve_public, 32, hex);
+    assert_string_equal(hex, "f1814f0e8ff1043d8a44d25babff3cedcae6c22c3edaa48f857ae70de2baae50");
+    hash_to_hex(curve_secret, 32, hex);
+    assert_string_equal(hex, "8052030376d47112be7f73ed7a019293dd12ad910b654455798b4667d73de166");
+    sign_key_public(key, ed_public);
+    assert_int_equal(sign_public_key_to_curve(ed_public, from_public), SETTLE_OK);
+    assert_memory_equal(from_public, curve_public, 32);
+    sign_key_destroy(&key);
+}
+
+/* For fresh keys: the two conversions agree, and the two sides of a
+ * Diffie-Hellman exchange between converted keys compute the same secret. */
+static void test_sign_converted_keys_agree_on_a_shared_secret(void **state)
+{
+    for (int round = 0; round < 16; round++) {
+        sign_key_t *a = NULL, *b = NULL;
+        assert_int_equal(sign_key_generate(&a), SETTLE_OK);
+        assert_int_equal(sign_key_generate(&b), SETTLE_OK);
+        uint8_t a_ed[32], b_ed[32], a_public[32], a_secret[32], b_public[32], b_secret[32];
+        uint8_t a_converted[32], b_converted[32], ab[32], ba[32];
+        sign_key_public(a, a_ed);
+        sign_key_public(b, b_ed);
+        assert_int_equal(sign_key_curve(a, a_public, a_secret), SETTLE_OK);
+        assert_int_equal(sign_key_curve(b, b_public, b_secret), SETTLE_OK);
+        assert_int_equal(sign_public_key_to_curve(a_ed, a_converted), SETTLE_OK);
+        assert_int_equal(sign_public_key_to_curve(b_ed, b_converted), SETTLE_OK);
+        assert_memory_equal(a_converted, a_public, 32);
+        assert_memory_equal(b_converted, b_public, 32);
+        s_x25519(a_secret, b_converted, ab);
+        s_x25519(b_secret, a_converted, ba);
+        assert_memory_equal(ab, ba, 32);
+        assert_memory_not_equal(a_public, b_public, 32);
+        sign_key_destroy(&a);
+        sign_key_destroy(&b);
+    }
+}
+
+/* y = 1 (the neutral point) has no u; a y at or past the prime is not
+ * canonical: both refused, never a made-up key. */
+static void test_sign_curve_conversion_refuses_keys_without_a_u(void **state)
+{
+    uint8_t one[32] = {1}, past[32], out[32];
+    memset(past, 0xff, sizeof past);
+    past[31] = 0x7f; /* 2^255 - 1 > p */
+    assert_int_equal(sign_public_key_to_curve(one, out), SETTLE_ERR_SIGNATURE);
+    assert_int_equal(sign_public_key_to_curve(past, out), SETTLE_ERR_SIGNATURE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -213,6 +291,9 @@ int main(void)
         cmocka_unit_test(test_sign_verify_refuses_a_changed_message_signature_or_key),
         cmocka_unit_test(test_sign_public_key_parse_takes_64_hex_digits_only),
         cmocka_unit_test(test_sign_key_files_are_private_never_overwritten_and_load_back),
+        cmocka_unit_test(test_sign_curve_conversion_matches_libsodiums_vector),
+        cmocka_unit_test(test_sign_converted_keys_agree_on_a_shared_secret),
+        cmocka_unit_test(test_sign_curve_conversion_refuses_keys_without_a_u),
         cmocka_unit_test(test_merkle_roots_match_the_known_vectors),
         cmocka_unit_test(test_merkle_every_path_verifies_and_no_wrong_one_does),
     };
