@@ -73,7 +73,10 @@ run() {
 }
 
 section() {
-    printf '\n== %s ==\n   %s\n\n' "$1" "$2"
+    printf '\n== %s ==\n' "$1"
+    shift
+    printf '   %s\n' "$@"
+    printf '\n'
 }
 
 # dollars: reads lines, rewrites the amounts in cents (billed=26500,
@@ -116,7 +119,8 @@ claim_answers() {
 
 # ------------------------------------------------------------------------
 section "1. A three-node cluster on loopback" \
-    "Three settled daemons elect a leader; the first applies the genesis, which registers who may do what."
+    "Three settled daemons elect a leader; the first applies the genesis, which registers who may do what." \
+    "Clients reach the nodes over CurveZMQ: a node lets in only keys the ledger has registered."
 run up "$settle" cluster up --nodes 3 --dir "$C"
 # shellcheck disable=SC1091
 . "$C/cluster.env"
