@@ -238,11 +238,12 @@ static int s_finish(const char *path, node_config_t *c, settle_error_t *error)
     if (!c->log_level[0])
         s_copy(c->log_level, sizeof c->log_level, "info");
     if (!c->transport[0])
-        s_copy(c->transport, sizeof c->transport, "plain"); /* to become curve */
+        s_copy(c->transport, sizeof c->transport, "curve"); /* plain only when asked */
     if (strcmp(c->transport, "curve") == 0 && !c->key[0])
         return settle_error_set(error, SETTLE_ERR_MISSING,
-                                "transport: curve needs the node's key (set `key`: its "
-                                "Curve key pair is the Ed25519 key's)");
+                                "transport: curve (the default) needs the node's key (set "
+                                "`key`: its Curve key pair is the Ed25519 key's), or say "
+                                "`transport: plain` to serve unauthenticated TCP");
     s_default(&c->election_timeout_ms, 1000);
     s_default(&c->heartbeat_timeout_ms, 100);
     s_default(&c->snapshot_threshold, NODE_SNAPSHOT_THRESHOLD);

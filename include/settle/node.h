@@ -28,7 +28,7 @@
  *   verify_threads: 2                   # [2] threads verifying submits'
  *                                       # signatures on the leader, 1..8
  *   log_level: info                     # [info] debug, info, warn or error
- *   transport: curve                    # [plain] curve: CurveZMQ on intake and
+ *   transport: curve                    # [curve] CurveZMQ on intake and
  *                                       # events; the node's Curve key pair is
  *                                       # its Ed25519 `key` converted (sign.h),
  *                                       # so `key` is required; a client is let
@@ -58,7 +58,8 @@
  * what its role may read (node_query.h; over plain TCP, everything).
  * Until a node has applied the genesis it knows no participant and lets
  * no one in.  A refused client hears nothing: its requests time out.  With
- * `transport: plain` (the default for now) anyone who can connect is heard.
+ * `transport: plain`, which must be asked for and is logged as a warning,
+ * anyone who can connect is heard.
  *
  * The intake protocol (a ZeroMQ ROUTER; clients use DEALER).  A request is
  *

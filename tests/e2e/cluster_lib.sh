@@ -73,6 +73,8 @@ write_configs() {
             echo "genesis: $SRC/fixtures/genesis/genesis.yaml"
             echo "election_timeout_ms: 500"
             echo "heartbeat_timeout_ms: 50"
+            # plain TCP, said explicitly, unless the caller asks for curve
+            case "$CLUSTER_EXTRA" in *transport:*) ;; *) echo "transport: plain" ;; esac
             [ -n "$CLUSTER_EXTRA" ] && printf '%s\n' "$CLUSTER_EXTRA"
             echo "peers:"
             for j in $(seq 1 "$NODES"); do

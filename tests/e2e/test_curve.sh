@@ -101,6 +101,6 @@ sed -e '/^key: /d' "$DIR/node1.yaml" >"$DIR/nokey.yaml"
 timeout 10 "$SETTLED" --config "$DIR/nokey.yaml" >"$DIR/nokey.out" 2>&1
 rc=$?
 [ $rc != 0 ] && [ $rc != 124 ] || fail "a curve node without a key started (rc $rc)"
-grep -q "transport: curve needs the node's key" "$DIR/nokey.out" ||
+grep -q "transport: curve (the default) needs the node's key" "$DIR/nokey.out" ||
     fail "no reason given for the missing key: $(cat "$DIR/nokey.out")"
 echo "ok: curve: the registered are heard, strangers, plain clients and revoked keys are not"

@@ -57,6 +57,7 @@ write_configs() {
             echo "genesis: $SRC/fixtures/genesis/genesis.yaml"
             echo "election_timeout_ms: 500"
             echo "heartbeat_timeout_ms: 50"
+            echo "transport: plain"
             echo "peers:"
             for j in 1 2 3; do
                 echo "  - {id: $j, raft_address: \"127.0.0.1:$(raft_port $j)\", intake: \"tcp://127.0.0.1:$(intake_port $j)\"}"

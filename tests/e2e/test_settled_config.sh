@@ -41,8 +41,12 @@ expect 2 "syntax.yaml:3:1: " "$DIR/syntax.yaml"
 printf 'id: 2\ndata_dir: %s/d\ngenesis: g.yaml\n%s\n' "$DIR" "$peers" >"$DIR/self.yaml"
 expect 2 "self.yaml: .*this node's id is not listed" "$DIR/self.yaml"
 
+# CurveZMQ is the default transport, and it needs the node's key.
+printf 'id: 1\ndata_dir: %s/d\ngenesis: g.yaml\n%s\n' "$DIR" "$peers" >"$DIR/nokey.yaml"
+expect 2 "nokey.yaml: .*transport: curve (the default) needs the node's key" "$DIR/nokey.yaml"
+
 # Genesis errors stop the start (exit 3) and name the genesis file's place.
-printf 'id: 1\ndata_dir: %s/d\ngenesis: g.yaml\n%s\n' "$DIR" "$peers" >"$DIR/node.yaml"
+printf 'id: 1\ndata_dir: %s/d\ngenesis: g.yaml\ntransport: plain\n%s\n' "$DIR" "$peers" >"$DIR/node.yaml"
 printf 'participants:\n  - id: ACMEHP\n    role: payer\n    public_key: abc\n' >"$DIR/g.yaml"
 expect 3 "g.yaml:2:5: .*64 hex digits" "$DIR/node.yaml"
 printf 'participants:\n  - id: ACMEHP\n    role: king\n    key_file: %s/fixtures/genesis/keys/acmehp.key.pub\n' "$SRC" >"$DIR/g.yaml"
