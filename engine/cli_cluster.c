@@ -209,8 +209,10 @@ static int s_environment(const s_cluster_t *c)
     }
     fprintf(f,
             "export SETTLE_PAYER=ACMEHP\nexport SETTLE_PAYER_KEY='%s/ACMEHP.key'\n"
-            "export SETTLE_PROVIDER_A=1234567893\nexport SETTLE_PROVIDER_B=1987654328\n",
-            c->dir);
+            "export SETTLE_PROVIDER_A=1234567893\nexport SETTLE_PROVIDER_B=1987654328\n"
+            "export SETTLE_PROVIDER_A_KEY='%s/prov-a.key'\n"
+            "export SETTLE_PROVIDER_B_KEY='%s/prov-b.key'\n",
+            c->dir, c->dir, c->dir);
     /* CurveZMQ: each node's key, for the client to know it by its intake,
      * and the key a client connects with unless told --key. */
     fprintf(f, "export SETTLE_TRANSPORT=%s\n", c->curve ? "curve" : "plain");

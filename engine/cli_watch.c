@@ -8,6 +8,12 @@
  * provider line are checked again, so that a confirmation of another
  * provider is never printed.  The publishing node's key comes from the
  * `participant` verb, asked once per node.
+ *
+ * `--topic PREFIX` subscribes to any prefix instead and prints each message
+ * raw (its topic and its body's first line, unchecked): for an auditor, or
+ * to see what a node lets a key read.  Over CurveZMQ the node applies a
+ * subscription only when the key's role may read the prefix (node.h,
+ * "Events"); one refused simply receives nothing.
  */
 #include <errno.h>
 #include <signal.h>
@@ -32,6 +38,7 @@ typedef struct {
 typedef struct {
     cli_client_t client;
     const char *npi;
+    const char *prefix; /* --topic: raw messages */
     char topic[64];
     int allow_unsigned;
     s_signer_t signers[SIGNERS_MAX];
@@ -48,7 +55,8 @@ static void s_on_signal(int signal_number)
 
 static const char s_usage[] =
     "usage: settle watch --provider NPI [--count N] [--timeout S] [--allow-unsigned]\n"
-    "                    [--node ENDPOINT]\n";
+    "                    [--node ENDPOINT]\n"
+    "       settle watch --topic PREFIX [--count N] [--timeout S] [--node ENDPOINT]\n";
 
 static void s_help(void)
 {
@@ -58,6 +66,9 @@ static void s_help(void)
            "as registered on the ledger; one that does not verify is reported and makes\n"
            "the exit code 1.  Only the provider's own confirmations are received.\n\n"
            "  --provider NPI     the provider's ten-digit NPI\n"
+           "  --topic PREFIX     instead: every message whose topic starts with PREFIX,\n"
+           "                     printed raw (\"TOPIC FIRST-LINE\"), signatures unchecked;\n"
+           "                     the node sends only what the key's role may read\n"
            "  --count N          stop after N confirmations\n"
            "  --timeout S        stop after S seconds\n"
            "  --allow-unsigned   accept confirmations of a node that has no key\n"
@@ -171,6 +182,22 @@ static long s_now_ms(void)
     return now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
+/* Prints one message of a --topic watch: its topic and its body's first
+ * line. */
+static void s_raw(zmsg_t *message)
+{
+    char *topic = zmsg_popstr(message);
+    zframe_t *body = zmsg_pop(message);
+    size_t size = body ? zframe_size(body) : 0;
+    const char *data = body ? (const char *)zframe_data(body) : "";
+    const char *end = memchr(data, '\n', size);
+    int line = (int)(end ? (size_t)(end - data) : size);
+    printf("%s %.*s\n", topic ? topic : "?", line, data);
+    fflush(stdout);
+    zstr_free(&topic);
+    zframe_destroy(&body);
+}
+
 /* Receives until count or the deadline (0: none) or ^C. */
 static int s_receive(s_watch_t *w, zsock_t *sub, long count, long deadline_ms)
 {
@@ -187,14 +214,16 @@ static int s_receive(s_watch_t *w, zsock_t *sub, long count, long deadline_ms)
         zmsg_t *message = zmsg_recv(sub);
         if (!message)
             continue;
-        if (s_confirmation(w, message) != 0)
+        if (w->prefix)
+            s_raw(message);
+        else if (s_confirmation(w, message) != 0)
             bad++;
         else
             received++;
         zmsg_destroy(&message);
     }
-    fprintf(stderr, "settle watch: %ld confirmation%s, %ld refused\n", received,
-            received == 1 ? "" : "s", bad);
+    fprintf(stderr, "settle watch: %ld %s%s, %ld refused\n", received,
+            w->prefix ? "message" : "confirmation", received == 1 ? "" : "s", bad);
     if (bad || (count && received < count && !s_interrupted))
         return CLI_EXIT_REJECTED;
     return CLI_EXIT_OK;
@@ -235,6 +264,8 @@ int cli_watch(int argc, char **argv)
             usage = 1;
         else if (strcmp(argv[i - 1], "--provider") == 0)
             w.npi = value;
+        else if (strcmp(argv[i - 1], "--topic") == 0 && strlen(value) < sizeof w.topic)
+            w.prefix = value;
         else if (strcmp(argv[i - 1], "--count") == 0 && positive)
             count = number;
         else if (strcmp(argv[i - 1], "--timeout") == 0 && positive)
@@ -242,15 +273,20 @@ int cli_watch(int argc, char **argv)
         else
             usage = cli_client_option(&w.client, argv[i - 1], value) != 1;
     }
-    if (usage || !w.npi || !s_valid_npi(w.npi) || cli_client_ready(&w.client) != 0) {
+    bool one_of = !w.npi != !w.prefix;
+    if (usage || !one_of || (w.npi && !s_valid_npi(w.npi)) || cli_client_ready(&w.client) != 0) {
         fprintf(stderr, "settle watch: %s\n%s",
-                w.npi && !s_valid_npi(w.npi) ? "--provider takes a ten-digit NPI"
-                                             : "bad command line (a node and --provider needed)",
+                w.npi && !s_valid_npi(w.npi)
+                    ? "--provider takes a ten-digit NPI"
+                    : "bad command line (a node and one of --provider or --topic needed)",
                 s_usage);
         cli_client_free(&w.client);
         return CLI_EXIT_USAGE;
     }
-    snprintf(w.topic, sizeof w.topic, "payment.%s", w.npi);
+    if (w.prefix)
+        snprintf(w.topic, sizeof w.topic, "%s", w.prefix);
+    else
+        snprintf(w.topic, sizeof w.topic, "payment.%s", w.npi);
     signal(SIGINT, s_on_signal);
     signal(SIGTERM, s_on_signal);
     char endpoint[CLI_ENDPOINT_SIZE];

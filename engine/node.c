@@ -64,6 +64,7 @@ static void s_tick(uv_timer_t *timer)
 {
     node_t *n = timer->data;
     node_intake_set_leader(n->intake, raft_state(&n->raft) == RAFT_LEADER);
+    node_events_subscriptions(n->events); /* what a bounded run left (node_events.c) */
     uint64_t index;
     uint8_t hash[FSM_HASH_SIZE];
     fsm_head(n->fsm, &index, hash);
@@ -203,7 +204,16 @@ static int s_start(node_t *n, settle_error_t *error)
         return SETTLE_ERR_IO;
     }
     if (c->events[0]) {
-        n->events = node_events_new(c->events, c->participant, key, curve, error); /* takes key */
+        node_events_options_t events = {
+            .endpoint = c->events,
+            .participant = c->participant,
+            .curve = curve,
+            .loop = &n->loop,
+            .fsm = n->fsm,
+            .node_id = c->id,
+            .refused = &n->metrics.subscriptions_refused,
+        };
+        n->events = node_events_new(&events, key, error); /* takes key */
         if (!n->events)
             return SETTLE_ERR_IO;
     } else {

@@ -114,6 +114,8 @@ char *node_metrics_text(const node_metrics_t *m, uint64_t node_id, const char *f
         {"redirects", "requests sent to the leader", "counter", m->redirects},
         {"errors", "requests answered error", "counter", m->errors},
         {"events_published", "events published", "counter", m->events_published},
+        {"subscriptions_refused", "events subscriptions refused by role", "counter",
+         m->subscriptions_refused},
         {"busy", "requests turned away, queue full", "counter", atomic_load(&m->busy)},
         {"queue_depth", "requests waiting at the last drain", "gauge", m->queue_depth},
         {"snapshots_taken", "snapshots of the ledger taken", "counter", m->snapshots_taken},

@@ -37,6 +37,7 @@ typedef struct {
     uint64_t redirects;
     uint64_t errors;            /* requests answered "error" */
     uint64_t events_published;
+    uint64_t subscriptions_refused; /* events subscriptions a role may not read */
     atomic_uint_fast64_t busy;  /* requests turned away: the queue was full */
     uint64_t queue_depth;       /* requests waiting, at the last drain */
     uint64_t snapshots_taken;   /* copied from the state machine's adapter when read */

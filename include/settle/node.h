@@ -137,8 +137,8 @@
  *                             (node_metrics.h), as "name value" lines or as
  *                             Prometheus text exposition.
  *
- * Events (a ZeroMQ PUB at `events`): every node publishes what it applied,
- * each message [topic] [body] [signature]:
+ * Events (a ZeroMQ XPUB at `events`; subscribers use SUB): every node
+ * publishes what it applied, each message [topic] [body] [signature]:
  *
  *   chain                     "index N\nhash HEX\nclaims N\n" (a link made)
  *   claim.PAYER.NPI           a claim's answer, as a submit's "claim" line,
@@ -153,6 +153,18 @@
  * answers (thousands a second; the signed chain link covers the state they
  * are in) and when the node has no key.  A subscriber filters by topic
  * prefix (`payment.1234567893` receives that provider's confirmations only).
+ *
+ * The socket is an XPUB that decides each subscription.  Over CurveZMQ a
+ * subscription is applied only when the subscriber (the participant ZAP
+ * let in) may read every topic the prefix can match: an auditor or a node
+ * any prefix; a payer `claim.ITS-ID.` (and longer); a provider
+ * `payment.ITS-NPI` and `claim.PAYER.ITS-NPI`, one per payer; everyone
+ * `chain`.  Anything else -- `payment.` or `claim.` alone, another's id or
+ * NPI, payment topics for a payer (they are by NPI: a payer has its
+ * payments from its `pay` answers and the `payment` query), any prefix for
+ * a revoked participant -- is refused: the subscriber receives nothing,
+ * and the node logs it (debug, event=subscribe) and counts it (metrics,
+ * subscriptions_refused).  Over plain TCP every subscription is applied.
  */
 
 #ifndef SETTLE_NODE_H

@@ -12,6 +12,7 @@
 #   CLIENT_ARGS    (an array) options head_of and submit give every
 #                  `settle` call, e.g. (--node-key HEX --key FILE) for nodes
 #                  with `transport: curve`
+#   EVENTS         when set, every node publishes events (events_of I)
 #
 # It makes DIR (a mktemp -d folder removed on exit), KEY (the payer's key,
 # mode 0600), and offers pick_ports, write_configs, start_node, head_of,
@@ -56,7 +57,7 @@ pick_ports() {
     for _ in $(seq 1 50); do
         BASE=$((20000 + (BASE - 20000 + 10) % 10000))
         ok=1
-        for k in $(seq 1 $((2 * NODES))); do port_free $((BASE + k)) || ok=0; done
+        for k in $(seq 1 $((3 * NODES))); do port_free $((BASE + k)) || ok=0; done
         [ $ok = 1 ] && return 0
     done
     fail "no free ports"
@@ -64,6 +65,7 @@ pick_ports() {
 raft_port() { echo $((BASE + $1)); }
 intake_port() { echo $((BASE + NODES + $1)); }
 intake_of() { echo "tcp://127.0.0.1:$(intake_port "$1")"; }
+events_of() { echo "tcp://127.0.0.1:$((BASE + 2 * NODES + $1))"; }
 
 write_configs() {
     for i in $(seq 1 "$NODES"); do
@@ -78,7 +80,9 @@ write_configs() {
             [ -n "$CLUSTER_EXTRA" ] && printf '%s\n' "$CLUSTER_EXTRA"
             echo "peers:"
             for j in $(seq 1 "$NODES"); do
-                echo "  - {id: $j, raft_address: \"127.0.0.1:$(raft_port "$j")\", intake: \"$(intake_of "$j")\"}"
+                events=""
+                [ -n "${EVENTS:-}" ] && events=", events: \"$(events_of "$j")\""
+                echo "  - {id: $j, raft_address: \"127.0.0.1:$(raft_port "$j")\", intake: \"$(intake_of "$j")\"$events}"
             done
         } >"$DIR/node$i.yaml"
     done

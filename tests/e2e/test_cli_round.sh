@@ -101,8 +101,12 @@ run nostatus "$SETTLE" status NO-SUCH-CLAIM
 [ $? = 1 ] || fail "status of an unknown claim: exit not 1"
 
 # Watchers, one per provider, started before the payment cycle.
+# Each with the provider's own key: over CurveZMQ the node applies a
+# subscription to payment.NPI only for that provider (or an auditor).
 for npi in "$SETTLE_PROVIDER_A" "$SETTLE_PROVIDER_B"; do
-    timeout 30 "$SETTLE" watch --provider "$npi" --count 1 --timeout 20 \
+    key=$SETTLE_PROVIDER_A_KEY
+    [ "$npi" = "$SETTLE_PROVIDER_B" ] && key=$SETTLE_PROVIDER_B_KEY
+    timeout 30 "$SETTLE" watch --provider "$npi" --key "$key" --count 1 --timeout 20 \
         >"$TOP/watch-$npi.out" 2>"$TOP/watch-$npi.err" &
     WATCHERS+=($!)
 done

@@ -8,7 +8,11 @@
 # key refuses to start.  Each request reaches the loop with the
 # participant id ZAP found for its key (the node's debug log says so), and
 # a query is answered as that participant's role may read: a provider
-# does not see another provider's claim.
+# does not see another provider's claim.  Events, too, go only where the
+# subscriber's role may read them: prov-b subscribing to prov-a's payment
+# topic, or prov-a to `payment.` or `claim.` alone, receives nothing while
+# prov-a receives its own confirmation and claim answer, the payer its
+# claim answers, and the auditor everything.
 #
 # usage: test_curve.sh BUILD_ENGINE_DIR SOURCE_DIR
 # Bounded (every wait has a deadline); every child is killed on exit.
@@ -16,9 +20,10 @@ set -u
 BIN=$(cd "$1" && pwd)
 SRC=$(cd "$2" && pwd)
 NODES=1
+EVENTS=1
 . "$SRC/tests/e2e/cluster_lib.sh"
 
-for who in node-1 prov-a prov-b; do
+for who in node-1 prov-a prov-b auditor; do
     cp "$SRC/fixtures/genesis/keys/$who.key" "$DIR/$who.key" && chmod 600 "$DIR/$who.key"
 done
 NODE_KEY=$(cat "$SRC/fixtures/genesis/keys/node-1.key.pub")
@@ -73,7 +78,65 @@ submit 2 fund 100000
 # payer and to prov-a, not to prov-b (answered as absent).
 submit 3 deploy "$SRC/contracts/plans/ppo.yaml"
 submit 4 enroll "$SRC/fixtures/enrollment.yaml"
+
+# watch_as NAME KEYFILE ARGS...: `settle watch` on node 1 in the background
+# as KEYFILE's participant; output in $DIR/watch-NAME.out and .err.
+WATCHERS=()
+WATCHES=0
+watch_as() {
+    local name=$1 key=$2
+    shift 2
+    timeout 40 "$SETTLE" watch --node "$(intake_of 1)" --node-key "$NODE_KEY" --key "$DIR/$key" \
+        --timeout-ms 1000 --tries 5 "$@" >"$DIR/watch-$name.out" 2>"$DIR/watch-$name.err" &
+    WATCHERS+=($!)
+    WATCHES=$((WATCHES + 1))
+}
+PROV_A=1234567893
+watch_as a-own prov-a.key --provider $PROV_A --count 1 --timeout 30
+watch_as a-claims prov-a.key --topic claim.ACMEHP.$PROV_A --timeout 12
+watch_as a-payments prov-a.key --topic payment. --timeout 12
+watch_as a-claim prov-a.key --topic claim. --timeout 12
+watch_as b-payments-of-a prov-b.key --topic payment.$PROV_A --timeout 12
+watch_as b-claims-of-a prov-b.key --topic claim.ACMEHP.$PROV_A --timeout 12
+watch_as payer-claims acmehp.key --topic claim.ACMEHP. --timeout 12
+watch_as payer-payments acmehp.key --topic payment. --timeout 12
+watch_as auditor auditor.key --topic "" --timeout 12
+# Every subscription has reached the node (it logs each, applied or not).
+deadline=$((SECONDS + 20))
+until [ "$(grep -c "event=subscribe" "$DIR/log1")" -ge $WATCHES ]; do
+    [ $SECONDS -lt $deadline ] || fail "the watchers did not subscribe: $(grep event=subscribe "$DIR/log1")"
+    sleep 0.1
+done
+for refused in "payment.\" from=prov-a" "claim.\" from=prov-a" "payment.$PROV_A\" from=prov-b" \
+    "claim.ACMEHP.$PROV_A\" from=prov-b" "payment.\" from=ACMEHP"; do
+    grep -q "event=subscribe prefix=\"$refused refused" "$DIR/log1" ||
+        fail "not refused: $refused: $(grep event=subscribe "$DIR/log1")"
+done
+grep -q "event=subscribe prefix=\"\" from=auditor applied" "$DIR/log1" ||
+    fail "the auditor's subscription to everything was not applied"
+
 submit 5 "$SRC/fixtures/claims/office-visit.json"
+submit 6 pay
+for pid in "${WATCHERS[@]}"; do
+    wait "$pid" || fail "a watcher exited $?: $(tail -n 2 "$DIR"/watch-*.err)"
+done
+grep -q "^payment .* $PROV_A .* verified$" "$DIR/watch-a-own.out" ||
+    fail "prov-a did not receive its confirmation: $(cat "$DIR/watch-a-own.out" "$DIR/watch-a-own.err")"
+grep -q "^claim.ACMEHP.$PROV_A claim OV-2026-0001 " "$DIR/watch-a-claims.out" ||
+    fail "prov-a did not receive its claim answer: $(cat "$DIR/watch-a-claims.out")"
+grep -q "^claim.ACMEHP.$PROV_A claim OV-2026-0001 " "$DIR/watch-payer-claims.out" ||
+    fail "the payer did not receive its claim answer: $(cat "$DIR/watch-payer-claims.out")"
+for nothing in a-payments a-claim b-payments-of-a b-claims-of-a payer-payments; do
+    [ -s "$DIR/watch-$nothing.out" ] &&
+        fail "watch $nothing received what its role may not read: $(cat "$DIR/watch-$nothing.out")"
+done
+for topic in "claim.ACMEHP.$PROV_A claim OV-2026-0001" "payment.$PROV_A payment " "chain index "; do
+    grep -q "^$topic" "$DIR/watch-auditor.out" ||
+        fail "the auditor did not receive $topic: $(cat "$DIR/watch-auditor.out")"
+done
+metric=$("$SETTLE" stats --node "$(intake_of 1)" "${CLIENT_ARGS[@]}" 2>&1)
+echo "$metric" | grep -q "^subscriptions_refused 5$" ||
+    fail "refused subscriptions not counted: $(echo "$metric" | grep subscriptions)"
 status_as() {
     timeout 20 "$SETTLE" status OV-2026-0001 --node "$(intake_of 1)" --node-key "$NODE_KEY" \
         --key "$DIR/$1" --timeout-ms 1000 --tries 5 >"$DIR/status-$1.out" 2>&1
@@ -103,4 +166,5 @@ rc=$?
 [ $rc != 0 ] && [ $rc != 124 ] || fail "a curve node without a key started (rc $rc)"
 grep -q "transport: curve (the default) needs the node's key" "$DIR/nokey.out" ||
     fail "no reason given for the missing key: $(cat "$DIR/nokey.out")"
-echo "ok: curve: the registered are heard, strangers, plain clients and revoked keys are not"
+echo "ok: curve: the registered are heard, strangers, plain clients and revoked keys are not;" \
+    "events go only where the subscriber's role may read them"
