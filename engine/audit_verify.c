@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "audit_internal.h"
 #include "ledger_internal.h"
 #include "settle/audit.h"
 #include "settle/fsm.h"
@@ -54,21 +55,17 @@ typedef struct {
     const audit_options_t *options;
 } audit_run_t;
 
-static int s_diverge(audit_run_t *run, uint64_t entry_index, const char *format, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Records the divergence; returns SETTLE_ERR_CORRUPT. */
-static int s_diverge(audit_run_t *run, uint64_t entry_index, const char *format, ...)
+int audit_diverge(audit_divergence_t *divergence, uint64_t entry_index, const char *format, ...)
 {
-    run->divergence->entry_index = entry_index;
+    divergence->entry_index = entry_index;
     va_list arguments;
     va_start(arguments, format);
-    vsnprintf(run->divergence->what, sizeof run->divergence->what, format, arguments);
+    vsnprintf(divergence->what, sizeof divergence->what, format, arguments);
     va_end(arguments);
     return SETTLE_ERR_CORRUPT;
 }
 
-static void s_hex(const uint8_t *bytes, size_t size, char *out, size_t out_size)
+void audit_hex(const uint8_t *bytes, size_t size, char *out, size_t out_size)
 {
     static const char digits[] = "0123456789abcdef";
     size_t i = 0;
@@ -91,18 +88,18 @@ static void s_rejected(const fsm_results_t *results, char *out, size_t size)
         const fsm_command_result_t *c = &results->commands[i];
         if (!c->accepted) {
             snprintf(out, size, "command %" PRIu32 " (%s %" PRIu64 " of %s) rejected: %s",
-                     c->position, c->type ? command_type_name(c->type) : "undecodable",
-                     c->sequence, c->participant, c->reason);
+                     c->position, c->type ? command_type_name(c->type) : "undecodable", c->sequence,
+                     c->participant, c->reason);
             return;
         }
     }
 }
 
 /* Reads the recomputed link at index from the in-memory chain. */
-static int s_recomputed_link(audit_run_t *run, uint64_t index, uint8_t digest[LEDGER_HASH_SIZE],
+static int s_recomputed_link(fsm_t *fsm, uint64_t index, uint8_t digest[LEDGER_HASH_SIZE],
                              uint8_t hash[LEDGER_HASH_SIZE], settle_error_t *error)
 {
-    ledger_t *mine = fsm_ledger(run->fsm);
+    ledger_t *mine = fsm_ledger(fsm);
     sqlite3_stmt *s = NULL;
     int rc = SETTLE_OK;
     if (sqlite3_prepare_v2(mine->db,
@@ -122,61 +119,77 @@ static int s_recomputed_link(audit_run_t *run, uint64_t index, uint8_t digest[LE
 }
 
 /* Compares a blob column of the stored link with the recomputed value. */
-static int s_compare_hash(audit_run_t *run, uint64_t index, const char *name,
-                          const void *stored, int stored_size, const uint8_t mine[LEDGER_HASH_SIZE])
+static int s_compare_hash(audit_divergence_t *divergence, uint64_t index, const char *name,
+                          const void *stored, size_t stored_size,
+                          const uint8_t mine[LEDGER_HASH_SIZE])
 {
     if (stored_size == LEDGER_HASH_SIZE && memcmp(stored, mine, LEDGER_HASH_SIZE) == 0)
         return SETTLE_OK;
     char a[2 * LEDGER_HASH_SIZE + 1] = "", b[2 * LEDGER_HASH_SIZE + 1];
     if (stored_size == LEDGER_HASH_SIZE)
-        s_hex(stored, LEDGER_HASH_SIZE, a, sizeof a);
-    s_hex(mine, LEDGER_HASH_SIZE, b, sizeof b);
-    return s_diverge(run, index, "chain: %s: stored %s, recomputed %s", name,
-                     stored_size == LEDGER_HASH_SIZE ? a : "(not a hash)", b);
+        audit_hex(stored, LEDGER_HASH_SIZE, a, sizeof a);
+    audit_hex(mine, LEDGER_HASH_SIZE, b, sizeof b);
+    return audit_diverge(divergence, index, "chain: %s: stored %s, recomputed %s", name,
+                         stored_size == LEDGER_HASH_SIZE ? a : "(not a hash)", b);
+}
+
+int audit_replay_link(fsm_t *fsm, fsm_results_t *results, const audit_link_t *link,
+                      uint64_t expected, audit_totals_t *totals, audit_divergence_t *divergence,
+                      settle_error_t *error)
+{
+    uint64_t index = link->entry_index;
+    if (index != expected)
+        return audit_diverge(divergence, expected,
+                             "chain: entry %" PRIu64
+                             " is missing (the stored chain goes from %" PRIu64 " to %" PRIu64 ")",
+                             expected, expected - 1, index);
+    settle_error_t problem;
+    settle_error_clear(&problem);
+    int rc = fsm_apply(fsm, link->entry ? link->entry : (const uint8_t *)"", link->entry_size,
+                       results, &problem);
+    if (rc == SETTLE_ERR_IO || rc == SETTLE_ERR_NOMEM) {
+        *error = problem;
+        return rc;
+    }
+    if (rc != SETTLE_OK)
+        return audit_diverge(divergence, index, "chain: entry %" PRIu64 " does not decode: %s",
+                             index, problem.message);
+    totals->command_count += results->command_count;
+    if (!results->changed) {
+        char why[512];
+        s_rejected(results, why, sizeof why);
+        return audit_diverge(divergence, index,
+                             "chain: entry %" PRIu64 " changes nothing on replay: %s", index, why);
+    }
+    if (results->entry_index != index)
+        return audit_diverge(divergence, index,
+                             "chain: replay made link %" PRIu64 ", stored %" PRIu64,
+                             results->entry_index, index);
+    uint8_t digest[LEDGER_HASH_SIZE], hash[LEDGER_HASH_SIZE];
+    rc = s_recomputed_link(fsm, index, digest, hash, error);
+    if (rc == SETTLE_OK)
+        rc = s_compare_hash(divergence, index, "changes digest", link->changes_digest,
+                            link->changes_digest_size, digest);
+    if (rc == SETTLE_OK)
+        rc = s_compare_hash(divergence, index, "hash", link->hash, link->hash_size, hash);
+    return rc;
 }
 
 /* Applies the stored link at the statement's row and compares what it
  * makes with what was stored. */
 static int s_entry(audit_run_t *run, sqlite3_stmt *s, uint64_t expected, settle_error_t *error)
 {
-    uint64_t index = (uint64_t)sqlite3_column_int64(s, 0);
-    if (index != expected)
-        return s_diverge(run, expected,
-                         "chain: entry %" PRIu64 " is missing (the stored chain goes from %" PRIu64
-                         " to %" PRIu64 ")",
-                         expected, expected - 1, index);
-    const uint8_t *entry = sqlite3_column_blob(s, 2);
-    size_t size = (size_t)sqlite3_column_bytes(s, 2);
-    settle_error_t problem;
-    settle_error_clear(&problem);
-    int rc = fsm_apply(run->fsm, entry ? entry : (const uint8_t *)"", size, run->results, &problem);
-    if (rc == SETTLE_ERR_IO || rc == SETTLE_ERR_NOMEM) {
-        *error = problem;
-        return rc;
-    }
-    if (rc != SETTLE_OK)
-        return s_diverge(run, index, "chain: entry %" PRIu64 " does not decode: %s", index,
-                         problem.message);
-    run->totals.command_count += run->results->command_count;
-    if (!run->results->changed) {
-        char why[512];
-        s_rejected(run->results, why, sizeof why);
-        return s_diverge(run, index, "chain: entry %" PRIu64 " changes nothing on replay: %s",
-                         index, why);
-    }
-    if (run->results->entry_index != index)
-        return s_diverge(run, index, "chain: replay made link %" PRIu64 ", stored %" PRIu64,
-                         run->results->entry_index, index);
-    uint8_t digest[LEDGER_HASH_SIZE], hash[LEDGER_HASH_SIZE];
-    rc = s_recomputed_link(run, index, digest, hash, error);
-    if (rc != SETTLE_OK)
-        return rc;
-    rc = s_compare_hash(run, index, "changes digest", sqlite3_column_blob(s, 3),
-                        sqlite3_column_bytes(s, 3), digest);
-    if (rc == SETTLE_OK)
-        rc = s_compare_hash(run, index, "hash", sqlite3_column_blob(s, 4),
-                            sqlite3_column_bytes(s, 4), hash);
-    return rc;
+    audit_link_t link = {
+        .entry_index = (uint64_t)sqlite3_column_int64(s, 0),
+        .entry = sqlite3_column_blob(s, 2),
+        .entry_size = (size_t)sqlite3_column_bytes(s, 2),
+        .changes_digest = sqlite3_column_blob(s, 3),
+        .changes_digest_size = (size_t)sqlite3_column_bytes(s, 3),
+        .hash = sqlite3_column_blob(s, 4),
+        .hash_size = (size_t)sqlite3_column_bytes(s, 4),
+    };
+    return audit_replay_link(run->fsm, run->results, &link, expected, &run->totals, run->divergence,
+                             error);
 }
 
 /* Walks the stored chain in index order, applying each entry. */
@@ -216,13 +229,14 @@ static void s_value(sqlite3_stmt *s, int column, char *out, size_t size)
         snprintf(out, size, "%" PRId64, (int64_t)sqlite3_column_int64(s, column));
         break;
     case SQLITE_TEXT:
-        snprintf(out, size, "\"%.*s\"", sqlite3_column_bytes(s, column) > 200 ? 200 :
-                 sqlite3_column_bytes(s, column), (const char *)sqlite3_column_text(s, column));
+        snprintf(out, size, "\"%.*s\"",
+                 sqlite3_column_bytes(s, column) > 200 ? 200 : sqlite3_column_bytes(s, column),
+                 (const char *)sqlite3_column_text(s, column));
         break;
     case SQLITE_BLOB: {
         int bytes = sqlite3_column_bytes(s, column);
         if (bytes <= 32)
-            s_hex(sqlite3_column_blob(s, column), (size_t)bytes, out, size);
+            audit_hex(sqlite3_column_blob(s, column), (size_t)bytes, out, size);
         else
             snprintf(out, size, "(%d bytes)", bytes);
         break;
@@ -249,7 +263,8 @@ static bool s_same(sqlite3_stmt *a, sqlite3_stmt *b, int column)
                                         : sqlite3_column_blob(a, column);
     const void *y = type == SQLITE_TEXT ? (const void *)sqlite3_column_text(b, column)
                                         : sqlite3_column_blob(b, column);
-    return size == sqlite3_column_bytes(b, column) && (size == 0 || memcmp(x, y, (size_t)size) == 0);
+    return size == sqlite3_column_bytes(b, column) &&
+           (size == 0 || memcmp(x, y, (size_t)size) == 0);
 }
 
 /* The row's name for a divergence ("claim ACMEHP/C-1", "row deployment=1")
@@ -302,8 +317,8 @@ static int s_row(audit_run_t *run, const audit_table_t *table, sqlite3_stmt *sto
         s_row_name(table, mine, name, sizeof name, &entry);
         s_value(stored, c, a, sizeof a);
         s_value(mine, c, b, sizeof b);
-        return s_diverge(run, entry, "%s: %s: %s: stored %s, recomputed %s", table->table, name,
-                         sqlite3_column_name(stored, c), a, b);
+        return audit_diverge(run->divergence, entry, "%s: %s: %s: stored %s, recomputed %s",
+                             table->table, name, sqlite3_column_name(stored, c), a, b);
     }
     return SETTLE_OK;
 }
@@ -360,15 +375,16 @@ static int s_table(audit_run_t *run, const audit_table_t *table, uint64_t *rows_
     while (rc == SETTLE_OK && (a == SQLITE_ROW || b == SQLITE_ROW)) {
         if ((a != SQLITE_ROW && a != SQLITE_DONE) || (b != SQLITE_ROW && b != SQLITE_DONE))
             break;
-        int order = a != SQLITE_ROW ? 1 : b != SQLITE_ROW ? -1 : s_key_order(stored, mine,
-                                                                            table->key_count);
+        int order = a != SQLITE_ROW   ? 1
+                    : b != SQLITE_ROW ? -1
+                                      : s_key_order(stored, mine, table->key_count);
         char name[320];
         uint64_t entry;
         if (order != 0) {
             s_row_name(table, order > 0 ? mine : stored, name, sizeof name, &entry);
-            rc = s_diverge(run, entry, "%s: %s: %s", table->table, name,
-                           order > 0 ? "missing from the stored ledger (the replay has it)"
-                                     : "stored, but the replay has no such row");
+            rc = audit_diverge(run->divergence, entry, "%s: %s: %s", table->table, name,
+                               order > 0 ? "missing from the stored ledger (the replay has it)"
+                                         : "stored, but the replay has no such row");
             break;
         }
         rc = s_row(run, table, stored, mine);

@@ -25,7 +25,8 @@ static const cli_command_t s_commands[] = {
     {"intake", "submit the 837 and FHIR files dropped in a folder, with acknowledgments",
      cli_intake},
     {"cluster", "start (up) or stop (down) a local cluster on loopback", cli_cluster},
-    {"audit", "replay and verify a ledger file (verify), or show a claim's history (claim)",
+    {"audit",
+     "verify a ledger or an export, export its chain, report on it, or show a claim's history",
      cli_audit},
 };
 

@@ -9,7 +9,13 @@
 #     claim row deleted, an entry's signature byte altered, two entries
 #     swapped, a contract's YAML changed, a chain row deleted) each fail
 #     with exit 1 and a line that names the entry and what differs;
-#   - `audit claim` prints the claim's history in text and JSON.
+#   - `audit claim` prints the claim's history in text and JSON;
+#   - `audit export` writes the chain to a file that verifies alone with
+#     the cluster's head; tampered exports (a signature, a link hash, an
+#     entry's byte) are refused with the entry named; a truncated export
+#     and one not from entry 1 are refused (exit 3);
+#   - `audit report` in Markdown and HTML holds the ledger's totals, the
+#     payments' trace numbers and the chart, the same bytes twice.
 #
 # usage: test_audit.sh BUILD_ENGINE_DIR SOURCE_DIR
 # Needs the sqlite3 command-line tool (its .backup, readfile, writefile).
@@ -121,6 +127,86 @@ tamper contract "UPDATE contracts SET yaml = CAST(CAST(yaml AS TEXT) || '# swapp
     WHERE deployment = 1" "contracts: row deployment=1: yaml: stored"
 tamper dropped "DELETE FROM chain WHERE entry_index = $E" \
     "divergence at entry $E: chain: entry $E is missing"
+
+# ---- export (issue 8): the chain in a portable file verify reads alone ----
+"$SETTLE" audit export --ledger "$LEDGER" --out "$DIR/export.bin" >"$DIR/export.out" 2>&1 ||
+    fail "audit export: $(cat "$DIR/export.out")"
+grep -q "^from 1$" "$DIR/export.out" || fail "export: $(cat "$DIR/export.out")"
+[ "$(head -c 8 "$DIR/export.bin")" = "SETLAUDX" ] || fail "the export has no magic"
+verify "$DIR/export.bin"
+[ $RC = 0 ] || fail "the export does not verify: $(cat "$DIR/verify.out" "$DIR/verify.err")"
+got=$(awk '$1 == "index" || $1 == "hash" {printf "%s%s", sep, $2; sep=" "}' "$DIR/verify.out")
+[ "$got" = "$HEAD" ] || fail "the export's head \"$got\" is not the cluster's \"$HEAD\""
+grep -q "^claims 20$" "$DIR/verify.out" || fail "the export rebuilt other claims: $(cat "$DIR/verify.out")"
+
+# verify_export NAME EXPECTED_RC EXPECTED...: verify a file, check rc and output.
+verify_export() {
+    local name=$1 rc=$2
+    shift 2
+    verify "$DIR/$name"
+    [ $RC = "$rc" ] || fail "$name: verify exited $RC: $(cat "$DIR/verify.out" "$DIR/verify.err")"
+    for expected in "$@"; do
+        grep -q -- "$expected" "$DIR/verify.out" "$DIR/verify.err" ||
+            fail "$name: no \"$expected\" in: $(cat "$DIR/verify.out" "$DIR/verify.err")"
+    done
+    echo "$name: $(cat "$DIR/verify.out" "$DIR/verify.err")"
+}
+# flip FILE OFFSET: adds 1 to the byte at OFFSET.
+flip() {
+    local b
+    b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+    printf "$(printf '\\%03o' $(((b + 1) % 256)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+# The export of the copy whose entry E's signature was altered: refused at E.
+"$SETTLE" audit export --ledger "$DIR/signature.sqlite" --out "$DIR/export_signature.bin" >/dev/null ||
+    fail "cannot export the tampered copy"
+verify_export export_signature.bin 1 "divergence at entry $E:" "signature"
+# A byte of the last link's stored hash (the file's last byte) changed.
+HEAD_INDEX=${HEAD%% *}
+cp "$DIR/export.bin" "$DIR/export_hash.bin"
+flip "$DIR/export_hash.bin" $(($(stat -c %s "$DIR/export.bin") - 1))
+verify_export export_hash.bin 1 "divergence at entry $HEAD_INDEX: chain: hash: stored"
+# A byte inside entry E's bytes: found at E, whatever it breaks.
+"$SETTLE" audit export --ledger "$LEDGER" --from 1 --to $((E - 1)) --out "$DIR/before.bin" >/dev/null ||
+    fail "cannot export a range"
+cp "$DIR/export.bin" "$DIR/export_entry.bin"
+flip "$DIR/export_entry.bin" $(($(stat -c %s "$DIR/before.bin") + 20 + 10))
+verify_export export_entry.bin 1 "divergence at entry $E:"
+# Cut short, and a range not from entry 1: refused, not faked.
+head -c $(($(stat -c %s "$DIR/export.bin") - 5)) "$DIR/export.bin" >"$DIR/export_short.bin"
+verify_export export_short.bin 3 "ends after"
+"$SETTLE" audit export --ledger "$LEDGER" --from $E --out "$DIR/export_range.bin" >/dev/null ||
+    fail "cannot export from $E"
+verify_export export_range.bin 3 "verify needs an export from entry 1"
+"$SETTLE" audit export --ledger "$LEDGER" --from 0 --out "$DIR/x.bin" >/dev/null 2>&1
+[ $? = 2 ] || fail "--from 0 is not a usage error"
+
+# ---- report: totals an auditor can check against the ledger ----
+for format in md html; do
+    "$SETTLE" audit report --ledger "$DIR/clean.sqlite" --format $format --out "$DIR/report.$format" ||
+        fail "audit report --format $format failed"
+    "$SETTLE" audit report --ledger "$DIR/clean.sqlite" --format $format >"$DIR/report2.$format" ||
+        fail "audit report --format $format on stdout failed"
+    cmp -s "$DIR/report.$format" "$DIR/report2.$format" || fail "the $format report is not the same bytes twice"
+done
+money() { sqlite3 "$DIR/clean.sqlite" "SELECT printf('%d.%02d', s / 100, s % 100) FROM (SELECT $1 AS s FROM $2)"; }
+PAID=$(money "sum(paid_cents)" claims)
+BILLED=$(money "sum(billed_cents)" claims)
+ALLOWED=$(money "sum(allowed_cents)" claims)
+DAY=$(sqlite3 "$DIR/clean.sqlite" "SELECT date(timestamp_ms / 1000, 'unixepoch') FROM chain WHERE entry_index = $E")
+PAYMENT=$(sqlite3 "$DIR/clean.sqlite" "SELECT payment_id FROM payments ORDER BY payment_id LIMIT 1")
+PAYMENT_TOTAL=$(money "total_cents" "payments WHERE payment_id = '$PAYMENT'")
+for f in md html; do
+    for expected in "$PAID" "$BILLED" "$ALLOWED" "$PAYMENT" "$PAYMENT_TOTAL" ACMEHP "CO-45" "$DAY"; do
+        grep -qF -- "$expected" "$DIR/report.$f" || fail "report.$f: no \"$expected\""
+    done
+done
+grep -qF "| all | 20 | $BILLED | $ALLOWED | $PAID |" "$DIR/report.md" ||
+    fail "report.md: no totals row: $(grep '| all' "$DIR/report.md")"
+grep -q "^[0-9-]* claims   #* 20$" "$DIR/report.md" || fail "report.md: no text chart of 20 claims"
+grep -q "<svg " "$DIR/report.html" || fail "report.html has no inline SVG"
+grep -qiE "<script|src=|href=" "$DIR/report.html" && fail "report.html refers to something outside itself"
+echo "report: paid $PAID billed $BILLED payment $PAYMENT $PAYMENT_TOTAL"
 
 # A file that is not a ledger: exit 3; bad usage: exit 2.
 echo "not a database" >"$DIR/junk.sqlite"
