@@ -98,6 +98,8 @@ int audit_verify_export(const char *path, const audit_options_t *options,
         rc = s_count(fsm, "SELECT count(*) FROM claims", &totals.claim_count, error);
     if (rc == SETTLE_OK)
         rc = s_count(fsm, "SELECT count(*) FROM payments", &totals.payment_count, error);
+    if (rc == SETTLE_OK)
+        rc = audit_checkpoint_totals(fsm, &totals, error);
     if (rc == SETTLE_OK) {
         fsm_head(fsm, &totals.head_index, totals.head_hash);
         *totals_out = totals;

@@ -42,6 +42,10 @@ int audit_diverge(audit_divergence_t *divergence, uint64_t entry_index, const ch
     __attribute__((format(printf, 3, 4)));
 
 /* bytes in lower-case hex, NUL-terminated, cut to fit out_size. */
+/* Fills the checkpoint count and last checkpointed link of totals from a
+ * replayed state machine (audit_verify.c). */
+int audit_checkpoint_totals(fsm_t *fsm, audit_totals_t *totals, settle_error_t *error);
+
 void audit_hex(const uint8_t *bytes, size_t size, char *out, size_t out_size);
 
 #endif

@@ -85,10 +85,12 @@ static int s_verify(int argc, char **argv)
     for (int i = 0; i < LEDGER_HASH_SIZE; i++)
         snprintf(hex + 2 * i, 3, "%02x", totals.head_hash[i]);
     printf("verified %s\nentries %llu\ncommands %llu\nclaims %llu\npayments %llu\n"
-           "index %llu\nhash %s\n",
+           "checkpoints %llu\ncheckpoint_index %llu\nindex %llu\nhash %s\n",
            argv[1], (unsigned long long)totals.entry_count,
            (unsigned long long)totals.command_count, (unsigned long long)totals.claim_count,
-           (unsigned long long)totals.payment_count, (unsigned long long)totals.head_index, hex);
+           (unsigned long long)totals.payment_count, (unsigned long long)totals.checkpoint_count,
+           (unsigned long long)totals.checkpoint_last_index, (unsigned long long)totals.head_index,
+           hex);
     return CLI_EXIT_OK;
 }
 

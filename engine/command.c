@@ -21,7 +21,7 @@ static const char s_domain[] = "settle.command/1";
 const char *command_type_name(int type)
 {
     static const char *const names[] = {"unknown", "register", "deploy", "enroll", "batch",
-                                        "fund",    "pay",      "rotate", "revoke"};
+                                        "fund",    "pay",      "rotate", "revoke", "checkpoint"};
     return type >= 1 && type <= COMMAND_TYPE_MAX ? names[type] : names[0];
 }
 

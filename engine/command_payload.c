@@ -372,3 +372,44 @@ int command_revoke_decode(const uint8_t *bytes, size_t size, command_revoke_t *v
     *value_out = v;
     return SETTLE_OK;
 }
+
+/* ------------------------------------------------------------------------
+ * Checkpoint
+ * ------------------------------------------------------------------------ */
+
+static void s_put_checkpoint(wire_writer_t *w, const void *value)
+{
+    const command_checkpoint_t *v = value;
+    if (v->index == 0) {
+        w->ok = false;
+        return;
+    }
+    wire_put_uint(w, v->index, 8);
+    wire_put(w, v->hash, COMMAND_DIGEST_SIZE);
+}
+
+int command_checkpoint_encode(const command_checkpoint_t *value, uint8_t **bytes_out,
+                              size_t *size_out)
+{
+    return s_encode(s_put_checkpoint, value, bytes_out, size_out);
+}
+
+int command_checkpoint_decode(const uint8_t *bytes, size_t size, command_checkpoint_t *value_out,
+                              settle_error_t *error)
+{
+    wire_reader_t r = {bytes, bytes ? size : 0, 0, SETTLE_OK, "checkpoint payload", "index", error};
+    command_checkpoint_t v;
+    memset(&v, 0, sizeof v);
+    v.index = wire_get_uint(&r, 8);
+    if (r.rc == SETTLE_OK && v.index == 0)
+        wire_fail(&r, SETTLE_ERR_RANGE, "index 0: the first link is 1");
+    r.field = "hash";
+    const uint8_t *hash = wire_take(&r, COMMAND_DIGEST_SIZE);
+    if (hash)
+        memcpy(v.hash, hash, COMMAND_DIGEST_SIZE);
+    wire_get_end(&r);
+    if (r.rc != SETTLE_OK)
+        return r.rc;
+    *value_out = v;
+    return SETTLE_OK;
+}

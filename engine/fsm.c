@@ -167,6 +167,7 @@ static const s_apply_fn s_appliers[COMMAND_TYPE_MAX + 1] = {
     [COMMAND_ENROLL] = fsm_apply_enroll,     [COMMAND_BATCH] = fsm_apply_batch,
     [COMMAND_FUND] = fsm_apply_fund,         [COMMAND_PAY] = fsm_apply_pay,
     [COMMAND_ROTATE] = fsm_apply_rotate,     [COMMAND_REVOKE] = fsm_apply_revoke,
+    [COMMAND_CHECKPOINT] = fsm_apply_checkpoint,
 };
 
 /* One command: authorize, apply, mark its sequence number seen, record it.

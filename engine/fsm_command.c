@@ -1,7 +1,7 @@
 /*
  * fsm_command.c - who may do what, and the small commands: register a
  * participant, deploy a contract, enroll members, fund a payer, rotate a
- * key, revoke a participant.
+ * key, revoke a participant, record a checkpoint.
  *
  * Every applier checks everything that can make it refuse before it writes
  * anything, so a rejected command leaves no trace but its rejection.
@@ -23,6 +23,7 @@ static const uint8_t s_role_needed[COMMAND_TYPE_MAX + 1] = {
     [COMMAND_PAY] = COMMAND_ROLE_PAYER,
     [COMMAND_ROTATE] = 0,
     [COMMAND_REVOKE] = 0,
+    [COMMAND_CHECKPOINT] = COMMAND_ROLE_NODE,
 };
 
 static int s_authorize_genesis(fsm_apply_t *apply, const command_t *command, bool applying)
@@ -165,7 +166,8 @@ int fsm_apply_register(fsm_apply_t *apply, const command_t *command, settle_erro
         return fsm_reject(apply, SETTLE_ERR_EXISTS, "participant \"%s\" is already registered",
                           value.participant);
     /* One provider per NPI: what a provider may read will be decided by it. */
-    if (row.npi[0] && ledger_participant_by_npi(apply->fsm->ledger, row.npi, &existing) == SETTLE_OK)
+    if (row.npi[0] &&
+        ledger_participant_by_npi(apply->fsm->ledger, row.npi, &existing) == SETTLE_OK)
         return fsm_reject(apply, SETTLE_ERR_EXISTS, "NPI %s is already registered to \"%s\"",
                           row.npi, existing.id);
     return ledger_participant_put(apply->fsm->ledger, &row, apply->entry_index, error);
@@ -343,4 +345,40 @@ int fsm_apply_revoke(fsm_apply_t *apply, const command_t *command, settle_error_
                           value.participant, target.revoked_entry);
     return ledger_participant_revoke(apply->fsm->ledger, value.participant, apply->entry_index,
                                      apply->position, error);
+}
+
+/* ------------------------------------------------------------------------
+ * Checkpoint
+ * ------------------------------------------------------------------------ */
+
+/* The rule (fsm.h): the link must be in the chain already, with exactly
+ * that hash.  The link this entry will make is not: its hash depends on
+ * the checkpoint itself. */
+int fsm_apply_checkpoint(fsm_apply_t *apply, const command_t *command, settle_error_t *error)
+{
+    command_checkpoint_t value;
+    settle_error_t problem;
+    if (command_checkpoint_decode(command->payload, command->payload_size, &value, &problem) !=
+        SETTLE_OK)
+        return fsm_reject(apply, problem.code, "%s", problem.message);
+    uint64_t head = apply->fsm->head_index;
+    if (value.index > head)
+        return fsm_reject(apply, SETTLE_ERR_RANGE,
+                          "checkpoint of link %" PRIu64 " beyond the head, link %" PRIu64,
+                          value.index, head);
+    uint8_t stored[FSM_HASH_SIZE];
+    int rc = ledger_link_hash(apply->fsm->ledger, value.index, stored);
+    if (rc == SETTLE_ERR_NOT_FOUND)
+        return fsm_reject(apply, rc, "checkpoint of link %" PRIu64 ": no such link", value.index);
+    if (rc != SETTLE_OK)
+        return settle_error_set(error, rc, "fsm: cannot read link %" PRIu64, value.index);
+    if (memcmp(stored, value.hash, FSM_HASH_SIZE) != 0)
+        return fsm_reject(apply, SETTLE_ERR_INVALID,
+                          "checkpoint of link %" PRIu64 ": the hash is not the link's",
+                          value.index);
+    ledger_checkpoint_t row = {
+        .entry_index = apply->entry_index, .position = apply->position, .chain_index = value.index};
+    memcpy(row.signer, command->participant, sizeof row.signer);
+    memcpy(row.hash, value.hash, sizeof row.hash);
+    return ledger_checkpoint_put(apply->fsm->ledger, &row, error);
 }

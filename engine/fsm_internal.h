@@ -106,6 +106,7 @@ int fsm_apply_batch(fsm_apply_t *apply, const command_t *command, settle_error_t
 int fsm_apply_pay(fsm_apply_t *apply, const command_t *command, settle_error_t *error);
 int fsm_apply_rotate(fsm_apply_t *apply, const command_t *command, settle_error_t *error);
 int fsm_apply_revoke(fsm_apply_t *apply, const command_t *command, settle_error_t *error);
+int fsm_apply_checkpoint(fsm_apply_t *apply, const command_t *command, settle_error_t *error);
 
 /* Room for one more claim or payment result; NULL when out of memory. */
 fsm_claim_result_t *fsm_results_add_claim(fsm_results_t *results);

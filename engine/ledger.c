@@ -95,6 +95,10 @@ static const char *const s_sql[LEDGER_SQL_COUNT_] = {
     [LEDGER_SQL_COMMAND_PUT] = "INSERT INTO commands VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [LEDGER_SQL_CHAIN_PUT] = "INSERT INTO chain VALUES (?1, ?2, ?3, ?4, ?5)",
     [LEDGER_SQL_HEAD] = "SELECT entry_index, hash FROM chain ORDER BY entry_index DESC LIMIT 1",
+    [LEDGER_SQL_LINK_HASH] = "SELECT hash FROM chain WHERE entry_index = ?1",
+    [LEDGER_SQL_CHECKPOINT_PUT] = "INSERT INTO checkpoints VALUES (?1, ?2, ?3, ?4, ?5)",
+    [LEDGER_SQL_CHECKPOINT_SUMMARY] = "SELECT count(*), coalesce(max(chain_index), 0) "
+                                      "FROM checkpoints",
 };
 
 /* ------------------------------------------------------------------------
@@ -937,8 +941,8 @@ int ledger_head(ledger_t *self, uint64_t *index_out, uint8_t hash_out[LEDGER_HAS
 
 /* The tables ledger_row_count counts with SQL. */
 static const char *const s_tables[] = {
-    "participants", "participant_keys", "contracts", "members",  "claims",
-    "accounts",     "transfers",        "payments",  "commands", "chain"};
+    "participants", "participant_keys", "contracts", "members", "claims",     "accounts",
+    "transfers",    "payments",         "commands",  "chain",   "checkpoints"};
 
 int ledger_row_count(ledger_t *self, const char *table, uint64_t *count_out)
 {

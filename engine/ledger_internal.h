@@ -1,7 +1,7 @@
 /*
  * ledger_internal.h - the ledger's handle and prepared statements, shared
  * by the files that make up the ledger (ledger.c, ledger_claims.c,
- * ledger_accounts.c, ledger_snapshot.c).  Private to engine/.
+ * ledger_accounts.c, ledger_snapshot.c, ledger_checkpoint.c).  Private to engine/.
  */
 #ifndef SETTLE_LEDGER_INTERNAL_H
 #define SETTLE_LEDGER_INTERNAL_H
@@ -48,6 +48,9 @@ typedef enum {
     LEDGER_SQL_COMMAND_PUT,
     LEDGER_SQL_CHAIN_PUT,
     LEDGER_SQL_HEAD,
+    LEDGER_SQL_LINK_HASH,
+    LEDGER_SQL_CHECKPOINT_PUT,
+    LEDGER_SQL_CHECKPOINT_SUMMARY,
     LEDGER_SQL_COUNT_
 } ledger_sql_t;
 
@@ -114,7 +117,8 @@ enum {
     LEDGER_TAG_TRANSFER = 'T',
     LEDGER_TAG_ACCOUNT = 'B',
     LEDGER_TAG_PAYMENT = 'Y',
-    LEDGER_TAG_COMMAND = 'X'
+    LEDGER_TAG_COMMAND = 'X',
+    LEDGER_TAG_CHECKPOINT = 'H'
 };
 
 /* The change log, ready for one more row (hashing what it holds when it

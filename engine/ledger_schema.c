@@ -25,6 +25,10 @@
  * not revoked); participant_keys keeps every key a participant has had and
  * the commands it verified, so an auditor can check an old signature with
  * the key in force when it was made.
+ *
+ * Version 5: checkpoints, a node's signed word that a chain link has a
+ * hash (command.h, fsm.h): the signer, the link's index (chain_index) and
+ * hash, and the command that made it (entry_index, position).
  */
 #include "ledger_internal.h"
 
@@ -90,6 +94,11 @@ const char ledger_schema_sql[] =
     "  kind TEXT NOT NULL, payer TEXT NOT NULL, claim_id TEXT NOT NULL,"
     "  payment_id TEXT NOT NULL, claim_count INTEGER NOT NULL,"
     "  CHECK (debit_account <> credit_account));"
+
+    "CREATE TABLE IF NOT EXISTS checkpoints ("
+    "  entry_index INTEGER NOT NULL, position INTEGER NOT NULL, signer TEXT NOT NULL,"
+    "  chain_index INTEGER NOT NULL, hash BLOB NOT NULL,"
+    "  PRIMARY KEY (entry_index, position)) WITHOUT ROWID;"
 
     "CREATE TABLE IF NOT EXISTS payments ("
     "  payment_id TEXT PRIMARY KEY, payer TEXT NOT NULL, npi TEXT NOT NULL,"

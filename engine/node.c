@@ -179,6 +179,12 @@ static int s_start(node_t *n, settle_error_t *error)
     sign_key_t *key = NULL;
     if (c->key[0] && sign_key_load(c->key, &key, error) != SETTLE_OK)
         return SETTLE_ERR_IO;
+    /* A copy of its own: the events socket takes key. */
+    if (c->key[0] && c->checkpoint_interval &&
+        sign_key_load(c->key, &n->checkpoint_key, error) != SETTLE_OK) {
+        sign_key_destroy(&key);
+        return SETTLE_ERR_IO;
+    }
     bool curve = strcmp(c->transport, "curve") == 0;
     /* The handler first: a Curve socket with no ZAP handler bound lets any
      * client key in. */
@@ -257,6 +263,7 @@ int node_run(const node_config_t *config, settle_error_t *error)
     fsm_destroy(&n->fsm);
     genesis_destroy(&n->genesis);
     node_gather_destroy(&n->gather);
+    sign_key_destroy(&n->checkpoint_key);
     if (rc == SETTLE_OK)
         settle_free(n);
     return rc;

@@ -79,7 +79,8 @@ static const s_string_key_t s_strings[] = {
     {"genesis", offsetof(node_config_t, genesis), NODE_PATH_SIZE},
     {"key", offsetof(node_config_t, key), NODE_PATH_SIZE},
     {"participant", offsetof(node_config_t, participant), COMMAND_PARTICIPANT_ID_SIZE},
-    {"payer_tax_id", offsetof(node_config_t, payer_tax_id), sizeof(((node_config_t *)0)->payer_tax_id)},
+    {"payer_tax_id", offsetof(node_config_t, payer_tax_id),
+     sizeof(((node_config_t *)0)->payer_tax_id)},
 };
 
 /* A top-level key that peers do not have. */
@@ -106,6 +107,16 @@ static int s_node_key(node_config_t *c, const char *key, const char *value,
             snprintf(what, sizeof what, "%s: empty or too long", key);
             return s_at(error, where, SETTLE_ERR_TOO_LONG, what, NULL);
         }
+        return SETTLE_OK;
+    }
+    if (strcmp(key, "checkpoint_interval") == 0) {
+        /* 0 is a value here (never), so it is not one of s_numbers. */
+        long long number = strcmp(value, "0") == 0 ? 0 : s_number(value, 1u << 30);
+        if (number < 0)
+            return s_at(error, where, SETTLE_ERR_INVALID,
+                        "checkpoint_interval: expected 0..1073741824", value);
+        c->checkpoint_interval = (unsigned)number;
+        c->checkpoint_interval_set = true;
         return SETTLE_OK;
     }
     if (strcmp(key, "transport") == 0) {
@@ -196,8 +207,7 @@ static int s_mapping(yaml_document_t *doc, yaml_node_t *map, node_config_t *c, n
 }
 
 /* A relative path is taken from the config file's folder. */
-static int s_relative(const char *config_path, char *path, const char *what,
-                      settle_error_t *error)
+static int s_relative(const char *config_path, char *path, const char *what, settle_error_t *error)
 {
     const char *slash = strrchr(config_path, '/');
     if (!path[0] || path[0] == '/' || !slash)
@@ -253,6 +263,8 @@ static int s_finish(const char *path, node_config_t *c, settle_error_t *error)
     s_default(&c->entry_commands_max, COMMAND_ENTRY_COMMANDS_MAX);
     s_default(&c->entry_bytes_max, NODE_ENTRY_BYTES_MAX);
     s_default(&c->verify_threads, NODE_VERIFY_THREADS);
+    if (!c->checkpoint_interval_set)
+        c->checkpoint_interval = NODE_CHECKPOINT_INTERVAL;
     int rc = s_relative(path, c->genesis, "genesis", error);
     if (rc == SETTLE_OK)
         rc = s_relative(path, c->key, "key", error);

@@ -107,6 +107,9 @@ typedef struct {
     bool genesis_pending;
     struct raft_barrier barrier;
     struct raft_apply genesis_apply;
+    sign_key_t *checkpoint_key; /* NULL: this node signs no checkpoints */
+    bool checkpoint_pending;    /* one proposed and not yet applied */
+    struct raft_apply checkpoint_apply;
 } node_t;
 
 /* The intake's hand-offs and the state machine's hook (node_serve.c). */
@@ -119,5 +122,12 @@ void node_serve_abandon(node_t *n);
 
 /* Milliseconds since the epoch: the leader's stamp on each entry. */
 uint64_t node_now_ms(void);
+
+/* After each applied entry (node_checkpoint.c): on the leader, proposes a
+ * checkpoint of the head when checkpoint_interval links have passed since
+ * the ledger's last one (node.h).  Does nothing on a follower, without a
+ * key, or while one is in flight; a failure is logged, and the next
+ * applied entry tries again. */
+void node_checkpoint_maybe(node_t *n);
 
 #endif

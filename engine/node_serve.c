@@ -355,4 +355,6 @@ void node_serve_applied(void *context, const raft_fsm_result_t *result)
         return;
     n->metrics.claims_applied += result->results->claim_count;
     n->metrics.events_published += node_events_applied(n->events, n->fsm, result->results);
+    if (result->results->changed)
+        node_checkpoint_maybe(n);
 }

@@ -29,10 +29,12 @@
 
 /* What a clean replay verified. */
 typedef struct {
-    uint64_t entry_count;   /* chain links re-made */
-    uint64_t command_count; /* commands in them, accepted or not */
-    uint64_t claim_count;   /* claims rows compared */
-    uint64_t payment_count; /* payments rows compared */
+    uint64_t entry_count;           /* chain links re-made */
+    uint64_t command_count;         /* commands in them, accepted or not */
+    uint64_t claim_count;           /* claims rows compared */
+    uint64_t payment_count;         /* payments rows compared */
+    uint64_t checkpoint_count;      /* checkpoints replayed, each signature verified */
+    uint64_t checkpoint_last_index; /* the highest link a checkpoint vouches for; 0: none */
     uint64_t head_index;
     uint8_t head_hash[LEDGER_HASH_SIZE];
 } audit_totals_t;

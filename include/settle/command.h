@@ -59,20 +59,21 @@
 #define COMMAND_GENESIS_PARTICIPANT "genesis"
 
 typedef enum {
-    COMMAND_REGISTER = 1, /* register a participant */
-    COMMAND_DEPLOY = 2,   /* deploy a contract */
-    COMMAND_ENROLL = 3,   /* enroll or change members */
-    COMMAND_BATCH = 4,    /* submit a batch of claims */
-    COMMAND_FUND = 5,     /* fund a payer's account */
-    COMMAND_PAY = 6,      /* run a payment cycle for a payer */
-    COMMAND_ROTATE = 7,   /* replace the signer's own key */
-    COMMAND_REVOKE = 8    /* revoke a participant's key for good */
+    COMMAND_REGISTER = 1,  /* register a participant */
+    COMMAND_DEPLOY = 2,    /* deploy a contract */
+    COMMAND_ENROLL = 3,    /* enroll or change members */
+    COMMAND_BATCH = 4,     /* submit a batch of claims */
+    COMMAND_FUND = 5,      /* fund a payer's account */
+    COMMAND_PAY = 6,       /* run a payment cycle for a payer */
+    COMMAND_ROTATE = 7,    /* replace the signer's own key */
+    COMMAND_REVOKE = 8,    /* revoke a participant's key for good */
+    COMMAND_CHECKPOINT = 9 /* a node signs a chain link's hash */
 } command_type_t;
 
-#define COMMAND_TYPE_MAX COMMAND_REVOKE
+#define COMMAND_TYPE_MAX COMMAND_CHECKPOINT
 
 /* "register", "deploy", "enroll", "batch", "fund", "pay", "rotate",
- * "revoke"; "unknown" otherwise. */
+ * "revoke", "checkpoint"; "unknown" otherwise. */
 const char *command_type_name(int type);
 
 typedef enum {
@@ -197,6 +198,7 @@ void command_entry_free(command_entry_t *entry);
  *   pay       str:payer
  *   rotate    str:participant 32 x u8:public_key   (the signer itself; the new key)
  *   revoke    str:participant                      (whose key is revoked)
+ *   checkpoint u64:index 32 x u8:hash              (a chain link, index >= 1)
  *
  * A rotate is signed, like every command, with the key in force: the
  * signature over the payload digest covers the new key.  From the next
@@ -205,6 +207,10 @@ void command_entry_free(command_entry_t *entry);
  * Neither carries proof that the signer holds the new private key; a
  * participant that rotates to a key it does not hold has locked itself
  * out, which only hurts itself.
+ *
+ * A checkpoint is a node's signed statement that the chain's link at index
+ * has that hash (fsm.h): an auditor holding the node's key can trust a
+ * head, or a copy of the chain up to it, without replaying it first.
  *
  * Each encoder returns a new buffer the caller frees with settle_free; each
  * decoder fills a view whose pointers point into the payload bytes.
@@ -297,5 +303,16 @@ int command_rotate_decode(const uint8_t *bytes, size_t size, command_rotate_t *v
 int command_revoke_encode(const command_revoke_t *value, uint8_t **bytes_out, size_t *size_out);
 int command_revoke_decode(const uint8_t *bytes, size_t size, command_revoke_t *value_out,
                           settle_error_t *error);
+
+typedef struct {
+    uint64_t index; /* the chain link, 1 or more */
+    uint8_t hash[COMMAND_DIGEST_SIZE];
+} command_checkpoint_t;
+
+/* Refuses index 0 (there is no link 0 to vouch for). */
+int command_checkpoint_encode(const command_checkpoint_t *value, uint8_t **bytes_out,
+                              size_t *size_out);
+int command_checkpoint_decode(const uint8_t *bytes, size_t size, command_checkpoint_t *value_out,
+                              settle_error_t *error);
 
 #endif

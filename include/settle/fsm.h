@@ -28,6 +28,7 @@
  *   pay        a payer, for its own providers
  *   rotate     anyone, for its own key only
  *   revoke     anyone, to revoke itself; a node, to revoke anyone
+ *   checkpoint a node, for a link already in the chain
  *
  * Providers and auditors change nothing else (they read; see issue 7).
  *
@@ -49,6 +50,17 @@
  * participant is refused (SETTLE_ERR_EXISTS), as is an unknown one
  * (SETTLE_ERR_NOT_FOUND).  The ledger keeps every key with the commands
  * it covered (participant_keys, ledger.h), for an auditor.
+ *
+ * Checkpoints: a node signs (index, hash) of a chain link (command.h);
+ * apply accepts it only when the chain holds a link at that index, at or
+ * below the head the entry starts from, with exactly that hash, and
+ * records it (the checkpoints table: signer, link index and hash, the
+ * entry and position of the command).  A link beyond the head (the
+ * entry's own link included: its hash covers the checkpoint) is refused
+ * as SETTLE_ERR_RANGE, a hash that is not the link's as
+ * SETTLE_ERR_INVALID; either changes nothing.  The same link may be
+ * checkpointed more than once, by one node or several.  A leader
+ * proposes one every checkpoint_interval links (node.h).
  *
  * Sequence numbers: each signer's commands are applied at most once each,
  * in any order within a window of 1024 (ledger.h, "Replay protection"): a

@@ -41,7 +41,7 @@
 #include "settle/interp.h"
 
 #define LEDGER_HASH_SIZE       32
-#define LEDGER_SCHEMA_VERSION  4
+#define LEDGER_SCHEMA_VERSION  5
 #define LEDGER_ACCOUNT_ID_SIZE (16 + COMMAND_PARTICIPANT_ID_SIZE + CLAIM_NPI_SIZE)
 #define LEDGER_PAYMENT_ID_SIZE 64
 #define LEDGER_REASON_SIZE     256
@@ -468,6 +468,27 @@ int ledger_chain_put(ledger_t *self, uint64_t entry_index, uint64_t timestamp_ms
 
 /* The last link: its index (0 and a hash of zeros when the chain is empty). */
 int ledger_head(ledger_t *self, uint64_t *index_out, uint8_t hash_out[LEDGER_HASH_SIZE]);
+
+/* The hash of the link at entry_index: SETTLE_ERR_NOT_FOUND when the chain
+ * has no such link, SETTLE_ERR_IO when it cannot be read. */
+int ledger_link_hash(ledger_t *self, uint64_t entry_index, uint8_t hash_out[LEDGER_HASH_SIZE]);
+
+/* A checkpoint as stored (ledger_checkpoint.c). */
+typedef struct {
+    uint64_t entry_index; /* the entry whose command recorded it */
+    uint32_t position;    /* that command's place in the entry */
+    char signer[COMMAND_PARTICIPANT_ID_SIZE];
+    uint64_t chain_index; /* the link vouched for */
+    uint8_t hash[LEDGER_HASH_SIZE];
+} ledger_checkpoint_t;
+
+/* Records a checkpoint (the caller checked it: fsm.h); logged as one 'H'
+ * row. */
+int ledger_checkpoint_put(ledger_t *self, const ledger_checkpoint_t *row, settle_error_t *error);
+
+/* How many checkpoints the ledger holds and the highest link they vouch
+ * for (0 and 0 when none). */
+int ledger_checkpoint_summary(ledger_t *self, uint64_t *count_out, uint64_t *last_index_out);
 
 /* ------------------------------------------------------------------------
  * Checks, counts, snapshots

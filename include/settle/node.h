@@ -39,6 +39,11 @@
  *                                       # who can connect is heard (a warning is
  *                                       # logged at start).  The default will
  *                                       # become curve.
+ *   checkpoint_interval: 1000           # [1000] the leader signs a checkpoint
+ *                                       # (command.h) of the head every this
+ *                                       # many links, with `key`, when the
+ *                                       # ledger holds this node's participant
+ *                                       # as a node with that key; 0: never
  *   payer_tax_id: "591234567"           # [none] the payer's tax id on the 835s
  *                                       # this node renders (`remit ... x12`)
  *   peers:                              # every voter, this node included
@@ -170,6 +175,7 @@
 #ifndef SETTLE_NODE_H
 #define SETTLE_NODE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "settle/command.h"
@@ -188,6 +194,7 @@
 #define NODE_VERIFY_THREADS_MAX  8
 #define NODE_REQUEST_ID_SIZE_MAX 64
 #define NODE_STOP_MS_MAX         5000 /* a clean stop takes at most this long */
+#define NODE_CHECKPOINT_INTERVAL 1000 /* default checkpoint_interval */
 
 typedef struct {
     uint64_t id;
@@ -206,7 +213,7 @@ typedef struct {
     char participant[COMMAND_PARTICIPANT_ID_SIZE];
     char key[NODE_PATH_SIZE]; /* "" when none */
     char log_level[8];
-    char transport[8]; /* "curve" or "plain" */
+    char transport[8];     /* "curve" or "plain" */
     char payer_tax_id[10]; /* nine digits (remit.h REMIT_TAX_ID_SIZE); "": none */
     unsigned election_timeout_ms;
     unsigned heartbeat_timeout_ms;
@@ -217,6 +224,8 @@ typedef struct {
     unsigned entry_commands_max;
     unsigned entry_bytes_max;
     unsigned verify_threads;
+    unsigned checkpoint_interval; /* links between checkpoints; 0: none */
+    bool checkpoint_interval_set; /* false: the default applies */
     unsigned peer_count;
     node_peer_t peers[NODE_PEERS_MAX];
 } node_config_t;

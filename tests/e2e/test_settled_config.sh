@@ -35,6 +35,10 @@ expect 2 "unknown.yaml:4:1: .*unknown key.*colour" "$DIR/unknown.yaml"
 printf 'id: 1\ndata_dir: %s/d\ngenesis: g.yaml\npeers:\n  - {id: 1, raft_address: "10.0.0.1:9", intake: "tcp://127.0.0.1:2"}\n' "$DIR" >"$DIR/remote.yaml"
 expect 2 "remote.yaml:5:27: .*127.0.0.1:PORT" "$DIR/remote.yaml"
 
+# checkpoint_interval takes 0 (never) and up; not a negative or a word.
+printf 'id: 1\ndata_dir: %s/d\ngenesis: g.yaml\ncheckpoint_interval: -5\n%s\n' "$DIR" "$peers" >"$DIR/interval.yaml"
+expect 2 "interval.yaml:4:22: .*checkpoint_interval: expected 0\.\." "$DIR/interval.yaml"
+
 printf 'id: 1\ndata_dir: [\n' >"$DIR/syntax.yaml"
 expect 2 "syntax.yaml:3:1: " "$DIR/syntax.yaml"
 

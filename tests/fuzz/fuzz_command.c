@@ -92,6 +92,13 @@ static void s_check_payloads(const uint8_t *data, size_t size)
          memcmp(again, data, size) != 0))
         abort();
     settle_free(again);
+    command_checkpoint_t checkpoint;
+    again = NULL;
+    if (command_checkpoint_decode(data, size, &checkpoint, NULL) == SETTLE_OK &&
+        (command_checkpoint_encode(&checkpoint, &again, &again_size) != SETTLE_OK ||
+         again_size != size || memcmp(again, data, size) != 0))
+        abort();
+    settle_free(again);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

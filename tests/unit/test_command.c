@@ -93,7 +93,7 @@ static void test_command_decode_refuses_bad_mark_version_type_and_oversize(void 
     bytes[5] = 2;
     assert_int_equal(command_decode(bytes, size, &decoded, NULL), SETTLE_ERR_VERSION);
     bytes[5] = 1;
-    bytes[6] = 9; /* type */
+    bytes[6] = COMMAND_TYPE_MAX + 1; /* type */
     settle_error_t error;
     assert_int_equal(command_decode(bytes, size, &decoded, &error), SETTLE_ERR_CORRUPT);
     assert_non_null(strstr(error.message, "unknown command type"));

@@ -492,7 +492,7 @@ static void test_fsm_refuses_bad_commands_and_changes_nothing(void **state)
     s_world_ready(w);
     size_t size;
     uint8_t *command = s_pay_command(w, PAYER, w->payer_sequence, w->payer_key, &size);
-    command[6] = 9; /* unknown type */
+    command[6] = COMMAND_TYPE_MAX + 1; /* unknown type */
     s_refused(w, command, size, "unknown command type");
     command = s_pay_command(w, PAYER, w->payer_sequence, w->payer_key, &size);
     s_refused(w, command, size - 1, "ends early"); /* truncated */
