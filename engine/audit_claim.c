@@ -44,8 +44,9 @@ static json_t *s_link(ledger_t *ledger, uint64_t index)
 {
     sqlite3_stmt *s = NULL;
     json_t *link = NULL;
-    if (sqlite3_prepare_v2(ledger->db, "SELECT timestamp_ms, hash FROM chain WHERE entry_index = ?1",
-                           -1, &s, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(ledger->db,
+                           "SELECT timestamp_ms, hash FROM chain WHERE entry_index = ?1", -1, &s,
+                           NULL) == SQLITE_OK) {
         sqlite3_bind_int64(s, 1, (int64_t)index);
         if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_bytes(s, 1) == LEDGER_HASH_SIZE)
             link = json_pack("{s:I, s:I, s:o}", "index", (json_int_t)index, "timestamp_ms",
@@ -91,14 +92,12 @@ static int s_batch_place(const command_t *command, uint32_t position,
             json_array_append_new(hashes, s_hex_json(path[i], MERKLE_HASH_SIZE));
         bool verifies = merkle_verify(leaves[found], found, count,
                                       (const uint8_t(*)[MERKLE_HASH_SIZE])path, length, root);
-        json_t *place = json_pack("{s:s, s:I, s:i, s:i, s:i, s:o, s:o, s:o, s:b}", "signer",
-                                     command->participant, "sequence",
-                                     (json_int_t)command->sequence,
-                                     "command_position", (int)position, "batch_position",
-                                     (int)found, "batch_count", (int)count, "leaf",
-                                     s_hex_json(leaves[found], MERKLE_HASH_SIZE), "merkle_root",
-                                     s_hex_json(root, MERKLE_HASH_SIZE), "merkle_path", hashes,
-                                     "path_verifies", verifies);
+        json_t *place = json_pack(
+            "{s:s, s:I, s:i, s:i, s:i, s:o, s:o, s:o, s:b}", "signer", command->participant,
+            "sequence", (json_int_t)command->sequence, "command_position", (int)position,
+            "batch_position", (int)found, "batch_count", (int)count, "leaf",
+            s_hex_json(leaves[found], MERKLE_HASH_SIZE), "merkle_root",
+            s_hex_json(root, MERKLE_HASH_SIZE), "merkle_path", hashes, "path_verifies", verifies);
         rc = place && json_object_update(submitted, place) == 0 ? SETTLE_OK : SETTLE_ERR_NOMEM;
         json_decref(place);
     }
@@ -172,13 +171,12 @@ static json_t *s_contract(ledger_t *ledger, const ledger_claim_t *row)
 /* The adjudicated step: totals, lines with their adjustments, changes. */
 static json_t *s_adjudicated(ledger_t *ledger, const ledger_claim_t *row)
 {
-    json_t *step = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:o}", "status",
-                             interp_status_name(row->status), "billed_cents",
-                             (json_int_t)row->billed_cents, "allowed_cents",
-                             (json_int_t)row->allowed_cents, "paid_cents",
-                             (json_int_t)row->paid_cents, "patient_cents",
-                             (json_int_t)row->patient_cents, "net_cents",
-                             (json_int_t)row->net_cents, "link", s_link(ledger, row->entry_index));
+    json_t *step =
+        json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:o}", "status", interp_status_name(row->status),
+                  "billed_cents", (json_int_t)row->billed_cents, "allowed_cents",
+                  (json_int_t)row->allowed_cents, "paid_cents", (json_int_t)row->paid_cents,
+                  "patient_cents", (json_int_t)row->patient_cents, "net_cents",
+                  (json_int_t)row->net_cents, "link", s_link(ledger, row->entry_index));
     if (row->reason[0])
         json_object_set_new(step, "reason", json_string(row->reason));
     interp_decision_t *decision = interp_decision_new();
@@ -230,12 +228,11 @@ static void s_later(ledger_t *ledger, const ledger_claim_t *row, json_t *history
     settle_error_t ignored;
     if (row->payment_id[0] &&
         ledger_payment_get(ledger, row->payment_id, &payment, &ignored) == SETTLE_OK)
-        json_object_set_new(history, "paid",
-                            json_pack("{s:s, s:s, s:I, s:i, s:o}", "payment_id", row->payment_id,
-                                      "npi", payment.npi, "total_cents",
-                                      (json_int_t)payment.total_cents, "claim_count",
-                                      (int)payment.claim_count, "link",
-                                      s_link(ledger, payment.entry_index)));
+        json_object_set_new(
+            history, "paid",
+            json_pack("{s:s, s:s, s:I, s:i, s:o}", "payment_id", row->payment_id, "npi",
+                      payment.npi, "total_cents", (json_int_t)payment.total_cents, "claim_count",
+                      (int)payment.claim_count, "link", s_link(ledger, payment.entry_index)));
     json_object_set_new(history, "settlement", json_string(row->settlement));
 }
 
@@ -253,13 +250,15 @@ static void s_print_link(FILE *out, json_t *link)
 static void s_print_text(FILE *out, json_t *h)
 {
     json_t *sub = json_object_get(h, "submitted"), *adj = json_object_get(h, "adjudicated");
-    fprintf(out, "claim %s of payer %s (provider %s)\n", json_string_value(json_object_get(h, "claim_id")),
+    fprintf(out, "claim %s of payer %s (provider %s)\n",
+            json_string_value(json_object_get(h, "claim_id")),
             json_string_value(json_object_get(h, "payer")),
             json_string_value(json_object_get(h, "billing_npi")));
     json_t *link = json_object_get(sub, "link");
-    fprintf(out, "submitted by %s, sequence %" JSON_INTEGER_FORMAT ", at %" JSON_INTEGER_FORMAT
-                 " ms, command %" JSON_INTEGER_FORMAT " of the entry, claim %" JSON_INTEGER_FORMAT
-                 " of %" JSON_INTEGER_FORMAT " in the batch\n",
+    fprintf(out,
+            "submitted by %s, sequence %" JSON_INTEGER_FORMAT ", at %" JSON_INTEGER_FORMAT
+            " ms, command %" JSON_INTEGER_FORMAT " of the entry, claim %" JSON_INTEGER_FORMAT
+            " of %" JSON_INTEGER_FORMAT " in the batch\n",
             json_string_value(json_object_get(sub, "signer")) ?: "?",
             json_integer_value(json_object_get(sub, "sequence")),
             json_integer_value(json_object_get(link, "timestamp_ms")),
@@ -276,8 +275,9 @@ static void s_print_text(FILE *out, json_t *h)
     json_array_foreach(json_object_get(sub, "merkle_path"), i, value)
         fprintf(out, "  path %zu %s\n", i, json_string_value(value));
     s_print_link(out, link);
-    fprintf(out, "adjudicated %s: billed %" JSON_INTEGER_FORMAT " paid %" JSON_INTEGER_FORMAT
-                 " patient %" JSON_INTEGER_FORMAT " net %" JSON_INTEGER_FORMAT " (cents)%s%s\n",
+    fprintf(out,
+            "adjudicated %s: billed %" JSON_INTEGER_FORMAT " paid %" JSON_INTEGER_FORMAT
+            " patient %" JSON_INTEGER_FORMAT " net %" JSON_INTEGER_FORMAT " (cents)%s%s\n",
             json_string_value(json_object_get(adj, "status")),
             json_integer_value(json_object_get(adj, "billed_cents")),
             json_integer_value(json_object_get(adj, "paid_cents")),
@@ -291,9 +291,11 @@ static void s_print_text(FILE *out, json_t *h)
                 json_string_value(json_object_get(contract, "contract_id")),
                 json_string_value(json_object_get(contract, "version")),
                 json_string_value(json_object_get(contract, "hash")));
-    json_array_foreach(json_object_get(adj, "lines"), i, value) {
-        fprintf(out, "  line %" JSON_INTEGER_FORMAT " %s: billed %" JSON_INTEGER_FORMAT
-                     " allowed %" JSON_INTEGER_FORMAT " paid %" JSON_INTEGER_FORMAT,
+    json_array_foreach(json_object_get(adj, "lines"), i, value)
+    {
+        fprintf(out,
+                "  line %" JSON_INTEGER_FORMAT " %s: billed %" JSON_INTEGER_FORMAT
+                " allowed %" JSON_INTEGER_FORMAT " paid %" JSON_INTEGER_FORMAT,
                 json_integer_value(json_object_get(value, "line")),
                 json_string_value(json_object_get(value, "code")),
                 json_integer_value(json_object_get(value, "billed_cents")),
@@ -322,7 +324,9 @@ static void s_print_text(FILE *out, json_t *h)
     }
     json_t *paid = json_object_get(h, "paid");
     if (paid) {
-        fprintf(out, "paid in payment %s to %s (total %" JSON_INTEGER_FORMAT " cents, %" JSON_INTEGER_FORMAT " claims)\n",
+        fprintf(out,
+                "paid in payment %s to %s (total %" JSON_INTEGER_FORMAT
+                " cents, %" JSON_INTEGER_FORMAT " claims)\n",
                 json_string_value(json_object_get(paid, "payment_id")),
                 json_string_value(json_object_get(paid, "npi")),
                 json_integer_value(json_object_get(paid, "total_cents")),

@@ -114,14 +114,16 @@ static int s_payload(const char *signer, const char *payer, int argc, char **arg
         if (errno || *end || value.amount_cents <= 0)
             return CLI_EXIT_USAGE;
         *type_out = COMMAND_FUND;
-        return command_fund_encode(&value, payload_out, size_out) == SETTLE_OK ? 0 : CLI_EXIT_FAILURE;
+        return command_fund_encode(&value, payload_out, size_out) == SETTLE_OK ? 0
+                                                                               : CLI_EXIT_FAILURE;
     }
     if (strcmp(kind, "pay") == 0 && argc == 1) {
         command_pay_t value;
         memset(&value, 0, sizeof value);
         snprintf(value.payer, sizeof value.payer, "%s", payer);
         *type_out = COMMAND_PAY;
-        return command_pay_encode(&value, payload_out, size_out) == SETTLE_OK ? 0 : CLI_EXIT_FAILURE;
+        return command_pay_encode(&value, payload_out, size_out) == SETTLE_OK ? 0
+                                                                              : CLI_EXIT_FAILURE;
     }
     static s_batch_t batch;
     cli_claim_sink_t sink = {s_claim, NULL};

@@ -163,10 +163,14 @@ ledger_t *fsm_ledger(fsm_t *self)
 typedef int (*s_apply_fn)(fsm_apply_t *apply, const command_t *command, settle_error_t *error);
 
 static const s_apply_fn s_appliers[COMMAND_TYPE_MAX + 1] = {
-    [COMMAND_REGISTER] = fsm_apply_register, [COMMAND_DEPLOY] = fsm_apply_deploy,
-    [COMMAND_ENROLL] = fsm_apply_enroll,     [COMMAND_BATCH] = fsm_apply_batch,
-    [COMMAND_FUND] = fsm_apply_fund,         [COMMAND_PAY] = fsm_apply_pay,
-    [COMMAND_ROTATE] = fsm_apply_rotate,     [COMMAND_REVOKE] = fsm_apply_revoke,
+    [COMMAND_REGISTER] = fsm_apply_register,
+    [COMMAND_DEPLOY] = fsm_apply_deploy,
+    [COMMAND_ENROLL] = fsm_apply_enroll,
+    [COMMAND_BATCH] = fsm_apply_batch,
+    [COMMAND_FUND] = fsm_apply_fund,
+    [COMMAND_PAY] = fsm_apply_pay,
+    [COMMAND_ROTATE] = fsm_apply_rotate,
+    [COMMAND_REVOKE] = fsm_apply_revoke,
     [COMMAND_CHECKPOINT] = fsm_apply_checkpoint,
 };
 

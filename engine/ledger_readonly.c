@@ -60,8 +60,7 @@ int ledger_open_readonly(const char *path, ledger_t **ledger_out, settle_error_t
     if (!path || !ledger_out || strcmp(path, ":memory:") == 0)
         return settle_error_set(error, SETTLE_ERR_INVALID, "ledger_open_readonly: bad argument");
     sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
-        SQLITE_OK) {
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         settle_error_set(error, SETTLE_ERR_IO, "ledger: %s: %s", path,
                          db ? sqlite3_errmsg(db) : "cannot open");
         sqlite3_close(db);
@@ -75,8 +74,8 @@ int ledger_open_readonly(const char *path, ledger_t **ledger_out, settle_error_t
         if (version < 0)
             settle_error_set(error, rc, "ledger: %s: not a ledger (%s)", path, sqlite3_errmsg(db));
         else
-            settle_error_set(error, rc, "ledger: %s: schema version %" PRId64 ", expected %d",
-                             path, version, LEDGER_SCHEMA_VERSION);
+            settle_error_set(error, rc, "ledger: %s: schema version %" PRId64 ", expected %d", path,
+                             version, LEDGER_SCHEMA_VERSION);
         sqlite3_close(db);
         return rc;
     }

@@ -16,8 +16,8 @@
 #include "settle/ledger.h"
 #include "settle/node_query.h"
 
-#define BODY_SIZE   1024
-#define TOPIC_SIZE  (16 + COMMAND_PARTICIPANT_ID_SIZE + CLAIM_NPI_SIZE)
+#define BODY_SIZE             1024
+#define TOPIC_SIZE            (16 + COMMAND_PARTICIPANT_ID_SIZE + CLAIM_NPI_SIZE)
 #define SUBSCRIPTIONS_PER_RUN 256 /* the rest wait for the next call */
 
 struct node_events_s {
@@ -298,14 +298,13 @@ static uint64_t s_claims(node_events_t *self, fsm_t *fsm, const fsm_results_t *r
             npi = row.billing_npi;
         char topic[TOPIC_SIZE], body[BODY_SIZE];
         snprintf(topic, sizeof topic, "claim.%s.%s", c->participant, npi);
-        int n = snprintf(body, sizeof body,
-                         "claim %s %s billed=%lld paid=%lld duplicate=%d %s\nindex %llu\n",
-                         claim->claim_id, interp_status_name((interp_status_t)claim->status),
-                         (long long)claim->billed_cents, (long long)claim->paid_cents,
-                         claim->duplicate ? 1 : 0, claim->reason,
-                         (unsigned long long)r->entry_index);
-        sent += s_send(self, topic, body, (size_t)n < sizeof body ? (size_t)n : sizeof body - 1,
-                       false);
+        int n = snprintf(
+            body, sizeof body, "claim %s %s billed=%lld paid=%lld duplicate=%d %s\nindex %llu\n",
+            claim->claim_id, interp_status_name((interp_status_t)claim->status),
+            (long long)claim->billed_cents, (long long)claim->paid_cents, claim->duplicate ? 1 : 0,
+            claim->reason, (unsigned long long)r->entry_index);
+        sent +=
+            s_send(self, topic, body, (size_t)n < sizeof body ? (size_t)n : sizeof body - 1, false);
     }
     return sent;
 }

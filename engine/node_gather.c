@@ -78,8 +78,8 @@ uint32_t node_gather_count(const node_gather_t *self)
     return self->count;
 }
 
-int node_gather_add(node_gather_t *self, zmsg_t **request, zframe_t *identity,
-                    zframe_t *request_id, uint64_t arrived_us)
+int node_gather_add(node_gather_t *self, zmsg_t **request, zframe_t *identity, zframe_t *request_id,
+                    uint64_t arrived_us)
 {
     uint32_t count = (uint32_t)zmsg_size(*request);
     if (count == 0 || !node_gather_fits(self, count, zmsg_content_size(*request)))

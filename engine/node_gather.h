@@ -58,8 +58,8 @@ uint32_t node_gather_count(const node_gather_t *self);
 /* Adds a checked submit: request holds one command per frame and is taken;
  * identity and request_id are copied.  SETTLE_ERR_TOO_MANY when it does
  * not fit (take first). */
-int node_gather_add(node_gather_t *self, zmsg_t **request, zframe_t *identity,
-                    zframe_t *request_id, uint64_t arrived_us);
+int node_gather_add(node_gather_t *self, zmsg_t **request, zframe_t *identity, zframe_t *request_id,
+                    uint64_t arrived_us);
 
 /* Encodes what is gathered as one entry stamped timestamp_ms, in a buffer
  * ready for raft_apply (raft_fsm_buffer), and the batch of its waiters

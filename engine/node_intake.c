@@ -20,7 +20,9 @@
 
 #define POLL_MS 50
 #define RUN_MAX 256
-#define STOP_LINGER_MS 200 /* the last replies' time to leave at a stop */ /* requests read off the socket before queueing */
+#define STOP_LINGER_MS                                                                             \
+    200 /* the last replies' time to leave at a stop */ /* requests read off the socket before     \
+                                                           queueing */
 
 struct node_intake_s {
     uv_async_t async; /* first: the close callback frees the struct through it */
@@ -40,7 +42,7 @@ struct node_intake_s {
     char ledger_path[NODE_PATH_SIZE + 32];
     node_verify_t *verify; /* the thread's; NULL: the loop checks signatures */
     unsigned verify_threads;
-    atomic_bool leader;  /* set by the loop: only a leader's intake verifies */
+    atomic_bool leader; /* set by the loop: only a leader's intake verifies */
     unsigned head, count;
 };
 
@@ -119,8 +121,8 @@ static zmsg_t *s_recv_request(node_intake_t *self, s_read_t *read)
             read->frames++;
         }
         identity = false;
-        read->too_large = read->too_large || read->size > self->message_size_max ||
-                          read->frames > frames_max;
+        read->too_large =
+            read->too_large || read->size > self->message_size_max || read->frames > frames_max;
         if (!read->too_large || zmsg_size(request) < 2)
             zmsg_append(request, &frame);
         else
@@ -141,8 +143,9 @@ static bool s_shape(node_intake_t *self, zmsg_t **request, const s_read_t *read)
     const char *problem = NULL;
     char text[160];
     if (read->too_large) {
-        snprintf(text, sizeof text, "too large: %zu bytes in %zu frames (at most %zu bytes, %u frames)",
-                 read->size, read->frames, self->message_size_max, COMMAND_ENTRY_COMMANDS_MAX + 2);
+        snprintf(text, sizeof text,
+                 "too large: %zu bytes in %zu frames (at most %zu bytes, %u frames)", read->size,
+                 read->frames, self->message_size_max, COMMAND_ENTRY_COMMANDS_MAX + 2);
         problem = text;
     } else if (!identity || !request_id || !verb || zframe_size(request_id) == 0 ||
                zframe_size(request_id) > NODE_REQUEST_ID_SIZE_MAX) {
@@ -190,8 +193,8 @@ static void s_read_run(node_intake_t *self)
     bool leader = self->verify && atomic_load(&self->leader);
     /* The first read is known to be ready; every later one is asked first,
      * so that the thread never blocks here (a refused request counts). */
-    for (size_t read = 0; read < RUN_MAX && (read == 0 || (zsock_events(self->router) & ZMQ_POLLIN));
-         read++) {
+    for (size_t read = 0;
+         read < RUN_MAX && (read == 0 || (zsock_events(self->router) & ZMQ_POLLIN)); read++) {
         s_read_t reading;
         zmsg_t *request = s_recv_request(self, &reading);
         if (!request)
@@ -202,8 +205,8 @@ static void s_read_run(node_intake_t *self)
         zmsg_next(request);
         zframe_t *verb = zmsg_next(request);
         run[count].request = request;
-        run[count].outcome = leader && zframe_streq(verb, "submit") ? NODE_VERIFY_OK
-                                                                    : NODE_VERIFY_SKIP;
+        run[count].outcome =
+            leader && zframe_streq(verb, "submit") ? NODE_VERIFY_OK : NODE_VERIFY_SKIP;
         count++;
     }
     if (leader)
@@ -294,8 +297,8 @@ node_intake_t *node_intake_new(const node_intake_options_t *options, uv_loop_t *
 {
     const char *endpoint = options->endpoint;
     node_intake_t *self = settle_calloc(1, sizeof *self);
-    zmsg_t **queue = settle_calloc(options->queue_length ? options->queue_length : 1,
-                                   sizeof *queue);
+    zmsg_t **queue =
+        settle_calloc(options->queue_length ? options->queue_length : 1, sizeof *queue);
     if (!self || !queue) {
         settle_free(self);
         settle_free(queue);

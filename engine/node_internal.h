@@ -35,13 +35,13 @@ typedef struct node_intake_s node_intake_t;
 
 typedef struct {
     const char *endpoint;
-    unsigned queue_length;     /* requests waiting, at most */
-    unsigned message_size_max; /* one request, all frames */
-    atomic_uint_fast64_t *busy; /* counts requests turned away (may be NULL) */
-    const char *ledger_path;    /* signatures checked on the thread against it (NULL: not) */
+    unsigned queue_length;       /* requests waiting, at most */
+    unsigned message_size_max;   /* one request, all frames */
+    atomic_uint_fast64_t *busy;  /* counts requests turned away (may be NULL) */
+    const char *ledger_path;     /* signatures checked on the thread against it (NULL: not) */
     const sign_key_t *curve_key; /* CurveZMQ server with this key's pair (NULL: plain TCP);
                                   * not kept past node_intake_new */
-    unsigned verify_threads;    /* threads verifying them, the intake's own included */
+    unsigned verify_threads;     /* threads verifying them, the intake's own included */
     node_request_fn on_request;
     node_drained_fn on_drained; /* may be NULL */
     void *context;
@@ -96,7 +96,7 @@ typedef struct {
     raft_fsm_t *adapter;
     genesis_t *genesis;
     node_intake_t *intake;
-    node_events_t *events; /* NULL when the node publishes none */
+    node_events_t *events;  /* NULL when the node publishes none */
     struct node_zap_s *zap; /* with transport: curve; NULL otherwise */
     node_gather_t *gather;
     unsigned inflight; /* entries proposed and not yet answered */

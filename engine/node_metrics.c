@@ -67,8 +67,8 @@ static void s_put(s_out_t *out, const char *format, ...)
         out->used += (size_t)n < TEXT_SIZE - out->used ? (size_t)n : TEXT_SIZE - 1 - out->used;
 }
 
-static void s_histogram(s_out_t *out, const char *name, const char *help,
-                        const node_histogram_t *h, bool prometheus, uint64_t node_id)
+static void s_histogram(s_out_t *out, const char *name, const char *help, const node_histogram_t *h,
+                        bool prometheus, uint64_t node_id)
 {
     if (!prometheus) {
         s_put(out, "%s_count %llu\n%s_p50 %llu\n%s_p99 %llu\n%s_max_bucket %llu\n", name,

@@ -23,8 +23,8 @@ typedef struct {
 } node_histogram_t;
 
 typedef struct {
-    uint64_t requests;          /* every request the loop handled */
-    uint64_t submits;           /* submit requests */
+    uint64_t requests; /* every request the loop handled */
+    uint64_t submits;  /* submit requests */
     uint64_t commands_submitted;
     uint64_t commands_rejected; /* refused by the leader's check or by apply */
     uint64_t claims_committed;  /* claim answers sent to submitters (leader) */
@@ -35,12 +35,12 @@ typedef struct {
     uint64_t entries_applied;   /* every entry this node applied */
     uint64_t queries;
     uint64_t redirects;
-    uint64_t errors;            /* requests answered "error" */
+    uint64_t errors; /* requests answered "error" */
     uint64_t events_published;
     uint64_t subscriptions_refused; /* events subscriptions a role may not read */
-    atomic_uint_fast64_t busy;  /* requests turned away: the queue was full */
-    uint64_t queue_depth;       /* requests waiting, at the last drain */
-    uint64_t snapshots_taken;   /* copied from the state machine's adapter when read */
+    atomic_uint_fast64_t busy;      /* requests turned away: the queue was full */
+    uint64_t queue_depth;           /* requests waiting, at the last drain */
+    uint64_t snapshots_taken;       /* copied from the state machine's adapter when read */
     uint64_t snapshots_restored;
     node_histogram_t commit_latency; /* a submit's arrival on the loop to its answer */
     node_histogram_t entry_commands; /* commands per proposed entry (not microseconds) */

@@ -64,19 +64,17 @@ static void s_command_lines(const fsm_results_t *r, uint32_t i, uint32_t first, 
                               c->accepted ? "accepted" : "rejected", c->reason);
     for (uint32_t k = c->claim_first; k < c->claim_first + c->claim_count && *used < size; k++) {
         const fsm_claim_result_t *a = &r->claims[k];
-        *used += (size_t)snprintf(text + *used, size - *used,
-                                  "claim %s %s billed=%lld paid=%lld duplicate=%d %s\n",
-                                  a->claim_id, interp_status_name((interp_status_t)a->status),
-                                  (long long)a->billed_cents, (long long)a->paid_cents,
-                                  a->duplicate ? 1 : 0, a->reason);
+        *used += (size_t)snprintf(
+            text + *used, size - *used, "claim %s %s billed=%lld paid=%lld duplicate=%d %s\n",
+            a->claim_id, interp_status_name((interp_status_t)a->status), (long long)a->billed_cents,
+            (long long)a->paid_cents, a->duplicate ? 1 : 0, a->reason);
     }
     for (uint32_t k = c->payment_first; k < c->payment_first + c->payment_count && *used < size;
          k++) {
         const fsm_payment_result_t *p = &r->payments[k];
-        *used += (size_t)snprintf(text + *used, size - *used,
-                                  "payment %s %s total=%lld claims=%u %s\n", p->npi,
-                                  p->paid ? p->payment_id : "-", (long long)p->total_cents,
-                                  p->claim_count, p->reason);
+        *used += (size_t)snprintf(
+            text + *used, size - *used, "payment %s %s total=%lld claims=%u %s\n", p->npi,
+            p->paid ? p->payment_id : "-", (long long)p->total_cents, p->claim_count, p->reason);
     }
 }
 
@@ -206,9 +204,9 @@ static void s_submit(node_t *n, zmsg_t **request, zframe_t *identity, zframe_t *
     for (zframe_t *f = zmsg_first(*request); f; f = zmsg_next(*request), i++) {
         settle_error_t reason;
         settle_error_clear(&reason);
-        int rc = verified ? fsm_check_command_verified(n->fsm, zframe_data(f), zframe_size(f),
-                                                       &reason)
-                          : fsm_check_command(n->fsm, zframe_data(f), zframe_size(f), &reason);
+        int rc = verified
+                     ? fsm_check_command_verified(n->fsm, zframe_data(f), zframe_size(f), &reason)
+                     : fsm_check_command(n->fsm, zframe_data(f), zframe_size(f), &reason);
         if (rc != SETTLE_OK) {
             char text[SETTLE_ERROR_MESSAGE_SIZE + 32];
             snprintf(text, sizeof text, "command %zu: %s", i, reason.message);

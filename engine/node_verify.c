@@ -25,9 +25,9 @@ struct node_verify_s {
     s_helper_t helpers[NODE_VERIFY_THREADS_MAX];
     pthread_mutex_t lock;
     pthread_cond_t go, done;
-    uint64_t round;    /* bumped for each run */
-    unsigned pending;  /* helpers still working on this round */
-    unsigned ready;    /* helpers whose connection is open */
+    uint64_t round;   /* bumped for each run */
+    unsigned pending; /* helpers still working on this round */
+    unsigned ready;   /* helpers whose connection is open */
     bool stop;
     node_verify_item_t *items;
     size_t count;
@@ -104,8 +104,9 @@ node_verify_t *node_verify_new(const char *path, unsigned threads, settle_error_
         return NULL;
     }
     snprintf(self->path, sizeof self->path, "%s", path);
-    self->threads = threads < 1 ? 1 : threads > NODE_VERIFY_THREADS_MAX ? NODE_VERIFY_THREADS_MAX
-                                                                        : threads;
+    self->threads = threads < 1                         ? 1
+                    : threads > NODE_VERIFY_THREADS_MAX ? NODE_VERIFY_THREADS_MAX
+                                                        : threads;
     self->check = node_check_open(path, error);
     if (!self->check) {
         settle_free(self);

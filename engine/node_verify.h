@@ -19,10 +19,10 @@
 #define NODE_VERIFY_REASON_SIZE (SETTLE_ERROR_MESSAGE_SIZE + 32)
 
 typedef enum {
-    NODE_VERIFY_SKIP,     /* not a submit to check: queue as it is */
-    NODE_VERIFY_OK,       /* every command's signature verified */
-    NODE_VERIFY_UNKNOWN,  /* a signer this ledger does not know yet: the loop checks */
-    NODE_VERIFY_REFUSED,  /* a command failed: answer "error" with reason */
+    NODE_VERIFY_SKIP,    /* not a submit to check: queue as it is */
+    NODE_VERIFY_OK,      /* every command's signature verified */
+    NODE_VERIFY_UNKNOWN, /* a signer this ledger does not know yet: the loop checks */
+    NODE_VERIFY_REFUSED, /* a command failed: answer "error" with reason */
 } node_verify_outcome_t;
 
 /* One request of a run: [identity][request id][verb][commands...]. */

@@ -36,12 +36,12 @@
 #include "settle/claim_json.h"
 #include "settle/command.h"
 
-#define SOCKETS_MAX        4096
-#define BACKOFF_US_MIN     1000
-#define BACKOFF_US_MAX     50000
-#define REASON_SIZE        256
-#define PROBE_TIMEOUT_MS   3000
-#define IDLE_US_MAX        (10u * 1000000u) /* no answer for this long: the rest are lost */
+#define SOCKETS_MAX      4096
+#define BACKOFF_US_MIN   1000
+#define BACKOFF_US_MAX   50000
+#define REASON_SIZE      256
+#define PROBE_TIMEOUT_MS 3000
+#define IDLE_US_MAX      (10u * 1000000u) /* no answer for this long: the rest are lost */
 
 typedef enum { S_UNSENT, S_IN_FLIGHT, S_BACKOFF, S_DONE } s_state_t;
 
@@ -201,8 +201,8 @@ static long long s_probe_sequence(zsock_t *socket, claim_t *claim, const s_optio
     (void)key;
     char *status = NULL, *text = NULL;
     long long next = -1;
-    if (s_ask(socket, "participant", (const uint8_t *)o->payer, strlen(o->payer), &status,
-              &text) == 0) {
+    if (s_ask(socket, "participant", (const uint8_t *)o->payer, strlen(o->payer), &status, &text) ==
+        0) {
         const char *at = strstr(text, "next_sequence ");
         if (strcmp(status, "ok") == 0 && at)
             next = strtoll(at + 14, NULL, 10);
@@ -310,8 +310,7 @@ static long s_resend_due(s_run_t *run)
         if (q->resend_at_us <= now) {
             run->waiting--;
             s_send_request(run, i, q->socket);
-        }
-        else if (q->resend_at_us < soonest)
+        } else if (q->resend_at_us < soonest)
             soonest = q->resend_at_us;
     }
     if (soonest == UINT64_MAX)
@@ -455,8 +454,14 @@ static unsigned s_number(const char *text, unsigned low, unsigned high)
 
 static void s_options(int argc, char **argv, s_options_t *o)
 {
-    *o = (s_options_t){.payer = "ACMEHP", .prefix = "BC", .name = "run", .sequence = -1,
-                       .requests = 1000, .claims_per_request = 1, .inflight = 1, .sockets = 1,
+    *o = (s_options_t){.payer = "ACMEHP",
+                       .prefix = "BC",
+                       .name = "run",
+                       .sequence = -1,
+                       .requests = 1000,
+                       .claims_per_request = 1,
+                       .inflight = 1,
+                       .sockets = 1,
                        .timeout_s = 120};
     for (int i = 1; i < argc; i++) {
         const char *name = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
@@ -574,9 +579,13 @@ int main(int argc, char **argv)
            probed >= 0 ? "the node's" : "--sequence");
     for (unsigned i = 0; i < o.requests; i++)
         requests[i].bytes = s_command(claim, &o, key, first + i, i, &requests[i].size);
-    s_run_t run = {.o = &o, .requests = requests, .sockets = sockets, .items = items,
+    s_run_t run = {.o = &o,
+                   .requests = requests,
+                   .sockets = sockets,
+                   .items = items,
                    .socket_inflight = inflight,
-                   .per_socket = (o.inflight + o.sockets - 1) / o.sockets, .r = &results};
+                   .per_socket = (o.inflight + o.sockets - 1) / o.sockets,
+                   .r = &results};
     unsigned long long cpu_before_ms = s_cpu_ms();
     s_run(&run, s_now_us() + (uint64_t)o.timeout_s * 1000000u);
     s_report(&o, &results, first, s_cpu_ms() - cpu_before_ms);

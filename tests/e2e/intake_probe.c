@@ -29,13 +29,13 @@
 #include "settle/command.h"
 #include "settle/node.h"
 
-#define PROBE_SECONDS_MAX  50
-#define REPLY_TIMEOUT_MS   5000
-#define FLOOD_SOCKETS      8
-#define FLOOD_PER_SOCKET   250
-#define FLOOD_ROUNDS_MAX   200
-#define MESSAGE_SIZE_MAX   65536 /* as the test configures the node */
-#define REQUEST_ID_TOO_LONG 65   /* node.h: 1..64 bytes */
+#define PROBE_SECONDS_MAX   50
+#define REPLY_TIMEOUT_MS    5000
+#define FLOOD_SOCKETS       8
+#define FLOOD_PER_SOCKET    250
+#define FLOOD_ROUNDS_MAX    200
+#define MESSAGE_SIZE_MAX    65536 /* as the test configures the node */
+#define REQUEST_ID_TOO_LONG 65    /* node.h: 1..64 bytes */
 
 static const char *s_endpoint;
 
@@ -219,7 +219,8 @@ static void s_oversized(zsock_t *socket)
      * and the node must carry on. */
     zsock_t *other = s_dealer();
     zsock_set_rcvtimeo(other, 500);
-    s_send(other, 3, "huge", (size_t)4, "submit", (size_t)6, big, 2 * (size_t)MESSAGE_SIZE_MAX + 4096);
+    s_send(other, 3, "huge", (size_t)4, "submit", (size_t)6, big,
+           2 * (size_t)MESSAGE_SIZE_MAX + 4096);
     s_reply_t r = {0};
     if (s_recv(other, &r))
         printf("ok: a request past twice message_size_max: answered %s\n", r.status);
@@ -334,8 +335,7 @@ static void s_flood(const uint8_t *replay, size_t replay_size)
         nanosleep(&(struct timespec){0, 2 * 1000 * 1000}, NULL);
         for (int s = 0; s < FLOOD_SOCKETS; s++)
             for (pending[s] = 0; pending[s] < resend[s]; pending[s]++)
-                s_send(sockets[s], 3, "flood", (size_t)5, "submit", (size_t)6, replay,
-                       replay_size);
+                s_send(sockets[s], 3, "flood", (size_t)5, "submit", (size_t)6, replay, replay_size);
         if (round == FLOOD_ROUNDS_MAX - 1)
             s_fail("flood: still busy after %d rounds", FLOOD_ROUNDS_MAX);
     }
@@ -368,7 +368,8 @@ static uint64_t s_next_sequence(zsock_t *socket, const char *payer)
 static long long s_counter(const char *text, const char *name)
 {
     size_t length = strlen(name);
-    for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+    for (const char *line = text; line && *line;
+         line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
         if (strncmp(line, name, length) == 0 && line[length] == ' ')
             return strtoll(line + length + 1, NULL, 10);
     return -1;
@@ -465,8 +466,8 @@ int main(int argc, char **argv)
     long long busy = s_counter(text, "busy");
     if (busy <= 0)
         s_fail("stats: busy is %lld after the flood", busy);
-    printf("ok: stats: busy %lld, requests %lld, errors %lld\n", busy,
-           s_counter(text, "requests"), s_counter(text, "errors"));
+    printf("ok: stats: busy %lld, requests %lld, errors %lld\n", busy, s_counter(text, "requests"),
+           s_counter(text, "errors"));
     free(text);
     s_send(socket, 3, "prom", (size_t)4, "stats", (size_t)5, "prometheus", (size_t)10);
     text = s_expect(socket, "stats prometheus", "ok", "prom");

@@ -471,8 +471,7 @@ static void test_ledger_commits_are_in_the_file_for_another_connection_at_once(v
     assert_int_equal(ledger_commit(ledger, NULL), SETTLE_OK);
     assert_true(s_reader_count(reader, "SELECT count(*) FROM participants") == 41);
     sqlite3_stmt *check = NULL;
-    assert_int_equal(sqlite3_prepare_v2(reader, "PRAGMA quick_check", -1, &check, NULL),
-                     SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(reader, "PRAGMA quick_check", -1, &check, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(check), SQLITE_ROW);
     assert_string_equal((const char *)sqlite3_column_text(check, 0), "ok");
     sqlite3_finalize(check);

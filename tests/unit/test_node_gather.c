@@ -95,7 +95,7 @@ static void test_bounds(void **state)
 {
     (void)state;
     node_gather_t *gather = node_gather_new(4, 1000); /* three commands are ~300 bytes */
-    assert_true(node_gather_fits(gather, 4, 10000)); /* an empty entry takes any one submit */
+    assert_true(node_gather_fits(gather, 4, 10000));  /* an empty entry takes any one submit */
     assert_false(node_gather_fits(gather, 5, 10));
     s_add(gather, "ACMEHP", 0, 3);
     assert_false(node_gather_fits(gather, 2, 10));
@@ -120,8 +120,8 @@ static void test_histogram(void **state)
     for (uint64_t v = 1; v <= 100; v++)
         node_histogram_add(&h, v < 99 ? 3 : 5000);
     assert_int_equal(h.count, 100);
-    assert_int_equal(node_histogram_quantile(&h, 500), 4);     /* 3 is in the (2, 4] bucket */
-    assert_int_equal(node_histogram_quantile(&h, 990), 8192);  /* 5000 in (4096, 8192] */
+    assert_int_equal(node_histogram_quantile(&h, 500), 4);    /* 3 is in the (2, 4] bucket */
+    assert_int_equal(node_histogram_quantile(&h, 990), 8192); /* 5000 in (4096, 8192] */
     assert_int_equal(node_histogram_quantile(&h, 980), 4);
 }
 
