@@ -150,7 +150,7 @@ static int s_open(node_t *n, settle_error_t *error)
     /* raft_uv queues what it sends to a peer that is down until its next
      * connect attempt (then keeps the newest three) and delivers the queue
      * when the peer is back: the shorter the wait between attempts, the fewer
-     * stale messages a restarted node gets (with the default, 1 s, old
+     * stale messages reach a restarted node (with the default, 1 s, old
      * entries, and old snapshots, that make it apply and take a snapshot of
      * its own just as the leader's arrives). */
     raft_uv_set_connect_retry_delay(&n->io, NODE_CONNECT_RETRY_MS);
