@@ -228,6 +228,8 @@ static int s_step_coverage(s_run_t *run, s_line_t *line)
         known = true;
         if (day >= contract->effective_from && day <= contract->effective_to) {
             line->contract = contract;
+            if (!run->decision->contract)
+                run->decision->contract = contract;
             return SETTLE_OK;
         }
         if (day > contract->effective_to)

@@ -132,40 +132,36 @@ static json_t *s_submitted(ledger_t *ledger, const ledger_claim_t *row, settle_e
 }
 
 typedef struct {
-    const char *payer;
-    const char *contract_id;
-    int32_t date;
+    const uint8_t *hash;
     json_t *found;
 } s_contract_find_t;
 
 static int s_contract_match(const ledger_contract_t *row, void *context)
 {
     s_contract_find_t *find = context;
-    if (strcmp(row->payer, find->payer) == 0 && strcmp(row->contract_id, find->contract_id) == 0 &&
-        row->effective_from <= find->date && find->date <= row->effective_to) {
-        json_decref(find->found);
-        find->found = json_pack("{s:s, s:s, s:o}", "contract_id", row->contract_id, "version",
-                                row->version, "hash", s_hex_json(row->hash, LEDGER_HASH_SIZE));
-    }
-    return 0;
+    if (memcmp(row->hash, find->hash, LEDGER_HASH_SIZE) != 0)
+        return 0;
+    find->found = json_pack("{s:s, s:s, s:o}", "contract_id", row->contract_id, "version",
+                            row->version, "hash", s_hex_json(row->hash, LEDGER_HASH_SIZE));
+    return 1; /* the hash is unique: stop */
 }
 
-/* The contract the claim was adjudicated under: the member's plan (as
- * enrolled now) deployed in force on the claim's first date of service. */
+/* The contract that decided the claim, as its row records it
+ * (claims.contract_hash), looked up in the contracts table; null when no
+ * contract decided it (the hash is zeros).  A hash the contracts table
+ * does not hold (it cannot, in a sound ledger) is shown as such. */
 static json_t *s_contract(ledger_t *ledger, const ledger_claim_t *row)
 {
-    claim_t *claim = claim_new();
-    enrollment_member_t member;
+    static const uint8_t zeros[LEDGER_HASH_SIZE];
+    if (memcmp(row->contract_hash, zeros, LEDGER_HASH_SIZE) == 0)
+        return json_null();
     settle_error_t ignored;
-    s_contract_find_t find = {.payer = row->payer};
-    if (claim && ledger_claim_content(ledger, row, claim, &ignored) == SETTLE_OK &&
-        ledger_member_get(ledger, row->payer, claim->member_id, &member, &ignored) == SETTLE_OK) {
-        find.contract_id = member.contract;
-        find.date = claim->line_count ? claim->lines[0].service_from : 0;
-        ledger_contract_each(ledger, s_contract_match, &find, &ignored);
-    }
-    claim_destroy(&claim);
-    return find.found ? find.found : json_null();
+    s_contract_find_t find = {.hash = row->contract_hash};
+    ledger_contract_each(ledger, s_contract_match, &find, &ignored);
+    if (find.found)
+        return find.found;
+    return json_pack("{s:s, s:s, s:o}", "contract_id", "?", "version", "?", "hash",
+                     s_hex_json(row->contract_hash, LEDGER_HASH_SIZE));
 }
 
 /* The adjudicated step: totals, lines with their adjustments, changes. */

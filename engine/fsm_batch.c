@@ -143,6 +143,12 @@ static int s_adjudicate(fsm_apply_t *apply, fsm_payer_t *payer, const claim_t *c
     }
     *decided = true;
     s_decided(row, fsm->decision, original);
+    /* The contract that decided it, by its ledger id (none: zeros). */
+    for (size_t i = 0; fsm->decision->contract && i < payer->contract_count; i++)
+        if (payer->contracts[i] == fsm->decision->contract) {
+            memcpy(row->contract_hash, payer->contract_hashes[i], LEDGER_HASH_SIZE);
+            break;
+        }
     return SETTLE_OK;
 }
 

@@ -175,25 +175,14 @@ int fsm_apply_register(fsm_apply_t *apply, const command_t *command, settle_erro
 
 /* Adds a compiled contract to its payer's list; takes ownership. */
 static int s_keep_contract(fsm_t *fsm, const char *payer_id, contract_t *contract,
-                           settle_error_t *error)
+                           const uint8_t hash[LEDGER_HASH_SIZE], settle_error_t *error)
 {
     fsm_payer_t *payer = fsm_cache_payer(&fsm->cache, payer_id);
-    if (payer && payer->contract_count == payer->contract_capacity) {
-        size_t grown = payer->contract_capacity ? payer->contract_capacity * 2 : 4;
-        contract_t **bigger = settle_realloc(payer->contracts, grown * sizeof *bigger);
-        if (bigger) {
-            payer->contracts = bigger;
-            payer->contract_capacity = grown;
-        } else {
-            payer = NULL;
-        }
-    }
     if (!payer) {
         contract_destroy(&contract);
         return settle_error_set(error, SETTLE_ERR_NOMEM, "fsm: out of memory");
     }
-    payer->contracts[payer->contract_count++] = contract;
-    return SETTLE_OK;
+    return fsm_payer_add_contract(payer, contract, hash, error);
 }
 
 int fsm_apply_deploy(fsm_apply_t *apply, const command_t *command, settle_error_t *error)
@@ -237,7 +226,7 @@ int fsm_apply_deploy(fsm_apply_t *apply, const command_t *command, settle_error_
         contract_destroy(&contract);
         return rc;
     }
-    return s_keep_contract(apply->fsm, command->participant, contract, error);
+    return s_keep_contract(apply->fsm, command->participant, contract, row.hash, error);
 }
 
 int fsm_apply_enroll(fsm_apply_t *apply, const command_t *command, settle_error_t *error)

@@ -30,6 +30,7 @@
 typedef struct {
     char id[COMMAND_PARTICIPANT_ID_SIZE];
     contract_t **contracts;
+    uint8_t (*contract_hashes)[LEDGER_HASH_SIZE]; /* contracts[i]'s ledger id */
     size_t contract_count;
     size_t contract_capacity;
     enrollment_t *enrollment; /* never NULL: empty until the first enroll */
@@ -114,6 +115,12 @@ fsm_payment_result_t *fsm_results_add_payment(fsm_results_t *results);
 
 /* The payer's in-memory record, made (empty) when new; NULL on no memory. */
 fsm_payer_t *fsm_cache_payer(fsm_cache_t *cache, const char *payer);
+
+/* Adds a compiled contract and its ledger id (the SHA-256 of its YAML) to
+ * the payer's list, taking ownership of contract (destroyed on failure:
+ * SETTLE_ERR_NOMEM). */
+int fsm_payer_add_contract(fsm_payer_t *payer, contract_t *contract,
+                           const uint8_t hash[LEDGER_HASH_SIZE], settle_error_t *error);
 
 /* Rebuilds the payer's enrollment from the ledger's members. */
 int fsm_cache_reload_enrollment(fsm_cache_t *cache, ledger_t *ledger, const char *payer,

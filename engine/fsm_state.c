@@ -19,6 +19,7 @@ static void s_payer_free(fsm_payer_t *payer)
     for (size_t i = 0; i < payer->contract_count; i++)
         contract_destroy(&payer->contracts[i]);
     settle_free(payer->contracts);
+    settle_free(payer->contract_hashes);
     enrollment_destroy(&payer->enrollment);
     interp_state_destroy(&payer->state);
 }
@@ -162,24 +163,40 @@ typedef struct {
     settle_error_t *error;
 } s_load_t;
 
+int fsm_payer_add_contract(fsm_payer_t *payer, contract_t *contract,
+                           const uint8_t hash[LEDGER_HASH_SIZE], settle_error_t *error)
+{
+    if (payer->contract_count == payer->contract_capacity) {
+        size_t grown = payer->contract_capacity ? payer->contract_capacity * 2 : 4;
+        contract_t **bigger = settle_realloc(payer->contracts, grown * sizeof *bigger);
+        if (bigger)
+            payer->contracts = bigger;
+        uint8_t(*hashes)[LEDGER_HASH_SIZE] =
+            bigger ? settle_realloc(payer->contract_hashes, grown * sizeof *hashes) : NULL;
+        if (hashes)
+            payer->contract_hashes = hashes;
+        if (!bigger || !hashes) {
+            contract_destroy(&contract);
+            return settle_error_set(error, SETTLE_ERR_NOMEM, "fsm: out of memory");
+        }
+        payer->contract_capacity = grown;
+    }
+    memcpy(payer->contract_hashes[payer->contract_count], hash, LEDGER_HASH_SIZE);
+    payer->contracts[payer->contract_count++] = contract;
+    return SETTLE_OK;
+}
+
 static int s_load_contract(const ledger_contract_t *row, void *context)
 {
     s_load_t *load = context;
     fsm_payer_t *payer = fsm_cache_payer(load->cache, row->payer);
     if (!payer)
         return settle_error_set(load->error, SETTLE_ERR_NOMEM, "fsm: out of memory");
-    if (payer->contract_count == payer->contract_capacity) {
-        size_t grown = payer->contract_capacity ? payer->contract_capacity * 2 : 4;
-        contract_t **bigger = settle_realloc(payer->contracts, grown * sizeof *bigger);
-        if (!bigger)
-            return settle_error_set(load->error, SETTLE_ERR_NOMEM, "fsm: out of memory");
-        payer->contracts = bigger;
-        payer->contract_capacity = grown;
-    }
+    contract_t *contract = NULL;
     int rc = contract_load_text((const char *)row->yaml, row->yaml_size, row->contract_id,
-                                &payer->contracts[payer->contract_count], load->error, NULL, NULL);
+                                &contract, load->error, NULL, NULL);
     if (rc == SETTLE_OK)
-        payer->contract_count++;
+        rc = fsm_payer_add_contract(payer, contract, row->hash, load->error);
     return rc;
 }
 

@@ -55,12 +55,14 @@ static const char *const s_sql[LEDGER_SQL_COUNT_] = {
     [LEDGER_SQL_CLAIM_PUT] = "INSERT INTO claims (payer, claim_id, billing_npi, frequency, "
                              "related_claim_id, content_hash, entry_index, status, reason, "
                              "billed_cents, allowed_cents, paid_cents, patient_cents, net_cents, "
-                             "settlement, payment_id, voided_by, decision) VALUES (?1, ?2, ?3, "
-                             "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?17, ?14, ?15, ?16, ?18)",
+                             "settlement, payment_id, voided_by, decision, contract_hash) "
+                             "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+                             "?17, ?14, ?15, ?16, ?18, ?19)",
     [LEDGER_SQL_CLAIM_GET] = "SELECT claim_row, billing_npi, frequency, related_claim_id, "
                              "content_hash, entry_index, status, reason, billed_cents, "
                              "allowed_cents, paid_cents, patient_cents, settlement, payment_id, "
-                             "voided_by, net_cents FROM claims WHERE payer = ?1 AND claim_id = ?2",
+                             "voided_by, net_cents, contract_hash FROM claims "
+                             "WHERE payer = ?1 AND claim_id = ?2",
     [LEDGER_SQL_CLAIM_VOID] = "UPDATE claims SET voided_by = ?3 WHERE payer = ?1 AND claim_id = ?2",
     [LEDGER_SQL_CLAIM_DECISION] = "UPDATE claims SET decision = ?2 WHERE claim_row = ?1 "
                                   "AND length(decision) = 0",

@@ -333,6 +333,14 @@ void ledger_claim_filter_build(ledger_t *self)
  * Writing
  * ------------------------------------------------------------------------ */
 
+/* The bytes of the row's contract_hash column: none when no contract
+ * decided the claim (the hash all zeros). */
+static size_t s_contract_hash_size(const ledger_claim_t *row)
+{
+    static const uint8_t zeros[LEDGER_HASH_SIZE];
+    return memcmp(row->contract_hash, zeros, LEDGER_HASH_SIZE) == 0 ? 0 : LEDGER_HASH_SIZE;
+}
+
 static void s_log_claim(wire_writer_t *w, const ledger_claim_t *row, const uint8_t *decision,
                         size_t decision_size)
 {
@@ -353,6 +361,7 @@ static void s_log_claim(wire_writer_t *w, const ledger_claim_t *row, const uint8
     wire_put_uint(w, (uint64_t)row->net_cents, 8);
     wire_put_text(w, row->settlement, sizeof row->settlement);
     wire_put_bytes(w, decision, decision_size);
+    wire_put_bytes(w, row->contract_hash, s_contract_hash_size(row));
 }
 
 int ledger_claim_put_decided(ledger_t *self, ledger_claim_t *row, const interp_decision_t *decision,
@@ -384,6 +393,11 @@ int ledger_claim_put_decided(ledger_t *self, ledger_claim_t *row, const interp_d
         sqlite3_bind_blob(s, 18, self->decision.at, (int)decision_size, SQLITE_STATIC);
     else
         sqlite3_bind_zeroblob(s, 18, 0);
+    size_t contract_hash_size = s_contract_hash_size(row);
+    if (contract_hash_size)
+        sqlite3_bind_blob(s, 19, row->contract_hash, (int)contract_hash_size, SQLITE_STATIC);
+    else
+        sqlite3_bind_zeroblob(s, 19, 0);
     rc = ledger_step_done(self, s, "storing a claim", error);
     if (rc != SETTLE_OK)
         return rc;
@@ -481,6 +495,8 @@ int ledger_claim_get(ledger_t *self, const char *payer, const char *claim_id,
     ledger_column_text(s, 13, row.payment_id, sizeof row.payment_id);
     ledger_column_text(s, 14, row.voided_by, sizeof row.voided_by);
     row.net_cents = sqlite3_column_int64(s, 15);
+    if (sqlite3_column_bytes(s, 16) == LEDGER_HASH_SIZE)
+        memcpy(row.contract_hash, sqlite3_column_blob(s, 16), LEDGER_HASH_SIZE);
     sqlite3_reset(s);
     memcpy(row.payer, payer, strnlen(payer, sizeof row.payer - 1));
     memcpy(row.claim_id, claim_id, strnlen(claim_id, sizeof row.claim_id - 1));

@@ -29,6 +29,11 @@
  * Version 5: checkpoints, a node's signed word that a chain link has a
  * hash (command.h, fsm.h): the signer, the link's index (chain_index) and
  * hash, and the command that made it (entry_index, position).
+ *
+ * Version 6: claims.contract_hash, the ledger id (contracts.hash) of the
+ * contract that decided the claim; a zero-length blob when no contract
+ * did (rejected before the interpreter, or decided without reaching one:
+ * ledger.h, ledger_claim_t).  Logged with the row, so the chain covers it.
  */
 #include "ledger_internal.h"
 
@@ -75,6 +80,7 @@ const char ledger_schema_sql[] =
     "  claim_row INTEGER PRIMARY KEY, payer TEXT NOT NULL, claim_id TEXT NOT NULL,"
     "  billing_npi TEXT NOT NULL, frequency INTEGER NOT NULL,"
     "  related_claim_id TEXT NOT NULL, content_hash BLOB NOT NULL,"
+    "  contract_hash BLOB NOT NULL,"
     "  entry_index INTEGER NOT NULL, status INTEGER NOT NULL, reason TEXT NOT NULL,"
     "  billed_cents INTEGER NOT NULL, allowed_cents INTEGER NOT NULL,"
     "  paid_cents INTEGER NOT NULL, patient_cents INTEGER NOT NULL, net_cents INTEGER NOT NULL,"

@@ -78,6 +78,13 @@ typedef struct {
     int64_t patient_cents;
     uint32_t line_count;
     interp_line_t *lines; /* room for CLAIM_LINES_MAX, owned by the decision */
+    /* The contract that decided the claim: the one in force for the first
+     * line that found one (one of the contracts given to interp_adjudicate;
+     * the lines of a claim that spans a change of version may each have
+     * their own).  NULL when no line reached a contract: a claim rejected
+     * before its lines (member unknown, a correction of nothing), a void
+     * (its original's lines negated), every line out of coverage. */
+    const contract_t *contract;
 } interp_decision_t;
 
 /* Negates every amount of the decision in place, claim totals, lines and

@@ -41,7 +41,7 @@
 #include "settle/interp.h"
 
 #define LEDGER_HASH_SIZE       32
-#define LEDGER_SCHEMA_VERSION  5
+#define LEDGER_SCHEMA_VERSION  6
 #define LEDGER_ACCOUNT_ID_SIZE (16 + COMMAND_PARTICIPANT_ID_SIZE + CLAIM_NPI_SIZE)
 #define LEDGER_PAYMENT_ID_SIZE 64
 #define LEDGER_REASON_SIZE     256
@@ -281,6 +281,13 @@ typedef struct {
     uint8_t frequency;
     char related_claim_id[CLAIM_REFERENCE_SIZE];
     uint8_t content_hash[LEDGER_HASH_SIZE];
+    /* The ledger id (contracts.hash: the SHA-256 of its YAML) of the
+     * contract that decided the claim (interp_decision_t.contract).  All
+     * zeros when no contract did: a claim rejected before the interpreter,
+     * or one the interpreter decided without reaching a contract (member
+     * unknown, a correction of nothing, a void, every line out of
+     * coverage); the column then holds a zero-length blob. */
+    uint8_t contract_hash[LEDGER_HASH_SIZE];
     uint64_t entry_index;
     uint8_t status;                  /* interp_status_t */
     char reason[LEDGER_REASON_SIZE]; /* why it was rejected without a decision, or "" */

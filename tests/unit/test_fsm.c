@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "settle/hash.h"
 #include "test_world.h"
 
 /* ------------------------------------------------------------------------
@@ -210,6 +211,56 @@ static void test_fsm_void_reverses_accumulators_and_payment(void **state)
                      SETTLE_OK);
     assert_string_equal(original.voided_by, "OV-2026-0001R");
     assert_true(replacement->net_cents == replacement->paid_cents - original.paid_cents);
+}
+
+/* The contracts table's hash of the (one) deployed contract. */
+static int s_contract_hash(const ledger_contract_t *row, void *context)
+{
+    memcpy(context, row->hash, LEDGER_HASH_SIZE);
+    return SETTLE_OK;
+}
+
+static void test_fsm_claim_row_carries_the_hash_of_the_contract_that_decided_it(void **state)
+{
+    s_world_t *w = *state;
+    s_world_ready(w);
+    size_t size;
+    char *plan = s_read_file("contracts/plans/ppo.yaml", &size);
+    uint8_t expected[LEDGER_HASH_SIZE], deployed[LEDGER_HASH_SIZE], zeros[LEDGER_HASH_SIZE];
+    assert_int_equal(hash_sha256(plan, size, expected), SETTLE_OK);
+    settle_free(plan);
+    assert_int_equal(ledger_contract_each(fsm_ledger(w->fsm), s_contract_hash, deployed, NULL),
+                     SETTLE_OK);
+    assert_memory_equal(deployed, expected, LEDGER_HASH_SIZE);
+    memset(zeros, 0, sizeof zeros);
+
+    s_submit_fixtures(w);
+    ledger_claim_t row;
+    const char *decided[] = {"OV-2026-0001", "ER-7741-0093", "PT-88120"};
+    for (size_t i = 0; i < sizeof decided / sizeof decided[0]; i++) {
+        assert_int_equal(ledger_claim_get(fsm_ledger(w->fsm), PAYER, decided[i], &row), SETTLE_OK);
+        assert_memory_equal(row.contract_hash, expected, LEDGER_HASH_SIZE);
+    }
+
+    /* Rejected before the interpreter (the void of another provider's
+     * claim): no decision, and no contract - the hash is zeros (a
+     * zero-length column). */
+    s_claims_t corrections = {.count = 0, .edit = s_wrong_provider};
+    s_read_claims(&corrections, "fixtures/claims/corrections.jsonl");
+    assert_true(s_batch(w, &corrections)->accepted);
+    assert_int_equal(s_claim_result(w, "PT-88120X")->status, INTERP_STATUS_REJECTED);
+    assert_int_equal(ledger_claim_get(fsm_ledger(w->fsm), PAYER, "PT-88120X", &row), SETTLE_OK);
+    assert_memory_equal(row.contract_hash, zeros, LEDGER_HASH_SIZE);
+    interp_decision_t *decision = interp_decision_new();
+    interp_changes_t *changes = settle_malloc(sizeof *changes);
+    assert_int_equal(
+        ledger_claim_decision(fsm_ledger(w->fsm), PAYER, "PT-88120X", decision, changes, NULL),
+        SETTLE_ERR_NOT_FOUND);
+    settle_free(changes);
+    interp_decision_destroy(&decision);
+    /* The replacement was decided under the contract. */
+    assert_int_equal(ledger_claim_get(fsm_ledger(w->fsm), PAYER, "OV-2026-0001R", &row), SETTLE_OK);
+    assert_memory_equal(row.contract_hash, expected, LEDGER_HASH_SIZE);
 }
 
 /* ------------------------------------------------------------------------
@@ -667,6 +718,7 @@ int main(void)
         S_TEST(test_fsm_answers_a_duplicate_with_its_first_answer_and_no_second_transfer),
         S_TEST(test_fsm_pays_what_funds_allow_and_keeps_the_rest_payable),
         S_TEST(test_fsm_void_reverses_accumulators_and_payment),
+        S_TEST(test_fsm_claim_row_carries_the_hash_of_the_contract_that_decided_it),
         S_TEST(test_fsm_two_machines_applying_the_same_entries_have_the_same_head),
         S_TEST(test_fsm_reopened_file_rebuilds_the_same_state),
         S_TEST(test_fsm_snapshot_restored_into_a_fresh_machine_has_the_same_head),

@@ -414,6 +414,57 @@ static int64_t s_reader_count(sqlite3 *reader, const char *sql)
     return count;
 }
 
+/* claims.contract_hash: 32 bytes for a claim a contract decided, zero-length
+ * for one without (the row's hash all zeros); read back by
+ * ledger_claim_get, and part of the row's bytes in the change log. */
+static void test_ledger_claim_row_stores_the_contract_hash(void **state)
+{
+    (void)state;
+    char directory[] = "/tmp/settle-ledger-XXXXXX", path[128];
+    assert_non_null(mkdtemp(directory));
+    snprintf(path, sizeof path, "%s/ledger.db", directory);
+    ledger_t *ledger = NULL;
+    assert_int_equal(ledger_open(path, &ledger, NULL), SETTLE_OK);
+    ledger_claim_t decided = s_claim_row("C-1", 700), rejected = s_claim_row("C-2", 0);
+    memset(decided.contract_hash, 0xab, LEDGER_HASH_SIZE);
+    uint8_t digests[2][LEDGER_HASH_SIZE];
+    for (int i = 0; i < 2; i++) {
+        ledger_t *other = NULL;
+        assert_int_equal(ledger_open(":memory:", &other, NULL), SETTLE_OK);
+        ledger_claim_t row = s_claim_row("C-1", 700);
+        row.contract_hash[0] = (uint8_t)i;
+        assert_int_equal(ledger_begin(other, NULL), SETTLE_OK);
+        assert_int_equal(ledger_claim_put(other, &row, NULL), SETTLE_OK);
+        assert_int_equal(ledger_changes_digest(other, digests[i]), SETTLE_OK);
+        ledger_close(&other);
+    }
+    assert_memory_not_equal(digests[0], digests[1], LEDGER_HASH_SIZE);
+    assert_int_equal(ledger_begin(ledger, NULL), SETTLE_OK);
+    assert_int_equal(ledger_claim_put(ledger, &decided, NULL), SETTLE_OK);
+    assert_int_equal(ledger_claim_put(ledger, &rejected, NULL), SETTLE_OK);
+    assert_int_equal(ledger_commit(ledger, NULL), SETTLE_OK);
+    ledger_claim_t row;
+    assert_int_equal(ledger_claim_get(ledger, "ACMEHP", "C-1", &row), SETTLE_OK);
+    assert_memory_equal(row.contract_hash, decided.contract_hash, LEDGER_HASH_SIZE);
+    assert_int_equal(ledger_claim_get(ledger, "ACMEHP", "C-2", &row), SETTLE_OK);
+    uint8_t zeros[LEDGER_HASH_SIZE] = {0};
+    assert_memory_equal(row.contract_hash, zeros, LEDGER_HASH_SIZE);
+    sqlite3 *reader = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &reader, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_true(s_reader_count(reader, "SELECT length(contract_hash) FROM claims "
+                                       "WHERE claim_id = 'C-1'") == LEDGER_HASH_SIZE);
+    assert_true(s_reader_count(reader, "SELECT length(contract_hash) FROM claims "
+                                       "WHERE claim_id = 'C-2'") == 0);
+    sqlite3_close(reader);
+    ledger_close(&ledger);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/ledger.db-wal", directory);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/ledger.db-shm", directory);
+    unlink(path);
+    rmdir(directory);
+}
+
 /* Another connection, through SQLite's own VFS, must see every commit as
  * soon as it returns - the frames are in the file before the wal-index
  * names them - including a commit larger than the write buffer, and must
@@ -539,6 +590,7 @@ int main(void)
         cmocka_unit_test(test_ledger_sequence_window_agrees_with_a_model_of_every_number_seen),
         cmocka_unit_test(test_ledger_sequence_window_bounds),
         cmocka_unit_test(test_ledger_commits_are_in_the_file_for_another_connection_at_once),
+        cmocka_unit_test(test_ledger_claim_row_stores_the_contract_hash),
         cmocka_unit_test(test_ledger_stores_the_sequence_window_and_finds_a_provider_by_npi),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
