@@ -276,20 +276,29 @@ int command_pay_encode(const command_pay_t *value, uint8_t **bytes_out, size_t *
     return s_encode(s_put_pay, value, bytes_out, size_out);
 }
 
-int command_pay_decode(const uint8_t *bytes, size_t size, command_pay_t *value_out,
+/* A payload that is one non-empty participant id (pay, revoke); id_out is
+ * written only on success. */
+static int s_decode_id(const uint8_t *bytes, size_t size, const char *what, const char *field,
+                       const char *empty, char id_out[COMMAND_PARTICIPANT_ID_SIZE],
                        settle_error_t *error)
 {
-    wire_reader_t r = {bytes, bytes ? size : 0, 0, SETTLE_OK, "pay payload", "", error};
-    command_pay_t v;
-    memset(&v, 0, sizeof v);
-    wire_get_text(&r, "payer", v.payer, sizeof v.payer);
-    if (r.rc == SETTLE_OK && !v.payer[0])
-        wire_fail(&r, SETTLE_ERR_MISSING, "empty payer id");
+    wire_reader_t r = {bytes, bytes ? size : 0, 0, SETTLE_OK, what, "", error};
+    char id[COMMAND_PARTICIPANT_ID_SIZE] = "";
+    wire_get_text(&r, field, id, sizeof id);
+    if (r.rc == SETTLE_OK && !id[0])
+        wire_fail(&r, SETTLE_ERR_MISSING, empty);
     wire_get_end(&r);
     if (r.rc != SETTLE_OK)
         return r.rc;
-    *value_out = v;
+    memcpy(id_out, id, sizeof id);
     return SETTLE_OK;
+}
+
+int command_pay_decode(const uint8_t *bytes, size_t size, command_pay_t *value_out,
+                       settle_error_t *error)
+{
+    return s_decode_id(bytes, size, "pay payload", "payer", "empty payer id", value_out->payer,
+                       error);
 }
 
 /* ------------------------------------------------------------------------
@@ -360,17 +369,8 @@ int command_revoke_encode(const command_revoke_t *value, uint8_t **bytes_out, si
 int command_revoke_decode(const uint8_t *bytes, size_t size, command_revoke_t *value_out,
                           settle_error_t *error)
 {
-    wire_reader_t r = {bytes, bytes ? size : 0, 0, SETTLE_OK, "revoke payload", "", error};
-    command_revoke_t v;
-    memset(&v, 0, sizeof v);
-    wire_get_text(&r, "participant", v.participant, sizeof v.participant);
-    if (r.rc == SETTLE_OK && !v.participant[0])
-        wire_fail(&r, SETTLE_ERR_MISSING, "empty participant id");
-    wire_get_end(&r);
-    if (r.rc != SETTLE_OK)
-        return r.rc;
-    *value_out = v;
-    return SETTLE_OK;
+    return s_decode_id(bytes, size, "revoke payload", "participant", "empty participant id",
+                       value_out->participant, error);
 }
 
 /* ------------------------------------------------------------------------
