@@ -57,6 +57,7 @@ static int s_check_claims(fsm_apply_t *apply, const command_batch_t *batch)
 static void s_answer(fsm_claim_result_t *result, const ledger_claim_t *row, bool duplicate)
 {
     memcpy(result->claim_id, row->claim_id, sizeof result->claim_id);
+    memcpy(result->billing_npi, row->billing_npi, sizeof result->billing_npi);
     result->status = row->status;
     result->duplicate = duplicate;
     result->billed_cents = row->billed_cents;

@@ -286,16 +286,12 @@ static size_t s_hex(char *out, size_t size, const uint8_t *bytes, size_t count)
 }
 
 /* The claim answers of one batch command, each to claim.PAYER.NPI. */
-static uint64_t s_claims(node_events_t *self, fsm_t *fsm, const fsm_results_t *r,
-                         const fsm_command_result_t *c)
+static uint64_t s_claims(node_events_t *self, const fsm_results_t *r, const fsm_command_result_t *c)
 {
     uint64_t sent = 0;
     for (uint32_t i = c->claim_first; i < c->claim_first + c->claim_count; i++) {
         const fsm_claim_result_t *claim = &r->claims[i];
-        ledger_claim_t row;
-        const char *npi = "-";
-        if (ledger_claim_get(fsm_ledger(fsm), c->participant, claim->claim_id, &row) == SETTLE_OK)
-            npi = row.billing_npi;
+        const char *npi = claim->billing_npi[0] ? claim->billing_npi : "-";
         char topic[TOPIC_SIZE], body[BODY_SIZE];
         snprintf(topic, sizeof topic, "claim.%s.%s", c->participant, npi);
         int n = snprintf(
@@ -350,7 +346,7 @@ uint64_t node_events_applied(node_events_t *self, fsm_t *fsm, const fsm_results_
         const fsm_command_result_t *c = &results->commands[i];
         if (!c->accepted)
             continue;
-        sent += s_claims(self, fsm, results, c);
+        sent += s_claims(self, results, c);
         for (uint32_t k = c->payment_first; k < c->payment_first + c->payment_count; k++)
             if (results->payments[k].paid)
                 sent += s_payment(self, fsm, &results->payments[k]);

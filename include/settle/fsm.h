@@ -116,7 +116,8 @@ typedef struct {
 /* One claim's answer: the first answer again for a duplicate. */
 typedef struct {
     char claim_id[CLAIM_ID_SIZE];
-    uint8_t status; /* interp_status_t */
+    char billing_npi[CLAIM_NPI_SIZE]; /* the provider it is answered to */
+    uint8_t status;                   /* interp_status_t */
     bool duplicate;
     int64_t billed_cents;
     int64_t paid_cents;
