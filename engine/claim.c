@@ -75,6 +75,7 @@ int claim_add_line(claim_t *self, claim_line_t **line_out)
     memset(line, 0, sizeof *line);
     line->service_from = DATE_NONE;
     line->service_to = DATE_NONE;
+    line->patient_age = CLAIM_AGE_NONE;
     *line_out = line;
     return SETTLE_OK;
 }
@@ -307,7 +308,8 @@ static bool s_header_equal(const claim_t *a, const claim_t *b)
 {
     if (a->kind != b->kind || a->frequency != b->frequency ||
         a->patient_birth_date != b->patient_birth_date || a->patient_sex != b->patient_sex ||
-        a->created != b->created ||
+        a->created != b->created || a->phi_size != b->phi_size ||
+        memcmp(a->phi, b->phi, a->phi_size) != 0 ||
         a->total_charge_cents != b->total_charge_cents ||
         a->diagnosis_count != b->diagnosis_count || a->other_payer_count != b->other_payer_count ||
         a->line_count != b->line_count)
@@ -320,7 +322,15 @@ static bool s_header_equal(const claim_t *a, const claim_t *b)
                               a->original_claim_number,
                               a->prior_authorization,
                               a->place_of_service,
-                              a->bill_type};
+                              a->bill_type,
+                              a->patient.last_name,
+                              a->patient.first_name,
+                              a->patient.middle_name,
+                              a->patient.address_1,
+                              a->patient.address_2,
+                              a->patient.city,
+                              a->patient.state,
+                              a->patient.postal_code};
     const char *fields_b[] = {b->claim_id,
                               b->payer_id,
                               b->billing_npi,
@@ -329,7 +339,15 @@ static bool s_header_equal(const claim_t *a, const claim_t *b)
                               b->original_claim_number,
                               b->prior_authorization,
                               b->place_of_service,
-                              b->bill_type};
+                              b->bill_type,
+                              b->patient.last_name,
+                              b->patient.first_name,
+                              b->patient.middle_name,
+                              b->patient.address_1,
+                              b->patient.address_2,
+                              b->patient.city,
+                              b->patient.state,
+                              b->patient.postal_code};
     for (size_t i = 0; i < sizeof fields_a / sizeof fields_a[0]; i++)
         if (strcmp(fields_a[i], fields_b[i]) != 0)
             return false;
@@ -351,7 +369,7 @@ static bool s_line_equal(const claim_line_t *x, const claim_line_t *y)
         strcmp(x->revenue_code, y->revenue_code) != 0 || strcmp(x->ndc, y->ndc) != 0 ||
         strcmp(x->place_of_service, y->place_of_service) != 0 || x->units_milli != y->units_milli ||
         x->charge_cents != y->charge_cents || x->service_from != y->service_from ||
-        x->service_to != y->service_to ||
+        x->service_to != y->service_to || x->patient_age != y->patient_age ||
         memcmp(x->diagnosis_pointers, y->diagnosis_pointers, sizeof x->diagnosis_pointers) != 0)
         return false;
     for (int i = 0; i < CLAIM_MODIFIERS_MAX; i++)

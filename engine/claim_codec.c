@@ -1,5 +1,5 @@
 /*
- * claim_codec.c - the canonical binary encoding of a claim (version 2).
+ * claim_codec.c - the canonical binary encoding of a claim (version 3).
  *
  * One function per direction walks the fields in the one order below; the
  * writer and the reader share the same value checks so that everything the
@@ -9,17 +9,24 @@
  *   u8:kind u8:frequency u8:patient_sex
  *   str:claim_id str:payer_id str:billing_npi str:rendering_npi str:member_id
  *   i32:patient_birth_date i32:created
+ *   str:last_name str:first_name str:middle_name str:address_1 str:address_2
+ *   str:city str:state str:postal_code u16:phi_size phi_size x u8:phi
  *   str:original_claim_number str:prior_authorization str:place_of_service str:bill_type
  *   i64:total_charge_cents
  *   u8:diagnosis_count  { str:code }
  *   u8:other_payer_count { str:payer_id u8:responsibility i64:paid_cents }
  *   u16:line_count { str:procedure_code 4 x str:modifier str:revenue_code str:ndc
  *                    str:place_of_service i64:units_milli i64:charge_cents
- *                    i32:service_from i32:service_to 4 x u8:diagnosis_pointer }
+ *                    i32:service_from i32:service_to 4 x u8:diagnosis_pointer
+ *                    i16:patient_age }
  *   u16:cob_count { u8:kind u8:payer u16:line str:group str:reason i64:amount_cents }
  *
  * str is u16 big-endian length + bytes (no NUL); integers are big-endian,
  * signed ones in two's complement.
+ *
+ * Version 3 added the patient block, the sealed identifiers (phi.h) and
+ * each line's patient age; a version 2 encoding is refused, not read
+ * without them, so that one claim keeps one encoding.
  */
 #include "settle/claim_codec.h"
 
@@ -31,8 +38,8 @@
 
 static const uint8_t s_magic[4] = {'S', 'C', 'L', 'M'};
 
-/* The fewest bytes a line takes: nine empty texts and 28 bytes of numbers. */
-#define CLAIM_CODEC_LINE_SIZE_MIN (9 * 2 + 8 + 8 + 4 + 4 + CLAIM_POINTERS_MAX)
+/* The fewest bytes a line takes: nine empty texts and 30 bytes of numbers. */
+#define CLAIM_CODEC_LINE_SIZE_MIN (9 * 2 + 8 + 8 + 4 + 4 + CLAIM_POINTERS_MAX + 2)
 
 /* ------------------------------------------------------------------------
  * Checks shared by both directions
@@ -46,6 +53,12 @@ static bool s_kind_ok(char kind)
 static bool s_sex_ok(char sex)
 {
     return sex == CLAIM_SEX_FEMALE || sex == CLAIM_SEX_MALE || sex == CLAIM_SEX_UNKNOWN;
+}
+
+/* Whole years, or CLAIM_AGE_NONE. */
+static bool s_age_ok(int16_t age)
+{
+    return age == CLAIM_AGE_NONE || (age >= 0 && age <= 200);
 }
 
 static bool s_frequency_ok(uint8_t frequency)
@@ -78,6 +91,26 @@ static void s_put_line(wire_writer_t *w, const claim_line_t *line)
     wire_put_uint(w, (uint32_t)line->service_from, 4);
     wire_put_uint(w, (uint32_t)line->service_to, 4);
     wire_put(w, line->diagnosis_pointers, CLAIM_POINTERS_MAX);
+    if (!s_age_ok(line->patient_age))
+        w->ok = false;
+    wire_put_uint(w, (uint16_t)line->patient_age, 2);
+}
+
+static void s_put_patient(wire_writer_t *w, const claim_t *c)
+{
+    const claim_patient_t *p = &c->patient;
+    PUT_TEXT(w, p->last_name);
+    PUT_TEXT(w, p->first_name);
+    PUT_TEXT(w, p->middle_name);
+    PUT_TEXT(w, p->address_1);
+    PUT_TEXT(w, p->address_2);
+    PUT_TEXT(w, p->city);
+    PUT_TEXT(w, p->state);
+    PUT_TEXT(w, p->postal_code);
+    if (c->phi_size > CLAIM_PHI_SIZE_MAX)
+        w->ok = false;
+    wire_put_uint(w, c->phi_size, 2);
+    wire_put(w, c->phi, c->phi_size <= CLAIM_PHI_SIZE_MAX ? c->phi_size : 0);
 }
 
 static void s_put_claim(wire_writer_t *w, const claim_t *c)
@@ -99,6 +132,7 @@ static void s_put_claim(wire_writer_t *w, const claim_t *c)
     PUT_TEXT(w, c->member_id);
     wire_put_uint(w, (uint32_t)c->patient_birth_date, 4);
     wire_put_uint(w, (uint32_t)c->created, 4);
+    s_put_patient(w, c);
     PUT_TEXT(w, c->original_claim_number);
     PUT_TEXT(w, c->prior_authorization);
     PUT_TEXT(w, c->place_of_service);
@@ -212,6 +246,34 @@ static void s_get_line(wire_reader_t *r, claim_line_t *line)
     const uint8_t *pointers = wire_take(r, CLAIM_POINTERS_MAX);
     if (pointers)
         memcpy(line->diagnosis_pointers, pointers, CLAIM_POINTERS_MAX);
+    r->field = "line patient_age";
+    line->patient_age = (int16_t)(uint16_t)wire_get_uint(r, 2);
+    if (r->rc == SETTLE_OK && !s_age_ok(line->patient_age))
+        wire_fail(r, SETTLE_ERR_CORRUPT, "not a number of years (0 to 200, or -1)");
+}
+
+static void s_get_patient(wire_reader_t *r, claim_t *c)
+{
+    claim_patient_t *p = &c->patient;
+    GET_TEXT(r, "patient last_name", p->last_name);
+    GET_TEXT(r, "patient first_name", p->first_name);
+    GET_TEXT(r, "patient middle_name", p->middle_name);
+    GET_TEXT(r, "patient address_1", p->address_1);
+    GET_TEXT(r, "patient address_2", p->address_2);
+    GET_TEXT(r, "patient city", p->city);
+    GET_TEXT(r, "patient state", p->state);
+    GET_TEXT(r, "patient postal_code", p->postal_code);
+    r->field = "phi";
+    uint32_t size = (uint32_t)wire_get_uint(r, 2);
+    if (r->rc == SETTLE_OK && size > CLAIM_PHI_SIZE_MAX) {
+        wire_fail(r, SETTLE_ERR_CORRUPT, "sealed identifiers longer than a claim holds");
+        return;
+    }
+    const uint8_t *phi = wire_take(r, size);
+    if (phi) {
+        memcpy(c->phi, phi, size);
+        c->phi_size = (uint16_t)size;
+    }
 }
 
 static void s_get_header(wire_reader_t *r, claim_t *c)
@@ -221,7 +283,7 @@ static void s_get_header(wire_reader_t *r, claim_t *c)
     if (magic && memcmp(magic, s_magic, sizeof s_magic) != 0)
         wire_fail(r, SETTLE_ERR_CORRUPT, "not a claim encoding (no SCLM mark)");
     if (wire_get_uint(r, 2) != CLAIM_CODEC_VERSION)
-        wire_fail(r, SETTLE_ERR_VERSION, "version is not 2 (version 1 was never released)");
+        wire_fail(r, SETTLE_ERR_VERSION, "version is not 3 (a version 2 encoding has no patient block)");
     r->field = "kind, frequency and sex";
     c->kind = (char)wire_get_uint(r, 1);
     c->frequency = (uint8_t)wire_get_uint(r, 1);
@@ -237,6 +299,7 @@ static void s_get_header(wire_reader_t *r, claim_t *c)
     c->patient_birth_date = s_get_i32(r);
     r->field = "created";
     c->created = s_get_i32(r);
+    s_get_patient(r, c);
     GET_TEXT(r, "original_claim_number", c->original_claim_number);
     GET_TEXT(r, "prior_authorization", c->prior_authorization);
     GET_TEXT(r, "place_of_service", c->place_of_service);

@@ -37,6 +37,16 @@
 #define CLAIM_MODIFIER_SIZE  3
 #define CLAIM_REVENUE_SIZE   5  /* four digits */
 #define CLAIM_NDC_SIZE       12 /* eleven digits, 5-4-2 without hyphens */
+#define CLAIM_LAST_NAME_SIZE   61 /* NM1 03 */
+#define CLAIM_FIRST_NAME_SIZE  36 /* NM1 04 */
+#define CLAIM_MIDDLE_NAME_SIZE 26 /* NM1 05 */
+#define CLAIM_ADDRESS_SIZE     56 /* N3 01, N3 02 */
+#define CLAIM_CITY_SIZE        31 /* N4 01 */
+#define CLAIM_STATE_SIZE       3  /* N4 02 */
+#define CLAIM_POSTAL_SIZE      16 /* N4 03 */
+#define CLAIM_PHI_SIZE_MAX     512 /* a sealed envelope of the identifiers (phi.h) */
+
+#define CLAIM_AGE_NONE (-1) /* claim_line_t.patient_age: not given */
 
 #define CLAIM_DIAGNOSES_MAX    25 /* 837I: principal + 24 others */
 #define CLAIM_MODIFIERS_MAX    4
@@ -101,7 +111,28 @@ typedef struct {
     int32_t service_from;                    /* date.h day numbers; from == to for one day */
     int32_t service_to;
     uint8_t diagnosis_pointers[CLAIM_POINTERS_MAX]; /* 1-based into diagnoses; 0 = unused */
+    int16_t patient_age; /* whole years on service_from, or CLAIM_AGE_NONE: set when the claim
+                            is protected (phi.h), which takes the birth date away */
 } claim_line_t;
+
+/*
+ * Who the patient is, beyond the member id and birth date: direct
+ * identifiers the interpreter never reads.  Adapters fill it from the 837's
+ * patient (loop 2010CA) or, when the subscriber is the patient, subscriber
+ * (2010BA) name and address, or from FHIR's Patient.  On the shared ledger
+ * it is always empty: phi.h seals it, with the member id and birth date,
+ * into claim_t.phi before a claim leaves its payer.
+ */
+typedef struct {
+    char last_name[CLAIM_LAST_NAME_SIZE];
+    char first_name[CLAIM_FIRST_NAME_SIZE];
+    char middle_name[CLAIM_MIDDLE_NAME_SIZE];
+    char address_1[CLAIM_ADDRESS_SIZE];
+    char address_2[CLAIM_ADDRESS_SIZE];
+    char city[CLAIM_CITY_SIZE];
+    char state[CLAIM_STATE_SIZE];
+    char postal_code[CLAIM_POSTAL_SIZE];
+} claim_patient_t;
 
 typedef struct {
     char kind;                    /* claim_kind_t */
@@ -114,6 +145,7 @@ typedef struct {
     int32_t patient_birth_date;                       /* DATE_NONE when not sent */
     int32_t created; /* the day the submitter made it: 837 BHT04, FHIR Claim.created; or DATE_NONE */
     char patient_sex;                                 /* claim_sex_t */
+    claim_patient_t patient;                          /* names and address; see above */
     char original_claim_number[CLAIM_REFERENCE_SIZE]; /* REF*F8, for frequency 7 and 8 */
     char prior_authorization[CLAIM_REFERENCE_SIZE];   /* REF*G1 */
     char place_of_service[CLAIM_PLACE_SIZE];          /* professional: CLM05-1 */
@@ -129,6 +161,11 @@ typedef struct {
     uint32_t cob_count;  /* in file order: by payer, the claim's then each line's */
     uint32_t cob_capacity;
     claim_cob_t *cob; /* owned by the claim; NULL until the first */
+    /* The sealed identifiers (phi.h): empty on a claim in the clear; on a
+     * protected claim member_id is then a pseudonymous member key, and the
+     * birth date and patient block are empty. */
+    uint16_t phi_size;
+    uint8_t phi[CLAIM_PHI_SIZE_MAX];
 } claim_t;
 
 /* A new, empty claim (kind professional, frequency 1, sex unknown, no birth

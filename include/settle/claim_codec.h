@@ -15,7 +15,8 @@
  * The field order is spelled out once, in claim_codec.c.  A change to the
  * layout is a new version number, and from the first release on old
  * versions stay decodable.  Version 2 added the coordination of benefits
- * records; version 1 never left development, so it is refused.
+ * records; version 1 never left development, so it is refused; version 3 added the
+ * patient block, the sealed identifiers (phi.h) and each line's age.
  */
 #ifndef SETTLE_CLAIM_CODEC_H
 #define SETTLE_CLAIM_CODEC_H
@@ -26,7 +27,7 @@
 #include "settle/claim.h"
 #include "settle/error.h"
 
-#define CLAIM_CODEC_VERSION 2
+#define CLAIM_CODEC_VERSION 3
 #define CLAIM_HASH_SIZE     32 /* SHA-256 */
 
 /* The exact number of bytes claim_encode_into writes for this claim. */

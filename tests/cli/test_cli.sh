@@ -28,7 +28,7 @@ expect 0 "hashes of the samples" -- "$settle" show --hashes $samples
 cmp -s "$tmp/out" fixtures/expected/show-hashes.txt || fail "hashes differ from fixtures/expected/show-hashes.txt"
 
 expect 0 "standard input" -- sh -c "\"$settle\" show --hashes - < fixtures/claims/office-visit.json"
-contains "$tmp/out" "1d4ad347fabd047253824a1af97ea93cd6621ca45eaa44fcf4a192a5c8b23a8f  OV-2026-0001  -"
+contains "$tmp/out" "68375f3753d4e1320d75d25e8316f9f5fc0633bc8423a8200adf6971eafabec1  OV-2026-0001  -"
 
 expect 1 "a missing file" -- "$settle" show fixtures/no-such-file.json
 contains "$tmp/err" "settle: fixtures/no-such-file.json: cannot open: No such file or directory"

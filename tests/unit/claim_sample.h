@@ -29,6 +29,16 @@ static inline int sample_fill_claim(claim_t *c)
     rc |= date_from_ymd(1968, 4, 12, &c->patient_birth_date);
     rc |= date_from_ymd(2026, 10, 2, &c->created);
     c->patient_sex = CLAIM_SEX_FEMALE;
+    rc |= SAMPLE_TEXT(c->patient.last_name, "ALVAREZ");
+    rc |= SAMPLE_TEXT(c->patient.first_name, "MARIA");
+    rc |= SAMPLE_TEXT(c->patient.middle_name, "L");
+    rc |= SAMPLE_TEXT(c->patient.address_1, "12 MAIN ST");
+    rc |= SAMPLE_TEXT(c->patient.address_2, "APT 4");
+    rc |= SAMPLE_TEXT(c->patient.city, "SPRINGFIELD");
+    rc |= SAMPLE_TEXT(c->patient.state, "IL");
+    rc |= SAMPLE_TEXT(c->patient.postal_code, "62701");
+    c->phi_size = 8; /* opaque to the claim: bytes phi.h would seal */
+    memcpy(c->phi, "SPHI\x01\x02\x03\x04", 8);
     rc |= SAMPLE_TEXT(c->original_claim_number, "PAYER-ICN-7788");
     rc |= SAMPLE_TEXT(c->prior_authorization, "PA-55190");
     rc |= SAMPLE_TEXT(c->place_of_service, "21");
@@ -62,6 +72,7 @@ static inline int sample_fill_claim(claim_t *c)
     line->service_to = line->service_from;
     line->diagnosis_pointers[0] = 1;
     line->diagnosis_pointers[1] = 3;
+    line->patient_age = 58;
 
     rc |= claim_add_line(c, &line);
     if (rc)
@@ -73,6 +84,7 @@ static inline int sample_fill_claim(claim_t *c)
     rc |= date_from_ymd(2026, 9, 28, &line->service_from);
     rc |= date_from_ymd(2026, 9, 30, &line->service_to);
     line->diagnosis_pointers[0] = 2;
+    line->patient_age = 58;
     c->total_charge_cents = 185000 + 3475;
 
     /* What the primary payer did: a claim-level adjustment, and on line 1

@@ -61,12 +61,15 @@ static void s_fill_minimal(claim_t *c)
 static void test_codec_writes_the_documented_layout_big_endian(void **state)
 {
     static const uint8_t expected[] = {
-        'S', 'C', 'L', 'M', 0,   2,              /* mark, version 2 */
+        'S', 'C', 'L', 'M', 0,   3,              /* mark, version 3 */
         'P', 1,   'U',                           /* kind, frequency, sex */
         0,   2,   'C', '1', 0,   1,   'P',       /* claim_id, payer_id */
         0,   0,   0,   0,   0,   0,              /* billing_npi, rendering_npi, member_id */
         0,   0,   0,   0,                        /* birth date day 0 */
         0x80, 0,  0,   0,                        /* created: none (DATE_NONE) */
+        0,   0,   0,   0,   0,   0,   0,   0,    /* patient: names, */
+        0,   0,   0,   0,   0,   0,   0,   0,    /* address, city, state, postal code */
+        0,   0,                                  /* no sealed identifiers */
         0,   0,   0,   0,   0,   0,   0,   0,    /* four empty references */
         0,   0,   0,   0,   0,   0,   1,   2,    /* total 258 cents */
         0,   0,                                  /* no diagnoses, no other payers */
@@ -78,6 +81,7 @@ static void test_codec_writes_the_documented_layout_big_endian(void **state)
         0,   0,   0,   0,   0,   0,   1,   2,    /* 258 cents */
         0,   0,   0,   1,   0,   0,   0,   2,    /* days 1 and 2 */
         1,   0,   0,   0,                        /* pointers */
+        0xff, 0xff,                              /* patient age: none */
         0,   0};                                 /* no coordination of benefits records */
     claim_t *claim = claim_new();
     s_fill_minimal(claim);
@@ -155,7 +159,7 @@ static void test_codec_hash_is_sha256_of_the_encoding_and_pinned(void **state)
      * needs a new CLAIM_CODEC_VERSION, not a new pin. */
     char hex[HASH_SHA256_HEX_SIZE];
     hash_to_hex(hash, sizeof hash, hex);
-    assert_string_equal(hex, "7175f3b3289797cbcfdc5b442ddad8ac767aecc6f90de2c7b2b7147a58d32286");
+    assert_string_equal(hex, "9699aea69d453b69129d963d237cc712373e1ebeea6fdf708cf2055abf602092");
 }
 
 static void test_codec_refuses_every_truncation(void **state)
@@ -179,14 +183,14 @@ static void test_codec_refuses_trailing_bytes_bad_mark_and_other_versions(void *
     uint8_t *copy = malloc(f->size + 1);
     memcpy(copy, f->bytes, f->size);
     copy[f->size] = 0;
-    assert_int_equal(f->size, 391); /* 334 + 2 + three records of 20, 16 and 19 */
+    assert_int_equal(f->size, 467); /* 410 + 2 + three records of 20, 16 and 19 */
     settle_error_t error;
     claim_t *claim = claim_new();
     assert_int_equal(claim_decode_into(claim, copy, f->size + 1, &error), SETTLE_ERR_CORRUPT);
-    assert_string_equal(error.message, "claim encoding, byte 391, end: bytes after the last record");
-    copy[5] = 1;
+    assert_string_equal(error.message, "claim encoding, byte 467, end: bytes after the last record");
+    copy[5] = 2; /* version 2: no patient block */
     assert_int_equal(claim_decode_into(claim, copy, f->size, &error), SETTLE_ERR_VERSION);
-    copy[5] = 2;
+    copy[5] = 3;
     copy[0] = 'X';
     assert_int_equal(claim_decode_into(claim, copy, f->size, &error), SETTLE_ERR_CORRUPT);
     copy[0] = 'S';
