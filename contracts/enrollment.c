@@ -124,9 +124,9 @@ static int s_member_key(s_reader_t *reader, yaml_node_t *key, yaml_node_t *value
     else if (s_is(key, "contract"))
         rc = s_text(reader, value, member->contract, sizeof member->contract), *seen |= 2;
     else if (s_is(key, "birth_date"))
-        rc = s_date(reader, value, &member->birth_date), *seen |= 4;
+        rc = s_date(reader, value, &member->birth_date);
     else if (s_is(key, "coverage"))
-        rc = s_coverage(reader, value, member), *seen |= 8;
+        rc = s_coverage(reader, value, member), *seen |= 4;
     else if (s_is(key, "sex")) {
         rc = s_text(reader, value, sex, sizeof sex);
         if (rc == SETTLE_OK && sex[0] != 'F' && sex[0] != 'M' && sex[0] != 'U')
@@ -141,12 +141,15 @@ static int s_member_key(s_reader_t *reader, yaml_node_t *key, yaml_node_t *value
 
 static int s_member(s_reader_t *reader, yaml_node_t *node, enrollment_member_t *member)
 {
-    static const char *const required[] = {"id", "contract", "birth_date", "coverage"};
+    /* birth_date is not required: a protected enrollment (phi.h) leaves it
+     * out, and the age comes from each claim line instead. */
+    static const char *const required[] = {"id", "contract", "coverage"};
     if (node->type != YAML_MAPPING_NODE)
         return s_fail(reader, node->start_mark, SETTLE_ERR_SYNTAX, "member: expected a mapping");
     memset(member, 0, sizeof *member);
     member->sex = CLAIM_SEX_UNKNOWN;
     member->coverage_to = INT32_MAX;
+    member->birth_date = DATE_NONE;
     unsigned seen = 0;
     for (yaml_node_pair_t *pair = node->data.mapping.pairs.start;
          pair < node->data.mapping.pairs.top; pair++) {
@@ -157,7 +160,7 @@ static int s_member(s_reader_t *reader, yaml_node_t *node, enrollment_member_t *
         if (rc != SETTLE_OK)
             return rc;
     }
-    for (unsigned bit = 0; bit < 4; bit++)
+    for (unsigned bit = 0; bit < 3; bit++)
         if (!(seen & (1u << bit)))
             return s_fail(reader, node->start_mark, SETTLE_ERR_MISSING,
                           "missing required key \"%s\" in member", required[bit]);

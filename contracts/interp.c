@@ -286,6 +286,20 @@ static bool s_diagnosis_ok(const s_run_t *run, const s_line_t *line,
     return false;
 }
 
+/* The patient's age on the line's first day of service: from the member's
+ * birth date when enrollment gave one; on the shared ledger, where birth
+ * dates are sealed (phi.h), the age the payer's client put on the line. */
+static bool s_patient_age(const s_run_t *run, const s_line_t *line, int *age_out)
+{
+    if (run->member->birth_date != DATE_NONE)
+        return date_age_years(run->member->birth_date, line->in->service_from, age_out) ==
+               SETTLE_OK;
+    if (line->in->patient_age == CLAIM_AGE_NONE)
+        return false;
+    *age_out = line->in->patient_age;
+    return true;
+}
+
 /* Age (6), sex (7), diagnosis (11). */
 static int s_step_edits(s_run_t *run, s_line_t *line)
 {
@@ -296,8 +310,7 @@ static int s_step_edits(s_run_t *run, s_line_t *line)
         int age = -1;
         if (!contract_codes_match_key(contract, &edit->codes, code, line->code_key))
             continue;
-        if (date_age_years(run->member->birth_date, line->in->service_from, &age) != SETTLE_OK ||
-            age < edit->age_years_min || age > edit->age_years_max) {
+        if (!s_patient_age(run, line, &age) || age < edit->age_years_min || age > edit->age_years_max) {
             s_deny(line, "6");
             return SETTLE_OK;
         }
@@ -400,7 +413,7 @@ static int s_step_rules(s_run_t *run, s_line_t *line)
                                    .sex = run->member->sex, .age_years = -1};
     if (contract->rule_program.fields_used & (1u << CONTRACT_RULE_FIELD_MEMBER_AGE)) {
         int age;
-        if (date_age_years(run->member->birth_date, line->in->service_from, &age) == SETTLE_OK)
+        if (s_patient_age(run, line, &age))
             input.age_years = age;
     }
     for (uint32_t i = 0; i < contract->rules_count; i++) {

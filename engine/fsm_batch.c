@@ -4,7 +4,8 @@
  * by one transfer.
  *
  * A batch is checked whole before any claim is applied (every claim must
- * decode, be well formed and name the batch's payer), so a batch is either
+ * decode, be well formed, carry no patient identifier in the clear (phi.h)
+ * and name the batch's payer), so a batch is either
  * refused whole or every claim in it gets an answer.  A claim id the payer
  * has already submitted gets its first answer again and moves no money.
  *
@@ -43,7 +44,8 @@ static int s_check_claims(fsm_apply_t *apply, const command_batch_t *batch)
         claim_t *claim = s_slot(apply->fsm, i);
         settle_error_clear(&problem);
         if (claim_decode_into(claim, bytes, size, &problem) != SETTLE_OK ||
-            claim_validate(claim, &problem) != SETTLE_OK)
+            claim_validate(claim, &problem) != SETTLE_OK ||
+            phi_check_claim(claim, &problem) != SETTLE_OK)
             return fsm_reject(apply, problem.code, "claim %" PRIu32 " of the batch: %s", i + 1,
                               problem.message);
         if (strcmp(claim->payer_id, batch->payer) != 0)

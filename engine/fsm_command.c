@@ -229,6 +229,25 @@ int fsm_apply_deploy(fsm_apply_t *apply, const command_t *command, settle_error_
     return s_keep_contract(apply->fsm, command->participant, contract, row.hash, error);
 }
 
+/* Least knowledge on the ledger (phi.h): members are enrolled by member
+ * key, without their birth dates. */
+static int s_check_protected(fsm_apply_t *apply, const enrollment_t *enrollment)
+{
+    for (size_t i = 0; i < enrollment_count(enrollment); i++) {
+        const enrollment_member_t *member = enrollment_member(enrollment, i);
+        const char *clear = !phi_is_member_key(member->id)       ? "its id is not a member key"
+                            : !phi_is_member_key(member->family) ? "its family is not a member key"
+                            : member->birth_date != DATE_NONE    ? "it carries a birth date"
+                                                                 : NULL;
+        if (clear)
+            return fsm_reject(apply, SETTLE_ERR_INVALID,
+                              "enrollment member %zu: %s (mk and 32 hex digits); a payer's client "
+                              "protects an enrollment before submitting (settle submit --phi FILE)",
+                              i + 1, clear);
+    }
+    return SETTLE_OK;
+}
+
 int fsm_apply_enroll(fsm_apply_t *apply, const command_t *command, settle_error_t *error)
 {
     command_text_t text;
@@ -244,6 +263,11 @@ int fsm_apply_enroll(fsm_apply_t *apply, const command_t *command, settle_error_
         char where[SETTLE_ERROR_MESSAGE_SIZE];
         settle_error_format(&problem, where, sizeof where);
         return fsm_reject(apply, rc, "%s", where);
+    }
+    rc = s_check_protected(apply, enrollment);
+    if (rc != SETTLE_OK) {
+        enrollment_destroy(&enrollment);
+        return rc;
     }
     for (size_t i = 0; rc == SETTLE_OK && i < enrollment_count(enrollment); i++)
         rc = ledger_member_put(apply->fsm->ledger, command->participant,

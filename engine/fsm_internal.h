@@ -17,6 +17,8 @@
 #include "settle/enrollment.h"
 #include "settle/fsm.h"
 #include "settle/interp_state.h"
+#include "settle/date.h"
+#include "settle/phi.h"
 
 #define FSM_MS_PER_DAY 86400000u
 

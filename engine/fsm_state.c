@@ -106,7 +106,8 @@ static int s_member_yaml(const char *payer, const enrollment_member_t *m, void *
     wire_writer_t *w = context;
     char from[DATE_TEXT_SIZE], to[DATE_TEXT_SIZE], birth[DATE_TEXT_SIZE], sex[2] = {m->sex, 0};
     if (date_format_iso(m->coverage_from, from, sizeof from) != SETTLE_OK ||
-        date_format_iso(m->birth_date, birth, sizeof birth) != SETTLE_OK)
+        (m->birth_date != DATE_NONE &&
+         date_format_iso(m->birth_date, birth, sizeof birth) != SETTLE_OK))
         return SETTLE_ERR_CORRUPT;
     s_append(w, "  - {id: ");
     s_append_quoted(w, m->id);
@@ -114,8 +115,10 @@ static int s_member_yaml(const char *payer, const enrollment_member_t *m, void *
     s_append_quoted(w, m->family);
     s_append(w, ", contract: ");
     s_append_quoted(w, m->contract);
-    s_append(w, ", birth_date: ");
-    s_append(w, birth);
+    if (m->birth_date != DATE_NONE) {
+        s_append(w, ", birth_date: ");
+        s_append(w, birth);
+    }
     s_append(w, ", sex: ");
     s_append(w, sex);
     s_append(w, ", coverage: {from: ");

@@ -7,9 +7,12 @@
  *     - id: ACM100234501        # the member id as claims carry it (NM1*IL09)
  *       family: ACM1002345      # members of one family share family accumulators
  *       contract: ACME-PPO-2026 # a contract id
- *       birth_date: 1968-04-12
+ *       birth_date: 1968-04-12  # may be left out: the age then comes from claim lines
  *       sex: F                  # F, M or U
  *       coverage: {from: 2026-01-01, to: 2026-12-31}   # "to" may be left out
+ *
+ * On the shared ledger an enrollment is protected (phi.h): ids and families
+ * are member keys and birth dates are left out.
  *
  * The loaded list is immutable and sorted by member id; lookups bisect it.
  */
@@ -29,7 +32,8 @@ typedef struct {
     char id[CLAIM_MEMBER_ID_SIZE];
     char family[CLAIM_MEMBER_ID_SIZE]; /* the member's own id when not given */
     char contract[CONTRACT_ID_SIZE];
-    int32_t birth_date;    /* date.h day number */
+    int32_t birth_date;    /* date.h day number; DATE_NONE when not given (on the shared
+                              ledger, always: phi.h) */
     char sex;              /* claim_sex_t */
     int32_t coverage_from; /* first covered day */
     int32_t coverage_to;   /* last covered day; INT32_MAX when open-ended */
