@@ -447,6 +447,26 @@ static void test_keys_rotation_without_a_valid_proof_changes_nothing(void **stat
     s_assert_key(w, PAYER, new_key);
     sign_key_destroy(&w->payer_key);
     w->payer_key = new_key;
+
+    /* An auditor's replay, every signature checked, refuses the same
+     * rotates and ends on the same head and key. */
+    fsm_t *auditor = NULL;
+    fsm_results_t *results = fsm_results_new();
+    assert_int_equal(fsm_open(":memory:", &auditor, NULL), SETTLE_OK);
+    fsm_verify_signatures(auditor, true);
+    for (size_t i = 0; i < w->log_count; i++)
+        assert_int_equal(fsm_apply(auditor, w->log[i], w->log_sizes[i], results, NULL), SETTLE_OK);
+    uint64_t index_a, index_b;
+    uint8_t hash_a[FSM_HASH_SIZE], hash_b[FSM_HASH_SIZE];
+    fsm_head(w->fsm, &index_a, hash_a);
+    fsm_head(auditor, &index_b, hash_b);
+    assert_int_equal(index_a, index_b);
+    assert_memory_equal(hash_a, hash_b, FSM_HASH_SIZE);
+    ledger_participant_t row;
+    assert_int_equal(ledger_participant_get(fsm_ledger(auditor), PAYER, &row), SETTLE_OK);
+    assert_memory_equal(row.public_key, new_public, SIGN_PUBLIC_KEY_SIZE);
+    fsm_results_destroy(&results);
+    fsm_destroy(&auditor);
 }
 
 static void test_keys_rotation_refuses_a_proof_by_another_key_or_for_another_rotation(void **state)
