@@ -50,38 +50,113 @@ static int s_claim(const claim_t *claim, void *context)
     return 0;
 }
 
-/* A rotate payload: the signer and the key in key_path (64 hex digits, as
- * settle keygen writes FILE.pub). */
-static int s_rotate_payload(const char *signer, const char *key_path, uint8_t **payload_out,
-                            size_t *size_out)
+/* The public key in path's file (64 hex digits, as settle keygen writes
+ * FILE.pub); an exit code, the reason printed. */
+static int s_read_public(const char *path, uint8_t public_key_out[SIGN_PUBLIC_KEY_SIZE])
 {
     char *text = NULL;
     size_t size = 0;
-    if (cli_read_file(key_path, &text, &size) != 0)
+    if (cli_read_file(path, &text, &size) != 0)
         return CLI_EXIT_FAILURE;
     while (size > 0 && (text[size - 1] == '\n' || text[size - 1] == '\r' || text[size - 1] == ' '))
         size--;
+    int rc = sign_public_key_parse(text, size, public_key_out);
+    settle_free(text);
+    if (rc != SETTLE_OK) {
+        fprintf(stderr, "settle submit: %s: not a public key (64 hex digits)\n", path);
+        return CLI_EXIT_USAGE;
+    }
+    return CLI_EXIT_OK;
+}
+
+/* Loads the private key at path (NEW.key; for NEW.key.pub, the NEW.key
+ * beside it, which must match it); an exit code, the reason printed. */
+static int s_load_new_key(const char *path, sign_key_t **key_out)
+{
+    char private_path[CLI_KEY_PATH_SIZE];
+    size_t length = strlen(path);
+    bool public_given = length > 4 && strcmp(path + length - 4, ".pub") == 0;
+    if (length >= sizeof private_path) {
+        fprintf(stderr, "settle submit: rotate: %s: the file name is too long\n", path);
+        return CLI_EXIT_USAGE;
+    }
+    snprintf(private_path, sizeof private_path, "%.*s", (int)(public_given ? length - 4 : length),
+             path);
+    settle_error_t error;
+    settle_error_clear(&error);
+    if (sign_key_load(private_path, key_out, &error) != SETTLE_OK) {
+        cli_print_error(&error);
+        fprintf(stderr,
+                "settle submit: rotate needs the new private key (%s), to sign the proof that "
+                "the signer holds it\n",
+                private_path);
+        return CLI_EXIT_USAGE;
+    }
+    uint8_t given[SIGN_PUBLIC_KEY_SIZE], derived[SIGN_PUBLIC_KEY_SIZE];
+    sign_key_public(*key_out, derived);
+    int rc = public_given ? s_read_public(path, given) : CLI_EXIT_OK;
+    if (rc == CLI_EXIT_OK && public_given && memcmp(given, derived, sizeof given) != 0) {
+        fprintf(stderr, "settle submit: rotate: %s is not the public key of %s\n", path,
+                private_path);
+        rc = CLI_EXIT_USAGE;
+    }
+    if (rc != CLI_EXIT_OK)
+        sign_key_destroy(key_out);
+    return rc;
+}
+
+/*
+ * A rotate payload: the signer, the new key in new_path and the new key's
+ * proof of possession (command.h), which binds the signer, its key in
+ * force (key_path's) and the rotate's sequence number.
+ */
+static int s_rotate_payload(const char *signer, const char *key_path, const char *new_path,
+                            uint64_t sequence, uint8_t **payload_out, size_t *size_out)
+{
+    sign_key_t *old_key = NULL, *new_key = NULL;
+    settle_error_t error;
+    settle_error_clear(&error);
+    if (sign_key_load(key_path, &old_key, &error) != SETTLE_OK) {
+        cli_print_error(&error);
+        return CLI_EXIT_FAILURE;
+    }
+    uint8_t old_public[SIGN_PUBLIC_KEY_SIZE];
+    sign_key_public(old_key, old_public);
+    sign_key_destroy(&old_key);
+    int rc = s_load_new_key(new_path, &new_key);
+    if (rc != CLI_EXIT_OK)
+        return rc;
     command_rotate_t value;
     memset(&value, 0, sizeof value);
     snprintf(value.participant, sizeof value.participant, "%s", signer);
-    int rc = sign_public_key_parse(text, size, value.public_key);
-    settle_free(text);
-    if (rc != SETTLE_OK) {
-        fprintf(stderr, "settle submit: %s: not a public key (64 hex digits)\n", key_path);
-        return CLI_EXIT_USAGE;
+    if (command_rotate_prove(&value, new_key, old_public, sequence, &error) != SETTLE_OK) {
+        cli_print_error(&error);
+        rc = CLI_EXIT_FAILURE;
+    } else if (command_rotate_encode(&value, payload_out, size_out) != SETTLE_OK) {
+        fprintf(stderr, "settle submit: rotate: cannot encode the payload\n");
+        rc = CLI_EXIT_FAILURE;
     }
-    return command_rotate_encode(&value, payload_out, size_out) == SETTLE_OK ? 0 : CLI_EXIT_FAILURE;
+    sign_key_destroy(&new_key);
+    return rc;
 }
+
+/* Who signs a command, with which key file and sequence number, for which
+ * payer. */
+typedef struct {
+    const char *signer, *payer, *key_path;
+    uint64_t sequence;
+} s_signing_t;
 
 /* The payload of kind (deploy, enroll, fund, pay, rotate, revoke, or claim
  * files). */
-static int s_payload(const char *signer, const char *payer, int argc, char **argv,
-                     uint8_t *type_out, uint8_t **payload_out, size_t *size_out)
+static int s_payload(const s_signing_t *signing, int argc, char **argv, uint8_t *type_out,
+                     uint8_t **payload_out, size_t *size_out)
 {
-    const char *kind = argv[0];
+    const char *kind = argv[0], *payer = signing->payer;
     if (strcmp(kind, "rotate") == 0 && argc == 2) {
         *type_out = COMMAND_ROTATE;
-        return s_rotate_payload(signer, argv[1], payload_out, size_out);
+        return s_rotate_payload(signing->signer, signing->key_path, argv[1], signing->sequence,
+                                payload_out, size_out);
     }
     if (strcmp(kind, "revoke") == 0 && argc == 2) {
         command_revoke_t value;
@@ -373,7 +448,9 @@ static void s_usage(FILE *out)
             "       settle head [--node ENDPOINT[,...]] [--timeout-ms MS] [--tries N]\n\n"
             "WHAT is CLAIM-FILE... (X12 837, FHIR or JSON claims, one signed batch),\n"
             "deploy CONTRACT.yaml, enroll MEMBERS.yaml, fund CENTS, pay,\n"
-            "rotate NEW.key.pub (the signer's new key, from the next command on) or\n"
+            "rotate NEW.key (the signer's key becomes NEW.key's from the next command on;\n"
+            "the private key is needed: it signs the proof that the signer holds it, and\n"
+            "NEW.key.pub stands for the NEW.key beside it) or\n"
             "revoke ID (the signer itself; a node may revoke anyone).\n\n"
             "  --as ID        the signer's participant id (default: --payer, else the key\n"
             "                 file's name without .key, so ACMEHP.key signs as ACMEHP)\n"
@@ -542,9 +619,9 @@ int cli_submit(int argc, char **argv)
                  : cli_next_sequence(&client, options.signer, options.key, &sequence);
     uint8_t type = 0, *payload = NULL, *bytes = NULL;
     size_t payload_size = 0, size = 0;
+    s_signing_t signing = {options.signer, options.payer, options.key, sequence};
     if (rc == CLI_EXIT_OK)
-        rc = s_payload(options.signer, options.payer, argc - first, argv + first, &type, &payload,
-                       &payload_size);
+        rc = s_payload(&signing, argc - first, argv + first, &type, &payload, &payload_size);
     if (rc == CLI_EXIT_USAGE)
         s_usage(stderr);
     if (rc == CLI_EXIT_OK)

@@ -6,8 +6,11 @@
  */
 #include "settle/command.h"
 
+#include <inttypes.h>
+
 #include "wire.h"
 #include "settle/contract.h"
+#include "settle/hash.h"
 #include "settle/merkle.h"
 
 /* Finishes an encoding walk: measure, allocate, write. */
@@ -305,23 +308,26 @@ int command_pay_decode(const uint8_t *bytes, size_t size, command_pay_t *value_o
  * Rotate and revoke
  * ------------------------------------------------------------------------ */
 
-static bool s_key_zero(const uint8_t key[SIGN_PUBLIC_KEY_SIZE])
+/* Whether bytes[0..size) are all zero: an unset key or proof. */
+static bool s_zero(const uint8_t *bytes, size_t size)
 {
     uint8_t any = 0;
-    for (size_t i = 0; i < SIGN_PUBLIC_KEY_SIZE; i++)
-        any |= key[i];
+    for (size_t i = 0; i < size; i++)
+        any |= bytes[i];
     return any == 0;
 }
 
 static void s_put_rotate(wire_writer_t *w, const void *value)
 {
     const command_rotate_t *v = value;
-    if (!v->participant[0] || s_key_zero(v->public_key)) {
+    if (!v->participant[0] || s_zero(v->public_key, SIGN_PUBLIC_KEY_SIZE) ||
+        s_zero(v->proof, SIGN_SIGNATURE_SIZE)) {
         w->ok = false;
         return;
     }
     wire_put_text(w, v->participant, sizeof v->participant);
     wire_put(w, v->public_key, SIGN_PUBLIC_KEY_SIZE);
+    wire_put(w, v->proof, SIGN_SIGNATURE_SIZE);
 }
 
 int command_rotate_encode(const command_rotate_t *value, uint8_t **bytes_out, size_t *size_out)
@@ -342,13 +348,86 @@ int command_rotate_decode(const uint8_t *bytes, size_t size, command_rotate_t *v
     const uint8_t *key = wire_take(&r, SIGN_PUBLIC_KEY_SIZE);
     if (key)
         memcpy(v.public_key, key, SIGN_PUBLIC_KEY_SIZE);
-    if (r.rc == SETTLE_OK && s_key_zero(v.public_key))
+    if (r.rc == SETTLE_OK && s_zero(v.public_key, SIGN_PUBLIC_KEY_SIZE))
         wire_fail(&r, SETTLE_ERR_CORRUPT, "the new public key is all zeros");
+    r.field = "proof of possession";
+    const uint8_t *proof = wire_take(&r, SIGN_SIGNATURE_SIZE);
+    if (proof)
+        memcpy(v.proof, proof, SIGN_SIGNATURE_SIZE);
+    if (r.rc == SETTLE_OK && s_zero(v.proof, SIGN_SIGNATURE_SIZE))
+        wire_fail(&r, SETTLE_ERR_MISSING, "no proof that the signer holds the new key (all zeros)");
     wire_get_end(&r);
     if (r.rc != SETTLE_OK)
         return r.rc;
     *value_out = v;
     return SETTLE_OK;
+}
+
+int command_rotate_proof_digest(const char *participant,
+                                const uint8_t old_public_key[SIGN_PUBLIC_KEY_SIZE],
+                                const uint8_t new_public_key[SIGN_PUBLIC_KEY_SIZE],
+                                uint64_t sequence, uint8_t digest_out[COMMAND_DIGEST_SIZE])
+{
+    static const char domain[] = COMMAND_ROTATE_DOMAIN;
+    enum {
+        MESSAGE_SIZE =
+            sizeof domain - 1 + 2 + COMMAND_PARTICIPANT_ID_SIZE + 2 * SIGN_PUBLIC_KEY_SIZE + 8
+    };
+    uint8_t message[MESSAGE_SIZE];
+    wire_writer_t w = {.at = message, .ok = true};
+    if (!participant || !participant[0])
+        return SETTLE_ERR_INVALID;
+    wire_put(&w, domain, sizeof domain - 1);
+    wire_put_text(&w, participant, COMMAND_PARTICIPANT_ID_SIZE);
+    wire_put(&w, old_public_key, SIGN_PUBLIC_KEY_SIZE);
+    wire_put(&w, new_public_key, SIGN_PUBLIC_KEY_SIZE);
+    wire_put_uint(&w, sequence, 8);
+    if (!w.ok)
+        return SETTLE_ERR_INVALID;
+    return hash_sha256(message, w.used, digest_out);
+}
+
+/* The proof digest of value's rotation, with a message on failure. */
+static int s_rotate_digest(const command_rotate_t *value,
+                           const uint8_t old_public_key[SIGN_PUBLIC_KEY_SIZE], uint64_t sequence,
+                           uint8_t digest_out[COMMAND_DIGEST_SIZE], settle_error_t *error)
+{
+    int rc = command_rotate_proof_digest(value->participant, old_public_key, value->public_key,
+                                         sequence, digest_out);
+    if (rc == SETTLE_ERR_INVALID)
+        return settle_error_set(error, rc, "rotate: bad participant id");
+    return rc == SETTLE_OK ? rc : settle_error_set(error, rc, "rotate: cannot hash the proof");
+}
+
+int command_rotate_prove(command_rotate_t *value, const sign_key_t *new_key,
+                         const uint8_t old_public_key[SIGN_PUBLIC_KEY_SIZE], uint64_t sequence,
+                         settle_error_t *error)
+{
+    uint8_t digest[COMMAND_DIGEST_SIZE];
+    sign_key_public(new_key, value->public_key);
+    int rc = s_rotate_digest(value, old_public_key, sequence, digest, error);
+    if (rc != SETTLE_OK)
+        return rc;
+    rc = sign_message(new_key, digest, sizeof digest, value->proof);
+    return rc == SETTLE_OK ? rc : settle_error_set(error, rc, "rotate: cannot sign the proof");
+}
+
+int command_rotate_verify(const command_rotate_t *value,
+                          const uint8_t old_public_key[SIGN_PUBLIC_KEY_SIZE], uint64_t sequence,
+                          settle_error_t *error)
+{
+    uint8_t digest[COMMAND_DIGEST_SIZE];
+    int rc = s_rotate_digest(value, old_public_key, sequence, digest, error);
+    if (rc != SETTLE_OK)
+        return rc;
+    rc = sign_verify(value->public_key, digest, sizeof digest, value->proof);
+    if (rc == SETTLE_ERR_SIGNATURE)
+        return settle_error_set(error, rc,
+                                "rotate %" PRIu64 " of %s: the new key's proof of possession "
+                                "does not verify (its signature over " COMMAND_ROTATE_DOMAIN
+                                ", the id, the key in force, the new key, the sequence)",
+                                sequence, value->participant);
+    return rc == SETTLE_OK ? rc : settle_error_set(error, rc, "rotate: cannot verify the proof");
 }
 
 static void s_put_revoke(wire_writer_t *w, const void *value)

@@ -327,6 +327,15 @@ int fsm_apply_rotate(fsm_apply_t *apply, const command_t *command, settle_error_
     if (memcmp(signer.public_key, value.public_key, SIGN_PUBLIC_KEY_SIZE) == 0)
         return fsm_reject(apply, SETTLE_ERR_EXISTS, "the new key of %s is the key in force",
                           command->participant);
+    /* Proof of possession (command.h): checked on every node, whether or
+     * not signatures are (fsm_verify_signatures), since it is a rule of the
+     * payload like any other; the key in force is the one the rotate is
+     * signed with, so the proof names the very transition the signer asked. */
+    rc = command_rotate_verify(&value, signer.public_key, command->sequence, &problem);
+    if (rc == SETTLE_ERR_SIGNATURE)
+        return fsm_reject(apply, rc, "%s", problem.message);
+    if (rc != SETTLE_OK) /* OpenSSL failed: not the command's fault, not a rejection */
+        return settle_error_set(error, rc, "fsm: %s", problem.message);
     return ledger_participant_rotate(apply->fsm->ledger, command->participant, value.public_key,
                                      apply->entry_index, apply->position, error);
 }

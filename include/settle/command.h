@@ -196,17 +196,30 @@ void command_entry_free(command_entry_t *entry);
  *   batch     str:payer u32:count count x bytes:claim   (claim_codec.h encodings)
  *   fund      str:payer i64:amount_cents (positive)
  *   pay       str:payer
- *   rotate    str:participant 32 x u8:public_key   (the signer itself; the new key)
+ *   rotate    str:participant 32 x u8:public_key 64 x u8:proof
+ *                                  (the signer itself; the new key; the new
+ *                                  key's proof of possession, below)
  *   revoke    str:participant                      (whose key is revoked)
  *   checkpoint u64:index 32 x u8:hash              (a chain link, index >= 1)
  *
  * A rotate is signed, like every command, with the key in force: the
- * signature over the payload digest covers the new key.  From the next
- * command on, only the new key verifies the signer's commands.  A revoke
- * ends the participant: every later command it signs is refused (fsm.h).
- * Neither carries proof that the signer holds the new private key; a
- * participant that rotates to a key it does not hold has locked itself
- * out, which only hurts itself.
+ * signature over the payload digest covers the new key and its proof.
+ * The proof is the NEW key's Ed25519 signature over
+ *
+ *   SHA-256("settle.rotate/1" || str:participant || 32 x u8:old_public_key
+ *           || 32 x u8:new_public_key || u64:sequence)
+ *
+ * where old_public_key is the key in force, the one that signs the rotate
+ * command, and sequence the rotate command's own sequence number.  So
+ * the signer shows it holds the new private key (it cannot rotate to a
+ * key it does not hold, nor to another participant's public key), and a
+ * proof made for one rotation - of one participant, away from one key, at
+ * one sequence number - serves for no other.  The domain tag keeps the
+ * proof from ever being a valid command signature, or a command signature
+ * a proof.  Apply refuses a rotate whose proof does not verify (fsm.h).
+ * From the next command on, only the new key verifies the signer's
+ * commands.  A revoke ends the participant: every later command it signs
+ * is refused (fsm.h).
  *
  * A checkpoint is a node's signed statement that the chain's link at index
  * has that hash (fsm.h): an auditor holding the node's key can trust a
@@ -285,18 +298,49 @@ int command_pay_encode(const command_pay_t *value, uint8_t **bytes_out, size_t *
 int command_pay_decode(const uint8_t *bytes, size_t size, command_pay_t *value_out,
                        settle_error_t *error);
 
+#define COMMAND_ROTATE_DOMAIN "settle.rotate/1"
+
 typedef struct {
     char participant[COMMAND_PARTICIPANT_ID_SIZE];
     uint8_t public_key[SIGN_PUBLIC_KEY_SIZE]; /* the new key */
+    uint8_t proof[SIGN_SIGNATURE_SIZE];       /* the new key's signature (command_rotate_prove) */
 } command_rotate_t;
 
 typedef struct {
     char participant[COMMAND_PARTICIPANT_ID_SIZE];
 } command_revoke_t;
 
-/* Refuses an empty participant id and an all-zero key. */
+/* Refuses an empty participant id, an all-zero key and an all-zero proof
+ * (a rotate nobody proved: SETTLE_ERR_MISSING when decoding).  A payload
+ * without the proof (the layout before it) is SETTLE_ERR_TRUNCATED.  The
+ * decoder does not verify the proof: that takes the key in force and the
+ * sequence number, which apply has (command_rotate_verify). */
 int command_rotate_encode(const command_rotate_t *value, uint8_t **bytes_out, size_t *size_out);
 int command_rotate_decode(const uint8_t *bytes, size_t size, command_rotate_t *value_out,
+                          settle_error_t *error);
+
+/* The 32 bytes a rotate's proof signs (the digest above).  SETTLE_ERR_INVALID
+ * for an empty participant id or one past its size. */
+int command_rotate_proof_digest(const char *participant,
+                                const uint8_t old_public_key[SIGN_PUBLIC_KEY_SIZE],
+                                const uint8_t new_public_key[SIGN_PUBLIC_KEY_SIZE],
+                                uint64_t sequence, uint8_t digest_out[COMMAND_DIGEST_SIZE]);
+
+/*
+ * Fills value->public_key with new_key's public key and value->proof with
+ * its signature over the proof digest, for a rotate of value->participant
+ * away from old_public_key sent with sequence number sequence.  The
+ * caller holds the new private key: that is the point.
+ */
+int command_rotate_prove(command_rotate_t *value, const sign_key_t *new_key,
+                         const uint8_t old_public_key[SIGN_PUBLIC_KEY_SIZE], uint64_t sequence,
+                         settle_error_t *error);
+
+/* SETTLE_OK when value->proof is value->public_key's signature over the
+ * proof digest of this rotation; SETTLE_ERR_SIGNATURE, with a message
+ * naming the participant and the sequence, when it is not. */
+int command_rotate_verify(const command_rotate_t *value,
+                          const uint8_t old_public_key[SIGN_PUBLIC_KEY_SIZE], uint64_t sequence,
                           settle_error_t *error);
 
 /* Refuses an empty participant id. */

@@ -26,7 +26,7 @@
  *   batch      a payer, for a batch (and claims) naming itself as payer
  *   fund       a payer, for its own funding account
  *   pay        a payer, for its own providers
- *   rotate     anyone, for its own key only
+ *   rotate     anyone, for its own key only, to a key it proves it holds
  *   revoke     anyone, to revoke itself; a node, to revoke anyone
  *   checkpoint a node, for a link already in the chain
  *
@@ -39,7 +39,15 @@
  * signature check except for a signer whose key has been rotated: its
  * commands are verified again in apply, since the leader may have checked
  * one against a key that a rotation committed ahead of it has retired.
- * A new key equal to the one in force is refused.  A revoke is final:
+ * A new key equal to the one in force is refused, and so is a rotate
+ * whose proof of possession (command.h: the new key's signature over the
+ * participant, the key in force, the new key and the rotate's sequence
+ * number) does not verify, as SETTLE_ERR_SIGNATURE "rotate N of ID: the
+ * new key's proof of possession does not verify"; a proof missing or all
+ * zeros does not decode.  The proof is checked in apply on every node,
+ * whatever fsm_verify_signatures says: it is part of what the payload
+ * must be, like a contract that compiles.  A refused rotate changes
+ * nothing: key, key history and sequence window.  A revoke is final:
  * every later command of the revoked participant - a rotate, a revoke, a
  * command in the same entry - is refused, at the leader and in apply, as
  * "ID was revoked at entry N" (SETTLE_ERR_UNKNOWN_KEY), and changes

@@ -1,6 +1,8 @@
 #!/bin/bash
 # test_keys.sh - key rotation and revocation through `settle submit` on a
-# real node: the payer rotates to a new key, after which a command signed
+# real node: a rotation to a key the client does not hold is refused
+# before anything is sent; the payer rotates to a new key (the client
+# signs the new key's proof of possession), after which a command signed
 # with the old one is refused (a bad signature) and one signed with the
 # new one applied; a provider may not revoke the payer; the node revokes a
 # provider, whose own commands are then refused as revoked; the payer
@@ -33,7 +35,12 @@ run() {
 }
 
 start_cluster
-run 0 "accepted" --key "$KEY" --as ACMEHP rotate "$DIR/new.key.pub"
+# Rotating to a public key alone (here the node's) is refused by the
+# client: the proof of possession needs the private half.  Nothing is sent.
+mkdir -p "$DIR/pub-only" && cp "$SRC/fixtures/genesis/keys/node-1.key.pub" "$DIR/pub-only/" ||
+    fail "copy node-1.key.pub"
+run 2 "needs the new private key" --key "$KEY" --as ACMEHP rotate "$DIR/pub-only/node-1.key.pub"
+run 0 "accepted" --key "$KEY" --as ACMEHP rotate "$DIR/new.key"
 # The old key: the client's own check against the node refuses it first;
 # given a sequence number, the node refuses the signature.
 run 1 "not the key registered" --key "$KEY" --as ACMEHP fund 100

@@ -80,10 +80,15 @@ static void s_check_payloads(const uint8_t *data, size_t size)
     command_pay_decode(data, size, &pay, NULL);
     command_rotate_t rotate;
     again = NULL;
-    if (command_rotate_decode(data, size, &rotate, NULL) == SETTLE_OK &&
-        (command_rotate_encode(&rotate, &again, &again_size) != SETTLE_OK || again_size != size ||
-         memcmp(again, data, size) != 0))
-        abort();
+    if (command_rotate_decode(data, size, &rotate, NULL) == SETTLE_OK) {
+        if (command_rotate_encode(&rotate, &again, &again_size) != SETTLE_OK ||
+            again_size != size || memcmp(again, data, size) != 0)
+            abort();
+        /* Any proof, however garbled, verifies or is refused as a signature. */
+        int verified = command_rotate_verify(&rotate, rotate.public_key, 0, NULL);
+        if (verified != SETTLE_OK && verified != SETTLE_ERR_SIGNATURE)
+            abort();
+    }
     settle_free(again);
     command_revoke_t revoke;
     again = NULL;

@@ -7,6 +7,7 @@
  * checked to leave the head hash where it was, and the key history to
  * name the key in force at each command.
  */
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,14 +18,17 @@
 
 #define NODE "node-1"
 
-/* A command of signer, sequence and key, with payload, encoded. */
+/* A rotate of whose to new_key, signed by signer's key at sequence, with
+ * new_key's proof of possession (command.h) for exactly that rotation. */
 static uint8_t *s_rotate_command(const char *signer, const char *whose, uint64_t sequence,
                                  const sign_key_t *key, const sign_key_t *new_key, size_t *size_out)
 {
     command_rotate_t value;
     memset(&value, 0, sizeof value);
     snprintf(value.participant, sizeof value.participant, "%s", whose);
-    sign_key_public(new_key, value.public_key);
+    uint8_t old_public[SIGN_PUBLIC_KEY_SIZE];
+    sign_key_public(key, old_public);
+    assert_int_equal(command_rotate_prove(&value, new_key, old_public, sequence, NULL), SETTLE_OK);
     uint8_t *payload;
     size_t size;
     assert_int_equal(command_rotate_encode(&value, &payload, &size), SETTLE_OK);
@@ -286,6 +290,9 @@ static void test_keys_chain_is_the_same_on_two_machines(void **state)
 static void test_keys_payloads_round_trip_and_refuse_what_they_cannot_hold(void **state)
 {
     (void)state;
+    sign_key_t *old_key = s_key(1), *new_key = s_key(9);
+    uint8_t old_public[SIGN_PUBLIC_KEY_SIZE];
+    sign_key_public(old_key, old_public);
     command_rotate_t rotate;
     memset(&rotate, 0, sizeof rotate);
     snprintf(rotate.participant, sizeof rotate.participant, "%s", PAYER);
@@ -293,13 +300,33 @@ static void test_keys_payloads_round_trip_and_refuse_what_they_cannot_hold(void 
     size_t size = 0;
     assert_int_equal(command_rotate_encode(&rotate, &bytes, &size), SETTLE_ERR_INVALID);
     memset(rotate.public_key, 7, sizeof rotate.public_key);
+    /* A key without its proof is not a rotate the encoder will write. */
+    assert_int_equal(command_rotate_encode(&rotate, &bytes, &size), SETTLE_ERR_INVALID);
+    assert_int_equal(command_rotate_prove(&rotate, new_key, old_public, 5, NULL), SETTLE_OK);
     assert_int_equal(command_rotate_encode(&rotate, &bytes, &size), SETTLE_OK);
+    assert_int_equal(size, 2 + strlen(PAYER) + SIGN_PUBLIC_KEY_SIZE + SIGN_SIGNATURE_SIZE);
     command_rotate_t back;
     assert_int_equal(command_rotate_decode(bytes, size, &back, NULL), SETTLE_OK);
     assert_string_equal(back.participant, PAYER);
     assert_memory_equal(back.public_key, rotate.public_key, SIGN_PUBLIC_KEY_SIZE);
+    assert_memory_equal(back.proof, rotate.proof, SIGN_SIGNATURE_SIZE);
+    /* The proof verifies for this rotation only. */
     settle_error_t error;
+    assert_int_equal(command_rotate_verify(&back, old_public, 5, &error), SETTLE_OK);
+    assert_int_equal(command_rotate_verify(&back, old_public, 6, &error), SETTLE_ERR_SIGNATURE);
+    assert_non_null(strstr(error.message, "proof of possession does not verify"));
+    assert_int_equal(command_rotate_verify(&back, back.public_key, 5, &error),
+                     SETTLE_ERR_SIGNATURE);
+    snprintf(back.participant, sizeof back.participant, "%s", "prov-a");
+    assert_int_equal(command_rotate_verify(&back, old_public, 5, &error), SETTLE_ERR_SIGNATURE);
+    /* Cut short: the proof missing (the layout before it), or a byte of it. */
+    assert_int_equal(command_rotate_decode(bytes, size - SIGN_SIGNATURE_SIZE, &back, &error),
+                     SETTLE_ERR_TRUNCATED);
+    assert_non_null(strstr(error.message, "proof of possession"));
     assert_int_equal(command_rotate_decode(bytes, size - 1, &back, &error), SETTLE_ERR_TRUNCATED);
+    memset(bytes + size - SIGN_SIGNATURE_SIZE, 0, SIGN_SIGNATURE_SIZE);
+    assert_int_equal(command_rotate_decode(bytes, size, &back, &error), SETTLE_ERR_MISSING);
+    assert_non_null(strstr(error.message, "no proof"));
     settle_free(bytes);
     command_revoke_t revoke = {.participant = ""};
     assert_int_equal(command_revoke_encode(&revoke, &bytes, &size), SETTLE_ERR_INVALID);
@@ -307,6 +334,179 @@ static void test_keys_payloads_round_trip_and_refuse_what_they_cannot_hold(void 
                      SETTLE_ERR_MISSING);
     assert_string_equal(command_type_name(COMMAND_ROTATE), "rotate");
     assert_string_equal(command_type_name(COMMAND_REVOKE), "revoke");
+    sign_key_destroy(&old_key);
+    sign_key_destroy(&new_key);
+}
+
+/* ------------------------------------------------------------------------
+ * Proof of possession: a rotate must carry the new key's signature over
+ * this very rotation (command.h); one that does not changes nothing.
+ * ------------------------------------------------------------------------ */
+
+/* A rotate of the payer to new_public, signed with its key in force at
+ * sequence, whose payload is made by edit from one proved by prover (the
+ * right key or another) for (old_public, proof_sequence).  edit may cut or
+ * change the payload; its size is given and returned. */
+typedef size_t (*s_payload_edit_fn)(uint8_t *payload, size_t size);
+
+static uint8_t *s_rotate_forged(s_world_t *w, uint64_t sequence,
+                                const uint8_t new_public[SIGN_PUBLIC_KEY_SIZE],
+                                const sign_key_t *prover,
+                                const uint8_t old_public[SIGN_PUBLIC_KEY_SIZE],
+                                uint64_t proof_sequence, s_payload_edit_fn edit, size_t *size_out)
+{
+    command_rotate_t value;
+    memset(&value, 0, sizeof value);
+    snprintf(value.participant, sizeof value.participant, "%s", PAYER);
+    assert_int_equal(command_rotate_prove(&value, prover, old_public, proof_sequence, NULL),
+                     SETTLE_OK);
+    memcpy(value.public_key, new_public, SIGN_PUBLIC_KEY_SIZE); /* whatever the prover's was */
+    uint8_t *payload;
+    size_t size;
+    assert_int_equal(command_rotate_encode(&value, &payload, &size), SETTLE_OK);
+    if (edit)
+        size = edit(payload, size);
+    uint8_t *command =
+        s_command(COMMAND_ROTATE, PAYER, sequence, payload, size, w->payer_key, size_out);
+    settle_free(payload);
+    return command;
+}
+
+static size_t s_cut_proof(uint8_t *payload, size_t size)
+{
+    (void)payload;
+    return size - SIGN_SIGNATURE_SIZE;
+}
+
+static size_t s_zero_proof(uint8_t *payload, size_t size)
+{
+    memset(payload + size - SIGN_SIGNATURE_SIZE, 0, SIGN_SIGNATURE_SIZE);
+    return size;
+}
+
+static size_t s_flip_proof(uint8_t *payload, size_t size)
+{
+    payload[size - SIGN_SIGNATURE_SIZE + 10] ^= 0x01;
+    return size;
+}
+
+/* Applies a rotate that must be refused (s_refused: code, reason, head)
+ * and checks that the payer's key, its key history and its sequence
+ * window are as they were. */
+static void s_rotate_refused(s_world_t *w, uint8_t *command, size_t size, int code,
+                             const char *expected)
+{
+    ledger_participant_t before, after;
+    ledger_key_t key_before, key_after;
+    assert_int_equal(ledger_participant_get(fsm_ledger(w->fsm), PAYER, &before), SETTLE_OK);
+    uint64_t head;
+    uint8_t hash[FSM_HASH_SIZE];
+    fsm_head(w->fsm, &head, hash);
+    assert_int_equal(ledger_participant_key_at(fsm_ledger(w->fsm), PAYER, head + 1, 0, &key_before),
+                     SETTLE_OK);
+    s_refused(w, command, size, code, expected);
+    assert_int_equal(ledger_participant_get(fsm_ledger(w->fsm), PAYER, &after), SETTLE_OK);
+    assert_memory_equal(after.public_key, before.public_key, SIGN_PUBLIC_KEY_SIZE);
+    assert_int_equal(after.key_entry, before.key_entry);
+    assert_int_equal(after.revoked_entry, 0);
+    assert_int_equal(after.next_sequence, before.next_sequence);
+    assert_memory_equal(after.sequence_window, before.sequence_window, LEDGER_SEQUENCE_WINDOW_SIZE);
+    assert_int_equal(ledger_participant_key_at(fsm_ledger(w->fsm), PAYER, head + 1, 0, &key_after),
+                     SETTLE_OK);
+    assert_memory_equal(key_after.public_key, key_before.public_key, SIGN_PUBLIC_KEY_SIZE);
+    assert_int_equal(key_after.from_entry, key_before.from_entry);
+    assert_int_equal(key_after.to_entry, 0);
+}
+
+static void test_keys_rotation_without_a_valid_proof_changes_nothing(void **state)
+{
+    s_world_t *w = *state;
+    s_world_ready(w);
+    sign_key_t *new_key = s_key(9);
+    uint8_t old_public[SIGN_PUBLIC_KEY_SIZE], new_public[SIGN_PUBLIC_KEY_SIZE];
+    sign_key_public(w->payer_key, old_public);
+    sign_key_public(new_key, new_public);
+    uint64_t n = w->payer_sequence;
+    size_t size;
+    /* No proof at all: the payload of before proofs existed. */
+    uint8_t *command =
+        s_rotate_forged(w, n, new_public, new_key, old_public, n, s_cut_proof, &size);
+    s_rotate_refused(w, command, size, SETTLE_ERR_TRUNCATED, "proof of possession");
+    /* A proof of all zeros: nobody proved anything. */
+    command = s_rotate_forged(w, n, new_public, new_key, old_public, n, s_zero_proof, &size);
+    s_rotate_refused(w, command, size, SETTLE_ERR_MISSING, "no proof that the signer holds");
+    /* A garbled proof: one bit flipped. */
+    command = s_rotate_forged(w, n, new_public, new_key, old_public, n, s_flip_proof, &size);
+    s_rotate_refused(w, command, size, SETTLE_ERR_SIGNATURE, "proof of possession does not verify");
+    /* Each refusal left the number unseen: the proved rotate takes it. */
+    command = s_rotate_command(PAYER, PAYER, n, w->payer_key, new_key, &size);
+    const fsm_command_result_t *result = s_one(w, command, size);
+    if (!result->accepted)
+        fail_msg("proved rotate refused: %s", result->reason);
+    w->payer_sequence++;
+    s_assert_key(w, PAYER, new_key);
+    sign_key_destroy(&w->payer_key);
+    w->payer_key = new_key;
+
+    /* An auditor's replay, every signature checked, refuses the same
+     * rotates and ends on the same head and key. */
+    fsm_t *auditor = NULL;
+    fsm_results_t *results = fsm_results_new();
+    assert_int_equal(fsm_open(":memory:", &auditor, NULL), SETTLE_OK);
+    fsm_verify_signatures(auditor, true);
+    for (size_t i = 0; i < w->log_count; i++)
+        assert_int_equal(fsm_apply(auditor, w->log[i], w->log_sizes[i], results, NULL), SETTLE_OK);
+    uint64_t index_a, index_b;
+    uint8_t hash_a[FSM_HASH_SIZE], hash_b[FSM_HASH_SIZE];
+    fsm_head(w->fsm, &index_a, hash_a);
+    fsm_head(auditor, &index_b, hash_b);
+    assert_int_equal(index_a, index_b);
+    assert_memory_equal(hash_a, hash_b, FSM_HASH_SIZE);
+    ledger_participant_t row;
+    assert_int_equal(ledger_participant_get(fsm_ledger(auditor), PAYER, &row), SETTLE_OK);
+    assert_memory_equal(row.public_key, new_public, SIGN_PUBLIC_KEY_SIZE);
+    fsm_results_destroy(&results);
+    fsm_destroy(&auditor);
+}
+
+static void test_keys_rotation_refuses_a_proof_by_another_key_or_for_another_rotation(void **state)
+{
+    s_world_t *w = *state;
+    s_world_ready(w);
+    sign_key_t *new_key = s_key(9), *stranger = s_key(10);
+    uint8_t old_public[SIGN_PUBLIC_KEY_SIZE], new_public[SIGN_PUBLIC_KEY_SIZE];
+    uint8_t node_public[SIGN_PUBLIC_KEY_SIZE];
+    sign_key_public(w->payer_key, old_public);
+    sign_key_public(new_key, new_public);
+    sign_key_public(w->node_key, node_public);
+    uint64_t n = w->payer_sequence;
+    size_t size;
+    /* The payer claims the node's public key, proving with its own key. */
+    uint8_t *command = s_rotate_forged(w, n, node_public, w->payer_key, old_public, n, NULL, &size);
+    char expected[128];
+    snprintf(expected, sizeof expected,
+             "rotate %" PRIu64 " of ACMEHP: the new key's proof of possession does not verify", n);
+    s_rotate_refused(w, command, size, SETTLE_ERR_SIGNATURE, expected);
+    /* A key it does not hold, "proved" by some key it does. */
+    command = s_rotate_forged(w, n, new_public, stranger, old_public, n, NULL, &size);
+    s_rotate_refused(w, command, size, SETTLE_ERR_SIGNATURE, "proof of possession");
+    /* The right key's proof, but made for another sequence number... */
+    command = s_rotate_forged(w, n, new_public, new_key, old_public, n + 1, NULL, &size);
+    s_rotate_refused(w, command, size, SETTLE_ERR_SIGNATURE, "proof of possession");
+    /* ...or away from another key than the one in force. */
+    command = s_rotate_forged(w, n, new_public, new_key, node_public, n, NULL, &size);
+    s_rotate_refused(w, command, size, SETTLE_ERR_SIGNATURE, "proof of possession");
+    /* The old key still signs; the refused keys do not. */
+    settle_error_t reason;
+    command = s_fund_with(n, w->node_key, &size);
+    assert_int_equal(fsm_check_command(w->fsm, command, size, &reason), SETTLE_ERR_SIGNATURE);
+    settle_free(command);
+    command = s_fund_with(n, w->payer_key, &size);
+    assert_true(s_one(w, command, size)->accepted);
+    w->payer_sequence++;
+    s_assert_key(w, PAYER, w->payer_key);
+    sign_key_destroy(&new_key);
+    sign_key_destroy(&stranger);
 }
 
 int main(void)
@@ -319,6 +519,8 @@ int main(void)
         S_TEST(test_keys_revoked_participant_changes_nothing),
         S_TEST(test_keys_only_the_participant_or_a_node_may_revoke),
         S_TEST(test_keys_chain_is_the_same_on_two_machines),
+        S_TEST(test_keys_rotation_without_a_valid_proof_changes_nothing),
+        S_TEST(test_keys_rotation_refuses_a_proof_by_another_key_or_for_another_rotation),
         cmocka_unit_test(test_keys_payloads_round_trip_and_refuse_what_they_cannot_hold),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
