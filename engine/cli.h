@@ -18,6 +18,7 @@
 #include "settle/claim.h"
 #include "settle/interp.h"
 #include "settle/error.h"
+#include "settle/phi.h"
 #include "settle/sign.h"
 
 #define CLI_EXIT_OK       0
@@ -73,6 +74,44 @@ int cli_input_read(const char *path, const cli_claim_sink_t *sink, void *context
  * stderr; every claim that cannot be read goes to sink->rejected. */
 int cli_input_read_text(const char *path, const char *text, size_t size,
                         const cli_claim_sink_t *sink, void *context, unsigned *rejected_out);
+
+/* ------------------------------------------------------------------------
+ * The payer's PHI secret on the client (cli_phi.c, phi.h)
+ * ------------------------------------------------------------------------ */
+
+#define CLI_PHI_HELP                                                                               \
+    "  --phi FILE     the payer's PHI secret (settle keygen --phi FILE): member ids\n"             \
+    "                 become member keys and names, addresses, member ids and birth\n"             \
+    "                 dates are sealed before anything leaves (default: the key\n"                 \
+    "                 file's name with .phi for .key, when that file exists)\n"
+
+typedef struct {
+    int have;                    /* nonzero: key holds the payer's keys */
+    char path[4096];  /* the secret's file, for messages */
+    phi_key_t key;
+    claim_t *scratch; /* the protected copy of the claim in hand */
+} cli_phi_t;
+
+/* Finds and loads the secret: option (--phi) when given, else key_path
+ * with .phi for .key when that file exists; none is not an error (have
+ * stays 0).  0, or nonzero when a named or found file cannot be loaded
+ * (printed).  Free with cli_phi_free, which wipes the keys. */
+int cli_phi_open(cli_phi_t *phi, const char *option, const char *key_path);
+void cli_phi_free(cli_phi_t *phi);
+
+/* The claim to submit: *out is claim itself when it is already protected,
+ * else a protected copy (valid until the next call).  Nonzero (printed,
+ * naming file and claim) when it carries identifiers and there is no
+ * secret, or when sealing fails. */
+int cli_phi_claim(cli_phi_t *phi, const char *file, const claim_t *claim, const claim_t **out);
+
+/* An enrollment file's text protected for payer: a new YAML text (the
+ * caller frees it with settle_free) with member keys for ids and families
+ * and no birth dates; the text as it is when already protected.  Nonzero
+ * (printed) when it does not load, or carries identifiers and there is no
+ * secret. */
+int cli_phi_enrollment(cli_phi_t *phi, const char *file, const char *payer, const char *text,
+                       size_t size, char **out, size_t *out_size);
 
 /* ------------------------------------------------------------------------
  * Remittances of an offline run (cli_remit.c)

@@ -126,7 +126,8 @@ static int s_close(FILE *file, const s_cluster_t *c, const char *name)
     return 0;
 }
 
-/* Every participant's key pair, DIR/ID.key (0600) and DIR/ID.key.pub. */
+/* Every participant's key pair, DIR/ID.key (0600) and DIR/ID.key.pub, and
+ * the payer's PHI secret DIR/ACMEHP.phi (0600). */
 static int s_keys(s_cluster_t *c)
 {
     char path[PATH_SIZE], name[64];
@@ -138,6 +139,13 @@ static int s_keys(s_cluster_t *c)
         if (s_path(path, c, name) != 0 ||
             cli_keygen_write(path, k <= c->nodes ? c->node_keys[k] : NULL) != CLI_EXIT_OK)
             return -1;
+    }
+    /* The payer's PHI secret beside its key, where the clients look. */
+    settle_error_t error;
+    settle_error_clear(&error);
+    if (s_path(path, c, "ACMEHP.phi") != 0 || phi_key_generate(path, &error) != SETTLE_OK) {
+        cli_print_error(&error);
+        return -1;
     }
     return 0;
 }
@@ -209,10 +217,11 @@ static int s_environment(const s_cluster_t *c)
     }
     fprintf(f,
             "export SETTLE_PAYER=ACMEHP\nexport SETTLE_PAYER_KEY='%s/ACMEHP.key'\n"
+            "export SETTLE_PAYER_PHI='%s/ACMEHP.phi'\n"
             "export SETTLE_PROVIDER_A=1234567893\nexport SETTLE_PROVIDER_B=1987654328\n"
             "export SETTLE_PROVIDER_A_KEY='%s/prov-a.key'\n"
             "export SETTLE_PROVIDER_B_KEY='%s/prov-b.key'\n",
-            c->dir, c->dir, c->dir);
+            c->dir, c->dir, c->dir, c->dir);
     /* CurveZMQ: each node's key, for the client to know it by its intake,
      * and the key a client connects with unless told --key. */
     fprintf(f, "export SETTLE_TRANSPORT=%s\n", c->curve ? "curve" : "plain");

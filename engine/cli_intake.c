@@ -54,7 +54,8 @@
 
 typedef struct {
     cli_client_t client;
-    const char *dir, *key, *signer, *payer;
+    const char *dir, *key, *signer, *payer, *phi_path;
+    cli_phi_t phi;           /* the payer's PHI secret: every claim is protected */
     char journal[PATH_SIZE]; /* DIR/.intake */
     long long sequence;      /* the next to use when given; -1: ask the node */
     unsigned batch_claims;
@@ -155,8 +156,9 @@ typedef struct {
     size_t *sizes;
     char (*ids)[CLAIM_ID_SIZE];
     uint32_t count, capacity;
-    int failed; /* out of memory, or too many claims */
+    int failed; /* out of memory, too many claims, or a claim that cannot be protected */
     const char *path;
+    cli_phi_t *phi;
 } s_claims_t;
 
 static int s_on_claim(const claim_t *claim, void *context)
@@ -184,7 +186,10 @@ static int s_on_claim(const claim_t *claim, void *context)
             return c->failed = 1, SETTLE_ERR_NOMEM;
         c->capacity = capacity;
     }
-    if (claim_encode(claim, &c->claims[c->count], &c->sizes[c->count]) != SETTLE_OK)
+    const claim_t *protected_claim;
+    if (cli_phi_claim(c->phi, c->path, claim, &protected_claim) != 0)
+        return c->failed = 1, SETTLE_ERR_INVALID;
+    if (claim_encode(protected_claim, &c->claims[c->count], &c->sizes[c->count]) != SETTLE_OK)
         return c->failed = 1, SETTLE_ERR_NOMEM;
     snprintf(c->ids[c->count], CLAIM_ID_SIZE, "%s", claim->claim_id);
     c->count++;
@@ -355,6 +360,7 @@ static int s_job_make(s_intake_t *s, const char *name, const char *text, size_t 
     s_claims_t c;
     memset(&c, 0, sizeof c);
     c.path = path;
+    c.phi = &s->phi;
     c.ack = x12_ack_new(path);
     int x12 = cli_input_detect(text, size) == CLI_INPUT_X12;
     int rc = c.ack ? 0 : -1;
@@ -722,7 +728,7 @@ static int s_pass(s_intake_t *s)
  * ------------------------------------------------------------------------ */
 
 static const char s_usage[] =
-    "usage: settle intake --watch DIR --key FILE [--as ID] [--payer ID] [--once]\n"
+    "usage: settle intake --watch DIR --key FILE [--phi FILE] [--as ID] [--payer ID] [--once]\n"
     "                     [--sequence N] [--batch-claims N] [--stable-ms MS]\n"
     "                     [--interval-ms MS] [--node ENDPOINT[,...]]\n";
 
@@ -742,6 +748,10 @@ static void s_help(void)
            "half-submitted or applied twice.  Run one intake per signing key.\n\n"
            "  --as ID          the signer (default: --payer, else the key file's name)\n"
            "  --payer ID       the claims' payer (default: --as)\n"
+           "  --phi FILE       the payer's PHI secret (settle keygen --phi FILE; default:\n"
+           "                   the key file's name with .phi for .key): each claim's\n"
+           "                   identifiers are sealed and its member id made a member key\n"
+           "                   before it is signed; required\n"
            "  --once           process what is in DIR (and the journal), then exit\n"
            "  --sequence N     the first sequence number (default: ask the node)\n"
            "  --interval-ms MS look at DIR this often (default %d)\n"
@@ -774,6 +784,8 @@ static int s_options(s_intake_t *s, int argc, char **argv)
             s->signer = value;
         else if (strcmp(name, "--payer") == 0)
             s->payer = value;
+        else if (strcmp(name, "--phi") == 0)
+            s->phi_path = value;
         else if (strcmp(name, "--sequence") == 0 && numeric)
             s->sequence = number;
         else if (strcmp(name, "--batch-claims") == 0 && numeric && number >= 1 &&
@@ -792,6 +804,13 @@ static int s_options(s_intake_t *s, int argc, char **argv)
     if (!s->dir || !s->key || cli_client_ready(&s->client) != 0) {
         fprintf(stderr, "settle intake: --watch DIR, --key FILE and a node are needed\n%s",
                 s_usage);
+        return CLI_EXIT_USAGE;
+    }
+    if (cli_phi_open(&s->phi, s->phi_path, s->key) != 0)
+        return CLI_EXIT_USAGE;
+    if (!s->phi.have) {
+        fprintf(stderr, "settle intake: no PHI secret: --phi FILE, or KEY.phi beside the key "
+                        "(settle keygen --phi FILE makes one)\n");
         return CLI_EXIT_USAGE;
     }
     return CLI_EXIT_OK;
@@ -841,6 +860,7 @@ int cli_intake(int argc, char **argv)
     if (rc == CLI_EXIT_OK && s_prepare(&s) != 0)
         rc = CLI_EXIT_FAILURE;
     if (rc != CLI_EXIT_OK) {
+        cli_phi_free(&s.phi);
         cli_client_free(&s.client);
         return rc;
     }
@@ -858,6 +878,7 @@ int cli_intake(int argc, char **argv)
     fprintf(stderr, "settle intake: %u file%s done, %u failed, %u claim%s rejected\n", s.files_done,
             s.files_done == 1 ? "" : "s", s.files_failed, s.claims_rejected,
             s.claims_rejected == 1 ? "" : "s");
+    cli_phi_free(&s.phi);
     cli_client_free(&s.client);
     if (pass != 0 && !s.files_failed)
         return CLI_EXIT_FAILURE;

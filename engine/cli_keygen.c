@@ -12,12 +12,20 @@
 
 static void s_help(FILE *out)
 {
-    fprintf(out, "usage: settle keygen [--out FILE]\n\n"
+    fprintf(out, "usage: settle keygen [--out FILE]\n"
+                 "       settle keygen --phi FILE\n\n"
                  "Makes an Ed25519 key pair, the identity of a payer, provider, auditor or\n"
                  "node.  Writes the private key to FILE (default settle.key) with mode 0600\n"
                  "and the public key, as 64 hex digits, to FILE.pub; prints the public key,\n"
                  "which is what the genesis file and the ledger register.  Never overwrites\n"
                  "an existing file.\n\n"
+                 "With --phi, makes a payer's PHI secret instead: 32 random bytes as 64 hex\n"
+                 "digits in FILE, mode 0600.  It never leaves the payer: `settle submit`\n"
+                 "derives member keys from it and seals patient identifiers with it, and only\n"
+                 "it opens them again (`settle status --phi FILE`).  Name it like the payer's\n"
+                 "key with .phi for .key (ACMEHP.phi beside ACMEHP.key) and the clients find\n"
+                 "it by themselves.  Keep a copy somewhere safe: without it the payer cannot\n"
+                 "read back who its claims were for.\n\n"
                  "exit codes: 0 written, 1 a file is already there, 2 bad usage, 3 failure\n");
 }
 
@@ -80,6 +88,20 @@ int cli_keygen_write(const char *path, char hex_out[65])
     return CLI_EXIT_OK;
 }
 
+/* settle keygen --phi FILE */
+static int s_phi(const char *path)
+{
+    settle_error_t error;
+    settle_error_clear(&error);
+    int rc = phi_key_generate(path, &error);
+    if (rc != SETTLE_OK) {
+        cli_print_error(&error);
+        return rc == SETTLE_ERR_EXISTS ? CLI_EXIT_REJECTED : CLI_EXIT_FAILURE;
+    }
+    fprintf(stderr, "settle keygen: wrote the PHI secret %s (private, mode 0600)\n", path);
+    return CLI_EXIT_OK;
+}
+
 int cli_keygen(int argc, char **argv)
 {
     const char *path = "settle.key";
@@ -89,6 +111,8 @@ int cli_keygen(int argc, char **argv)
             return CLI_EXIT_OK;
         } else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
             path = argv[++i];
+        } else if (strcmp(argv[i], "--phi") == 0 && i + 1 < argc && argc == 3) {
+            return s_phi(argv[++i]);
         } else {
             fprintf(stderr, "settle keygen: unexpected \"%s\"\n", argv[i]);
             s_help(stderr);

@@ -35,6 +35,8 @@ typedef struct {
     uint8_t *claims[CLAIMS_MAX];
     size_t sizes[CLAIMS_MAX];
     uint32_t count;
+    cli_phi_t *phi;   /* protects each claim before it is encoded */
+    const char *file; /* the file being read, for messages */
 } s_batch_t;
 
 static int s_claim(const claim_t *claim, void *context)
@@ -44,6 +46,8 @@ static int s_claim(const claim_t *claim, void *context)
         fprintf(stderr, "settle submit: more than %u claims\n", CLAIMS_MAX);
         return -1;
     }
+    if (cli_phi_claim(batch->phi, batch->file, claim, &claim) != 0)
+        return -1;
     if (claim_encode(claim, &batch->claims[batch->count], &batch->sizes[batch->count]) != SETTLE_OK)
         return -1;
     batch->count++;
@@ -145,6 +149,7 @@ static int s_rotate_payload(const char *signer, const char *key_path, const char
 typedef struct {
     const char *signer, *payer, *key_path;
     uint64_t sequence;
+    cli_phi_t *phi;
 } s_signing_t;
 
 /* The payload of kind (deploy, enroll, fund, pay, rotate, revoke, or claim
@@ -173,6 +178,17 @@ static int s_payload(const s_signing_t *signing, int argc, char **argv, uint8_t 
         size_t size = 0;
         if (cli_read_file(argv[1], &text, &size) != 0)
             return CLI_EXIT_FAILURE;
+        if (kind[0] == 'e') {
+            char *protected_text = NULL;
+            size_t protected_size = 0;
+            int protected_rc = cli_phi_enrollment(signing->phi, argv[1], payer, text, size,
+                                                  &protected_text, &protected_size);
+            settle_free(text);
+            if (protected_rc != 0)
+                return CLI_EXIT_REJECTED;
+            text = protected_text;
+            size = protected_size;
+        }
         command_text_t value = {(const uint8_t *)text, size};
         *type_out = kind[0] == 'd' ? COMMAND_DEPLOY : COMMAND_ENROLL;
         int rc = command_text_encode(&value, payload_out, size_out);
@@ -203,8 +219,10 @@ static int s_payload(const s_signing_t *signing, int argc, char **argv, uint8_t 
     static s_batch_t batch;
     cli_claim_sink_t sink = {s_claim, NULL};
     int rc = 0;
+    batch.phi = signing->phi;
     for (int i = 0; i < argc && rc == 0; i++) {
         unsigned rejected = 0;
+        batch.file = argv[i];
         rc = cli_input_read(argv[i], &sink, &batch, &rejected) != 0 ? CLI_EXIT_REJECTED : 0;
     }
     if (rc == 0 && batch.count > 0) {
@@ -457,7 +475,7 @@ static void s_usage(FILE *out)
             "  --payer ID     the payer the command is for (default: --as)\n"
             "  --sequence N   the signer's sequence number (default: ask the node with the\n"
             "                 `participant` verb, which also checks the key is the one\n"
-            "                 registered for the signer)\n" CLI_CLIENT_OPTIONS_HELP
+            "                 registered for the signer)\n" CLI_PHI_HELP CLI_CLIENT_OPTIONS_HELP
             "\nFollows redirects to the leader and resends the same bytes on a timeout;\n"
             "prints the node's answer, one fact a line (each command, each claim's\n"
             "decision, each payment).\n"
@@ -465,7 +483,7 @@ static void s_usage(FILE *out)
 }
 
 typedef struct {
-    const char *key, *signer, *payer;
+    const char *key, *signer, *payer, *phi;
     long long sequence; /* -1: ask the node */
 } s_submit_options_t;
 
@@ -493,6 +511,8 @@ static int s_options(int argc, char **argv, cli_client_t *client, s_submit_optio
             options->payer = value;
         } else if (strcmp(name, "--as") == 0) {
             options->signer = value;
+        } else if (strcmp(name, "--phi") == 0) {
+            options->phi = value;
         } else if (strcmp(name, "--sequence") == 0) {
             errno = 0;
             options->sequence = strtoll(value, &end, 10);
@@ -595,7 +615,7 @@ int cli_submit(int argc, char **argv)
     }
     cli_client_t client;
     cli_client_init(&client);
-    s_submit_options_t options = {NULL, NULL, NULL, -1};
+    s_submit_options_t options = {NULL, NULL, NULL, NULL, -1};
     char from_key[COMMAND_PARTICIPANT_ID_SIZE];
     int first = s_options(argc, argv, &client, &options);
     if (first >= 0 && options.key && !options.signer && !options.payer &&
@@ -619,7 +639,11 @@ int cli_submit(int argc, char **argv)
                  : cli_next_sequence(&client, options.signer, options.key, &sequence);
     uint8_t type = 0, *payload = NULL, *bytes = NULL;
     size_t payload_size = 0, size = 0;
-    s_signing_t signing = {options.signer, options.payer, options.key, sequence};
+    cli_phi_t phi;
+    memset(&phi, 0, sizeof phi);
+    if (rc == CLI_EXIT_OK && cli_phi_open(&phi, options.phi, options.key) != 0)
+        rc = CLI_EXIT_USAGE;
+    s_signing_t signing = {options.signer, options.payer, options.key, sequence, &phi};
     if (rc == CLI_EXIT_OK)
         rc = s_payload(&signing, argc - first, argv + first, &type, &payload, &payload_size);
     if (rc == CLI_EXIT_USAGE)
@@ -642,6 +666,7 @@ int cli_submit(int argc, char **argv)
     free(text);
     settle_free(bytes);
     settle_free(payload);
+    cli_phi_free(&phi);
     cli_client_free(&client);
     return rc;
 }

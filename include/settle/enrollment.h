@@ -19,12 +19,14 @@
 #ifndef SETTLE_ENROLLMENT_H
 #define SETTLE_ENROLLMENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "settle/claim.h"
 #include "settle/contract.h"
 #include "settle/error.h"
+#include "settle/phi.h"
 
 #define ENROLLMENT_MEMBERS_MAX 10000000
 
@@ -59,5 +61,18 @@ const enrollment_member_t *enrollment_find(const enrollment_t *self, const char 
 /* How many members the list holds, and the i-th in id order. */
 size_t enrollment_count(const enrollment_t *self);
 const enrollment_member_t *enrollment_member(const enrollment_t *self, size_t index);
+
+/* True when every member is enrolled by member key (ids and families) and
+ * without a birth date, as the shared ledger takes them (phi.h). */
+bool enrollment_is_protected(const enrollment_t *self);
+
+/*
+ * The list as a protected enrollment file for payer's key: each id and
+ * family its member key, birth dates left out, everything else as it was.
+ * *text_out is a new NUL-terminated text the caller frees with settle_free.
+ * SETTLE_ERR_NOMEM when out of memory.
+ */
+int enrollment_protect(const enrollment_t *self, const phi_key_t *key, const char *payer,
+                       char **text_out, size_t *size_out);
 
 #endif

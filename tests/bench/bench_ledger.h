@@ -36,7 +36,9 @@
 #include "settle/alloc.h"
 #include "settle/claim_codec.h"
 #include "settle/date.h"
+#include "settle/enrollment.h"
 #include "settle/fsm.h"
+#include "settle/phi.h"
 
 #define BENCH_BATCH_CLAIMS 100
 #define BENCH_MEMBERS      20000
@@ -110,6 +112,16 @@ static void s_text(fsm_t *fsm, fsm_results_t *results, uint8_t type, uint64_t se
     s_apply(fsm, results, entry, entry_size);
 }
 
+/* The payer's PHI keys, from a fixed secret. */
+static phi_key_t s_phi(void)
+{
+    uint8_t secret[PHI_SECRET_SIZE];
+    memset(secret, 0x42, sizeof secret);
+    phi_key_t key;
+    s_check(phi_key_from_secret(secret, &key), "phi key");
+    return key;
+}
+
 /* Genesis, the PPO, BENCH_MEMBERS members and plenty of money. */
 static void s_prepare(fsm_t *fsm, fsm_results_t *results, const sign_key_t *key)
 {
@@ -141,7 +153,15 @@ static void s_prepare(fsm_t *fsm, fsm_results_t *results, const sign_key_t *key)
                                  "  - {id: M%07d, contract: ACME-PPO-2026, birth_date: 1970-01-01,"
                                  " sex: F, coverage: {from: 2026-01-01}}\n",
                                  i);
-    s_text(fsm, results, COMMAND_ENROLL, 1, members, used, key);
+    /* Protected as the ledger takes it (phi.h): member keys, no birth dates. */
+    enrollment_t *enrollment = NULL;
+    phi_key_t phi = s_phi();
+    char *protected_text = NULL;
+    s_check(enrollment_load_text(members, used, "members", &enrollment, NULL), "members");
+    s_check(enrollment_protect(enrollment, &phi, "ACMEHP", &protected_text, &used), "members");
+    enrollment_destroy(&enrollment);
+    s_text(fsm, results, COMMAND_ENROLL, 1, protected_text, used, key);
+    settle_free(protected_text);
     free(members);
 
     command_fund_t fund = {.amount_cents = INT64_C(100000000000000)};
@@ -179,6 +199,14 @@ static void s_claim(claim_t *claim, long number)
         line->diagnosis_pointers[0] = 1;
     }
     claim->total_charge_cents = 17000;
+    /* Protected as a payer's client sends it (phi.h): the member key, each
+     * line's age, the member id and birth date sealed. */
+    static phi_key_t phi;
+    static int have_phi;
+    if (!have_phi)
+        phi = s_phi(), have_phi = 1;
+    date_from_ymd(1970, 1, 1, &claim->patient_birth_date);
+    s_check(phi_protect_claim(&phi, claim, NULL), "protect");
 }
 
 static uint8_t *s_batch_entry(claim_t *claim, long first, uint64_t sequence, const sign_key_t *key,

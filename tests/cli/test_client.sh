@@ -48,6 +48,10 @@ mkdir "$tmp/inbox"
 cp fixtures/claims/office-visit.json "$tmp/inbox/"
 cp fixtures/genesis/keys/acmehp.key "$tmp/ACMEHP.key"
 chmod 600 "$tmp/ACMEHP.key"
+expect 2 "intake without a PHI secret" -- "$settle" intake --watch "$tmp/inbox" --key "$tmp/ACMEHP.key" --once --stable-ms 0 $nowhere
+contains "$tmp/err" "settle intake: no PHI secret: --phi FILE, or KEY.phi beside the key (settle keygen --phi FILE makes one)"
+cp fixtures/genesis/keys/acmehp.phi "$tmp/ACMEHP.phi"
+chmod 600 "$tmp/ACMEHP.phi"
 expect 3 "intake, no answer" -- "$settle" intake --watch "$tmp/inbox" --key "$tmp/ACMEHP.key" --once --stable-ms 0 $nowhere
 [ -f "$tmp/inbox/office-visit.json" ] || fail "intake moved a file it could not submit"
 [ -z "$(ls -A "$tmp/inbox/.intake")$(ls -A "$tmp/inbox/failed")" ] || fail "intake left a journal or a failed file"

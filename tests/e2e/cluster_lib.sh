@@ -15,7 +15,7 @@
 #   EVENTS         when set, every node publishes events (events_of I)
 #
 # It makes DIR (a mktemp -d folder removed on exit), KEY (the payer's key,
-# mode 0600), and offers pick_ports, write_configs, start_node, head_of,
+# mode 0600, with its PHI secret acmehp.phi beside it), and offers pick_ports, write_configs, start_node, head_of,
 # start_cluster, submit, leader_intake and cleanup (installed as the EXIT
 # trap: every child is killed, even on failure).  Every wait has a deadline.
 
@@ -29,6 +29,8 @@ DIR=$(mktemp -d "${TMPDIR:-/tmp}/settle-e2e.XXXXXX")
 # sign_key_load demands.
 KEY=$DIR/acmehp.key
 cp "$SRC/fixtures/genesis/keys/acmehp.key" "$KEY" && chmod 600 "$KEY"
+# The payer's PHI secret beside its key, where `settle submit` finds it.
+cp "$SRC/fixtures/genesis/keys/acmehp.phi" "$DIR/acmehp.phi" && chmod 600 "$DIR/acmehp.phi"
 PIDS=()
 
 cleanup() {

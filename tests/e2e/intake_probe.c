@@ -26,6 +26,7 @@
 #include "settle/alloc.h"
 #include "settle/claim_codec.h"
 #include "settle/claim_json.h"
+#include "settle/phi.h"
 #include "settle/command.h"
 #include "settle/node.h"
 
@@ -145,8 +146,15 @@ static uint8_t *s_command(const char *key_path, const char *claim_path, const ch
     settle_error_clear(&error);
     claim_t *claim = claim_new();
     sign_key_t *key = NULL;
+    /* The payer's PHI secret beside its key (KEY.phi for KEY.key), as
+     * `settle submit` finds it: the ledger takes only protected claims. */
+    char phi_path[4096];
+    snprintf(phi_path, sizeof phi_path, "%.*s.phi", (int)(strlen(key_path) - 4), key_path);
+    phi_key_t phi;
     if (claim_json_read_text(text, text_size, claim_path, s_keep_claim, claim, &error) != 1 ||
         CLAIM_SET_TEXT(claim->claim_id, claim_id, strlen(claim_id)) != SETTLE_OK ||
+        phi_key_load(phi_path, &phi, &error) != SETTLE_OK ||
+        phi_protect_claim(&phi, claim, &error) != SETTLE_OK ||
         sign_key_load(key_path, &key, &error) != SETTLE_OK)
         s_fail("cannot build a command: %s", error.message);
     uint8_t *encoded = NULL, *payload = NULL, *bytes = NULL;

@@ -21,8 +21,10 @@
 #include "settle/alloc.h"
 #include "settle/claim_codec.h"
 #include "settle/claim_json.h"
-#include "sim.h"
+#include "settle/enrollment.h"
 #include "settle/hash.h"
+#include "settle/phi.h"
+#include "sim.h"
 
 #define SIM_GENESIS_COMMANDS 6
 #define SIM_PATIENCE_MS      4000 /* a client waits this long before retrying */
@@ -216,8 +218,21 @@ void sim_workload_fini(sim_t *sim)
  * Claims
  * ------------------------------------------------------------------------ */
 
+/* A payer's PHI keys, from a secret that is the SHA-256 of its id: the
+ * ledger takes only protected claims and enrollments (phi.h). */
+static phi_key_t s_payer_phi(const sim_t *sim, const sim_payer_t *payer)
+{
+    uint8_t secret[PHI_SECRET_SIZE];
+    phi_key_t key;
+    if (hash_sha256(payer->id, strlen(payer->id), secret) != SETTLE_OK ||
+        phi_key_from_secret(secret, &key) != SETTLE_OK)
+        sim_fail(sim, "no PHI key for payer %s", payer->id);
+    return key;
+}
+
 typedef struct {
     const sim_t *sim;
+    phi_key_t phi;
     uint8_t *bytes;
     size_t size;
 } s_encoded_t;
@@ -225,7 +240,13 @@ typedef struct {
 static int s_take_claim(const claim_t *claim, void *context)
 {
     s_encoded_t *encoded = context;
-    if (claim_encode(claim, &encoded->bytes, &encoded->size) != SETTLE_OK)
+    claim_t *protected_claim = claim_new();
+    if (!protected_claim || claim_copy(protected_claim, claim) != SETTLE_OK ||
+        phi_protect_claim(&encoded->phi, protected_claim, NULL) != SETTLE_OK)
+        sim_fail(encoded->sim, "cannot protect claim %s", claim->claim_id);
+    int rc = claim_encode(protected_claim, &encoded->bytes, &encoded->size);
+    claim_destroy(&protected_claim);
+    if (rc != SETTLE_OK)
         sim_fail(encoded->sim, "cannot encode claim %s", claim->claim_id);
     return 0;
 }
@@ -252,7 +273,7 @@ static void s_claim_encode(const sim_t *sim, const sim_payer_t *payer, const sim
         s_procedures[claim->procedure], (long long)claim->charge_cents, (unsigned)claim->day);
     if (length < 0 || (size_t)length >= sizeof text)
         sim_fail(sim, "claim %s: JSON too long", claim->claim_id);
-    s_encoded_t encoded = {.sim = sim, .bytes = NULL, .size = 0};
+    s_encoded_t encoded = {.sim = sim, .phi = s_payer_phi(sim, payer), .bytes = NULL, .size = 0};
     settle_error_t error;
     settle_error_clear(&error);
     if (claim_json_read_text(text, (size_t)length, "sim", s_take_claim, &encoded, &error) != 0 ||
@@ -420,7 +441,17 @@ static void s_payer_enroll(sim_t *sim, sim_payer_t *payer)
                                  s_members[m].birth_date, s_members[m].sex);
     if (used >= sizeof text)
         sim_fail(sim, "enrollment too long");
-    s_payer_text(sim, payer, COMMAND_ENROLL, text, used);
+    enrollment_t *enrollment = NULL;
+    phi_key_t phi = s_payer_phi(sim, payer);
+    char *protected_text = NULL;
+    size_t protected_size = 0;
+    if (enrollment_load_text(text, used, "sim", &enrollment, NULL) != SETTLE_OK ||
+        enrollment_protect(enrollment, &phi, payer->id, &protected_text, &protected_size) !=
+            SETTLE_OK)
+        sim_fail(sim, "cannot protect the enrollment of %s", payer->id);
+    enrollment_destroy(&enrollment);
+    s_payer_text(sim, payer, COMMAND_ENROLL, protected_text, protected_size);
+    settle_free(protected_text);
 }
 
 /* The payer's next command: its setup first, then a random mix. */

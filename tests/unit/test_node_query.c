@@ -188,10 +188,16 @@ static void test_node_query_payment_participant_and_accumulators_answer_their_te
     settle_free(text);
     s_refused(w, "participant", "nobody", NULL, SETTLE_ERR_NOT_FOUND, "no participant nobody");
 
-    text = s_ok(w, "accumulators", PAYER, "ACM100234501");
-    assert_non_null(strstr(text, "deductible_individual 2026 ACM100234501 - "));
-    assert_non_null(strstr(text, "deductible_family 2026 ACM1002345 - "));
-    assert_null(strstr(text, "ACM100877702")); /* another member's */
+    /* Members are known to the ledger by their member keys (phi.h). */
+    char member[PHI_MEMBER_KEY_SIZE], line[128];
+    snprintf(member, sizeof member, "%s", s_member_key("ACM100234501"));
+    text = s_ok(w, "accumulators", PAYER, member);
+    snprintf(line, sizeof line, "deductible_individual 2026 %s - ", member);
+    assert_non_null(strstr(text, line));
+    snprintf(line, sizeof line, "deductible_family 2026 %s - ", s_member_key("ACM1002345"));
+    assert_non_null(strstr(text, line));
+    assert_null(strstr(text, s_member_key("ACM100877702"))); /* another member's */
+    assert_null(strstr(text, "ACM100")); /* no member id in the clear */
     settle_free(text);
     s_refused(w, "accumulators", PAYER, "ACM999", SETTLE_ERR_NOT_FOUND,
               "no member ACM999 of payer ACMEHP");
@@ -361,7 +367,8 @@ static void test_node_query_answers_each_asker_only_what_its_role_may_read(void 
     char a[LEDGER_PAYMENT_ID_SIZE], b[LEDGER_PAYMENT_ID_SIZE], why[256], expected[256];
     s_payment_of(w, NPI_A, a, sizeof a);
     s_payment_of(w, NPI_B, b, sizeof b);
-    const char *member = "ACM100234501";
+    char member[PHI_MEMBER_KEY_SIZE];
+    snprintf(member, sizeof member, "%s", s_member_key("ACM100234501"));
     const struct {
         const char *viewer;
         uint8_t role;
@@ -393,8 +400,9 @@ static void test_node_query_answers_each_asker_only_what_its_role_may_read(void 
         assert_int_equal(rc, askers[i].payment_b ? SETTLE_OK : SETTLE_ERR_NOT_FOUND);
         rc = s_read_as(w, v, role, npi, "accumulators", PAYER, member, why, sizeof why);
         assert_int_equal(rc, askers[i].accumulators ? SETTLE_OK : SETTLE_ERR_NOT_FOUND);
+        snprintf(expected, sizeof expected, "no member %s of payer ACMEHP", member);
         if (!askers[i].accumulators)
-            assert_string_equal(why, "no member ACM100234501 of payer ACMEHP");
+            assert_string_equal(why, expected);
         assert_int_equal(s_read_as(w, v, role, npi, "participant", "prov-a", NULL, why, sizeof why),
                          SETTLE_OK);
     }

@@ -21,7 +21,9 @@
 #include "settle/claim_codec.h"
 #include "settle/claim_json.h"
 #include "settle/date.h"
+#include "settle/enrollment.h"
 #include "settle/fsm.h"
+#include "settle/phi.h"
 
 #define PAYER      "ACMEHP"
 #define NPI_A      "1234567893" /* in network */
@@ -177,6 +179,40 @@ static const char s_members[] =
     "  - {id: ACM100555901, contract: ACME-PPO-2026, birth_date: 1950-02-28, sex: F,"
     " coverage: {from: 2026-01-01}}\n";
 
+/* The payer's PHI keys, from a fixed secret: the ledger takes only
+ * protected claims and enrollments (phi.h). */
+static inline phi_key_t s_phi_key(void)
+{
+    uint8_t secret[PHI_SECRET_SIZE];
+    memset(secret, 0x5a, sizeof secret);
+    phi_key_t key;
+    assert_int_equal(phi_key_from_secret(secret, &key), SETTLE_OK);
+    return key;
+}
+
+/* The member key of a member id of the payer. */
+static inline const char *s_member_key(const char *member_id)
+{
+    static char key[PHI_MEMBER_KEY_SIZE];
+    phi_key_t phi = s_phi_key();
+    assert_int_equal(phi_member_key(&phi, PAYER, member_id, key), SETTLE_OK);
+    return key;
+}
+
+/* An enrollment text protected with the payer's key (settle_free it). */
+static inline char *s_protected_members(const char *text, size_t *size_out)
+{
+    enrollment_t *enrollment = NULL;
+    assert_int_equal(enrollment_load_text(text, strlen(text), "members", &enrollment, NULL),
+                     SETTLE_OK);
+    phi_key_t phi = s_phi_key();
+    char *protected_text = NULL;
+    assert_int_equal(enrollment_protect(enrollment, &phi, PAYER, &protected_text, size_out),
+                     SETTLE_OK);
+    enrollment_destroy(&enrollment);
+    return protected_text;
+}
+
 static inline void s_text_command(s_world_t *w, uint8_t type, const char *text, size_t length)
 {
     command_text_t value = {(const uint8_t *)text, length};
@@ -195,7 +231,9 @@ static inline void s_setup_payer(s_world_t *w)
     char *plan = s_read_file("contracts/plans/ppo.yaml", &size);
     s_text_command(w, COMMAND_DEPLOY, plan, size);
     settle_free(plan);
-    s_text_command(w, COMMAND_ENROLL, s_members, strlen(s_members));
+    char *members = s_protected_members(s_members, &size);
+    s_text_command(w, COMMAND_ENROLL, members, size);
+    settle_free(members);
 }
 
 static inline const fsm_command_result_t *s_fund(s_world_t *w, int64_t cents)
@@ -242,6 +280,8 @@ static inline int s_collect(const claim_t *claim, void *context)
     settle_free(bytes);
     if (claims->edit)
         claims->edit(copy);
+    phi_key_t phi = s_phi_key();
+    assert_int_equal(phi_protect_claim(&phi, copy, NULL), SETTLE_OK);
     assert_true(claims->count < 16);
     assert_int_equal(
         claim_encode(copy, &claims->claims[claims->count], &claims->sizes[claims->count]),
