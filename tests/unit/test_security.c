@@ -876,6 +876,71 @@ static void test_security_refuses_a_claim_past_its_line_limit(void **state)
     claim_destroy(&claim);
 }
 
+/* Least knowledge (phi.h): a claim or an enrollment carrying a patient's
+ * identifiers in the clear is refused whole, nothing changed. */
+static void test_security_refuses_identifiers_in_the_clear(void **state)
+{
+    s_world_t *w = ((s_security_t *)*state)->w;
+    phi_key_t phi = s_phi_key();
+    struct {
+        const char *expected;
+        int variant;
+    } cases[] = {
+        {"its member id is not a pseudonymous member key", 0},
+        {"it carries the patient's birth date in the clear", 1},
+        {"it carries the patient's name or address in the clear", 2},
+        {"it has no sealed identifiers", 3},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        claim_t *claim = s_claim_with_lines(1);
+        claim->total_charge_cents = claim->lines[0].charge_cents;
+        assert_int_equal(claim_validate(claim, NULL), SETTLE_OK);
+        assert_int_equal(phi_check_claim(claim, NULL), SETTLE_OK); /* as the world sends it */
+        if (cases[i].variant == 0)
+            assert_int_equal(phi_reveal_claim(&phi, claim, NULL), SETTLE_OK);
+        else if (cases[i].variant == 1)
+            claim->patient_birth_date = 0;
+        else if (cases[i].variant == 2)
+            CLAIM_SET_TEXT(claim->patient.last_name, "ALVAREZ", 7);
+        else
+            claim->phi_size = 0;
+        uint8_t *bytes, *payload;
+        size_t size, payload_size, command_size;
+        assert_int_equal(claim_encode(claim, &bytes, &size), SETTLE_OK);
+        const uint8_t *claims[1] = {bytes};
+        assert_int_equal(command_batch_encode(PAYER, claims, &size, 1, &payload, &payload_size),
+                         SETTLE_OK);
+        uint8_t *command = s_signed(COMMAND_BATCH, PAYER, w->payer_sequence, payload,
+                                    payload_size, w->payer_key, &command_size);
+        s_refused(w, command, command_size, cases[i].expected);
+        settle_free(bytes);
+        claim_destroy(&claim);
+    }
+    const char *enrollments[][2] = {
+        {"members:\n  - {id: ACM100234501, contract: ACME-PPO-2026, sex: F,"
+         " coverage: {from: 2026-01-01}}\n",
+         "enrollment member 1: its id is not a member key"},
+        {NULL, "enrollment member 1: it carries a birth date"},
+    };
+    for (size_t i = 0; i < 2; i++) {
+        char text[512];
+        if (enrollments[i][0])
+            snprintf(text, sizeof text, "%s", enrollments[i][0]);
+        else
+            snprintf(text, sizeof text,
+                     "members:\n  - {id: %s, contract: ACME-PPO-2026, birth_date: 1968-04-12,"
+                     " sex: F, coverage: {from: 2026-01-01}}\n",
+                     s_member_key("ACM100234501"));
+        size_t text_size = strlen(text), payload_size, command_size;
+        command_text_t value = {(const uint8_t *)text, text_size};
+        uint8_t *payload;
+        assert_int_equal(command_text_encode(&value, &payload, &payload_size), SETTLE_OK);
+        uint8_t *command = s_signed(COMMAND_ENROLL, PAYER, w->payer_sequence, payload,
+                                    payload_size, w->payer_key, &command_size);
+        s_refused(w, command, command_size, enrollments[i][1]);
+    }
+}
+
 /* Every text field of the claim encoding one character past its size:
  * claim_set_text refuses it, and an encoding carrying it does not decode. */
 static void test_security_refuses_claim_strings_past_their_size(void **state)
@@ -980,6 +1045,7 @@ int main(void)
         S_TEST(test_security_refuses_a_claim_past_its_line_limit),
         S_TEST(test_security_refuses_claim_strings_past_their_size),
         S_TEST(test_security_refuses_query_arguments_past_their_limits),
+        S_TEST(test_security_refuses_identifiers_in_the_clear),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
