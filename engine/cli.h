@@ -113,6 +113,13 @@ int cli_phi_claim(cli_phi_t *phi, const char *file, const claim_t *claim, const 
 int cli_phi_enrollment(cli_phi_t *phi, const char *file, const char *payer, const char *text,
                        size_t size, char **out, size_t *out_size);
 
+/* Prints a `claim` query's answer to out; with the secret, after each
+ * claim's "phi" line, what its envelope holds ("patient_member_id",
+ * "patient_name", "patient_birth_date", "patient_address").  0, or 1 when
+ * an envelope does not open (tampered, or another payer's): its claim then
+ * shows "patient_sealed does not open" and stderr says why. */
+int cli_phi_reveal_answer(cli_phi_t *phi, const char *text, FILE *out);
+
 /* ------------------------------------------------------------------------
  * Remittances of an offline run (cli_remit.c)
  * ------------------------------------------------------------------------ */

@@ -111,3 +111,91 @@ int cli_phi_enrollment(cli_phi_t *phi, const char *file, const char *payer, cons
     *out_size = used;
     return 0;
 }
+
+static int s_hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* Prints what an envelope holds, as "patient_..." lines. */
+static void s_print_record(const phi_record_t *r, FILE *out)
+{
+    const claim_patient_t *p = &r->patient;
+    fprintf(out, "patient_member_id %s\n", r->member_id);
+    if (p->last_name[0] || p->first_name[0])
+        fprintf(out, "patient_name %s%s%s%s%s\n", p->last_name, p->first_name[0] ? ", " : "",
+                p->first_name, p->middle_name[0] ? " " : "", p->middle_name);
+    char birth[DATE_TEXT_SIZE];
+    if (r->birth_date != DATE_NONE && date_format_iso(r->birth_date, birth, sizeof birth) == 0)
+        fprintf(out, "patient_birth_date %s\n", birth);
+    if (p->address_1[0] || p->city[0])
+        fprintf(out, "patient_address %s%s%s%s%s%s%s %s\n", p->address_1,
+                p->address_2[0] ? ", " : "", p->address_2, p->address_1[0] ? ", " : "", p->city,
+                p->state[0] ? ", " : "", p->state, p->postal_code);
+}
+
+/* Opens the envelope of one claim answer; 0, or 1 when it does not open
+ * (said on stderr and in a "patient_sealed" line). */
+static int s_reveal_one(cli_phi_t *phi, const char *claim_id, const char *payer,
+                        const char *member, const char *hex, size_t hex_size, FILE *out)
+{
+    uint8_t envelope[CLAIM_PHI_SIZE_MAX];
+    size_t size = hex_size / 2;
+    bool ok = hex_size % 2 == 0 && size <= sizeof envelope;
+    for (size_t i = 0; ok && i < size; i++) {
+        int high = s_hex_value(hex[2 * i]), low = s_hex_value(hex[2 * i + 1]);
+        ok = high >= 0 && low >= 0;
+        envelope[i] = (uint8_t)((high & 15) << 4 | (low & 15));
+    }
+    settle_error_t error;
+    settle_error_clear(&error);
+    phi_record_t record;
+    if (ok && phi_open(&phi->key, payer, member, claim_id, envelope, size, &record, &error) ==
+                  SETTLE_OK) {
+        s_print_record(&record, out);
+        memset(&record, 0, sizeof record);
+        return 0;
+    }
+    if (!error.message[0])
+        settle_error_set(&error, SETTLE_ERR_CORRUPT, "claim %s: the phi line is not hex", claim_id);
+    fprintf(out, "patient_sealed does not open\n");
+    fprintf(stderr, "settle: %s: %s\n", phi->path, error.message);
+    return 1;
+}
+
+int cli_phi_reveal_answer(cli_phi_t *phi, const char *text, FILE *out)
+{
+    char claim_id[CLAIM_ID_SIZE] = "", payer[CLAIM_PAYER_ID_SIZE] = "",
+         member[CLAIM_MEMBER_ID_SIZE] = "";
+    int failed = 0;
+    for (const char *line = text; *line;) {
+        const char *end = strchr(line, '\n');
+        size_t length = end ? (size_t)(end - line) : strlen(line);
+        fwrite(line, 1, length, out);
+        fputc('\n', out);
+        const char *space = memchr(line, ' ', length);
+        size_t key_size = space ? (size_t)(space - line) : length;
+        const char *value = space ? space + 1 : line + length;
+        size_t value_size = length - (space ? key_size + 1 : length);
+        char *field = key_size == 5 && memcmp(line, "claim", 5) == 0    ? claim_id
+                      : key_size == 5 && memcmp(line, "payer", 5) == 0  ? payer
+                      : key_size == 6 && memcmp(line, "member", 6) == 0 ? member
+                                                                        : NULL;
+        size_t field_size = field == claim_id ? sizeof claim_id
+                            : field == payer  ? sizeof payer
+                                              : sizeof member;
+        if (field && value_size < field_size) {
+            memcpy(field, value, value_size);
+            field[value_size] = '\0';
+        }
+        if (phi->have && key_size == 3 && memcmp(line, "phi", 3) == 0 &&
+            !(value_size == 1 && value[0] == '-'))
+            failed |= s_reveal_one(phi, claim_id, payer, member, value, value_size, out);
+        line += length + (end ? 1 : 0);
+    }
+    return failed;
+}

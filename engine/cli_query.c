@@ -105,25 +105,44 @@ static int s_ask_and_print(cli_client_t *client, const char *verb, const char *c
 int cli_status(int argc, char **argv)
 {
     if (argc > 1 && cli_is_help(argv[1])) {
-        printf("usage: settle status CLAIM-ID [--payer ID] [--node ENDPOINT]\n\n"
+        printf("usage: settle status CLAIM-ID [--payer ID] [--phi FILE] [--node ENDPOINT]\n\n"
                "Prints every stored claim with that id (of that payer only, with --payer):\n"
-               "its status, amounts, settlement and payment, and each line's decision.\n\n"
-               "%s\nexit codes: 0 found, 1 no such claim, 2 bad usage, 3 no answer\n",
+               "its status, amounts, settlement and payment, its member key and sealed\n"
+               "identifiers, and each line's decision.  With the payer's PHI secret the\n"
+               "identifiers are opened and shown (patient_member_id, patient_name,\n"
+               "patient_birth_date, patient_address).\n\n"
+               "  --phi FILE     the payer's PHI secret (default: the --key or SETTLE_KEY\n"
+               "                 file's name with .phi for .key, when that file exists)\n"
+               "%s\nexit codes: 0 found, 1 no such claim or identifiers that do not open,\n"
+               "2 bad usage, 3 no answer\n",
                CLI_CLIENT_OPTIONS_HELP);
         return CLI_EXIT_OK;
     }
     cli_client_t client;
     cli_client_init(&client);
-    const char *payer = NULL, *claim_id = NULL;
-    s_option_t options[] = {{"--payer", &payer, NULL}, {NULL, NULL, NULL}};
+    const char *payer = NULL, *claim_id = NULL, *phi_path = NULL;
+    s_option_t options[] = {
+        {"--payer", &payer, NULL}, {"--phi", &phi_path, NULL}, {NULL, NULL, NULL}};
     int count = s_parse("status", argc, argv, &client, options, &claim_id, 1);
     int rc = CLI_EXIT_USAGE;
-    if (count == 1) {
+    cli_phi_t phi;
+    memset(&phi, 0, sizeof phi);
+    const char *key = client.key_path[0] ? client.key_path : getenv("SETTLE_KEY");
+    if (count == 1 && cli_phi_open(&phi, phi_path, key) != 0) {
+        rc = CLI_EXIT_USAGE;
+    } else if (count == 1) {
         const char *arguments[] = {claim_id, payer};
-        rc = s_ask_and_print(&client, "claim", arguments, payer ? 2 : 1);
+        char *text = NULL;
+        rc = cli_client_text(&client, "claim", arguments, payer ? 2 : 1, &text);
+        if (rc == CLI_EXIT_OK)
+            rc = cli_phi_reveal_answer(&phi, text, stdout) ? CLI_EXIT_REJECTED : CLI_EXIT_OK;
+        else if (rc == CLI_EXIT_REJECTED)
+            rc = s_refused(&client, "claim", text);
+        free(text);
     } else {
-        fprintf(stderr, "usage: settle status CLAIM-ID [--payer ID] [--node ENDPOINT]\n");
+        fprintf(stderr, "usage: settle status CLAIM-ID [--payer ID] [--phi FILE] [--node ENDPOINT]\n");
     }
+    cli_phi_free(&phi);
     cli_client_free(&client);
     return rc;
 }

@@ -137,6 +137,21 @@ static bool s_may_read(const s_query_t *q, const char *payer, const char *npi)
     }
 }
 
+/* "member KEY" and "phi HEX": the claim's member key and its sealed
+ * identifiers, which only the payer's PHI secret opens (phi.h); "-" for a
+ * claim stored before claims were protected. */
+static int s_say_sealed(s_query_t *q, const ledger_claim_t *row)
+{
+    settle_error_t problem;
+    int rc = ledger_claim_content(q->ledger, row, q->claim, &problem);
+    if (rc != SETTLE_OK)
+        return settle_error_set(q->error, rc, "%s", problem.message);
+    char hex[2 * CLAIM_PHI_SIZE_MAX + 1] = "-";
+    if (q->claim->phi_size)
+        hash_to_hex(q->claim->phi, q->claim->phi_size, hex);
+    return s_say(q, "member %s\nphi %s\n", s_or_dash(q->claim->member_id), hex);
+}
+
 static int s_say_claim(const ledger_claim_t *row, void *context)
 {
     s_query_t *q = context;
@@ -155,6 +170,8 @@ static int s_say_claim(const ledger_claim_t *row, void *context)
               row->billed_cents, row->allowed_cents, row->paid_cents, row->patient_cents,
               row->net_cents, row->settlement, s_or_dash(row->payment_id),
               s_or_dash(row->voided_by), row->entry_index, hash, s_or_dash(row->reason));
+    if (rc == SETTLE_OK)
+        rc = s_say_sealed(q, row);
     return rc == SETTLE_OK ? s_say_lines(q, row) : rc;
 }
 

@@ -147,7 +147,11 @@ static void test_node_query_claim_answers_the_stored_claim_and_its_lines(void **
              (long long)row.net_cents, payment, (unsigned long long)row.entry_index);
     char *text = s_ok(w, "claim", "OV-2026-0001", NULL);
     assert_memory_equal(text, expected, strlen(expected));
-    assert_non_null(strstr(text, "\nreason -\nline 1 99214 billed="));
+    char sealed[128];
+    snprintf(sealed, sizeof sealed, "\nreason -\nmember %s\nphi 53504849", /* "SPHI" */
+             s_member_key("ACM100234501"));
+    assert_non_null(strstr(text, sealed));
+    assert_non_null(strstr(text, "\nline 1 99214 billed="));
     assert_null(strstr(text, "line 4 "));
     char *of_payer = s_ok(w, "claim", "OV-2026-0001", PAYER);
     assert_string_equal(text, of_payer);
