@@ -293,8 +293,9 @@ static int s_map_patient_block(fhir_claim_reader_t *r, const json_t *patient)
     return rc;
 }
 
-/* Reads the Patient's birth date, sex, names and address; *patient_out is the Patient
- * resource, or NULL when the reference names nothing in this document. */
+/* Reads the Patient's birth date, sex, names and address; *patient_out is
+ * the Patient resource, or NULL when the reference names nothing in this
+ * document. */
 static int s_map_patient(fhir_claim_reader_t *r, const json_t *resource, const json_t **patient_out)
 {
     const json_t *reference;

@@ -283,8 +283,7 @@ static void s_set_text(s_ctx_t *ctx, json_t *object, const char *key, const char
 
 /* [first, second], the empty ones at the end left out (s_check refuses a
  * second without a first), or NULL when both are empty. */
-static json_t *s_two_strings(s_ctx_t *ctx, const char *field, const char *first,
-                             const char *second)
+static json_t *s_two_strings(s_ctx_t *ctx, const char *field, const char *first, const char *second)
 {
     if (!first[0])
         return NULL;
@@ -304,8 +303,8 @@ static json_t *s_patient_name(s_ctx_t *ctx)
         return NULL;
     json_t *name = json_object(), *names = json_array();
     s_set_text(ctx, name, "family", "patient.last_name", p->last_name);
-    json_t *given = s_two_strings(ctx, "patient first and middle name", p->first_name,
-                                  p->middle_name);
+    json_t *given =
+        s_two_strings(ctx, "patient first and middle name", p->first_name, p->middle_name);
     if (given)
         s_set(ctx, name, "given", given);
     s_push(ctx, names, name);

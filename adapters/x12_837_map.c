@@ -2,8 +2,8 @@
  * x12_837_map.c - the 837 reader's mapping half: the transaction's BHT04
  * creation date, the HL hierarchy (billing provider, subscriber, patient),
  * the subscriber's and the patient's names and addresses (NM1*IL or
- * NM1*QC, N3, N4), the claim (CLM, REF, HI, DTP), its service lines (LX, SV1, SV2, DTP*472,
- * LIN) and what other payers did with it (loop 2320 SBR, CAS, AMT*D; 2330B
+ * NM1*QC, N3, N4), the claim (CLM, REF, HI, DTP), its service lines (LX,
+ * SV1, SV2, DTP*472, LIN) and what other payers did with it (loop 2320 SBR, CAS, AMT*D; 2330B
  * NM1*PR; loop 2430 SVD and CAS), segment to field, with a precise error
  * for every element that cannot be mapped.
  */
@@ -296,8 +296,7 @@ static void s_address(x12_837_reader_t *r)
     }
     if (s_text(r, person->city, sizeof person->city, s_el(r, 1), 1, 0, "city") &&
         s_text(r, person->state, sizeof person->state, s_el(r, 2), 2, 0, "state code"))
-        s_text(r, person->postal_code, sizeof person->postal_code, s_el(r, 3), 3, 0,
-               "postal code");
+        s_text(r, person->postal_code, sizeof person->postal_code, s_el(r, 3), 3, 0, "postal code");
 }
 
 static void s_nm1(x12_837_reader_t *r)

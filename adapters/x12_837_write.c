@@ -314,11 +314,14 @@ static int s_check_claim(const claim_t *claim, settle_error_t *error)
     for (size_t i = 0; i < sizeof texts / sizeof texts[0] && rc == SETTLE_OK; i++)
         rc = s_check_text(texts[i], "claim field", error);
     const claim_patient_t *p = &claim->patient;
-    const char *patient[][2] = {
-        {p->last_name, "patient last_name"},     {p->first_name, "patient first_name"},
-        {p->middle_name, "patient middle_name"}, {p->address_1, "patient address_1"},
-        {p->address_2, "patient address_2"},     {p->city, "patient city"},
-        {p->state, "patient state"},             {p->postal_code, "patient postal_code"}};
+    const char *patient[][2] = {{p->last_name, "patient last_name"},
+                                {p->first_name, "patient first_name"},
+                                {p->middle_name, "patient middle_name"},
+                                {p->address_1, "patient address_1"},
+                                {p->address_2, "patient address_2"},
+                                {p->city, "patient city"},
+                                {p->state, "patient state"},
+                                {p->postal_code, "patient postal_code"}};
     for (size_t i = 0; i < sizeof patient / sizeof patient[0] && rc == SETTLE_OK; i++)
         rc = s_check_text(patient[i][0], patient[i][1], error);
     for (uint32_t i = 0; i < claim->diagnosis_count && rc == SETTLE_OK; i++)
@@ -394,8 +397,8 @@ static void s_elements(char *segment, size_t size, const char *const *values, in
 static void s_write_subscriber(x12_out_t *out, const claim_t *claim)
 {
     const claim_patient_t *p = &claim->patient;
-    x12_out_segment(out, "NM1*IL*1*%s*%s*%s***MI*%s", p->last_name, p->first_name,
-                    p->middle_name, claim->member_id);
+    x12_out_segment(out, "NM1*IL*1*%s*%s*%s***MI*%s", p->last_name, p->first_name, p->middle_name,
+                    claim->member_id);
     char segment[X12_OUT_SEGMENT_MAX];
     if (p->address_1[0] || p->address_2[0]) {
         const char *const street[] = {p->address_1, p->address_2};

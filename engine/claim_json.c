@@ -37,10 +37,10 @@ static const s_text_field_t s_claim_references[] = {
     TEXT_FIELD(claim_t, original_claim_number), TEXT_FIELD(claim_t, prior_authorization),
     TEXT_FIELD(claim_t, place_of_service), TEXT_FIELD(claim_t, bill_type)};
 static const s_text_field_t s_patient_texts[] = {
-    TEXT_FIELD(claim_patient_t, last_name), TEXT_FIELD(claim_patient_t, first_name),
+    TEXT_FIELD(claim_patient_t, last_name),   TEXT_FIELD(claim_patient_t, first_name),
     TEXT_FIELD(claim_patient_t, middle_name), TEXT_FIELD(claim_patient_t, address_1),
-    TEXT_FIELD(claim_patient_t, address_2), TEXT_FIELD(claim_patient_t, city),
-    TEXT_FIELD(claim_patient_t, state), TEXT_FIELD(claim_patient_t, postal_code)};
+    TEXT_FIELD(claim_patient_t, address_2),   TEXT_FIELD(claim_patient_t, city),
+    TEXT_FIELD(claim_patient_t, state),       TEXT_FIELD(claim_patient_t, postal_code)};
 static const s_text_field_t s_line_codes[] = {
     TEXT_FIELD(claim_line_t, procedure_code), TEXT_FIELD(claim_line_t, revenue_code),
     TEXT_FIELD(claim_line_t, ndc), TEXT_FIELD(claim_line_t, place_of_service)};

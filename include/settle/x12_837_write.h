@@ -49,8 +49,7 @@
  * HL 23), so the patient's names and address go in loop 2010BA, where the
  * reader takes them back as the patient's; a claim read from an 837 with a
  * patient loop (2010CA) comes back with that patient's names and the
- * subscriber's member id, as it had.  The other name loops (submitter,
- * receiver, billing provider, payer) carry only their ids.
+ * subscriber's member id, as it had.
  *
  * Two fields have no place in an 837 and are left out, not refused: the
  * sealed identifiers (claim_t.phi) and each line's patient_age.  A claim
@@ -58,10 +57,11 @@
  * protected claim (phi.h), which is not the kind of claim sent as an 837:
  * an 837 carries the identifiers in the clear, in the fields above.
  *
- * A claim the 837 cannot carry exactly is refused, with the
- * field named, rather than written with a loss: a value holding one of the
- * delimiters * : ^ ~ (the patient's names and address included), an 837P claim without a place of service, an 837I
- * claim whose bill type does not end in its frequency, a revenue code on a
+ * A claim the 837 cannot carry exactly is refused, with the field named,
+ * rather than written with a loss: a value holding one of the delimiters
+ * * : ^ ~ (the patient's names and address included), an 837P claim
+ * without a place of service, an 837I claim whose bill type does not end
+ * in its frequency, a revenue code on a
  * professional line, a place of service or diagnosis pointers on an
  * institutional line, a sex without a birth date (DMG needs both), a
  * creation date past year 9999, other payers' records that are malformed

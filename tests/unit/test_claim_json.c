@@ -77,11 +77,12 @@ static void test_json_round_trips_every_field(void **state)
     assert_non_null(strstr(text, "\"birth_date\": \"1968-04-12\""));
     assert_non_null(strstr(text, "\"units_milli\": 2500"));
     assert_non_null(strstr(text, "\"service_to\": \"2026-09-30\""));
-    assert_non_null(strstr(text, "\"sex\": \"F\",\n    \"last_name\": \"ALVAREZ\",\n"
-                                 "    \"first_name\": \"MARIA\",\n    \"middle_name\": \"L\",\n"
-                                 "    \"address_1\": \"12 MAIN ST\",\n    \"address_2\": \"APT 4\",\n"
-                                 "    \"city\": \"SPRINGFIELD\",\n    \"state\": \"IL\",\n"
-                                 "    \"postal_code\": \"62701\"\n  },"));
+    assert_non_null(strstr(text,
+                           "\"sex\": \"F\",\n    \"last_name\": \"ALVAREZ\",\n"
+                           "    \"first_name\": \"MARIA\",\n    \"middle_name\": \"L\",\n"
+                           "    \"address_1\": \"12 MAIN ST\",\n    \"address_2\": \"APT 4\",\n"
+                           "    \"city\": \"SPRINGFIELD\",\n    \"state\": \"IL\",\n"
+                           "    \"postal_code\": \"62701\"\n  },"));
     assert_non_null(strstr(text, "\"diagnosis_pointers\": [\n        2\n      ],\n"
                                  "      \"patient_age\": 58\n"));
     assert_non_null(strstr(text, "\"phi\": \"5350484901020304\"\n}"));
@@ -170,8 +171,8 @@ static void test_json_refuses_bad_patient_phi_and_age_naming_the_place(void **st
     int used = snprintf(text, sizeof text, "{\"format\":\"settle.claim/1\",\"phi\":\"");
     memset(text + used, 'a', 2 * CLAIM_PHI_SIZE_MAX + 2);
     snprintf(text + used + 2 * CLAIM_PHI_SIZE_MAX + 2, 4, "\"}");
-    s_expect_error(text, SETTLE_ERR_TOO_LONG, "in.json:1: phi: 1026 hex digits is more than 512 bytes",
-                   0);
+    s_expect_error(text, SETTLE_ERR_TOO_LONG,
+                   "in.json:1: phi: 1026 hex digits is more than 512 bytes", 0);
     s_expect_error("{\"format\":\"settle.claim/1\",\"lines\":[{\"patient_age\":201}]}",
                    SETTLE_ERR_RANGE, "in.json:1: lines[0].patient_age: 201 is outside 0..200", 0);
     s_expect_error("{\"format\":\"settle.claim/1\",\"lines\":[{\"patient_age\":-1}]}",
@@ -185,8 +186,8 @@ static void test_json_reads_the_largest_phi_and_leaves_out_what_is_empty(void **
     (void)state;
     char text[2 * CLAIM_PHI_SIZE_MAX + 512];
     char *minimal_end = strrchr(MINIMAL, '}');
-    int used = snprintf(text, sizeof text, "%.*s,\"phi\":\"", (int)(minimal_end - MINIMAL),
-                        MINIMAL);
+    int used =
+        snprintf(text, sizeof text, "%.*s,\"phi\":\"", (int)(minimal_end - MINIMAL), MINIMAL);
     for (int i = 0; i < CLAIM_PHI_SIZE_MAX; i++)
         used += snprintf(text + used, sizeof text - (size_t)used, "%02x", i & 0xff);
     snprintf(text + used, sizeof text - (size_t)used, "\"}");

@@ -485,15 +485,14 @@ static void test_fhir_reads_the_patients_official_name_and_home_address(void **s
 {
     (void)state;
     collected_t c = {0};
-    assert_int_equal(
-        s_read_with_patient(
-            "\"name\":[{\"use\":\"usual\",\"given\":[\"Jim\"]},{\"use\":\"official\","
-            "\"family\":\"Okafor\",\"given\":[\"James\",\"Chidi\",\"Emeka\"]}],"
-            "\"address\":[{\"use\":\"work\",\"city\":\"Elsewhere\"},{\"use\":\"home\","
-            "\"line\":[\"12 Main St\",\"Apt 4\",\"c/o Ada\"],\"city\":\"Springfield\","
-            "\"state\":\"IL\",\"postalCode\":\"62701-1234\"}]",
-            &c),
-        SETTLE_OK);
+    assert_int_equal(s_read_with_patient(
+                         "\"name\":[{\"use\":\"usual\",\"given\":[\"Jim\"]},{\"use\":\"official\","
+                         "\"family\":\"Okafor\",\"given\":[\"James\",\"Chidi\",\"Emeka\"]}],"
+                         "\"address\":[{\"use\":\"work\",\"city\":\"Elsewhere\"},{\"use\":\"home\","
+                         "\"line\":[\"12 Main St\",\"Apt 4\",\"c/o Ada\"],\"city\":\"Springfield\","
+                         "\"state\":\"IL\",\"postalCode\":\"62701-1234\"}]",
+                         &c),
+                     SETTLE_OK);
     assert_int_equal(c.problem_count, 0);
     assert_int_equal(c.claim_count, 1);
     const claim_patient_t *p = &c.claims[0]->patient;
@@ -526,12 +525,15 @@ static void test_fhir_refuses_a_bad_patient_name_or_address_naming_its_path(void
          "characters"},
         {"\"name\":[{\"given\":[\"Ana\",7]}]",
          "in.json:2:72: entry[0].resource.name[0].given[1]: expected a string"},
-        {"\"name\":[\"Ana\"]", "in.json:2:56: entry[0].resource.name[0]: expected a HumanName object"},
+        {"\"name\":[\"Ana\"]",
+         "in.json:2:56: entry[0].resource.name[0]: expected a HumanName object"},
         {"\"address\":{\"city\":\"C\"}",
          "in.json:2:58: entry[0].resource.address: expected an array"},
-        {"\"name\":[{\"family\":\"" "0123456789012345678901234567890123456789"
+        {"\"name\":[{\"family\":\""
+         "0123456789012345678901234567890123456789"
          "012345678901234567890\"}]",
-         "in.json:2:66: entry[0].resource.name[0].family: \"0123456789012345678901234567890123456789\" "
+         "in.json:2:66: entry[0].resource.name[0].family: "
+         "\"0123456789012345678901234567890123456789\" "
          "is longer than 60 characters"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -593,9 +593,9 @@ static void test_x12_837_reads_the_patients_names_and_address_and_refuses_long_o
 {
     (void)state;
     size_t length;
-    char *text = s_edited("NM1*QC*1*DOE*JUNIOR~\n",
-                          "NM1*QC*1*DOE*JUNIOR*Q~\nN3*5 OAK AVE*UNIT 2~\nN4*SALEM*OR*97301~\n",
-                          &length);
+    char *text =
+        s_edited("NM1*QC*1*DOE*JUNIOR~\n",
+                 "NM1*QC*1*DOE*JUNIOR*Q~\nN3*5 OAK AVE*UNIT 2~\nN4*SALEM*OR*97301~\n", &length);
     collected_t c = {0};
     assert_int_equal(s_read_text(text, length, true, &c, NULL), SETTLE_OK);
     free(text);
