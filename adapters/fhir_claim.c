@@ -40,6 +40,12 @@
  *                       Bundle): birthDate (a full date) and gender female ->
  *                       F, male -> M, other and unknown -> U.  A patient that
  *                       cannot be resolved gives no birth date and U.
+ *   patient names       that Patient's name[] entry with use "official", else
+ *                       its first: family, given[0] (first), given[1]
+ *                       (middle); further given names are read past.
+ *   patient address     its address[] entry with use "home", else its first:
+ *                       line[0], line[1], city, state, postalCode.  A name
+ *                       or address longer than claim.h holds is refused.
  *   prior_authorization preAuthRef[0] of that insurance[] entry (R4 has no
  *                       standard supportingInfo category for it).
  *   diagnoses           diagnosis[] in sequence order (the lowest sequence is
@@ -199,8 +205,97 @@ static int s_map_gender(fhir_claim_reader_t *r, const json_t *patient)
     return SETTLE_OK;
 }
 
-/* Reads the Patient's birth date and sex; *patient_out is the Patient
- * resource, or NULL when the reference names nothing in this document. */
+/* The entry of list whose "use" is use, else the first; *index_out its
+ * index.  NULL for an empty list. */
+static const json_t *s_entry_for_use(const json_t *list, const char *use, size_t *index_out)
+{
+    size_t i;
+    const json_t *item;
+    json_array_foreach(list, i, item)
+    {
+        if (fhir_string_is(json_object_get(item, "use"), use)) {
+            *index_out = i;
+            return item;
+        }
+    }
+    *index_out = 0;
+    return json_array_get(list, 0);
+}
+
+/* The first count strings of holder[key] (an array, may be absent) into
+ * fields, each of its size; strings past count are read past. */
+static int s_text_list(fhir_claim_reader_t *r, const json_t *holder, const char *key,
+                       char *const *fields, const size_t *sizes, size_t count)
+{
+    const json_t *list;
+    int rc = fhir_get(&r->cursor, holder, key, JSON_ARRAY, false, &list);
+    for (size_t i = 0; rc == SETTLE_OK && list && i < count && i < json_array_size(list); i++) {
+        const json_t *item = json_array_get(list, i);
+        size_t saved = fhir_push_key(&r->cursor, key);
+        fhir_push_index(&r->cursor, i);
+        if (!json_is_string(item))
+            rc = fhir_fail(&r->cursor, item, NULL, SETTLE_ERR_SYNTAX, "expected a string");
+        else
+            rc = fhir_claim_set_text(r, item, NULL, fields[i], sizes[i]);
+        fhir_pop(&r->cursor, saved);
+    }
+    return rc;
+}
+
+/* holder[key] when a string (may be absent) into field. */
+static int s_text_of(fhir_claim_reader_t *r, const json_t *holder, const char *key, char *field,
+                     size_t size)
+{
+    const json_t *value;
+    int rc = fhir_get(&r->cursor, holder, key, JSON_STRING, false, &value);
+    if (rc == SETTLE_OK && value)
+        rc = fhir_claim_set_text(r, value, key, field, size);
+    return rc;
+}
+
+/* The Patient's name[] (family, given) and address[] (line, city, state,
+ * postalCode) into claim->patient; the cursor is at the Patient. */
+static int s_map_patient_block(fhir_claim_reader_t *r, const json_t *patient)
+{
+    claim_patient_t *p = &r->claim->patient;
+    const char *const keys[2] = {"name", "address"}, *const uses[2] = {"official", "home"};
+    int rc = SETTLE_OK;
+    for (int k = 0; k < 2 && rc == SETTLE_OK; k++) {
+        const json_t *list, *entry;
+        size_t index;
+        rc = fhir_get(&r->cursor, patient, keys[k], JSON_ARRAY, false, &list);
+        if (rc != SETTLE_OK || !list || !(entry = s_entry_for_use(list, uses[k], &index)))
+            continue;
+        size_t saved = fhir_push_key(&r->cursor, keys[k]);
+        fhir_push_index(&r->cursor, index);
+        if (!json_is_object(entry)) {
+            rc = fhir_fail(&r->cursor, entry, NULL, SETTLE_ERR_SYNTAX,
+                           k == 0 ? "expected a HumanName object" : "expected an Address object");
+        } else if (k == 0) {
+            char *const given[] = {p->first_name, p->middle_name};
+            const size_t given_sizes[] = {sizeof p->first_name, sizeof p->middle_name};
+            rc = s_text_of(r, entry, "family", p->last_name, sizeof p->last_name);
+            if (rc == SETTLE_OK)
+                rc = s_text_list(r, entry, "given", given, given_sizes, 2);
+        } else {
+            char *const lines[] = {p->address_1, p->address_2};
+            const size_t line_sizes[] = {sizeof p->address_1, sizeof p->address_2};
+            rc = s_text_list(r, entry, "line", lines, line_sizes, 2);
+            if (rc == SETTLE_OK)
+                rc = s_text_of(r, entry, "city", p->city, sizeof p->city);
+            if (rc == SETTLE_OK)
+                rc = s_text_of(r, entry, "state", p->state, sizeof p->state);
+            if (rc == SETTLE_OK)
+                rc = s_text_of(r, entry, "postalCode", p->postal_code, sizeof p->postal_code);
+        }
+        fhir_pop(&r->cursor, saved);
+    }
+    return rc;
+}
+
+/* Reads the Patient's birth date, sex, names and address; *patient_out is
+ * the Patient resource, or NULL when the reference names nothing in this
+ * document. */
 static int s_map_patient(fhir_claim_reader_t *r, const json_t *resource, const json_t **patient_out)
 {
     const json_t *reference;
@@ -217,6 +312,8 @@ static int s_map_patient(fhir_claim_reader_t *r, const json_t *resource, const j
                         &r->claim->patient_birth_date);
     if (rc == SETTLE_OK)
         rc = s_map_gender(r, target.resource);
+    if (rc == SETTLE_OK)
+        rc = s_map_patient_block(r, target.resource);
     r->cursor.path = saved;
     *patient_out = target.resource;
     return rc;

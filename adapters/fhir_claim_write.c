@@ -126,6 +126,12 @@ static const char *s_claim_problem(const claim_t *claim)
     for (uint8_t i = 0; i < claim->diagnosis_count; i++)
         if (!s_icd10_ok(claim->diagnoses[i]))
             return "diagnoses: a code is not ICD-10-CM (a letter, then 2 to 6 letters or digits)";
+    if (claim->patient.middle_name[0] && !claim->patient.first_name[0])
+        return "patient.middle_name: without a first name it would be read back as the first "
+               "(given[0])";
+    if (claim->patient.address_2[0] && !claim->patient.address_1[0])
+        return "patient.address_2: without address_1 it would be read back as the first line "
+               "(line[0])";
     return NULL;
 }
 
@@ -267,7 +273,64 @@ static json_t *s_reference(const char *target)
  * Patient and Coverage
  * ------------------------------------------------------------------------ */
 
-/* The Patient: id (contained only), gender and birthDate. */
+/* Sets key to a string of claim text when the text is not empty. */
+static void s_set_text(s_ctx_t *ctx, json_t *object, const char *key, const char *field,
+                       const char *text)
+{
+    if (text[0])
+        s_set(ctx, object, key, s_string(ctx, field, text));
+}
+
+/* [first, second], the empty ones at the end left out (s_check refuses a
+ * second without a first), or NULL when both are empty. */
+static json_t *s_two_strings(s_ctx_t *ctx, const char *field, const char *first, const char *second)
+{
+    if (!first[0])
+        return NULL;
+    json_t *array = json_array();
+    s_push(ctx, array, s_string(ctx, field, first));
+    if (second[0])
+        s_push(ctx, array, s_string(ctx, field, second));
+    return array;
+}
+
+/* name[0]: family and given (first, middle); NULL when the claim has no
+ * name. */
+static json_t *s_patient_name(s_ctx_t *ctx)
+{
+    const claim_patient_t *p = &ctx->claim->patient;
+    if (!p->last_name[0] && !p->first_name[0])
+        return NULL;
+    json_t *name = json_object(), *names = json_array();
+    s_set_text(ctx, name, "family", "patient.last_name", p->last_name);
+    json_t *given =
+        s_two_strings(ctx, "patient first and middle name", p->first_name, p->middle_name);
+    if (given)
+        s_set(ctx, name, "given", given);
+    s_push(ctx, names, name);
+    return names;
+}
+
+/* address[0]: line (address 1 and 2), city, state, postalCode; NULL when
+ * the claim has no address. */
+static json_t *s_patient_address(s_ctx_t *ctx)
+{
+    const claim_patient_t *p = &ctx->claim->patient;
+    if (!p->address_1[0] && !p->city[0] && !p->state[0] && !p->postal_code[0])
+        return NULL;
+    json_t *address = json_object(), *addresses = json_array();
+    json_t *line = s_two_strings(ctx, "patient address", p->address_1, p->address_2);
+    if (line)
+        s_set(ctx, address, "line", line);
+    s_set_text(ctx, address, "city", "patient.city", p->city);
+    s_set_text(ctx, address, "state", "patient.state", p->state);
+    s_set_text(ctx, address, "postalCode", "patient.postal_code", p->postal_code);
+    s_push(ctx, addresses, address);
+    return addresses;
+}
+
+/* The Patient: id (contained only), name, gender, birthDate and address,
+ * in the order of the R4 element definitions. */
 static json_t *s_patient(s_ctx_t *ctx, const char *id)
 {
     const claim_t *claim = ctx->claim;
@@ -275,12 +338,18 @@ static json_t *s_patient(s_ctx_t *ctx, const char *id)
     s_set(ctx, patient, "resourceType", json_string("Patient"));
     if (id)
         s_set(ctx, patient, "id", json_string(id));
+    json_t *name = s_patient_name(ctx);
+    if (name)
+        s_set(ctx, patient, "name", name);
     const char *gender = claim->patient_sex == CLAIM_SEX_FEMALE ? "female"
                          : claim->patient_sex == CLAIM_SEX_MALE ? "male"
                                                                 : "unknown";
     s_set(ctx, patient, "gender", json_string(gender));
     if (claim->patient_birth_date != DATE_NONE)
         s_set(ctx, patient, "birthDate", s_date(ctx, claim->patient_birth_date));
+    json_t *address = s_patient_address(ctx);
+    if (address)
+        s_set(ctx, patient, "address", address);
     return patient;
 }
 

@@ -1,8 +1,9 @@
 /*
  * x12_837_map.c - the 837 reader's mapping half: the transaction's BHT04
  * creation date, the HL hierarchy (billing provider, subscriber, patient),
- * the claim (CLM, REF, HI, DTP), its service lines (LX, SV1, SV2, DTP*472,
- * LIN) and what other payers did with it (loop 2320 SBR, CAS, AMT*D; 2330B
+ * the subscriber's and the patient's names and addresses (NM1*IL or
+ * NM1*QC, N3, N4), the claim (CLM, REF, HI, DTP), its service lines (LX,
+ * SV1, SV2, DTP*472, LIN) and what other payers did with it (loop 2320 SBR, CAS, AMT*D; 2330B
  * NM1*PR; loop 2430 SVD and CAS), segment to field, with a precise error
  * for every element that cannot be mapped.
  */
@@ -202,11 +203,14 @@ static void s_hl(x12_837_reader_t *r)
         r->member_id[0] = r->payer_id[0] = '\0';
         r->subscriber_birth = r->patient_birth = DATE_NONE;
         r->subscriber_sex = r->patient_sex = CLAIM_SEX_UNKNOWN;
+        memset(&r->subscriber_person, 0, sizeof r->subscriber_person);
+        memset(&r->patient_person, 0, sizeof r->patient_person);
         r->scope = S_SCOPE_SUBSCRIBER;
     } else if (x12_span_is(level, "23") && r->subscriber.present) {
         s_level_open(&r->patient, r->segment_number);
         r->patient_birth = DATE_NONE;
         r->patient_sex = CLAIM_SEX_UNKNOWN;
+        memset(&r->patient_person, 0, sizeof r->patient_person);
         r->scope = S_SCOPE_PATIENT;
     } else {
         char shown[48];
@@ -248,6 +252,53 @@ static void s_nm1_in_claim(x12_837_reader_t *r, x12_span_t code)
     }
 }
 
+/* The person whose name and address the open name loop gives: the
+ * subscriber's (NM1*IL under HL 22) or the patient's (NM1*QC under HL 23);
+ * NULL in any other loop, and inside a claim (loop 2330A's NM1*IL names
+ * the subscriber to another payer, not the patient). */
+static claim_patient_t *s_person(x12_837_reader_t *r)
+{
+    if (r->in_claim)
+        return NULL;
+    if (r->scope == S_SCOPE_SUBSCRIBER && strcmp(r->name_loop, "IL") == 0)
+        return &r->subscriber_person;
+    if (r->scope == S_SCOPE_PATIENT && strcmp(r->name_loop, "QC") == 0)
+        return &r->patient_person;
+    return NULL;
+}
+
+/* NM103..05: last (or organization) name, first, middle, each optional. */
+static void s_person_name(x12_837_reader_t *r, claim_patient_t *person)
+{
+    struct {
+        char *field;
+        size_t size;
+        const char *what;
+    } names[] = {{person->last_name, sizeof person->last_name, "last name"},
+                 {person->first_name, sizeof person->first_name, "first name"},
+                 {person->middle_name, sizeof person->middle_name, "middle name"}};
+    for (uint32_t i = 0; i < 3; i++)
+        if (!s_text(r, names[i].field, names[i].size, s_el(r, 3 + i), 3 + i, 0, names[i].what))
+            return;
+}
+
+/* N3 (street, two lines) and N4 (city, state, postal code) of the
+ * subscriber or patient; the other loops' addresses are read past. */
+static void s_address(x12_837_reader_t *r)
+{
+    claim_patient_t *person = s_person(r);
+    if (!person)
+        return;
+    if (r->segment.code == X12_ID('N', '3', 0)) {
+        if (s_text(r, person->address_1, sizeof person->address_1, s_el(r, 1), 1, 0, "address"))
+            s_text(r, person->address_2, sizeof person->address_2, s_el(r, 2), 2, 0, "address");
+        return;
+    }
+    if (s_text(r, person->city, sizeof person->city, s_el(r, 1), 1, 0, "city") &&
+        s_text(r, person->state, sizeof person->state, s_el(r, 2), 2, 0, "state code"))
+        s_text(r, person->postal_code, sizeof person->postal_code, s_el(r, 3), 3, 0, "postal code");
+}
+
 static void s_nm1(x12_837_reader_t *r)
 {
     char shown[48];
@@ -268,6 +319,8 @@ static void s_nm1(x12_837_reader_t *r)
     r->name_loop[code.length] = '\0';
     r->name_order = 0;
     r->name_has_n3 = false;
+    if (s_person(r))
+        s_person_name(r, s_person(r));
     if (r->in_claim) {
         s_nm1_in_claim(r, code);
     } else if (r->scope == S_SCOPE_BILLING && x12_span_is(code, "85")) {
@@ -401,6 +454,7 @@ static void s_claim_from_hierarchy(x12_837_reader_t *r)
     memcpy(claim->payer_id, r->payer_id, sizeof claim->payer_id);
     claim->patient_birth_date = r->subscriber_birth;
     claim->patient_sex = r->subscriber_sex;
+    claim->patient = r->subscriber_person;
     claim->created = r->created;
     if (!r->has_bht)
         s_level_fail_at(r, &r->header, 1, "ST", "BHT after ST, with the creation date in BHT04",
@@ -408,6 +462,7 @@ static void s_claim_from_hierarchy(x12_837_reader_t *r)
     if (r->scope == S_SCOPE_PATIENT) {
         claim->patient_birth_date = r->patient_birth;
         claim->patient_sex = r->patient_sex;
+        claim->patient = r->patient_person;
     }
     if (!r->has_billing_name)
         s_level_fail_at_hl(r, &r->billing, "NM1*85 (loop 2010AA) after HL*20",
@@ -938,6 +993,10 @@ void x12_837_body(x12_837_reader_t *r)
         return;
     case X12_ID('B', 'H', 'T'):
         s_bht(r);
+        return;
+    case X12_ID('N', '3', 0):
+    case X12_ID('N', '4', 0):
+        s_address(r);
         return;
     default:
         break;

@@ -78,6 +78,8 @@ typedef struct {
     char payer_id[CLAIM_PAYER_ID_SIZE];
     int32_t subscriber_birth, patient_birth;
     char subscriber_sex, patient_sex;
+    claim_patient_t subscriber_person; /* 2010BA NM1*IL names, N3, N4 */
+    claim_patient_t patient_person;    /* 2010CA NM1*QC names, N3, N4 */
     char name_loop[X12_ID_SIZE]; /* NM101 of the open name loop, "" when none */
     int name_order;              /* order of the last segment in that loop */
     bool name_has_n3;

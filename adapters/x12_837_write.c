@@ -313,6 +313,17 @@ static int s_check_claim(const claim_t *claim, settle_error_t *error)
     int rc = SETTLE_OK;
     for (size_t i = 0; i < sizeof texts / sizeof texts[0] && rc == SETTLE_OK; i++)
         rc = s_check_text(texts[i], "claim field", error);
+    const claim_patient_t *p = &claim->patient;
+    const char *patient[][2] = {{p->last_name, "patient last_name"},
+                                {p->first_name, "patient first_name"},
+                                {p->middle_name, "patient middle_name"},
+                                {p->address_1, "patient address_1"},
+                                {p->address_2, "patient address_2"},
+                                {p->city, "patient city"},
+                                {p->state, "patient state"},
+                                {p->postal_code, "patient postal_code"}};
+    for (size_t i = 0; i < sizeof patient / sizeof patient[0] && rc == SETTLE_OK; i++)
+        rc = s_check_text(patient[i][0], patient[i][1], error);
     for (uint32_t i = 0; i < claim->diagnosis_count && rc == SETTLE_OK; i++)
         rc = s_check_text(claim->diagnoses[i], "diagnosis", error);
     for (uint32_t i = 0; i < claim->other_payer_count && rc == SETTLE_OK; i++)
@@ -365,6 +376,44 @@ static void s_procedure(const claim_line_t *line, char *buffer, size_t size)
         used += (size_t)snprintf(buffer + used, size - used, ":%s", line->modifiers[i]);
 }
 
+/* Appends "*value" for each of count elements, leaving out the empty ones
+ * at the end, as X12 wants: N3*street, N4*city*state*zip, N4**IL. */
+static void s_elements(char *segment, size_t size, const char *const *values, int count)
+{
+    int last = -1;
+    for (int i = 0; i < count; i++)
+        if (values[i][0])
+            last = i;
+    size_t used = strlen(segment);
+    for (int i = 0; i <= last && used < size; i++)
+        used += (size_t)snprintf(segment + used, size - used, "*%s", values[i]);
+}
+
+/* Loop 2010BA: NM1*IL with the patient's names and the member id, then N3
+ * and N4 when the claim has an address.  SBR02 is 18 (self), so the
+ * subscriber is the patient and the reader takes these back as the
+ * patient's.  Empty elements are kept empty: an N4 without a city is
+ * written as such rather than refused, since nothing is lost. */
+static void s_write_subscriber(x12_out_t *out, const claim_t *claim)
+{
+    const claim_patient_t *p = &claim->patient;
+    x12_out_segment(out, "NM1*IL*1*%s*%s*%s***MI*%s", p->last_name, p->first_name, p->middle_name,
+                    claim->member_id);
+    char segment[X12_OUT_SEGMENT_MAX];
+    if (p->address_1[0] || p->address_2[0]) {
+        const char *const street[] = {p->address_1, p->address_2};
+        snprintf(segment, sizeof segment, "N3");
+        s_elements(segment, sizeof segment, street, 2);
+        x12_out_segment(out, "%s", segment);
+    }
+    if (p->city[0] || p->state[0] || p->postal_code[0]) {
+        const char *const place[] = {p->city, p->state, p->postal_code};
+        snprintf(segment, sizeof segment, "N4");
+        s_elements(segment, sizeof segment, place, 3);
+        x12_out_segment(out, "%s", segment);
+    }
+}
+
 /* HL 20 (reused while the billing NPI stays the same), HL 22 and names. */
 static void s_write_hierarchy(x12_837_writer_t *self, const claim_t *claim)
 {
@@ -377,7 +426,7 @@ static void s_write_hierarchy(x12_837_writer_t *self, const claim_t *claim)
     }
     x12_out_segment(out, "HL*%u*%u*22*0", (unsigned)++self->hl, (unsigned)self->billing_hl);
     x12_out_segment(out, "SBR*P*18*******CI");
-    x12_out_segment(out, "NM1*IL*1******MI*%s", claim->member_id);
+    s_write_subscriber(out, claim);
     char birth[9];
     if (claim->patient_birth_date != DATE_NONE &&
         date_format_ccyymmdd(claim->patient_birth_date, birth, sizeof birth) == SETTLE_OK)

@@ -36,11 +36,20 @@ static const s_text_field_t s_claim_ids[] = {
 static const s_text_field_t s_claim_references[] = {
     TEXT_FIELD(claim_t, original_claim_number), TEXT_FIELD(claim_t, prior_authorization),
     TEXT_FIELD(claim_t, place_of_service), TEXT_FIELD(claim_t, bill_type)};
+static const s_text_field_t s_patient_texts[] = {
+    TEXT_FIELD(claim_patient_t, last_name),   TEXT_FIELD(claim_patient_t, first_name),
+    TEXT_FIELD(claim_patient_t, middle_name), TEXT_FIELD(claim_patient_t, address_1),
+    TEXT_FIELD(claim_patient_t, address_2),   TEXT_FIELD(claim_patient_t, city),
+    TEXT_FIELD(claim_patient_t, state),       TEXT_FIELD(claim_patient_t, postal_code)};
 static const s_text_field_t s_line_codes[] = {
     TEXT_FIELD(claim_line_t, procedure_code), TEXT_FIELD(claim_line_t, revenue_code),
     TEXT_FIELD(claim_line_t, ndc), TEXT_FIELD(claim_line_t, place_of_service)};
 
 #define COUNT(array) (sizeof(array) / sizeof((array)[0]))
+
+/* The oldest patient_age read, in whole years: the bound claim_codec.c
+ * checks too (claim.h names no constant for it). */
+#define S_AGE_YEARS_MAX 200
 
 /* ------------------------------------------------------------------------
  * Writing
@@ -126,6 +135,8 @@ static json_t *s_line_json(const claim_line_t *line, uint32_t number, bool *ok)
         json_decref(pointers);
     else
         s_set(object, "diagnosis_pointers", pointers, ok);
+    if (line->patient_age != CLAIM_AGE_NONE)
+        s_set(object, "patient_age", json_integer(line->patient_age), ok);
     return object;
 }
 
@@ -198,6 +209,20 @@ static void s_set_lists(json_t *object, const claim_t *claim, bool *ok)
         s_set(object, "cob", s_cob_json(claim, ok), ok);
 }
 
+/* The sealed identifiers as lowercase hex, two digits a byte. */
+static json_t *s_phi_json(const claim_t *claim)
+{
+    static const char digits[] = "0123456789abcdef";
+    char text[2 * CLAIM_PHI_SIZE_MAX + 1];
+    size_t size = claim->phi_size <= CLAIM_PHI_SIZE_MAX ? claim->phi_size : 0;
+    for (size_t i = 0; i < size; i++) {
+        text[2 * i] = digits[claim->phi[i] >> 4];
+        text[2 * i + 1] = digits[claim->phi[i] & 0x0f];
+    }
+    text[2 * size] = '\0';
+    return json_string(text);
+}
+
 json_t *claim_to_json(const claim_t *claim)
 {
     bool ok = true;
@@ -217,10 +242,15 @@ json_t *claim_to_json(const claim_t *claim)
     if (patient) {
         s_set_date(patient, "birth_date", claim->patient_birth_date, &ok);
         s_set(patient, "sex", json_string(sex), &ok);
+        s_set_texts(patient, &claim->patient, s_patient_texts, COUNT(s_patient_texts), &ok);
     }
     s_set(object, "patient", patient, &ok);
     s_set_texts(object, claim, s_claim_references, COUNT(s_claim_references), &ok);
     s_set_lists(object, claim, &ok);
+    if (claim->phi_size > CLAIM_PHI_SIZE_MAX)
+        ok = false; /* not a claim the encoding could hold either */
+    else if (claim->phi_size)
+        s_set(object, "phi", s_phi_json(claim), &ok);
     if (!ok)
         json_decref(object), object = NULL;
     return object;
@@ -405,6 +435,10 @@ static int s_read_line_field(s_read_t *r, const char *key, const json_t *value, 
         rc = s_read_date(r, key, value, &line->service_to);
     } else if (strcmp(key, "modifiers") == 0 || strcmp(key, "diagnosis_pointers") == 0) {
         rc = s_read_line_lists(r, key, value, line);
+    } else if (strcmp(key, "patient_age") == 0) {
+        rc = s_read_integer(r, key, value, 0, S_AGE_YEARS_MAX, &integer);
+        if (rc == SETTLE_OK)
+            line->patient_age = (int16_t)integer;
     } else {
         rc = s_bad(r, key, SETTLE_ERR_UNKNOWN_KEY, "unknown key");
     }
@@ -474,12 +508,48 @@ static int s_read_patient(s_read_t *r, const json_t *object, claim_t *claim)
             rc = s_read_date(r, key, value, &claim->patient_birth_date);
         else if (strcmp(key, "sex") == 0)
             rc = s_read_letter(r, key, value, "FMU", &claim->patient_sex);
-        else
+        else if ((rc = s_read_text_field(r, key, value, &claim->patient, s_patient_texts,
+                                         COUNT(s_patient_texts))) < 0)
             rc = s_bad(r, key, SETTLE_ERR_UNKNOWN_KEY, "unknown key");
         if (rc != SETTLE_OK)
             return rc;
     }
     r->object_path[0] = '\0';
+    return SETTLE_OK;
+}
+
+static int s_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* "phi": the sealed identifiers, lowercase hex, at most CLAIM_PHI_SIZE_MAX
+ * bytes.  Only lowercase is read, so that one claim has one text. */
+static int s_read_phi(s_read_t *r, const char *key, const json_t *value, claim_t *claim)
+{
+    if (!json_is_string(value))
+        return s_bad(r, key, SETTLE_ERR_SYNTAX, "expected the sealed bytes as a hex string");
+    const char *text = json_string_value(value);
+    size_t length = json_string_length(value);
+    if (length > 2 * (size_t)CLAIM_PHI_SIZE_MAX)
+        return s_bad(r, key, SETTLE_ERR_TOO_LONG, "%zu hex digits is more than %d bytes", length,
+                     CLAIM_PHI_SIZE_MAX);
+    if (length % 2 != 0)
+        return s_bad(r, key, SETTLE_ERR_SYNTAX, "%zu hex digits is not a whole number of bytes",
+                     length);
+    for (size_t i = 0; i < length; i += 2) {
+        int high = s_hex_digit(text[i]), low = s_hex_digit(text[i + 1]);
+        if (high < 0 || low < 0)
+            return s_bad(r, key, SETTLE_ERR_SYNTAX,
+                         "character %zu is not a lowercase hex digit (0-9, a-f)",
+                         i + (high < 0 ? 1 : 2));
+        claim->phi[i / 2] = (uint8_t)(high << 4 | low);
+    }
+    claim->phi_size = (uint16_t)(length / 2);
     return SETTLE_OK;
 }
 
@@ -607,6 +677,8 @@ static int s_read_claim_field(s_read_t *r, const char *key, const json_t *value,
         return s_read_date(r, key, value, &claim->created);
     if (strcmp(key, "total_charge_cents") == 0)
         return s_read_integer(r, key, value, INT64_MIN, INT64_MAX, &claim->total_charge_cents);
+    if (strcmp(key, "phi") == 0)
+        return s_read_phi(r, key, value, claim);
     if (strcmp(key, "diagnoses") == 0 || strcmp(key, "other_payers") == 0 ||
         strcmp(key, "lines") == 0 || strcmp(key, "cob") == 0)
         return s_read_claim_lists(r, key, value, claim);

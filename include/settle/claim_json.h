@@ -8,6 +8,15 @@
  * a wrong type or a bad value is an error naming the file, the line and
  * column, and the path to the value ("lines[1].charge_cents").  The format
  * is documented, with an example, in fixtures/README.md.
+ *
+ * The patient block (claim_patient_t) goes into "patient" after birth_date
+ * and sex, each name and address field under its claim.h name and left out
+ * when empty; the sealed identifiers (claim_t.phi) are "phi", lowercase hex,
+ * two digits a byte, last in the claim and left out when there are none
+ * (odd length, another character or more than CLAIM_PHI_SIZE_MAX bytes is
+ * refused); a line's patient_age is "patient_age", whole years 0..200, last
+ * in the line and left out when CLAIM_AGE_NONE.  A claim without them gives
+ * the same text as before they existed.
  */
 #ifndef SETTLE_CLAIM_JSON_H
 #define SETTLE_CLAIM_JSON_H

@@ -18,6 +18,9 @@
  *   rendering_npi   careTeam[0]: role primary, provider.identifier (us-npi)
  *   member_id       the Coverage's subscriberId (insurance[0], focal)
  *   birth, sex      the Patient's birthDate and gender (U is "unknown")
+ *   patient names   the Patient's name[0]: family, given [first, middle]
+ *   address         the Patient's address[0]: line [address_1, address_2],
+ *                   city, state, postalCode
  *   prior auth      insurance[0].preAuthRef[0]
  *   diagnoses       diagnosis[] with sequence 1..n, ICD-10-CM with its dot
  *                   ("M545" -> "M54.5"), the first typed principal
@@ -43,11 +46,19 @@
  * claim-level place of service on an institutional claim, a professional
  * claim whose first line's own place of service is not the claim's, a
  * frequency that status, related[] and the type of bill cannot say,
- * modifiers or diagnosis pointers with a gap, and codes the reader would
+ * modifiers or diagnosis pointers with a gap, a middle name without a first
+ * name or a second address line without a first (the reader takes given[]
+ * and line[] by position), and codes the reader would
  * refuse (diagnosis, revenue, NDC, place of service).  A claim that fails
  * claim_validate is refused too.  One normalisation is not refused: a line
  * whose place of service equals the claim's is read back without one (the
  * same meaning).
+ *
+ * Two fields have no place in a Claim as the reader maps it and are left
+ * out, not refused: the sealed identifiers (claim_t.phi) and each line's
+ * patient_age.  A claim read back has none (phi_size 0, CLAIM_AGE_NONE).
+ * They belong to a protected claim (phi.h), whose identifiers a FHIR
+ * Patient would carry in the clear, in the fields above.
  *
  * Amounts and units are written exactly from their integers (12.50, 1.5),
  * never through a double (adapters/fhir_out.h).  Keys are written in the

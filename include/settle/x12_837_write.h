@@ -11,6 +11,7 @@
  *   kind          GS08/ST03 (837P or 837I)  created     BHT04
  *   billing_npi   2010AA NM1*85 XX          member_id   2010BA NM1*IL MI
  *   birth, sex    2010BA DMG*D8             payer_id    2010BB NM1*PR PI
+ *   patient names 2010BA NM1*IL 03/04/05    address     2010BA N3 01/02, N4 01/02/03
  *   claim_id      CLM01                     total       CLM02
  *   place         CLM05-1 (837P)            bill_type   CLM05-1 + CLM05-3 (837I)
  *   frequency     CLM05-3                   statement   DTP*434 (837I, from the lines)
@@ -44,11 +45,23 @@
  * back the same way).  The guide's DTP*573 (adjudication date) is not
  * written: the canonical claim does not keep it.
  *
- * The canonical claim keeps no names or addresses, so name elements are
- * left empty.  A claim the 837 cannot carry exactly is refused, with the
- * field named, rather than written with a loss: a value holding one of the
- * delimiters * : ^ ~, an 837P claim without a place of service, an 837I
- * claim whose bill type does not end in its frequency, a revenue code on a
+ * Every claim is written with the subscriber as the patient (SBR02 18, no
+ * HL 23), so the patient's names and address go in loop 2010BA, where the
+ * reader takes them back as the patient's; a claim read from an 837 with a
+ * patient loop (2010CA) comes back with that patient's names and the
+ * subscriber's member id, as it had.
+ *
+ * Two fields have no place in an 837 and are left out, not refused: the
+ * sealed identifiers (claim_t.phi) and each line's patient_age.  A claim
+ * read back has none (phi_size 0, CLAIM_AGE_NONE).  They belong to a
+ * protected claim (phi.h), which is not the kind of claim sent as an 837:
+ * an 837 carries the identifiers in the clear, in the fields above.
+ *
+ * A claim the 837 cannot carry exactly is refused, with the field named,
+ * rather than written with a loss: a value holding one of the delimiters
+ * * : ^ ~ (the patient's names and address included), an 837P claim
+ * without a place of service, an 837I claim whose bill type does not end
+ * in its frequency, a revenue code on a
  * professional line, a place of service or diagnosis pointers on an
  * institutional line, a sex without a birth date (DMG needs both), a
  * creation date past year 9999, other payers' records that are malformed

@@ -77,6 +77,15 @@ static void test_json_round_trips_every_field(void **state)
     assert_non_null(strstr(text, "\"birth_date\": \"1968-04-12\""));
     assert_non_null(strstr(text, "\"units_milli\": 2500"));
     assert_non_null(strstr(text, "\"service_to\": \"2026-09-30\""));
+    assert_non_null(strstr(text,
+                           "\"sex\": \"F\",\n    \"last_name\": \"ALVAREZ\",\n"
+                           "    \"first_name\": \"MARIA\",\n    \"middle_name\": \"L\",\n"
+                           "    \"address_1\": \"12 MAIN ST\",\n    \"address_2\": \"APT 4\",\n"
+                           "    \"city\": \"SPRINGFIELD\",\n    \"state\": \"IL\",\n"
+                           "    \"postal_code\": \"62701\"\n  },"));
+    assert_non_null(strstr(text, "\"diagnosis_pointers\": [\n        2\n      ],\n"
+                                 "      \"patient_age\": 58\n"));
+    assert_non_null(strstr(text, "\"phi\": \"5350484901020304\"\n}"));
     collected_t got = {0};
     char message[512];
     assert_int_equal(s_read(text, &got, message, sizeof message), SETTLE_OK);
@@ -138,6 +147,72 @@ static void test_json_errors_name_file_line_and_path(void **state)
                    0);
 }
 
+/* The patient block, the sealed identifiers and the line ages: each
+ * refused value named by its path. */
+static void test_json_refuses_bad_patient_phi_and_age_naming_the_place(void **state)
+{
+    (void)state;
+    s_expect_error("{\"format\":\"settle.claim/1\",\"patient\":{\"state\":\"ILL\"}}",
+                   SETTLE_ERR_TOO_LONG,
+                   "in.json:1: patient.state: \"ILL\" is longer than 2 characters", 0);
+    s_expect_error("{\"format\":\"settle.claim/1\",\"patient\":{\"city\":7}}", SETTLE_ERR_SYNTAX,
+                   "in.json:1: patient.city: expected a string", 0);
+    s_expect_error("{\"format\":\"settle.claim/1\",\"patient\":{\"nickname\":\"M\"}}",
+                   SETTLE_ERR_UNKNOWN_KEY, "in.json:1: patient.nickname: unknown key", 0);
+    s_expect_error("{\"format\":\"settle.claim/1\",\"phi\":\"53504\"}", SETTLE_ERR_SYNTAX,
+                   "in.json:1: phi: 5 hex digits is not a whole number of bytes", 0);
+    s_expect_error("{\"format\":\"settle.claim/1\",\"phi\":\"53zz\"}", SETTLE_ERR_SYNTAX,
+                   "in.json:1: phi: character 3 is not a lowercase hex digit (0-9, a-f)", 0);
+    s_expect_error("{\"format\":\"settle.claim/1\",\"phi\":\"5A\"}", SETTLE_ERR_SYNTAX,
+                   "in.json:1: phi: character 2 is not a lowercase hex digit (0-9, a-f)", 0);
+    s_expect_error("{\"format\":\"settle.claim/1\",\"phi\":[1]}", SETTLE_ERR_SYNTAX,
+                   "in.json:1: phi: expected the sealed bytes as a hex string", 0);
+    char text[2 * CLAIM_PHI_SIZE_MAX + 64];
+    int used = snprintf(text, sizeof text, "{\"format\":\"settle.claim/1\",\"phi\":\"");
+    memset(text + used, 'a', 2 * CLAIM_PHI_SIZE_MAX + 2);
+    snprintf(text + used + 2 * CLAIM_PHI_SIZE_MAX + 2, 4, "\"}");
+    s_expect_error(text, SETTLE_ERR_TOO_LONG,
+                   "in.json:1: phi: 1026 hex digits is more than 512 bytes", 0);
+    s_expect_error("{\"format\":\"settle.claim/1\",\"lines\":[{\"patient_age\":201}]}",
+                   SETTLE_ERR_RANGE, "in.json:1: lines[0].patient_age: 201 is outside 0..200", 0);
+    s_expect_error("{\"format\":\"settle.claim/1\",\"lines\":[{\"patient_age\":-1}]}",
+                   SETTLE_ERR_RANGE, "in.json:1: lines[0].patient_age: -1 is outside 0..200", 0);
+}
+
+/* The largest envelope a claim holds is read whole, and a claim without
+ * names, envelope or ages writes none of their keys. */
+static void test_json_reads_the_largest_phi_and_leaves_out_what_is_empty(void **state)
+{
+    (void)state;
+    char text[2 * CLAIM_PHI_SIZE_MAX + 512];
+    char *minimal_end = strrchr(MINIMAL, '}');
+    int used =
+        snprintf(text, sizeof text, "%.*s,\"phi\":\"", (int)(minimal_end - MINIMAL), MINIMAL);
+    for (int i = 0; i < CLAIM_PHI_SIZE_MAX; i++)
+        used += snprintf(text + used, sizeof text - (size_t)used, "%02x", i & 0xff);
+    snprintf(text + used, sizeof text - (size_t)used, "\"}");
+    collected_t got = {0};
+    char message[512];
+    assert_int_equal(s_read(text, &got, message, sizeof message), SETTLE_OK);
+    assert_int_equal(got.count, 1);
+    assert_int_equal(got.claims[0]->phi_size, CLAIM_PHI_SIZE_MAX);
+    assert_int_equal(got.claims[0]->phi[CLAIM_PHI_SIZE_MAX - 1], 0xff);
+    assert_int_equal(got.claims[0]->lines[0].patient_age, CLAIM_AGE_NONE);
+    char *written;
+    assert_int_equal(claim_to_json_text(got.claims[0], 0, &written), SETTLE_OK);
+    assert_string_equal(written, text);
+    settle_free(written);
+    s_free_collected(&got);
+    memset(&got, 0, sizeof got);
+    assert_int_equal(s_read(MINIMAL, &got, message, sizeof message), SETTLE_OK);
+    assert_int_equal(claim_to_json_text(got.claims[0], 0, &written), SETTLE_OK);
+    assert_null(strstr(written, "phi"));
+    assert_null(strstr(written, "patient_age"));
+    assert_null(strstr(written, "name"));
+    settle_free(written);
+    s_free_collected(&got);
+}
+
 static void test_json_reports_the_bad_claim_after_delivering_the_good_ones(void **state)
 {
     /* The second claim's total does not match its lines: validation fails. */
@@ -160,6 +235,8 @@ int main(void)
         cmocka_unit_test(test_json_round_trips_every_field),
         cmocka_unit_test(test_json_reads_arrays_and_one_object_per_line),
         cmocka_unit_test(test_json_errors_name_file_line_and_path),
+        cmocka_unit_test(test_json_refuses_bad_patient_phi_and_age_naming_the_place),
+        cmocka_unit_test(test_json_reads_the_largest_phi_and_leaves_out_what_is_empty),
         cmocka_unit_test(test_json_reports_the_bad_claim_after_delivering_the_good_ones),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

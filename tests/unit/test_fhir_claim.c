@@ -139,6 +139,11 @@ static void test_fhir_reads_a_professional_claim_with_contained_resources(void *
     assert_string_equal(claim->member_id, "ACM100234501"); /* Coverage.subscriberId, not the MRN */
     assert_int_equal(claim->patient_birth_date, s_day(1984, 7, 19));
     assert_int_equal(claim->patient_sex, CLAIM_SEX_FEMALE);
+    assert_string_equal(claim->patient.last_name, "Rivera"); /* the contained Patient's name */
+    assert_string_equal(claim->patient.first_name, "Ana");
+    assert_string_equal(claim->patient.middle_name, "");
+    assert_string_equal(claim->patient.address_1, "");
+    assert_int_equal(claim->phi_size, 0);
     assert_string_equal(claim->original_claim_number, "");
     assert_string_equal(claim->prior_authorization, "PA-778812");
     assert_string_equal(claim->place_of_service, "11");
@@ -461,6 +466,86 @@ static void test_fhir_names_the_patient_entry_when_the_patient_is_wrong(void **s
     s_free(&c);
 }
 
+/* A bundled Patient with CLAIM_HEAD's Claim after it; patient is the
+ * Patient's JSON after its id. */
+static int s_read_with_patient(const char *patient, collected_t *c)
+{
+    char text[4096];
+    snprintf(text, sizeof text,
+             "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":[\n"
+             "{\"resource\":{\"resourceType\":\"Patient\",\"id\":\"1\",%s}},\n"
+             "{\"resource\":%s\"net\":{\"value\":1}}]}}]}",
+             patient, CLAIM_HEAD);
+    return s_read_one(text, c);
+}
+
+/* The official name and the home address win over the first of each;
+ * given[1] is the middle name, given[2] and line[2] are read past. */
+static void test_fhir_reads_the_patients_official_name_and_home_address(void **state)
+{
+    (void)state;
+    collected_t c = {0};
+    assert_int_equal(s_read_with_patient(
+                         "\"name\":[{\"use\":\"usual\",\"given\":[\"Jim\"]},{\"use\":\"official\","
+                         "\"family\":\"Okafor\",\"given\":[\"James\",\"Chidi\",\"Emeka\"]}],"
+                         "\"address\":[{\"use\":\"work\",\"city\":\"Elsewhere\"},{\"use\":\"home\","
+                         "\"line\":[\"12 Main St\",\"Apt 4\",\"c/o Ada\"],\"city\":\"Springfield\","
+                         "\"state\":\"IL\",\"postalCode\":\"62701-1234\"}]",
+                         &c),
+                     SETTLE_OK);
+    assert_int_equal(c.problem_count, 0);
+    assert_int_equal(c.claim_count, 1);
+    const claim_patient_t *p = &c.claims[0]->patient;
+    assert_string_equal(p->last_name, "Okafor");
+    assert_string_equal(p->first_name, "James");
+    assert_string_equal(p->middle_name, "Chidi");
+    assert_string_equal(p->address_1, "12 Main St");
+    assert_string_equal(p->address_2, "Apt 4");
+    assert_string_equal(p->city, "Springfield");
+    assert_string_equal(p->state, "IL");
+    assert_string_equal(p->postal_code, "62701-1234");
+    s_free(&c);
+    /* without a use, the first of each */
+    assert_int_equal(s_read_with_patient("\"name\":[{\"family\":\"A\"},{\"family\":\"B\"}],"
+                                         "\"address\":[{\"city\":\"C\"},{\"city\":\"D\"}]",
+                                         &c),
+                     SETTLE_OK);
+    assert_string_equal(c.claims[0]->patient.last_name, "A");
+    assert_string_equal(c.claims[0]->patient.city, "C");
+    s_free(&c);
+}
+
+/* Each refused name or address value, with its path in the Bundle. */
+static void test_fhir_refuses_a_bad_patient_name_or_address_naming_its_path(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"\"address\":[{\"state\":\"Illinois\"}]",
+         "in.json:2:68: entry[0].resource.address[0].state: \"Illinois\" is longer than 2 "
+         "characters"},
+        {"\"name\":[{\"given\":[\"Ana\",7]}]",
+         "in.json:2:72: entry[0].resource.name[0].given[1]: expected a string"},
+        {"\"name\":[\"Ana\"]",
+         "in.json:2:56: entry[0].resource.name[0]: expected a HumanName object"},
+        {"\"address\":{\"city\":\"C\"}",
+         "in.json:2:58: entry[0].resource.address: expected an array"},
+        {"\"name\":[{\"family\":\""
+         "0123456789012345678901234567890123456789"
+         "012345678901234567890\"}]",
+         "in.json:2:66: entry[0].resource.name[0].family: "
+         "\"0123456789012345678901234567890123456789\" "
+         "is longer than 60 characters"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        collected_t c = {0};
+        assert_int_equal(s_read_with_patient(cases[i][0], &c), SETTLE_OK);
+        assert_int_equal(c.claim_count, 0);
+        assert_int_equal(c.problem_count, 1);
+        assert_string_equal(c.problems[0].text, cases[i][1]);
+        s_free(&c);
+    }
+}
+
 /* Found by fuzz_fhir_claim: a bad place of service followed by modifiers
  * read the modifier list from an uninitialized pointer. */
 static void test_fhir_bad_location_before_modifiers_is_reported_not_crashed(void **state)
@@ -630,6 +715,8 @@ int main(void)
         cmocka_unit_test(test_fhir_amounts_come_from_the_digits_not_from_a_double),
         cmocka_unit_test(test_fhir_refuses_a_modifier_extension_it_does_not_understand),
         cmocka_unit_test(test_fhir_names_the_patient_entry_when_the_patient_is_wrong),
+        cmocka_unit_test(test_fhir_reads_the_patients_official_name_and_home_address),
+        cmocka_unit_test(test_fhir_refuses_a_bad_patient_name_or_address_naming_its_path),
         cmocka_unit_test(test_fhir_bad_location_before_modifiers_is_reported_not_crashed),
         cmocka_unit_test(test_fhir_stops_when_a_callback_says_so),
         cmocka_unit_test(test_fhir_empty_and_non_object_input_is_a_document_error),

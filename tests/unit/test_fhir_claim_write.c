@@ -334,7 +334,59 @@ static void test_fhir_write_sample_claim_round_trips_all_but_what_fhir_lacks(voi
                      "related[] and the type of bill cannot say it (1, 7 or 8, or the last digit "
                      "of an institutional type of bill)");
     claim->bill_type[2] = '7';
+    /* the sealed identifiers and line ages are left out (fhir_claim_write.h),
+     * the names and address come back */
+    char *text = NULL;
+    size_t length;
+    collected_t c;
+    assert_int_equal(fhir_claim_write(claim, false, &text, &length, NULL), SETTLE_OK);
+    s_read(text, length, &c);
+    assert_int_equal(c.count, 1);
+    assert_int_equal(c.claims[0]->phi_size, 0);
+    assert_int_equal(c.claims[0]->lines[0].patient_age, CLAIM_AGE_NONE);
+    assert_int_equal(c.claims[0]->lines[1].patient_age, CLAIM_AGE_NONE);
+    assert_memory_equal(&c.claims[0]->patient, &claim->patient, sizeof claim->patient);
+    s_free(&c);
+    settle_free(text);
+    claim->phi_size = 0;
+    memset(claim->phi, 0, sizeof claim->phi);
+    claim->lines[0].patient_age = claim->lines[1].patient_age = CLAIM_AGE_NONE;
     s_assert_round_trip(claim);
+    claim_destroy(&claim);
+}
+
+/* The names go in the Patient's name[0] (family, given), the address in
+ * its address[0]; given[] and line[] are read by position, so a middle
+ * name without a first, or a second line without a first, is refused. */
+static void test_fhir_write_puts_the_patients_name_and_address_in_the_patient(void **state)
+{
+    (void)state;
+    claim_t *claim = s_professional();
+    assert_int_equal(SAMPLE_TEXT(claim->patient.last_name, "ALVAREZ"), 0);
+    assert_int_equal(SAMPLE_TEXT(claim->patient.first_name, "MARIA"), 0);
+    assert_int_equal(SAMPLE_TEXT(claim->patient.address_1, "12 MAIN ST"), 0);
+    assert_int_equal(SAMPLE_TEXT(claim->patient.postal_code, "62701"), 0);
+    char *text = NULL;
+    assert_int_equal(fhir_claim_write(claim, false, &text, NULL, NULL), SETTLE_OK);
+    assert_non_null(strstr(text, "\"name\":[{\"family\":\"ALVAREZ\",\"given\":[\"MARIA\"]}],"
+                                 "\"gender\":"));
+    assert_non_null(strstr(text, "\"address\":[{\"line\":[\"12 MAIN ST\"],\"postalCode\":"
+                                 "\"62701\"}]}"));
+    settle_free(text);
+    s_assert_round_trip(claim);
+    claim->patient.first_name[0] = '\0';
+    assert_int_equal(SAMPLE_TEXT(claim->patient.middle_name, "L"), 0);
+    s_assert_refused(claim, SETTLE_ERR_INVALID,
+                     "FHIR Claim \"PCN-0001-ABCDEFGHIJKLMNOPQRSTUVWXYZ012\": patient.middle_name: "
+                     "without a first name it would be read back as the first (given[0])");
+    claim->patient.middle_name[0] = '\0';
+    claim->patient.address_1[0] = '\0';
+    assert_int_equal(SAMPLE_TEXT(claim->patient.address_2, "APT 4"), 0);
+    s_assert_refused(claim, SETTLE_ERR_INVALID,
+                     "FHIR Claim \"PCN-0001-ABCDEFGHIJKLMNOPQRSTUVWXYZ012\": patient.address_2: "
+                     "without address_1 it would be read back as the first line (line[0])");
+    claim->patient.address_2[0] = '\0';
+    s_assert_round_trip(claim); /* a family name and a postal code alone */
     claim_destroy(&claim);
 }
 
@@ -671,6 +723,7 @@ int main(void)
         cmocka_unit_test(test_fhir_write_institutional_claim_reads_back_field_for_field),
         cmocka_unit_test(test_fhir_write_replacement_and_void_read_back_with_their_original),
         cmocka_unit_test(test_fhir_write_sample_claim_round_trips_all_but_what_fhir_lacks),
+        cmocka_unit_test(test_fhir_write_puts_the_patients_name_and_address_in_the_patient),
         cmocka_unit_test(test_fhir_write_every_good_fixture_is_stable_through_a_round_trip),
         cmocka_unit_test(test_fhir_write_refuses_what_fhir_cannot_carry_naming_the_field),
         cmocka_unit_test(test_fhir_write_refuses_an_invalid_claim_with_the_validation_error),

@@ -383,6 +383,18 @@ static void test_x12_837_maps_a_professional_claim_field_by_field(void **state)
     assert_string_equal(a->member_id, "MEM001");
     assert_int_equal(a->patient_birth_date, s_day(1980, 2, 15));
     assert_int_equal(a->patient_sex, 'F');
+    /* the subscriber is the patient: 2010BA's names and address, not the
+     * billing provider's (100 MAIN ST) */
+    assert_string_equal(a->patient.last_name, "DOE");
+    assert_string_equal(a->patient.first_name, "JANE");
+    assert_string_equal(a->patient.middle_name, "");
+    assert_string_equal(a->patient.address_1, "1 ELM ST");
+    assert_string_equal(a->patient.address_2, "");
+    assert_string_equal(a->patient.city, "SPRINGFIELD");
+    assert_string_equal(a->patient.state, "IL");
+    assert_string_equal(a->patient.postal_code, "62701");
+    assert_int_equal(a->phi_size, 0);
+    assert_int_equal(a->lines[0].patient_age, CLAIM_AGE_NONE);
     assert_string_equal(a->prior_authorization, "AUTH777");
     assert_string_equal(a->original_claim_number, "");
     assert_string_equal(a->place_of_service, "11");
@@ -419,6 +431,11 @@ static void test_x12_837_maps_a_professional_claim_field_by_field(void **state)
     assert_string_equal(b->member_id, "MEM002");
     assert_int_equal(b->patient_birth_date, s_day(2015, 6, 20));
     assert_int_equal(b->patient_sex, 'M');
+    /* ... and its names (2010CA): JUNIOR, not the subscriber JOHN */
+    assert_string_equal(b->patient.last_name, "DOE");
+    assert_string_equal(b->patient.first_name, "JUNIOR");
+    assert_string_equal(b->patient.address_1, "");
+    assert_string_equal(b->patient.city, "");
     assert_int_equal(b->frequency, 7);
     assert_int_equal(b->created, s_day(2026, 1, 1)); /* every claim of the transaction */
     assert_string_equal(b->original_claim_number, "ORIG999");
@@ -550,6 +567,71 @@ static void s_expect_envelope(const char *from, const char *to, uint32_t segment
     assert_string_equal(c.problems[i].error.segment_id, id);
     assert_int_equal(stats.claims_delivered, delivered);
     s_free(&c);
+}
+
+/* The three-claim fixture with one edit: the problem of its first claim
+ * (or level) as the user sees it. */
+static void s_expect_claim_problem(const char *from, const char *to, const char *expected)
+{
+    size_t length;
+    char *text = s_edited(from, to, &length);
+    collected_t c = {0};
+    assert_int_equal(s_read_text(text, length, false, &c, NULL), SETTLE_OK);
+    free(text);
+    assert_true(c.problem_count > 0);
+    char line[1024];
+    settle_error_format(&c.problems[0].error, line, sizeof line);
+    assert_string_equal(line, expected);
+    assert_int_equal(c.problems[0].problem, X12_837_CLAIM_REJECTED);
+    s_free(&c);
+}
+
+/* The patient's names and address: all of NM1 03/04/05, N3 01/02 and N4
+ * 01/02/03 are kept from the patient loop (2010CA) under HL 23, and
+ * anything longer than the claim holds rejects the claims under it. */
+static void test_x12_837_reads_the_patients_names_and_address_and_refuses_long_ones(void **state)
+{
+    (void)state;
+    size_t length;
+    char *text =
+        s_edited("NM1*QC*1*DOE*JUNIOR~\n",
+                 "NM1*QC*1*DOE*JUNIOR*Q~\nN3*5 OAK AVE*UNIT 2~\nN4*SALEM*OR*97301~\n", &length);
+    collected_t c = {0};
+    assert_int_equal(s_read_text(text, length, true, &c, NULL), SETTLE_OK);
+    free(text);
+    assert_int_equal(c.claim_count, 2); /* PCN002 has a bad CLM02 */
+    const claim_patient_t *p = &c.claims[1]->patient;
+    assert_string_equal(c.claims[1]->claim_id, "PCN003");
+    assert_string_equal(p->middle_name, "Q");
+    assert_string_equal(p->address_1, "5 OAK AVE");
+    assert_string_equal(p->address_2, "UNIT 2");
+    assert_string_equal(p->city, "SALEM");
+    assert_string_equal(p->state, "OR");
+    assert_string_equal(p->postal_code, "97301");
+    s_free(&c);
+
+    char long_name[80];
+    memset(long_name, 'X', 61);
+    snprintf(long_name + 61, sizeof long_name - 61, "*JANE****MI*MEM001");
+    char edited[128];
+    snprintf(edited, sizeof edited, "NM1*IL*1*%s", long_name);
+    s_expect_claim_problem("NM1*IL*1*DOE*JANE****MI*MEM001", edited,
+                           "in.x12: segment 13 (NM1), element NM103: last name "
+                           "\"XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX\" is too long; expected "
+                           "last name of at most 60 printable ASCII characters");
+    s_expect_claim_problem("N4*SPRINGFIELD*IL*62701~\nDMG", "N4*SPRINGFIELD*ILL*62701~\nDMG",
+                           "in.x12: segment 15 (N4), element N402: state code \"ILL\" is too "
+                           "long; expected state code of at most 2 printable ASCII characters");
+    s_expect_claim_problem("N3*1 ELM ST",
+                           "N3*1 ELM ST*APARTMENT 1234567890123456789012345678901234567890123456",
+                           "in.x12: segment 14 (N3), element N302: address "
+                           "\"APARTMENT 123456789012345678901234567890\" is too long; expected "
+                           "address of at most 55 printable ASCII characters");
+    s_expect_claim_problem("N4*SPRINGFIELD*IL*62701~\nDMG",
+                           "N4*SPRINGFIELD*IL*1234567890123456~\nDMG",
+                           "in.x12: segment 15 (N4), element N403: postal code "
+                           "\"1234567890123456\" is too long; expected postal code of at most 15 "
+                           "printable ASCII characters");
 }
 
 static void test_x12_837_checks_control_numbers_and_counts(void **state)
@@ -843,6 +925,7 @@ int main(void)
         cmocka_unit_test(test_x12_837_maps_a_professional_claim_field_by_field),
         cmocka_unit_test(test_x12_837_maps_an_institutional_claim_field_by_field),
         cmocka_unit_test(test_x12_837_reads_other_separators_and_terminators_the_same),
+        cmocka_unit_test(test_x12_837_reads_the_patients_names_and_address_and_refuses_long_ones),
         cmocka_unit_test(test_x12_837_checks_control_numbers_and_counts),
         cmocka_unit_test(test_x12_837_maps_other_payers_adjudication_field_by_field),
         cmocka_unit_test(test_x12_837_rejects_a_line_adjudication_for_an_unknown_payer),

@@ -384,8 +384,31 @@ static void test_x12_837_write_round_trips_sparse_claims(void **state)
     claim_destroy(&claim);
 }
 
+/* The sealed identifiers and the line ages have no place in an 837: the
+ * writer leaves them out (x12_837_write.h), and the claim read back has
+ * none.  Clears them in claim, which then must come back whole. */
+static void s_assert_phi_and_ages_left_out(claim_t *claim)
+{
+    assert_true(claim->phi_size > 0 && claim->lines[0].patient_age != CLAIM_AGE_NONE);
+    size_t length;
+    char *text = s_write(&claim, 1, &length, NULL);
+    s_kept_t kept;
+    s_read(text, length, false, &kept);
+    assert_int_equal(kept.count, 1);
+    assert_int_equal(kept.claims[0]->phi_size, 0);
+    for (uint32_t i = 0; i < kept.claims[0]->line_count; i++)
+        assert_int_equal(kept.claims[0]->lines[i].patient_age, CLAIM_AGE_NONE);
+    s_free_kept(&kept);
+    settle_free(text);
+    claim->phi_size = 0;
+    memset(claim->phi, 0, sizeof claim->phi);
+    for (uint32_t i = 0; i < claim->line_count; i++)
+        claim->lines[i].patient_age = CLAIM_AGE_NONE;
+}
+
 /* The shared sample claim (tests/unit/claim_sample.h), as each kind: what
- * the kind cannot carry is taken out first, the rest must come back. */
+ * the kind cannot carry is taken out first, the rest (the patient's names
+ * and address included) must come back. */
 static void test_x12_837_write_round_trips_the_sample_claim_as_each_kind(void **state)
 {
     (void)state;
@@ -393,11 +416,13 @@ static void test_x12_837_write_round_trips_the_sample_claim_as_each_kind(void **
     assert_non_null(claim);
     assert_int_equal(sample_fill_claim(claim), SETTLE_OK);
     assert_true(claim->cob_count > 0 && claim->created != DATE_NONE);
+    assert_true(claim->patient.address_2[0] && claim->patient.middle_name[0]);
     claim->place_of_service[0] = '\0'; /* institutional: CLM05-1 is the bill type */
     claim->bill_type[2] = (char)('0' + claim->frequency); /* CLM05-3 */
     claim->lines[0].place_of_service[0] = '\0';
     for (uint32_t i = 0; i < claim->line_count; i++)
         memset(claim->lines[i].diagnosis_pointers, 0, CLAIM_POINTERS_MAX);
+    s_assert_phi_and_ages_left_out(claim);
     s_assert_round_trip(claim);
 
     claim_reset(claim);
@@ -406,6 +431,7 @@ static void test_x12_837_write_round_trips_the_sample_claim_as_each_kind(void **
     claim->bill_type[0] = '\0';
     claim->lines[0].revenue_code[0] = claim->lines[1].revenue_code[0] = '\0';
     TEXT(claim->lines[1].procedure_code, "J1100");
+    s_assert_phi_and_ages_left_out(claim);
     s_assert_round_trip(claim);
     claim_destroy(&claim);
 }
@@ -511,6 +537,37 @@ static void test_x12_837_write_writes_the_expected_text(void **state)
         fail_msg("got:\n%s", text);
     assert_int_equal(length, strlen(expected));
     assert_int_equal(groups, 1);
+    settle_free(text);
+    claim_destroy(&claim);
+}
+
+/* The patient's names go in NM1*IL 03..05 and the address in N3 and N4
+ * right after it (loop 2010BA, the subscriber being the patient); empty
+ * trailing elements are left off, and a claim without an address has no
+ * N3 or N4. */
+static void test_x12_837_write_puts_the_patient_in_the_subscriber_loop(void **state)
+{
+    (void)state;
+    claim_t *claim = s_small_claim(CLAIM_KIND_PROFESSIONAL, "PCN9");
+    TEXT(claim->patient.last_name, "ALVAREZ");
+    TEXT(claim->patient.first_name, "MARIA");
+    TEXT(claim->patient.address_1, "12 MAIN ST");
+    TEXT(claim->patient.state, "IL");
+    size_t length;
+    char *text = s_write(&claim, 1, &length, NULL);
+    assert_non_null(strstr(text, "SBR*P*18*******CI~\nNM1*IL*1*ALVAREZ*MARIA****MI*MEM001~\n"
+                                 "N3*12 MAIN ST~\nN4**IL~\nNM1*PR*2******PI*PAYER01~\n"));
+    settle_free(text);
+    claim->patient.address_1[0] = claim->patient.state[0] = '\0';
+    TEXT(claim->patient.address_2, "APT 4");
+    TEXT(claim->patient.middle_name, "L");
+    text = s_write(&claim, 1, &length, NULL);
+    assert_non_null(strstr(text, "NM1*IL*1*ALVAREZ*MARIA*L***MI*MEM001~\nN3**APT 4~\nNM1*PR"));
+    s_kept_t kept;
+    s_read(text, length, false, &kept);
+    assert_int_equal(kept.count, 1);
+    s_assert_same(claim, kept.claims[0]);
+    s_free_kept(&kept);
     settle_free(text);
     claim_destroy(&claim);
 }
@@ -675,6 +732,9 @@ static void test_x12_837_write_refuses_what_an_837_cannot_carry(void **state)
     c->lines[0].revenue_code[0] = '\0';
     c->patient_sex = CLAIM_SEX_MALE;
     s_assert_refused(c, "DMG needs both");
+    c->patient_sex = CLAIM_SEX_UNKNOWN;
+    TEXT(c->patient.address_2, "APT 4~B");
+    s_assert_refused(c, "patient address_2 \"APT 4~B\" holds one of the X12 delimiters");
     claim_destroy(&c);
     c = s_small_claim(CLAIM_KIND_INSTITUTIONAL, "I1");
     c->lines[0].diagnosis_pointers[0] = 1;
@@ -791,6 +851,7 @@ int main(void)
         cmocka_unit_test(test_x12_837_write_round_trips_the_sample_claim_as_each_kind),
         cmocka_unit_test(test_x12_837_write_round_trips_the_fixtures),
         cmocka_unit_test(test_x12_837_write_writes_the_expected_text),
+        cmocka_unit_test(test_x12_837_write_puts_the_patient_in_the_subscriber_loop),
         cmocka_unit_test(test_x12_837_write_puts_each_kind_in_its_own_group),
         cmocka_unit_test(test_x12_837_write_writes_other_payers_adjudication_as_cas_and_svd),
         cmocka_unit_test(test_x12_837_write_opens_a_transaction_per_creation_date),
