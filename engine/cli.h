@@ -247,6 +247,14 @@ int cli_unknown_verb(const char *error_text);
  * none or it does not fit in size. */
 int cli_text_field(const char *text, const char *key, char *value_out, size_t size);
 
+/* With the payer's PHI secret, fills each NM1*QC segment of an 835 *text
+ * (malloc'd; replaced) with the patient's names and member id, opening the
+ * envelope of its claim (CLP01), which it asks client for; the node's 835
+ * carries only the member key.  0; 1 when an envelope did not open (that
+ * segment is left as it was, stderr says why); -1 when out of memory.
+ * Without the secret, does nothing. */
+int cli_phi_fill_835(cli_phi_t *phi, cli_client_t *client, const char *payer, char **text);
+
 /* A progress line on stderr, rewritten in place; only when stderr is a
  * terminal, so that piped and logged output stays clean. */
 void cli_progress(const char *format, ...) __attribute__((format(printf, 1, 2)));

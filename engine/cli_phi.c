@@ -4,6 +4,7 @@
  * The ledger refuses anything with identifiers in the clear, so a client
  * without the secret says so here, before sending, naming the file.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -197,5 +198,112 @@ int cli_phi_reveal_answer(cli_phi_t *phi, const char *text, FILE *out)
             failed |= s_reveal_one(phi, claim_id, payer, member, value, value_size, out);
         line += length + (end ? 1 : 0);
     }
+    return failed;
+}
+
+/* True when text can stand in an X12 element: printable, no delimiter of
+ * settle's 835 (element *, segment ~, component :, repetition ^). */
+static bool s_x12_safe(const char *text)
+{
+    for (; *text; text++)
+        if (*text == '*' || *text == '~' || *text == ':' || *text == '^')
+            return false;
+    return true;
+}
+
+/* The NM1*QC segment for an opened envelope, into out. */
+static void s_patient_segment(const phi_record_t *r, char *out, size_t size)
+{
+    const claim_patient_t *p = &r->patient;
+    bool names = s_x12_safe(p->last_name) && s_x12_safe(p->first_name) &&
+                 s_x12_safe(p->middle_name);
+    snprintf(out, size, "NM1*QC*1*%s*%s*%s***MI*%s", names ? p->last_name : "",
+             names ? p->first_name : "", names ? p->middle_name : "", r->member_id);
+}
+
+/* Opens the envelope of (payer, claim_id) as the node answers it. */
+static int s_open_claim(cli_phi_t *phi, cli_client_t *client, const char *payer,
+                        const char *claim_id, phi_record_t *record)
+{
+    char *text = NULL, member[CLAIM_MEMBER_ID_SIZE], hex[2 * CLAIM_PHI_SIZE_MAX + 1];
+    const char *arguments[] = {claim_id, payer};
+    int rc = cli_client_text(client, "claim", arguments, 2, &text) == CLI_EXIT_OK &&
+                     cli_text_field(text, "member", member, sizeof member) == 0 &&
+                     cli_text_field(text, "phi", hex, sizeof hex) == 0
+                 ? 0
+                 : -1;
+    free(text);
+    uint8_t envelope[CLAIM_PHI_SIZE_MAX];
+    size_t size = strlen(hex) / 2;
+    for (size_t i = 0; rc == 0 && i < size; i++) {
+        int high = s_hex_value(hex[2 * i]), low = s_hex_value(hex[2 * i + 1]);
+        rc = high >= 0 && low >= 0 ? 0 : -1;
+        envelope[i] = (uint8_t)((high & 15) << 4 | (low & 15));
+    }
+    settle_error_t error;
+    settle_error_clear(&error);
+    if (rc == 0 && phi_open(&phi->key, payer, member, claim_id, envelope, size, record, &error) !=
+                       SETTLE_OK) {
+        fprintf(stderr, "settle: %s: %s\n", phi->path, error.message);
+        rc = -1;
+    }
+    return rc;
+}
+
+int cli_phi_fill_835(cli_phi_t *phi, cli_client_t *client, const char *payer, char **text)
+{
+    if (!phi->have)
+        return 0;
+    size_t used = 0, capacity = strlen(*text) + 4096;
+    char *out = malloc(capacity), claim_id[CLAIM_ID_SIZE] = "";
+    int failed = out ? 0 : -1;
+    for (const char *at = *text; out && *at;) {
+        const char *end = strchr(at, '~');
+        size_t length = end ? (size_t)(end - at) + 1 : strlen(at);
+        char segment[512];
+        const char *piece = at;
+        size_t piece_size = length;
+        /* A segment may start after the line break of the one before. */
+        const char *start = at;
+        while (start < at + length && (*start == '\r' || *start == '\n'))
+            start++;
+        if (strncmp(start, "CLP*", 4) == 0) {
+            size_t id_size = strcspn(start + 4, "*~");
+            if (id_size < sizeof claim_id) {
+                memcpy(claim_id, start + 4, id_size);
+                claim_id[id_size] = '\0';
+            }
+        } else if (strncmp(start, "NM1*QC*", 7) == 0 && claim_id[0]) {
+            phi_record_t record;
+            if (s_open_claim(phi, client, payer, claim_id, &record) == 0) {
+                int prefix = (int)(start - at);
+                char built[400];
+                s_patient_segment(&record, built, sizeof built);
+                memset(&record, 0, sizeof record);
+                snprintf(segment, sizeof segment, "%.*s%s%s", prefix, at, built, end ? "~" : "");
+                piece = segment;
+                piece_size = strlen(segment);
+            } else {
+                failed = 1;
+            }
+        }
+        if (used + piece_size + 1 > capacity) {
+            capacity = (used + piece_size + 1) * 2;
+            char *bigger = realloc(out, capacity);
+            if (!bigger) {
+                free(out);
+                return -1;
+            }
+            out = bigger;
+        }
+        memcpy(out + used, piece, piece_size);
+        used += piece_size;
+        at += length;
+    }
+    if (!out)
+        return -1;
+    out[used] = '\0';
+    free(*text);
+    *text = out;
     return failed;
 }

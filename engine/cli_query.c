@@ -236,11 +236,12 @@ int cli_stats(int argc, char **argv)
 
 static const char s_pay_usage[] =
     "usage: settle pay --payer ID --key FILE [--as ID] [--sequence N] [--out DIR]\n"
-    "                  [--node ENDPOINT]\n";
+    "                  [--phi FILE] [--node ENDPOINT]\n";
 
 /* Fetches each payment's 835 into dir; the payments are the answer's
  * "payment NPI ID ..." lines, "-" being a provider with nothing paid. */
-static int s_fetch_remits(cli_client_t *client, const char *answer, const char *dir)
+static int s_fetch_remits(cli_client_t *client, const char *answer, const char *dir,
+                          cli_phi_t *phi, const char *payer)
 {
     int rc = CLI_EXIT_OK;
     for (const char *line = answer; line && *line; line = strchr(line, '\n'), line += !!line) {
@@ -256,6 +257,8 @@ static int s_fetch_remits(cli_client_t *client, const char *answer, const char *
         char *text = NULL;
         const char *arguments[] = {id, "x12"};
         int fetched = cli_client_text(client, "remit", arguments, 2, &text);
+        if (fetched == CLI_EXIT_OK && cli_phi_fill_835(phi, client, payer, &text) < 0)
+            fetched = CLI_EXIT_FAILURE;
         if (fetched == CLI_EXIT_OK &&
             (size_t)snprintf(path, sizeof path, "%s/%s.835", dir, id) < sizeof path)
             fetched = s_write_file(path, text);
@@ -315,15 +318,20 @@ int cli_pay(int argc, char **argv)
                "provider; prints each payment (\"payment NPI ID total=CENTS claims=N\"),\n"
                "then fetches each payment's 835 and writes it to DIR/PAYMENT-ID.835\n"
                "(DIR defaults to the current folder).  --as is the signer (default the\n"
-               "payer); --sequence as in `settle submit` (default: ask the node).\n\n"
+               "payer); --sequence as in `settle submit` (default: ask the node).\n"
+               "The ledger knows patients only by member key: with the payer's PHI secret\n"
+               "(--phi FILE, default KEY.phi beside --key) each 835's NM1*QC segments get\n"
+               "the patient's names and member id back.\n\n"
                "%s\nexit codes: 0 paid, 1 rejected, 2 bad usage, 3 failure\n",
                s_pay_usage, CLI_CLIENT_OPTIONS_HELP);
         return CLI_EXIT_OK;
     }
     cli_client_t client;
     cli_client_init(&client);
-    const char *payer = NULL, *key = NULL, *signer = NULL, *dir = ".", *sequence_text = NULL;
+    const char *payer = NULL, *key = NULL, *signer = NULL, *dir = ".", *sequence_text = NULL,
+               *phi_path = NULL;
     s_option_t options[] = {{"--payer", &payer, NULL},
+                            {"--phi", &phi_path, NULL},
                             {"--key", &key, NULL},
                             {"--as", &signer, NULL},
                             {"--out", &dir, NULL},
@@ -345,13 +353,17 @@ int cli_pay(int argc, char **argv)
         fprintf(stderr, "settle pay: --out %s: not a folder\n", dir);
     } else {
         char *answer = NULL;
-        rc = s_pay(&client, payer, signer ? signer : payer, key, sequence, &answer);
+        cli_phi_t phi;
+        rc = cli_phi_open(&phi, phi_path, key) == 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+        if (rc == CLI_EXIT_OK)
+            rc = s_pay(&client, payer, signer ? signer : payer, key, sequence, &answer);
         if (answer) {
-            int fetched = s_fetch_remits(&client, answer, dir);
+            int fetched = s_fetch_remits(&client, answer, dir, &phi, payer);
             if (rc == CLI_EXIT_OK)
                 rc = fetched;
         }
         free(answer);
+        cli_phi_free(&phi);
     }
     cli_client_free(&client);
     return rc;

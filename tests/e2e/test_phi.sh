@@ -3,7 +3,8 @@
 # cluster takes the payer's enrollment and claims (canonical JSON, and an
 # X12 837 carrying patients' names, addresses and birth dates) through
 # `settle submit`, which protects them with the payer's PHI secret; a
-# payment cycle runs; the nodes stop.  Then
+# payment cycle runs (`settle pay`, whose 835s get the patients' names and
+# member ids back from the envelopes); the nodes stop.  Then
 #   - every file the nodes wrote (ledger.sqlite with its WAL, libraft's log
 #     and snapshots) is searched for every direct identifier in those
 #     fixtures - member ids, family ids, birth dates (ISO and X12's
@@ -20,6 +21,7 @@ set -u
 BIN=$(cd "$1" && pwd)
 SRC=$(cd "$2" && pwd)
 NODES=3
+CLUSTER_EXTRA="payer_tax_id: 591234567" # the 835's TRN03
 . "$SRC/tests/e2e/cluster_lib.sh"
 
 NAMED=$SRC/fixtures/claims/patients-named.json
@@ -34,7 +36,16 @@ submit 3 "$SRC/fixtures/claims/office-visit.json" "$SRC/fixtures/claims/emergenc
     2>"$DIR/convert.err" || fail "convert: $(cat "$DIR/convert.err")"
 grep -q "NM1\*IL\*1\*" "$DIR/named.837" || fail "the 837 carries no subscriber name"
 submit 4 "$DIR/named.837"
-submit 5 pay
+mkdir "$DIR/remits"
+"$SETTLE" pay --payer ACMEHP --key "$KEY" --sequence 5 --out "$DIR/remits" --node "$ALL" \
+    >"$DIR/pay.out" 2>"$DIR/pay.err" || fail "pay: $(cat "$DIR/pay.err")"
+# The node's 835 knows the patient by member key; the payer's client puts
+# the names and member id back.
+grep -q "NM1\*QC\*1\*ALVAREZ\*MATEO\*JULIAN\*\*\*MI\*ACM100234503~" "$DIR"/remits/*.835 ||
+    fail "no patient in the 835: $(cat "$DIR"/remits/*.835)"
+grep -q "NM1\*QC\*1\*\*\*\*\*\*MI\*ACM100234501~" "$DIR"/remits/*.835 ||
+    fail "no member id in the 835 of a claim without names"
+grep -q "MI\*mk" "$DIR"/remits/*.835 && fail "a member key left in the payer's 835"
 
 # Without a secret the client refuses identifiers in the clear, and sends
 # nothing: the head does not move.
