@@ -192,7 +192,7 @@ void command_entry_free(command_entry_t *entry);
  *
  *   register  str:participant u8:role 32 x u8:public_key str:display_name str:npi
  *   deploy    bytes:yaml                 (the contract; its SHA-256 is its id)
- *   enroll    bytes:yaml                 (an enrollment file, enrollment.h)
+ *   enroll    bytes:yaml                 (an enrollment file, enrollment.h; protected, phi.h)
  *   batch     str:payer u32:count count x bytes:claim   (claim_codec.h encodings)
  *   fund      str:payer i64:amount_cents (positive)
  *   pay       str:payer

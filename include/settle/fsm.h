@@ -32,6 +32,13 @@
  *
  * Providers and auditors change nothing else (they read; see issue 7).
  *
+ * Least knowledge (phi.h): an enroll whose members are not enrolled by
+ * member key (ids and families) or that carries a birth date, and a batch
+ * with a claim whose member id is not a member key or that carries a
+ * birth date, a name or an address in the clear, or no sealed
+ * identifiers, are refused whole (SETTLE_ERR_INVALID, the reason naming
+ * the member or claim and what is in the clear), changing nothing.
+ *
  * Keys: a rotate replaces the signer's key (participants.public_key, the
  * key ledger_participant_get returns and the node's intake verifies
  * against) from the next command on, even within the same entry; the

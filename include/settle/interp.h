@@ -144,6 +144,11 @@ int64_t interp_state_total(const interp_state_t *self, interp_accumulator_kind_t
  * state.  received is the day the payer received the claim (DATE_NONE: do
  * not check timely filing).  decision and changes are overwritten.
  *
+ * The patient's age (age edits, rules on member.age) is the member's
+ * age on the line's first day of service when enrollment gives a birth
+ * date, else the line's patient_age (claim.h: set when the claim was
+ * protected, phi.h, as on the shared ledger), else unknown.
+ *
  * A denied or rejected claim is a result, not an error.  Errors:
  * SETTLE_ERR_NOT_FOUND when the member's contract id names no given
  * contract, SETTLE_ERR_OVERFLOW on an amount too large to compute,
