@@ -80,8 +80,8 @@ typedef struct {
     char subscriber_sex, patient_sex;
     claim_patient_t subscriber_person; /* 2010BA NM1*IL names, N3, N4 */
     claim_patient_t patient_person;    /* 2010CA NM1*QC names, N3, N4 */
-    char name_loop[X12_ID_SIZE]; /* NM101 of the open name loop, "" when none */
-    int name_order;              /* order of the last segment in that loop */
+    char name_loop[X12_ID_SIZE];       /* NM101 of the open name loop, "" when none */
+    int name_order;                    /* order of the last segment in that loop */
     bool name_has_n3;
 
     claim_t *claim;

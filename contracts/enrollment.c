@@ -67,10 +67,9 @@ static int s_text(s_reader_t *reader, yaml_node_t *node, char *field, size_t siz
 static int s_date(s_reader_t *reader, yaml_node_t *node, int32_t *days_out)
 {
     if (node->type != YAML_SCALAR_NODE ||
-        date_parse_iso((const char *)node->data.scalar.value, node->data.scalar.length,
-                       days_out) != SETTLE_OK)
-        return s_fail(reader, node->start_mark, SETTLE_ERR_SYNTAX,
-                      "bad date; expected CCYY-MM-DD");
+        date_parse_iso((const char *)node->data.scalar.value, node->data.scalar.length, days_out) !=
+            SETTLE_OK)
+        return s_fail(reader, node->start_mark, SETTLE_ERR_SYNTAX, "bad date; expected CCYY-MM-DD");
     return SETTLE_OK;
 }
 
@@ -83,8 +82,7 @@ static bool s_is(yaml_node_t *key, const char *name)
 static int s_coverage(s_reader_t *reader, yaml_node_t *node, enrollment_member_t *member)
 {
     if (node->type != YAML_MAPPING_NODE)
-        return s_fail(reader, node->start_mark, SETTLE_ERR_SYNTAX,
-                      "coverage: expected {from, to}");
+        return s_fail(reader, node->start_mark, SETTLE_ERR_SYNTAX, "coverage: expected {from, to}");
     bool from_seen = false;
     for (yaml_node_pair_t *pair = node->data.mapping.pairs.start;
          pair < node->data.mapping.pairs.top; pair++) {
@@ -241,8 +239,9 @@ int enrollment_load_text(const char *text, size_t length, const char *file,
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, length);
     int rc;
     if (!yaml_parser_load(&parser, &reader.document)) {
-        rc = s_fail(&reader, parser.problem ? parser.problem_mark : parser.context_mark,
-                    SETTLE_ERR_SYNTAX, "YAML: %s", parser.problem ? parser.problem : "bad document");
+        rc =
+            s_fail(&reader, parser.problem ? parser.problem_mark : parser.context_mark,
+                   SETTLE_ERR_SYNTAX, "YAML: %s", parser.problem ? parser.problem : "bad document");
     } else {
         rc = s_document(&reader, self);
         yaml_document_delete(&reader.document);
@@ -281,7 +280,10 @@ const enrollment_member_t *enrollment_find(const enrollment_t *self, const char 
     return NULL;
 }
 
-size_t enrollment_count(const enrollment_t *self) { return self->count; }
+size_t enrollment_count(const enrollment_t *self)
+{
+    return self->count;
+}
 
 const enrollment_member_t *enrollment_member(const enrollment_t *self, size_t index)
 {

@@ -61,9 +61,9 @@ static bool s_member_line(const phi_key_t *key, const char *payer, const enrollm
         contract[k++] = *c;
     }
     contract[k] = '\0';
-    int n = snprintf(line, size,
-                     "  - {id: %s, family: %s, contract: \"%s\", sex: %c, coverage: {from: %s%s}}\n",
-                     id, family, contract, m->sex, from, to);
+    int n = snprintf(
+        line, size, "  - {id: %s, family: %s, contract: \"%s\", sex: %c, coverage: {from: %s%s}}\n",
+        id, family, contract, m->sex, from, to);
     return n > 0 && (size_t)n < size;
 }
 

@@ -29,7 +29,7 @@ typedef struct {
     uint32_t change_ids[INTERP_CHANGES_MAX]; /* the accumulator id of each change */
     bool member_ids_valid;                   /* member_ids hold member_year's */
     int32_t member_year;
-    uint32_t member_ids[4]; /* deductible and out-of-pocket, individual and family */
+    uint32_t member_ids[4];             /* deductible and out-of-pocket, individual and family */
     const contract_t *network_contract; /* in_network is the billing provider's in it */
     bool in_network;
     bool year_known; /* year is year_day's (s_year) */
@@ -168,8 +168,8 @@ static int s_accumulator_id(s_run_t *run, interp_accumulator_kind_t kind, int32_
     return interp_state_name_id(run->state, (uint8_t)kind, year, key, benefit, id_out);
 }
 
-static int s_accumulate(s_run_t *run, interp_accumulator_kind_t kind, int32_t year,
-                        const char *key, const char *benefit, int64_t amount)
+static int s_accumulate(s_run_t *run, interp_accumulator_kind_t kind, int32_t year, const char *key,
+                        const char *benefit, int64_t amount)
 {
     uint32_t id;
     if (amount == 0)
@@ -202,7 +202,10 @@ static int64_t s_left(int64_t cap, int64_t used)
     return cap > used ? cap - used : 0;
 }
 
-static int64_t s_min(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t s_min(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
 
 /* ------------------------------------------------------------------------
  * Line steps, in adjudication order
@@ -310,7 +313,8 @@ static int s_step_edits(s_run_t *run, s_line_t *line)
         int age = -1;
         if (!contract_codes_match_key(contract, &edit->codes, code, line->code_key))
             continue;
-        if (!s_patient_age(run, line, &age) || age < edit->age_years_min || age > edit->age_years_max) {
+        if (!s_patient_age(run, line, &age) || age < edit->age_years_min ||
+            age > edit->age_years_max) {
             s_deny(line, "6");
             return SETTLE_OK;
         }
@@ -409,8 +413,8 @@ static int s_step_rules(s_run_t *run, s_line_t *line)
     const contract_t *contract = line->contract;
     if (contract->rules_count == 0)
         return SETTLE_OK;
-    contract_rule_input_t input = {.claim = run->claim, .line = line->in,
-                                   .sex = run->member->sex, .age_years = -1};
+    contract_rule_input_t input = {
+        .claim = run->claim, .line = line->in, .sex = run->member->sex, .age_years = -1};
     if (contract->rule_program.fields_used & (1u << CONTRACT_RULE_FIELD_MEMBER_AGE)) {
         int age;
         if (s_patient_age(run, line, &age))
@@ -469,18 +473,17 @@ static int s_step_limit(s_run_t *run, s_line_t *line)
 static int s_allowed(const s_line_t *line, int64_t *allowed_out)
 {
     const contract_t *contract = line->contract;
-    const contract_network_t *network = line->in_network ? &contract->network_in
-                                                         : &contract->network_out;
-    const contract_fee_t *fee =
-        contract_fee_find_key(contract, line->in->procedure_code, line->code_key,
-                              line->in->modifiers);
+    const contract_network_t *network =
+        line->in_network ? &contract->network_in : &contract->network_out;
+    const contract_fee_t *fee = contract_fee_find_key(contract, line->in->procedure_code,
+                                                      line->code_key, line->in->modifiers);
     int64_t priced;
-    int rc = fee ? money_muldiv(fee->cents_per_unit,
-                                line->units_milli_left * network->multiplier_bps,
-                                (int64_t)CLAIM_UNITS_MILLI_PER_UNIT * MONEY_BPS_ONE_HUNDRED_PERCENT,
-                                MONEY_ROUND_HALF_UP, &priced)
-                 : money_apply_rate(line->charge_cents_left, contract->percent_of_billed_bps,
-                                    MONEY_ROUND_HALF_UP, &priced);
+    int rc =
+        fee ? money_muldiv(fee->cents_per_unit, line->units_milli_left * network->multiplier_bps,
+                           (int64_t)CLAIM_UNITS_MILLI_PER_UNIT * MONEY_BPS_ONE_HUNDRED_PERCENT,
+                           MONEY_ROUND_HALF_UP, &priced)
+            : money_apply_rate(line->charge_cents_left, contract->percent_of_billed_bps,
+                               MONEY_ROUND_HALF_UP, &priced);
     if (rc == SETTLE_OK)
         *allowed_out = s_min(line->charge_cents_left, priced);
     return rc;
@@ -498,24 +501,25 @@ static int s_cost_share(s_run_t *run, s_line_t *line, const uint32_t ids[4])
     const contract_t *contract = line->contract;
     interp_line_t *out = line->out;
     const interp_state_t *state = run->state;
-    int64_t oop_room = s_min(s_left(contract->oop_cents_individual, interp_state_get(state, ids[2])->amount),
-                             s_left(contract->oop_cents_family, interp_state_get(state, ids[3])->amount));
+    int64_t oop_room =
+        s_min(s_left(contract->oop_cents_individual, interp_state_get(state, ids[2])->amount),
+              s_left(contract->oop_cents_family, interp_state_get(state, ids[3])->amount));
     int64_t rest = out->allowed_cents;
     out->copay_cents = s_min(s_min(line->copay_cents, rest), oop_room);
     rest -= out->copay_cents;
     oop_room = oop_room == CONTRACT_UNLIMITED ? oop_room : oop_room - out->copay_cents;
     if (line->deductible) {
-        int64_t deductible_room =
-            s_min(s_left(contract->deductible_cents_individual, interp_state_get(state, ids[0])->amount),
-                  s_left(contract->deductible_cents_family, interp_state_get(state, ids[1])->amount));
+        int64_t deductible_room = s_min(
+            s_left(contract->deductible_cents_individual, interp_state_get(state, ids[0])->amount),
+            s_left(contract->deductible_cents_family, interp_state_get(state, ids[1])->amount));
         out->deductible_cents = s_min(s_min(deductible_room, rest), oop_room);
         rest -= out->deductible_cents;
         oop_room = oop_room == CONTRACT_UNLIMITED ? oop_room : oop_room - out->deductible_cents;
     }
-    int32_t rate = line->coinsurance_bps != CONTRACT_RATE_NONE
-                       ? line->coinsurance_bps
-                       : (line->in_network ? contract->network_in : contract->network_out)
-                             .coinsurance_bps;
+    int32_t rate =
+        line->coinsurance_bps != CONTRACT_RATE_NONE
+            ? line->coinsurance_bps
+            : (line->in_network ? contract->network_in : contract->network_out).coinsurance_bps;
     int rc = money_apply_rate(rest, rate, MONEY_ROUND_HALF_UP, &out->coinsurance_cents);
     if (rc != SETTLE_OK)
         return rc;
@@ -550,9 +554,9 @@ static int s_step_price(s_run_t *run, s_line_t *line)
 }
 
 static const s_step_fn s_steps[] = {
-    s_step_coverage,  s_step_timely_filing, s_step_exclusion,  s_step_edits,
-    s_step_bundling,  s_step_daily_max,     s_step_benefit,    s_step_rules,
-    s_step_prior_auth, s_step_limit,        s_step_price,
+    s_step_coverage,   s_step_timely_filing, s_step_exclusion, s_step_edits,
+    s_step_bundling,   s_step_daily_max,     s_step_benefit,   s_step_rules,
+    s_step_prior_auth, s_step_limit,         s_step_price,
 };
 
 /* Copies a line's code into its decision as claim_set_text would (printable
@@ -601,7 +605,9 @@ static void s_line_start(s_run_t *run, uint32_t index, s_line_t *line)
     out->coinsurance_cents = out->paid_cents = out->patient_cents = 0;
     out->denied_in_full = out->denied_in_part = false;
     out->adjustment_count = 0;
-    *line = (s_line_t){.index = index, .in = in, .out = out,
+    *line = (s_line_t){.index = index,
+                       .in = in,
+                       .out = out,
                        .charge_cents_left = in->charge_cents,
                        .units_milli_left = in->units_milli,
                        .year = s_year(run, in->service_from),
@@ -727,12 +733,11 @@ void interp_decision_negate(interp_decision_t *decision)
 }
 
 /* Claim-level checks before the lines; *stop when the claim is decided. */
-static int s_claim_checks(s_run_t *run, const enrollment_t *enrollment,
-                          bool *reversed, bool *stop)
+static int s_claim_checks(s_run_t *run, const enrollment_t *enrollment, bool *reversed, bool *stop)
 {
     const claim_t *claim = run->claim;
-    bool corrects = claim->frequency == CLAIM_FREQUENCY_VOID ||
-                    claim->frequency == CLAIM_FREQUENCY_REPLACEMENT;
+    bool corrects =
+        claim->frequency == CLAIM_FREQUENCY_VOID || claim->frequency == CLAIM_FREQUENCY_REPLACEMENT;
     *stop = true;
     if (corrects) {
         interp_history_t *original = interp_history_find(run->state, claim->original_claim_number);
@@ -765,9 +770,9 @@ static int s_claim_checks(s_run_t *run, const enrollment_t *enrollment,
 }
 
 int interp_adjudicate(const contract_t *const *contracts, size_t contract_count,
-                      const enrollment_t *enrollment, interp_state_t *state,
-                      const claim_t *claim, int32_t received, interp_decision_t *decision,
-                      interp_changes_t *changes, settle_error_t *error)
+                      const enrollment_t *enrollment, interp_state_t *state, const claim_t *claim,
+                      int32_t received, interp_decision_t *decision, interp_changes_t *changes,
+                      settle_error_t *error)
 {
     if (!contracts || !enrollment || !state || !claim || !decision || !changes ||
         claim->line_count > CLAIM_LINES_MAX)

@@ -286,8 +286,9 @@ int claim_validate(const claim_t *self, settle_error_t *error)
     }
     for (uint32_t i = 0; i < self->cob_count; i++)
         if (!claim_cob_ok(&self->cob[i], self->line_count, self->other_payer_count))
-            return s_fail(error, "cob[%u]: not a well-formed adjustment or line payment of "
-                                 "other payer %u on line %u",
+            return s_fail(error,
+                          "cob[%u]: not a well-formed adjustment or line payment of "
+                          "other payer %u on line %u",
                           i, self->cob[i].payer, self->cob[i].line);
     if (sum != self->total_charge_cents) {
         char total[MONEY_TEXT_SIZE], lines[MONEY_TEXT_SIZE];

@@ -58,7 +58,7 @@ static bool s_sex_ok(char sex)
 /* Whole years, or CLAIM_AGE_NONE. */
 static bool s_age_ok(int16_t age)
 {
-    return age == CLAIM_AGE_NONE || (age >= 0 && age <= 200);
+    return age == CLAIM_AGE_NONE || (age >= 0 && age <= CLAIM_AGE_MAX);
 }
 
 static bool s_frequency_ok(uint8_t frequency)
@@ -283,7 +283,8 @@ static void s_get_header(wire_reader_t *r, claim_t *c)
     if (magic && memcmp(magic, s_magic, sizeof s_magic) != 0)
         wire_fail(r, SETTLE_ERR_CORRUPT, "not a claim encoding (no SCLM mark)");
     if (wire_get_uint(r, 2) != CLAIM_CODEC_VERSION)
-        wire_fail(r, SETTLE_ERR_VERSION, "version is not 3 (a version 2 encoding has no patient block)");
+        wire_fail(r, SETTLE_ERR_VERSION,
+                  "version is not 3 (a version 2 encoding has no patient block)");
     r->field = "kind, frequency and sex";
     c->kind = (char)wire_get_uint(r, 1);
     c->frequency = (uint8_t)wire_get_uint(r, 1);
@@ -371,7 +372,7 @@ static void s_get_cob(wire_reader_t *r, claim_t *c)
         return;
     if (count > CLAIM_COB_MAX || count > (r->size - r->at) / CLAIM_CODEC_COB_SIZE_MIN) {
         wire_fail(r, count > CLAIM_COB_MAX ? SETTLE_ERR_CORRUPT : SETTLE_ERR_TRUNCATED,
-               "more records than the claim or the buffer holds");
+                  "more records than the claim or the buffer holds");
         return;
     }
     int rc = claim_reserve_cob(c, count);

@@ -49,7 +49,7 @@ static const s_text_field_t s_line_codes[] = {
 
 /* The oldest patient_age read, in whole years: the bound claim_codec.c
  * checks too (claim.h names no constant for it). */
-#define S_AGE_YEARS_MAX 200
+#define S_AGE_YEARS_MAX CLAIM_AGE_MAX
 
 /* ------------------------------------------------------------------------
  * Writing
@@ -263,7 +263,8 @@ static bool s_dates_writable(const claim_t *claim)
     if (claim->patient_birth_date != DATE_NONE &&
         date_format_iso(claim->patient_birth_date, text, sizeof text) != SETTLE_OK)
         return false;
-    if (claim->created != DATE_NONE && date_format_iso(claim->created, text, sizeof text) != SETTLE_OK)
+    if (claim->created != DATE_NONE &&
+        date_format_iso(claim->created, text, sizeof text) != SETTLE_OK)
         return false;
     for (uint32_t i = 0; i < claim->line_count; i++) {
         const claim_line_t *line = &claim->lines[i];
@@ -580,10 +581,10 @@ static int s_read_cob_field(s_read_t *r, const char *key, const json_t *value, c
         const char *text = json_is_string(value) ? json_string_value(value) : "";
         cob->kind = strcmp(text, "adjustment") == 0  ? CLAIM_COB_ADJUSTMENT
                     : strcmp(text, "line_paid") == 0 ? CLAIM_COB_LINE_PAID
-                                                      : 0;
-        return cob->kind ? SETTLE_OK
-                         : s_bad(r, key, SETTLE_ERR_SYNTAX,
-                                 "expected \"adjustment\" or \"line_paid\"");
+                                                     : 0;
+        return cob->kind
+                   ? SETTLE_OK
+                   : s_bad(r, key, SETTLE_ERR_SYNTAX, "expected \"adjustment\" or \"line_paid\"");
     } else if (strcmp(key, "payer") == 0) {
         rc = s_read_integer(r, key, value, 1, CLAIM_OTHER_PAYERS_MAX, &integer);
         cob->payer = (uint8_t)integer;

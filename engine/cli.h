@@ -86,8 +86,8 @@ int cli_input_read_text(const char *path, const char *text, size_t size,
     "                 file's name with .phi for .key, when that file exists)\n"
 
 typedef struct {
-    int have;                    /* nonzero: key holds the payer's keys */
-    char path[4096];  /* the secret's file, for messages */
+    int have;        /* nonzero: key holds the payer's keys */
+    char path[4096]; /* the secret's file, for messages */
     phi_key_t key;
     claim_t *scratch; /* the protected copy of the claim in hand */
 } cli_phi_t;

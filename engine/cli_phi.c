@@ -19,7 +19,8 @@ int cli_phi_open(cli_phi_t *phi, const char *option, const char *key_path)
     size_t length = key_path ? strlen(key_path) : 0;
     if (option) {
         snprintf(phi->path, sizeof phi->path, "%s", option);
-    } else if (length > 4 && length < sizeof phi->path && strcmp(key_path + length - 4, ".key") == 0) {
+    } else if (length > 4 && length < sizeof phi->path &&
+               strcmp(key_path + length - 4, ".key") == 0) {
         snprintf(phi->path, sizeof phi->path, "%.*s.phi", (int)(length - 4), key_path);
         if (access(phi->path, F_OK) != 0)
             return phi->path[0] = '\0', 0;
@@ -141,8 +142,8 @@ static void s_print_record(const phi_record_t *r, FILE *out)
 
 /* Opens the envelope of one claim answer; 0, or 1 when it does not open
  * (said on stderr and in a "patient_sealed" line). */
-static int s_reveal_one(cli_phi_t *phi, const char *claim_id, const char *payer,
-                        const char *member, const char *hex, size_t hex_size, FILE *out)
+static int s_reveal_one(cli_phi_t *phi, const char *claim_id, const char *payer, const char *member,
+                        const char *hex, size_t hex_size, FILE *out)
 {
     uint8_t envelope[CLAIM_PHI_SIZE_MAX];
     size_t size = hex_size / 2;
@@ -215,8 +216,8 @@ static bool s_x12_safe(const char *text)
 static void s_patient_segment(const phi_record_t *r, char *out, size_t size)
 {
     const claim_patient_t *p = &r->patient;
-    bool names = s_x12_safe(p->last_name) && s_x12_safe(p->first_name) &&
-                 s_x12_safe(p->middle_name);
+    bool names =
+        s_x12_safe(p->last_name) && s_x12_safe(p->first_name) && s_x12_safe(p->middle_name);
     snprintf(out, size, "NM1*QC*1*%s*%s*%s***MI*%s", names ? p->last_name : "",
              names ? p->first_name : "", names ? p->middle_name : "", r->member_id);
 }
@@ -242,8 +243,8 @@ static int s_open_claim(cli_phi_t *phi, cli_client_t *client, const char *payer,
     }
     settle_error_t error;
     settle_error_clear(&error);
-    if (rc == 0 && phi_open(&phi->key, payer, member, claim_id, envelope, size, record, &error) !=
-                       SETTLE_OK) {
+    if (rc == 0 &&
+        phi_open(&phi->key, payer, member, claim_id, envelope, size, record, &error) != SETTLE_OK) {
         fprintf(stderr, "settle: %s: %s\n", phi->path, error.message);
         rc = -1;
     }

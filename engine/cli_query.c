@@ -140,7 +140,8 @@ int cli_status(int argc, char **argv)
             rc = s_refused(&client, "claim", text);
         free(text);
     } else {
-        fprintf(stderr, "usage: settle status CLAIM-ID [--payer ID] [--phi FILE] [--node ENDPOINT]\n");
+        fprintf(stderr,
+                "usage: settle status CLAIM-ID [--payer ID] [--phi FILE] [--node ENDPOINT]\n");
     }
     cli_phi_free(&phi);
     cli_client_free(&client);
@@ -166,33 +167,46 @@ static int s_write_file(const char *path, const char *text)
 }
 
 static const char s_remit_usage[] =
-    "usage: settle remit --payment ID [--format x12|fhir] [--out FILE] [--node ENDPOINT]\n";
+    "usage: settle remit --payment ID [--format x12|fhir] [--out FILE] [--payer ID]\n"
+    "                    [--phi FILE] [--node ENDPOINT]\n";
 
 int cli_remit(int argc, char **argv)
 {
     if (argc > 1 && cli_is_help(argv[1])) {
         printf("%s\nFetches a payment's remittance from a node: the X12 835 (default) or the\n"
                "FHIR PaymentReconciliation bundle; prints it, or writes it to FILE.\n"
-               "(The remittances of an offline run come from `settle adjudicate --remit`.)\n\n"
+               "(The remittances of an offline run come from `settle adjudicate --remit`.)\n"
+               "The ledger knows patients by member key; with the payer's PHI secret\n"
+               "(--phi FILE, default the --key or SETTLE_KEY file's name with .phi) an 835's\n"
+               "NM1*QC segments get the patient's names and member id back, as `settle pay`\n"
+               "writes them.  --payer is the payer (default the key file's name).\n\n"
                "%s\nexit codes: 0 written, 1 no such payment, 2 bad usage, 3 failure\n",
                s_remit_usage, CLI_CLIENT_OPTIONS_HELP);
         return CLI_EXIT_OK;
     }
     cli_client_t client;
     cli_client_init(&client);
-    const char *payment = NULL, *format = "x12", *out = NULL;
-    s_option_t options[] = {{"--payment", &payment, NULL},
-                            {"--format", &format, NULL},
-                            {"--out", &out, NULL},
-                            {NULL, NULL, NULL}};
+    const char *payment = NULL, *format = "x12", *out = NULL, *payer = NULL, *phi_path = NULL;
+    s_option_t options[] = {{"--payment", &payment, NULL}, {"--format", &format, NULL},
+                            {"--out", &out, NULL},         {"--payer", &payer, NULL},
+                            {"--phi", &phi_path, NULL},    {NULL, NULL, NULL}};
     int count = s_parse("remit", argc, argv, &client, options, NULL, 0);
     int rc = CLI_EXIT_USAGE;
+    cli_phi_t phi;
+    memset(&phi, 0, sizeof phi);
+    const char *key = client.key_path[0] ? client.key_path : getenv("SETTLE_KEY");
+    char from_key[CLAIM_PAYER_ID_SIZE];
+    if (!payer && key && cli_signer_from_key(key, from_key, sizeof from_key) == 0)
+        payer = from_key;
     if (count != 0 || !payment || (strcmp(format, "x12") != 0 && strcmp(format, "fhir") != 0)) {
         fputs(s_remit_usage, stderr);
-    } else {
+    } else if (cli_phi_open(&phi, phi_path, key) == 0) {
         char *text = NULL;
         const char *arguments[] = {payment, format};
         rc = cli_client_text(&client, "remit", arguments, 2, &text);
+        if (rc == CLI_EXIT_OK && payer && strcmp(format, "x12") == 0 &&
+            cli_phi_fill_835(&phi, &client, payer, &text) < 0)
+            rc = CLI_EXIT_FAILURE;
         if (rc == CLI_EXIT_OK && out)
             rc = s_write_file(out, text);
         else if (rc == CLI_EXIT_OK)
@@ -201,6 +215,7 @@ int cli_remit(int argc, char **argv)
             rc = s_refused(&client, "remit", text);
         free(text);
     }
+    cli_phi_free(&phi);
     cli_client_free(&client);
     return rc;
 }
@@ -240,8 +255,8 @@ static const char s_pay_usage[] =
 
 /* Fetches each payment's 835 into dir; the payments are the answer's
  * "payment NPI ID ..." lines, "-" being a provider with nothing paid. */
-static int s_fetch_remits(cli_client_t *client, const char *answer, const char *dir,
-                          cli_phi_t *phi, const char *payer)
+static int s_fetch_remits(cli_client_t *client, const char *answer, const char *dir, cli_phi_t *phi,
+                          const char *payer)
 {
     int rc = CLI_EXIT_OK;
     for (const char *line = answer; line && *line; line = strchr(line, '\n'), line += !!line) {
@@ -330,12 +345,9 @@ int cli_pay(int argc, char **argv)
     cli_client_init(&client);
     const char *payer = NULL, *key = NULL, *signer = NULL, *dir = ".", *sequence_text = NULL,
                *phi_path = NULL;
-    s_option_t options[] = {{"--payer", &payer, NULL},
-                            {"--phi", &phi_path, NULL},
-                            {"--key", &key, NULL},
-                            {"--as", &signer, NULL},
-                            {"--out", &dir, NULL},
-                            {"--sequence", &sequence_text, NULL},
+    s_option_t options[] = {{"--payer", &payer, NULL}, {"--phi", &phi_path, NULL},
+                            {"--key", &key, NULL},     {"--as", &signer, NULL},
+                            {"--out", &dir, NULL},     {"--sequence", &sequence_text, NULL},
                             {NULL, NULL, NULL}};
     int count = s_parse("pay", argc, argv, &client, options, NULL, 0);
     cli_client_key(&client, key); /* also the transport's key */

@@ -27,13 +27,12 @@ static const uint8_t s_magic[4] = {'S', 'P', 'H', 'I'};
 #define PHI_NONCE_SIZE 12
 #define PHI_TAG_SIZE   16
 /* The longest plaintext: every text at its longest. */
-#define PHI_PLAINTEXT_MAX                                                                        \
-    (2 * 9 + CLAIM_MEMBER_ID_SIZE + 4 + sizeof(claim_patient_t))
+#define PHI_PLAINTEXT_MAX (2 * 9 + CLAIM_MEMBER_ID_SIZE + 4 + sizeof(claim_patient_t))
 /* The longest additional data: the domain and three texts. */
 #define PHI_AAD_MAX (sizeof s_domain + 3 * 2 + 2 * CLAIM_PAYER_ID_SIZE + CLAIM_ID_SIZE)
 
-static int s_hmac(const uint8_t key[32], const void *a, size_t a_size, const void *b,
-                  size_t b_size, uint8_t out[32])
+static int s_hmac(const uint8_t key[32], const void *a, size_t a_size, const void *b, size_t b_size,
+                  uint8_t out[32])
 {
     EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
     EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
@@ -182,7 +181,7 @@ int phi_member_key(const phi_key_t *key, const char *payer, const char *member_i
  * Envelopes
  * ------------------------------------------------------------------------ */
 
-#define PUT_TEXT(w, field) wire_put_text((w), (field), sizeof(field))
+#define PUT_TEXT(w, field)       wire_put_text((w), (field), sizeof(field))
 #define GET_TEXT(r, name, field) wire_get_text((r), (name), (field), sizeof(field))
 
 static size_t s_aad(const char *payer, const char *member_key, const char *claim_id,
@@ -215,8 +214,8 @@ static size_t s_plaintext(const phi_record_t *record, uint8_t out[PHI_PLAINTEXT_
 
 /* AES-256-GCM one way or the other; in and out may not overlap. */
 static bool s_gcm(bool seal, const uint8_t key[32], const uint8_t nonce[PHI_NONCE_SIZE],
-                  const uint8_t *aad, size_t aad_size, const uint8_t *in, size_t size,
-                  uint8_t *out, uint8_t tag[PHI_TAG_SIZE])
+                  const uint8_t *aad, size_t aad_size, const uint8_t *in, size_t size, uint8_t *out,
+                  uint8_t tag[PHI_TAG_SIZE])
 {
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     int length = 0, final = 0;
@@ -234,9 +233,9 @@ static bool s_gcm(bool seal, const uint8_t key[32], const uint8_t nonce[PHI_NONC
     return ok;
 }
 
-int phi_seal(const phi_key_t *key, const char *payer, const char *member_key,
-             const char *claim_id, const phi_record_t *record, uint8_t *out, size_t capacity,
-             size_t *size_out, settle_error_t *error)
+int phi_seal(const phi_key_t *key, const char *payer, const char *member_key, const char *claim_id,
+             const phi_record_t *record, uint8_t *out, size_t capacity, size_t *size_out,
+             settle_error_t *error)
 {
     uint8_t aad[PHI_AAD_MAX], plaintext[PHI_PLAINTEXT_MAX], mac[32];
     size_t aad_size = s_aad(payer, member_key, claim_id, aad);
@@ -259,8 +258,8 @@ int phi_seal(const phi_key_t *key, const char *payer, const char *member_key,
         memcpy(nonce, mac, PHI_NONCE_SIZE);
         if (!s_gcm(true, key->sealing, nonce, aad, aad_size, plaintext, size,
                    nonce + PHI_NONCE_SIZE, nonce + PHI_NONCE_SIZE + size))
-            rc = settle_error_set(error, SETTLE_ERR_NOMEM, "claim %s: AES-256-GCM failed",
-                                  claim_id);
+            rc =
+                settle_error_set(error, SETTLE_ERR_NOMEM, "claim %s: AES-256-GCM failed", claim_id);
     }
     OPENSSL_cleanse(plaintext, sizeof plaintext);
     if (rc == SETTLE_OK)
@@ -288,9 +287,8 @@ static int s_read_plaintext(const uint8_t *bytes, size_t size, phi_record_t *rec
     return r.rc;
 }
 
-int phi_open(const phi_key_t *key, const char *payer, const char *member_key,
-             const char *claim_id, const uint8_t *envelope, size_t size,
-             phi_record_t *record_out, settle_error_t *error)
+int phi_open(const phi_key_t *key, const char *payer, const char *member_key, const char *claim_id,
+             const uint8_t *envelope, size_t size, phi_record_t *record_out, settle_error_t *error)
 {
     if (size < PHI_ENVELOPE_OVERHEAD || size - PHI_ENVELOPE_OVERHEAD > PHI_PLAINTEXT_MAX ||
         memcmp(envelope, s_magic, sizeof s_magic) != 0)
@@ -306,8 +304,8 @@ int phi_open(const phi_key_t *key, const char *payer, const char *member_key,
     size_t text_size = size - PHI_ENVELOPE_OVERHEAD;
     const uint8_t *nonce = envelope + sizeof s_magic + 1;
     memcpy(tag, nonce + PHI_NONCE_SIZE + text_size, sizeof tag);
-    if (aad_size == 0 || !s_gcm(false, key->sealing, nonce, aad, aad_size,
-                                nonce + PHI_NONCE_SIZE, text_size, plaintext, tag)) {
+    if (aad_size == 0 || !s_gcm(false, key->sealing, nonce, aad, aad_size, nonce + PHI_NONCE_SIZE,
+                                text_size, plaintext, tag)) {
         OPENSSL_cleanse(plaintext, sizeof plaintext);
         return settle_error_set(error, SETTLE_ERR_SIGNATURE,
                                 "claim %s: the sealed identifiers do not authenticate (changed, "
@@ -377,7 +375,7 @@ int phi_protect_claim(const phi_key_t *key, claim_t *claim, settle_error_t *erro
         int age;
         claim_line_t *line = &claim->lines[i];
         if (date_age_years(claim->patient_birth_date, line->service_from, &age) == SETTLE_OK &&
-            age <= 200)
+            age <= CLAIM_AGE_MAX)
             line->patient_age = (int16_t)age;
     }
     claim->phi_size = (uint16_t)size;

@@ -25,33 +25,34 @@
 #include "settle/error.h"
 
 /* Sizes include the NUL: a claim id is at most 38 characters (CLM01). */
-#define CLAIM_ID_SIZE        39
-#define CLAIM_PAYER_ID_SIZE  81 /* NM1*PR 09 */
-#define CLAIM_NPI_SIZE       11 /* ten digits */
-#define CLAIM_MEMBER_ID_SIZE 81 /* NM1*IL 09 */
-#define CLAIM_REFERENCE_SIZE 51 /* REF*F8, REF*G1 */
-#define CLAIM_PLACE_SIZE     3  /* place of service, two digits */
-#define CLAIM_BILL_TYPE_SIZE 4  /* facility type (2) + frequency (1), "131" */
-#define CLAIM_DIAGNOSIS_SIZE 8  /* ICD-10-CM, 3 to 7 characters */
-#define CLAIM_PROCEDURE_SIZE 16 /* CPT / HCPCS, 5 characters in practice */
-#define CLAIM_MODIFIER_SIZE  3
-#define CLAIM_REVENUE_SIZE   5  /* four digits */
-#define CLAIM_NDC_SIZE       12 /* eleven digits, 5-4-2 without hyphens */
-#define CLAIM_LAST_NAME_SIZE   61 /* NM1 03 */
-#define CLAIM_FIRST_NAME_SIZE  36 /* NM1 04 */
-#define CLAIM_MIDDLE_NAME_SIZE 26 /* NM1 05 */
-#define CLAIM_ADDRESS_SIZE     56 /* N3 01, N3 02 */
-#define CLAIM_CITY_SIZE        31 /* N4 01 */
-#define CLAIM_STATE_SIZE       3  /* N4 02 */
-#define CLAIM_POSTAL_SIZE      16 /* N4 03 */
+#define CLAIM_ID_SIZE          39
+#define CLAIM_PAYER_ID_SIZE    81 /* NM1*PR 09 */
+#define CLAIM_NPI_SIZE         11 /* ten digits */
+#define CLAIM_MEMBER_ID_SIZE   81 /* NM1*IL 09 */
+#define CLAIM_REFERENCE_SIZE   51 /* REF*F8, REF*G1 */
+#define CLAIM_PLACE_SIZE       3  /* place of service, two digits */
+#define CLAIM_BILL_TYPE_SIZE   4  /* facility type (2) + frequency (1), "131" */
+#define CLAIM_DIAGNOSIS_SIZE   8  /* ICD-10-CM, 3 to 7 characters */
+#define CLAIM_PROCEDURE_SIZE   16 /* CPT / HCPCS, 5 characters in practice */
+#define CLAIM_MODIFIER_SIZE    3
+#define CLAIM_REVENUE_SIZE     5   /* four digits */
+#define CLAIM_NDC_SIZE         12  /* eleven digits, 5-4-2 without hyphens */
+#define CLAIM_LAST_NAME_SIZE   61  /* NM1 03 */
+#define CLAIM_FIRST_NAME_SIZE  36  /* NM1 04 */
+#define CLAIM_MIDDLE_NAME_SIZE 26  /* NM1 05 */
+#define CLAIM_ADDRESS_SIZE     56  /* N3 01, N3 02 */
+#define CLAIM_CITY_SIZE        31  /* N4 01 */
+#define CLAIM_STATE_SIZE       3   /* N4 02 */
+#define CLAIM_POSTAL_SIZE      16  /* N4 03 */
 #define CLAIM_PHI_SIZE_MAX     512 /* a sealed envelope of the identifiers (phi.h) */
 
 #define CLAIM_AGE_NONE (-1) /* claim_line_t.patient_age: not given */
+#define CLAIM_AGE_MAX  200  /* claim_line_t.patient_age: the most years taken */
 
 #define CLAIM_DIAGNOSES_MAX    25 /* 837I: principal + 24 others */
 #define CLAIM_MODIFIERS_MAX    4
 #define CLAIM_POINTERS_MAX     4
-#define CLAIM_OTHER_PAYERS_MAX 10 /* 837 loop 2320 repeats */
+#define CLAIM_OTHER_PAYERS_MAX 10   /* 837 loop 2320 repeats */
 #define CLAIM_COB_MAX          4000 /* other payers' adjustments and line payments */
 #define CLAIM_LINES_MAX        999
 
@@ -90,10 +91,10 @@ typedef enum {
 
 /* One thing another payer did with this claim (837 loops 2320 and 2430). */
 typedef struct {
-    uint8_t kind;  /* claim_cob_kind_t */
-    uint8_t payer; /* 1-based into other_payers */
-    uint16_t line; /* 0: the claim as a whole; 1..line_count: that line */
-    char group[CLAIM_ADJUSTMENT_GROUP_SIZE];   /* adjustments only, else "" */
+    uint8_t kind;                            /* claim_cob_kind_t */
+    uint8_t payer;                           /* 1-based into other_payers */
+    uint16_t line;                           /* 0: the claim as a whole; 1..line_count: that line */
+    char group[CLAIM_ADJUSTMENT_GROUP_SIZE]; /* adjustments only, else "" */
     char reason[CLAIM_ADJUSTMENT_REASON_SIZE]; /* adjustments only, else "" */
     int64_t amount_cents;
 } claim_cob_t;
@@ -140,10 +141,11 @@ typedef struct {
     char claim_id[CLAIM_ID_SIZE]; /* patient control number, unique per submitter */
     char payer_id[CLAIM_PAYER_ID_SIZE];
     char billing_npi[CLAIM_NPI_SIZE];
-    char rendering_npi[CLAIM_NPI_SIZE];               /* "" when the billing provider rendered */
-    char member_id[CLAIM_MEMBER_ID_SIZE];             /* the key enrollment is looked up by */
-    int32_t patient_birth_date;                       /* DATE_NONE when not sent */
-    int32_t created; /* the day the submitter made it: 837 BHT04, FHIR Claim.created; or DATE_NONE */
+    char rendering_npi[CLAIM_NPI_SIZE];   /* "" when the billing provider rendered */
+    char member_id[CLAIM_MEMBER_ID_SIZE]; /* the key enrollment is looked up by */
+    int32_t patient_birth_date;           /* DATE_NONE when not sent */
+    int32_t
+        created; /* the day the submitter made it: 837 BHT04, FHIR Claim.created; or DATE_NONE */
     char patient_sex;                                 /* claim_sex_t */
     claim_patient_t patient;                          /* names and address; see above */
     char original_claim_number[CLAIM_REFERENCE_SIZE]; /* REF*F8, for frequency 7 and 8 */

@@ -28,18 +28,19 @@
 #include "settle/error.h"
 
 typedef enum {
-    INTERP_STATUS_PAID,     /* every line processed without a denial */
-    INTERP_STATUS_PARTIAL,  /* some lines or units denied, some processed */
-    INTERP_STATUS_DENIED,   /* every line denied in full */
-    INTERP_STATUS_REJECTED  /* not adjudicated: duplicate, unknown member, bad void */
+    INTERP_STATUS_PAID,    /* every line processed without a denial */
+    INTERP_STATUS_PARTIAL, /* some lines or units denied, some processed */
+    INTERP_STATUS_DENIED,  /* every line denied in full */
+    INTERP_STATUS_REJECTED /* not adjudicated: duplicate, unknown member, bad void */
 } interp_status_t;
 
 /* "paid", "partial", "denied", "rejected". */
 const char *interp_status_name(interp_status_t status);
 
-#define INTERP_GROUP_SIZE       3 /* "CO", "PR", "OA" */
-#define INTERP_REASON_SIZE      8 /* a CARC: "45", "197" */
-#define INTERP_ADJUSTMENTS_MAX  8 /* a line gets at most: 2 unit denials or 1 denial, 45, 3, 1, 2 */
+#define INTERP_GROUP_SIZE      3 /* "CO", "PR", "OA" */
+#define INTERP_REASON_SIZE     8 /* a CARC: "45", "197" */
+#define INTERP_ADJUSTMENTS_MAX 8 /* a line gets at most: 2 unit denials or 1 denial, 45, 3, 1, 2   \
+                                  */
 
 typedef struct {
     char group[INTERP_GROUP_SIZE];
@@ -134,8 +135,8 @@ interp_state_t *interp_state_new(void);
 void interp_state_destroy(interp_state_t **self_p);
 
 /* The current total of one accumulator (0 when never touched). */
-int64_t interp_state_total(const interp_state_t *self, interp_accumulator_kind_t kind,
-                           int32_t year, const char *key, const char *benefit);
+int64_t interp_state_total(const interp_state_t *self, interp_accumulator_kind_t kind, int32_t year,
+                           const char *key, const char *benefit);
 
 /*
  * Adjudicates claim against the contract (chosen by the member's contract
@@ -156,8 +157,8 @@ int64_t interp_state_total(const interp_state_t *self, interp_accumulator_kind_t
  * error the state is as it was before the call.
  */
 int interp_adjudicate(const contract_t *const *contracts, size_t contract_count,
-                      const enrollment_t *enrollment, interp_state_t *state,
-                      const claim_t *claim, int32_t received, interp_decision_t *decision,
-                      interp_changes_t *changes, settle_error_t *error);
+                      const enrollment_t *enrollment, interp_state_t *state, const claim_t *claim,
+                      int32_t received, interp_decision_t *decision, interp_changes_t *changes,
+                      settle_error_t *error);
 
 #endif

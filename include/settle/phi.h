@@ -55,8 +55,8 @@
 #include "settle/claim.h"
 #include "settle/error.h"
 
-#define PHI_SECRET_SIZE      32
-#define PHI_MEMBER_KEY_SIZE  35 /* "mk", 32 hex digits, NUL */
+#define PHI_SECRET_SIZE       32
+#define PHI_MEMBER_KEY_SIZE   35 /* "mk", 32 hex digits, NUL */
 #define PHI_ENVELOPE_OVERHEAD (4 + 1 + 12 + 16)
 
 /* The two keys derived from a payer's secret.  Wipe with phi_key_wipe. */
@@ -100,9 +100,9 @@ int phi_member_key(const phi_key_t *key, const char *payer, const char *member_i
  * *size_out is the envelope's length.  SETTLE_ERR_TOO_LONG when it does
  * not fit.
  */
-int phi_seal(const phi_key_t *key, const char *payer, const char *member_key,
-             const char *claim_id, const phi_record_t *record, uint8_t *out, size_t capacity,
-             size_t *size_out, settle_error_t *error);
+int phi_seal(const phi_key_t *key, const char *payer, const char *member_key, const char *claim_id,
+             const phi_record_t *record, uint8_t *out, size_t capacity, size_t *size_out,
+             settle_error_t *error);
 
 /*
  * Opens an envelope sealed for (payer, member_key, claim_id).
@@ -111,9 +111,8 @@ int phi_seal(const phi_key_t *key, const char *payer, const char *member_key,
  * when its framing or plaintext is malformed; *record_out is written only
  * on success.
  */
-int phi_open(const phi_key_t *key, const char *payer, const char *member_key,
-             const char *claim_id, const uint8_t *envelope, size_t size,
-             phi_record_t *record_out, settle_error_t *error);
+int phi_open(const phi_key_t *key, const char *payer, const char *member_key, const char *claim_id,
+             const uint8_t *envelope, size_t size, phi_record_t *record_out, settle_error_t *error);
 
 /*
  * Protects a claim before it leaves the payer: each line gets the

@@ -129,8 +129,12 @@ PAYMENT_A=$(awk -v npi="$SETTLE_PROVIDER_A" '$1 == "payment" && $2 == npi {print
     fail "pay did not write $PAYMENT_A.835"
 
 # remit, both formats
-run remit "$SETTLE" remit --payment "$PAYMENT_A" --format x12 || fail "remit: $(cat "$TOP/remit.err")"
+# With the payer's PHI secret, the same 835 pay wrote (patients' member ids
+# put back, where the ledger has member keys).
+run remit "$SETTLE" remit --payment "$PAYMENT_A" --format x12 --payer ACMEHP \
+    --phi "$SETTLE_PAYER_PHI" || fail "remit: $(cat "$TOP/remit.err")"
 cmp -s "$TOP/remit.out" "$TOP/remits/$PAYMENT_A.835" || fail "remit x12 differs from pay's 835"
+grep -q "NM1\*QC\*1\*[^~]*\*MI\*ACM1" "$TOP/remit.out" || fail "remit: no member id put back"
 run remitfhir "$SETTLE" remit --payment "$PAYMENT_A" --format fhir ||
     fail "remit fhir: $(cat "$TOP/remitfhir.err")"
 grep -q '"resourceType"' "$TOP/remitfhir.out" || fail "remit fhir: not FHIR"

@@ -61,28 +61,28 @@ static void s_fill_minimal(claim_t *c)
 static void test_codec_writes_the_documented_layout_big_endian(void **state)
 {
     static const uint8_t expected[] = {
-        'S', 'C', 'L', 'M', 0,   3,              /* mark, version 3 */
-        'P', 1,   'U',                           /* kind, frequency, sex */
-        0,   2,   'C', '1', 0,   1,   'P',       /* claim_id, payer_id */
-        0,   0,   0,   0,   0,   0,              /* billing_npi, rendering_npi, member_id */
-        0,   0,   0,   0,                        /* birth date day 0 */
-        0x80, 0,  0,   0,                        /* created: none (DATE_NONE) */
-        0,   0,   0,   0,   0,   0,   0,   0,    /* patient: names, */
-        0,   0,   0,   0,   0,   0,   0,   0,    /* address, city, state, postal code */
-        0,   0,                                  /* no sealed identifiers */
-        0,   0,   0,   0,   0,   0,   0,   0,    /* four empty references */
-        0,   0,   0,   0,   0,   0,   1,   2,    /* total 258 cents */
-        0,   0,                                  /* no diagnoses, no other payers */
-        0,   1,                                  /* one line */
-        0,   5,   '9', '9', '2', '1', '3',       /* procedure code */
-        0,   0,   0,   0,   0,   0,   0,   0,    /* four empty modifiers */
-        0,   0,   0,   0,   0,   0,              /* revenue code, ndc, place of service */
-        0,   0,   0,   0,   0,   0,   3,   0xe8, /* 1000 milli-units */
-        0,   0,   0,   0,   0,   0,   1,   2,    /* 258 cents */
-        0,   0,   0,   1,   0,   0,   0,   2,    /* days 1 and 2 */
-        1,   0,   0,   0,                        /* pointers */
-        0xff, 0xff,                              /* patient age: none */
-        0,   0};                                 /* no coordination of benefits records */
+        'S',  'C',  'L', 'M', 0,   3,              /* mark, version 3 */
+        'P',  1,    'U',                           /* kind, frequency, sex */
+        0,    2,    'C', '1', 0,   1,   'P',       /* claim_id, payer_id */
+        0,    0,    0,   0,   0,   0,              /* billing_npi, rendering_npi, member_id */
+        0,    0,    0,   0,                        /* birth date day 0 */
+        0x80, 0,    0,   0,                        /* created: none (DATE_NONE) */
+        0,    0,    0,   0,   0,   0,   0,   0,    /* patient: names, */
+        0,    0,    0,   0,   0,   0,   0,   0,    /* address, city, state, postal code */
+        0,    0,                                   /* no sealed identifiers */
+        0,    0,    0,   0,   0,   0,   0,   0,    /* four empty references */
+        0,    0,    0,   0,   0,   0,   1,   2,    /* total 258 cents */
+        0,    0,                                   /* no diagnoses, no other payers */
+        0,    1,                                   /* one line */
+        0,    5,    '9', '9', '2', '1', '3',       /* procedure code */
+        0,    0,    0,   0,   0,   0,   0,   0,    /* four empty modifiers */
+        0,    0,    0,   0,   0,   0,              /* revenue code, ndc, place of service */
+        0,    0,    0,   0,   0,   0,   3,   0xe8, /* 1000 milli-units */
+        0,    0,    0,   0,   0,   0,   1,   2,    /* 258 cents */
+        0,    0,    0,   1,   0,   0,   0,   2,    /* days 1 and 2 */
+        1,    0,    0,   0,                        /* pointers */
+        0xff, 0xff,                                /* patient age: none */
+        0,    0};                                  /* no coordination of benefits records */
     claim_t *claim = claim_new();
     s_fill_minimal(claim);
     assert_int_equal(claim_encoded_size(claim), sizeof expected);
@@ -187,7 +187,8 @@ static void test_codec_refuses_trailing_bytes_bad_mark_and_other_versions(void *
     settle_error_t error;
     claim_t *claim = claim_new();
     assert_int_equal(claim_decode_into(claim, copy, f->size + 1, &error), SETTLE_ERR_CORRUPT);
-    assert_string_equal(error.message, "claim encoding, byte 467, end: bytes after the last record");
+    assert_string_equal(error.message,
+                        "claim encoding, byte 467, end: bytes after the last record");
     copy[5] = 2; /* version 2: no patient block */
     assert_int_equal(claim_decode_into(claim, copy, f->size, &error), SETTLE_ERR_VERSION);
     copy[5] = 3;

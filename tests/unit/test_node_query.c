@@ -201,7 +201,7 @@ static void test_node_query_payment_participant_and_accumulators_answer_their_te
     snprintf(line, sizeof line, "deductible_family 2026 %s - ", s_member_key("ACM1002345"));
     assert_non_null(strstr(text, line));
     assert_null(strstr(text, s_member_key("ACM100877702"))); /* another member's */
-    assert_null(strstr(text, "ACM100")); /* no member id in the clear */
+    assert_null(strstr(text, "ACM100"));                     /* no member id in the clear */
     settle_free(text);
     s_refused(w, "accumulators", PAYER, "ACM999", SETTLE_ERR_NOT_FOUND,
               "no member ACM999 of payer ACMEHP");

@@ -59,8 +59,8 @@ static void test_phi_member_keys_are_stable_per_payer_and_hide_the_id(void **sta
     assert_int_equal(phi_member_key(&key, "A", "BC", d), SETTLE_OK);
     assert_string_not_equal(c, d);
     assert_false(phi_is_member_key("ACM100234501"));
-    assert_false(phi_is_member_key("mk0123456789abcdef0123456789ABCDEF")); /* upper case */
-    assert_false(phi_is_member_key("mk0123456789abcdef0123456789abcde"));  /* short */
+    assert_false(phi_is_member_key("mk0123456789abcdef0123456789ABCDEF"));  /* upper case */
+    assert_false(phi_is_member_key("mk0123456789abcdef0123456789abcde"));   /* short */
     assert_false(phi_is_member_key("mk0123456789abcdef0123456789abcdef0")); /* long */
 }
 
@@ -85,8 +85,8 @@ static void test_phi_protect_seals_identifiers_and_reveal_restores_them(void **s
     uint8_t *bytes;
     size_t size;
     assert_int_equal(claim_encode(claim, &bytes, &size), SETTLE_OK);
-    const char *identifiers[] = {"ACM100234501", "ALVAREZ", "MARIA", "12 MAIN ST", "APT 4",
-                                 "SPRINGFIELD", "62701"};
+    const char *identifiers[] = {"ACM100234501", "ALVAREZ",     "MARIA", "12 MAIN ST",
+                                 "APT 4",        "SPRINGFIELD", "62701"};
     for (size_t i = 0; i < sizeof identifiers / sizeof identifiers[0]; i++)
         assert_null(memmem(bytes, size, identifiers[i], strlen(identifiers[i])));
     free(bytes);
@@ -119,16 +119,16 @@ static void test_phi_a_tampered_or_moved_envelope_does_not_open(void **state)
     for (size_t at = 0; at < claim->phi_size; at++) {
         for (int bit = 0; bit < 8; bit += 3) {
             claim->phi[at] ^= (uint8_t)(1u << bit);
-            int rc = phi_open(&key, claim->payer_id, claim->member_id, claim->claim_id,
-                              claim->phi, claim->phi_size, &record, &error);
+            int rc = phi_open(&key, claim->payer_id, claim->member_id, claim->claim_id, claim->phi,
+                              claim->phi_size, &record, &error);
             claim->phi[at] ^= (uint8_t)(1u << bit);
             assert_int_not_equal(rc, SETTLE_OK);
             if (at > 4) /* past the mark and version: authentication fails */
                 assert_int_equal(rc, SETTLE_ERR_SIGNATURE);
         }
     }
-    assert_int_equal(phi_open(&key, claim->payer_id, claim->member_id, claim->claim_id,
-                              claim->phi, claim->phi_size, &record, NULL),
+    assert_int_equal(phi_open(&key, claim->payer_id, claim->member_id, claim->claim_id, claim->phi,
+                              claim->phi_size, &record, NULL),
                      SETTLE_OK);
     assert_string_equal(record.member_id, "ACM100234501");
     /* Moved to another claim, another member or another payer, or opened

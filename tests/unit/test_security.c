@@ -910,8 +910,8 @@ static void test_security_refuses_identifiers_in_the_clear(void **state)
         const uint8_t *claims[1] = {bytes};
         assert_int_equal(command_batch_encode(PAYER, claims, &size, 1, &payload, &payload_size),
                          SETTLE_OK);
-        uint8_t *command = s_signed(COMMAND_BATCH, PAYER, w->payer_sequence, payload,
-                                    payload_size, w->payer_key, &command_size);
+        uint8_t *command = s_signed(COMMAND_BATCH, PAYER, w->payer_sequence, payload, payload_size,
+                                    w->payer_key, &command_size);
         s_refused(w, command, command_size, cases[i].expected);
         settle_free(bytes);
         claim_destroy(&claim);
@@ -935,8 +935,8 @@ static void test_security_refuses_identifiers_in_the_clear(void **state)
         command_text_t value = {(const uint8_t *)text, text_size};
         uint8_t *payload;
         assert_int_equal(command_text_encode(&value, &payload, &payload_size), SETTLE_OK);
-        uint8_t *command = s_signed(COMMAND_ENROLL, PAYER, w->payer_sequence, payload,
-                                    payload_size, w->payer_key, &command_size);
+        uint8_t *command = s_signed(COMMAND_ENROLL, PAYER, w->payer_sequence, payload, payload_size,
+                                    w->payer_key, &command_size);
         s_refused(w, command, command_size, enrollments[i][1]);
     }
 }
