@@ -217,10 +217,10 @@ int command_batch_root(const command_batch_t *batch, uint8_t root_out[COMMAND_DI
            command_batch_next(batch, &cursor, &claim, &size))
         rc = merkle_hasher_leaf(hasher, claim, size, leaves[count++]);
     if (rc == SETTLE_OK)
-        rc = count == batch->count ? merkle_hasher_root(hasher,
-                                                        (const uint8_t(*)[MERKLE_HASH_SIZE])leaves,
-                                                        count, root_out)
-                                   : SETTLE_ERR_CORRUPT;
+        rc = count == batch->count
+                 ? merkle_hasher_root(hasher, (const uint8_t(*)[MERKLE_HASH_SIZE])leaves, count,
+                                      root_out)
+                 : SETTLE_ERR_CORRUPT;
     merkle_hasher_destroy(&hasher);
     settle_free(leaves);
     return rc;

@@ -86,9 +86,10 @@ static double s_build(const char *path, long batches)
 
 static int s_usage(FILE *out, int code)
 {
-    fprintf(out, "usage: bench_audit [--ledger PATH] [CLAIMS 100..10000000] [RUNS 1..%d]\n"
-                 "  default 200000 claims, 3 runs; --ledger keeps the ledger at PATH\n"
-                 "  (built there when absent, verified as it is when present)\n",
+    fprintf(out,
+            "usage: bench_audit [--ledger PATH] [CLAIMS 100..10000000] [RUNS 1..%d]\n"
+            "  default 200000 claims, 3 runs; --ledger keeps the ledger at PATH\n"
+            "  (built there when absent, verified as it is when present)\n",
             BENCH_RUNS_MAX);
     return code;
 }
@@ -137,7 +138,8 @@ int main(int argc, char **argv)
     }
     double a = s_median(with, runs), b = s_median(without, runs);
     double a_cpu = s_median(with_cpu, runs), b_cpu = s_median(without_cpu, runs);
-    double share = a > b ? (a - b) / a : 0.0, share_cpu = a_cpu > b_cpu ? (a_cpu - b_cpu) / a_cpu : 0.0;
+    double share = a > b ? (a - b) / a : 0.0,
+           share_cpu = a_cpu > b_cpu ? (a_cpu - b_cpu) / a_cpu : 0.0;
     if (built >= 0)
         printf("bench_audit: %llu claims (entries of %d), built, signed and applied in %.1f s\n",
                (unsigned long long)claims, BENCH_BATCH_CLAIMS, built);
@@ -146,8 +148,7 @@ int main(int argc, char **argv)
            "  signatures verified: %.1f%% of the time (%.1f%% of the CPU time);\n"
            "  without them %.3f s, %.0f claims/s (CPU %.3f s, %.0f claims per CPU second)\n",
            (unsigned long long)claims, runs, a, (double)claims / a, a_cpu, (double)claims / a_cpu,
-           100.0 * share, 100.0 * share_cpu, b, (double)claims / b, b_cpu,
-           (double)claims / b_cpu);
+           100.0 * share, 100.0 * share_cpu, b, (double)claims / b, b_cpu, (double)claims / b_cpu);
     if (!kept)
         s_remove_ledger(temporary, directory);
     return 0;
