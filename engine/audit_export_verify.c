@@ -48,6 +48,7 @@ static int s_replay(audit_export_reader_t *reader, const audit_export_header_t *
             break;
         audit_link_t link = {
             .entry_index = record.entry_index,
+            .timestamp_ms = record.timestamp_ms,
             .entry = record.entry,
             .entry_size = record.entry_size,
             .changes_digest = record.changes_digest,

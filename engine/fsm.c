@@ -233,11 +233,12 @@ static int s_link_hash(fsm_t *self, const uint8_t *entry, size_t size,
     return SETTLE_OK;
 }
 
-/* Links the entry into the chain and commits. */
+/* Links the entry into the chain and commits; the link's digest and hash
+ * go to digest and hash. */
 static int s_link(fsm_t *self, uint64_t index, uint64_t timestamp_ms, const uint8_t *entry,
-                  size_t size, settle_error_t *error)
+                  size_t size, uint8_t digest[FSM_HASH_SIZE], uint8_t hash[FSM_HASH_SIZE],
+                  settle_error_t *error)
 {
-    uint8_t digest[FSM_HASH_SIZE], hash[FSM_HASH_SIZE];
     int rc = ledger_flush_accounts(self->ledger, error);
     if (rc == SETTLE_OK && ledger_changes_digest(self->ledger, digest) != SETTLE_OK)
         rc = settle_error_set(error, SETTLE_ERR_NOMEM, "fsm: cannot digest the changes");
@@ -326,6 +327,7 @@ int fsm_apply(fsm_t *self, const uint8_t *entry, size_t size, fsm_results_t *res
                          .timestamp_ms = decoded.timestamp_ms,
                          .results = results};
     results->entry_index = self->head_index;
+    results->timestamp_ms = decoded.timestamp_ms;
     rc = ledger_begin(self->ledger, error);
     if (rc == SETTLE_OK)
         rc = s_apply_commands(self, &apply, &decoded, problems, error);
@@ -333,7 +335,8 @@ int fsm_apply(fsm_t *self, const uint8_t *entry, size_t size, fsm_results_t *res
         ledger_rollback(self->ledger); /* nothing was written but the rejections */
         rc = SETTLE_OK;
     } else if (rc == SETTLE_OK) {
-        rc = s_link(self, apply.entry_index, decoded.timestamp_ms, entry, size, error);
+        rc = s_link(self, apply.entry_index, decoded.timestamp_ms, entry, size,
+                    results->changes_digest, results->hash, error);
         results->changed = rc == SETTLE_OK;
         results->entry_index = self->head_index;
     }

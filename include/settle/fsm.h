@@ -140,6 +140,9 @@ typedef struct {
 typedef struct {
     uint64_t entry_index; /* the link it made, or the head it left when !changed */
     bool changed;
+    uint64_t timestamp_ms;                 /* the entry's stamp, as decoded */
+    uint8_t changes_digest[FSM_HASH_SIZE]; /* the link it made (when changed): its digest */
+    uint8_t hash[FSM_HASH_SIZE];           /* and its hash */
     uint32_t command_count;
     fsm_command_result_t *commands;
     uint32_t claim_count;
