@@ -88,7 +88,7 @@ int audit_verify_export(const char *path, const audit_options_t *options,
                               "from entry 1 (settle audit export --from 1) or the ledger itself",
                               path, header.first_index, header.last_index);
     if (rc == SETTLE_OK)
-        rc = fsm_open(":memory:", &fsm, error);
+        rc = fsm_open_scratch(&fsm, error);
     if (rc == SETTLE_OK && !(results = fsm_results_new()))
         rc = settle_error_set(error, SETTLE_ERR_NOMEM, "audit: out of memory");
     if (rc == SETTLE_OK) {

@@ -480,7 +480,7 @@ static int s_open(audit_run_t *run, const char *path, uint64_t *head_out, settle
     if (rc == SETTLE_OK && ledger_head(run->stored, head_out, hash) != SETTLE_OK)
         rc = ledger_sqlite_error(run->stored, "reading the head", error);
     if (rc == SETTLE_OK)
-        rc = fsm_open(":memory:", &run->fsm, error);
+        rc = fsm_open_scratch(&run->fsm, error);
     if (rc == SETTLE_OK) {
         fsm_verify_signatures(run->fsm, !run->options->skip_signatures);
         run->results = fsm_results_new();

@@ -77,8 +77,12 @@ int fsm_reject(fsm_apply_t *apply, int code, const char *format, ...)
  * Opening
  * ------------------------------------------------------------------------ */
 
-/* fsm_open and fsm_open_fresh: the ledger as it is, or emptied first. */
-static int s_open(const char *path, bool fresh, fsm_t **fsm_out, settle_error_t *error)
+/* How s_open opens the ledger. */
+typedef enum { S_OPEN_AS_IS, S_OPEN_FRESH, S_OPEN_SCRATCH } s_open_t;
+
+/* fsm_open, fsm_open_fresh and fsm_open_scratch: the ledger as it is,
+ * emptied first, or a scratch ledger in memory (path unused). */
+static int s_open(const char *path, s_open_t how, fsm_t **fsm_out, settle_error_t *error)
 {
     if (!path || !fsm_out)
         return settle_error_set(error, SETTLE_ERR_INVALID, "fsm_open: bad argument");
@@ -96,8 +100,9 @@ static int s_open(const char *path, bool fresh, fsm_t **fsm_out, settle_error_t 
     if (rc == SETTLE_OK && !self->sha256)
         rc = settle_error_set(error, SETTLE_ERR_CRYPTO, "fsm: SHA-256 is not available");
     if (rc == SETTLE_OK)
-        rc = fresh ? ledger_open_fresh(path, &self->ledger, error)
-                   : ledger_open(path, &self->ledger, error);
+        rc = how == S_OPEN_SCRATCH ? ledger_open_scratch(&self->ledger, error)
+             : how == S_OPEN_FRESH ? ledger_open_fresh(path, &self->ledger, error)
+                                   : ledger_open(path, &self->ledger, error);
     if (rc == SETTLE_OK)
         rc = ledger_head(self->ledger, &self->head_index, self->head_hash) == SETTLE_OK
                  ? SETTLE_OK
@@ -114,12 +119,17 @@ static int s_open(const char *path, bool fresh, fsm_t **fsm_out, settle_error_t 
 
 int fsm_open(const char *path, fsm_t **fsm_out, settle_error_t *error)
 {
-    return s_open(path, false, fsm_out, error);
+    return s_open(path, S_OPEN_AS_IS, fsm_out, error);
 }
 
 int fsm_open_fresh(const char *path, fsm_t **fsm_out, settle_error_t *error)
 {
-    return s_open(path, true, fsm_out, error);
+    return s_open(path, S_OPEN_FRESH, fsm_out, error);
+}
+
+int fsm_open_scratch(fsm_t **fsm_out, settle_error_t *error)
+{
+    return s_open(":memory:", S_OPEN_SCRATCH, fsm_out, error);
 }
 
 void fsm_destroy(fsm_t **self_p)

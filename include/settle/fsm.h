@@ -188,6 +188,15 @@ int fsm_open(const char *path, fsm_t **fsm_out, settle_error_t *error);
  */
 int fsm_open_fresh(const char *path, fsm_t **fsm_out, settle_error_t *error);
 
+/*
+ * Opens the state machine over a new scratch ledger in memory
+ * (ledger_open_scratch): the same state, the same results and chain as
+ * over ":memory:", with claims found through a hash table rather than
+ * SQLite's unique index, for a replay nobody keeps (audit.h).  The caller
+ * owns *fsm_out (fsm_destroy).
+ */
+int fsm_open_scratch(fsm_t **fsm_out, settle_error_t *error);
+
 /* Closes the ledger, frees everything, nulls the pointer; safe twice. */
 void fsm_destroy(fsm_t **self_p);
 
