@@ -281,9 +281,9 @@ static void s_value(sqlite3_stmt *s, int column, char *out, size_t size)
  * The values are read through sqlite3_column_value: one call per side
  * rather than three (type, bytes, value), on a comparison that runs for
  * every column of every row.  (Unprotected values, read at once on the
- * one thread that owns both connections.)  A text's bytes are read with
- * sqlite3_value_blob, which for a text in a UTF-8 database is the text as
- * stored, not converted. */
+ * one thread that owns both connections.)  A text is read as a text and
+ * a blob as a blob, so neither is converted and sqlite3_column_type still
+ * names it when the difference is printed. */
 static bool s_same(sqlite3_stmt *a, sqlite3_stmt *b, int column)
 {
     sqlite3_value *x = sqlite3_column_value(a, column), *y = sqlite3_column_value(b, column);
@@ -299,7 +299,11 @@ static bool s_same(sqlite3_stmt *a, sqlite3_stmt *b, int column)
     int size = sqlite3_value_bytes(x);
     if (size != sqlite3_value_bytes(y))
         return false;
-    return size == 0 || memcmp(sqlite3_value_blob(x), sqlite3_value_blob(y), (size_t)size) == 0;
+    if (size == 0)
+        return true;
+    if (type == SQLITE_TEXT)
+        return memcmp(sqlite3_value_text(x), sqlite3_value_text(y), (size_t)size) == 0;
+    return memcmp(sqlite3_value_blob(x), sqlite3_value_blob(y), (size_t)size) == 0;
 }
 
 /* The row's name for a divergence ("claim ACMEHP/C-1", "row deployment=1")

@@ -138,6 +138,9 @@ tamper entry_type "UPDATE chain SET entry = CAST(entry AS TEXT) WHERE entry_inde
 tamper unpaid "UPDATE claims SET settlement = 'payable', payment_id = ''
     WHERE claim_row = (SELECT min(claim_row) FROM claims WHERE settlement = 'paid')" \
     "claims: claim ACMEHP/[^:]*: settlement: stored \"payable\", recomputed \"paid\""
+tamper settlement "UPDATE claims SET settlement = 'XXXX'
+    WHERE claim_row = (SELECT min(claim_row) FROM claims WHERE settlement = 'paid')" \
+    "claims: claim ACMEHP/[^:]*: settlement: stored \"XXXX\", recomputed \"paid\""
 
 # ---- export (issue 8): the chain in a portable file verify reads alone ----
 "$SETTLE" audit export --ledger "$LEDGER" --out "$DIR/export.bin" >"$DIR/export.out" 2>&1 ||
