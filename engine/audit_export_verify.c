@@ -48,6 +48,7 @@ static int s_replay(audit_export_reader_t *reader, const audit_export_header_t *
             break;
         audit_link_t link = {
             .entry_index = record.entry_index,
+            .timestamp_ms = record.timestamp_ms,
             .entry = record.entry,
             .entry_size = record.entry_size,
             .changes_digest = record.changes_digest,
@@ -87,7 +88,7 @@ int audit_verify_export(const char *path, const audit_options_t *options,
                               "from entry 1 (settle audit export --from 1) or the ledger itself",
                               path, header.first_index, header.last_index);
     if (rc == SETTLE_OK)
-        rc = fsm_open(":memory:", &fsm, error);
+        rc = fsm_open_scratch(&fsm, error);
     if (rc == SETTLE_OK && !(results = fsm_results_new()))
         rc = settle_error_set(error, SETTLE_ERR_NOMEM, "audit: out of memory");
     if (rc == SETTLE_OK) {

@@ -17,6 +17,7 @@
  * not an error: the source stored something that is not a hash. */
 typedef struct {
     uint64_t entry_index;
+    uint64_t timestamp_ms; /* as stored beside the entry: must be the entry's own */
     const uint8_t *entry;
     size_t entry_size;
     const void *changes_digest;

@@ -3,10 +3,14 @@
  * into a fresh in-memory state machine and compares every link and, at the
  * end, every table (see include/settle/audit.h).
  *
- * The two ledgers are compared through their SQLite handles (this file is
- * part of engine/ and reads ledger_internal.h): one SELECT per table on
- * each side, ordered by the table's key, stepped in lockstep.  Both were
- * made by the same schema, so the same columns come in the same order.
+ * The chain table is checked row by row as it is replayed: the replay
+ * stores the very entry bytes it applied, so what is left to compare is
+ * the link (digest, hash), the stamp beside the entry and each column's
+ * type.  The other tables are compared at the end through their SQLite
+ * handles (this file is part of engine/ and reads ledger_internal.h): one
+ * SELECT per table on each side, ordered by the table's key, stepped in
+ * lockstep.  Both were made by the same schema, so the same columns come
+ * in the same order.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -40,7 +44,6 @@ static const audit_table_t s_tables[] = {
     {"transfers", "transfer_row", 1},
     {"payments", "payment_id", 1},
     {"commands", "entry_index, position", 2},
-    {"chain", "entry_index", 1},
     {"checkpoints", "entry_index, position", 2},
 };
 
@@ -96,29 +99,6 @@ static void s_rejected(const fsm_results_t *results, char *out, size_t size)
     }
 }
 
-/* Reads the recomputed link at index from the in-memory chain. */
-static int s_recomputed_link(fsm_t *fsm, uint64_t index, uint8_t digest[LEDGER_HASH_SIZE],
-                             uint8_t hash[LEDGER_HASH_SIZE], settle_error_t *error)
-{
-    ledger_t *mine = fsm_ledger(fsm);
-    sqlite3_stmt *s = NULL;
-    int rc = SETTLE_OK;
-    if (sqlite3_prepare_v2(mine->db,
-                           "SELECT changes_digest, hash FROM chain WHERE entry_index = ?1", -1, &s,
-                           NULL) != SQLITE_OK)
-        return ledger_sqlite_error(mine, "reading the replayed chain", error);
-    sqlite3_bind_int64(s, 1, (int64_t)index);
-    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_bytes(s, 0) == LEDGER_HASH_SIZE &&
-        sqlite3_column_bytes(s, 1) == LEDGER_HASH_SIZE) {
-        memcpy(digest, sqlite3_column_blob(s, 0), LEDGER_HASH_SIZE);
-        memcpy(hash, sqlite3_column_blob(s, 1), LEDGER_HASH_SIZE);
-    } else {
-        rc = ledger_sqlite_error(mine, "reading the replayed chain", error);
-    }
-    sqlite3_finalize(s);
-    return rc;
-}
-
 /* Compares a blob column of the stored link with the recomputed value. */
 static int s_compare_hash(audit_divergence_t *divergence, uint64_t index, const char *name,
                           const void *stored, size_t stored_size,
@@ -166,22 +146,68 @@ int audit_replay_link(fsm_t *fsm, fsm_results_t *results, const audit_link_t *li
         return audit_diverge(divergence, index,
                              "chain: replay made link %" PRIu64 ", stored %" PRIu64,
                              results->entry_index, index);
-    uint8_t digest[LEDGER_HASH_SIZE], hash[LEDGER_HASH_SIZE];
-    rc = s_recomputed_link(fsm, index, digest, hash, error);
+    /* The link the replay made (as it wrote it in its chain) against the
+     * stored one: the stamp (inside the entry's bytes, and a column of its
+     * own in a ledger), the changes digest, the hash. */
+    rc = s_compare_hash(divergence, index, "changes digest", link->changes_digest,
+                        link->changes_digest_size, results->changes_digest);
     if (rc == SETTLE_OK)
-        rc = s_compare_hash(divergence, index, "changes digest", link->changes_digest,
-                            link->changes_digest_size, digest);
-    if (rc == SETTLE_OK)
-        rc = s_compare_hash(divergence, index, "hash", link->hash, link->hash_size, hash);
+        rc = s_compare_hash(divergence, index, "hash", link->hash, link->hash_size, results->hash);
+    if (rc == SETTLE_OK && link->timestamp_ms != results->timestamp_ms)
+        rc = audit_diverge(divergence, index,
+                           "chain: row entry_index=%" PRIu64 ": timestamp_ms: stored %" PRId64
+                           ", recomputed %" PRId64,
+                           index, (int64_t)link->timestamp_ms, (int64_t)results->timestamp_ms);
     return rc;
 }
 
+static void s_value(sqlite3_stmt *s, int column, char *out, size_t size);
+
+/* The chain's columns as the walk reads them, and the type each has in a
+ * ledger the state machine wrote. */
+static const struct {
+    const char *name;
+    int type;
+} s_chain_columns[] = {{"entry_index", SQLITE_INTEGER},
+                       {"timestamp_ms", SQLITE_INTEGER},
+                       {"entry", SQLITE_BLOB},
+                       {"changes_digest", SQLITE_BLOB},
+                       {"hash", SQLITE_BLOB}};
+
+#define S_CHAIN_COLUMNS ((int)(sizeof s_chain_columns / sizeof s_chain_columns[0]))
+
+/* A stored chain row whose column is not of the type the state machine
+ * writes (the same bytes as a text, say) differs from the replay's row.
+ * types are the row's, read before any value (reading a value may
+ * convert it). */
+static int s_chain_types(audit_run_t *run, sqlite3_stmt *s, const int types[S_CHAIN_COLUMNS],
+                         uint64_t expected)
+{
+    for (int c = 0; c < S_CHAIN_COLUMNS; c++) {
+        if (types[c] == s_chain_columns[c].type)
+            continue;
+        char value[256];
+        s_value(s, c, value, sizeof value);
+        return audit_diverge(run->divergence, expected,
+                             "chain: row entry_index=%" PRIu64 ": %s: stored %s, recomputed %s",
+                             expected, s_chain_columns[c].name, value,
+                             s_chain_columns[c].type == SQLITE_INTEGER ? "an integer" : "a blob");
+    }
+    return SETTLE_OK;
+}
+
 /* Applies the stored link at the statement's row and compares what it
- * makes with what was stored. */
+ * makes with what was stored: the whole chain row, so the chain table is
+ * not compared again at the end (the entry bytes the replay stores are
+ * the stored ones it applied). */
 static int s_entry(audit_run_t *run, sqlite3_stmt *s, uint64_t expected, settle_error_t *error)
 {
+    int types[S_CHAIN_COLUMNS];
+    for (int c = 0; c < S_CHAIN_COLUMNS; c++)
+        types[c] = sqlite3_column_type(s, c);
     audit_link_t link = {
         .entry_index = (uint64_t)sqlite3_column_int64(s, 0),
+        .timestamp_ms = (uint64_t)sqlite3_column_int64(s, 1),
         .entry = sqlite3_column_blob(s, 2),
         .entry_size = (size_t)sqlite3_column_bytes(s, 2),
         .changes_digest = sqlite3_column_blob(s, 3),
@@ -189,8 +215,9 @@ static int s_entry(audit_run_t *run, sqlite3_stmt *s, uint64_t expected, settle_
         .hash = sqlite3_column_blob(s, 4),
         .hash_size = (size_t)sqlite3_column_bytes(s, 4),
     };
-    return audit_replay_link(run->fsm, run->results, &link, expected, &run->totals, run->divergence,
-                             error);
+    int rc = audit_replay_link(run->fsm, run->results, &link, expected, &run->totals,
+                               run->divergence, error);
+    return rc == SETTLE_OK ? s_chain_types(run, s, types, expected) : rc;
 }
 
 /* Walks the stored chain in index order, applying each entry. */
@@ -250,22 +277,33 @@ static void s_value(sqlite3_stmt *s, int column, char *out, size_t size)
     }
 }
 
+/* Whether a column holds the same value (type and bytes) on both sides.
+ * The values are read through sqlite3_column_value: one call per side
+ * rather than three (type, bytes, value), on a comparison that runs for
+ * every column of every row.  (Unprotected values, read at once on the
+ * one thread that owns both connections.)  A text is read as a text and
+ * a blob as a blob, so neither is converted and sqlite3_column_type still
+ * names it when the difference is printed. */
 static bool s_same(sqlite3_stmt *a, sqlite3_stmt *b, int column)
 {
-    int type = sqlite3_column_type(a, column);
-    if (type != sqlite3_column_type(b, column))
+    sqlite3_value *x = sqlite3_column_value(a, column), *y = sqlite3_column_value(b, column);
+    int type = sqlite3_value_type(x);
+    if (type != sqlite3_value_type(y))
         return false;
     if (type == SQLITE_INTEGER)
-        return sqlite3_column_int64(a, column) == sqlite3_column_int64(b, column);
+        return sqlite3_value_int64(x) == sqlite3_value_int64(y);
     if (type == SQLITE_NULL)
         return true;
-    int size = sqlite3_column_bytes(a, column);
-    const void *x = type == SQLITE_TEXT ? (const void *)sqlite3_column_text(a, column)
-                                        : sqlite3_column_blob(a, column);
-    const void *y = type == SQLITE_TEXT ? (const void *)sqlite3_column_text(b, column)
-                                        : sqlite3_column_blob(b, column);
-    return size == sqlite3_column_bytes(b, column) &&
-           (size == 0 || memcmp(x, y, (size_t)size) == 0);
+    if (type == SQLITE_FLOAT)
+        return false; /* the ledger stores none: name it */
+    int size = sqlite3_value_bytes(x);
+    if (size != sqlite3_value_bytes(y))
+        return false;
+    if (size == 0)
+        return true;
+    if (type == SQLITE_TEXT)
+        return memcmp(sqlite3_value_text(x), sqlite3_value_text(y), (size_t)size) == 0;
+    return memcmp(sqlite3_value_blob(x), sqlite3_value_blob(y), (size_t)size) == 0;
 }
 
 /* The row's name for a divergence ("claim ACMEHP/C-1", "row deployment=1")
@@ -305,23 +343,26 @@ static void s_row_name(const audit_table_t *table, sqlite3_stmt *s, char *out, s
     snprintf(out, size, "a row");
 }
 
-/* Compares one row of each side. */
-static int s_row(audit_run_t *run, const audit_table_t *table, sqlite3_stmt *stored,
-                 sqlite3_stmt *mine)
+/* The first column that differs between the two rows; -1 when none. */
+static int s_first_difference(sqlite3_stmt *stored, sqlite3_stmt *mine, int columns)
 {
-    int columns = sqlite3_column_count(stored);
-    for (int c = 0; c < columns; c++) {
-        if (s_same(stored, mine, c))
-            continue;
-        char name[320], a[256], b[256];
-        uint64_t entry;
-        s_row_name(table, mine, name, sizeof name, &entry);
-        s_value(stored, c, a, sizeof a);
-        s_value(mine, c, b, sizeof b);
-        return audit_diverge(run->divergence, entry, "%s: %s: %s: stored %s, recomputed %s",
-                             table->table, name, sqlite3_column_name(stored, c), a, b);
-    }
-    return SETTLE_OK;
+    for (int c = 0; c < columns; c++)
+        if (!s_same(stored, mine, c))
+            return c;
+    return -1;
+}
+
+/* Names the column c that differs in two rows with the same key. */
+static int s_row_differs(audit_run_t *run, const audit_table_t *table, sqlite3_stmt *stored,
+                         sqlite3_stmt *mine, int c)
+{
+    char name[320], a[256], b[256];
+    uint64_t entry;
+    s_row_name(table, mine, name, sizeof name, &entry);
+    s_value(stored, c, a, sizeof a);
+    s_value(mine, c, b, sizeof b);
+    return audit_diverge(run->divergence, entry, "%s: %s: %s: stored %s, recomputed %s",
+                         table->table, name, sqlite3_column_name(stored, c), a, b);
 }
 
 /* Prepares the table's ordered SELECT on a ledger. */
@@ -371,24 +412,33 @@ static int s_table(audit_run_t *run, const audit_table_t *table, uint64_t *rows_
     sqlite3_stmt *mine = stored ? s_select(fsm_ledger(run->fsm), table, error) : NULL;
     int rc = mine ? SETTLE_OK : SETTLE_ERR_IO;
     uint64_t rows = 0;
+    int columns = rc == SETTLE_OK ? sqlite3_column_count(stored) : 0;
     int a = rc == SETTLE_OK ? sqlite3_step(stored) : SQLITE_DONE;
     int b = rc == SETTLE_OK ? sqlite3_step(mine) : SQLITE_DONE;
     while (rc == SETTLE_OK && (a == SQLITE_ROW || b == SQLITE_ROW)) {
         if ((a != SQLITE_ROW && a != SQLITE_DONE) || (b != SQLITE_ROW && b != SQLITE_DONE))
             break;
-        int order = a != SQLITE_ROW   ? 1
-                    : b != SQLITE_ROW ? -1
-                                      : s_key_order(stored, mine, table->key_count);
-        char name[320];
-        uint64_t entry;
-        if (order != 0) {
+        /* Rows that are equal column by column have equal keys: the key
+         * order is asked only of rows that differ somewhere, to tell a
+         * changed row from a missing or an extra one. */
+        int differs =
+            a == SQLITE_ROW && b == SQLITE_ROW ? s_first_difference(stored, mine, columns) : 0;
+        if (differs >= 0) {
+            int order = a != SQLITE_ROW   ? 1
+                        : b != SQLITE_ROW ? -1
+                                          : s_key_order(stored, mine, table->key_count);
+            if (order == 0) {
+                rc = s_row_differs(run, table, stored, mine, differs);
+                break;
+            }
+            char name[320];
+            uint64_t entry;
             s_row_name(table, order > 0 ? mine : stored, name, sizeof name, &entry);
             rc = audit_diverge(run->divergence, entry, "%s: %s: %s", table->table, name,
                                order > 0 ? "missing from the stored ledger (the replay has it)"
                                          : "stored, but the replay has no such row");
             break;
         }
-        rc = s_row(run, table, stored, mine);
         rows++;
         a = sqlite3_step(stored);
         b = sqlite3_step(mine);
@@ -434,7 +484,7 @@ static int s_open(audit_run_t *run, const char *path, uint64_t *head_out, settle
     if (rc == SETTLE_OK && ledger_head(run->stored, head_out, hash) != SETTLE_OK)
         rc = ledger_sqlite_error(run->stored, "reading the head", error);
     if (rc == SETTLE_OK)
-        rc = fsm_open(":memory:", &run->fsm, error);
+        rc = fsm_open_scratch(&run->fsm, error);
     if (rc == SETTLE_OK) {
         fsm_verify_signatures(run->fsm, !run->options->skip_signatures);
         run->results = fsm_results_new();

@@ -77,8 +77,12 @@ int fsm_reject(fsm_apply_t *apply, int code, const char *format, ...)
  * Opening
  * ------------------------------------------------------------------------ */
 
-/* fsm_open and fsm_open_fresh: the ledger as it is, or emptied first. */
-static int s_open(const char *path, bool fresh, fsm_t **fsm_out, settle_error_t *error)
+/* How s_open opens the ledger. */
+typedef enum { S_OPEN_AS_IS, S_OPEN_FRESH, S_OPEN_SCRATCH } s_open_t;
+
+/* fsm_open, fsm_open_fresh and fsm_open_scratch: the ledger as it is,
+ * emptied first, or a scratch ledger in memory (path unused). */
+static int s_open(const char *path, s_open_t how, fsm_t **fsm_out, settle_error_t *error)
 {
     if (!path || !fsm_out)
         return settle_error_set(error, SETTLE_ERR_INVALID, "fsm_open: bad argument");
@@ -96,8 +100,9 @@ static int s_open(const char *path, bool fresh, fsm_t **fsm_out, settle_error_t 
     if (rc == SETTLE_OK && !self->sha256)
         rc = settle_error_set(error, SETTLE_ERR_CRYPTO, "fsm: SHA-256 is not available");
     if (rc == SETTLE_OK)
-        rc = fresh ? ledger_open_fresh(path, &self->ledger, error)
-                   : ledger_open(path, &self->ledger, error);
+        rc = how == S_OPEN_SCRATCH ? ledger_open_scratch(&self->ledger, error)
+             : how == S_OPEN_FRESH ? ledger_open_fresh(path, &self->ledger, error)
+                                   : ledger_open(path, &self->ledger, error);
     if (rc == SETTLE_OK)
         rc = ledger_head(self->ledger, &self->head_index, self->head_hash) == SETTLE_OK
                  ? SETTLE_OK
@@ -114,12 +119,17 @@ static int s_open(const char *path, bool fresh, fsm_t **fsm_out, settle_error_t 
 
 int fsm_open(const char *path, fsm_t **fsm_out, settle_error_t *error)
 {
-    return s_open(path, false, fsm_out, error);
+    return s_open(path, S_OPEN_AS_IS, fsm_out, error);
 }
 
 int fsm_open_fresh(const char *path, fsm_t **fsm_out, settle_error_t *error)
 {
-    return s_open(path, true, fsm_out, error);
+    return s_open(path, S_OPEN_FRESH, fsm_out, error);
+}
+
+int fsm_open_scratch(fsm_t **fsm_out, settle_error_t *error)
+{
+    return s_open(":memory:", S_OPEN_SCRATCH, fsm_out, error);
 }
 
 void fsm_destroy(fsm_t **self_p)
@@ -233,11 +243,12 @@ static int s_link_hash(fsm_t *self, const uint8_t *entry, size_t size,
     return SETTLE_OK;
 }
 
-/* Links the entry into the chain and commits. */
+/* Links the entry into the chain and commits; the link's digest and hash
+ * go to digest and hash. */
 static int s_link(fsm_t *self, uint64_t index, uint64_t timestamp_ms, const uint8_t *entry,
-                  size_t size, settle_error_t *error)
+                  size_t size, uint8_t digest[FSM_HASH_SIZE], uint8_t hash[FSM_HASH_SIZE],
+                  settle_error_t *error)
 {
-    uint8_t digest[FSM_HASH_SIZE], hash[FSM_HASH_SIZE];
     int rc = ledger_flush_accounts(self->ledger, error);
     if (rc == SETTLE_OK && ledger_changes_digest(self->ledger, digest) != SETTLE_OK)
         rc = settle_error_set(error, SETTLE_ERR_NOMEM, "fsm: cannot digest the changes");
@@ -326,6 +337,7 @@ int fsm_apply(fsm_t *self, const uint8_t *entry, size_t size, fsm_results_t *res
                          .timestamp_ms = decoded.timestamp_ms,
                          .results = results};
     results->entry_index = self->head_index;
+    results->timestamp_ms = decoded.timestamp_ms;
     rc = ledger_begin(self->ledger, error);
     if (rc == SETTLE_OK)
         rc = s_apply_commands(self, &apply, &decoded, problems, error);
@@ -333,7 +345,8 @@ int fsm_apply(fsm_t *self, const uint8_t *entry, size_t size, fsm_results_t *res
         ledger_rollback(self->ledger); /* nothing was written but the rejections */
         rc = SETTLE_OK;
     } else if (rc == SETTLE_OK) {
-        rc = s_link(self, apply.entry_index, decoded.timestamp_ms, entry, size, error);
+        rc = s_link(self, apply.entry_index, decoded.timestamp_ms, entry, size,
+                    results->changes_digest, results->hash, error);
         results->changed = rc == SETTLE_OK;
         results->entry_index = self->head_index;
     }

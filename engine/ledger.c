@@ -63,7 +63,13 @@ static const char *const s_sql[LEDGER_SQL_COUNT_] = {
                              "allowed_cents, paid_cents, patient_cents, settlement, payment_id, "
                              "voided_by, net_cents, contract_hash FROM claims "
                              "WHERE payer = ?1 AND claim_id = ?2",
+    [LEDGER_SQL_CLAIM_GET_ROW] = "SELECT claim_row, billing_npi, frequency, related_claim_id, "
+                                 "content_hash, entry_index, status, reason, billed_cents, "
+                                 "allowed_cents, paid_cents, patient_cents, settlement, "
+                                 "payment_id, voided_by, net_cents, contract_hash FROM claims "
+                                 "WHERE claim_row = ?1",
     [LEDGER_SQL_CLAIM_VOID] = "UPDATE claims SET voided_by = ?3 WHERE payer = ?1 AND claim_id = ?2",
+    [LEDGER_SQL_CLAIM_VOID_ROW] = "UPDATE claims SET voided_by = ?2 WHERE claim_row = ?1",
     [LEDGER_SQL_CLAIM_DECISION] = "UPDATE claims SET decision = ?2 WHERE claim_row = ?1 "
                                   "AND length(decision) = 0",
     [LEDGER_SQL_CLAIM_DECISION_GET] = "SELECT claim_row, payer, claim_id, frequency, "
@@ -168,7 +174,7 @@ static int s_exec(ledger_t *self, const char *sql, settle_error_t *error)
 /* Creates the schema in a new database; checks the version of an old one. */
 static int s_schema(ledger_t *self, settle_error_t *error)
 {
-    int rc = s_exec(self, ledger_schema_sql, error);
+    int rc = s_exec(self, self->scratch ? ledger_schema_scratch_sql : ledger_schema_sql, error);
     if (rc != SETTLE_OK)
         return rc;
     char insert[96];
@@ -227,7 +233,9 @@ static int s_settings(ledger_t *self, bool file, settle_error_t *error)
     return rc;
 }
 
-int ledger_wrap(sqlite3 *db, bool file, ledger_t **ledger_out, settle_error_t *error)
+/* ledger_wrap, for a scratch ledger when scratch. */
+static int s_wrap(sqlite3 *db, bool file, bool scratch, ledger_t **ledger_out,
+                  settle_error_t *error)
 {
     ledger_t *self = settle_calloc(1, sizeof *self);
     if (!self) {
@@ -235,6 +243,7 @@ int ledger_wrap(sqlite3 *db, bool file, ledger_t **ledger_out, settle_error_t *e
         return settle_error_set(error, SETTLE_ERR_NOMEM, "ledger: out of memory");
     }
     self->db = db;
+    self->scratch = scratch;
     self->changes = (wire_writer_t){.grow = true, .ok = true};
     self->decision = (wire_writer_t){.grow = true, .ok = true};
     self->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
@@ -248,13 +257,19 @@ int ledger_wrap(sqlite3 *db, bool file, ledger_t **ledger_out, settle_error_t *e
         rc = s_settings(self, file, error);
     if (rc == SETTLE_OK)
         rc = s_schema(self, error);
+    if (rc == SETTLE_OK && ledger_claim_filter_build(self) != SETTLE_OK)
+        rc = settle_error_set(error, SETTLE_ERR_NOMEM, "ledger: out of memory");
     if (rc != SETTLE_OK) {
         ledger_close(&self);
         return rc;
     }
-    ledger_claim_filter_build(self);
     *ledger_out = self;
     return SETTLE_OK;
+}
+
+int ledger_wrap(sqlite3 *db, bool file, ledger_t **ledger_out, settle_error_t *error)
+{
+    return s_wrap(db, file, false, ledger_out, error);
 }
 
 /* Opens the SQLite handle at path (created when missing); NULL on failure,
@@ -285,6 +300,16 @@ int ledger_open(const char *path, ledger_t **ledger_out, settle_error_t *error)
     if (rc != SETTLE_OK)
         settle_error_file(error, path);
     return rc;
+}
+
+int ledger_open_scratch(ledger_t **ledger_out, settle_error_t *error)
+{
+    if (!ledger_out)
+        return settle_error_set(error, SETTLE_ERR_INVALID, "ledger_open_scratch: bad argument");
+    sqlite3 *db = s_open_db(":memory:", error);
+    if (!db)
+        return SETTLE_ERR_IO;
+    return s_wrap(db, false, true, ledger_out, error);
 }
 
 /*
@@ -338,6 +363,7 @@ void ledger_close(ledger_t **self_p)
     for (int i = 0; i < LEDGER_SQL_COUNT_; i++)
         sqlite3_finalize(self->statements[i]);
     sqlite3_close(self->db);
+    ledger_claim_index_free(self);
     EVP_MD_CTX_free(self->digest_copy);
     EVP_MD_CTX_free(self->changes_hash);
     EVP_MD_free(self->sha256);
@@ -420,6 +446,12 @@ void ledger_rollback(ledger_t *self)
     self->pending_count = 0;
     self->aggregate_count = 0;
     s_changes_reset(self);
+    /* A scratch ledger's claim index held the rows rolled back; it is made
+     * again from what the table holds now.  If that fails it is gone, and
+     * every claim lookup fails with it (SETTLE_ERR_IO) rather than answer
+     * from a partial index. */
+    if (self->scratch)
+        ledger_claim_filter_build(self);
 }
 
 /* The digest so far: the running hash is copied, so logging may go on. */

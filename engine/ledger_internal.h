@@ -34,6 +34,8 @@ typedef enum {
     LEDGER_SQL_MEMBER_EACH,
     LEDGER_SQL_CLAIM_PUT,
     LEDGER_SQL_CLAIM_GET,
+    LEDGER_SQL_CLAIM_GET_ROW,
+    LEDGER_SQL_CLAIM_VOID_ROW,
     LEDGER_SQL_CLAIM_VOID,
     LEDGER_SQL_CLAIM_DECISION,
     LEDGER_SQL_CLAIM_DECISION_GET,
@@ -91,7 +93,9 @@ struct ledger_s {
     EVP_MD_CTX *changes_hash; /* the running SHA-256 of the change log */
     EVP_MD_CTX *digest_copy;  /* scratch for ledger_changes_digest */
     wire_writer_t decision;   /* scratch: the decision being encoded */
-    uint64_t *claim_filter;   /* Bloom filter of the claim ids held; NULL: off */
+    bool scratch;             /* ledger_open_scratch: claims found through claim_index */
+    struct ledger_claim_index_s *claim_index; /* scratch only: (payer, claim id) -> row */
+    uint64_t *claim_filter;                   /* Bloom filter of the claim ids held; NULL: off */
     uint64_t claim_filter_bits;
     uint64_t claim_filter_claims; /* claims added to it */
     ledger_pending_t *pending;
@@ -153,11 +157,17 @@ int ledger_decision_count(ledger_t *self, const char *what, uint64_t *count_out)
 
 /* (Re)builds the claim-id filter from the claims table, sized for twice
  * what it holds; on any failure the filter is off and every lookup asks
- * the index (ledger_claims.c). */
-void ledger_claim_filter_build(ledger_t *self);
+ * the index (ledger_claims.c).  A scratch ledger's claim index instead,
+ * which must be whole: SETTLE_ERR_NOMEM or _IO when it cannot be. */
+int ledger_claim_filter_build(ledger_t *self);
 
-/* The schema, one statement after another (ledger_schema.c). */
+/* Frees a scratch ledger's claim index (ledger_close). */
+void ledger_claim_index_free(ledger_t *self);
+
+/* The schema, one statement after another (ledger_schema.c), and a
+ * scratch ledger's: claims without the unique index on (payer, claim_id). */
 extern const char ledger_schema_sql[];
+extern const char ledger_schema_scratch_sql[];
 
 /* The name of the ledger's VFS (ledger_vfs.c: the default one, with the
  * WAL's writes gathered), registered on first call; NULL when it could not

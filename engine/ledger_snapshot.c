@@ -113,6 +113,8 @@ int ledger_replace(ledger_t *self, ledger_t *source, settle_error_t *error)
     if (step != SQLITE_DONE)
         return settle_error_set(error, SETTLE_ERR_IO, "ledger: restore failed: %s",
                                 sqlite3_errstr(step));
-    ledger_claim_filter_build(self);
+    if (ledger_claim_filter_build(self) != SETTLE_OK)
+        return settle_error_set(error, SETTLE_ERR_NOMEM,
+                                "ledger: out of memory indexing the restored claims");
     return SETTLE_OK;
 }

@@ -7,10 +7,11 @@
  * file), walks the chain table in index order inside one read transaction,
  * and applies each stored entry's bytes to a fresh in-memory state machine
  * that verifies every signature again (fsm_verify_signatures).  Each
- * recomputed link (index, changes digest, hash) is compared with the
- * stored one as it is made; at the end every table of the recomputed
- * ledger is compared with the stored one, row by row and column by
- * column, in key order.  The first difference is the answer.  An entry
+ * recomputed link (index, changes digest, hash, the stamp stored beside
+ * the entry) is compared with the stored one as it is made; at the end
+ * every other table of the recomputed ledger is compared with the stored
+ * one, row by row and column by column, in key order.  The first
+ * difference is the answer.  An entry
  * whose commands were all rejected made no link and is not stored: it
  * changed nothing, so nothing is lost by not seeing it.
  */

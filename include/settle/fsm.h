@@ -155,6 +155,9 @@ typedef struct {
 typedef struct {
     uint64_t entry_index; /* the link it made, or the head it left when !changed */
     bool changed;
+    uint64_t timestamp_ms;                 /* the entry's stamp, as decoded */
+    uint8_t changes_digest[FSM_HASH_SIZE]; /* the link it made (when changed): its digest */
+    uint8_t hash[FSM_HASH_SIZE];           /* and its hash */
     uint32_t command_count;
     fsm_command_result_t *commands;
     uint32_t claim_count;
@@ -199,6 +202,15 @@ int fsm_open(const char *path, fsm_t **fsm_out, settle_error_t *error);
  * auditor) and for tests.  The caller owns *fsm_out (fsm_destroy).
  */
 int fsm_open_fresh(const char *path, fsm_t **fsm_out, settle_error_t *error);
+
+/*
+ * Opens the state machine over a new scratch ledger in memory
+ * (ledger_open_scratch): the same state, the same results and chain as
+ * over ":memory:", with claims found through a hash table rather than
+ * SQLite's unique index, for a replay nobody keeps (audit.h).  The caller
+ * owns *fsm_out (fsm_destroy).
+ */
+int fsm_open_scratch(fsm_t **fsm_out, settle_error_t *error);
 
 /* Closes the ledger, frees everything, nulls the pointer; safe twice. */
 void fsm_destroy(fsm_t **self_p);

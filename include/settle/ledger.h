@@ -74,6 +74,18 @@ int ledger_open(const char *path, ledger_t **ledger_out, settle_error_t *error);
 int ledger_open_fresh(const char *path, ledger_t **ledger_out, settle_error_t *error);
 
 /*
+ * Opens a new, empty ledger in memory for a replay that nobody keeps (an
+ * auditor's, audit.h).  It holds the same tables and columns, answers the
+ * same reads and writes the same rows and change log as ledger_open
+ * (":memory:"), but its claims table has no unique index on (payer,
+ * claim_id): a hash table in the ledger_t finds a claim by its id (and
+ * refuses a second row with the same one, SETTLE_ERR_EXISTS, as the index
+ * would), and is made again from the table after a rollback or a restore.
+ * The caller owns *ledger_out (ledger_close).
+ */
+int ledger_open_scratch(ledger_t **ledger_out, settle_error_t *error);
+
+/*
  * Opens the ledger file at path read-only (ledger_readonly.c): nothing is
  * created or written, the schema version is checked (SETTLE_ERR_VERSION),
  * and the write functions fail.  Safe beside a node serving the file (WAL:

@@ -21,6 +21,24 @@
 #define MERKLE_HASH_SIZE 32
 #define MERKLE_PATH_MAX  64 /* enough for 2^64 leaves */
 
+/*
+ * A hasher holds one SHA-256 context and the algorithm, fetched once, for
+ * the many hashes of a tree (merkle_leaf_hash and merkle_root make one per
+ * call).  Not to be shared between threads.  merkle_hasher_new returns NULL
+ * when out of memory or without SHA-256; destroy nulls the pointer and
+ * takes NULL.
+ */
+typedef struct merkle_hasher_s merkle_hasher_t;
+
+merkle_hasher_t *merkle_hasher_new(void);
+void merkle_hasher_destroy(merkle_hasher_t **self_p);
+
+/* merkle_leaf_hash and merkle_root with the hasher's context. */
+int merkle_hasher_leaf(merkle_hasher_t *hasher, const void *data, size_t size,
+                       uint8_t hash_out[MERKLE_HASH_SIZE]);
+int merkle_hasher_root(merkle_hasher_t *hasher, const uint8_t (*leaves)[MERKLE_HASH_SIZE],
+                       size_t count, uint8_t root_out[MERKLE_HASH_SIZE]);
+
 /* SHA-256(0x00 || data): the leaf hash of one item. */
 int merkle_leaf_hash(const void *data, size_t size, uint8_t hash_out[MERKLE_HASH_SIZE]);
 

@@ -127,6 +127,20 @@ tamper contract "UPDATE contracts SET yaml = CAST(CAST(yaml AS TEXT) || '# swapp
     WHERE deployment = 1" "contracts: row deployment=1: yaml: stored"
 tamper dropped "DELETE FROM chain WHERE entry_index = $E" \
     "divergence at entry $E: chain: entry $E is missing"
+# The chain's own columns are checked as each link is replayed (the chain
+# table is not compared again at the end): the stamp beside the entry, and
+# the entry's bytes stored as a text.
+tamper timestamp "UPDATE chain SET timestamp_ms = timestamp_ms + 1 WHERE entry_index = $E" \
+    "divergence at entry $E: chain: row entry_index=$E: timestamp_ms: stored"
+tamper entry_type "UPDATE chain SET entry = CAST(entry AS TEXT) WHERE entry_index = $E" \
+    "divergence at entry $E: chain: row entry_index=$E: entry: stored"
+# What a payment cycle changes in a claim row after it was written.
+tamper unpaid "UPDATE claims SET settlement = 'payable', payment_id = ''
+    WHERE claim_row = (SELECT min(claim_row) FROM claims WHERE settlement = 'paid')" \
+    "claims: claim ACMEHP/[^:]*: settlement: stored \"payable\", recomputed \"paid\""
+tamper settlement "UPDATE claims SET settlement = 'XXXX'
+    WHERE claim_row = (SELECT min(claim_row) FROM claims WHERE settlement = 'paid')" \
+    "claims: claim ACMEHP/[^:]*: settlement: stored \"XXXX\", recomputed \"paid\""
 
 # ---- export (issue 8): the chain in a portable file verify reads alone ----
 "$SETTLE" audit export --ledger "$LEDGER" --out "$DIR/export.bin" >"$DIR/export.out" 2>&1 ||

@@ -318,6 +318,54 @@ static void test_fsm_two_machines_applying_the_same_entries_have_the_same_head(v
     fsm_destroy(&other);
 }
 
+/* An auditor's scratch ledger (fsm_open_scratch: claims found through a
+ * hash table, not SQLite's unique index) replays duplicates, a payment, a
+ * void and corrections to the same head, finds what the index would, and
+ * refuses a second row under a claim id as the index would. */
+static void
+test_fsm_scratch_ledger_replays_duplicates_voids_and_payments_to_the_same_head(void **state)
+{
+    s_world_t *w = *state;
+    s_world_ready(w);
+    s_submit_fixtures(w);
+    s_submit_fixtures(w); /* every claim a duplicate: its first answer */
+    for (uint32_t i = 0; i < w->results->claim_count; i++)
+        assert_true(w->results->claims[i].duplicate);
+    s_submit_edited(w, s_second_er, "ER-2");
+    assert_true(s_fund(w, 10000000)->accepted);
+    assert_true(s_pay(w)->accepted);
+    s_submit_edited(w, s_void_er, "ER-2V");
+    s_claims_t corrections = {.count = 0};
+    s_read_claims(&corrections, "fixtures/claims/corrections.jsonl");
+    assert_true(s_batch(w, &corrections)->accepted);
+
+    fsm_t *scratch = NULL;
+    assert_int_equal(fsm_open_scratch(&scratch, NULL), SETTLE_OK);
+    fsm_verify_signatures(scratch, true);
+    s_replay(w, scratch);
+    s_assert_same_head(w->fsm, scratch);
+    ledger_t *ledger = fsm_ledger(scratch);
+    ledger_claim_t row, stored;
+    assert_int_equal(ledger_claim_get(ledger, PAYER, "ER-2", &row), SETTLE_OK);
+    assert_int_equal(ledger_claim_get(fsm_ledger(w->fsm), PAYER, "ER-2", &stored), SETTLE_OK);
+    assert_true(row.row == stored.row);
+    assert_string_equal(row.voided_by, "ER-2V");
+    assert_string_equal(row.settlement, stored.settlement);
+    assert_int_equal(ledger_claim_get(ledger, PAYER, "NO-SUCH-CLAIM", &row), SETTLE_ERR_NOT_FOUND);
+    assert_int_equal(ledger_claim_get(ledger, "OTHERHP", "ER-2", &row), SETTLE_ERR_NOT_FOUND);
+
+    /* A second ER-2 is refused; after the rollback the index still finds
+     * the first (it is made again from the table). */
+    assert_int_equal(ledger_begin(ledger, NULL), SETTLE_OK);
+    settle_error_t error;
+    settle_error_clear(&error);
+    assert_int_equal(ledger_claim_put(ledger, &stored, &error), SETTLE_ERR_EXISTS);
+    ledger_rollback(ledger);
+    assert_int_equal(ledger_claim_get(ledger, PAYER, "ER-2", &row), SETTLE_OK);
+    assert_true(row.row == stored.row);
+    fsm_destroy(&scratch);
+}
+
 static void s_apply_next_batch(s_world_t *w, fsm_t *other, fsm_results_t *other_results)
 {
     s_claims_t claims = {.count = 0, .edit = s_next_claims};
@@ -720,6 +768,7 @@ int main(void)
         S_TEST(test_fsm_void_reverses_accumulators_and_payment),
         S_TEST(test_fsm_claim_row_carries_the_hash_of_the_contract_that_decided_it),
         S_TEST(test_fsm_two_machines_applying_the_same_entries_have_the_same_head),
+        S_TEST(test_fsm_scratch_ledger_replays_duplicates_voids_and_payments_to_the_same_head),
         S_TEST(test_fsm_reopened_file_rebuilds_the_same_state),
         S_TEST(test_fsm_snapshot_restored_into_a_fresh_machine_has_the_same_head),
         S_TEST(test_fsm_open_fresh_empties_the_file_and_the_log_rebuilds_it),
