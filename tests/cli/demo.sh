@@ -159,7 +159,8 @@ printf '   fund    %-34s %-15s %s\n' '$1,000,000.00' "" \
 
 # ------------------------------------------------------------------------
 section "3. The payer submits claims as an X12 837P" \
-    "Two sample claims (fixtures/claims) written as an 837P, signed as one batch; the ledger answers with each decision."
+    "Two sample claims (fixtures/claims) written as an 837P, signed as one batch; the ledger answers with each decision." \
+    "Before signing, the client seals what names the patient with the payer's PHI secret: the ledger sees member keys."
 run convert "$settle" convert --to x12 --sender ACMEHP --receiver SETTLE \
     fixtures/claims/office-visit.json fixtures/claims/physical-therapy.json
 cp "$work/convert.out" "$work/claims.837"
@@ -173,6 +174,15 @@ echo
 echo "   line by line, OV-2026-0001 (settle status):"
 run status "$settle" status OV-2026-0001 --payer ACMEHP
 grep '^line ' "$work/status.out" | dollars | sed 's/^/   /'
+echo
+echo "   who the patient is: the ledger holds a member key and a sealed envelope; the"
+echo "   payer's PHI secret ($(basename "$SETTLE_PAYER_PHI"), beside its key) opens it:"
+member=$(awk '$1 == "member" {print $2}' "$work/status.out")
+case "$member" in mk*) ;; *) fail "the ledger knows OV-2026-0001's patient as \"$member\"" ;; esac
+echo "   on the ledger: member $member"
+grep '^patient_' "$work/status.out" | sed 's/^/   opened:       /'
+grep -q '^patient_member_id ACM100234501$' "$work/status.out" ||
+    fail "the payer's secret did not open OV-2026-0001's envelope"
 
 # ------------------------------------------------------------------------
 section "4. A payment cycle, and the provider's signed confirmation" \
