@@ -10,6 +10,8 @@
  */
 #include "settle/claim_json.h"
 
+#include "settle/hash.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -519,15 +521,6 @@ static int s_read_patient(s_read_t *r, const json_t *object, claim_t *claim)
     return SETTLE_OK;
 }
 
-static int s_hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 /* "phi": the sealed identifiers, lowercase hex, at most CLAIM_PHI_SIZE_MAX
  * bytes.  Only lowercase is read, so that one claim has one text. */
 static int s_read_phi(s_read_t *r, const char *key, const json_t *value, claim_t *claim)
@@ -542,14 +535,10 @@ static int s_read_phi(s_read_t *r, const char *key, const json_t *value, claim_t
     if (length % 2 != 0)
         return s_bad(r, key, SETTLE_ERR_SYNTAX, "%zu hex digits is not a whole number of bytes",
                      length);
-    for (size_t i = 0; i < length; i += 2) {
-        int high = s_hex_digit(text[i]), low = s_hex_digit(text[i + 1]);
-        if (high < 0 || low < 0)
-            return s_bad(r, key, SETTLE_ERR_SYNTAX,
-                         "character %zu is not a lowercase hex digit (0-9, a-f)",
-                         i + (high < 0 ? 1 : 2));
-        claim->phi[i / 2] = (uint8_t)(high << 4 | low);
-    }
+    size_t bad = hash_from_hex(text, length, false, claim->phi);
+    if (bad < length)
+        return s_bad(r, key, SETTLE_ERR_SYNTAX,
+                     "character %zu is not a lowercase hex digit (0-9, a-f)", bad + 1);
     claim->phi_size = (uint16_t)(length / 2);
     return SETTLE_OK;
 }

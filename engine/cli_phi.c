@@ -12,6 +12,7 @@
 #include "settle/alloc.h"
 #include "settle/date.h"
 #include "settle/enrollment.h"
+#include "settle/hash.h"
 
 int cli_phi_open(cli_phi_t *phi, const char *option, const char *key_path)
 {
@@ -114,15 +115,6 @@ int cli_phi_enrollment(cli_phi_t *phi, const char *file, const char *payer, cons
     return 0;
 }
 
-static int s_hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 /* Prints what an envelope holds, as "patient_..." lines. */
 static void s_print_record(const phi_record_t *r, FILE *out)
 {
@@ -147,12 +139,8 @@ static int s_reveal_one(cli_phi_t *phi, const char *claim_id, const char *payer,
 {
     uint8_t envelope[CLAIM_PHI_SIZE_MAX];
     size_t size = hex_size / 2;
-    bool ok = hex_size % 2 == 0 && size <= sizeof envelope;
-    for (size_t i = 0; ok && i < size; i++) {
-        int high = s_hex_value(hex[2 * i]), low = s_hex_value(hex[2 * i + 1]);
-        ok = high >= 0 && low >= 0;
-        envelope[i] = (uint8_t)((high & 15) << 4 | (low & 15));
-    }
+    bool ok = hex_size % 2 == 0 && size <= sizeof envelope &&
+              hash_from_hex(hex, hex_size, false, envelope) == hex_size;
     settle_error_t error;
     settle_error_clear(&error);
     phi_record_t record;
@@ -235,12 +223,10 @@ static int s_open_claim(cli_phi_t *phi, cli_client_t *client, const char *payer,
                  : -1;
     free(text);
     uint8_t envelope[CLAIM_PHI_SIZE_MAX];
-    size_t size = strlen(hex) / 2;
-    for (size_t i = 0; rc == 0 && i < size; i++) {
-        int high = s_hex_value(hex[2 * i]), low = s_hex_value(hex[2 * i + 1]);
-        rc = high >= 0 && low >= 0 ? 0 : -1;
-        envelope[i] = (uint8_t)((high & 15) << 4 | (low & 15));
-    }
+    size_t length = rc == 0 ? strlen(hex) : 0, size = length / 2;
+    if (rc == 0 && (length % 2 || size > sizeof envelope ||
+                    hash_from_hex(hex, length, false, envelope) != length))
+        rc = -1;
     settle_error_t error;
     settle_error_clear(&error);
     if (rc == 0 &&

@@ -25,3 +25,25 @@ void hash_to_hex(const uint8_t *bytes, size_t size, char *text)
     }
     text[2 * size] = '\0';
 }
+
+static int s_hex_digit(char c, bool upper_ok)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (upper_ok && c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+size_t hash_from_hex(const char *text, size_t length, bool upper_ok, uint8_t *bytes_out)
+{
+    for (size_t i = 0; i + 1 < length; i += 2) {
+        int high = s_hex_digit(text[i], upper_ok), low = s_hex_digit(text[i + 1], upper_ok);
+        if (high < 0 || low < 0)
+            return i + (high < 0 ? 0 : 1);
+        bytes_out[i / 2] = (uint8_t)(high << 4 | low);
+    }
+    return length;
+}

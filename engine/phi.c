@@ -99,17 +99,6 @@ int phi_key_generate(const char *path, settle_error_t *error)
     return SETTLE_OK;
 }
 
-static int s_hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int phi_key_load(const char *path, phi_key_t *key_out, settle_error_t *error)
 {
     settle_error_file(error, path);
@@ -129,12 +118,7 @@ int phi_key_load(const char *path, phi_key_t *key_out, settle_error_t *error)
     while (length > 0 && (text[length - 1] == '\n' || text[length - 1] == '\r'))
         length--;
     uint8_t secret[PHI_SECRET_SIZE];
-    bool ok = length == 2 * PHI_SECRET_SIZE;
-    for (size_t i = 0; ok && i < PHI_SECRET_SIZE; i++) {
-        int high = s_hex_digit(text[2 * i]), low = s_hex_digit(text[2 * i + 1]);
-        ok = high >= 0 && low >= 0;
-        secret[i] = (uint8_t)((high & 15) << 4 | (low & 15));
-    }
+    bool ok = length == 2 * PHI_SECRET_SIZE && hash_from_hex(text, length, true, secret) == length;
     OPENSSL_cleanse(text, sizeof text);
     if (!ok) {
         OPENSSL_cleanse(secret, sizeof secret);

@@ -116,29 +116,14 @@ void sign_key_public_hex(const sign_key_t *key, char text_out[SIGN_PUBLIC_KEY_HE
     hash_to_hex(public_key, sizeof public_key, text_out);
 }
 
-static int s_hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int sign_public_key_parse(const char *text, size_t length,
                           uint8_t public_key_out[SIGN_PUBLIC_KEY_SIZE])
 {
     if (!text || length != 2 * SIGN_PUBLIC_KEY_SIZE)
         return SETTLE_ERR_SYNTAX;
     uint8_t bytes[SIGN_PUBLIC_KEY_SIZE];
-    for (size_t i = 0; i < SIGN_PUBLIC_KEY_SIZE; i++) {
-        int high = s_hex_digit(text[2 * i]), low = s_hex_digit(text[2 * i + 1]);
-        if (high < 0 || low < 0)
-            return SETTLE_ERR_SYNTAX;
-        bytes[i] = (uint8_t)(high << 4 | low);
-    }
+    if (hash_from_hex(text, length, true, bytes) != length)
+        return SETTLE_ERR_SYNTAX;
     memcpy(public_key_out, bytes, sizeof bytes);
     return SETTLE_OK;
 }
