@@ -6,8 +6,6 @@
  */
 #include "settle/phi.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/core_names.h>
@@ -19,6 +17,7 @@
 
 #include "settle/date.h"
 #include "settle/hash.h"
+#include "settle/sign.h"
 #include "wire.h"
 
 static const char s_domain[] = "settle.phi/1";
@@ -80,13 +79,11 @@ int phi_key_generate(const char *path, settle_error_t *error)
     hash_to_hex(secret, sizeof secret, text);
     OPENSSL_cleanse(secret, sizeof secret);
     text[2 * PHI_SECRET_SIZE] = '\n';
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0) {
+    int fd;
+    int rc = sign_private_create(path, &fd, error);
+    if (rc != SETTLE_OK) {
         OPENSSL_cleanse(text, sizeof text);
-        if (errno == EEXIST)
-            return settle_error_set(error, SETTLE_ERR_EXISTS,
-                                    "a file is already there; settle never overwrites a key");
-        return settle_error_set(error, SETTLE_ERR_IO, "cannot create: %s", strerror(errno));
+        return rc;
     }
     size_t size = 2 * PHI_SECRET_SIZE + 1;
     bool ok = fchmod(fd, 0600) == 0 && write(fd, text, size) == (ssize_t)size;
@@ -101,17 +98,10 @@ int phi_key_generate(const char *path, settle_error_t *error)
 
 int phi_key_load(const char *path, phi_key_t *key_out, settle_error_t *error)
 {
-    settle_error_file(error, path);
-    FILE *file = fopen(path, "r");
-    if (!file)
-        return settle_error_set(error, SETTLE_ERR_IO, "cannot open: %s", strerror(errno));
-    struct stat info;
-    if (fstat(fileno(file), &info) == 0 && (info.st_mode & 077)) {
-        fclose(file);
-        return settle_error_set(error, SETTLE_ERR_INVALID,
-                                "the secret can be read by others (mode %04o); chmod 600 it",
-                                (unsigned)(info.st_mode & 07777));
-    }
+    FILE *file;
+    int rc = sign_private_open(path, "the secret", &file, error);
+    if (rc != SETTLE_OK)
+        return rc;
     char text[2 * PHI_SECRET_SIZE + 3];
     size_t length = fread(text, 1, sizeof text, file);
     fclose(file);
@@ -125,7 +115,7 @@ int phi_key_load(const char *path, phi_key_t *key_out, settle_error_t *error)
         settle_error_expect(error, "64 hex digits, as `settle keygen --phi` writes");
         return settle_error_set(error, SETTLE_ERR_SYNTAX, "not a settle PHI secret");
     }
-    int rc = phi_key_from_secret(secret, key_out);
+    rc = phi_key_from_secret(secret, key_out);
     OPENSSL_cleanse(secret, sizeof secret);
     return rc;
 }

@@ -55,7 +55,7 @@ void sign_key_destroy(sign_key_t **key_p)
     *key_p = NULL;
 }
 
-int sign_key_save(const sign_key_t *key, const char *path, settle_error_t *error)
+int sign_private_create(const char *path, int *fd_out, settle_error_t *error)
 {
     settle_error_file(error, path);
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
@@ -65,6 +65,33 @@ int sign_key_save(const sign_key_t *key, const char *path, settle_error_t *error
                                     "a file is already there; settle never overwrites a key");
         return settle_error_set(error, SETTLE_ERR_IO, "cannot create: %s", strerror(errno));
     }
+    *fd_out = fd;
+    return SETTLE_OK;
+}
+
+int sign_private_open(const char *path, const char *what, FILE **file_out, settle_error_t *error)
+{
+    settle_error_file(error, path);
+    FILE *file = fopen(path, "r");
+    if (!file)
+        return settle_error_set(error, SETTLE_ERR_IO, "cannot open: %s", strerror(errno));
+    struct stat info;
+    if (fstat(fileno(file), &info) == 0 && (info.st_mode & 077)) {
+        fclose(file);
+        return settle_error_set(error, SETTLE_ERR_INVALID,
+                                "%s can be read by others (mode %04o); chmod 600 it", what,
+                                (unsigned)(info.st_mode & 07777));
+    }
+    *file_out = file;
+    return SETTLE_OK;
+}
+
+int sign_key_save(const sign_key_t *key, const char *path, settle_error_t *error)
+{
+    int fd;
+    int rc = sign_private_create(path, &fd, error);
+    if (rc != SETTLE_OK)
+        return rc;
     FILE *file = fdopen(fd, "w");
     int ok = file && fchmod(fd, 0600) == 0 &&
              PEM_write_PrivateKey(file, key->pkey, NULL, NULL, 0, NULL, NULL) == 1;
@@ -81,18 +108,10 @@ int sign_key_save(const sign_key_t *key, const char *path, settle_error_t *error
 
 int sign_key_load(const char *path, sign_key_t **key_out, settle_error_t *error)
 {
-    settle_error_file(error, path);
-    FILE *file = fopen(path, "r");
-    if (!file)
-        return settle_error_set(error, SETTLE_ERR_IO, "cannot open: %s", strerror(errno));
-    struct stat info;
-    if (fstat(fileno(file), &info) == 0 && (info.st_mode & 077)) {
-        fclose(file);
-        return settle_error_set(error, SETTLE_ERR_INVALID,
-                                "the key file can be read by others (mode %04o); "
-                                "chmod 600 it",
-                                (unsigned)(info.st_mode & 07777));
-    }
+    FILE *file;
+    int rc = sign_private_open(path, "the key file", &file, error);
+    if (rc != SETTLE_OK)
+        return rc;
     EVP_PKEY *pkey = PEM_read_PrivateKey(file, NULL, NULL, NULL);
     fclose(file);
     if (!pkey || EVP_PKEY_get_id(pkey) != EVP_PKEY_ED25519) {

@@ -12,6 +12,7 @@
 #define SETTLE_SIGN_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "settle/error.h"
@@ -46,6 +47,13 @@ int sign_key_save(const sign_key_t *key, const char *path, settle_error_t *error
  * file cannot be read, SETTLE_ERR_SYNTAX when it is not an Ed25519 private
  * key in PEM; error names the path. */
 int sign_key_load(const char *path, sign_key_t **key_out, settle_error_t *error);
+
+/* Private files (keys, the PHI secret): creates path for writing with
+ * mode 0600, refusing (SETTLE_ERR_EXISTS) when it exists; or opens it for
+ * reading, refusing (SETTLE_ERR_INVALID) when others may read it, what
+ * ("the key file") naming it in that message.  error names path. */
+int sign_private_create(const char *path, int *fd_out, settle_error_t *error);
+int sign_private_open(const char *path, const char *what, FILE **file_out, settle_error_t *error);
 
 /* The 32-byte public key. */
 void sign_key_public(const sign_key_t *key, uint8_t public_key_out[SIGN_PUBLIC_KEY_SIZE]);
