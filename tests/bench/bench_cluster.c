@@ -34,6 +34,7 @@
 #include "settle/alloc.h"
 #include "settle/claim_codec.h"
 #include "settle/claim_json.h"
+#include "settle/phi.h"
 #include "settle/command.h"
 
 #define SOCKETS_MAX      4096
@@ -56,6 +57,7 @@ typedef struct {
 
 typedef struct {
     const char *node, *key, *payer, *claim, *prefix, *name, *stats;
+    phi_key_t phi; /* the payer's, from KEY.phi beside --key */
     long long sequence;
     unsigned requests, claims_per_request, inflight, sockets, timeout_s;
 } s_options_t;
@@ -115,13 +117,20 @@ static uint8_t *s_command(claim_t *claim, const s_options_t *o, const sign_key_t
     size_t *sizes = settle_calloc(count, sizeof *sizes);
     if (!claims || !sizes)
         s_die("claims", "out of memory");
+    static claim_t *sealed;
+    if (!sealed && !(sealed = claim_new()))
+        s_die("claims", "out of memory");
     for (unsigned k = 0; k < count; k++) {
         char id[CLAIM_ID_SIZE];
         int length = snprintf(id, sizeof id, "%s-%u-%u", o->prefix, request, k);
         if (length < 0 || (size_t)length >= sizeof id ||
-            CLAIM_SET_TEXT(claim->claim_id, id, (size_t)length) != SETTLE_OK ||
-            claim_encode(claim, &claims[k], &sizes[k]) != SETTLE_OK)
-            s_die("claim", "cannot encode (is --prefix short enough?)");
+            CLAIM_SET_TEXT(claim->claim_id, id, (size_t)length) != SETTLE_OK)
+            s_die("claim", "cannot name it (is --prefix short enough?)");
+        /* Sealed as the payer's client seals it (phi.h): for its own id. */
+        if (claim_copy(sealed, claim) != SETTLE_OK ||
+            phi_protect_claim(&o->phi, sealed, NULL) != SETTLE_OK ||
+            claim_encode(sealed, &claims[k], &sizes[k]) != SETTLE_OK)
+            s_die("claim", "cannot protect and encode it");
     }
     command_t command;
     memset(&command, 0, sizeof command);
@@ -560,6 +569,14 @@ int main(int argc, char **argv)
     sign_key_t *key = NULL;
     if (sign_key_load(o.key, &key, &error) != SETTLE_OK)
         s_die(o.key, error.message);
+    /* The payer's PHI secret beside its key (KEY.phi for KEY.key), as
+     * `settle submit` finds it. */
+    char phi_path[4096];
+    size_t key_length = strlen(o.key);
+    snprintf(phi_path, sizeof phi_path, "%.*s.phi",
+             (int)(key_length > 4 ? key_length - 4 : key_length), o.key);
+    if (phi_key_load(phi_path, &o.phi, &error) != SETTLE_OK)
+        s_die(phi_path, error.message);
     claim_t *claim = s_template(o.claim);
     zsock_t **sockets = settle_calloc(o.sockets, sizeof *sockets);
     zmq_pollitem_t *items = settle_calloc(o.sockets, sizeof *items);
