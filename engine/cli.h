@@ -85,17 +85,28 @@ int cli_input_read_text(const char *path, const char *text, size_t size,
     "                 dates are sealed before anything leaves (default: the key\n"                 \
     "                 file's name with .phi for .key, when that file exists)\n"
 
+/* Finds a billing provider's X25519 key (its registered Ed25519 key
+ * converted): 0, or nonzero when there is none to seal to. */
+typedef int (*cli_phi_provider_fn)(void *context, const char *npi,
+                                   uint8_t key_out[SIGN_CURVE_KEY_SIZE]);
+
 typedef struct {
     int have;        /* nonzero: key holds the payer's keys */
-    char path[4096]; /* the secret's file, for messages */
+    int have_party;  /* else nonzero: party is the user's own X25519 secret (its --key),
+                        which opens what was sealed for it as a billing provider */
+    char path[4096]; /* the secret's file (or the key's), for messages */
     phi_key_t key;
-    claim_t *scratch; /* the protected copy of the claim in hand */
+    uint8_t party[SIGN_CURVE_KEY_SIZE];
+    claim_t *scratch;             /* the protected copy of the claim in hand */
+    cli_phi_provider_fn provider; /* when set, claims are sealed for their billing provider too */
+    void *provider_context;
 } cli_phi_t;
 
 /* Finds and loads the secret: option (--phi) when given, else key_path
  * with .phi for .key when that file exists; none is not an error (have
- * stays 0).  0, or nonzero when a named or found file cannot be loaded
- * (printed).  Free with cli_phi_free, which wipes the keys. */
+ * stays 0), and key_path's own key, when it loads, is then the party's
+ * (have_party).  0, or nonzero when a named or found secret cannot be
+ * loaded (printed).  Free with cli_phi_free, which wipes the keys. */
 int cli_phi_open(cli_phi_t *phi, const char *option, const char *key_path);
 void cli_phi_free(cli_phi_t *phi);
 
@@ -247,13 +258,19 @@ int cli_unknown_verb(const char *error_text);
  * none or it does not fit in size. */
 int cli_text_field(const char *text, const char *key, char *value_out, size_t size);
 
-/* With the payer's PHI secret, fills each NM1*QC segment of an 835 *text
- * (malloc'd; replaced) with the patient's names and member id, opening the
- * envelope of its claim (CLP01), which it asks client for; the node's 835
- * carries only the member key.  0; 1 when an envelope did not open (that
- * segment is left as it was, stderr says why); -1 when out of memory.
- * Without the secret, does nothing. */
+/* With the payer's PHI secret, or the billing provider's own key, fills
+ * each NM1*QC segment of an 835 *text (malloc'd; replaced) with the
+ * patient's names and member id, opening the envelope of its claim
+ * (CLP01) of payer (NULL: the 835's REF*2U), which it asks client for; the
+ * node's 835 carries only the member key.  0; 1 when the payer's secret
+ * did not open an envelope (that segment is left as it was, stderr says
+ * why); -1 when out of memory.  Without either, does nothing. */
 int cli_phi_fill_835(cli_phi_t *phi, cli_client_t *client, const char *payer, char **text);
+
+/* Makes cli_phi_claim seal each claim for its billing provider too, whose
+ * key it asks the node for (`participant npi NPI`, once per provider); a
+ * provider the ledger does not know gets no copy. */
+void cli_phi_seal_for_providers(cli_phi_t *phi, cli_client_t *client);
 
 /* A progress line on stderr, rewritten in place; only when stderr is a
  * terminal, so that piped and logged output stays clean. */

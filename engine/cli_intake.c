@@ -808,6 +808,7 @@ static int s_options(s_intake_t *s, int argc, char **argv)
     }
     if (cli_phi_open(&s->phi, s->phi_path, s->key) != 0)
         return CLI_EXIT_USAGE;
+    cli_phi_seal_for_providers(&s->phi, &s->client);
     if (!s->phi.have) {
         fprintf(stderr, "settle intake: no PHI secret: --phi FILE, or KEY.phi beside the key "
                         "(settle keygen --phi FILE makes one)\n");

@@ -14,6 +14,22 @@
 #include "settle/enrollment.h"
 #include "settle/hash.h"
 
+/* No payer's secret: the user's own key, when it loads, may open what was
+ * sealed for it as a billing provider. */
+static int s_open_party(cli_phi_t *phi, const char *key_path)
+{
+    phi->path[0] = '\0';
+    sign_key_t *key = NULL;
+    uint8_t public_key[SIGN_CURVE_KEY_SIZE];
+    if (key_path && sign_key_load(key_path, &key, NULL) == SETTLE_OK &&
+        sign_key_curve(key, public_key, phi->party) == SETTLE_OK) {
+        phi->have_party = 1;
+        snprintf(phi->path, sizeof phi->path, "%s", key_path);
+    }
+    sign_key_destroy(&key);
+    return 0;
+}
+
 int cli_phi_open(cli_phi_t *phi, const char *option, const char *key_path)
 {
     memset(phi, 0, sizeof *phi);
@@ -24,9 +40,9 @@ int cli_phi_open(cli_phi_t *phi, const char *option, const char *key_path)
                strcmp(key_path + length - 4, ".key") == 0) {
         snprintf(phi->path, sizeof phi->path, "%.*s.phi", (int)(length - 4), key_path);
         if (access(phi->path, F_OK) != 0)
-            return phi->path[0] = '\0', 0;
+            return s_open_party(phi, key_path);
     } else {
-        return 0;
+        return s_open_party(phi, key_path);
     }
     settle_error_t error;
     settle_error_clear(&error);
@@ -41,8 +57,9 @@ int cli_phi_open(cli_phi_t *phi, const char *option, const char *key_path)
 void cli_phi_free(cli_phi_t *phi)
 {
     phi_key_wipe(&phi->key);
+    memset(phi->party, 0, sizeof phi->party);
     claim_destroy(&phi->scratch);
-    phi->have = 0;
+    phi->have = phi->have_party = 0;
 }
 
 int cli_phi_claim(cli_phi_t *phi, const char *file, const claim_t *claim, const claim_t **out)
@@ -62,8 +79,12 @@ int cli_phi_claim(cli_phi_t *phi, const char *file, const claim_t *claim, const 
     }
     if (!phi->scratch && !(phi->scratch = claim_new()))
         return fprintf(stderr, "settle: out of memory\n"), -1;
+    uint8_t provider[SIGN_CURVE_KEY_SIZE];
+    bool for_provider =
+        phi->provider && phi->provider(phi->provider_context, claim->billing_npi, provider) == 0;
     if (claim_copy(phi->scratch, claim) != SETTLE_OK ||
-        phi_protect_claim(&phi->key, phi->scratch, &error) != SETTLE_OK) {
+        phi_protect_claim(&phi->key, for_provider ? provider : NULL, phi->scratch, &error) !=
+            SETTLE_OK) {
         settle_error_file(&error, file);
         if (!error.message[0])
             settle_error_set(&error, SETTLE_ERR_NOMEM, "out of memory");
@@ -134,6 +155,21 @@ static void s_print_record(const phi_record_t *r, FILE *out)
 
 /* Opens the envelope of one claim answer; 0, or 1 when it does not open
  * (said on stderr and in a "patient_sealed" line). */
+/* Opens an envelope with what the user holds: the payer's secret, or its
+ * own key as the billing provider's. */
+static int s_open(cli_phi_t *phi, const char *claim_id, const char *payer, const char *member,
+                  const uint8_t *envelope, size_t size, phi_record_t *record, settle_error_t *error)
+{
+    if (phi->have)
+        return phi_open(&phi->key, payer, member, claim_id, envelope, size, record, error);
+    return phi_open_as_provider(phi->party, payer, member, claim_id, envelope, size, record, error);
+}
+
+/* Opens the envelope of one claim answer; 0, or 1 when the payer's secret
+ * does not open it (said on stderr and in a "patient_sealed" line).  With
+ * a participant's own key, an envelope not sealed for it is no failure:
+ * an auditor, or the payer without its secret, reads claims it may not
+ * open. */
 static int s_reveal_one(cli_phi_t *phi, const char *claim_id, const char *payer, const char *member,
                         const char *hex, size_t hex_size, FILE *out)
 {
@@ -144,10 +180,13 @@ static int s_reveal_one(cli_phi_t *phi, const char *claim_id, const char *payer,
     settle_error_t error;
     settle_error_clear(&error);
     phi_record_t record;
-    if (ok && phi_open(&phi->key, payer, member, claim_id, envelope, size, &record, &error) ==
-                  SETTLE_OK) {
+    if (ok && s_open(phi, claim_id, payer, member, envelope, size, &record, &error) == SETTLE_OK) {
         s_print_record(&record, out);
         memset(&record, 0, sizeof record);
+        return 0;
+    }
+    if (!phi->have) {
+        fprintf(out, "patient_sealed not for this key\n");
         return 0;
     }
     if (!error.message[0])
@@ -182,7 +221,7 @@ int cli_phi_reveal_answer(cli_phi_t *phi, const char *text, FILE *out)
             memcpy(field, value, value_size);
             field[value_size] = '\0';
         }
-        if (phi->have && key_size == 3 && memcmp(line, "phi", 3) == 0 &&
+        if ((phi->have || phi->have_party) && key_size == 3 && memcmp(line, "phi", 3) == 0 &&
             !(value_size == 1 && value[0] == '-'))
             failed |= s_reveal_one(phi, claim_id, payer, member, value, value_size, out);
         line += length + (end ? 1 : 0);
@@ -210,7 +249,9 @@ static void s_patient_segment(const phi_record_t *r, char *out, size_t size)
              names ? p->first_name : "", names ? p->middle_name : "", r->member_id);
 }
 
-/* Opens the envelope of (payer, claim_id) as the node answers it. */
+/* Opens the envelope of (payer, claim_id) as the node answers it: 0; -1
+ * when the payer's secret does not open it (said); -2 when a participant's
+ * own key does not (it was not sealed for it). */
 static int s_open_claim(cli_phi_t *phi, cli_client_t *client, const char *payer,
                         const char *claim_id, phi_record_t *record)
 {
@@ -230,19 +271,23 @@ static int s_open_claim(cli_phi_t *phi, cli_client_t *client, const char *payer,
     settle_error_t error;
     settle_error_clear(&error);
     if (rc == 0 &&
-        phi_open(&phi->key, payer, member, claim_id, envelope, size, record, &error) != SETTLE_OK) {
-        fprintf(stderr, "settle: %s: %s\n", phi->path, error.message);
-        rc = -1;
+        s_open(phi, claim_id, payer, member, envelope, size, record, &error) != SETTLE_OK) {
+        if (phi->have) /* a participant's key opens only what was sealed for it */
+            fprintf(stderr, "settle: %s: %s\n", phi->path, error.message);
+        rc = phi->have ? -1 : -2;
     }
     return rc;
 }
 
 int cli_phi_fill_835(cli_phi_t *phi, cli_client_t *client, const char *payer, char **text)
 {
-    if (!phi->have)
+    if (!phi->have && !phi->have_party)
         return 0;
     size_t used = 0, capacity = strlen(*text) + 4096;
-    char *out = malloc(capacity), claim_id[CLAIM_ID_SIZE] = "";
+    char *out = malloc(capacity), claim_id[CLAIM_ID_SIZE] = "", payer_id[CLAIM_PAYER_ID_SIZE] = "";
+    bool payer_given = payer != NULL;
+    if (payer_given)
+        snprintf(payer_id, sizeof payer_id, "%s", payer);
     int failed = out ? 0 : -1;
     for (const char *at = *text; out && *at;) {
         const char *end = strchr(at, '~');
@@ -254,7 +299,13 @@ int cli_phi_fill_835(cli_phi_t *phi, cli_client_t *client, const char *payer, ch
         const char *start = at;
         while (start < at + length && (*start == '\r' || *start == '\n'))
             start++;
-        if (strncmp(start, "CLP*", 4) == 0) {
+        if (!payer_given && strncmp(start, "REF*2U*", 7) == 0) {
+            size_t id_size = strcspn(start + 7, "*~");
+            if (id_size < sizeof payer_id) {
+                memcpy(payer_id, start + 7, id_size);
+                payer_id[id_size] = '\0';
+            }
+        } else if (strncmp(start, "CLP*", 4) == 0) {
             size_t id_size = strcspn(start + 4, "*~");
             if (id_size < sizeof claim_id) {
                 memcpy(claim_id, start + 4, id_size);
@@ -262,7 +313,8 @@ int cli_phi_fill_835(cli_phi_t *phi, cli_client_t *client, const char *payer, ch
             }
         } else if (strncmp(start, "NM1*QC*", 7) == 0 && claim_id[0]) {
             phi_record_t record;
-            if (s_open_claim(phi, client, payer, claim_id, &record) == 0) {
+            int opened = s_open_claim(phi, client, payer_id, claim_id, &record);
+            if (opened == 0) {
                 int prefix = (int)(start - at);
                 char built[400];
                 s_patient_segment(&record, built, sizeof built);
@@ -270,7 +322,7 @@ int cli_phi_fill_835(cli_phi_t *phi, cli_client_t *client, const char *payer, ch
                 snprintf(segment, sizeof segment, "%.*s%s%s", prefix, at, built, end ? "~" : "");
                 piece = segment;
                 piece_size = strlen(segment);
-            } else {
+            } else if (opened == -1) {
                 failed = 1;
             }
         }
@@ -293,4 +345,53 @@ int cli_phi_fill_835(cli_phi_t *phi, cli_client_t *client, const char *payer, ch
     free(*text);
     *text = out;
     return failed;
+}
+
+/* The billing providers met so far, with their X25519 keys: a batch names
+ * few, each asked of the node once. */
+#define S_PROVIDERS_MAX 256
+static struct {
+    char npi[CLAIM_NPI_SIZE];
+    int found;
+    uint8_t key[SIGN_CURVE_KEY_SIZE];
+} s_providers[S_PROVIDERS_MAX];
+static unsigned s_provider_count;
+
+/* cli_phi_provider_fn asking the node (`participant npi NPI`). */
+static int s_provider_key(void *context, const char *npi, uint8_t key_out[SIGN_CURVE_KEY_SIZE])
+{
+    cli_client_t *client = context;
+    unsigned i = 0;
+    while (i < s_provider_count && strcmp(s_providers[i].npi, npi) != 0)
+        i++;
+    if (i == s_provider_count) {
+        char *text = NULL, hex[2 * SIGN_PUBLIC_KEY_SIZE + 8];
+        const char *arguments[] = {"npi", npi};
+        uint8_t public_key[SIGN_PUBLIC_KEY_SIZE], curve[SIGN_CURVE_KEY_SIZE];
+        int asked = cli_client_text(client, "participant", arguments, 2, &text);
+        int found = asked == CLI_EXIT_OK &&
+                    cli_text_field(text, "public_key", hex, sizeof hex) == 0 &&
+                    sign_public_key_parse(hex, strlen(hex), public_key) == SETTLE_OK &&
+                    sign_public_key_to_curve(public_key, curve) == SETTLE_OK;
+        free(text);
+        /* No answer is not "no such provider": not remembered. */
+        if (s_provider_count == S_PROVIDERS_MAX ||
+            (asked != CLI_EXIT_OK && asked != CLI_EXIT_REJECTED))
+            return found ? (memcpy(key_out, curve, sizeof curve), 0) : -1;
+        snprintf(s_providers[i].npi, sizeof s_providers[i].npi, "%s", npi);
+        s_providers[i].found = found;
+        if (found)
+            memcpy(s_providers[i].key, curve, sizeof curve);
+        s_provider_count++;
+    }
+    if (!s_providers[i].found)
+        return -1;
+    memcpy(key_out, s_providers[i].key, SIGN_CURVE_KEY_SIZE);
+    return 0;
+}
+
+void cli_phi_seal_for_providers(cli_phi_t *phi, cli_client_t *client)
+{
+    phi->provider = s_provider_key;
+    phi->provider_context = client;
 }

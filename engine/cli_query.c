@@ -179,7 +179,8 @@ int cli_remit(int argc, char **argv)
                "The ledger knows patients by member key; with the payer's PHI secret\n"
                "(--phi FILE, default the --key or SETTLE_KEY file's name with .phi) an 835's\n"
                "NM1*QC segments get the patient's names and member id back, as `settle pay`\n"
-               "writes them.  --payer is the payer (default the key file's name).\n\n"
+               "writes them; so does the billing provider's own key (--key, SETTLE_KEY)\n"
+               "for what was sealed to it.  --payer is the payer (default: the 835's).\n\n"
                "%s\nexit codes: 0 written, 1 no such payment, 2 bad usage, 3 failure\n",
                s_remit_usage, CLI_CLIENT_OPTIONS_HELP);
         return CLI_EXIT_OK;
@@ -195,16 +196,13 @@ int cli_remit(int argc, char **argv)
     cli_phi_t phi;
     memset(&phi, 0, sizeof phi);
     const char *key = client.key_path[0] ? client.key_path : getenv("SETTLE_KEY");
-    char from_key[CLAIM_PAYER_ID_SIZE];
-    if (!payer && key && cli_signer_from_key(key, from_key, sizeof from_key) == 0)
-        payer = from_key;
     if (count != 0 || !payment || (strcmp(format, "x12") != 0 && strcmp(format, "fhir") != 0)) {
         fputs(s_remit_usage, stderr);
     } else if (cli_phi_open(&phi, phi_path, key) == 0) {
         char *text = NULL;
         const char *arguments[] = {payment, format};
         rc = cli_client_text(&client, "remit", arguments, 2, &text);
-        if (rc == CLI_EXIT_OK && payer && strcmp(format, "x12") == 0 &&
+        if (rc == CLI_EXIT_OK && strcmp(format, "x12") == 0 &&
             cli_phi_fill_835(&phi, &client, payer, &text) < 0)
             rc = CLI_EXIT_FAILURE;
         if (rc == CLI_EXIT_OK && out)

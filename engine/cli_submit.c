@@ -643,6 +643,7 @@ int cli_submit(int argc, char **argv)
     memset(&phi, 0, sizeof phi);
     if (rc == CLI_EXIT_OK && cli_phi_open(&phi, options.phi, options.key) != 0)
         rc = CLI_EXIT_USAGE;
+    cli_phi_seal_for_providers(&phi, &client);
     s_signing_t signing = {options.signer, options.payer, options.key, sequence, &phi};
     if (rc == CLI_EXIT_OK)
         rc = s_payload(&signing, argc - first, argv + first, &type, &payload, &payload_size);

@@ -234,15 +234,22 @@ static int s_verb_payment(s_query_t *q, char args[][NODE_QUERY_ARG_SIZE], size_t
  * participant ID, accumulators PAYER MEMBER
  * ------------------------------------------------------------------------ */
 
+/* participant ID, or participant npi NPI: the provider billing under NPI
+ * (a payer's client seals each claim's identifiers to it too, phi.h). */
 static int s_verb_participant(s_query_t *q, char args[][NODE_QUERY_ARG_SIZE], size_t count)
 {
-    (void)count;
+    if (count == 2 && strcmp(args[0], "npi") != 0)
+        return settle_error_set(q->error, SETTLE_ERR_INVALID,
+                                "participant: expected ID, or npi NPI");
     ledger_participant_t row;
-    int rc = ledger_participant_get(q->ledger, args[0], &row);
+    const char *which = count == 2 ? args[1] : args[0];
+    int rc = count == 2 ? ledger_participant_by_npi(q->ledger, which, &row)
+                        : ledger_participant_get(q->ledger, which, &row);
     if (rc == SETTLE_ERR_NOT_FOUND)
-        return settle_error_set(q->error, rc, "no participant %s", args[0]);
+        return settle_error_set(q->error, rc, "no participant %s%s", count == 2 ? "with NPI " : "",
+                                which);
     if (rc != SETTLE_OK)
-        return settle_error_set(q->error, rc, "ledger: cannot read participant %s", args[0]);
+        return settle_error_set(q->error, rc, "ledger: cannot read participant %s", which);
     char key[2 * SIGN_PUBLIC_KEY_SIZE + 1];
     hash_to_hex(row.public_key, sizeof row.public_key, key);
     return s_say(q,
@@ -461,7 +468,7 @@ static const struct {
     {"claim", 1, 2, "claim: expected CLAIM-ID [PAYER]", s_verb_claim},
     {"payment", 1, 1, "payment: expected PAYMENT-ID", s_verb_payment},
     {"remit", 2, 2, "remit: expected PAYMENT-ID x12|fhir", s_verb_remit},
-    {"participant", 1, 1, "participant: expected ID", s_verb_participant},
+    {"participant", 1, 2, "participant: expected ID, or npi NPI", s_verb_participant},
     {"accumulators", 2, 2, "accumulators: expected PAYER MEMBER", s_verb_accumulators},
 };
 

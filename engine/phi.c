@@ -207,37 +207,115 @@ static bool s_gcm(bool seal, const uint8_t key[32], const uint8_t nonce[PHI_NONC
     return ok;
 }
 
-int phi_seal(const phi_key_t *key, const char *payer, const char *member_key, const char *claim_id,
-             const phi_record_t *record, uint8_t *out, size_t capacity, size_t *size_out,
-             settle_error_t *error)
+/* X25519: *shared_out = X25519(secret, peer), or with peer NULL the
+ * public key of secret. */
+static bool s_x25519(const uint8_t secret[32], const uint8_t *peer, uint8_t out[32])
 {
-    uint8_t aad[PHI_AAD_MAX], plaintext[PHI_PLAINTEXT_MAX], mac[32];
+    EVP_PKEY *own = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, secret, 32);
+    size_t length = 32;
+    if (!peer) {
+        bool ok = own && EVP_PKEY_get_raw_public_key(own, out, &length) == 1 && length == 32;
+        EVP_PKEY_free(own);
+        return ok;
+    }
+    EVP_PKEY *other = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, peer, 32);
+    EVP_PKEY_CTX *ctx = own ? EVP_PKEY_CTX_new(own, NULL) : NULL;
+    bool ok = ctx && other && EVP_PKEY_derive_init(ctx) == 1 &&
+              EVP_PKEY_derive_set_peer(ctx, other) == 1 &&
+              EVP_PKEY_derive(ctx, out, &length) == 1 && length == 32;
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(other);
+    EVP_PKEY_free(own);
+    return ok;
+}
+
+/* The key that wraps the content key for a provider: HKDF-SHA256 of the
+ * X25519 shared secret, bound to both public keys. */
+static bool s_provider_wrap_key(const uint8_t shared[32], const uint8_t ephemeral[32],
+                                const uint8_t provider[32], uint8_t out[32])
+{
+    uint8_t salt[32] = {0}, prk[32], info[9 + 64 + 1];
+    memcpy(salt, s_domain, sizeof s_domain - 1);
+    memcpy(info, "provider:", 9);
+    memcpy(info + 9, ephemeral, 32);
+    memcpy(info + 41, provider, 32);
+    info[73] = 1;
+    bool ok = s_hmac(salt, shared, 32, NULL, 0, prk) == SETTLE_OK &&
+              s_hmac(prk, info, sizeof info, NULL, 0, out) == SETTLE_OK;
+    OPENSSL_cleanse(prk, sizeof prk);
+    return ok;
+}
+
+static const uint8_t s_zero_nonce[PHI_NONCE_SIZE];
+
+/* Seals under a content key made for this one plaintext (so its nonce is
+ * zero), and wraps that key for the payer and, given its X25519 key, the
+ * billing provider.  Every value is derived from the sealing key and the
+ * data: the same claim sealed twice is the same bytes. */
+static int s_seal(const phi_key_t *key, const uint8_t *provider, const uint8_t *aad,
+                  size_t aad_size, const uint8_t *plaintext, size_t size, uint8_t *out)
+{
+    uint8_t content[32], mac[32], ephemeral[32], shared[32], wrap[32];
+    uint8_t *at = out;
+    memcpy(at, s_magic, sizeof s_magic);
+    at[4] = PHI_VERSION;
+    at[5] = provider ? 2 : 1;
+    at += 6;
+    bool ok = s_hmac(key->sealing, aad, aad_size, plaintext, size, content) == SETTLE_OK &&
+              s_hmac(key->sealing, "wrap", 4, content, sizeof content, mac) == SETTLE_OK;
+    if (ok) { /* the payer's copy of the content key */
+        memcpy(at, mac, PHI_NONCE_SIZE);
+        ok = s_gcm(true, key->sealing, at, aad, aad_size, content, 32, at + PHI_NONCE_SIZE,
+                   at + PHI_NONCE_SIZE + 32);
+        at += PHI_NONCE_SIZE + 32 + PHI_TAG_SIZE;
+    }
+    if (ok && provider) { /* the billing provider's, to its X25519 key */
+        uint8_t seed[64];
+        memcpy(seed, content, 32);
+        memcpy(seed + 32, provider, 32);
+        ok = s_hmac(key->sealing, "ephemeral", 9, seed, sizeof seed, ephemeral) == SETTLE_OK &&
+             s_x25519(ephemeral, NULL, at) && s_x25519(ephemeral, provider, shared) &&
+             s_provider_wrap_key(shared, at, provider, wrap) &&
+             s_gcm(true, wrap, s_zero_nonce, aad, aad_size, content, 32, at + 32, at + 64);
+        at += 32 + 32 + PHI_TAG_SIZE;
+        OPENSSL_cleanse(seed, sizeof seed);
+    }
+    ok = ok && s_gcm(true, content, s_zero_nonce, aad, aad_size, plaintext, size, at, at + size);
+    OPENSSL_cleanse(content, sizeof content);
+    OPENSSL_cleanse(ephemeral, sizeof ephemeral);
+    OPENSSL_cleanse(shared, sizeof shared);
+    OPENSSL_cleanse(wrap, sizeof wrap);
+    return ok ? SETTLE_OK : SETTLE_ERR_NOMEM;
+}
+
+size_t phi_envelope_overhead(bool provider)
+{
+    return 6 + PHI_NONCE_SIZE + 32 + PHI_TAG_SIZE + (provider ? 32 + 32 + PHI_TAG_SIZE : 0) +
+           PHI_TAG_SIZE;
+}
+
+int phi_seal(const phi_key_t *key, const uint8_t *provider, const char *payer,
+             const char *member_key, const char *claim_id, const phi_record_t *record, uint8_t *out,
+             size_t capacity, size_t *size_out, settle_error_t *error)
+{
+    uint8_t aad[PHI_AAD_MAX], plaintext[PHI_PLAINTEXT_MAX];
     size_t aad_size = s_aad(payer, member_key, claim_id, aad);
     size_t size = s_plaintext(record, plaintext);
+    size_t total = phi_envelope_overhead(provider != NULL) + size;
+    int rc = SETTLE_OK;
     if (aad_size == 0 || size == 0)
-        return settle_error_set(error, SETTLE_ERR_INVALID,
-                                "claim %s: an identifier is too long or not printable ASCII",
-                                claim_id);
-    if (PHI_ENVELOPE_OVERHEAD + size > capacity) {
-        OPENSSL_cleanse(plaintext, sizeof plaintext);
-        return settle_error_set(error, SETTLE_ERR_TOO_LONG,
-                                "claim %s: sealed identifiers of %zu bytes do not fit in %zu",
-                                claim_id, PHI_ENVELOPE_OVERHEAD + size, capacity);
-    }
-    int rc = s_hmac(key->sealing, aad, aad_size, plaintext, size, mac);
-    uint8_t *nonce = out + sizeof s_magic + 1;
-    if (rc == SETTLE_OK) {
-        memcpy(out, s_magic, sizeof s_magic);
-        out[sizeof s_magic] = PHI_VERSION;
-        memcpy(nonce, mac, PHI_NONCE_SIZE);
-        if (!s_gcm(true, key->sealing, nonce, aad, aad_size, plaintext, size,
-                   nonce + PHI_NONCE_SIZE, nonce + PHI_NONCE_SIZE + size))
-            rc =
-                settle_error_set(error, SETTLE_ERR_NOMEM, "claim %s: AES-256-GCM failed", claim_id);
-    }
+        rc = settle_error_set(error, SETTLE_ERR_INVALID,
+                              "claim %s: an identifier is too long or not printable ASCII",
+                              claim_id);
+    else if (total > capacity)
+        rc = settle_error_set(error, SETTLE_ERR_TOO_LONG,
+                              "claim %s: sealed identifiers of %zu bytes do not fit in %zu",
+                              claim_id, total, capacity);
+    else if (s_seal(key, provider, aad, aad_size, plaintext, size, out) != SETTLE_OK)
+        rc = settle_error_set(error, SETTLE_ERR_NOMEM, "claim %s: AES-256-GCM failed", claim_id);
     OPENSSL_cleanse(plaintext, sizeof plaintext);
     if (rc == SETTLE_OK)
-        *size_out = PHI_ENVELOPE_OVERHEAD + size;
+        *size_out = total;
     return rc;
 }
 
@@ -261,30 +339,41 @@ static int s_read_plaintext(const uint8_t *bytes, size_t size, phi_record_t *rec
     return r.rc;
 }
 
-int phi_open(const phi_key_t *key, const char *payer, const char *member_key, const char *claim_id,
-             const uint8_t *envelope, size_t size, phi_record_t *record_out, settle_error_t *error)
+/* The envelope's framing: SETTLE_OK and its recipients (1 or 2), or why not. */
+static int s_framing(const char *claim_id, const uint8_t *envelope, size_t size,
+                     int *recipients_out, settle_error_t *error)
 {
-    if (size < PHI_ENVELOPE_OVERHEAD || size - PHI_ENVELOPE_OVERHEAD > PHI_PLAINTEXT_MAX ||
-        memcmp(envelope, s_magic, sizeof s_magic) != 0)
+    if (size < phi_envelope_overhead(false) || memcmp(envelope, s_magic, sizeof s_magic) != 0)
         return settle_error_set(error, SETTLE_ERR_CORRUPT,
-                                "claim %s: not sealed identifiers (no SPHI mark or a wrong length)",
+                                "claim %s: not sealed identifiers (no SPHI mark or too short)",
                                 claim_id);
-    if (envelope[sizeof s_magic] != PHI_VERSION)
+    if (envelope[4] != PHI_VERSION)
         return settle_error_set(error, SETTLE_ERR_VERSION,
                                 "claim %s: sealed identifiers of version %u, not %u", claim_id,
-                                envelope[sizeof s_magic], PHI_VERSION);
-    uint8_t aad[PHI_AAD_MAX], plaintext[PHI_PLAINTEXT_MAX], tag[PHI_TAG_SIZE];
-    size_t aad_size = s_aad(payer, member_key, claim_id, aad);
-    size_t text_size = size - PHI_ENVELOPE_OVERHEAD;
-    const uint8_t *nonce = envelope + sizeof s_magic + 1;
-    memcpy(tag, nonce + PHI_NONCE_SIZE + text_size, sizeof tag);
-    if (aad_size == 0 || !s_gcm(false, key->sealing, nonce, aad, aad_size, nonce + PHI_NONCE_SIZE,
-                                text_size, plaintext, tag)) {
-        OPENSSL_cleanse(plaintext, sizeof plaintext);
-        return settle_error_set(error, SETTLE_ERR_SIGNATURE,
-                                "claim %s: the sealed identifiers do not authenticate (changed, "
-                                "sealed for another claim, or another payer's key)",
+                                envelope[4], PHI_VERSION);
+    int recipients = envelope[5];
+    if ((recipients != 1 && recipients != 2) || size < phi_envelope_overhead(recipients == 2) ||
+        size - phi_envelope_overhead(recipients == 2) > PHI_PLAINTEXT_MAX)
+        return settle_error_set(error, SETTLE_ERR_CORRUPT,
+                                "claim %s: sealed identifiers of a wrong length or recipients",
                                 claim_id);
+    *recipients_out = recipients;
+    return SETTLE_OK;
+}
+
+/* Opens the content with its key, into *record_out. */
+static int s_open_content(const uint8_t content[32], const char *claim_id, const uint8_t *aad,
+                          size_t aad_size, const uint8_t *envelope, size_t size, int recipients,
+                          phi_record_t *record_out, settle_error_t *error)
+{
+    size_t at = phi_envelope_overhead(recipients == 2) - PHI_TAG_SIZE;
+    size_t text_size = size - at - PHI_TAG_SIZE;
+    uint8_t plaintext[PHI_PLAINTEXT_MAX], tag[PHI_TAG_SIZE];
+    memcpy(tag, envelope + at + text_size, sizeof tag);
+    if (!s_gcm(false, content, s_zero_nonce, aad, aad_size, envelope + at, text_size, plaintext,
+               tag)) {
+        OPENSSL_cleanse(plaintext, sizeof plaintext);
+        return SETTLE_ERR_SIGNATURE;
     }
     phi_record_t record;
     memset(&record, 0, sizeof record);
@@ -294,6 +383,62 @@ int phi_open(const phi_key_t *key, const char *payer, const char *member_key, co
         *record_out = record;
     OPENSSL_cleanse(&record, sizeof record);
     return rc;
+}
+
+static int s_refused(settle_error_t *error, const char *claim_id)
+{
+    return settle_error_set(error, SETTLE_ERR_SIGNATURE,
+                            "claim %s: the sealed identifiers do not authenticate (changed, "
+                            "sealed for another claim, or not for this key)",
+                            claim_id);
+}
+
+int phi_open(const phi_key_t *key, const char *payer, const char *member_key, const char *claim_id,
+             const uint8_t *envelope, size_t size, phi_record_t *record_out, settle_error_t *error)
+{
+    int recipients;
+    int rc = s_framing(claim_id, envelope, size, &recipients, error);
+    if (rc != SETTLE_OK)
+        return rc;
+    uint8_t aad[PHI_AAD_MAX], content[32], tag[PHI_TAG_SIZE];
+    size_t aad_size = s_aad(payer, member_key, claim_id, aad);
+    const uint8_t *wrap = envelope + 6;
+    memcpy(tag, wrap + PHI_NONCE_SIZE + 32, sizeof tag);
+    rc = aad_size && s_gcm(false, key->sealing, wrap, aad, aad_size, wrap + PHI_NONCE_SIZE, 32,
+                           content, tag)
+             ? s_open_content(content, claim_id, aad, aad_size, envelope, size, recipients,
+                              record_out, error)
+             : SETTLE_ERR_SIGNATURE;
+    OPENSSL_cleanse(content, sizeof content);
+    return rc == SETTLE_ERR_SIGNATURE ? s_refused(error, claim_id) : rc;
+}
+
+int phi_open_as_provider(const uint8_t secret[SIGN_CURVE_KEY_SIZE], const char *payer,
+                         const char *member_key, const char *claim_id, const uint8_t *envelope,
+                         size_t size, phi_record_t *record_out, settle_error_t *error)
+{
+    int recipients;
+    int rc = s_framing(claim_id, envelope, size, &recipients, error);
+    if (rc != SETTLE_OK)
+        return rc;
+    if (recipients != 2)
+        return settle_error_set(error, SETTLE_ERR_NOT_FOUND,
+                                "claim %s: the identifiers are sealed for the payer alone",
+                                claim_id);
+    uint8_t aad[PHI_AAD_MAX], own[32], shared[32], wrap_key[32], content[32], tag[PHI_TAG_SIZE];
+    size_t aad_size = s_aad(payer, member_key, claim_id, aad);
+    const uint8_t *wrap = envelope + 6 + PHI_NONCE_SIZE + 32 + PHI_TAG_SIZE;
+    memcpy(tag, wrap + 64, sizeof tag);
+    rc = aad_size && s_x25519(secret, NULL, own) && s_x25519(secret, wrap, shared) &&
+                 s_provider_wrap_key(shared, wrap, own, wrap_key) &&
+                 s_gcm(false, wrap_key, s_zero_nonce, aad, aad_size, wrap + 32, 32, content, tag)
+             ? s_open_content(content, claim_id, aad, aad_size, envelope, size, recipients,
+                              record_out, error)
+             : SETTLE_ERR_SIGNATURE;
+    OPENSSL_cleanse(shared, sizeof shared);
+    OPENSSL_cleanse(wrap_key, sizeof wrap_key);
+    OPENSSL_cleanse(content, sizeof content);
+    return rc == SETTLE_ERR_SIGNATURE ? s_refused(error, claim_id) : rc;
 }
 
 /* ------------------------------------------------------------------------
@@ -325,7 +470,8 @@ int phi_check_claim(const claim_t *claim, settle_error_t *error)
                             claim->claim_id, clear);
 }
 
-int phi_protect_claim(const phi_key_t *key, claim_t *claim, settle_error_t *error)
+int phi_protect_claim(const phi_key_t *key, const uint8_t *provider, claim_t *claim,
+                      settle_error_t *error)
 {
     if (phi_check_claim(claim, NULL) == SETTLE_OK)
         return SETTLE_OK;
@@ -340,7 +486,7 @@ int phi_protect_claim(const phi_key_t *key, claim_t *claim, settle_error_t *erro
     record.birth_date = claim->patient_birth_date;
     record.patient = claim->patient;
     size_t size;
-    rc = phi_seal(key, claim->payer_id, member_key, claim->claim_id, &record, claim->phi,
+    rc = phi_seal(key, provider, claim->payer_id, member_key, claim->claim_id, &record, claim->phi,
                   sizeof claim->phi, &size, error);
     OPENSSL_cleanse(&record, sizeof record);
     if (rc != SETTLE_OK)

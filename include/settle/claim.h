@@ -44,7 +44,7 @@
 #define CLAIM_CITY_SIZE        31  /* N4 01 */
 #define CLAIM_STATE_SIZE       3   /* N4 02 */
 #define CLAIM_POSTAL_SIZE      16  /* N4 03 */
-#define CLAIM_PHI_SIZE_MAX     512 /* a sealed envelope of the identifiers (phi.h) */
+#define CLAIM_PHI_SIZE_MAX     576 /* a sealed envelope of the identifiers (phi.h) */
 
 #define CLAIM_AGE_NONE (-1) /* claim_line_t.patient_age: not given */
 #define CLAIM_AGE_MAX  200  /* claim_line_t.patient_age: the most years taken */

@@ -130,6 +130,10 @@
  *                             in force, the entry it came in at, the entry
  *                             that revoked it (0: not revoked); "error"
  *                             "no participant ID".
+ *   participant npi NPI       the same for the provider billing under NPI
+ *                             (whose key a payer's client seals each
+ *                             claim's identifiers to, phi.h); "error" "no
+ *                             participant with NPI NPI".
  *   accumulators PAYER MEMBER every accumulator total of the member's (its
  *                             own, and its family's), one per line "KIND
  *                             YEAR KEY BENEFIT|- AMOUNT\n", KIND one of

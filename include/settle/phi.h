@@ -24,18 +24,34 @@
  * the same member id differs, and without the secret a key cannot be
  * traced back to an id (nor an id guessed and checked).
  *
- * An envelope is
+ * An envelope seals the identifiers once, under a content key made for
+ * that one plaintext, and wraps the content key for each party with a
+ * role on the claim that may read them: the payer, and the billing
+ * provider when its X25519 key (its registered Ed25519 key converted,
+ * sign.h) is given.
  *
- *   "SPHI" u8:version(1) 12 x u8:nonce ciphertext 16 x u8:tag
+ *   "SPHI" u8:version(1) u8:recipients (1 the payer; 2 and the provider)
+ *   payer:     12 x u8:nonce 32 x u8:wrapped content key 16 x u8:tag
+ *   provider:  32 x u8:ephemeral X25519 public 32 x u8:wrapped key 16 x u8:tag
+ *   ciphertext 16 x u8:tag
  *
- * AES-256-GCM under the sealing key, with additional data
- * "settle.phi/1" str:payer str:member_key str:claim_id, so an envelope
- * opens only on the claim it was sealed for (moved to another claim or
- * member, it fails to open, as it does when one bit changes).  The nonce is
- * the first 12 bytes of HMAC-SHA256(sealing key, additional data ||
- * plaintext): sealing is deterministic (SIV-style), so the same claim sealed
- * twice gives the same bytes and a resubmission is recognised as the same
- * claim; a nonce repeats only for the same data and the same plaintext.
+ * All AES-256-GCM, each with the additional data "settle.phi/1"
+ * str:payer str:member_key str:claim_id, so an envelope opens only on the
+ * claim it was sealed for (moved to another claim or member, it fails to
+ * open, as it does when one bit changes).  Every value is derived, none
+ * drawn at random, so sealing is deterministic (SIV-style) and the same
+ * claim sealed twice is the same bytes, which lets a resubmission be
+ * recognised:
+ *
+ *   content key  HMAC-SHA256(sealing key, additional data || plaintext);
+ *                the ciphertext's nonce is zero (the key seals nothing else)
+ *   payer wrap   under the sealing key, nonce the first 12 bytes of
+ *                HMAC-SHA256(sealing key, "wrap" || content key)
+ *   provider     ephemeral secret HMAC-SHA256(sealing key, "ephemeral" ||
+ *                content key || provider key); wrap key HKDF-SHA256 of
+ *                X25519(ephemeral, provider) (salt "settle.phi/1", info
+ *                "provider:" || ephemeral public || provider key); nonce zero
+ *
  * The plaintext is
  *
  *   str:member_id i32:birth_date str:last_name str:first_name
@@ -54,10 +70,10 @@
 
 #include "settle/claim.h"
 #include "settle/error.h"
+#include "settle/sign.h"
 
-#define PHI_SECRET_SIZE       32
-#define PHI_MEMBER_KEY_SIZE   35 /* "mk", 32 hex digits, NUL */
-#define PHI_ENVELOPE_OVERHEAD (4 + 1 + 12 + 16)
+#define PHI_SECRET_SIZE     32
+#define PHI_MEMBER_KEY_SIZE 35 /* "mk", 32 hex digits, NUL */
 
 /* The two keys derived from a payer's secret.  Wipe with phi_key_wipe. */
 typedef struct {
@@ -95,14 +111,19 @@ bool phi_is_member_key(const char *text);
 int phi_member_key(const phi_key_t *key, const char *payer, const char *member_id,
                    char key_out[PHI_MEMBER_KEY_SIZE]);
 
+/* The bytes an envelope adds to its plaintext, with or without the
+ * provider's copy. */
+size_t phi_envelope_overhead(bool provider);
+
 /*
- * Seals record for (payer, member_key, claim_id) into out[0..capacity);
- * *size_out is the envelope's length.  SETTLE_ERR_TOO_LONG when it does
- * not fit.
+ * Seals record for (payer, member_key, claim_id) into out[0..capacity),
+ * for the payer and, when provider (32 bytes, an X25519 public key) is
+ * not NULL, the billing provider; *size_out is the envelope's length.
+ * SETTLE_ERR_TOO_LONG when it does not fit.
  */
-int phi_seal(const phi_key_t *key, const char *payer, const char *member_key, const char *claim_id,
-             const phi_record_t *record, uint8_t *out, size_t capacity, size_t *size_out,
-             settle_error_t *error);
+int phi_seal(const phi_key_t *key, const uint8_t *provider, const char *payer,
+             const char *member_key, const char *claim_id, const phi_record_t *record, uint8_t *out,
+             size_t capacity, size_t *size_out, settle_error_t *error);
 
 /*
  * Opens an envelope sealed for (payer, member_key, claim_id).
@@ -114,15 +135,25 @@ int phi_seal(const phi_key_t *key, const char *payer, const char *member_key, co
 int phi_open(const phi_key_t *key, const char *payer, const char *member_key, const char *claim_id,
              const uint8_t *envelope, size_t size, phi_record_t *record_out, settle_error_t *error);
 
+/* The same for the billing provider, with its X25519 secret (sign.h,
+ * sign_key_curve).  SETTLE_ERR_NOT_FOUND when the envelope was sealed for
+ * the payer alone; SETTLE_ERR_SIGNATURE as above, and for another
+ * provider's key. */
+int phi_open_as_provider(const uint8_t secret[SIGN_CURVE_KEY_SIZE], const char *payer,
+                         const char *member_key, const char *claim_id, const uint8_t *envelope,
+                         size_t size, phi_record_t *record_out, settle_error_t *error);
+
 /*
  * Protects a claim before it leaves the payer: each line gets the
  * patient's age on its first day of service (from the birth date, when the
  * claim has one), the member id, birth date and patient block are sealed
- * into claim->phi, the member id becomes the member key, and the birth date
- * and patient block are emptied.  A claim already protected is left as it
- * is.  On failure the claim is unchanged.
+ * into claim->phi (for the payer, and for the billing provider when its
+ * X25519 key provider is not NULL), the member id becomes the member key,
+ * and the birth date and patient block are emptied.  A claim already
+ * protected is left as it is.  On failure the claim is unchanged.
  */
-int phi_protect_claim(const phi_key_t *key, claim_t *claim, settle_error_t *error);
+int phi_protect_claim(const phi_key_t *key, const uint8_t *provider, claim_t *claim,
+                      settle_error_t *error);
 
 /* The inverse, for the payer reading its own claims back: opens claim->phi
  * and puts the identifiers back (the lines keep their ages). */

@@ -128,7 +128,7 @@ static uint8_t *s_command(claim_t *claim, const s_options_t *o, const sign_key_t
             s_die("claim", "cannot name it (is --prefix short enough?)");
         /* Sealed as the payer's client seals it (phi.h): for its own id. */
         if (claim_copy(sealed, claim) != SETTLE_OK ||
-            phi_protect_claim(&o->phi, sealed, NULL) != SETTLE_OK ||
+            phi_protect_claim(&o->phi, NULL, sealed, NULL) != SETTLE_OK ||
             claim_encode(sealed, &claims[k], &sizes[k]) != SETTLE_OK)
             s_die("claim", "cannot protect and encode it");
     }

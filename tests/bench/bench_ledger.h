@@ -206,7 +206,7 @@ static void s_claim(claim_t *claim, long number)
     if (!have_phi)
         phi = s_phi(), have_phi = 1;
     date_from_ymd(1970, 1, 1, &claim->patient_birth_date);
-    s_check(phi_protect_claim(&phi, claim, NULL), "protect");
+    s_check(phi_protect_claim(&phi, NULL, claim, NULL), "protect");
 }
 
 static uint8_t *s_batch_entry(claim_t *claim, long first, uint64_t sequence, const sign_key_t *key,

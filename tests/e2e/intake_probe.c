@@ -154,7 +154,7 @@ static uint8_t *s_command(const char *key_path, const char *claim_path, const ch
     if (claim_json_read_text(text, text_size, claim_path, s_keep_claim, claim, &error) != 1 ||
         CLAIM_SET_TEXT(claim->claim_id, claim_id, strlen(claim_id)) != SETTLE_OK ||
         phi_key_load(phi_path, &phi, &error) != SETTLE_OK ||
-        phi_protect_claim(&phi, claim, &error) != SETTLE_OK ||
+        phi_protect_claim(&phi, NULL, claim, &error) != SETTLE_OK ||
         sign_key_load(key_path, &key, &error) != SETTLE_OK)
         s_fail("cannot build a command: %s", error.message);
     uint8_t *encoded = NULL, *payload = NULL, *bytes = NULL;

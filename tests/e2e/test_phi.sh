@@ -12,7 +12,9 @@
 #     claim ids and member keys (the positive control: the search does
 #     find what is there) are;
 #   - `settle status` with the payer's secret shows the identifiers again,
-#     and with another secret refuses (exit 1) and shows none of them;
+#     and with another secret refuses (exit 1) and shows none of them; the
+#     billing provider's own key opens its copy (status and its 835),
+#     another provider's key opens nothing;
 #   - a client without a secret refuses to send identifiers in the clear
 #     (exit 1), and nothing reaches the ledger.
 #
@@ -81,6 +83,25 @@ rc=$?
 grep -q "do not authenticate" "$DIR/other.err" || fail "no reason: $(cat "$DIR/other.err")"
 grep -q "ACM100234501\|1968-04-12" "$DIR/other.out" && fail "another secret showed identifiers"
 grep -qx "patient_sealed does not open" "$DIR/other.out" || fail "no sealed line"
+
+# The billing provider opens its own copy with its own key; another
+# provider's key opens nothing (over plain TCP the node answers anyone).
+for who in prov-a prov-b; do
+    cp "$SRC/fixtures/genesis/keys/$who.key" "$DIR/$who.key" && chmod 600 "$DIR/$who.key"
+done
+"$SETTLE" status "$named_id" --payer ACMEHP --node "$ALL" --key "$DIR/prov-a.key" \
+    >"$DIR/prov-a.out" 2>&1 || fail "status as prov-a: $(cat "$DIR/prov-a.out")"
+grep -q "^patient_name $last_name, MATEO JULIAN$" "$DIR/prov-a.out" ||
+    fail "the billing provider cannot open its copy: $(cat "$DIR/prov-a.out")"
+"$SETTLE" status "$named_id" --payer ACMEHP --node "$ALL" --key "$DIR/prov-b.key" \
+    >"$DIR/prov-b.out" 2>&1 || fail "status as prov-b: $(cat "$DIR/prov-b.out")"
+grep -qx "patient_sealed not for this key" "$DIR/prov-b.out" || fail "prov-b: $(cat "$DIR/prov-b.out")"
+grep -q "$last_name" "$DIR/prov-b.out" && fail "another provider's key opened the envelope"
+payment=$(awk '$1 == "payment" && $2 == "1234567893" {print $3}' "$DIR/pay.out")
+"$SETTLE" remit --payment "$payment" --node "$ALL" --key "$DIR/prov-a.key" >"$DIR/prov-a.835" \
+    2>"$DIR/prov-a.err" || fail "remit as prov-a: $(cat "$DIR/prov-a.err")"
+grep -q "NM1\*QC\*1\*ALVAREZ\*MATEO\*JULIAN\*\*\*MI\*ACM100234503~" "$DIR/prov-a.835" ||
+    fail "the provider's 835 has no patient: $(cat "$DIR/prov-a.835")"
 
 stop_cluster
 

@@ -4,8 +4,10 @@
  * The input is an envelope: opening it must fail with a reason unless it
  * is one this key sealed.  The input is also cut into a member id and
  * patient fields (printable ASCII only, as claims carry them) which are
- * sealed and opened again: they must come back exactly, and the envelope
- * with its first input-chosen bit flipped must not open.
+ * sealed (for the payer, and for a provider when the first byte is odd)
+ * and opened again: they must come back exactly, and the envelope with an
+ * input-chosen bit flipped must not open for the payer... unless the bit
+ * is in the provider's copy, which only the provider reads.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,8 +15,22 @@
 
 #include "settle/date.h"
 #include "settle/phi.h"
+#include "settle/sign.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* A billing provider's X25519 key pair, from a fixed Ed25519 seed. */
+static void s_provider(uint8_t public_out[SIGN_CURVE_KEY_SIZE],
+                       uint8_t secret_out[SIGN_CURVE_KEY_SIZE])
+{
+    uint8_t seed[SIGN_SEED_SIZE];
+    memset(seed, 0x22, sizeof seed);
+    sign_key_t *key = NULL;
+    if (sign_key_from_seed(seed, &key) != SETTLE_OK ||
+        sign_key_curve(key, public_out, secret_out) != SETTLE_OK)
+        abort();
+    sign_key_destroy(&key);
+}
 
 static const phi_key_t *s_key(void)
 {
@@ -50,9 +66,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     phi_record_t record;
     settle_error_t error;
     settle_error_clear(&error);
+    uint8_t provider[SIGN_CURVE_KEY_SIZE], secret[SIGN_CURVE_KEY_SIZE];
+    s_provider(provider, secret);
     if (phi_open(s_key(), payer, member, "C1", data, size, &record, &error) != SETTLE_OK &&
         !error.message[0])
         abort(); /* a refusal must say why */
+    settle_error_clear(&error);
+    if (phi_open_as_provider(secret, payer, member, "C1", data, size, &record, &error) !=
+            SETTLE_OK &&
+        !error.message[0])
+        abort();
+    bool for_provider = size > 0 && (data[0] & 1);
 
     phi_record_t in;
     memset(&in, 0, sizeof in);
@@ -66,8 +90,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     in.birth_date = size > 3 ? (int32_t)(data[0] << 16 | data[1] << 8 | data[2]) : DATE_NONE;
     uint8_t envelope[CLAIM_PHI_SIZE_MAX];
     size_t sealed;
-    if (phi_seal(s_key(), payer, member, "C1", &in, envelope, sizeof envelope, &sealed, &error) !=
-        SETTLE_OK)
+    if (phi_seal(s_key(), for_provider ? provider : NULL, payer, member, "C1", &in, envelope,
+                 sizeof envelope, &sealed, &error) != SETTLE_OK)
         abort(); /* every field fits by construction */
     phi_record_t out;
     if (phi_open(s_key(), payer, member, "C1", envelope, sealed, &out, &error) != SETTLE_OK ||
@@ -76,9 +100,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         strcmp(in.patient.last_name, out.patient.last_name) != 0 ||
         strcmp(in.patient.postal_code, out.patient.postal_code) != 0)
         abort();
+    if (for_provider && (phi_open_as_provider(secret, payer, member, "C1", envelope, sealed, &out,
+                                              &error) != SETTLE_OK ||
+                         strcmp(in.patient.first_name, out.patient.first_name) != 0))
+        abort();
     size_t bit = size ? (size_t)data[size - 1] * 7 % (sealed * 8) : 0;
     envelope[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-    if (phi_open(s_key(), payer, member, "C1", envelope, sealed, &out, &error) == SETTLE_OK)
+    bool in_provider_copy = for_provider && bit / 8 >= 66 && bit / 8 < 146;
+    if (!in_provider_copy &&
+        phi_open(s_key(), payer, member, "C1", envelope, sealed, &out, &error) == SETTLE_OK)
         abort(); /* a changed bit went unnoticed */
+    if (for_provider && !(bit / 8 >= 6 && bit / 8 < 66) &&
+        phi_open_as_provider(secret, payer, member, "C1", envelope, sealed, &out, &error) ==
+            SETTLE_OK)
+        abort();
     return 0;
 }

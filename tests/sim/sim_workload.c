@@ -242,7 +242,7 @@ static int s_take_claim(const claim_t *claim, void *context)
     s_encoded_t *encoded = context;
     claim_t *protected_claim = claim_new();
     if (!protected_claim || claim_copy(protected_claim, claim) != SETTLE_OK ||
-        phi_protect_claim(&encoded->phi, protected_claim, NULL) != SETTLE_OK)
+        phi_protect_claim(&encoded->phi, NULL, protected_claim, NULL) != SETTLE_OK)
         sim_fail(encoded->sim, "cannot protect claim %s", claim->claim_id);
     int rc = claim_encode(protected_claim, &encoded->bytes, &encoded->size);
     claim_destroy(&protected_claim);

@@ -171,8 +171,10 @@ static void test_json_refuses_bad_patient_phi_and_age_naming_the_place(void **st
     int used = snprintf(text, sizeof text, "{\"format\":\"settle.claim/1\",\"phi\":\"");
     memset(text + used, 'a', 2 * CLAIM_PHI_SIZE_MAX + 2);
     snprintf(text + used + 2 * CLAIM_PHI_SIZE_MAX + 2, 4, "\"}");
-    s_expect_error(text, SETTLE_ERR_TOO_LONG,
-                   "in.json:1: phi: 1026 hex digits is more than 512 bytes", 0);
+    char expected[128];
+    snprintf(expected, sizeof expected, "in.json:1: phi: %d hex digits is more than %d bytes",
+             2 * CLAIM_PHI_SIZE_MAX + 2, CLAIM_PHI_SIZE_MAX);
+    s_expect_error(text, SETTLE_ERR_TOO_LONG, expected, 0);
     s_expect_error("{\"format\":\"settle.claim/1\",\"lines\":[{\"patient_age\":201}]}",
                    SETTLE_ERR_RANGE, "in.json:1: lines[0].patient_age: 201 is outside 0..200", 0);
     s_expect_error("{\"format\":\"settle.claim/1\",\"lines\":[{\"patient_age\":-1}]}",
@@ -196,7 +198,7 @@ static void test_json_reads_the_largest_phi_and_leaves_out_what_is_empty(void **
     assert_int_equal(s_read(text, &got, message, sizeof message), SETTLE_OK);
     assert_int_equal(got.count, 1);
     assert_int_equal(got.claims[0]->phi_size, CLAIM_PHI_SIZE_MAX);
-    assert_int_equal(got.claims[0]->phi[CLAIM_PHI_SIZE_MAX - 1], 0xff);
+    assert_int_equal(got.claims[0]->phi[CLAIM_PHI_SIZE_MAX - 1], (CLAIM_PHI_SIZE_MAX - 1) & 0xff);
     assert_int_equal(got.claims[0]->lines[0].patient_age, CLAIM_AGE_NONE);
     char *written;
     assert_int_equal(claim_to_json_text(got.claims[0], 0, &written), SETTLE_OK);

@@ -333,7 +333,25 @@ static void test_node_query_message_takes_the_request_frames(void **state)
     assert_int_equal(
         node_query_message(w->fsm, &s_options, "participant", args, &text, &size, &error),
         SETTLE_ERR_INVALID);
-    assert_string_equal(error.message, "participant: expected ID");
+    assert_string_equal(error.message, "participant: expected ID, or npi NPI");
+    zmsg_destroy(&args);
+    /* participant npi NPI: the provider billing under NPI. */
+    args = zmsg_new();
+    zmsg_addstr(args, "npi");
+    zmsg_addstr(args, NPI_B);
+    assert_int_equal(
+        node_query_message(w->fsm, &s_options, "participant", args, &text, &size, &error),
+        SETTLE_OK);
+    assert_memory_equal(text, "participant prov-b\n", 19);
+    settle_free(text);
+    zmsg_destroy(&args);
+    args = zmsg_new();
+    zmsg_addstr(args, "npi");
+    zmsg_addstr(args, "1111111111");
+    assert_int_equal(
+        node_query_message(w->fsm, &s_options, "participant", args, &text, &size, &error),
+        SETTLE_ERR_NOT_FOUND);
+    assert_string_equal(error.message, "no participant with NPI 1111111111");
     zmsg_destroy(&args);
     assert_true(node_query_knows("remit"));
     assert_false(node_query_knows("submit"));

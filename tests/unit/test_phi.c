@@ -18,6 +18,7 @@
 #include "settle/claim_codec.h"
 #include "settle/date.h"
 #include "settle/phi.h"
+#include "settle/sign.h"
 
 static phi_key_t s_key(uint8_t fill)
 {
@@ -71,13 +72,13 @@ static void test_phi_protect_seals_identifiers_and_reveal_restores_them(void **s
     claim_t *clear = s_sample(), *claim = claim_new();
     assert_int_equal(claim_copy(claim, clear), SETTLE_OK);
     assert_int_equal(phi_check_claim(claim, NULL), SETTLE_ERR_INVALID);
-    assert_int_equal(phi_protect_claim(&key, claim, NULL), SETTLE_OK);
+    assert_int_equal(phi_protect_claim(&key, NULL, claim, NULL), SETTLE_OK);
     assert_int_equal(phi_check_claim(claim, NULL), SETTLE_OK);
     assert_true(phi_is_member_key(claim->member_id));
     assert_int_equal(claim->patient_birth_date, DATE_NONE);
     assert_string_equal(claim->patient.last_name, "");
     assert_string_equal(claim->patient.postal_code, "");
-    assert_true(claim->phi_size > PHI_ENVELOPE_OVERHEAD);
+    assert_true(claim->phi_size > phi_envelope_overhead(false));
     /* born 1968-04-12, seen 2026-09-28: 58 */
     assert_int_equal(claim->lines[0].patient_age, 58);
     assert_int_equal(claim->lines[1].patient_age, 58);
@@ -93,9 +94,9 @@ static void test_phi_protect_seals_identifiers_and_reveal_restores_them(void **s
     /* Protecting twice changes nothing; sealing is deterministic. */
     claim_t *again = claim_new();
     assert_int_equal(claim_copy(again, clear), SETTLE_OK);
-    assert_int_equal(phi_protect_claim(&key, again, NULL), SETTLE_OK);
+    assert_int_equal(phi_protect_claim(&key, NULL, again, NULL), SETTLE_OK);
     assert_true(claim_equal(claim, again));
-    assert_int_equal(phi_protect_claim(&key, again, NULL), SETTLE_OK);
+    assert_int_equal(phi_protect_claim(&key, NULL, again, NULL), SETTLE_OK);
     assert_true(claim_equal(claim, again));
     /* Revealed, it is the claim it was, the lines' ages aside. */
     assert_int_equal(phi_reveal_claim(&key, claim, NULL), SETTLE_OK);
@@ -112,7 +113,7 @@ static void test_phi_a_tampered_or_moved_envelope_does_not_open(void **state)
     (void)state;
     phi_key_t key = s_key(7), other = s_key(8);
     claim_t *claim = s_sample();
-    assert_int_equal(phi_protect_claim(&key, claim, NULL), SETTLE_OK);
+    assert_int_equal(phi_protect_claim(&key, NULL, claim, NULL), SETTLE_OK);
     phi_record_t record;
     settle_error_t error;
     /* Every single-bit change anywhere in the envelope is caught. */
@@ -123,7 +124,7 @@ static void test_phi_a_tampered_or_moved_envelope_does_not_open(void **state)
                               claim->phi_size, &record, &error);
             claim->phi[at] ^= (uint8_t)(1u << bit);
             assert_int_not_equal(rc, SETTLE_OK);
-            if (at > 4) /* past the mark and version: authentication fails */
+            if (at > 5) /* past the mark, version and recipients: authentication fails */
                 assert_int_equal(rc, SETTLE_ERR_SIGNATURE);
         }
     }
@@ -164,6 +165,73 @@ static void test_phi_a_tampered_or_moved_envelope_does_not_open(void **state)
     claim_destroy(&claim);
 }
 
+/* Sealed for the billing provider too: its own key opens its copy; another
+ * provider's does not; the payer's secret still opens the envelope. */
+static void test_phi_the_billing_provider_opens_its_copy(void **state)
+{
+    (void)state;
+    phi_key_t key = s_key(7);
+    uint8_t seed[SIGN_SEED_SIZE], public_a[SIGN_CURVE_KEY_SIZE], secret_a[SIGN_CURVE_KEY_SIZE],
+        public_b[SIGN_CURVE_KEY_SIZE], secret_b[SIGN_CURVE_KEY_SIZE];
+    sign_key_t *a = NULL, *b = NULL;
+    memset(seed, 0xa1, sizeof seed);
+    assert_int_equal(sign_key_from_seed(seed, &a), SETTLE_OK);
+    memset(seed, 0xb2, sizeof seed);
+    assert_int_equal(sign_key_from_seed(seed, &b), SETTLE_OK);
+    assert_int_equal(sign_key_curve(a, public_a, secret_a), SETTLE_OK);
+    assert_int_equal(sign_key_curve(b, public_b, secret_b), SETTLE_OK);
+    /* The provider's X25519 key as a payer's client finds it: converted
+     * from the Ed25519 key the ledger registered. */
+    uint8_t registered[SIGN_PUBLIC_KEY_SIZE], converted[SIGN_CURVE_KEY_SIZE];
+    sign_key_public(a, registered);
+    assert_int_equal(sign_public_key_to_curve(registered, converted), SETTLE_OK);
+    assert_memory_equal(converted, public_a, sizeof converted);
+
+    claim_t *claim = s_sample(), *payer_only = s_sample();
+    assert_int_equal(phi_protect_claim(&key, converted, claim, NULL), SETTLE_OK);
+    assert_int_equal(phi_protect_claim(&key, NULL, payer_only, NULL), SETTLE_OK);
+    assert_int_equal(claim->phi_size, payer_only->phi_size + 80);
+    phi_record_t record;
+    settle_error_t error;
+    const char *payer = claim->payer_id, *member = claim->member_id, *id = claim->claim_id;
+    assert_int_equal(phi_open_as_provider(secret_a, payer, member, id, claim->phi, claim->phi_size,
+                                          &record, &error),
+                     SETTLE_OK);
+    assert_string_equal(record.member_id, "ACM100234501");
+    assert_string_equal(record.patient.last_name, "ALVAREZ");
+    assert_int_equal(phi_open(&key, payer, member, id, claim->phi, claim->phi_size, &record, NULL),
+                     SETTLE_OK);
+    assert_int_equal(phi_open_as_provider(secret_b, payer, member, id, claim->phi, claim->phi_size,
+                                          &record, &error),
+                     SETTLE_ERR_SIGNATURE);
+    assert_int_equal(phi_open_as_provider(secret_a, payer, member, "OTHER", claim->phi,
+                                          claim->phi_size, &record, NULL),
+                     SETTLE_ERR_SIGNATURE);
+    assert_int_equal(phi_open_as_provider(secret_a, payer, member, id, payer_only->phi,
+                                          payer_only->phi_size, &record, &error),
+                     SETTLE_ERR_NOT_FOUND);
+    assert_non_null(strstr(error.message, "sealed for the payer alone"));
+    /* A changed bit: the provider notices it anywhere but in the payer's
+     * wrap, the payer anywhere but in the provider's. */
+    size_t payer_wrap_end = 6 + 12 + 32 + 16, provider_wrap_end = payer_wrap_end + 80;
+    for (size_t at = 0; at < claim->phi_size; at++) {
+        claim->phi[at] ^= 0x10;
+        int as_provider = phi_open_as_provider(secret_a, payer, member, id, claim->phi,
+                                               claim->phi_size, &record, NULL);
+        int as_payer =
+            phi_open(&key, payer, member, id, claim->phi, claim->phi_size, &record, NULL);
+        claim->phi[at] ^= 0x10;
+        if (at < 6 || at >= payer_wrap_end)
+            assert_int_not_equal(as_provider, SETTLE_OK);
+        if (at < payer_wrap_end || at >= provider_wrap_end)
+            assert_int_not_equal(as_payer, SETTLE_OK);
+    }
+    claim_destroy(&payer_only);
+    claim_destroy(&claim);
+    sign_key_destroy(&a);
+    sign_key_destroy(&b);
+}
+
 static void test_phi_check_names_what_is_in_the_clear(void **state)
 {
     (void)state;
@@ -172,7 +240,7 @@ static void test_phi_check_names_what_is_in_the_clear(void **state)
     settle_error_t error;
     assert_int_equal(phi_check_claim(claim, &error), SETTLE_ERR_INVALID);
     assert_non_null(strstr(error.message, "member id is not a pseudonymous member key"));
-    assert_int_equal(phi_protect_claim(&key, claim, NULL), SETTLE_OK);
+    assert_int_equal(phi_protect_claim(&key, NULL, claim, NULL), SETTLE_OK);
     claim->patient_birth_date = 0;
     assert_int_equal(phi_check_claim(claim, &error), SETTLE_ERR_INVALID);
     assert_non_null(strstr(error.message, "birth date in the clear"));
@@ -229,6 +297,7 @@ int main(void)
         cmocka_unit_test(test_phi_member_keys_are_stable_per_payer_and_hide_the_id),
         cmocka_unit_test(test_phi_protect_seals_identifiers_and_reveal_restores_them),
         cmocka_unit_test(test_phi_a_tampered_or_moved_envelope_does_not_open),
+        cmocka_unit_test(test_phi_the_billing_provider_opens_its_copy),
         cmocka_unit_test(test_phi_check_names_what_is_in_the_clear),
         cmocka_unit_test(test_phi_secret_files_are_private_and_never_overwritten),
     };

@@ -281,7 +281,7 @@ static inline int s_collect(const claim_t *claim, void *context)
     if (claims->edit)
         claims->edit(copy);
     phi_key_t phi = s_phi_key();
-    assert_int_equal(phi_protect_claim(&phi, copy, NULL), SETTLE_OK);
+    assert_int_equal(phi_protect_claim(&phi, NULL, copy, NULL), SETTLE_OK);
     assert_true(claims->count < 16);
     assert_int_equal(
         claim_encode(copy, &claims->claims[claims->count], &claims->sizes[claims->count]),
