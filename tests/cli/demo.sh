@@ -8,7 +8,8 @@
 #    its account.
 # 3. The payer submits an X12 837P of sample claims; each claim's decision.
 # 4. A provider watches for its payments while the payer runs a payment
-#    cycle: the provider's signed confirmation, and the start of its 835.
+#    cycle: the provider's signed confirmation, the start of its 835, and
+#    the patient's identifiers opened with its own key.
 # 5. The leader is killed; claims keep coming (the client follows the new
 #    leader); the killed node restarts, catches up, and all three nodes
 #    agree on the same head hash.
@@ -213,6 +214,12 @@ echo
 echo "   the start of its 835 ($payment.835), one segment a line:"
 [ -s "$work/remits/$payment.835" ] || fail "pay wrote no $payment.835"
 tr -d '\r\n' <"$work/remits/$payment.835" | tr '~' '\n' | head -n 15 | sed 's/^/   /'
+echo
+echo "   the provider opens its own copy of OV-2026-0001's sealed identifiers with its key:"
+run provstatus "$settle" status OV-2026-0001 --payer ACMEHP --key "$SETTLE_PROVIDER_A_KEY"
+grep '^patient_' "$work/provstatus.out" | sed 's/^/   /'
+grep -q '^patient_member_id ACM100234501$' "$work/provstatus.out" ||
+    fail "provider $SETTLE_PROVIDER_A could not open its copy: $(cat "$work/provstatus.out")"
 
 # ------------------------------------------------------------------------
 section "5. The leader dies; the cluster goes on" \
