@@ -50,5 +50,18 @@ expect 1 "keygen over an existing key" -- "$settle" keygen --out "$tmp/payer.key
 contains "$tmp/err" "settle keygen: $tmp/payer.key.pub: a file is already there; settle never overwrites a key"
 cmp -s "$tmp/payer.key" "$tmp/before" || fail "keygen changed an existing key"
 expect 2 "keygen with a stray argument" -- "$settle" keygen extra
+# A payer's PHI secret: 64 hex digits, private, never overwritten; submit
+# finds it beside the key and refuses one others can read.
+expect 0 "keygen --phi" -- "$settle" keygen --phi "$tmp/payer.phi"
+[ "$(stat -c %a "$tmp/payer.phi")" = 600 ] || fail "the PHI secret is not mode 600"
+grep -qxE '[0-9a-f]{64}' "$tmp/payer.phi" || fail "the PHI secret is not 64 hex digits"
+cp "$tmp/payer.phi" "$tmp/before"
+expect 1 "keygen --phi over an existing secret" -- "$settle" keygen --phi "$tmp/payer.phi"
+contains "$tmp/err" "settle: $tmp/payer.phi: a file is already there; settle never overwrites a key"
+cmp -s "$tmp/payer.phi" "$tmp/before" || fail "keygen --phi changed an existing secret"
+chmod 644 "$tmp/payer.phi"
+expect 2 "submit with a PHI secret others can read" -- "$settle" submit --key "$tmp/payer.key" \
+    --node tcp://127.0.0.1:9 --sequence 0 fixtures/claims/office-visit.json
+contains "$tmp/err" "settle: $tmp/payer.phi: the secret can be read by others (mode 0644); chmod 600 it"
 
 finish "settle command"
