@@ -1,11 +1,14 @@
 /*
- * x12_837_map.c - the 837 reader's mapping half: the transaction's BHT04
+ * x12_837_map.c - the 837 reader's mapping: the transaction's BHT04
  * creation date, the HL hierarchy (billing provider, subscriber, patient),
  * the subscriber's and the patient's names and addresses (NM1*IL or
  * NM1*QC, N3, N4), the claim (CLM, REF, HI, DTP), its service lines (LX,
- * SV1, SV2, DTP*472, LIN) and what other payers did with it (loop 2320 SBR, CAS, AMT*D; 2330B
- * NM1*PR; loop 2430 SVD and CAS), segment to field, with a precise error
- * for every element that cannot be mapped.
+ * SV1, SV2, DTP*472, LIN) and an other payer's id (loop 2330B NM1*PR),
+ * segment to field, with a precise error for every element that cannot be
+ * mapped; and the dispatch of each segment in a transaction.  What other
+ * payers did with the claim (loops 2320 and 2430: SBR, AMT, CAS, SVD) is
+ * in x12_837_cob.c; the element readers both use are declared in
+ * x12_837_reader.h.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,8 +31,8 @@ static bool s_all_digits(x12_span_t span)
 }
 
 /* Copies span into a claim text field, or reports why it cannot. */
-static bool s_text(x12_837_reader_t *r, char *field, size_t size, x12_span_t span, uint32_t element,
-                   uint32_t component, const char *what)
+bool x12_837_text(x12_837_reader_t *r, char *field, size_t size, x12_span_t span, uint32_t element,
+                  uint32_t component, const char *what)
 {
     char shown[48];
     int rc = claim_set_text(field, size, span.text, span.length);
@@ -46,8 +49,8 @@ static bool s_text(x12_837_reader_t *r, char *field, size_t size, x12_span_t spa
 }
 
 /* A required element: present, or reported missing. */
-static bool s_required(x12_837_reader_t *r, x12_span_t span, uint32_t element, uint32_t component,
-                       const char *expected)
+bool x12_837_required(x12_837_reader_t *r, x12_span_t span, uint32_t element, uint32_t component,
+                      const char *expected)
 {
     if (span.length > 0)
         return true;
@@ -56,10 +59,11 @@ static bool s_required(x12_837_reader_t *r, x12_span_t span, uint32_t element, u
     return false;
 }
 
-static bool s_amount(x12_837_reader_t *r, x12_span_t span, uint32_t element, int64_t *cents_out)
+/* A required amount, at most two decimals, as cents. */
+bool x12_837_amount(x12_837_reader_t *r, x12_span_t span, uint32_t element, int64_t *cents_out)
 {
     char shown[48];
-    if (!s_required(r, span, element, 0, "an amount like 125.50"))
+    if (!x12_837_required(r, span, element, 0, "an amount like 125.50"))
         return false;
     int rc = money_parse(span.text, span.length, cents_out);
     if (rc == SETTLE_OK)
@@ -236,7 +240,7 @@ static bool s_npi(x12_837_reader_t *r, char field[CLAIM_NPI_SIZE])
                      x12_837_show(npi, shown, sizeof shown));
         return false;
     }
-    return s_text(r, field, CLAIM_NPI_SIZE, npi, 9, 0, "NPI");
+    return x12_837_text(r, field, CLAIM_NPI_SIZE, npi, 9, 0, "NPI");
 }
 
 /* NM1 inside a claim: the rendering provider, and other payers' ids. */
@@ -245,8 +249,8 @@ static void s_nm1_in_claim(x12_837_reader_t *r, x12_span_t code)
     claim_t *claim = r->claim;
     if (r->in_other_payer && x12_span_is(code, "PR") && claim->other_payer_count > 0) {
         claim_other_payer_t *other = &claim->other_payers[claim->other_payer_count - 1];
-        if (s_required(r, s_el(r, 9), 9, 0, "the other payer's id"))
-            s_text(r, other->payer_id, sizeof other->payer_id, s_el(r, 9), 9, 0, "payer id");
+        if (x12_837_required(r, s_el(r, 9), 9, 0, "the other payer's id"))
+            x12_837_text(r, other->payer_id, sizeof other->payer_id, s_el(r, 9), 9, 0, "payer id");
     } else if (!r->in_other_payer && !r->line && x12_span_is(code, "82")) {
         s_npi(r, claim->rendering_npi);
     }
@@ -278,7 +282,8 @@ static void s_person_name(x12_837_reader_t *r, claim_patient_t *person)
                  {person->first_name, sizeof person->first_name, "first name"},
                  {person->middle_name, sizeof person->middle_name, "middle name"}};
     for (uint32_t i = 0; i < 3; i++)
-        if (!s_text(r, names[i].field, names[i].size, s_el(r, 3 + i), 3 + i, 0, names[i].what))
+        if (!x12_837_text(r, names[i].field, names[i].size, s_el(r, 3 + i), 3 + i, 0,
+                          names[i].what))
             return;
 }
 
@@ -290,13 +295,16 @@ static void s_address(x12_837_reader_t *r)
     if (!person)
         return;
     if (r->segment.code == X12_ID('N', '3', 0)) {
-        if (s_text(r, person->address_1, sizeof person->address_1, s_el(r, 1), 1, 0, "address"))
-            s_text(r, person->address_2, sizeof person->address_2, s_el(r, 2), 2, 0, "address");
+        if (x12_837_text(r, person->address_1, sizeof person->address_1, s_el(r, 1), 1, 0,
+                         "address"))
+            x12_837_text(r, person->address_2, sizeof person->address_2, s_el(r, 2), 2, 0,
+                         "address");
         return;
     }
-    if (s_text(r, person->city, sizeof person->city, s_el(r, 1), 1, 0, "city") &&
-        s_text(r, person->state, sizeof person->state, s_el(r, 2), 2, 0, "state code"))
-        s_text(r, person->postal_code, sizeof person->postal_code, s_el(r, 3), 3, 0, "postal code");
+    if (x12_837_text(r, person->city, sizeof person->city, s_el(r, 1), 1, 0, "city") &&
+        x12_837_text(r, person->state, sizeof person->state, s_el(r, 2), 2, 0, "state code"))
+        x12_837_text(r, person->postal_code, sizeof person->postal_code, s_el(r, 3), 3, 0,
+                     "postal code");
 }
 
 static void s_nm1(x12_837_reader_t *r)
@@ -330,12 +338,12 @@ static void s_nm1(x12_837_reader_t *r)
         else if (s_npi(r, r->billing_npi))
             r->has_billing_name = true;
     } else if (r->scope == S_SCOPE_SUBSCRIBER && x12_span_is(code, "IL")) {
-        if (s_required(r, s_el(r, 9), 9, 0, "the subscriber's member id") &&
-            s_text(r, r->member_id, sizeof r->member_id, s_el(r, 9), 9, 0, "member id"))
+        if (x12_837_required(r, s_el(r, 9), 9, 0, "the subscriber's member id") &&
+            x12_837_text(r, r->member_id, sizeof r->member_id, s_el(r, 9), 9, 0, "member id"))
             r->has_subscriber_name = true;
     } else if (r->scope == S_SCOPE_SUBSCRIBER && x12_span_is(code, "PR")) {
-        if (s_required(r, s_el(r, 9), 9, 0, "the payer's id") &&
-            s_text(r, r->payer_id, sizeof r->payer_id, s_el(r, 9), 9, 0, "payer id"))
+        if (x12_837_required(r, s_el(r, 9), 9, 0, "the payer's id") &&
+            x12_837_text(r, r->payer_id, sizeof r->payer_id, s_el(r, 9), 9, 0, "payer id"))
             r->has_payer_name = true;
     }
 }
@@ -487,7 +495,7 @@ static void s_clm05(x12_837_reader_t *r)
     x12_span_t composite = s_el(r, 5);
     x12_span_t place = s_comp(r, composite, 1), frequency = s_comp(r, composite, 3);
     char shown[48];
-    if (!s_required(r, composite, 5, 0, "place of service or facility code:B:frequency"))
+    if (!x12_837_required(r, composite, 5, 0, "place of service or facility code:B:frequency"))
         return;
     if (place.length != 2 || !s_all_digits(place)) {
         x12_837_fail(r, 5, 1, "a two-digit place of service or facility code", SETTLE_ERR_SYNTAX,
@@ -524,24 +532,16 @@ static void s_clm(x12_837_reader_t *r)
     r->statement_from = r->statement_to = DATE_NONE;
     r->claim->kind = r->kind;
     x12_span_t id = s_el(r, 1);
-    if (s_required(r, id, 1, 0, "the patient control number"))
-        s_text(r, r->claim->claim_id, sizeof r->claim->claim_id, id, 1, 0, "claim id");
+    if (x12_837_required(r, id, 1, 0, "the patient control number"))
+        x12_837_text(r, r->claim->claim_id, sizeof r->claim->claim_id, id, 1, 0, "claim id");
     if (r->scope != S_SCOPE_SUBSCRIBER && r->scope != S_SCOPE_PATIENT) {
         x12_837_fail(r, 0, 0, "CLM inside an HL*22 subscriber or HL*23 patient loop",
                      SETTLE_ERR_SYNTAX, "a claim outside a subscriber or patient loop");
         return;
     }
     s_claim_from_hierarchy(r);
-    s_amount(r, s_el(r, 2), 2, &r->claim->total_charge_cents);
+    x12_837_amount(r, s_el(r, 2), 2, &r->claim->total_charge_cents);
     s_clm05(r);
-}
-
-static bool s_is_one_of(x12_span_t span, const char *const *list, size_t count)
-{
-    for (size_t i = 0; i < count; i++)
-        if (x12_span_is(span, list[i]))
-            return true;
-    return false;
 }
 
 /* Adds one diagnosis: a principal goes first, the others after it. */
@@ -627,8 +627,8 @@ static void s_ref(x12_837_reader_t *r)
     char *field = x12_span_is(qualifier, "F8")   ? claim->original_claim_number
                   : x12_span_is(qualifier, "G1") ? claim->prior_authorization
                                                  : NULL;
-    if (field && s_required(r, value, 2, 0, "the reference number"))
-        s_text(r, field, CLAIM_REFERENCE_SIZE, value, 2, 0, "reference");
+    if (field && x12_837_required(r, value, 2, 0, "the reference number"))
+        x12_837_text(r, field, CLAIM_REFERENCE_SIZE, value, 2, 0, "reference");
 }
 
 static void s_dtp(x12_837_reader_t *r)
@@ -688,13 +688,14 @@ static void s_procedure(x12_837_reader_t *r, x12_span_t composite, uint32_t elem
                      x12_837_show(qualifier, shown, sizeof shown));
         return;
     }
-    if (!s_required(r, code, element, 2, "a procedure code") ||
-        !s_text(r, r->line->procedure_code, CLAIM_PROCEDURE_SIZE, code, element, 2, "procedure"))
+    if (!x12_837_required(r, code, element, 2, "a procedure code") ||
+        !x12_837_text(r, r->line->procedure_code, CLAIM_PROCEDURE_SIZE, code, element, 2,
+                      "procedure"))
         return;
     for (uint32_t i = 0; i < CLAIM_MODIFIERS_MAX; i++) {
         x12_span_t modifier = s_comp(r, composite, 3 + i);
-        if (modifier.length && !s_text(r, r->line->modifiers[i], CLAIM_MODIFIER_SIZE, modifier,
-                                       element, 3 + i, "modifier"))
+        if (modifier.length && !x12_837_text(r, r->line->modifiers[i], CLAIM_MODIFIER_SIZE,
+                                             modifier, element, 3 + i, "modifier"))
             return;
     }
 }
@@ -744,9 +745,9 @@ static void s_sv1(x12_837_reader_t *r)
     claim_line_t *line = r->line;
     char shown[48];
     s_procedure(r, s_el(r, 1), 1);
-    if (!s_amount(r, s_el(r, 2), 2, &line->charge_cents) ||
+    if (!x12_837_amount(r, s_el(r, 2), 2, &line->charge_cents) ||
         !s_unit_basis(r, 3, bases, 2, "UN (units) or MJ (minutes)") ||
-        !s_required(r, s_el(r, 4), 4, 0, "the service unit count") ||
+        !x12_837_required(r, s_el(r, 4), 4, 0, "the service unit count") ||
         !s_units(r, s_el(r, 4), 4, &line->units_milli))
         return;
     x12_span_t place = s_el(r, 5);
@@ -756,7 +757,7 @@ static void s_sv1(x12_837_reader_t *r)
         return;
     }
     if (place.length)
-        s_text(r, line->place_of_service, CLAIM_PLACE_SIZE, place, 5, 0, "place of service");
+        x12_837_text(r, line->place_of_service, CLAIM_PLACE_SIZE, place, 5, 0, "place of service");
     s_pointers(r, s_el(r, 7), 7);
 }
 
@@ -774,12 +775,12 @@ static void s_sv2(x12_837_reader_t *r)
                      "bad revenue code \"%s\"", x12_837_show(revenue, shown, sizeof shown));
         return;
     }
-    s_text(r, line->revenue_code, CLAIM_REVENUE_SIZE, revenue, 1, 0, "revenue code");
+    x12_837_text(r, line->revenue_code, CLAIM_REVENUE_SIZE, revenue, 1, 0, "revenue code");
     if (s_el(r, 2).length)
         s_procedure(r, s_el(r, 2), 2);
-    if (s_amount(r, s_el(r, 3), 3, &line->charge_cents) &&
+    if (x12_837_amount(r, s_el(r, 3), 3, &line->charge_cents) &&
         s_unit_basis(r, 4, bases, 3, "UN (units), DA (days) or F2 (international units)") &&
-        s_required(r, s_el(r, 5), 5, 0, "the service unit count"))
+        x12_837_required(r, s_el(r, 5), 5, 0, "the service unit count"))
         s_units(r, s_el(r, 5), 5, &line->units_milli);
 }
 
@@ -795,179 +796,7 @@ static void s_lin(x12_837_reader_t *r)
                      "bad NDC \"%s\"", x12_837_show(ndc, shown, sizeof shown));
         return;
     }
-    s_text(r, r->line->ndc, CLAIM_NDC_SIZE, ndc, 3, 0, "NDC");
-}
-
-/* SBR inside a claim opens loop 2320: another payer. */
-static void s_sbr(x12_837_reader_t *r)
-{
-    if (!r->in_claim || r->line)
-        return;
-    claim_t *claim = r->claim;
-    x12_span_t responsibility = s_el(r, 1);
-    if (claim->other_payer_count >= CLAIM_OTHER_PAYERS_MAX) {
-        x12_837_fail(r, 0, 0, "at most 10 other payers (loop 2320)", SETTLE_ERR_TOO_MANY,
-                     "too many other payers");
-        return;
-    }
-    if (responsibility.length != 1 || !memchr("PSTABCDEFGHU", responsibility.text[0], 12)) {
-        char shown[48];
-        x12_837_fail(r, 1, 0, "a payer responsibility code P, S, T, A to H or U", SETTLE_ERR_SYNTAX,
-                     "bad payer responsibility \"%s\"",
-                     x12_837_show(responsibility, shown, sizeof shown));
-        return;
-    }
-    claim_other_payer_t *other = &claim->other_payers[claim->other_payer_count++];
-    memset(other, 0, sizeof *other);
-    other->responsibility = responsibility.text[0];
-    r->in_other_payer = true;
-}
-
-static void s_amt(x12_837_reader_t *r)
-{
-    if (!r->in_claim || !r->in_other_payer || !x12_span_is(s_el(r, 1), "D"))
-        return;
-    claim_other_payer_t *other = &r->claim->other_payers[r->claim->other_payer_count - 1];
-    s_amount(r, s_el(r, 2), 2, &other->paid_cents);
-}
-
-/* ------------------------------------------------------------------------
- * Other payers' adjudication: CAS (loops 2320 and 2430), SVD (loop 2430)
- * ------------------------------------------------------------------------ */
-
-#define S_CAS_TRIPLES_MAX 6 /* CAS02..CAS19: reason, amount, quantity */
-
-/* Appends a record built and checked by the caller; false (reported) when
- * the claim holds CLAIM_COB_MAX already or memory runs out. */
-static bool s_add_cob(x12_837_reader_t *r, const claim_cob_t *record, uint32_t element)
-{
-    claim_cob_t *cob;
-    int rc = claim_add_cob(r->claim, &cob);
-    if (rc == SETTLE_OK) {
-        *cob = *record;
-        return true;
-    }
-    x12_837_fail(r, element, 0,
-                 rc == SETTLE_ERR_NOMEM ? NULL
-                                        : "at most 4000 other-payer adjustments and line payments",
-                 rc, "cannot keep another other-payer record: %s", settle_strerror(rc));
-    return false;
-}
-
-/* CAS02/03 (or 05/06, ...): one adjustment reason and amount.  The
- * quantity after them is read past: the canonical claim keeps none. */
-static bool s_cas_triple(x12_837_reader_t *r, claim_cob_t *cob, uint32_t at)
-{
-    char shown[48];
-    x12_span_t reason = s_el(r, at);
-    if (!s_required(r, reason, at, 0, "an adjustment reason code") ||
-        !s_text(r, cob->reason, sizeof cob->reason, reason, at, 0, "adjustment reason"))
-        return false;
-    for (size_t i = 0; i < reason.length; i++)
-        if (!((reason.text[i] >= 'A' && reason.text[i] <= 'Z') ||
-              (reason.text[i] >= '0' && reason.text[i] <= '9'))) {
-            x12_837_fail(r, at, 0,
-                         "a claim adjustment reason code of upper-case letters and digits",
-                         SETTLE_ERR_SYNTAX, "bad adjustment reason \"%s\"",
-                         x12_837_show(reason, shown, sizeof shown));
-            return false;
-        }
-    return s_amount(r, s_el(r, at + 1), at + 1, &cob->amount_cents) && s_add_cob(r, cob, at);
-}
-
-/* The payer and line a CAS belongs to: the open 2320 loop's payer on the
- * claim (line 0), or the open 2430 loop's on its line. */
-static bool s_cas_owner(x12_837_reader_t *r, claim_cob_t *cob)
-{
-    if (r->line && r->line_payer) {
-        cob->payer = r->line_payer;
-        cob->line = (uint16_t)r->claim->line_count;
-        return true;
-    }
-    if (!r->line && r->in_other_payer && r->claim->other_payer_count > 0) {
-        cob->payer = r->claim->other_payer_count;
-        return true;
-    }
-    x12_837_fail(r, 0, 0, "CAS in loop 2320 (after its SBR) or loop 2430 (after its SVD)",
-                 SETTLE_ERR_SYNTAX, "an adjustment outside an other payer's loop");
-    return false;
-}
-
-/* CAS: CAS01 the group, then up to six adjustments, each a record. */
-static void s_cas(x12_837_reader_t *r)
-{
-    static const char *const groups[] = {"CO", "PR", "OA", "PI", "CR"};
-    char shown[48];
-    claim_cob_t cob = {.kind = CLAIM_COB_ADJUSTMENT};
-    if (!s_cas_owner(r, &cob))
-        return;
-    x12_span_t group = s_el(r, 1);
-    if (!s_is_one_of(group, groups, sizeof groups / sizeof groups[0])) {
-        x12_837_fail(r, 1, 0, "a claim adjustment group code CO, PR, OA, PI or CR",
-                     group.length ? SETTLE_ERR_SYNTAX : SETTLE_ERR_MISSING,
-                     "bad adjustment group \"%s\"", x12_837_show(group, shown, sizeof shown));
-        return;
-    }
-    memcpy(cob.group, group.text, 2);
-    if (r->segment.element_count > 1 + 3 * S_CAS_TRIPLES_MAX) {
-        x12_837_fail(r, 2 + 3 * S_CAS_TRIPLES_MAX, 0,
-                     "at most six reason, amount, quantity triples (CAS02 to CAS19)",
-                     SETTLE_ERR_TOO_MANY, "too many adjustments in one CAS segment");
-        return;
-    }
-    for (uint32_t i = 0; i < S_CAS_TRIPLES_MAX && !r->claim_failed; i++) {
-        uint32_t at = 2 + 3 * i;
-        if (i > 0 && !s_el(r, at).length && !s_el(r, at + 1).length && !s_el(r, at + 2).length)
-            continue;
-        s_cas_triple(r, &cob, at);
-    }
-}
-
-/* SVD01: the other payer whose 2330B NM109 it repeats, 1-based; 0 when
- * none or more than one has that id (reported). */
-static uint8_t s_svd_payer(x12_837_reader_t *r, x12_span_t id)
-{
-    const claim_t *claim = r->claim;
-    char shown[48];
-    uint8_t payer = 0;
-    for (uint8_t i = 0; i < claim->other_payer_count; i++) {
-        if (!x12_span_is(id, claim->other_payers[i].payer_id))
-            continue;
-        if (payer) {
-            x12_837_fail(r, 1, 0, "an other payer id used by one loop 2330B only",
-                         SETTLE_ERR_INVALID,
-                         "\"%s\" is the id of more than one of the claim's other payers",
-                         x12_837_show(id, shown, sizeof shown));
-            return 0;
-        }
-        payer = (uint8_t)(i + 1);
-    }
-    if (!payer)
-        x12_837_fail(r, 1, 0, "the id of one of the claim's other payers (loop 2330B NM109)",
-                     SETTLE_ERR_NOT_FOUND,
-                     "\"%s\" is not the id of any of the claim's other payers",
-                     x12_837_show(id, shown, sizeof shown));
-    return payer;
-}
-
-/* SVD opens loop 2430: what an other payer paid for the line (SVD02).  The
- * procedure, revenue code and units it repeats (SVD03..05) are the line's
- * and are read past, as is the bundled line number (SVD06). */
-static void s_svd(x12_837_reader_t *r)
-{
-    r->line_payer = 0;
-    if (!r->line) {
-        x12_837_fail(r, 0, 0, "SVD after its service line's SV1 or SV2 (loop 2430)",
-                     SETTLE_ERR_SYNTAX, "a line adjudication outside a service line");
-        return;
-    }
-    claim_cob_t cob = {.kind = CLAIM_COB_LINE_PAID, .line = (uint16_t)r->claim->line_count};
-    x12_span_t id = s_el(r, 1);
-    if (!s_required(r, id, 1, 0, "the other payer's id (loop 2330B NM109)") ||
-        !(cob.payer = s_svd_payer(r, id)) || !s_amount(r, s_el(r, 2), 2, &cob.amount_cents) ||
-        !s_add_cob(r, &cob, 2))
-        return;
-    r->line_payer = cob.payer;
+    x12_837_text(r, r->line->ndc, CLAIM_NDC_SIZE, ndc, 3, 0, "NDC");
 }
 
 /* ------------------------------------------------------------------------
@@ -1029,16 +858,16 @@ void x12_837_body(x12_837_reader_t *r)
         s_lin(r);
         break;
     case X12_ID('S', 'B', 'R'):
-        s_sbr(r);
+        x12_837_sbr(r);
         break;
     case X12_ID('A', 'M', 'T'):
-        s_amt(r);
+        x12_837_amt(r);
         break;
     case X12_ID('C', 'A', 'S'):
-        s_cas(r);
+        x12_837_cas(r);
         break;
     case X12_ID('S', 'V', 'D'):
-        s_svd(r);
+        x12_837_svd(r);
         break;
     default:
         break;

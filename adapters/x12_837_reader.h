@@ -1,12 +1,14 @@
 /*
  * x12_837_reader.h - what the two halves of the 837 reader share (private
- * to adapters/): the reader's state, the error routing, and the entry
- * points each half calls in the other.
+ * to adapters/): the reader's state, the error routing, the element
+ * readers, and the entry points each part calls in another.
  *
  *   x12_837.c      the envelope (ISA/GS/ST and trailers), the read loop,
  *                  and closing a claim (last checks, deliver or reject)
- *   x12_837_map.c  the hierarchy, the claim, its lines and its other
- *                  payers' adjudication (COB): segment to field
+ *   x12_837_map.c  the hierarchy, the claim and its lines, segment to
+ *                  field, and the element readers the COB half shares
+ *   x12_837_cob.c  the other payers' adjudication (COB, loops 2320 and
+ *                  2430: SBR, AMT, CAS, SVD), segment to field
  */
 #ifndef SETTLE_X12_837_READER_H
 #define SETTLE_X12_837_READER_H
@@ -123,6 +125,15 @@ static inline x12_span_t s_comp(const x12_837_reader_t *r, x12_span_t element, u
     }
 }
 
+/* True when span is one of the count codes in list. */
+static inline bool s_is_one_of(x12_span_t span, const char *const *list, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        if (x12_span_is(span, list[i]))
+            return true;
+    return false;
+}
+
 /* span as printable text for a message: at most 40 characters, anything
  * outside printable ASCII shown as '?'.  Returns buffer. */
 const char *x12_837_show(x12_span_t span, char *buffer, size_t size);
@@ -155,6 +166,43 @@ void x12_837_envelope_fail(x12_837_reader_t *r, uint32_t element, const char *ex
 
 /* Maps one segment inside a transaction (anything but the envelope). */
 void x12_837_body(x12_837_reader_t *r);
+
+/* ------------------------------------------------------------------------
+ * Element readers (x12_837_map.c), shared by the mapping and the COB
+ * half.  Each reports a problem at the current segment through
+ * x12_837_fail, naming element (and component), and returns false.
+ * ------------------------------------------------------------------------ */
+
+/* Copies span into a claim text field of size bytes (with the NUL); what
+ * names the field in the message. */
+bool x12_837_text(x12_837_reader_t *r, char *field, size_t size, x12_span_t span, uint32_t element,
+                  uint32_t component, const char *what);
+
+/* True when span is not empty; else reports it missing, with expected. */
+bool x12_837_required(x12_837_reader_t *r, x12_span_t span, uint32_t element, uint32_t component,
+                      const char *expected);
+
+/* A required amount with at most two decimals, as cents in *cents_out
+ * (written only on success). */
+bool x12_837_amount(x12_837_reader_t *r, x12_span_t span, uint32_t element, int64_t *cents_out);
+
+/* ------------------------------------------------------------------------
+ * Other payers (x12_837_cob.c): each maps one segment of a claim; the
+ * mapping's dispatch calls them.
+ * ------------------------------------------------------------------------ */
+
+/* SBR: opens loop 2320, another payer, on the claim (not on a line). */
+void x12_837_sbr(x12_837_reader_t *r);
+
+/* AMT*D in loop 2320: what the open other payer paid for the claim. */
+void x12_837_amt(x12_837_reader_t *r);
+
+/* CAS: the open 2320 payer's claim adjustments, or the open 2430 payer's
+ * adjustments to the line. */
+void x12_837_cas(x12_837_reader_t *r);
+
+/* SVD: opens loop 2430, what an other payer paid for the open line. */
+void x12_837_svd(x12_837_reader_t *r);
 
 /* Ends the claim being read, if any: last checks, then deliver or reject. */
 void x12_837_finish_claim(x12_837_reader_t *r);
