@@ -8,6 +8,7 @@
 #include <czmq.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "node_events.h"
 #include "node_internal.h"
@@ -30,6 +31,7 @@ struct node_events_s {
     fsm_t *fsm;
     uint64_t node_id;
     uint64_t *refused;
+    char endpoint[NODE_ADDRESS_SIZE]; /* as bound, to bind again after a revocation */
 };
 
 /* ------------------------------------------------------------------------
@@ -219,7 +221,9 @@ node_events_t *node_events_new(const node_events_options_t *options, sign_key_t 
         node_events_destroy(&self);
         return NULL;
     }
-    if (!self->pub || zsock_bind(self->pub, "%s", options->endpoint) < 0) {
+    snprintf(self->endpoint, sizeof self->endpoint, "%s", options->endpoint);
+    if (!self->pub || strlen(options->endpoint) >= sizeof self->endpoint ||
+        zsock_bind(self->pub, "%s", options->endpoint) < 0) {
         settle_error_set(error, SETTLE_ERR_IO, "events: cannot bind %s: %s", options->endpoint,
                          zmq_strerror(zmq_errno()));
         node_events_destroy(&self);
@@ -337,10 +341,46 @@ static uint64_t s_payment(node_events_t *self, fsm_t *fsm, const fsm_payment_res
     return sent;
 }
 
+/*
+ * A revocation ends the revoked participant's subscriptions too: ZeroMQ
+ * cannot close one connection of an XPUB, so every connection goes -
+ * unbinding the endpoint closes what was accepted through it - and the
+ * subscribers' sockets reconnect by themselves, each passing the ZAP
+ * handler again, which refuses the revoked key; the others subscribe
+ * again as they reconnect.  Binding again may wait for the listener
+ * libzmq closes in its own thread: a few tries a millisecond apart, on a
+ * revocation only.
+ */
+static void s_drop_connections(node_events_t *self)
+{
+    if (zsock_unbind(self->pub, "%s", self->endpoint) != 0) {
+        node_log(self->node_id, "warn", "events", "cannot unbind %s after a revocation: %s",
+                 self->endpoint, zmq_strerror(zmq_errno()));
+        return;
+    }
+    for (int attempt = 1; attempt <= 100; attempt++) {
+        if (zsock_bind(self->pub, "%s", self->endpoint) >= 0) {
+            node_log(self->node_id, "info", "events",
+                     "a participant was revoked: every subscriber reconnects through ZAP "
+                     "(bound again after %d tries)",
+                     attempt);
+            return;
+        }
+        nanosleep(&(struct timespec){0, 1000000L}, NULL);
+    }
+    node_log(self->node_id, "error", "events", "cannot bind %s again: %s", self->endpoint,
+             zmq_strerror(zmq_errno()));
+}
+
 uint64_t node_events_applied(node_events_t *self, fsm_t *fsm, const fsm_results_t *results)
 {
     if (!self || !results)
         return 0;
+    for (uint32_t i = 0; self->curve && i < results->command_count; i++)
+        if (results->commands[i].accepted && results->commands[i].type == COMMAND_REVOKE) {
+            s_drop_connections(self);
+            break;
+        }
     uint64_t sent = 0;
     for (uint32_t i = 0; i < results->command_count; i++) {
         const fsm_command_result_t *c = &results->commands[i];

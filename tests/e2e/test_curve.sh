@@ -3,7 +3,8 @@
 # "Transport"): the registered payer's submit is answered over Curve; a
 # client whose key is registered by no one is refused by the ZAP handler
 # (no answer) while the node keeps serving the registered client; a
-# plain-TCP client gets nothing; a key revoked on the ledger is refused
+# plain-TCP client gets nothing; a key revoked on the ledger is refused,
+# and what it had subscribed to ends with the revocation
 # from its next connection on; a node told `transport: curve` without a
 # key refuses to start.  Each request reaches the loop with the
 # participant id ZAP found for its key (the node's debug log says so), and
@@ -149,9 +150,42 @@ rc=$?
 [ $rc = 1 ] && grep -q "no claim OV-2026-0001" "$DIR/status-prov-b.key.out" ||
     fail "prov-b read prov-a's claim (rc $rc): $(cat "$DIR/status-prov-b.key.out")"
 
-# A revoked key: let in no more, from its next connection on.
+# A revoked key: let in no more, from its next connection on; and what it
+# subscribed to before ends with the revocation (the node drops every
+# events connection; the others reconnect through ZAP and subscribe again).
+applied() { grep -c "event=subscribe prefix=\"claim.ACMEHP.\" from=auditor applied" "$DIR/log1"; }
+timeout 40 "$SETTLE" watch --node "$(intake_of 1)" --node-key "$NODE_KEY" --key "$DIR/prov-a.key" \
+    --timeout-ms 1000 --tries 5 --topic claim.ACMEHP.$PROV_A --timeout 15 \
+    >"$DIR/watch-revoked.out" 2>"$DIR/watch-revoked.err" &
+revoked_watch=$!
+timeout 40 "$SETTLE" watch --node "$(intake_of 1)" --node-key "$NODE_KEY" \
+    --key "$DIR/auditor.key" --timeout-ms 1000 --tries 5 --topic claim.ACMEHP. --timeout 15 \
+    >"$DIR/watch-kept.out" 2>"$DIR/watch-kept.err" &
+kept_watch=$!
+deadline=$((SECONDS + 20))
+until [ "$(applied)" -ge 1 ] &&
+    grep -q "event=subscribe prefix=\"claim.ACMEHP.$PROV_A\" from=prov-a applied" "$DIR/log1" &&
+    [ "$(grep -c "prefix=\"claim.ACMEHP.$PROV_A\" from=prov-a applied" "$DIR/log1")" -ge 2 ]; do
+    [ $SECONDS -lt $deadline ] || fail "the last watchers did not subscribe"
+    sleep 0.1
+done
 out=$("$SETTLE" submit --node "$ALL" --node-key "$NODE_KEY" --key "$DIR/node-1.key" --as node-1 \
     --timeout-ms 1000 --tries 20 revoke prov-a 2>&1) || fail "node-1 revoking prov-a: $out"
+deadline=$((SECONDS + 20))
+until [ "$(applied)" -ge 2 ]; do # the auditor is back, through ZAP
+    [ $SECONDS -lt $deadline ] || fail "the auditor did not subscribe again: $(grep event= "$DIR/log1" | tail -n 5)"
+    sleep 0.1
+done
+grep -q "a participant was revoked: every subscriber reconnects through ZAP" "$DIR/log1" ||
+    fail "the node did not drop its events connections on the revocation"
+sed 's/OV-2026-0001/OV-2026-0009/' "$SRC/fixtures/claims/office-visit.json" >"$DIR/after.json"
+submit 7 "$DIR/after.json"
+wait "$kept_watch"
+wait "$revoked_watch"
+grep -q "^claim.ACMEHP.$PROV_A claim OV-2026-0009 " "$DIR/watch-kept.out" ||
+    fail "the auditor lost its subscription: $(cat "$DIR/watch-kept.out" "$DIR/watch-kept.err")"
+[ -s "$DIR/watch-revoked.out" ] &&
+    fail "a revoked provider still received events: $(cat "$DIR/watch-revoked.out")"
 head_with revoked --node-key "$NODE_KEY" --key "$DIR/prov-a.key"
 rc=$?
 [ $rc = 3 ] || fail "a revoked key got exit $rc, not 3: $(cat "$DIR/revoked.out")"
