@@ -13,6 +13,13 @@
  * that participant's role may read every topic the prefix can match
  * (node_events_may_subscribe), and refused ones are logged (debug) and
  * counted.  Over plain TCP (no identity) every subscription is applied.
+ *
+ * An entry that revokes a participant makes the node drop every events
+ * connection (node_events_applied: unbind and bind again), so the revoked
+ * key's subscriptions end with it: subscribers reconnect through the ZAP
+ * handler, which refuses revoked keys, and subscribe again.  The "never
+ * blocks" above has that one exception: binding again is tried up to a
+ * hundred times a millisecond apart, on a revocation only.
  */
 #ifndef SETTLE_NODE_EVENTS_H
 #define SETTLE_NODE_EVENTS_H

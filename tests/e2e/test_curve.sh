@@ -3,9 +3,9 @@
 # "Transport"): the registered payer's submit is answered over Curve; a
 # client whose key is registered by no one is refused by the ZAP handler
 # (no answer) while the node keeps serving the registered client; a
-# plain-TCP client gets nothing; a key revoked on the ledger is refused,
-# and what it had subscribed to ends with the revocation
-# from its next connection on; a node told `transport: curve` without a
+# plain-TCP client gets nothing; a key revoked on the ledger is refused
+# from its next connection on, and what it had subscribed to ends with the
+# revocation; a node told `transport: curve` without a
 # key refuses to start.  Each request reaches the loop with the
 # participant id ZAP found for its key (the node's debug log says so), and
 # a query is answered as that participant's role may read: a provider
