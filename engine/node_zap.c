@@ -18,6 +18,14 @@
 #define POLL_MS            50
 #define ZAP_REQUEST_FRAMES 7 /* RFC 27: six, and CURVE's one credential */
 
+/* A participant key already converted to its Curve key (the conversion is
+ * a modular inversion; a handshake scans every participant). */
+typedef struct {
+    uint8_t public_key[SIGN_PUBLIC_KEY_SIZE];
+    uint8_t curve[SIGN_CURVE_KEY_SIZE];
+    bool used;
+} s_converted_t;
+
 struct node_zap_s {
     zsock_t *handler; /* REP; the thread's once started */
     ledger_t *ledger; /* the thread's own reading connection */
@@ -25,21 +33,75 @@ struct node_zap_s {
     bool thread_started;
     atomic_bool stop;
     uint64_t node_id;
+    s_converted_t *converted; /* the thread's; open addressing, at most half full */
+    size_t converted_count, converted_slots;
 };
 
 /* What a scan of the participants for one Curve key found. */
 typedef struct {
+    node_zap_t *zap;
     const uint8_t *curve_key;
     char id[COMMAND_PARTICIPANT_ID_SIZE];
     bool found;
     bool revoked;
 } s_search_t;
 
+/* Makes room for one more conversion; false when out of memory (the
+ * conversion is then made and not kept). */
+static bool s_converted_reserve(node_zap_t *self)
+{
+    if ((self->converted_count + 1) * 2 <= self->converted_slots)
+        return true;
+    size_t slots = self->converted_slots ? self->converted_slots * 2 : 256;
+    s_converted_t *table = settle_calloc(slots, sizeof *table);
+    if (!table)
+        return false;
+    for (size_t i = 0; i < self->converted_slots; i++) {
+        if (!self->converted[i].used)
+            continue;
+        size_t at = self->converted[i].public_key[0] | (size_t)self->converted[i].public_key[1]
+                                                           << 8;
+        while (table[at & (slots - 1)].used)
+            at++;
+        table[at & (slots - 1)] = self->converted[i];
+    }
+    settle_free(self->converted);
+    self->converted = table;
+    self->converted_slots = slots;
+    return true;
+}
+
+/* The Curve key of a participant's Ed25519 key, converted once. */
+static int s_curve_of(node_zap_t *self, const uint8_t public_key[SIGN_PUBLIC_KEY_SIZE],
+                      uint8_t curve_out[SIGN_CURVE_KEY_SIZE])
+{
+    size_t at = public_key[0] | (size_t)public_key[1] << 8;
+    for (; self->converted_slots && self->converted[at & (self->converted_slots - 1)].used; at++) {
+        const s_converted_t *slot = &self->converted[at & (self->converted_slots - 1)];
+        if (memcmp(slot->public_key, public_key, SIGN_PUBLIC_KEY_SIZE) == 0) {
+            memcpy(curve_out, slot->curve, SIGN_CURVE_KEY_SIZE);
+            return SETTLE_OK;
+        }
+    }
+    int rc = sign_public_key_to_curve(public_key, curve_out);
+    if (rc != SETTLE_OK || !s_converted_reserve(self))
+        return rc;
+    at = public_key[0] | (size_t)public_key[1] << 8;
+    while (self->converted[at & (self->converted_slots - 1)].used)
+        at++;
+    s_converted_t *slot = &self->converted[at & (self->converted_slots - 1)];
+    memcpy(slot->public_key, public_key, SIGN_PUBLIC_KEY_SIZE);
+    memcpy(slot->curve, curve_out, SIGN_CURVE_KEY_SIZE);
+    slot->used = true;
+    self->converted_count++;
+    return SETTLE_OK;
+}
+
 static int s_match(const ledger_participant_t *row, void *context)
 {
     s_search_t *search = context;
     uint8_t converted[SIGN_CURVE_KEY_SIZE];
-    if (sign_public_key_to_curve(row->public_key, converted) != SETTLE_OK ||
+    if (s_curve_of(search->zap, row->public_key, converted) != SETTLE_OK ||
         memcmp(converted, search->curve_key, SIGN_CURVE_KEY_SIZE) != 0)
         return 0;
     snprintf(search->id, sizeof search->id, "%s", row->id);
@@ -61,7 +123,7 @@ static const char *s_decide(node_zap_t *self, zframe_t *const frames[ZAP_REQUEST
         *text = "only CURVE with a participant's key";
         return "400";
     }
-    s_search_t search = {.curve_key = zframe_data(credential)};
+    s_search_t search = {.zap = self, .curve_key = zframe_data(credential)};
     if (ledger_participant_each(self->ledger, s_match, &search) != SETTLE_OK) {
         *text = "cannot read the participants";
         return "500";
@@ -161,6 +223,7 @@ void node_zap_destroy(node_zap_t **self_p)
         pthread_join(self->thread, NULL);
     zsock_destroy(&self->handler);
     ledger_close(&self->ledger);
+    settle_free(self->converted);
     settle_free(self);
 }
 

@@ -10,7 +10,10 @@
  * The handler reads the ledger as last committed through a connection of
  * its own thread (WAL mode: it never waits on the writer), so a participant
  * registered, rotated or revoked is let in or out from the next connection
- * on.  A connection already open stays open when its key is revoked.
+ * on.  A connection already open stays open when its key is revoked; the
+ * events socket drops all of its own on a revocation (node_events.h), and
+ * the intake checks the asker of every request against the ledger.  Each
+ * participant key is converted once and kept by the handler's thread.
  */
 #ifndef SETTLE_NODE_ZAP_H
 #define SETTLE_NODE_ZAP_H
