@@ -279,53 +279,63 @@ static int s_open_claim(cli_phi_t *phi, cli_client_t *client, const char *payer,
     return rc;
 }
 
+/* Copies the element that starts at text (up to * or ~) into out. */
+static void s_element(const char *text, char *out, size_t size)
+{
+    size_t length = strcspn(text, "*~");
+    if (length < size) {
+        memcpy(out, text, length);
+        out[length] = '\0';
+    }
+}
+
+/* The segment at[0..length) as it goes out: an NM1*QC (from start, after
+ * any line break) rebuilt from the claim's opened envelope, into segment;
+ * any other as it is.  *failed is set when the payer's secret did not
+ * open the envelope. */
+static const char *s_piece(cli_phi_t *phi, cli_client_t *client, const char *payer,
+                           const char *claim_id, const char *at, const char *start, bool ended,
+                           char *segment, size_t size, size_t *length, int *failed)
+{
+    if (strncmp(start, "NM1*QC*", 7) != 0 || !claim_id[0])
+        return at;
+    phi_record_t record;
+    int opened = s_open_claim(phi, client, payer, claim_id, &record);
+    if (opened == -1)
+        *failed = 1;
+    if (opened != 0)
+        return at;
+    char built[400];
+    s_patient_segment(&record, built, sizeof built);
+    memset(&record, 0, sizeof record);
+    snprintf(segment, size, "%.*s%s%s", (int)(start - at), at, built, ended ? "~" : "");
+    *length = strlen(segment);
+    return segment;
+}
+
 int cli_phi_fill_835(cli_phi_t *phi, cli_client_t *client, const char *payer, char **text)
 {
     if (!phi->have && !phi->have_party)
         return 0;
     size_t used = 0, capacity = strlen(*text) + 4096;
     char *out = malloc(capacity), claim_id[CLAIM_ID_SIZE] = "", payer_id[CLAIM_PAYER_ID_SIZE] = "";
-    bool payer_given = payer != NULL;
-    if (payer_given)
-        snprintf(payer_id, sizeof payer_id, "%s", payer);
-    int failed = out ? 0 : -1;
-    for (const char *at = *text; out && *at;) {
-        const char *end = strchr(at, '~');
+    if (!out)
+        return -1;
+    snprintf(payer_id, sizeof payer_id, "%s", payer ? payer : "");
+    int failed = 0;
+    for (const char *at = *text; *at;) {
+        const char *end = strchr(at, '~'), *start = at;
         size_t length = end ? (size_t)(end - at) + 1 : strlen(at);
-        char segment[512];
-        const char *piece = at;
-        size_t piece_size = length;
-        /* A segment may start after the line break of the one before. */
-        const char *start = at;
         while (start < at + length && (*start == '\r' || *start == '\n'))
-            start++;
-        if (!payer_given && strncmp(start, "REF*2U*", 7) == 0) {
-            size_t id_size = strcspn(start + 7, "*~");
-            if (id_size < sizeof payer_id) {
-                memcpy(payer_id, start + 7, id_size);
-                payer_id[id_size] = '\0';
-            }
-        } else if (strncmp(start, "CLP*", 4) == 0) {
-            size_t id_size = strcspn(start + 4, "*~");
-            if (id_size < sizeof claim_id) {
-                memcpy(claim_id, start + 4, id_size);
-                claim_id[id_size] = '\0';
-            }
-        } else if (strncmp(start, "NM1*QC*", 7) == 0 && claim_id[0]) {
-            phi_record_t record;
-            int opened = s_open_claim(phi, client, payer_id, claim_id, &record);
-            if (opened == 0) {
-                int prefix = (int)(start - at);
-                char built[400];
-                s_patient_segment(&record, built, sizeof built);
-                memset(&record, 0, sizeof record);
-                snprintf(segment, sizeof segment, "%.*s%s%s", prefix, at, built, end ? "~" : "");
-                piece = segment;
-                piece_size = strlen(segment);
-            } else if (opened == -1) {
-                failed = 1;
-            }
-        }
+            start++; /* a segment may start after the line break of the one before */
+        if (!payer && strncmp(start, "REF*2U*", 7) == 0)
+            s_element(start + 7, payer_id, sizeof payer_id);
+        else if (strncmp(start, "CLP*", 4) == 0)
+            s_element(start + 4, claim_id, sizeof claim_id);
+        char segment[512];
+        size_t piece_size = length;
+        const char *piece = s_piece(phi, client, payer_id, claim_id, at, start, end != NULL,
+                                    segment, sizeof segment, &piece_size, &failed);
         if (used + piece_size + 1 > capacity) {
             capacity = (used + piece_size + 1) * 2;
             char *bigger = realloc(out, capacity);
@@ -339,8 +349,6 @@ int cli_phi_fill_835(cli_phi_t *phi, cli_client_t *client, const char *payer, ch
         used += piece_size;
         at += length;
     }
-    if (!out)
-        return -1;
     out[used] = '\0';
     free(*text);
     *text = out;
