@@ -57,7 +57,9 @@ typedef struct {
 
 typedef struct {
     const char *node, *key, *payer, *claim, *prefix, *name, *stats;
-    phi_key_t phi; /* the payer's, from KEY.phi beside --key */
+    phi_key_t phi;                         /* the payer's, from KEY.phi beside --key */
+    uint8_t provider[SIGN_CURVE_KEY_SIZE]; /* the billing provider's X25519 key */
+    bool have_provider;
     long long sequence;
     unsigned requests, claims_per_request, inflight, sockets, timeout_s;
 } s_options_t;
@@ -128,7 +130,8 @@ static uint8_t *s_command(claim_t *claim, const s_options_t *o, const sign_key_t
             s_die("claim", "cannot name it (is --prefix short enough?)");
         /* Sealed as the payer's client seals it (phi.h): for its own id. */
         if (claim_copy(sealed, claim) != SETTLE_OK ||
-            phi_protect_claim(&o->phi, NULL, sealed, NULL) != SETTLE_OK ||
+            phi_protect_claim(&o->phi, o->have_provider ? o->provider : NULL, sealed, NULL) !=
+                SETTLE_OK ||
             claim_encode(sealed, &claims[k], &sizes[k]) != SETTLE_OK)
             s_die("claim", "cannot protect and encode it");
     }
@@ -199,6 +202,34 @@ static int s_ask(zsock_t *socket, const char *verb, const uint8_t *argument, siz
     *text_out = zmsg_popstr(reply);
     zmsg_destroy(&reply);
     return *status_out && *text_out ? 0 : -1;
+}
+
+/* The billing provider's X25519 key (`participant npi NPI`), as a
+ * payer's client seals each claim for it too (phi.h); false when the node
+ * does not say. */
+static bool s_provider_key(zsock_t *socket, const char *npi, uint8_t key_out[SIGN_CURVE_KEY_SIZE])
+{
+    void *handle = zsock_resolve(socket);
+    zmq_send(handle, "probe", 5, ZMQ_SNDMORE);
+    zmq_send(handle, "participant", 11, ZMQ_SNDMORE);
+    zmq_send(handle, "npi", 3, ZMQ_SNDMORE);
+    zmq_send(handle, npi, strlen(npi), 0);
+    zsock_set_rcvtimeo(socket, PROBE_TIMEOUT_MS);
+    zmsg_t *reply = zmsg_recv(socket);
+    zsock_set_rcvtimeo(socket, -1);
+    zframe_t *id = reply ? zmsg_pop(reply) : NULL;
+    zframe_destroy(&id);
+    char *status = reply ? zmsg_popstr(reply) : NULL, *text = reply ? zmsg_popstr(reply) : NULL;
+    zmsg_destroy(&reply);
+    const char *at = text ? strstr(text, "public_key ") : NULL;
+    uint8_t public_key[SIGN_PUBLIC_KEY_SIZE];
+    bool found =
+        status && strcmp(status, "ok") == 0 && at &&
+        sign_public_key_parse(at + 11, 2 * SIGN_PUBLIC_KEY_SIZE, public_key) == SETTLE_OK &&
+        sign_public_key_to_curve(public_key, key_out) == SETTLE_OK;
+    zstr_free(&status);
+    zstr_free(&text);
+    return found;
 }
 
 /* The signer's next sequence number as the node sees it (the
@@ -591,6 +622,8 @@ int main(int argc, char **argv)
     }
     s_warm_up(sockets, o.sockets);
     long long probed = s_probe_sequence(sockets[0], claim, &o, key);
+    o.have_provider = s_provider_key(sockets[0], claim->billing_npi, o.provider);
+    printf("claims sealed for the payer%s\n", o.have_provider ? " and the billing provider" : "");
     uint64_t first = probed >= 0 ? (uint64_t)probed : (uint64_t)o.sequence;
     printf("starting sequence %llu (%s)\n", (unsigned long long)first,
            probed >= 0 ? "the node's" : "--sequence");
