@@ -462,7 +462,7 @@ static void s_usage(FILE *out)
 {
     fprintf(out,
             "usage: settle submit [--node ENDPOINT[,...]] --key FILE [--as ID] [--payer ID]\n"
-            "                     [--sequence N] [--timeout-ms MS] [--tries N] WHAT\n"
+            "                     [--phi FILE] [--sequence N] [--timeout-ms MS] [--tries N] WHAT\n"
             "       settle head [--node ENDPOINT[,...]] [--timeout-ms MS] [--tries N]\n\n"
             "WHAT is CLAIM-FILE... (X12 837, FHIR or JSON claims, one signed batch),\n"
             "deploy CONTRACT.yaml, enroll MEMBERS.yaml, fund CENTS, pay,\n"
