@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "settle/hash.h"
+#include "settle/ledger_query.h"
 #include "test_world.h"
 
 /* ------------------------------------------------------------------------
@@ -353,6 +354,21 @@ test_fsm_scratch_ledger_replays_duplicates_voids_and_payments_to_the_same_head(v
     assert_string_equal(row.settlement, stored.settlement);
     assert_int_equal(ledger_claim_get(ledger, PAYER, "NO-SUCH-CLAIM", &row), SETTLE_ERR_NOT_FOUND);
     assert_int_equal(ledger_claim_get(ledger, "OTHERHP", "ER-2", &row), SETTLE_ERR_NOT_FOUND);
+
+    /* The scratch chain keeps each link (the head above) and its stamp,
+     * not the entry's bytes. */
+    uint64_t timestamp_ms = 0, stored_timestamp_ms = 0;
+    uint8_t *entry = NULL, *stored_entry = NULL;
+    size_t entry_size = 1, stored_entry_size = 0;
+    assert_int_equal(ledger_chain_entry(ledger, 1, &timestamp_ms, &entry, &entry_size, NULL),
+                     SETTLE_OK);
+    assert_int_equal(ledger_chain_entry(fsm_ledger(w->fsm), 1, &stored_timestamp_ms, &stored_entry,
+                                        &stored_entry_size, NULL),
+                     SETTLE_OK);
+    assert_true(entry_size == 0 && stored_entry_size > 0);
+    assert_true(timestamp_ms == stored_timestamp_ms);
+    settle_free(entry);
+    settle_free(stored_entry);
 
     /* A second ER-2 is refused; after the rollback the index still finds
      * the first (it is made again from the table). */
