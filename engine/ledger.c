@@ -100,6 +100,8 @@ static const char *const s_sql[LEDGER_SQL_COUNT_] = {
     [LEDGER_SQL_PAYMENT_CLAIMS] = "UPDATE claims SET settlement = 'paid', payment_id = ?3 "
                                   "WHERE payer = ?1 AND billing_npi = ?2 "
                                   "AND settlement = 'payable'",
+    [LEDGER_SQL_PAYMENT_CLAIM_ROW] = "UPDATE claims SET settlement = 'paid', payment_id = ?2 "
+                                     "WHERE claim_row = ?1 AND settlement = 'payable'",
     [LEDGER_SQL_COMMAND_PUT] = "INSERT INTO commands VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [LEDGER_SQL_CHAIN_PUT] = "INSERT INTO chain VALUES (?1, ?2, ?3, ?4, ?5)",
     [LEDGER_SQL_HEAD] = "SELECT entry_index, hash FROM chain ORDER BY entry_index DESC LIMIT 1",
@@ -364,6 +366,7 @@ void ledger_close(ledger_t **self_p)
         sqlite3_finalize(self->statements[i]);
     sqlite3_close(self->db);
     ledger_claim_index_free(self);
+    ledger_payable_free(self);
     EVP_MD_CTX_free(self->digest_copy);
     EVP_MD_CTX_free(self->changes_hash);
     EVP_MD_free(self->sha256);
