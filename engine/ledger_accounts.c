@@ -280,9 +280,24 @@ int ledger_payer_available(ledger_t *self, const char *payer, int64_t *cents_out
     return SETTLE_OK;
 }
 
+/* ledger_payable_each for a scratch ledger: its lists, not the index. */
+static int s_payable_each_scratch(ledger_t *self, const char *payer, ledger_payable_fn each,
+                                  void *context, settle_error_t *error)
+{
+    ledger_payable_t *rows = NULL;
+    size_t count = 0;
+    int rc = ledger_payable_gather(self, payer, &rows, &count, error);
+    for (size_t i = 0; rc == SETTLE_OK && i < count; i++)
+        rc = each(&rows[i], context);
+    settle_free(rows);
+    return rc;
+}
+
 int ledger_payable_each(ledger_t *self, const char *payer, ledger_payable_fn each, void *context,
                         settle_error_t *error)
 {
+    if (self->scratch)
+        return s_payable_each_scratch(self, payer, each, context, error);
     sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_PAYABLE_EACH, error);
     if (!s)
         return SETTLE_ERR_IO;
@@ -330,19 +345,25 @@ int ledger_payment_put(ledger_t *self, const ledger_payment_t *p, settle_error_t
     int rc = ledger_step_done(self, s, "storing a payment", error);
     if (rc != SETTLE_OK)
         return rc;
-    s = ledger_statement(self, LEDGER_SQL_PAYMENT_CLAIMS, error);
-    if (!s)
-        return SETTLE_ERR_IO;
-    ledger_bind_text(s, 1, p->payer);
-    ledger_bind_text(s, 2, p->npi);
-    ledger_bind_text(s, 3, p->payment_id);
-    rc = ledger_step_done(self, s, "moving claims into a payment", error);
+    uint32_t moved = 0;
+    if (self->scratch) {
+        rc = ledger_payable_pay(self, p->payer, p->npi, p->payment_id, &moved, error);
+    } else {
+        s = ledger_statement(self, LEDGER_SQL_PAYMENT_CLAIMS, error);
+        if (!s)
+            return SETTLE_ERR_IO;
+        ledger_bind_text(s, 1, p->payer);
+        ledger_bind_text(s, 2, p->npi);
+        ledger_bind_text(s, 3, p->payment_id);
+        rc = ledger_step_done(self, s, "moving claims into a payment", error);
+        moved = (uint32_t)sqlite3_changes(self->db);
+    }
     if (rc != SETTLE_OK)
         return rc;
-    if ((uint32_t)sqlite3_changes(self->db) != p->claim_count)
+    if (moved != p->claim_count)
         return settle_error_set(error, SETTLE_ERR_CORRUPT,
-                                "ledger: payment %s: %u claims expected, %d moved", p->payment_id,
-                                p->claim_count, sqlite3_changes(self->db));
+                                "ledger: payment %s: %u claims expected, %u moved", p->payment_id,
+                                p->claim_count, moved);
     wire_writer_t *w = &self->changes;
     wire_put_uint(w, LEDGER_TAG_PAYMENT, 1);
     wire_put_text(w, p->payment_id, sizeof p->payment_id);

@@ -311,8 +311,11 @@ int ledger_claim_filter_build(ledger_t *self)
 {
     settle_free(self->claim_filter);
     self->claim_filter = NULL;
-    if (self->scratch)
-        return s_index_build(self);
+    if (self->scratch) {
+        int rc = s_index_build(self);
+        int payable = ledger_payable_build(self);
+        return rc != SETTLE_OK ? rc : payable;
+    }
     uint64_t bits = s_filter_bits_for(self);
     sqlite3_stmt *s = NULL;
     /* No ORDER BY: the filter is a set, and feeds no decision. */
@@ -602,6 +605,10 @@ int ledger_claim_put_decided(ledger_t *self, ledger_claim_t *row, const interp_d
          * rolled back, the index made again from the table). */
         return settle_error_set(error, SETTLE_ERR_NOMEM, "ledger: out of memory");
     }
+    if (self->scratch && strcmp(row->settlement, LEDGER_SETTLEMENT_PAYABLE) == 0 &&
+        ledger_payable_add(self, row->payer, row->billing_npi, row->row, row->net_cents) !=
+            SETTLE_OK)
+        return settle_error_set(error, SETTLE_ERR_NOMEM, "ledger: out of memory");
     s_log_claim(ledger_log(self), row, self->decision.at, decision_size);
     return SETTLE_OK;
 }

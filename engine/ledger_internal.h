@@ -47,6 +47,7 @@ typedef enum {
     LEDGER_SQL_PAYABLE_EACH,
     LEDGER_SQL_PAYMENT_PUT,
     LEDGER_SQL_PAYMENT_CLAIMS,
+    LEDGER_SQL_PAYMENT_CLAIM_ROW,
     LEDGER_SQL_COMMAND_PUT,
     LEDGER_SQL_CHAIN_PUT,
     LEDGER_SQL_HEAD,
@@ -95,6 +96,7 @@ struct ledger_s {
     wire_writer_t decision;   /* scratch: the decision being encoded */
     bool scratch;             /* ledger_open_scratch: claims found through claim_index */
     struct ledger_claim_index_s *claim_index; /* scratch only: (payer, claim id) -> row */
+    struct ledger_payable_s *payable;         /* scratch only: payable claims per provider */
     uint64_t *claim_filter;                   /* Bloom filter of the claim ids held; NULL: off */
     uint64_t claim_filter_bits;
     uint64_t claim_filter_claims; /* claims added to it */
@@ -163,6 +165,23 @@ int ledger_claim_filter_build(ledger_t *self);
 
 /* Frees a scratch ledger's claim index (ledger_close). */
 void ledger_claim_index_free(ledger_t *self);
+
+/* A scratch ledger's payable claims per provider, in place of the partial
+ * index claims_payable (ledger_payable.c).  _build makes them from the
+ * table (with the claim index: ledger_claim_filter_build); _add records a
+ * claim stored as payable; _gather answers LEDGER_SQL_PAYABLE_EACH for a
+ * payer (the caller frees *rows_out); _pay answers LEDGER_SQL_PAYMENT_CLAIMS
+ * (the rows moved in *moved_out).  When a build failed they are gone and
+ * every call fails (SETTLE_ERR_IO) rather than answer from a partial list.
+ * _free in ledger_close. */
+int ledger_payable_build(ledger_t *self);
+int ledger_payable_add(ledger_t *self, const char *payer, const char *npi, int64_t row,
+                       int64_t net_cents);
+int ledger_payable_gather(ledger_t *self, const char *payer, ledger_payable_t **rows_out,
+                          size_t *count_out, settle_error_t *error);
+int ledger_payable_pay(ledger_t *self, const char *payer, const char *npi, const char *payment_id,
+                       uint32_t *moved_out, settle_error_t *error);
+void ledger_payable_free(ledger_t *self);
 
 /* The schema, one statement after another (ledger_schema.c), and a
  * scratch ledger's: claims without the unique index on (payer, claim_id). */

@@ -92,8 +92,9 @@
 
 #define S_SCHEMA_AFTER_CLAIMS                                                                      \
     "CREATE INDEX IF NOT EXISTS claims_payable ON claims (payer, billing_npi)"                     \
-    "  WHERE settlement = 'payable';"                                                              \
-                                                                                                   \
+    "  WHERE settlement = 'payable';" S_SCHEMA_AFTER_PAYABLE
+
+#define S_SCHEMA_AFTER_PAYABLE                                                                     \
     "CREATE TABLE IF NOT EXISTS accounts ("                                                        \
     "  id TEXT PRIMARY KEY, kind TEXT NOT NULL, payer TEXT NOT NULL, npi TEXT NOT NULL,"           \
     "  debits_cents INTEGER NOT NULL, credits_cents INTEGER NOT NULL) WITHOUT ROWID;"              \
@@ -121,11 +122,13 @@ const char ledger_schema_sql[] =
 
 /*
  * A scratch ledger's (ledger_open_scratch, ledger.h): the same tables and
- * columns, but claims without the unique index on (payer, claim_id).  The
- * scratch ledger finds a claim by its id through a hash table of its own
- * (ledger_claims.c) and enforces the key there; the index cost about a
- * third of each claim's insert, and a scratch ledger is a replay nobody
- * keeps (an auditor's).
+ * columns, but claims without the unique index on (payer, claim_id) nor
+ * the partial index of payable claims.  The scratch ledger finds a claim
+ * by its id through a hash table of its own (ledger_claims.c) and enforces
+ * the key there, and keeps its payable claims per provider
+ * (ledger_payable.c); the unique index cost about a third of each claim's
+ * insert, the partial one about a sixth of a replay, and a scratch ledger
+ * is a replay nobody keeps (an auditor's).
  */
 const char ledger_schema_scratch_sql[] =
-    S_SCHEMA_BEFORE_CLAIMS S_SCHEMA_CLAIMS("") S_SCHEMA_AFTER_CLAIMS;
+    S_SCHEMA_BEFORE_CLAIMS S_SCHEMA_CLAIMS("") S_SCHEMA_AFTER_PAYABLE;

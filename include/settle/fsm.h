@@ -205,10 +205,10 @@ int fsm_open_fresh(const char *path, fsm_t **fsm_out, settle_error_t *error);
 
 /*
  * Opens the state machine over a new scratch ledger in memory
- * (ledger_open_scratch): the same state, the same results and chain as
- * over ":memory:", with claims found through a hash table rather than
- * SQLite's unique index, for a replay nobody keeps (audit.h).  The caller
- * owns *fsm_out (fsm_destroy).
+ * (ledger_open_scratch): the same state, the same results and links as
+ * over ":memory:" (its chain rows keep no entry bytes), with claims found
+ * through a hash table rather than SQLite's unique index, for a replay
+ * nobody keeps (audit.h).  The caller owns *fsm_out (fsm_destroy).
  */
 int fsm_open_scratch(fsm_t **fsm_out, settle_error_t *error);
 

@@ -81,6 +81,9 @@ int ledger_open_fresh(const char *path, ledger_t **ledger_out, settle_error_t *e
  * claim_id): a hash table in the ledger_t finds a claim by its id (and
  * refuses a second row with the same one, SETTLE_ERR_EXISTS, as the index
  * would), and is made again from the table after a rollback or a restore.
+ * Its chain rows hold each link (index, stamp, digest, hash) but a
+ * zero-length entry: the replay's caller has the bytes it applied, and
+ * nothing reads them back (ledger_chain_entry answers an empty entry).
  * The caller owns *ledger_out (ledger_close).
  */
 int ledger_open_scratch(ledger_t **ledger_out, settle_error_t *error);

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "settle/hash.h"
+#include "settle/ledger_query.h"
 #include "test_world.h"
 
 /* ------------------------------------------------------------------------
@@ -318,10 +319,25 @@ static void test_fsm_two_machines_applying_the_same_entries_have_the_same_head(v
     fsm_destroy(&other);
 }
 
+/* Both ledgers have the same payable providers, totals and counts. */
+static void s_assert_same_payables(ledger_t *a, ledger_t *b)
+{
+    s_payables_t x = {.count = 0}, y = {.count = 0};
+    assert_int_equal(ledger_payable_each(a, PAYER, s_collect_payable, &x, NULL), SETTLE_OK);
+    assert_int_equal(ledger_payable_each(b, PAYER, s_collect_payable, &y, NULL), SETTLE_OK);
+    assert_true(x.count > 0 && x.count == y.count);
+    for (size_t i = 0; i < x.count; i++) {
+        assert_string_equal(x.rows[i].npi, y.rows[i].npi);
+        assert_true(x.rows[i].total_cents == y.rows[i].total_cents);
+        assert_true(x.rows[i].claim_count == y.rows[i].claim_count);
+    }
+}
+
 /* An auditor's scratch ledger (fsm_open_scratch: claims found through a
- * hash table, not SQLite's unique index) replays duplicates, a payment, a
- * void and corrections to the same head, finds what the index would, and
- * refuses a second row under a claim id as the index would. */
+ * hash table, not SQLite's unique index; payable claims kept per provider,
+ * not in the partial index) replays duplicates, a payment, a void and
+ * corrections to the same head, finds what the indexes would, and refuses
+ * a second row under a claim id as the unique index would. */
 static void
 test_fsm_scratch_ledger_replays_duplicates_voids_and_payments_to_the_same_head(void **state)
 {
@@ -354,6 +370,21 @@ test_fsm_scratch_ledger_replays_duplicates_voids_and_payments_to_the_same_head(v
     assert_int_equal(ledger_claim_get(ledger, PAYER, "NO-SUCH-CLAIM", &row), SETTLE_ERR_NOT_FOUND);
     assert_int_equal(ledger_claim_get(ledger, "OTHERHP", "ER-2", &row), SETTLE_ERR_NOT_FOUND);
 
+    /* The scratch chain keeps each link (the head above) and its stamp,
+     * not the entry's bytes. */
+    uint64_t timestamp_ms = 0, stored_timestamp_ms = 0;
+    uint8_t *entry = NULL, *stored_entry = NULL;
+    size_t entry_size = 1, stored_entry_size = 0;
+    assert_int_equal(ledger_chain_entry(ledger, 1, &timestamp_ms, &entry, &entry_size, NULL),
+                     SETTLE_OK);
+    assert_int_equal(ledger_chain_entry(fsm_ledger(w->fsm), 1, &stored_timestamp_ms, &stored_entry,
+                                        &stored_entry_size, NULL),
+                     SETTLE_OK);
+    assert_true(entry_size == 0 && stored_entry_size > 0);
+    assert_true(timestamp_ms == stored_timestamp_ms);
+    settle_free(entry);
+    settle_free(stored_entry);
+
     /* A second ER-2 is refused; after the rollback the index still finds
      * the first (it is made again from the table). */
     assert_int_equal(ledger_begin(ledger, NULL), SETTLE_OK);
@@ -363,6 +394,9 @@ test_fsm_scratch_ledger_replays_duplicates_voids_and_payments_to_the_same_head(v
     ledger_rollback(ledger);
     assert_int_equal(ledger_claim_get(ledger, PAYER, "ER-2", &row), SETTLE_OK);
     assert_true(row.row == stored.row);
+    /* Its payable claims per provider (ledger_payable.c), made again from
+     * the table after the rollback, are the partial index's. */
+    s_assert_same_payables(ledger, fsm_ledger(w->fsm));
     fsm_destroy(&scratch);
 }
 

@@ -1,0 +1,212 @@
+/*
+ * ledger_payable.c - a scratch ledger's payable claims, per provider
+ * (ledger_open_scratch).
+ *
+ * A ledger finds the claims a payment cycle pays through the partial index
+ * claims_payable (payer, billing_npi WHERE settlement = 'payable').  Every
+ * payable claim's insert wrote into it, which was about a sixth of an
+ * auditor's replay (measured: 200,000 claims verified 10 to 15% faster
+ * without it).  A scratch ledger has no such index; in its place the
+ * ledger_t keeps, per (payer, billing NPI), the claim_row and net_cents of
+ * each claim stored as payable and not yet paid, the providers sorted by
+ * payer then NPI in byte order (SQLite's BINARY collation), so a payment
+ * cycle sees the same providers, sums and counts in the same order as the
+ * index's GROUP BY gave.  Claims leave the list only by a payment
+ * (settlement is never changed otherwise); after a rollback or a restore
+ * the lists are made again from the table (ledger_claim_filter_build).
+ * Lookups bisect the providers; nothing is hashed, so no order of its own
+ * reaches a decision.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ledger_internal.h"
+#include "settle/alloc.h"
+
+typedef struct {
+    char payer[COMMAND_PARTICIPANT_ID_SIZE];
+    char npi[CLAIM_NPI_SIZE];
+    int64_t *rows; /* claim_row, ascending (rows are added as inserted) */
+    int64_t *nets; /* net_cents of the same claims */
+    size_t count;
+    size_t capacity;
+} s_provider_t;
+
+struct ledger_payable_s {
+    s_provider_t *providers; /* sorted by payer, then npi */
+    size_t count;
+    size_t capacity;
+};
+
+void ledger_payable_free(ledger_t *self)
+{
+    struct ledger_payable_s *payable = self->payable;
+    if (!payable)
+        return;
+    for (size_t i = payable->count; i-- > 0;) {
+        settle_free(payable->providers[i].nets);
+        settle_free(payable->providers[i].rows);
+    }
+    settle_free(payable->providers);
+    settle_free(payable);
+    self->payable = NULL;
+}
+
+/* Orders (payer, npi) against a provider as ORDER BY payer, billing_npi. */
+static int s_order(const char *payer, const char *npi, const s_provider_t *provider)
+{
+    int order = strcmp(payer, provider->payer);
+    return order ? order : strcmp(npi, provider->npi);
+}
+
+/* The first provider not before (payer, npi) (bisection). */
+static size_t s_lower_bound(const struct ledger_payable_s *payable, const char *payer,
+                            const char *npi)
+{
+    size_t low = 0, high = payable->count;
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+        if (s_order(payer, npi, &payable->providers[middle]) > 0)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    return low;
+}
+
+/* The provider (payer, npi), made (empty) when new; NULL on no memory. */
+static s_provider_t *s_provider(struct ledger_payable_s *payable, const char *payer,
+                                const char *npi)
+{
+    size_t at = s_lower_bound(payable, payer, npi);
+    if (at < payable->count && s_order(payer, npi, &payable->providers[at]) == 0)
+        return &payable->providers[at];
+    if (payable->count == payable->capacity) {
+        size_t capacity = payable->capacity ? 2 * payable->capacity : 16;
+        s_provider_t *bigger = settle_realloc(payable->providers, capacity * sizeof *bigger);
+        if (!bigger)
+            return NULL;
+        payable->providers = bigger;
+        payable->capacity = capacity;
+    }
+    s_provider_t *provider = &payable->providers[at];
+    memmove(provider + 1, provider, (payable->count - at) * sizeof *provider);
+    payable->count++;
+    memset(provider, 0, sizeof *provider);
+    snprintf(provider->payer, sizeof provider->payer, "%s", payer);
+    snprintf(provider->npi, sizeof provider->npi, "%s", npi);
+    return provider;
+}
+
+int ledger_payable_add(ledger_t *self, const char *payer, const char *npi, int64_t row,
+                       int64_t net_cents)
+{
+    if (!self->payable)
+        return SETTLE_ERR_IO; /* lost by a failed rebuild: refuse to answer */
+    s_provider_t *provider = s_provider(self->payable, payer, npi);
+    if (!provider)
+        return SETTLE_ERR_NOMEM;
+    if (provider->count == provider->capacity) {
+        size_t capacity = provider->capacity ? 2 * provider->capacity : 64;
+        int64_t *rows = settle_realloc(provider->rows, capacity * sizeof *rows);
+        if (rows)
+            provider->rows = rows;
+        int64_t *nets = rows ? settle_realloc(provider->nets, capacity * sizeof *nets) : NULL;
+        if (!nets)
+            return SETTLE_ERR_NOMEM;
+        provider->nets = nets;
+        provider->capacity = capacity;
+    }
+    provider->rows[provider->count] = row;
+    provider->nets[provider->count] = net_cents;
+    provider->count++;
+    return SETTLE_OK;
+}
+
+int ledger_payable_build(ledger_t *self)
+{
+    ledger_payable_free(self);
+    self->payable = settle_calloc(1, sizeof *self->payable);
+    if (!self->payable)
+        return SETTLE_ERR_NOMEM;
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(self->db,
+                           "SELECT payer, billing_npi, claim_row, net_cents FROM claims "
+                           "WHERE settlement = '" LEDGER_SETTLEMENT_PAYABLE "' ORDER BY claim_row",
+                           -1, &s, NULL) != SQLITE_OK) {
+        ledger_payable_free(self);
+        return SETTLE_ERR_IO;
+    }
+    int rc = SETTLE_OK, step = SQLITE_DONE;
+    while (rc == SETTLE_OK && (step = sqlite3_step(s)) == SQLITE_ROW)
+        rc = ledger_payable_add(self, (const char *)sqlite3_column_text(s, 0),
+                                (const char *)sqlite3_column_text(s, 1), sqlite3_column_int64(s, 2),
+                                sqlite3_column_int64(s, 3));
+    if (rc == SETTLE_OK && step != SQLITE_DONE)
+        rc = SETTLE_ERR_IO;
+    sqlite3_finalize(s);
+    if (rc != SETTLE_OK)
+        ledger_payable_free(self);
+    return rc;
+}
+
+int ledger_payable_gather(ledger_t *self, const char *payer, ledger_payable_t **rows_out,
+                          size_t *count_out, settle_error_t *error)
+{
+    const struct ledger_payable_s *payable = self->payable;
+    if (!payable)
+        return settle_error_set(error, SETTLE_ERR_IO, "ledger: the payable claims are lost");
+    size_t first = s_lower_bound(payable, payer, ""), last = first;
+    while (last < payable->count && strcmp(payable->providers[last].payer, payer) == 0)
+        last++;
+    ledger_payable_t *rows = settle_calloc(last - first + 1, sizeof *rows);
+    if (!rows)
+        return settle_error_set(error, SETTLE_ERR_NOMEM, "ledger: out of memory");
+    size_t count = 0;
+    for (size_t i = first; i < last; i++) {
+        const s_provider_t *provider = &payable->providers[i];
+        if (provider->count == 0)
+            continue; /* all paid: no group, as GROUP BY gives none */
+        int64_t total = 0;
+        for (size_t c = 0; c < provider->count; c++)
+            if (__builtin_add_overflow(total, provider->nets[c], &total)) {
+                settle_free(rows);
+                return settle_error_set(error, SETTLE_ERR_IO,
+                                        "ledger: reading payable claims: integer overflow");
+            }
+        ledger_payable_t *row = &rows[count++];
+        snprintf(row->npi, sizeof row->npi, "%s", provider->npi);
+        row->total_cents = total;
+        row->claim_count = (uint32_t)provider->count;
+    }
+    *rows_out = rows;
+    *count_out = count;
+    return SETTLE_OK;
+}
+
+int ledger_payable_pay(ledger_t *self, const char *payer, const char *npi, const char *payment_id,
+                       uint32_t *moved_out, settle_error_t *error)
+{
+    *moved_out = 0;
+    if (!self->payable)
+        return settle_error_set(error, SETTLE_ERR_IO, "ledger: the payable claims are lost");
+    size_t at = s_lower_bound(self->payable, payer, npi);
+    if (at == self->payable->count || s_order(payer, npi, &self->payable->providers[at]) != 0)
+        return SETTLE_OK;
+    s_provider_t *provider = &self->payable->providers[at];
+    sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_PAYMENT_CLAIM_ROW, error);
+    if (!s)
+        return SETTLE_ERR_IO;
+    uint32_t moved = 0;
+    for (size_t i = 0; i < provider->count; i++) {
+        sqlite3_bind_int64(s, 1, provider->rows[i]);
+        ledger_bind_text(s, 2, payment_id);
+        int rc = ledger_step_done(self, s, "moving claims into a payment", error);
+        if (rc != SETTLE_OK)
+            return rc; /* the entry fails; its rollback makes the lists again */
+        moved += (uint32_t)sqlite3_changes(self->db);
+    }
+    provider->count = 0;
+    *moved_out = moved;
+    return SETTLE_OK;
+}
