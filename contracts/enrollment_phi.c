@@ -10,15 +10,21 @@
 #include "settle/enrollment.h"
 #include "settle/phi.h"
 
-bool enrollment_is_protected(const enrollment_t *self)
+const char *enrollment_unprotected(const enrollment_t *self, size_t *index_out)
 {
     for (size_t i = 0; i < enrollment_count(self); i++) {
         const enrollment_member_t *m = enrollment_member(self, i);
-        if (!phi_is_member_key(m->id) || !phi_is_member_key(m->family) ||
-            m->birth_date != DATE_NONE)
-            return false;
+        const char *clear = !phi_is_member_key(m->id)       ? "its id is not a member key"
+                            : !phi_is_member_key(m->family) ? "its family is not a member key"
+                            : m->birth_date != DATE_NONE    ? "it carries a birth date"
+                                                            : NULL;
+        if (clear) {
+            if (index_out)
+                *index_out = i;
+            return clear;
+        }
     }
-    return true;
+    return NULL;
 }
 
 /* Appends text to the growing buffer; false when out of memory. */

@@ -108,7 +108,7 @@ int cli_phi_enrollment(cli_phi_t *phi, const char *file, const char *payer, cons
     char *buffer = NULL;
     size_t used = 0;
     int rc = 0;
-    if (enrollment_is_protected(enrollment)) {
+    if (!enrollment_unprotected(enrollment, NULL)) {
         buffer = settle_malloc(size + 1);
         rc = buffer ? 0 : -1;
         if (buffer) {

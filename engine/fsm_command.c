@@ -233,19 +233,14 @@ int fsm_apply_deploy(fsm_apply_t *apply, const command_t *command, settle_error_
  * key, without their birth dates. */
 static int s_check_protected(fsm_apply_t *apply, const enrollment_t *enrollment)
 {
-    for (size_t i = 0; i < enrollment_count(enrollment); i++) {
-        const enrollment_member_t *member = enrollment_member(enrollment, i);
-        const char *clear = !phi_is_member_key(member->id)       ? "its id is not a member key"
-                            : !phi_is_member_key(member->family) ? "its family is not a member key"
-                            : member->birth_date != DATE_NONE    ? "it carries a birth date"
-                                                                 : NULL;
-        if (clear)
-            return fsm_reject(apply, SETTLE_ERR_INVALID,
-                              "enrollment member %zu: %s (mk and 32 hex digits); a payer's client "
-                              "protects an enrollment before submitting (settle submit --phi FILE)",
-                              i + 1, clear);
-    }
-    return SETTLE_OK;
+    size_t at = 0;
+    const char *clear = enrollment_unprotected(enrollment, &at);
+    if (!clear)
+        return SETTLE_OK;
+    return fsm_reject(apply, SETTLE_ERR_INVALID,
+                      "enrollment member %zu: %s (mk and 32 hex digits); a payer's client "
+                      "protects an enrollment before submitting (settle submit --phi FILE)",
+                      at + 1, clear);
 }
 
 int fsm_apply_enroll(fsm_apply_t *apply, const command_t *command, settle_error_t *error)

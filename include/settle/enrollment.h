@@ -62,9 +62,11 @@ const enrollment_member_t *enrollment_find(const enrollment_t *self, const char 
 size_t enrollment_count(const enrollment_t *self);
 const enrollment_member_t *enrollment_member(const enrollment_t *self, size_t index);
 
-/* True when every member is enrolled by member key (ids and families) and
- * without a birth date, as the shared ledger takes them (phi.h). */
-bool enrollment_is_protected(const enrollment_t *self);
+/* NULL when every member is enrolled by member key (ids and families) and
+ * without a birth date, as the shared ledger takes them (phi.h); else what
+ * the first member that is not holds in the clear ("its id is not a member
+ * key", ...), with its 0-based position in *index_out (may be NULL). */
+const char *enrollment_unprotected(const enrollment_t *self, size_t *index_out);
 
 /*
  * The list as a protected enrollment file for payer's key: each id and
