@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ed25519.h"
 #include "settle/alloc.h"
 #include "settle/hash.h"
 
@@ -162,19 +163,14 @@ int sign_message(const sign_key_t *key, const void *message, size_t size,
 int sign_verify(const uint8_t public_key[SIGN_PUBLIC_KEY_SIZE], const void *message, size_t size,
                 const uint8_t signature[SIGN_SIGNATURE_SIZE])
 {
-    EVP_PKEY *pkey =
-        EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, public_key, SIGN_PUBLIC_KEY_SIZE);
-    if (!pkey)
-        return SETTLE_ERR_SIGNATURE; /* not a key OpenSSL will take */
-    EVP_MD_CTX *context = EVP_MD_CTX_new();
-    int rc = SETTLE_ERR_CRYPTO;
-    if (context && EVP_DigestVerifyInit(context, NULL, NULL, NULL, pkey) == 1)
-        rc = EVP_DigestVerify(context, signature, SIGN_SIGNATURE_SIZE, message, size) == 1
-                 ? SETTLE_OK
-                 : SETTLE_ERR_SIGNATURE;
-    EVP_MD_CTX_free(context);
-    EVP_PKEY_free(pkey);
-    return rc;
+    const sign_item_t item = {public_key, message, size, signature};
+    return sign_verify_batch(&item, 1);
+}
+
+int sign_verify_batch(const sign_item_t *items, size_t count)
+{
+    int rc = ed25519_verify_batch(items, count);
+    return rc == SETTLE_ERR_NOMEM ? SETTLE_ERR_CRYPTO : rc;
 }
 
 /* ------------------------------------------------------------------------
