@@ -36,20 +36,43 @@ void node_check_close(node_check_t **self_p)
     *self_p = NULL;
 }
 
+/* Decodes the command and reads its signer's row. */
+static int s_signer(node_check_t *self, const uint8_t *bytes, size_t size, command_t *command,
+                    ledger_participant_t *signer, settle_error_t *reason)
+{
+    settle_error_clear(reason);
+    int rc = command_decode(bytes, size, command, reason);
+    if (rc != SETTLE_OK)
+        return rc;
+    rc = ledger_participant_get(self->ledger, command->participant, signer);
+    if (rc == SETTLE_ERR_NOT_FOUND)
+        return settle_error_set(reason, SETTLE_ERR_NOT_FOUND, "signer \"%s\" is not registered",
+                                command->participant);
+    if (rc != SETTLE_OK)
+        return settle_error_set(reason, rc, "cannot read the participants");
+    return SETTLE_OK;
+}
+
 int node_check_command(node_check_t *self, const uint8_t *bytes, size_t size,
                        settle_error_t *reason)
 {
     command_t command;
-    settle_error_clear(reason);
-    int rc = command_decode(bytes, size, &command, reason);
+    ledger_participant_t signer;
+    int rc = s_signer(self, bytes, size, &command, &signer, reason);
+    return rc == SETTLE_OK ? command_verify(&command, signer.public_key, reason) : rc;
+}
+
+int node_check_prepare(node_check_t *self, const uint8_t *bytes, size_t size,
+                       node_check_signed_t *out, settle_error_t *reason)
+{
+    command_t command;
+    ledger_participant_t signer;
+    int rc = s_signer(self, bytes, size, &command, &signer, reason);
+    if (rc == SETTLE_OK)
+        rc = command_signing_digest(&command, out->digest, reason);
     if (rc != SETTLE_OK)
         return rc;
-    ledger_participant_t signer;
-    rc = ledger_participant_get(self->ledger, command.participant, &signer);
-    if (rc == SETTLE_ERR_NOT_FOUND)
-        return settle_error_set(reason, SETTLE_ERR_NOT_FOUND, "signer \"%s\" is not registered",
-                                command.participant);
-    if (rc != SETTLE_OK)
-        return settle_error_set(reason, rc, "cannot read the participants");
-    return command_verify(&command, signer.public_key, reason);
+    memcpy(out->public_key, signer.public_key, sizeof out->public_key);
+    memcpy(out->signature, command.signature, sizeof out->signature);
+    return SETTLE_OK;
 }

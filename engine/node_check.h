@@ -18,7 +18,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "settle/command.h"
 #include "settle/error.h"
+#include "settle/sign.h"
 
 typedef struct node_check_s node_check_t;
 
@@ -33,5 +35,19 @@ void node_check_close(node_check_t **self_p);
  * signature verifies; otherwise the reason. */
 int node_check_command(node_check_t *self, const uint8_t *bytes, size_t size,
                        settle_error_t *reason);
+
+/* A command ready for its signature check: what was signed, by which key. */
+typedef struct {
+    uint8_t digest[COMMAND_DIGEST_SIZE]; /* command_signing_digest */
+    uint8_t public_key[SIGN_PUBLIC_KEY_SIZE];
+    uint8_t signature[SIGN_SIGNATURE_SIZE];
+} node_check_signed_t;
+
+/* node_check_command but the signature check itself, left to the caller
+ * (sign_verify_batch over many commands, node_verify.c): SETTLE_OK with
+ * out filled when the command decodes and its signer is registered;
+ * otherwise the reason, as node_check_command gives it. */
+int node_check_prepare(node_check_t *self, const uint8_t *bytes, size_t size,
+                       node_check_signed_t *out, settle_error_t *reason);
 
 #endif

@@ -1,6 +1,9 @@
 /*
  * node_verify.c - a run of submits' signatures, verified by the calling
- * thread and its helpers: item i goes to thread i % threads.
+ * thread and its helpers: item i goes to thread i % threads, and each
+ * thread checks the signatures of its share as one batch
+ * (sign_verify_batch); when the batch fails, it checks its items one by
+ * one, to refuse exactly the ones that are wrong with their reasons.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -18,6 +21,13 @@ typedef struct {
     bool started;
 } s_helper_t;
 
+/* A thread's signatures of one run (kept from run to run, grown as needed). */
+typedef struct {
+    node_check_signed_t *commands;
+    sign_item_t *items;
+    size_t count, capacity;
+} s_batch_t;
+
 struct node_verify_s {
     char path[1024];
     unsigned threads;
@@ -31,6 +41,7 @@ struct node_verify_s {
     bool stop;
     node_verify_item_t *items;
     size_t count;
+    s_batch_t batches[NODE_VERIFY_THREADS_MAX]; /* one per thread, by index */
 };
 
 /* One item's commands (the frames after the verb). */
@@ -56,9 +67,71 @@ static void s_verify(node_check_t *check, node_verify_item_t *item)
     }
 }
 
-/* The items of thread index in this run: every stride-th from index. */
+/* Appends one command; false when out of memory. */
+static bool s_batch_add(s_batch_t *b, const node_check_signed_t *command)
+{
+    if (b->count == b->capacity) {
+        size_t grown = b->capacity ? 2 * b->capacity : 64;
+        node_check_signed_t *commands = settle_realloc(b->commands, grown * sizeof *commands);
+        if (commands)
+            b->commands = commands;
+        sign_item_t *items = commands ? settle_realloc(b->items, grown * sizeof *items) : NULL;
+        if (!items)
+            return false;
+        b->items = items;
+        b->capacity = grown;
+    }
+    b->commands[b->count++] = *command;
+    return true;
+}
+
+/* One item's commands into b, or its outcome when one cannot be checked
+ * (as s_verify).  false when out of memory. */
+static bool s_prepare(node_check_t *check, node_verify_item_t *item, s_batch_t *b)
+{
+    zframe_t *frame = zmsg_first(item->request);
+    for (int i = 0; i < 3 && frame; i++)
+        frame = zmsg_next(item->request);
+    size_t before = b->count;
+    for (size_t i = 0; frame; frame = zmsg_next(item->request), i++) {
+        node_check_signed_t command;
+        settle_error_t reason;
+        int rc = node_check_prepare(check, zframe_data(frame), zframe_size(frame), &command,
+                                    &reason);
+        if (rc == SETTLE_OK) {
+            if (!s_batch_add(b, &command))
+                return false;
+            continue;
+        }
+        b->count = before; /* the item is answered without them */
+        if (rc == SETTLE_ERR_NOT_FOUND || rc == SETTLE_ERR_IO || rc == SETTLE_ERR_NOMEM) {
+            item->outcome = NODE_VERIFY_UNKNOWN;
+            return true;
+        }
+        item->outcome = NODE_VERIFY_REFUSED;
+        snprintf(item->reason, sizeof item->reason, "command %zu: %s", i, reason.message);
+        return true;
+    }
+    return true;
+}
+
+/* The items of thread index in this run: every stride-th from index, their
+ * signatures checked as one batch; one by one when that fails. */
 static void s_share(node_verify_t *self, node_check_t *check, unsigned index, unsigned stride)
 {
+    s_batch_t *b = &self->batches[index];
+    b->count = 0;
+    bool prepared = true;
+    for (size_t i = index; i < self->count && prepared; i += stride)
+        if (self->items[i].outcome == NODE_VERIFY_OK)
+            prepared = s_prepare(check, &self->items[i], b);
+    if (prepared) {
+        for (size_t i = 0; i < b->count; i++)
+            b->items[i] = (sign_item_t){b->commands[i].public_key, b->commands[i].digest,
+                                        COMMAND_DIGEST_SIZE, b->commands[i].signature};
+        if (sign_verify_batch(b->items, b->count) == SETTLE_OK)
+            return;
+    }
     for (size_t i = index; i < self->count; i += stride)
         if (self->items[i].outcome == NODE_VERIFY_OK)
             s_verify(check, &self->items[i]);
@@ -146,6 +219,10 @@ void node_verify_destroy(node_verify_t **self_p)
         if (self->helpers[i].started)
             pthread_join(self->helpers[i].thread, NULL);
     node_check_close(&self->check);
+    for (unsigned i = 0; i < NODE_VERIFY_THREADS_MAX; i++) {
+        settle_free(self->batches[i].commands);
+        settle_free(self->batches[i].items);
+    }
     pthread_cond_destroy(&self->go);
     pthread_cond_destroy(&self->done);
     pthread_mutex_destroy(&self->lock);
