@@ -146,6 +146,7 @@ void fsm_destroy(fsm_t **self_p)
     for (int i = 0; i < FSM_DECODED_MAX; i++)
         claim_destroy(&self->decoded[i]);
     claim_destroy(&self->claim);
+    fsm_ahead_free(&self->ahead);
     settle_free(self);
     *self_p = NULL;
 }

@@ -46,6 +46,8 @@ typedef struct {
     size_t payer_capacity;
 } fsm_cache_t;
 
+typedef struct fsm_ahead_s fsm_ahead_t; /* fsm_ahead.c */
+
 struct fsm_s {
     ledger_t *ledger;
     fsm_cache_t cache;
@@ -64,6 +66,7 @@ struct fsm_s {
     char account_payable[LEDGER_ACCOUNT_ID_SIZE];
     interp_decision_t *decision;
     interp_changes_t *changes;
+    fsm_ahead_t *ahead; /* signatures checked ahead (fsm_verify_ahead); NULL before */
 };
 
 /* The entry being applied. */
@@ -96,6 +99,15 @@ int fsm_reject(fsm_apply_t *apply, int code, const char *format, ...)
  * check. */
 int fsm_authorize(fsm_apply_t *apply, const command_t *command, bool check_signature,
                   bool applying);
+
+/* Whether the command at (entry_index, position) had its signature
+ * checked ahead, and found good, against this key (fsm_verify_ahead). */
+bool fsm_verified_ahead(fsm_t *self, uint64_t entry_index, uint32_t position,
+                        const uint8_t public_key[SIGN_PUBLIC_KEY_SIZE],
+                        const uint8_t signature[SIGN_SIGNATURE_SIZE]);
+
+/* Frees what fsm_verify_ahead kept; nulls the pointer; safe on NULL. */
+void fsm_ahead_free(fsm_ahead_t **self_p);
 
 /* Records an accepted command's sequence number in its signer's window
  * (for genesis, the next number expected in the entry). */

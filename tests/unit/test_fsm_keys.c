@@ -509,6 +509,78 @@ static void test_keys_rotation_refuses_a_proof_by_another_key_or_for_another_rot
     sign_key_destroy(&stranger);
 }
 
+/* Replays w's log on two auditors, one checking every signature in apply,
+ * the other checking them ahead, window entries at a time: every command
+ * gets the same outcome, and both end on the same head. */
+static void s_replay_both(s_world_t *w, size_t window)
+{
+    fsm_t *each = NULL, *ahead = NULL;
+    fsm_results_t *mine = fsm_results_new(), *theirs = fsm_results_new();
+    assert_int_equal(fsm_open(":memory:", &each, NULL), SETTLE_OK);
+    assert_int_equal(fsm_open(":memory:", &ahead, NULL), SETTLE_OK);
+    fsm_verify_signatures(each, true);
+    fsm_verify_signatures(ahead, true);
+    for (size_t i = 0; i < w->log_count; i++) {
+        if (i % window == 0) {
+            size_t count = w->log_count - i < window ? w->log_count - i : window;
+            assert_int_equal(fsm_verify_ahead(ahead, (const uint8_t *const *)&w->log[i],
+                                              &w->log_sizes[i], count, NULL),
+                             SETTLE_OK);
+        }
+        assert_int_equal(fsm_apply(each, w->log[i], w->log_sizes[i], mine, NULL), SETTLE_OK);
+        assert_int_equal(fsm_apply(ahead, w->log[i], w->log_sizes[i], theirs, NULL), SETTLE_OK);
+        assert_int_equal(mine->command_count, theirs->command_count);
+        for (uint32_t c = 0; c < mine->command_count; c++) {
+            assert_int_equal(mine->commands[c].accepted, theirs->commands[c].accepted);
+            assert_int_equal(mine->commands[c].code, theirs->commands[c].code);
+            assert_string_equal(mine->commands[c].reason, theirs->commands[c].reason);
+        }
+    }
+    uint64_t index_a, index_b;
+    uint8_t hash_a[FSM_HASH_SIZE], hash_b[FSM_HASH_SIZE];
+    fsm_head(each, &index_a, hash_a);
+    fsm_head(ahead, &index_b, hash_b);
+    assert_int_equal(index_a, index_b);
+    assert_memory_equal(hash_a, hash_b, FSM_HASH_SIZE);
+    fsm_results_destroy(&mine);
+    fsm_results_destroy(&theirs);
+    fsm_destroy(&each);
+    fsm_destroy(&ahead);
+}
+
+/* Checking signatures ahead in batches (fsm_verify_ahead) changes no
+ * outcome: a forged signature the node's log trusted, a key rotated
+ * inside the window, a command signed with the key it retired, whatever
+ * the window. */
+static void test_keys_checking_ahead_gives_the_outcomes_of_checking_in_apply(void **state)
+{
+    s_world_t *w = *state;
+    s_world_ready(w);
+    sign_key_t *new_key = s_key(9), *stranger = s_key(10);
+    uint8_t *commands[3];
+    size_t sizes[3];
+    commands[0] = s_fund_with(w->payer_sequence, w->payer_key, &sizes[0]);
+    commands[1] = s_fund_with(w->payer_sequence + 1, stranger, &sizes[1]); /* forged */
+    s_apply(w, T_NOV_2026 + w->log_count, commands, sizes, 2);
+    assert_true(w->results->commands[1].accepted); /* apply trusts the leader's check */
+    w->payer_sequence += 2;
+    commands[0] =
+        s_rotate_command(PAYER, PAYER, w->payer_sequence, w->payer_key, new_key, &sizes[0]);
+    commands[1] = s_fund_with(w->payer_sequence + 1, w->payer_key, &sizes[1]);
+    commands[2] = s_fund_with(w->payer_sequence + 2, new_key, &sizes[2]);
+    s_apply(w, T_NOV_2026 + w->log_count, commands, sizes, 3);
+    assert_false(w->results->commands[1].accepted);
+    w->payer_sequence += 3;
+    commands[0] = s_fund_with(w->payer_sequence++, new_key, &sizes[0]);
+    s_apply(w, T_NOV_2026 + w->log_count, commands, sizes, 1);
+    static const size_t windows[] = {1, 2, 3, 5, ENTRY_MAX};
+    for (size_t i = 0; i < sizeof windows / sizeof windows[0]; i++)
+        s_replay_both(w, windows[i]);
+    sign_key_destroy(&w->payer_key);
+    w->payer_key = new_key;
+    sign_key_destroy(&stranger);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -521,6 +593,7 @@ int main(void)
         S_TEST(test_keys_chain_is_the_same_on_two_machines),
         S_TEST(test_keys_rotation_without_a_valid_proof_changes_nothing),
         S_TEST(test_keys_rotation_refuses_a_proof_by_another_key_or_for_another_rotation),
+        S_TEST(test_keys_checking_ahead_gives_the_outcomes_of_checking_in_apply),
         cmocka_unit_test(test_keys_payloads_round_trip_and_refuse_what_they_cannot_hold),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
