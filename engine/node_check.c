@@ -9,11 +9,22 @@
 #include "settle/command.h"
 #include "settle/ledger.h"
 
+#define S_SIGNERS_KEPT 16 /* signers' rows kept (node_check_open) */
+
+typedef struct {
+    ledger_participant_t row;
+    uint64_t version; /* *participants_version before the row was read */
+} s_kept_t;
+
 struct node_check_s {
     ledger_t *ledger; /* this thread's own connection; read only */
+    const atomic_uint_fast64_t *participants_version;
+    s_kept_t kept[S_SIGNERS_KEPT];
+    unsigned kept_count, next_replaced;
 };
 
-node_check_t *node_check_open(const char *path, settle_error_t *error)
+node_check_t *node_check_open(const char *path, const atomic_uint_fast64_t *participants_version,
+                              settle_error_t *error)
 {
     node_check_t *self = settle_calloc(1, sizeof *self);
     if (!self) {
@@ -24,6 +35,7 @@ node_check_t *node_check_open(const char *path, settle_error_t *error)
         settle_free(self);
         return NULL;
     }
+    self->participants_version = participants_version;
     return self;
 }
 
@@ -36,6 +48,31 @@ void node_check_close(node_check_t **self_p)
     *self_p = NULL;
 }
 
+/* The signer's row: the one kept, while the participants are unchanged;
+ * otherwise read from the ledger, and kept. */
+static int s_signer_row(node_check_t *self, const char *id, ledger_participant_t *row_out)
+{
+    uint64_t version = atomic_load(self->participants_version);
+    for (unsigned i = 0; i < self->kept_count; i++)
+        if (self->kept[i].version == version && strcmp(self->kept[i].row.id, id) == 0) {
+            *row_out = self->kept[i].row;
+            return SETTLE_OK;
+        }
+    int rc = ledger_participant_get(self->ledger, id, row_out);
+    if (rc != SETTLE_OK)
+        return rc;
+    unsigned slot = self->kept_count;
+    for (unsigned i = 0; i < self->kept_count; i++)
+        if (strcmp(self->kept[i].row.id, id) == 0)
+            slot = i; /* the same signer's stale row */
+    if (slot == S_SIGNERS_KEPT)
+        slot = self->next_replaced++ % S_SIGNERS_KEPT;
+    else if (slot == self->kept_count)
+        self->kept_count++;
+    self->kept[slot] = (s_kept_t){.row = *row_out, .version = version};
+    return SETTLE_OK;
+}
+
 /* Decodes the command and reads its signer's row. */
 static int s_signer(node_check_t *self, const uint8_t *bytes, size_t size, command_t *command,
                     ledger_participant_t *signer, settle_error_t *reason)
@@ -44,7 +81,7 @@ static int s_signer(node_check_t *self, const uint8_t *bytes, size_t size, comma
     int rc = command_decode(bytes, size, command, reason);
     if (rc != SETTLE_OK)
         return rc;
-    rc = ledger_participant_get(self->ledger, command->participant, signer);
+    rc = s_signer_row(self, command->participant, signer);
     if (rc == SETTLE_ERR_NOT_FOUND)
         return settle_error_set(reason, SETTLE_ERR_NOT_FOUND, "signer \"%s\" is not registered",
                                 command->participant);

@@ -15,6 +15,7 @@
 #ifndef SETTLE_NODE_CHECK_H
 #define SETTLE_NODE_CHECK_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,8 +26,19 @@
 typedef struct node_check_s node_check_t;
 
 /* Opens a reading connection to the ledger file at path (made already by
- * the state machine).  NULL when it cannot (error says why). */
-node_check_t *node_check_open(const char *path, settle_error_t *error);
+ * the state machine).  NULL when it cannot (error says why).
+ *
+ * Signers' rows are kept between checks (a payer signs thousands of
+ * commands, and each read of the ledger is a read transaction with its
+ * locks), each marked with *participants_version as it was before the
+ * row was read; a row is used again only while that version is unchanged.
+ * The loop bumps it when an applied entry registers, rotates or revokes,
+ * and when the node becomes leader (node_intake.h).  A row a moment stale
+ * cannot let anything wrong in: the loop checks role, sequence and
+ * revocation against the applied state, and apply verifies again the
+ * commands of a signer whose key has changed (fsm.h). */
+node_check_t *node_check_open(const char *path, const atomic_uint_fast64_t *participants_version,
+                              settle_error_t *error);
 
 /* Closes it; nulls the pointer; safe on NULL. */
 void node_check_close(node_check_t **self_p);

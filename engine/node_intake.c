@@ -43,6 +43,7 @@ struct node_intake_s {
     node_verify_t *verify; /* the thread's; NULL: the loop checks signatures */
     unsigned verify_threads;
     atomic_bool leader; /* set by the loop: only a leader's intake verifies */
+    atomic_uint_fast64_t participants_version; /* node_intake_participants_changed */
     unsigned head, count;
 };
 
@@ -231,7 +232,8 @@ static void *s_thread(void *argument)
     if (self->ledger_path[0]) {
         settle_error_t error;
         settle_error_clear(&error);
-        self->verify = node_verify_new(self->ledger_path, self->verify_threads, &error);
+        self->verify = node_verify_new(self->ledger_path, self->verify_threads,
+                                       &self->participants_version, &error);
         if (!self->verify)
             node_log(0, "warn", "intake", "signatures checked on the loop: %s", error.message);
     }
@@ -281,7 +283,14 @@ static void s_drain(uv_async_t *async)
 
 void node_intake_set_leader(node_intake_t *self, bool leader)
 {
+    if (leader && !atomic_load(&self->leader))
+        node_intake_participants_changed(self); /* rows kept before may be stale */
     atomic_store(&self->leader, leader);
+}
+
+void node_intake_participants_changed(node_intake_t *self)
+{
+    atomic_fetch_add(&self->participants_version, 1);
 }
 
 unsigned node_intake_depth(node_intake_t *self)

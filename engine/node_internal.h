@@ -64,6 +64,11 @@ node_intake_t *node_intake_new(const node_intake_options_t *options, uv_loop_t *
  * thread verify submits' signatures. */
 void node_intake_set_leader(node_intake_t *self, bool leader);
 
+/* Called by the loop when an applied entry registered, rotated or revoked
+ * a participant: the intake's verify threads read signers' rows afresh
+ * (node_check.h). */
+void node_intake_participants_changed(node_intake_t *self);
+
 /* Requests waiting now. */
 unsigned node_intake_depth(node_intake_t *self);
 

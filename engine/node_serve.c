@@ -345,6 +345,17 @@ void node_serve_drained(void *context)
     s_flush(n, false);
 }
 
+/* Whether the entry registered, rotated or revoked anyone. */
+static bool s_changes_participants(const fsm_results_t *r)
+{
+    for (uint32_t i = 0; i < r->command_count; i++)
+        if (r->commands[i].accepted &&
+            (r->commands[i].type == COMMAND_REGISTER || r->commands[i].type == COMMAND_ROTATE ||
+             r->commands[i].type == COMMAND_REVOKE))
+            return true;
+    return false;
+}
+
 void node_serve_applied(void *context, const raft_fsm_result_t *result)
 {
     node_t *n = context;
@@ -352,6 +363,8 @@ void node_serve_applied(void *context, const raft_fsm_result_t *result)
     if (!result->results)
         return;
     n->metrics.claims_applied += result->results->claim_count;
+    if (s_changes_participants(result->results))
+        node_intake_participants_changed(n->intake);
     n->metrics.events_published += node_events_applied(n->events, n->fsm, result->results);
     if (result->results->changed)
         node_checkpoint_maybe(n);

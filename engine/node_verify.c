@@ -30,6 +30,7 @@ typedef struct {
 
 struct node_verify_s {
     char path[1024];
+    const atomic_uint_fast64_t *participants_version;
     unsigned threads;
     node_check_t *check; /* the calling thread's */
     s_helper_t helpers[NODE_VERIFY_THREADS_MAX];
@@ -142,7 +143,7 @@ static void *s_helper(void *argument)
     s_helper_t *h = argument;
     node_verify_t *self = h->owner;
     settle_error_t error;
-    node_check_t *check = node_check_open(self->path, &error);
+    node_check_t *check = node_check_open(self->path, self->participants_version, &error);
     pthread_mutex_lock(&self->lock);
     self->ready++;
     pthread_cond_broadcast(&self->done);
@@ -169,7 +170,9 @@ static void *s_helper(void *argument)
     return NULL;
 }
 
-node_verify_t *node_verify_new(const char *path, unsigned threads, settle_error_t *error)
+node_verify_t *node_verify_new(const char *path, unsigned threads,
+                               const atomic_uint_fast64_t *participants_version,
+                               settle_error_t *error)
 {
     node_verify_t *self = settle_calloc(1, sizeof *self);
     if (!self) {
@@ -177,10 +180,11 @@ node_verify_t *node_verify_new(const char *path, unsigned threads, settle_error_
         return NULL;
     }
     snprintf(self->path, sizeof self->path, "%s", path);
+    self->participants_version = participants_version;
     self->threads = threads < 1                         ? 1
                     : threads > NODE_VERIFY_THREADS_MAX ? NODE_VERIFY_THREADS_MAX
                                                         : threads;
-    self->check = node_check_open(path, error);
+    self->check = node_check_open(path, participants_version, error);
     if (!self->check) {
         settle_free(self);
         return NULL;

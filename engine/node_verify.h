@@ -11,6 +11,7 @@
 #define SETTLE_NODE_VERIFY_H
 
 #include <czmq.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "settle/error.h"
@@ -35,10 +36,13 @@ typedef struct {
 typedef struct node_verify_s node_verify_t;
 
 /* Opens the caller's connection to the ledger at path and starts
- * threads - 1 helpers (1..NODE_VERIFY_THREADS_MAX), each with its own.
+ * threads - 1 helpers (1..NODE_VERIFY_THREADS_MAX), each with its own
+ * (node_check_open, with participants_version, which must outlive it).
  * Call it on the thread that will call node_verify_run.  NULL when the
  * ledger cannot be opened (error says why). */
-node_verify_t *node_verify_new(const char *path, unsigned threads, settle_error_t *error);
+node_verify_t *node_verify_new(const char *path, unsigned threads,
+                               const atomic_uint_fast64_t *participants_version,
+                               settle_error_t *error);
 
 /* Stops the helpers, closes the connections; nulls the pointer. */
 void node_verify_destroy(node_verify_t **self_p);
