@@ -23,6 +23,8 @@ typedef struct {
     const enrollment_member_t *member;
     interp_state_t *state;
     const claim_t *claim;
+    uint64_t claim_hash;  /* of claim_id: found before the lines, recorded after */
+    uint64_t member_hash; /* of member_id */
     int32_t received;
     interp_decision_t *decision;
     interp_changes_t *changes;
@@ -183,8 +185,8 @@ static int s_accumulate(s_run_t *run, interp_accumulator_kind_t kind, int32_t ye
 static int s_member_ids(s_run_t *run, int32_t year, const uint32_t **ids_out)
 {
     if (!run->member_ids_valid || run->member_year != year) {
-        int rc = interp_state_member_ids(run->state, year, run->member->id, run->member->family,
-                                         run->member_ids);
+        int rc = interp_state_member_ids(run->state, year, run->member->id, run->member_hash,
+                                         run->member->family, run->member_ids);
         if (rc != SETTLE_OK)
             return rc;
         run->member_ids_valid = true;
@@ -754,17 +756,21 @@ static int s_claim_checks(s_run_t *run, const enrollment_t *enrollment, bool *re
             return SETTLE_OK;
         }
     } else {
-        interp_history_t *earlier = interp_history_find(run->state, claim->claim_id);
+        interp_history_t *earlier =
+            interp_history_find_hash(run->state, claim->claim_id, run->claim_hash);
         if (earlier && !earlier->voided) {
             s_reject(run, "18");
             return SETTLE_OK;
         }
     }
-    run->member = interp_state_member(run->state, enrollment, claim->member_id);
+    run->member = interp_state_member(run->state, enrollment, claim->member_id, run->member_hash);
     if (!run->member) {
         s_reject(run, "31");
         return SETTLE_OK;
     }
+    if (claim->line_count > 0)
+        interp_state_member_prefetch(run->state, run->member_hash,
+                                     s_year(run, claim->lines[0].service_from));
     *stop = false;
     return SETTLE_OK;
 }
@@ -785,12 +791,16 @@ int interp_adjudicate(const contract_t *const *contracts, size_t contract_count,
     run.member = NULL;
     run.state = state;
     run.claim = claim;
+    run.claim_hash = interp_state_key_hash(claim->claim_id);
+    run.member_hash = interp_state_key_hash(claim->member_id);
     run.received = received;
     run.decision = decision;
     run.changes = changes;
     run.member_ids_valid = false;
     run.network_contract = NULL;
     run.year_known = false;
+    interp_state_prefetch(state, run.claim_hash, run.member_hash,
+                          claim->line_count > 0 ? s_year(&run, claim->lines[0].service_from) : 0);
     s_decision_start(&run);
     bool reversed = false;
     bool stop;
@@ -803,7 +813,7 @@ int interp_adjudicate(const contract_t *const *contracts, size_t contract_count,
     bool keep = rc == SETTLE_OK && decision->status != INTERP_STATUS_REJECTED &&
                 claim->frequency != CLAIM_FREQUENCY_VOID;
     if (keep)
-        rc = interp_history_put_ids(state, decision, changes, run.change_ids);
+        rc = interp_history_put_ids(state, decision, changes, run.change_ids, run.claim_hash);
     if (rc != SETTLE_OK) {
         /* Found again: a failed put may have moved the records. */
         if (reversed)

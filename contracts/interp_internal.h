@@ -29,9 +29,37 @@ int interp_state_name_id(interp_state_t *self, uint8_t kind, int32_t year, const
  * individual, out-of-pocket family, created at zero when new.  The state
  * remembers the answer, so a member's next claim costs one lookup, not
  * four (each of which touched three cache lines of a large table).
- * SETTLE_ERR_NOMEM. */
+ * member_hash is member_id's interp_state_key_hash.  SETTLE_ERR_NOMEM. */
 int interp_state_member_ids(interp_state_t *self, int32_t year, const char *member_id,
-                            const char *family_id, uint32_t ids_out[4]);
+                            uint64_t member_hash, const char *family_id, uint32_t ids_out[4]);
+
+/* Starts loading the accumulators interp_state_member_ids(year, the member
+ * of member_hash) will answer with, if the state knows them: called when
+ * the claim's member is known, the lines' first steps run while they
+ * arrive.  Changes nothing. */
+void interp_state_member_prefetch(const interp_state_t *self, uint64_t member_hash, int32_t year);
+
+/*
+ * The hash the state files a claim id (in the history) and a member id (in
+ * the enrollment index) under.  The interpreter computes each once per
+ * claim and hands it to the lookups below, which would otherwise compute
+ * it again.
+ */
+uint64_t interp_state_key_hash(const char *key);
+
+/*
+ * Starts loading the index slots that a claim's lookups will read first:
+ * claim_hash in the history, member_hash in the enrollment and, with
+ * year, in the member index.  Each is a random place in a large table:
+ * begun together, the cache misses overlap instead of following one
+ * another.  Changes nothing; no answer depends on it.
+ */
+void interp_state_prefetch(const interp_state_t *self, uint64_t claim_hash, uint64_t member_hash,
+                           int32_t year);
+
+/* interp_history_find with claim_id's interp_state_key_hash. */
+interp_history_t *interp_history_find_hash(interp_state_t *self, const char *claim_id,
+                                           uint64_t hash);
 
 /*
  * enrollment_find, through an index the state keeps of the last enrollment
@@ -40,10 +68,11 @@ int interp_state_member_ids(interp_state_t *self, int32_t year, const char *memb
  * Every answer is checked against the list itself (and a miss asks
  * enrollment_find), so an index left over from an earlier list at the same
  * address can cost time, never give a wrong member.  Indexing a new list
- * allocates once; out of memory, this is enrollment_find.
+ * allocates once; out of memory, this is enrollment_find.  hash is
+ * member_id's interp_state_key_hash.
  */
 const enrollment_member_t *interp_state_member(interp_state_t *self, const enrollment_t *enrollment,
-                                               const char *member_id);
+                                               const char *member_id, uint64_t hash);
 
 /* The accumulator with this id (its amount is the current total). */
 const interp_accumulator_t *interp_state_get(const interp_state_t *self, uint32_t id);
@@ -52,9 +81,10 @@ const interp_accumulator_t *interp_state_get(const interp_state_t *self, uint32_
 int interp_state_add_id(interp_state_t *self, uint32_t id, int64_t amount);
 
 /* interp_history_put with the changes' accumulator ids already known
- * (ids[i] is changes->items[i]'s), as the interpreter has them. */
+ * (ids[i] is changes->items[i]'s), as the interpreter has them, and hash
+ * decision->claim_id's interp_state_key_hash. */
 int interp_history_put_ids(interp_state_t *self, const interp_decision_t *decision,
-                           const interp_changes_t *changes, const uint32_t *ids);
+                           const interp_changes_t *changes, const uint32_t *ids, uint64_t hash);
 
 /* What the history packs of a claim besides its record and lines. */
 typedef struct {

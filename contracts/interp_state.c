@@ -44,6 +44,24 @@ typedef struct {
     size_t used;
 } s_index_t;
 
+/* A slot of the member index: the hash of a member id and year, and the
+ * member's four accumulator ids (ids[0] S_MEMBER_EMPTY: an empty slot).
+ * The ids live in the slot, not in a table the slot would point into: the
+ * lookup comes once a claim, at a random place, and every hop was a cache
+ * miss of its own. */
+typedef struct {
+    uint64_t hash;
+    uint32_t ids[4];
+} s_member_slot_t;
+
+typedef struct {
+    s_member_slot_t *slots;
+    size_t mask; /* as in s_index_t */
+    size_t used;
+} s_member_index_t;
+
+#define S_MEMBER_EMPTY UINT32_MAX /* no accumulator has this id */
+
 /* The most a packed claim takes: a variable-length integer is at most 10
  * bytes, a text 1 + its longest. */
 #define S_PACKED_HEADER_MAX (1 + 1 + (CLAIM_REFERENCE_SIZE - 1) + 4 * 10)
@@ -69,12 +87,9 @@ struct interp_state_s {
     s_index_t total_index;
     uintptr_t enrollment; /* the list enrollment_index indexes (an integer: it may be freed) */
     size_t enrollment_count;
-    s_index_t enrollment_index; /* member id -> position in the list */
-    uint32_t (*members)[4];     /* interp_state_member_ids's answers, found by member_index */
-    size_t member_count;
-    size_t member_capacity;
-    s_index_t member_index;
-    interp_history_t *history; /* in order of first put */
+    s_index_t enrollment_index;    /* member id -> position in the list */
+    s_member_index_t member_index; /* interp_state_member_ids's answers */
+    interp_history_t *history;     /* in order of first put */
     size_t history_count;
     size_t history_capacity;
     s_index_t history_index;
@@ -100,7 +115,6 @@ void interp_state_destroy(interp_state_t **self_p)
     settle_free(self->history_index.slots);
     settle_free(self->history);
     settle_free(self->member_index.slots);
-    settle_free(self->members);
     settle_free(self->enrollment_index.slots);
     settle_free(self->total_index.slots);
     settle_free(self->totals);
@@ -112,21 +126,55 @@ void interp_state_destroy(interp_state_t **self_p)
  * Hashing and the indexes
  * ------------------------------------------------------------------------ */
 
-#define S_FNV_OFFSET 0xcbf29ce484222325ULL
-#define S_FNV_PRIME  0x100000001b3ULL
+#define S_HASH_OFFSET     0xcbf29ce484222325ULL
+#define S_HASH_MULTIPLIER 0x9e3779b97f4a7c15ULL /* odd, its bits spread: 2^64 / golden ratio */
+
+/* The 8 bytes at at as a little-endian number: the same value on every
+ * machine, and a single load on the ones we run on. */
+static uint64_t s_load_le64(const unsigned char *at)
+{
+    return (uint64_t)at[0] | (uint64_t)at[1] << 8 | (uint64_t)at[2] << 16 | (uint64_t)at[3] << 24 |
+           (uint64_t)at[4] << 32 | (uint64_t)at[5] << 40 | (uint64_t)at[6] << 48 |
+           (uint64_t)at[7] << 56;
+}
+
+/* Multiplies a word into the hash, then folds the high half down so that
+ * every byte reaches the low bits the next multiply spreads upward. */
+static uint64_t s_hash_word(uint64_t hash, uint64_t word)
+{
+    hash = (hash ^ word) * S_HASH_MULTIPLIER;
+    return hash ^ (hash >> 32);
+}
 
 /*
- * FNV-1a over text and its NUL (the NUL keeps "ab"+"c" from "a"+"bc").
- * Unkeyed, so someone who can choose many claim ids could choose ones
- * that share a slot and make lookups slow (never wrong); a keyed hash
- * with a key from the node's configuration would close that without
- * touching determinism, since no index is ever walked.
+ * Hashes text[0..length) and its length (which keeps "ab"+"c" from
+ * "a"+"bc") 8 bytes at a time: member keys on the ledger are 34
+ * characters, and FNV-1a's multiply per byte was a tenth of adjudicating a
+ * claim.  A text of 8 bytes or more ends with its last 8, which may
+ * overlap the word before (the length is already in the hash).  Unkeyed,
+ * so someone who can choose many claim ids could choose ones that share a
+ * slot and make lookups slow (never wrong); a keyed hash with a key from
+ * the node's configuration would close that without touching
+ * determinism, since no index is ever walked.
  */
+static uint64_t s_hash_bytes(uint64_t hash, const char *text, size_t length)
+{
+    const unsigned char *at = (const unsigned char *)text;
+    hash = s_hash_word(hash, length);
+    if (length < 8) {
+        uint64_t word = 0;
+        for (size_t i = 0; i < length; i++)
+            word |= (uint64_t)at[i] << (8 * i);
+        return s_hash_word(hash, word);
+    }
+    for (size_t done = 0; done + 8 < length; done += 8)
+        hash = s_hash_word(hash, s_load_le64(at + done));
+    return s_hash_word(hash, s_load_le64(at + length - 8));
+}
+
 static uint64_t s_hash_text(uint64_t hash, const char *text)
 {
-    for (; *text; text++)
-        hash = (hash ^ (unsigned char)*text) * S_FNV_PRIME;
-    return hash * S_FNV_PRIME;
+    return s_hash_bytes(hash, text, strlen(text));
 }
 
 /* Spreads every bit of the hash into the low ones the index masks with
@@ -142,14 +190,34 @@ static uint64_t s_hash_finish(uint64_t hash)
 
 static uint64_t s_total_hash(uint8_t kind, int32_t year, const char *key, const char *benefit)
 {
-    uint64_t hash = (S_FNV_OFFSET ^ kind) * S_FNV_PRIME;
-    hash = (hash ^ (uint32_t)year) * S_FNV_PRIME;
+    uint64_t hash = s_hash_word(S_HASH_OFFSET, (uint64_t)kind << 32 | (uint32_t)year);
     return s_hash_finish(s_hash_text(s_hash_text(hash, key), benefit));
 }
 
 static uint64_t s_claim_hash(const char *claim_id)
 {
-    return s_hash_finish(s_hash_text(S_FNV_OFFSET, claim_id));
+    return s_hash_finish(s_hash_text(S_HASH_OFFSET, claim_id));
+}
+
+uint64_t interp_state_key_hash(const char *key)
+{
+    return s_claim_hash(key);
+}
+
+/* Starts loading the cache line an index probe for hash begins at. */
+static void s_index_prefetch(const s_index_t *index, uint64_t hash)
+{
+    if (index->slots)
+        __builtin_prefetch(&index->slots[hash & index->mask]);
+}
+
+/* Starts loading the lines of size bytes at record, which the caller is
+ * about to read apart in an order the processor cannot guess ahead. */
+static void s_record_prefetch(const void *record, size_t size)
+{
+    for (size_t offset = 0; offset < size; offset += 64)
+        __builtin_prefetch((const char *)record + offset);
+    __builtin_prefetch((const char *)record + size - 1);
 }
 
 /* Puts entry (absent from the index) under hash; the index has room. */
@@ -237,10 +305,10 @@ int64_t interp_state_total(const interp_state_t *self, interp_accumulator_kind_t
     return id == UINT32_MAX ? 0 : self->totals[id].amount;
 }
 
-int interp_state_name_id(interp_state_t *self, uint8_t kind, int32_t year, const char *key,
-                         const char *benefit, uint32_t *id_out)
+/* interp_state_name_id with the name's s_total_hash. */
+static int s_name_id(interp_state_t *self, uint64_t hash, uint8_t kind, int32_t year,
+                     const char *key, const char *benefit, uint32_t *id_out)
 {
-    uint64_t hash = s_total_hash(kind, year, key, benefit);
     uint32_t id = s_total_find(self, hash, kind, year, key, benefit);
     if (id != UINT32_MAX) {
         *id_out = id;
@@ -268,64 +336,134 @@ int interp_state_name_id(interp_state_t *self, uint8_t kind, int32_t year, const
     return SETTLE_OK;
 }
 
+int interp_state_name_id(interp_state_t *self, uint8_t kind, int32_t year, const char *key,
+                         const char *benefit, uint32_t *id_out)
+{
+    return s_name_id(self, s_total_hash(kind, year, key, benefit), kind, year, key, benefit,
+                     id_out);
+}
+
 int interp_state_id(interp_state_t *self, const interp_accumulator_t *key, uint32_t *id_out)
 {
     return interp_state_name_id(self, key->kind, key->year, key->key, key->benefit, id_out);
 }
 
-static uint64_t s_member_hash(int32_t year, const char *member_id, const char *family_id)
+/* A member's accumulators are filed under the member id's hash, which the
+ * interpreter has from the enrollment lookup, and the year; the family is
+ * checked on the entry, not hashed, so the slot can be known before the
+ * member's record is read. */
+static uint64_t s_member_hash(uint64_t member_hash, int32_t year)
 {
-    uint64_t hash = (S_FNV_OFFSET ^ (uint32_t)year) * S_FNV_PRIME;
-    return s_hash_finish(s_hash_text(s_hash_text(hash, member_id), family_id));
+    return s_hash_finish(s_hash_word(member_hash, (uint32_t)year));
+}
+
+static void s_member_insert(s_member_index_t *index, uint64_t hash, const uint32_t ids[4])
+{
+    size_t at = hash & index->mask;
+    while (index->slots[at].ids[0] != S_MEMBER_EMPTY)
+        at = (at + 1) & index->mask;
+    index->slots[at].hash = hash;
+    memcpy(index->slots[at].ids, ids, sizeof index->slots[at].ids);
+    index->used++;
+}
+
+/* s_index_reserve for the member index.  SETTLE_ERR_NOMEM (unchanged). */
+static int s_member_reserve(s_member_index_t *index)
+{
+    size_t count = index->slots ? index->mask + 1 : 0;
+    if ((index->used + 1) * 2 <= count)
+        return SETTLE_OK;
+    size_t grown = count ? count * 2 : 256;
+    if (grown > SIZE_MAX / sizeof(s_member_slot_t))
+        return SETTLE_ERR_NOMEM;
+    s_member_index_t bigger = {.slots = settle_malloc(grown * sizeof(s_member_slot_t)),
+                               .mask = grown - 1};
+    if (!bigger.slots)
+        return SETTLE_ERR_NOMEM;
+    memset(bigger.slots, 0xff, grown * sizeof(s_member_slot_t)); /* every ids[0] empty */
+    for (size_t i = 0; i < count; i++)
+        if (index->slots[i].ids[0] != S_MEMBER_EMPTY)
+            s_member_insert(&bigger, index->slots[i].hash, index->slots[i].ids);
+    settle_free(index->slots);
+    *index = bigger;
+    return SETTLE_OK;
 }
 
 /* The member's remembered ids, or NULL.  An entry is trusted only when its
  * first two accumulators still name this member, family and year (the
- * other two were created with them), so a hash collision costs a lookup,
- * never a wrong answer. */
+ * other two were created with them), so a hash collision, or the member's
+ * entry of an earlier family, costs a probe, never a wrong answer. */
 static const uint32_t *s_member_find(const interp_state_t *self, uint64_t hash, int32_t year,
                                      const char *member_id, const char *family_id)
 {
-    if (!self->member_index.slots)
+    const s_member_index_t *index = &self->member_index;
+    if (!index->slots)
         return NULL;
-    for (size_t at = hash & self->member_index.mask;; at = (at + 1) & self->member_index.mask) {
-        const s_slot_t *slot = &self->member_index.slots[at];
-        if (slot->entry == 0)
+    for (size_t at = hash & index->mask;; at = (at + 1) & index->mask) {
+        const s_member_slot_t *slot = &index->slots[at];
+        if (slot->ids[0] == S_MEMBER_EMPTY)
             return NULL;
-        const uint32_t *ids = self->members[slot->entry - 1];
-        const interp_accumulator_t *individual = &self->totals[ids[0]];
+        const interp_accumulator_t *individual = &self->totals[slot->ids[0]];
         if (slot->hash == hash && individual->year == year &&
             strcmp(individual->key, member_id) == 0 &&
-            strcmp(self->totals[ids[1]].key, family_id) == 0)
-            return ids;
+            strcmp(self->totals[slot->ids[1]].key, family_id) == 0)
+            return slot->ids;
     }
 }
 
 int interp_state_member_ids(interp_state_t *self, int32_t year, const char *member_id,
-                            const char *family_id, uint32_t ids_out[4])
+                            uint64_t member_hash, const char *family_id, uint32_t ids_out[4])
 {
     static const uint8_t kinds[4] = {
         INTERP_ACCUMULATOR_DEDUCTIBLE_INDIVIDUAL, INTERP_ACCUMULATOR_DEDUCTIBLE_FAMILY,
         INTERP_ACCUMULATOR_OOP_INDIVIDUAL, INTERP_ACCUMULATOR_OOP_FAMILY};
-    uint64_t hash = s_member_hash(year, member_id, family_id);
+    uint64_t hash = s_member_hash(member_hash, year);
     const uint32_t *known = s_member_find(self, hash, year, member_id, family_id);
     if (known) {
-        memcpy(ids_out, known, sizeof *self->members);
+        memcpy(ids_out, known, 4 * sizeof *ids_out);
         return SETTLE_OK;
     }
-    int rc = SETTLE_OK;
-    self->members = s_pool_reserve(self->members, &self->member_capacity, self->member_count + 1,
-                                   sizeof *self->members, UINT32_MAX - 1, &rc);
-    if (rc == SETTLE_OK)
-        rc = s_index_reserve(&self->member_index);
+    /* A member new to the year: four probes of the accumulators' index,
+     * each at a random place in it, begun together. */
+    uint64_t hashes[4];
+    for (int i = 0; i < 4; i++) {
+        hashes[i] = s_total_hash(kinds[i], year, i % 2 ? family_id : member_id, "");
+        s_index_prefetch(&self->total_index, hashes[i]);
+    }
+    int rc = s_member_reserve(&self->member_index);
     for (int i = 0; i < 4 && rc == SETTLE_OK; i++)
-        rc = interp_state_name_id(self, kinds[i], year, i % 2 ? family_id : member_id, "",
-                                  &ids_out[i]);
+        rc = s_name_id(self, hashes[i], kinds[i], year, i % 2 ? family_id : member_id, "",
+                       &ids_out[i]);
     if (rc != SETTLE_OK)
         return rc;
-    memcpy(self->members[self->member_count], ids_out, sizeof *self->members);
-    s_index_insert(&self->member_index, hash, (uint32_t)self->member_count++);
+    s_member_insert(&self->member_index, hash, ids_out);
     return SETTLE_OK;
+}
+
+void interp_state_member_prefetch(const interp_state_t *self, uint64_t member_hash, int32_t year)
+{
+    const s_member_index_t *index = &self->member_index;
+    uint64_t hash = s_member_hash(member_hash, year);
+    if (!index->slots)
+        return;
+    for (size_t at = hash & index->mask;; at = (at + 1) & index->mask) {
+        const s_member_slot_t *slot = &index->slots[at];
+        if (slot->ids[0] == S_MEMBER_EMPTY)
+            return;
+        if (slot->hash == hash)
+            for (int i = 0; i < 4; i++)
+                s_record_prefetch(&self->totals[slot->ids[i]], sizeof *self->totals);
+    }
+}
+
+void interp_state_prefetch(const interp_state_t *self, uint64_t claim_hash, uint64_t member_hash,
+                           int32_t year)
+{
+    s_index_prefetch(&self->history_index, claim_hash);
+    s_index_prefetch(&self->enrollment_index, member_hash);
+    if (self->member_index.slots)
+        __builtin_prefetch(
+            &self->member_index.slots[s_member_hash(member_hash, year) & self->member_index.mask]);
 }
 
 /* Indexes the enrollment's members by id; false when out of memory (the
@@ -349,21 +487,27 @@ static bool s_enrollment_index(interp_state_t *self, const enrollment_t *enrollm
 }
 
 const enrollment_member_t *interp_state_member(interp_state_t *self, const enrollment_t *enrollment,
-                                               const char *member_id)
+                                               const char *member_id, uint64_t hash)
 {
     size_t count = enrollment_count(enrollment);
     if (((uintptr_t)enrollment != self->enrollment || count != self->enrollment_count ||
          !self->enrollment_index.slots) &&
         (count > UINT32_MAX - 1 || !s_enrollment_index(self, enrollment)))
         return enrollment_find(enrollment, member_id);
-    uint64_t hash = s_claim_hash(member_id);
     for (size_t at = hash & self->enrollment_index.mask;;
          at = (at + 1) & self->enrollment_index.mask) {
         const s_slot_t *slot = &self->enrollment_index.slots[at];
         if (slot->entry == 0)
             break;
+        if (slot->hash != hash)
+            continue;
         const enrollment_member_t *member = enrollment_member(enrollment, slot->entry - 1);
-        if (slot->hash == hash && member && strcmp(member->id, member_id) == 0)
+        if (!member)
+            continue;
+        /* The interpreter goes on to read the family, the contract and
+         * the coverage, each on a line of its own. */
+        s_record_prefetch(member, sizeof *member);
+        if (strcmp(member->id, member_id) == 0)
             return member;
     }
     /* Not indexed: unknown, or the list at this address is a new one,
@@ -411,7 +555,13 @@ static size_t s_history_find(const interp_state_t *self, uint64_t hash, const ch
 
 interp_history_t *interp_history_find(interp_state_t *self, const char *claim_id)
 {
-    size_t index = s_history_find(self, s_claim_hash(claim_id), claim_id);
+    return interp_history_find_hash(self, claim_id, s_claim_hash(claim_id));
+}
+
+interp_history_t *interp_history_find_hash(interp_state_t *self, const char *claim_id,
+                                           uint64_t hash)
+{
+    size_t index = s_history_find(self, hash, claim_id);
     return index == SIZE_MAX ? NULL : &self->history[index];
 }
 
@@ -650,7 +800,7 @@ static void s_history_write(interp_state_t *self, unsigned char *room,
 }
 
 int interp_history_put_ids(interp_state_t *self, const interp_decision_t *decision,
-                           const interp_changes_t *changes, const uint32_t *ids)
+                           const interp_changes_t *changes, const uint32_t *ids, uint64_t hash)
 {
     unsigned char *room = s_history_reserve(self, decision, changes);
     if (!room)
@@ -661,7 +811,6 @@ int interp_history_put_ids(interp_state_t *self, const interp_decision_t *decisi
                                .data = room};
     memcpy(record.claim_id, decision->claim_id, sizeof record.claim_id);
     s_history_write(self, room, decision, changes, ids);
-    uint64_t hash = s_claim_hash(record.claim_id);
     size_t index = s_history_find(self, hash, record.claim_id);
     if (index == SIZE_MAX) {
         index = self->history_count++;
@@ -686,7 +835,7 @@ int interp_history_put(interp_state_t *self, const interp_decision_t *decision,
         if (rc != SETTLE_OK)
             return rc;
     }
-    return interp_history_put_ids(self, decision, changes, ids);
+    return interp_history_put_ids(self, decision, changes, ids, s_claim_hash(decision->claim_id));
 }
 
 /* ------------------------------------------------------------------------
