@@ -112,8 +112,10 @@ static void s_decided(ledger_claim_t *row, const interp_decision_t *decision,
         row->net_cents = decision->paid_cents - original->paid_cents;
     else if (!rejected && row->frequency == CLAIM_FREQUENCY_VOID && original)
         row->net_cents = -original->paid_cents;
-    snprintf(row->settlement, sizeof row->settlement, "%s",
-             rejected ? LEDGER_SETTLEMENT_NONE : LEDGER_SETTLEMENT_PAYABLE);
+    if (rejected)
+        memcpy(row->settlement, LEDGER_SETTLEMENT_NONE, sizeof LEDGER_SETTLEMENT_NONE);
+    else
+        memcpy(row->settlement, LEDGER_SETTLEMENT_PAYABLE, sizeof LEDGER_SETTLEMENT_PAYABLE);
 }
 
 /* Adjudicates the claim into row; a failure of the interpreter other than

@@ -129,6 +129,38 @@ static void test_interp_family_deductible_met_by_two_members(void **state)
     assert_int_equal(line->paid_cents, 24000);
 }
 
+/* The state remembers a member's accumulators per member and year; a
+ * member moved to another family must reach the new family's, and back. */
+static void test_interp_member_moved_to_another_family_charges_that_familys_deductible(void **state)
+{
+    s_fixture_t *fixture = *state;
+    static const char moved[] =
+        "members:\n"
+        "  - {id: M2, family: G, contract: P, birth_date: 1981-01-01, sex: M, coverage: {from: "
+        "2026-01-01}}\n";
+    enrollment_t *first = fixture->enrollment, *second = NULL;
+    assert_int_equal(enrollment_load_text(moved, strlen(moved), "m2.yaml", &second, NULL),
+                     SETTLE_OK);
+    const char *ids[3] = {"A1", "A2", "A3"};
+    enrollment_t *lists[3] = {first, second, first};
+    for (int i = 0; i < 3; i++) {
+        fixture->enrollment = lists[i];
+        s_claim(fixture, ids[i], "M2", "71045", 10000); /* allowed 60.00, all deductible */
+        assert_int_equal(s_run(fixture)->deductible_cents, 6000);
+    }
+    fixture->enrollment = first;
+    enrollment_destroy(&second);
+    assert_int_equal(
+        interp_state_total(fixture->state, INTERP_ACCUMULATOR_DEDUCTIBLE_FAMILY, 2026, "F", NULL),
+        12000);
+    assert_int_equal(
+        interp_state_total(fixture->state, INTERP_ACCUMULATOR_DEDUCTIBLE_FAMILY, 2026, "G", NULL),
+        6000);
+    assert_int_equal(interp_state_total(fixture->state, INTERP_ACCUMULATOR_DEDUCTIBLE_INDIVIDUAL,
+                                        2026, "M2", NULL),
+                     18000);
+}
+
 static void test_interp_void_reverses_accumulators(void **state)
 {
     s_fixture_t *fixture = *state;
@@ -182,6 +214,9 @@ int main(void)
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_interp_family_deductible_met_by_two_members, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_interp_member_moved_to_another_family_charges_that_familys_deductible, s_setup,
+            s_teardown),
         cmocka_unit_test_setup_teardown(test_interp_void_reverses_accumulators, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_interp_error_leaves_state_unchanged, s_setup,
