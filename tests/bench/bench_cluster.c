@@ -26,7 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <czmq.h>
@@ -260,7 +262,6 @@ typedef struct {
     const s_options_t *o;
     s_request_t *requests;
     zsock_t **sockets;
-    zmq_pollitem_t *items;
     unsigned *socket_inflight, per_socket;
     unsigned next_unsent, done, waiting; /* waiting: in backoff */
     s_results_t *r;
@@ -358,14 +359,65 @@ static long s_resend_due(s_run_t *run)
     return (long)((soonest - now) / 1000u);
 }
 
+/* Receives every reply the socket holds.  Sending (a reply frees a slot,
+ * s_fill sends the next request) can consume the wake-up of a reply that
+ * came meanwhile, so the socket's events are asked again before leaving. */
+static void s_drain(s_run_t *run, unsigned s)
+{
+    void *socket = zsock_resolve(run->sockets[s]);
+    for (;;) {
+        zmq_msg_t part;
+        zmq_msg_init(&part);
+        if (zmq_msg_recv(&part, socket, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&part);
+            int events = 0;
+            size_t size = sizeof events;
+            if (zmq_getsockopt(socket, ZMQ_EVENTS, &events, &size) == 0 && (events & ZMQ_POLLIN))
+                continue;
+            return;
+        }
+        zmsg_t *reply = zmsg_new();
+        for (;;) {
+            zmsg_addmem(reply, zmq_msg_data(&part), zmq_msg_size(&part));
+            bool more = zmq_msg_more(&part);
+            zmq_msg_close(&part);
+            if (!more)
+                break;
+            zmq_msg_init(&part);
+            zmq_msg_recv(&part, socket, 0);
+        }
+        s_answered(run, reply);
+        zmsg_destroy(&reply);
+    }
+}
+
+/* Waits on every socket's ZMQ_FD with epoll, so that each wake-up costs
+ * the sockets that have something, not all of them (zmq_poll asks each of
+ * a thousand sockets every time); a sweep of all sockets after a quiet
+ * wait catches any wake-up a send consumed. */
 static void s_run(s_run_t *run, uint64_t deadline_us)
 {
     unsigned count = run->o->sockets;
+    int poller = epoll_create1(0);
+    if (poller < 0)
+        s_die("epoll", strerror(errno));
+    for (unsigned s = 0; s < count; s++) {
+        int fd;
+        size_t size = sizeof fd;
+        struct epoll_event event = {.events = EPOLLIN, .data.u32 = s};
+        if (zmq_getsockopt(zsock_resolve(run->sockets[s]), ZMQ_FD, &fd, &size) != 0 ||
+            epoll_ctl(poller, EPOLL_CTL_ADD, fd, &event) != 0)
+            s_die("epoll", strerror(errno));
+    }
+    struct epoll_event *ready = settle_calloc(count, sizeof *ready);
+    if (!ready)
+        s_die("memory", "out of memory");
     run->r->started_us = s_now_us();
     for (unsigned s = 0; s < count; s++)
         s_fill(run, (int)s);
     uint64_t progress_us = run->r->started_us;
     unsigned done_before = 0;
+    bool sweep = true;
     while (run->done < run->o->requests && s_now_us() < deadline_us) {
         uint64_t now = s_now_us();
         if (run->done != done_before) {
@@ -374,36 +426,19 @@ static void s_run(s_run_t *run, uint64_t deadline_us)
         } else if (now - progress_us > IDLE_US_MAX) {
             break;
         }
+        if (sweep)
+            for (unsigned s = 0; s < count; s++)
+                s_drain(run, s);
         long timeout_ms = run->waiting ? s_resend_due(run) : 100;
-        if (zmq_poll(run->items, (int)count, timeout_ms) < 0 && zmq_errno() != EINTR)
-            s_die("poll", zmq_strerror(zmq_errno()));
-        for (unsigned s = 0; s < count; s++) {
-            if (!(run->items[s].revents & ZMQ_POLLIN))
-                continue;
-            for (;;) {
-                zmsg_t *reply = NULL;
-                zmq_msg_t part;
-                /* Non-blocking: drain what this socket has. */
-                zmq_msg_init(&part);
-                if (zmq_msg_recv(&part, run->items[s].socket, ZMQ_DONTWAIT) < 0) {
-                    zmq_msg_close(&part);
-                    break;
-                }
-                reply = zmsg_new();
-                for (;;) {
-                    zmsg_addmem(reply, zmq_msg_data(&part), zmq_msg_size(&part));
-                    bool more = zmq_msg_more(&part);
-                    zmq_msg_close(&part);
-                    if (!more)
-                        break;
-                    zmq_msg_init(&part);
-                    zmq_msg_recv(&part, run->items[s].socket, 0);
-                }
-                s_answered(run, reply);
-                zmsg_destroy(&reply);
-            }
-        }
+        int n = epoll_wait(poller, ready, (int)count, (int)(timeout_ms < 100 ? timeout_ms : 100));
+        if (n < 0 && errno != EINTR)
+            s_die("epoll", strerror(errno));
+        for (int i = 0; i < n; i++)
+            s_drain(run, ready[i].data.u32);
+        sweep = n <= 0 || run->waiting; /* quiet, or resends went out */
     }
+    settle_free(ready);
+    close(poller);
     run->r->unanswered = run->o->requests - run->done;
     for (unsigned i = 0, shown = 0; i < run->next_unsent && shown < 5; i++)
         if (run->requests[i].state == S_IN_FLIGHT) {
@@ -610,15 +645,13 @@ int main(int argc, char **argv)
         s_die(phi_path, error.message);
     claim_t *claim = s_template(o.claim);
     zsock_t **sockets = settle_calloc(o.sockets, sizeof *sockets);
-    zmq_pollitem_t *items = settle_calloc(o.sockets, sizeof *items);
     unsigned *inflight = settle_calloc(o.sockets, sizeof *inflight);
     s_request_t *requests = settle_calloc(o.requests, sizeof *requests);
     s_results_t results = {.latencies_us = settle_calloc(o.requests, sizeof(uint64_t))};
-    if (!sockets || !items || !inflight || !requests || !results.latencies_us)
+    if (!sockets || !inflight || !requests || !results.latencies_us)
         s_die("memory", "out of memory");
     for (unsigned s = 0; s < o.sockets; s++) {
         sockets[s] = s_dealer(o.node);
-        items[s] = (zmq_pollitem_t){.socket = zsock_resolve(sockets[s]), .events = ZMQ_POLLIN};
     }
     s_warm_up(sockets, o.sockets);
     long long probed = s_probe_sequence(sockets[0], claim, &o, key);
@@ -632,7 +665,6 @@ int main(int argc, char **argv)
     s_run_t run = {.o = &o,
                    .requests = requests,
                    .sockets = sockets,
-                   .items = items,
                    .socket_inflight = inflight,
                    .per_socket = (o.inflight + o.sockets - 1) / o.sockets,
                    .r = &results};
@@ -647,7 +679,6 @@ int main(int argc, char **argv)
     settle_free(results.latencies_us);
     settle_free(requests);
     settle_free(inflight);
-    settle_free(items);
     settle_free(sockets);
     claim_destroy(&claim);
     sign_key_destroy(&key);
