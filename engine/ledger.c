@@ -422,6 +422,7 @@ int ledger_begin(ledger_t *self, settle_error_t *error)
     self->aggregate_count = 0;
     int rc = s_run(self, LEDGER_SQL_BEGIN, "beginning a transaction", error);
     self->in_transaction = rc == SETTLE_OK;
+    self->writes = true;
     return rc;
 }
 
@@ -448,6 +449,7 @@ void ledger_rollback(ledger_t *self)
     self->in_transaction = false;
     self->pending_count = 0;
     self->aggregate_count = 0;
+    ledger_participants_forget(self);
     s_changes_reset(self);
     /* A scratch ledger's claim index held the rows rolled back; it is made
      * again from what the table holds now.  If that fails it is gone, and
@@ -538,13 +540,60 @@ int ledger_participant_each(ledger_t *self, ledger_participant_fn fn, void *cont
     return rc;
 }
 
+/*
+ * Participants' rows are read for every command (its signer, its sequence
+ * number) by the connection that applies, and by the leader's check
+ * before it; a few rows serve them all.  So the writing connection keeps
+ * the rows it read or changed (LEDGER_PARTICIPANTS_KEPT): advance updates
+ * its kept row, rotate, revoke and put drop theirs, a rollback or a
+ * restore forgets them all.  A connection that only reads keeps nothing:
+ * another one may write at any moment.
+ */
+static ledger_participant_t *s_kept(ledger_t *self, const char *id)
+{
+    for (unsigned i = 0; i < self->kept_count; i++)
+        if (strcmp(self->kept[i].id, id) == 0)
+            return &self->kept[i];
+    return NULL;
+}
+
+static void s_keep(ledger_t *self, const ledger_participant_t *row)
+{
+    ledger_participant_t *slot = s_kept(self, row->id);
+    if (!slot && self->kept_count < LEDGER_PARTICIPANTS_KEPT)
+        slot = &self->kept[self->kept_count++];
+    if (!slot)
+        slot = &self->kept[self->kept_next++ % LEDGER_PARTICIPANTS_KEPT];
+    *slot = *row;
+}
+
+static void s_forget(ledger_t *self, const char *id)
+{
+    ledger_participant_t *slot = s_kept(self, id);
+    if (slot)
+        *slot = self->kept[--self->kept_count];
+}
+
+void ledger_participants_forget(ledger_t *self)
+{
+    self->kept_count = 0;
+}
+
 int ledger_participant_get(ledger_t *self, const char *id, ledger_participant_t *row_out)
 {
+    const ledger_participant_t *kept = self->writes ? s_kept(self, id) : NULL;
+    if (kept) {
+        *row_out = *kept;
+        return SETTLE_OK;
+    }
     sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_PARTICIPANT_GET, NULL);
     if (!s)
         return SETTLE_ERR_IO;
     ledger_bind_text(s, 1, id);
-    return s_participant_row(s, row_out);
+    int rc = s_participant_row(s, row_out);
+    if (rc == SETTLE_OK && self->writes)
+        s_keep(self, row_out);
+    return rc;
 }
 
 int ledger_participant_by_npi(ledger_t *self, const char *npi, ledger_participant_t *row_out)
@@ -587,6 +636,7 @@ static int s_participant_change(ledger_t *self, ledger_sql_t which, const char *
                                 const uint8_t *key, uint64_t entry_index, uint32_t position,
                                 settle_error_t *error)
 {
+    s_forget(self, id);
     sqlite3_stmt *s = ledger_statement(self, which, error);
     if (!s)
         return SETTLE_ERR_IO;
@@ -676,6 +726,7 @@ int ledger_participant_key_at(ledger_t *self, const char *id, uint64_t entry_ind
 int ledger_participant_put(ledger_t *self, const ledger_participant_t *row, uint64_t entry_index,
                            settle_error_t *error)
 {
+    s_forget(self, row->id);
     sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_PARTICIPANT_PUT, error);
     if (!s)
         return SETTLE_ERR_IO;
@@ -718,6 +769,11 @@ int ledger_participant_advance(ledger_t *self, const ledger_participant_t *row,
         return settle_error_set(error, SETTLE_ERR_NOT_FOUND,
                                 "ledger: advancing the sequence of %s: no such participant",
                                 row->id);
+    ledger_participant_t *kept = s_kept(self, row->id);
+    if (kept) {
+        kept->next_sequence = row->next_sequence;
+        memcpy(kept->sequence_window, row->sequence_window, LEDGER_SEQUENCE_WINDOW_SIZE);
+    }
     wire_writer_t *w = ledger_log(self);
     wire_put_uint(w, LEDGER_TAG_SEQUENCE, 1);
     wire_put_text(w, row->id, COMMAND_PARTICIPANT_ID_SIZE);

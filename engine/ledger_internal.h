@@ -84,6 +84,8 @@ typedef struct {
     uint64_t entry_index;
 } ledger_aggregate_t;
 
+#define LEDGER_PARTICIPANTS_KEPT 8
+
 struct ledger_s {
     sqlite3 *db;
     sqlite3_stmt *statements[LEDGER_SQL_COUNT_];
@@ -106,7 +108,15 @@ struct ledger_s {
     ledger_aggregate_t *aggregates; /* sorted by debit, credit, kind */
     size_t aggregate_count;
     size_t aggregate_capacity;
+    /* Participants' rows kept between reads (ledger.c, "Participants"):
+     * only on the connection that writes, which sees every change. */
+    bool writes; /* has begun a transaction */
+    ledger_participant_t kept[LEDGER_PARTICIPANTS_KEPT];
+    unsigned kept_count, kept_next;
 };
+
+/* Forgets every participant row kept (a rollback, a restore). */
+void ledger_participants_forget(ledger_t *self);
 
 /* Row tags in the change log: the first byte of each row's bytes. */
 enum {

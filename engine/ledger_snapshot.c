@@ -100,6 +100,7 @@ int ledger_replace(ledger_t *self, ledger_t *source, settle_error_t *error)
 {
     if (self->in_transaction)
         return settle_error_set(error, SETTLE_ERR_INVALID, "ledger: restore inside an entry");
+    ledger_participants_forget(self);
     /* Cached statements hold the schema; drop them before the pages change. */
     for (int i = 0; i < LEDGER_SQL_COUNT_; i++) {
         sqlite3_finalize(self->statements[i]);
