@@ -10,6 +10,7 @@
  * OpenSSL's own verification.
  */
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/bn.h>
@@ -462,7 +463,41 @@ static void s_multiply_sum(s_point_t *out, const s_term_t *terms, size_t count)
  * The base point, and the batch
  * ------------------------------------------------------------------------ */
 
+/* A comb of a point: rows[j][k] = [(k + 1) 256^j] P.  A scalar's radix-16
+ * digit i is added from row i / 2: the odd ones first, then four
+ * doublings (times 16), then the even ones - 64 additions and 4 doublings
+ * for a whole scalar, where a window costs some 250 doublings. */
+#define S_COMB_ROWS 32
+
+typedef struct {
+    s_cached_t rows[S_COMB_ROWS][S_WINDOW];
+} s_comb_t;
+
+static void s_comb_build(s_comb_t *comb, const s_point_t *p)
+{
+    s_point_t base = *p;
+    for (int j = 0; j < S_COMB_ROWS; j++) {
+        s_point_table(comb->rows[j], &base);
+        for (int d = 0; d < 8; d++)
+            s_point_double(&base, &base);
+    }
+}
+
+/* acc += the digits of one parity (1: odd, 0: even) from the comb. */
+static void s_comb_add(s_point_t *acc, const s_comb_t *comb, const int8_t digits[S_DIGITS],
+                       int parity)
+{
+    for (int i = parity; i < S_DIGITS; i += 2) {
+        int digit = digits[i];
+        if (digit > 0)
+            s_point_add(acc, acc, &comb->rows[i / 2][digit - 1], false);
+        else if (digit < 0)
+            s_point_add(acc, acc, &comb->rows[i / 2][-digit - 1], true);
+    }
+}
+
 static s_cached_t s_base_table[S_WINDOW];
+static s_comb_t s_base_comb;
 static pthread_once_t s_base_once = PTHREAD_ONCE_INIT;
 
 static void s_base_init(void)
@@ -477,6 +512,7 @@ static void s_base_init(void)
                0x67875f0fd78b7ULL}},
     };
     s_point_table(s_base_table, &base);
+    s_comb_build(&s_base_comb, &base);
 }
 
 /* A chunk's scalar work, modulo L. */
@@ -709,8 +745,116 @@ static int s_chunk(const sign_item_t *items, size_t n)
     return rc;
 }
 
+/* ------------------------------------------------------------------------
+ * One signature: combs of B and of the signer's key
+ * ------------------------------------------------------------------------ */
+
+/* A thread's combs of -A for the last keys it checked alone (a node
+ * checks one payer's commands again and again). */
+#define S_COMBS_KEPT 4
+
+typedef struct {
+    uint8_t public_key[SIGN_PUBLIC_KEY_SIZE];
+    bool used;
+    s_comb_t minus_a;
+} s_kept_comb_t;
+
+typedef struct {
+    s_kept_comb_t combs[S_COMBS_KEPT];
+    unsigned next;
+} s_combs_t;
+
+static pthread_key_t s_combs_key;
+static pthread_once_t s_combs_once = PTHREAD_ONCE_INIT;
+
+static void s_combs_init(void)
+{
+    if (pthread_key_create(&s_combs_key, settle_free) != 0)
+        abort(); /* no thread-specific data at all: nothing here can work */
+}
+
+/* The comb of -A for the key, made (and checked, as s_key) when new.
+ * SETTLE_ERR_SIGNATURE for a key that is no point or of small order. */
+static int s_key_comb(const uint8_t *public_key, const s_comb_t **comb_out)
+{
+    pthread_once(&s_combs_once, s_combs_init);
+    s_combs_t *combs = pthread_getspecific(s_combs_key);
+    if (!combs) {
+        combs = settle_calloc(1, sizeof *combs);
+        if (!combs || pthread_setspecific(s_combs_key, combs) != 0) {
+            settle_free(combs);
+            return SETTLE_ERR_NOMEM;
+        }
+    }
+    for (unsigned i = 0; i < S_COMBS_KEPT; i++)
+        if (combs->combs[i].used &&
+            memcmp(combs->combs[i].public_key, public_key, SIGN_PUBLIC_KEY_SIZE) == 0) {
+            *comb_out = &combs->combs[i].minus_a;
+            return SETTLE_OK;
+        }
+    s_keys_t *keys = settle_malloc(sizeof *keys);
+    if (!keys)
+        return SETTLE_ERR_NOMEM;
+    keys->count = 0;
+    size_t index;
+    bool usable = s_key(keys, public_key, &index);
+    s_kept_comb_t *kept = &combs->combs[combs->next++ % S_COMBS_KEPT];
+    if (usable) {
+        s_comb_build(&kept->minus_a, &keys->minus_a[index]);
+        memcpy(kept->public_key, public_key, SIGN_PUBLIC_KEY_SIZE);
+        *comb_out = &kept->minus_a;
+    }
+    kept->used = usable;
+    settle_free(keys);
+    return usable ? SETTLE_OK : SETTLE_ERR_SIGNATURE;
+}
+
+/* [8]([S]B - [h]A - R) == 0 for one signature, with the combs. */
+static int s_single(const sign_item_t *item)
+{
+    const uint8_t *signature = item->signature;
+    const s_comb_t *minus_a = NULL;
+    s_point_t minus_r;
+    if (!s_scalar_below_order(signature + 32))
+        return SETTLE_ERR_SIGNATURE;
+    int rc = s_key_comb(item->public_key, &minus_a);
+    if (rc != SETTLE_OK)
+        return rc;
+    if (!s_point_decode(&minus_r, signature))
+        return SETTLE_ERR_SIGNATURE;
+    s_point_negate(&minus_r);
+    s_scalars_t k;
+    uint8_t digest[64], h[32];
+    const void *parts[3] = {signature, item->public_key, item->message};
+    const size_t sizes[3] = {32, SIGN_PUBLIC_KEY_SIZE, item->size};
+    bool ok = s_scalars_open(&k, 0) && s_sha512(&k, digest, parts, sizes, 3) &&
+              s_reduce(&k, h, digest, 64);
+    s_scalars_close(&k);
+    if (!ok)
+        return SETTLE_ERR_NOMEM;
+    int8_t s_digits[S_DIGITS], h_digits[S_DIGITS];
+    s_recode(s_digits, signature + 32);
+    s_recode(h_digits, h);
+    pthread_once(&s_base_once, s_base_init);
+    s_point_t sum, cleared;
+    s_point_identity(&sum);
+    s_comb_add(&sum, &s_base_comb, s_digits, 1);
+    s_comb_add(&sum, minus_a, h_digits, 1);
+    for (int i = 0; i < 4; i++)
+        s_point_double(&sum, &sum);
+    s_comb_add(&sum, &s_base_comb, s_digits, 0);
+    s_comb_add(&sum, minus_a, h_digits, 0);
+    s_cached_t r;
+    s_point_cache(&r, &minus_r);
+    s_point_add(&sum, &sum, &r, false);
+    s_point_times8(&cleared, &sum);
+    return s_point_is_identity(&cleared) ? SETTLE_OK : SETTLE_ERR_SIGNATURE;
+}
+
 int ed25519_verify_batch(const sign_item_t *items, size_t count)
 {
+    if (count == 1)
+        return s_single(items);
     for (size_t at = 0; at < count; at += ED25519_BATCH_MAX) {
         size_t n = count - at < ED25519_BATCH_MAX ? count - at : ED25519_BATCH_MAX;
         int rc = s_chunk(items + at, n);
