@@ -693,12 +693,102 @@ static void test_ledger_scratch_rollback_takes_back_rows_voids_decisions_and_pay
     ledger_close(&ledger);
 }
 
+/* One scratch ledger's life: an entry of three claims (one decided as
+ * stored, one later), a void and a payment, committed; then one more
+ * claim, a void and a decision rolled back; closed.  The first error is
+ * the answer. */
+static int s_scratch_life(settle_error_t *error)
+{
+    interp_decision_t *decision = interp_decision_new();
+    interp_changes_t *changes = settle_calloc(1, sizeof *changes);
+    ledger_t *ledger = NULL;
+    int rc = decision && changes ? ledger_open_scratch(&ledger, error) : SETTLE_ERR_NOMEM;
+    if (rc == SETTLE_OK)
+        s_decision(decision, changes);
+    ledger_claim_t rows[4] = {s_claim_row("C-1", 9000), s_claim_row("C-2", 500),
+                              s_claim_row("C-3", 100), s_claim_row("C-4", 7)};
+    if (rc == SETTLE_OK)
+        rc = ledger_begin(ledger, error);
+    if (rc == SETTLE_OK)
+        rc = ledger_claim_put_decided(ledger, &rows[0], decision, changes, error);
+    for (int i = 1; rc == SETTLE_OK && i < 3; i++)
+        rc = ledger_claim_put(ledger, &rows[i], error);
+    if (rc == SETTLE_OK)
+        rc = ledger_claim_details_put(ledger, &rows[1], decision, changes, error);
+    if (rc == SETTLE_OK)
+        rc = ledger_claim_mark_voided(ledger, "ACMEHP", "C-1", "C-1V", error);
+    ledger_payment_t payment = {.payment_id = "P-1",
+                                .payer = "ACMEHP",
+                                .npi = "1234567893",
+                                .total_cents = 9600,
+                                .claim_count = 3,
+                                .entry_index = 1};
+    if (rc == SETTLE_OK)
+        rc = ledger_payment_put(ledger, &payment, error);
+    uint8_t digest[LEDGER_HASH_SIZE];
+    if (rc == SETTLE_OK && ledger_changes_digest(ledger, digest) != SETTLE_OK)
+        rc = SETTLE_ERR_NOMEM; /* the change log could not grow */
+    if (rc == SETTLE_OK)
+        rc = ledger_commit(ledger, error);
+    if (rc == SETTLE_OK)
+        rc = ledger_begin(ledger, error);
+    if (rc == SETTLE_OK)
+        rc = ledger_claim_put(ledger, &rows[3], error);
+    if (rc == SETTLE_OK)
+        rc = ledger_claim_mark_voided(ledger, "ACMEHP", "C-2", "C-2V", error);
+    if (rc == SETTLE_OK)
+        rc = ledger_claim_details_put(ledger, &rows[2], decision, changes, error);
+    if (ledger)
+        ledger_rollback(ledger);
+    /* A rebuild after the rollback that could not allocate loses the
+     * lists: asked, they fail rather than answer from a part. */
+    s_payables_t payables = {.count = 0};
+    if (rc == SETTLE_OK)
+        rc = ledger_payable_each(ledger, "ACMEHP", s_collect_payable, &payables, error);
+    ledger_claim_t found;
+    if (rc == SETTLE_OK &&
+        (ledger_claim_get(ledger, "ACMEHP", "C-4", &found) != SETTLE_ERR_NOT_FOUND ||
+         ledger_claim_get(ledger, "ACMEHP", "C-2", &found) != SETTLE_OK ||
+         found.voided_by[0] != '\0'))
+        rc = SETTLE_ERR_IO; /* the rollback lost its way: make the walk fail loudly */
+    ledger_close(&ledger);
+    settle_free(changes);
+    interp_decision_destroy(&decision);
+    return rc;
+}
+
+/* The scratch ledger's store (ledger_scratch.c) and payable lists through
+ * every allocation failing in turn: each is reported, none leaks (the
+ * allocator's live count returns to where it was), and the ledger that
+ * was open closes cleanly. */
+static void test_ledger_scratch_reports_every_allocation_failure_without_leaks(void **state)
+{
+    long live = settle_alloc_live(), before = settle_alloc_attempts();
+    assert_int_equal(s_scratch_life(NULL), SETTLE_OK);
+    long count = settle_alloc_attempts() - before;
+    assert_true(count > 10);
+    assert_int_equal(settle_alloc_live(), live);
+    for (long i = 0; i < count; i++) {
+        settle_error_t error;
+        settle_error_clear(&error);
+        settle_alloc_fail_after(i);
+        int rc = s_scratch_life(&error);
+        settle_alloc_fail_after(-1);
+        if (rc == SETTLE_OK)
+            fail_msg("allocation %ld of %ld failed but the life succeeded", i + 1, count);
+        if (settle_alloc_live() != live)
+            fail_msg("allocation %ld of %ld failed and %ld blocks leaked", i + 1, count,
+                     settle_alloc_live() - live);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ledger_posts_transfers_double_entry_and_logs_every_change),
         cmocka_unit_test(test_ledger_rollback_leaves_nothing),
         cmocka_unit_test(test_ledger_scratch_rollback_takes_back_rows_voids_decisions_and_payments),
+        cmocka_unit_test(test_ledger_scratch_reports_every_allocation_failure_without_leaks),
         cmocka_unit_test(test_ledger_file_reopens_with_its_rows_and_refuses_bad_snapshots),
         cmocka_unit_test(
             test_ledger_decision_encoding_round_trips_and_refuses_what_it_would_not_write),
