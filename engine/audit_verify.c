@@ -10,7 +10,9 @@
  * handles (this file is part of engine/ and reads ledger_internal.h): one
  * SELECT per table on each side, ordered by the table's key, stepped in
  * lockstep.  Both were made by the same schema, so the same columns come
- * in the same order.
+ * in the same order.  The claims are the exception: the replay keeps them
+ * in memory (ledger_scratch.c), and the stored table is merged with those
+ * rows (s_claims).
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -293,33 +295,43 @@ static int s_chain(audit_run_t *run, uint64_t head_index, settle_error_t *error)
  * The tables, row by row
  * ------------------------------------------------------------------------ */
 
-/* A column's value in words: an integer, a quoted text, a short blob in
- * hex, a long one by its size. */
-static void s_value(sqlite3_stmt *s, int column, char *out, size_t size)
+/* A value in words: an integer, a quoted text, a short blob in hex, a
+ * long one by its size. */
+static void s_words(int type, int64_t integer, const void *bytes, size_t bytes_size, char *out,
+                    size_t size)
 {
-    switch (sqlite3_column_type(s, column)) {
+    switch (type) {
     case SQLITE_INTEGER:
-        snprintf(out, size, "%" PRId64, (int64_t)sqlite3_column_int64(s, column));
+        snprintf(out, size, "%" PRId64, integer);
         break;
     case SQLITE_TEXT:
-        snprintf(out, size, "\"%.*s\"",
-                 sqlite3_column_bytes(s, column) > 200 ? 200 : sqlite3_column_bytes(s, column),
-                 (const char *)sqlite3_column_text(s, column));
+        snprintf(out, size, "\"%.*s\"", bytes_size > 200 ? 200 : (int)bytes_size,
+                 bytes ? (const char *)bytes : "");
         break;
-    case SQLITE_BLOB: {
-        int bytes = sqlite3_column_bytes(s, column);
-        if (bytes <= 32)
-            audit_hex(sqlite3_column_blob(s, column), (size_t)bytes, out, size);
+    case SQLITE_BLOB:
+        if (bytes_size <= 32)
+            audit_hex(bytes, bytes_size, out, size);
         else
-            snprintf(out, size, "(%d bytes)", bytes);
+            snprintf(out, size, "(%zu bytes)", bytes_size);
         break;
-    }
     case SQLITE_NULL:
         snprintf(out, size, "NULL");
         break;
     default:
         snprintf(out, size, "(a float)");
     }
+}
+
+/* A column's value in words (s_words). */
+static void s_value(sqlite3_stmt *s, int column, char *out, size_t size)
+{
+    int type = sqlite3_column_type(s, column);
+    const void *bytes = type == SQLITE_TEXT   ? (const void *)sqlite3_column_text(s, column)
+                        : type == SQLITE_BLOB ? sqlite3_column_blob(s, column)
+                                              : NULL;
+    int64_t integer = type == SQLITE_INTEGER ? sqlite3_column_int64(s, column) : 0;
+    size_t bytes_size = bytes ? (size_t)sqlite3_column_bytes(s, column) : 0;
+    s_words(type, integer, bytes, bytes_size, out, size);
 }
 
 /* Whether a column holds the same value (type and bytes) on both sides.
@@ -497,14 +509,116 @@ static int s_table(audit_run_t *run, const audit_table_t *table, uint64_t *rows_
     return rc;
 }
 
+/* ------------------------------------------------------------------------
+ * The claims, against the replay's rows in memory
+ *
+ * A scratch ledger keeps its claims in memory (ledger_scratch.c), not in
+ * its claims table: the stored table is read once in claim_row order and
+ * merged with those rows by claim_row, column by column, as s_table
+ * merges two statements, naming what differs the same way.
+ * ------------------------------------------------------------------------ */
+
+/* Whether a stored column holds the value the replay has (type and bytes,
+ * as s_same). */
+static bool s_same_value(sqlite3_stmt *stored, int column, const ledger_value_t *mine)
+{
+    sqlite3_value *x = sqlite3_column_value(stored, column);
+    int type = sqlite3_value_type(x);
+    if (type != mine->type)
+        return false;
+    if (type == SQLITE_INTEGER)
+        return sqlite3_value_int64(x) == mine->integer;
+    int size = sqlite3_value_bytes(x);
+    if ((size_t)size != mine->size)
+        return false;
+    if (size == 0)
+        return true;
+    const void *bytes =
+        type == SQLITE_TEXT ? (const void *)sqlite3_value_text(x) : sqlite3_value_blob(x);
+    return memcmp(bytes, mine->bytes, (size_t)size) == 0;
+}
+
+/* Names the difference between a stored claims row (none when !stored_row)
+ * and the replay's (none when !mine) at the first column that differs. */
+static int s_claim_differs(audit_run_t *run, const audit_table_t *table, sqlite3_stmt *stored,
+                           bool stored_row, const ledger_value_t *mine, int c)
+{
+    int order = !stored_row ? 1
+                : !mine     ? -1
+                            : (sqlite3_column_int64(stored, 0) > mine[0].integer) -
+                              (sqlite3_column_int64(stored, 0) < mine[0].integer);
+    char name[320];
+    uint64_t entry;
+    if (order < 0) {
+        s_row_name(table, stored, name, sizeof name, &entry);
+        return audit_diverge(run->divergence, entry, "%s: %s: %s", table->table, name,
+                             "stored, but the replay has no such row");
+    }
+    snprintf(name, sizeof name, "claim %.*s/%.*s", (int)mine[1].size, (const char *)mine[1].bytes,
+             (int)mine[2].size, (const char *)mine[2].bytes);
+    entry = (uint64_t)mine[8].integer;
+    if (order > 0)
+        return audit_diverge(run->divergence, entry, "%s: %s: %s", table->table, name,
+                             "missing from the stored ledger (the replay has it)");
+    char a[256], b[256];
+    s_value(stored, c, a, sizeof a);
+    s_words(mine[c].type, mine[c].integer, mine[c].bytes, mine[c].size, b, sizeof b);
+    return audit_diverge(run->divergence, entry, "%s: %s: %s: stored %s, recomputed %s",
+                         table->table, name, sqlite3_column_name(stored, c), a, b);
+}
+
+/* The first column of the stored row that differs from mine; -1: none. */
+static int s_claim_first_difference(sqlite3_stmt *stored, const ledger_value_t *mine)
+{
+    for (int c = 0; c < LEDGER_CLAIM_COLUMNS; c++)
+        if (!s_same_value(stored, c, &mine[c]))
+            return c;
+    return -1;
+}
+
+static int s_claims(audit_run_t *run, const audit_table_t *table, uint64_t *rows_out,
+                    settle_error_t *error)
+{
+    ledger_t *mine = fsm_ledger(run->fsm);
+    sqlite3_stmt *stored = NULL;
+    if (sqlite3_prepare_v2(run->stored->db,
+                           "SELECT " LEDGER_CLAIM_COLUMNS_SQL " FROM claims ORDER BY claim_row", -1,
+                           &stored, NULL) != SQLITE_OK)
+        return ledger_sqlite_error(run->stored, "reading a table", error);
+    uint64_t count = ledger_scratch_claim_count(mine), row = 1, rows = 0;
+    ledger_value_t values[LEDGER_CLAIM_COLUMNS];
+    int rc = SETTLE_OK, a = sqlite3_step(stored);
+    while (a == SQLITE_ROW || (a == SQLITE_DONE && row <= count)) {
+        if (row <= count)
+            ledger_scratch_claim_values(mine, row, values);
+        int differs =
+            a == SQLITE_ROW && row <= count ? s_claim_first_difference(stored, values) : 0;
+        if (differs >= 0) {
+            rc = s_claim_differs(run, table, stored, a == SQLITE_ROW, row <= count ? values : NULL,
+                                 differs);
+            break;
+        }
+        rows++;
+        row++;
+        a = sqlite3_step(stored);
+    }
+    if (rc == SETTLE_OK && a != SQLITE_DONE)
+        rc = ledger_sqlite_error(run->stored, "reading a table", error);
+    sqlite3_finalize(stored);
+    *rows_out = rows;
+    return rc;
+}
+
 /* Compares every table, stopping at the first difference. */
 static int s_compare_tables(audit_run_t *run, settle_error_t *error)
 {
     int rc = SETTLE_OK;
     for (size_t i = 0; rc == SETTLE_OK && i < AUDIT_TABLE_COUNT; i++) {
         uint64_t rows = 0;
-        rc = s_table(run, &s_tables[i], &rows, error);
-        if (strcmp(s_tables[i].table, "claims") == 0)
+        bool claims = strcmp(s_tables[i].table, "claims") == 0;
+        rc = claims ? s_claims(run, &s_tables[i], &rows, error)
+                    : s_table(run, &s_tables[i], &rows, error);
+        if (claims)
             run->totals.claim_count = rows;
         else if (strcmp(s_tables[i].table, "payments") == 0)
             run->totals.payment_count = rows;

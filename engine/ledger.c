@@ -365,7 +365,7 @@ void ledger_close(ledger_t **self_p)
     for (int i = 0; i < LEDGER_SQL_COUNT_; i++)
         sqlite3_finalize(self->statements[i]);
     sqlite3_close(self->db);
-    ledger_claim_index_free(self);
+    ledger_scratch_free(self);
     ledger_payable_free(self);
     EVP_MD_CTX_free(self->digest_copy);
     EVP_MD_CTX_free(self->changes_hash);
@@ -423,6 +423,8 @@ int ledger_begin(ledger_t *self, settle_error_t *error)
     int rc = s_run(self, LEDGER_SQL_BEGIN, "beginning a transaction", error);
     self->in_transaction = rc == SETTLE_OK;
     self->writes = true;
+    if (rc == SETTLE_OK && self->scratch)
+        ledger_scratch_begin(self); /* where a rollback takes its claims back to */
     return rc;
 }
 
@@ -451,12 +453,10 @@ void ledger_rollback(ledger_t *self)
     self->aggregate_count = 0;
     ledger_participants_forget(self);
     s_changes_reset(self);
-    /* A scratch ledger's claim index held the rows rolled back; it is made
-     * again from what the table holds now.  If that fails it is gone, and
-     * every claim lookup fails with it (SETTLE_ERR_IO) rather than answer
-     * from a partial index. */
+    /* A scratch ledger's claims are in memory, not in the transaction:
+     * they are taken back by hand (ledger_scratch.c). */
     if (self->scratch)
-        ledger_claim_filter_build(self);
+        ledger_scratch_rollback(self);
 }
 
 /* The digest so far: the running hash is copied, so logging may go on. */
@@ -1046,6 +1046,10 @@ static const char *const s_tables[] = {
 
 int ledger_row_count(ledger_t *self, const char *table, uint64_t *count_out)
 {
+    if (self->scratch && strcmp(table, "claims") == 0) {
+        *count_out = ledger_scratch_claim_count(self); /* its table stays empty */
+        return SETTLE_OK;
+    }
     if (strcmp(table, "claim_lines") == 0 || strcmp(table, "claim_adjustments") == 0 ||
         strcmp(table, "accumulator_changes") == 0)
         return ledger_decision_count(self, table, count_out);

@@ -247,7 +247,7 @@ int ledger_decision_decode(const uint8_t *bytes, size_t size, interp_decision_t 
 #define S_FILTER_BITS_MIN       (UINT64_C(1) << 26) /* 8 MiB, touched as it fills */
 #define S_FILTER_BITS_PER_CLAIM 16                  /* about 1% false "maybe" */
 
-static uint64_t s_filter_hash(const char *payer, const char *claim_id)
+uint64_t ledger_claim_hash(const char *payer, const char *claim_id)
 {
     uint64_t hash = UINT64_C(14695981039346656037); /* FNV-1a, then a mix */
     for (const char *c = payer; *c; c++)
@@ -264,7 +264,7 @@ static uint64_t s_filter_hash(const char *payer, const char *claim_id)
 static uint64_t *s_filter_word(ledger_t *self, const char *payer, const char *claim_id,
                                uint64_t *mask_out)
 {
-    uint64_t hash = s_filter_hash(payer, claim_id);
+    uint64_t hash = ledger_claim_hash(payer, claim_id);
     *mask_out = UINT64_C(1) << (hash >> 40 & 63) | UINT64_C(1) << (hash >> 46 & 63) |
                 UINT64_C(1) << (hash >> 52 & 63);
     return &self->claim_filter[hash & (self->claim_filter_bits / 64 - 1)];
@@ -305,17 +305,12 @@ static uint64_t s_filter_bits_for(ledger_t *self)
     return bits / S_FILTER_BITS_PER_CLAIM >= 2 * claims ? bits : 0;
 }
 
-static int s_index_build(ledger_t *self);
-
 int ledger_claim_filter_build(ledger_t *self)
 {
     settle_free(self->claim_filter);
     self->claim_filter = NULL;
-    if (self->scratch) {
-        int rc = s_index_build(self);
-        int payable = ledger_payable_build(self);
-        return rc != SETTLE_OK ? rc : payable;
-    }
+    if (self->scratch)
+        return ledger_scratch_load(self);
     uint64_t bits = s_filter_bits_for(self);
     sqlite3_stmt *s = NULL;
     /* No ORDER BY: the filter is a set, and feeds no decision. */
@@ -335,184 +330,6 @@ int ledger_claim_filter_build(ledger_t *self)
         self->claim_filter = NULL;
     }
     return SETTLE_OK;
-}
-
-/* ------------------------------------------------------------------------
- * A scratch ledger's claim index (ledger_open_scratch)
- *
- * In place of the unique index on (payer, claim_id): an open-addressing
- * hash table from the pair to its claim_row, the pairs' bytes in one
- * growing arena.  Unlike the filter above it is the answer: a lookup that
- * misses is "no such claim", one that hits reads the row by claim_row.  It
- * is exact (the whole key is compared), holds every row of the table
- * (added after each insert; made again from the table after a rollback or
- * a restore), and is never iterated, so no order of its own reaches a
- * decision.
- * ------------------------------------------------------------------------ */
-
-typedef struct {
-    uint64_t hash;   /* 0: empty */
-    int64_t row;     /* the claim_row */
-    uint64_t offset; /* of "payer\0claim_id\0" in the arena */
-} s_index_slot_t;
-
-struct ledger_claim_index_s {
-    s_index_slot_t *slots;
-    uint64_t capacity; /* a power of two; at most half full */
-    uint64_t count;
-    char *arena;
-    uint64_t arena_used;
-    uint64_t arena_capacity;
-};
-
-#define S_INDEX_CAPACITY_MIN (UINT64_C(1) << 16)
-
-void ledger_claim_index_free(ledger_t *self)
-{
-    struct ledger_claim_index_s *index = self->claim_index;
-    if (!index)
-        return;
-    settle_free(index->slots);
-    settle_free(index->arena);
-    settle_free(index);
-    self->claim_index = NULL;
-}
-
-/* The filter's hash, never 0 (0 marks an empty slot). */
-static uint64_t s_index_hash(const char *payer, const char *claim_id)
-{
-    uint64_t hash = s_filter_hash(payer, claim_id);
-    return hash ? hash : 1;
-}
-
-static bool s_index_is(const struct ledger_claim_index_s *index, const s_index_slot_t *slot,
-                       uint64_t hash, const char *payer, const char *claim_id)
-{
-    if (slot->hash != hash)
-        return false;
-    const char *key = index->arena + slot->offset;
-    size_t payer_length = strlen(key);
-    return strcmp(key, payer) == 0 && strcmp(key + payer_length + 1, claim_id) == 0;
-}
-
-/* The slot holding the pair, or the empty slot where it would go. */
-static s_index_slot_t *s_index_slot(const struct ledger_claim_index_s *index, uint64_t hash,
-                                    const char *payer, const char *claim_id)
-{
-    uint64_t mask = index->capacity - 1;
-    for (uint64_t at = hash & mask;; at = (at + 1) & mask) {
-        s_index_slot_t *slot = &index->slots[at];
-        if (slot->hash == 0 || s_index_is(index, slot, hash, payer, claim_id))
-            return slot;
-    }
-}
-
-/* Doubles the table (rehashing every slot); false on no memory. */
-static bool s_index_grow(struct ledger_claim_index_s *index)
-{
-    uint64_t capacity = index->capacity ? index->capacity * 2 : S_INDEX_CAPACITY_MIN;
-    s_index_slot_t *slots = settle_calloc(capacity, sizeof *slots);
-    if (!slots)
-        return false;
-    for (uint64_t i = 0; i < index->capacity; i++) {
-        const s_index_slot_t *old = &index->slots[i];
-        if (old->hash == 0)
-            continue;
-        uint64_t at = old->hash & (capacity - 1);
-        while (slots[at].hash != 0)
-            at = (at + 1) & (capacity - 1);
-        slots[at] = *old;
-    }
-    settle_free(index->slots);
-    index->slots = slots;
-    index->capacity = capacity;
-    return true;
-}
-
-/* Copies "payer\0claim_id\0" into the arena; its offset, or UINT64_MAX
- * on no memory. */
-static uint64_t s_index_keep(struct ledger_claim_index_s *index, const char *payer,
-                             const char *claim_id)
-{
-    size_t payer_size = strlen(payer) + 1, claim_size = strlen(claim_id) + 1;
-    if (index->arena_used + payer_size + claim_size > index->arena_capacity) {
-        uint64_t capacity = index->arena_capacity ? index->arena_capacity * 2 : (UINT64_C(1) << 20);
-        while (capacity < index->arena_used + payer_size + claim_size)
-            capacity *= 2;
-        char *arena = settle_realloc(index->arena, capacity);
-        if (!arena)
-            return UINT64_MAX;
-        index->arena = arena;
-        index->arena_capacity = capacity;
-    }
-    uint64_t offset = index->arena_used;
-    memcpy(index->arena + offset, payer, payer_size);
-    memcpy(index->arena + offset + payer_size, claim_id, claim_size);
-    index->arena_used += payer_size + claim_size;
-    return offset;
-}
-
-/* Adds the pair at row; SETTLE_ERR_EXISTS when the index has it already,
- * SETTLE_ERR_NOMEM. */
-static int s_index_add(struct ledger_claim_index_s *index, const char *payer, const char *claim_id,
-                       int64_t row)
-{
-    if ((index->count + 1) * 2 > index->capacity && !s_index_grow(index))
-        return SETTLE_ERR_NOMEM;
-    uint64_t hash = s_index_hash(payer, claim_id);
-    s_index_slot_t *slot = s_index_slot(index, hash, payer, claim_id);
-    if (slot->hash != 0)
-        return SETTLE_ERR_EXISTS;
-    uint64_t offset = s_index_keep(index, payer, claim_id);
-    if (offset == UINT64_MAX)
-        return SETTLE_ERR_NOMEM;
-    *slot = (s_index_slot_t){.hash = hash, .row = row, .offset = offset};
-    index->count++;
-    return SETTLE_OK;
-}
-
-/* The pair's row: SETTLE_OK, SETTLE_ERR_NOT_FOUND, or SETTLE_ERR_IO when
- * the ledger has no index (it could not be made again). */
-static int s_index_find(const ledger_t *self, const char *payer, const char *claim_id,
-                        int64_t *row_out)
-{
-    const struct ledger_claim_index_s *index = self->claim_index;
-    if (!index)
-        return SETTLE_ERR_IO;
-    const s_index_slot_t *slot =
-        s_index_slot(index, s_index_hash(payer, claim_id), payer, claim_id);
-    if (slot->hash == 0)
-        return SETTLE_ERR_NOT_FOUND;
-    *row_out = slot->row;
-    return SETTLE_OK;
-}
-
-/* Makes the index from the claims table. */
-static int s_index_build(ledger_t *self)
-{
-    ledger_claim_index_free(self);
-    struct ledger_claim_index_s *index = settle_calloc(1, sizeof *index);
-    if (!index || !s_index_grow(index)) {
-        settle_free(index);
-        return SETTLE_ERR_NOMEM;
-    }
-    self->claim_index = index;
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(self->db, "SELECT payer, claim_id, claim_row FROM claims", -1, &s,
-                           NULL) != SQLITE_OK) {
-        ledger_claim_index_free(self);
-        return SETTLE_ERR_IO;
-    }
-    int rc = SETTLE_OK, step;
-    while (rc == SETTLE_OK && (step = sqlite3_step(s)) == SQLITE_ROW)
-        rc = s_index_add(index, (const char *)sqlite3_column_text(s, 0),
-                         (const char *)sqlite3_column_text(s, 1), sqlite3_column_int64(s, 2));
-    if (rc == SETTLE_OK && step != SQLITE_DONE)
-        rc = SETTLE_ERR_IO;
-    sqlite3_finalize(s);
-    if (rc != SETTLE_OK)
-        ledger_claim_index_free(self);
-    return rc;
 }
 
 /* ------------------------------------------------------------------------
@@ -550,24 +367,14 @@ static void s_log_claim(wire_writer_t *w, const ledger_claim_t *row, const uint8
     wire_put_bytes(w, row->contract_hash, s_contract_hash_size(row));
 }
 
-int ledger_claim_put_decided(ledger_t *self, ledger_claim_t *row, const interp_decision_t *decision,
-                             const interp_changes_t *changes, settle_error_t *error)
+/* The INSERT of ledger_claim_put_decided, the decision encoded in
+ * self->decision (decision_size bytes of it). */
+static int s_insert(ledger_t *self, ledger_claim_t *row, size_t decision_size,
+                    settle_error_t *error)
 {
-    int64_t existing;
-    if (self->scratch) {
-        /* The key the unique index would have kept. */
-        int found = s_index_find(self, row->payer, row->claim_id, &existing);
-        if (found == SETTLE_OK)
-            return settle_error_set(error, SETTLE_ERR_EXISTS,
-                                    "ledger: storing a claim: already recorded");
-        if (found != SETTLE_ERR_NOT_FOUND)
-            return settle_error_set(error, SETTLE_ERR_IO, "ledger: the claim index is lost");
-    }
-    int rc = decision ? s_encode_scratch(self, decision, changes, error) : SETTLE_OK;
-    size_t decision_size = decision ? self->decision.used : 0;
-    sqlite3_stmt *s = rc == SETTLE_OK ? ledger_statement(self, LEDGER_SQL_CLAIM_PUT, error) : NULL;
+    sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_CLAIM_PUT, error);
     if (!s)
-        return rc == SETTLE_OK ? SETTLE_ERR_IO : rc;
+        return SETTLE_ERR_IO;
     ledger_bind_text(s, 1, row->payer);
     ledger_bind_text(s, 2, row->claim_id);
     ledger_bind_text(s, 3, row->billing_npi);
@@ -594,21 +401,25 @@ int ledger_claim_put_decided(ledger_t *self, ledger_claim_t *row, const interp_d
         sqlite3_bind_blob(s, 19, row->contract_hash, (int)contract_hash_size, SQLITE_STATIC);
     else
         sqlite3_bind_zeroblob(s, 19, 0);
-    rc = ledger_step_done(self, s, "storing a claim", error);
+    int rc = ledger_step_done(self, s, "storing a claim", error);
     if (rc != SETTLE_OK)
         return rc;
     row->row = sqlite3_last_insert_rowid(self->db);
     s_filter_add(self, row->payer, row->claim_id);
-    if (self->scratch &&
-        s_index_add(self->claim_index, row->payer, row->claim_id, row->row) != SETTLE_OK) {
-        /* The row is in, the index cannot say so: the entry fails (and is
-         * rolled back, the index made again from the table). */
-        return settle_error_set(error, SETTLE_ERR_NOMEM, "ledger: out of memory");
-    }
-    if (self->scratch && strcmp(row->settlement, LEDGER_SETTLEMENT_PAYABLE) == 0 &&
-        ledger_payable_add(self, row->payer, row->billing_npi, row->row, row->net_cents) !=
-            SETTLE_OK)
-        return settle_error_set(error, SETTLE_ERR_NOMEM, "ledger: out of memory");
+    return SETTLE_OK;
+}
+
+int ledger_claim_put_decided(ledger_t *self, ledger_claim_t *row, const interp_decision_t *decision,
+                             const interp_changes_t *changes, settle_error_t *error)
+{
+    int rc = decision ? s_encode_scratch(self, decision, changes, error) : SETTLE_OK;
+    size_t decision_size = decision ? self->decision.used : 0;
+    if (rc == SETTLE_OK)
+        rc = self->scratch
+                 ? ledger_scratch_claim_put(self, row, self->decision.at, decision_size, error)
+                 : s_insert(self, row, decision_size, error);
+    if (rc != SETTLE_OK)
+        return rc;
     s_log_claim(ledger_log(self), row, self->decision.at, decision_size);
     return SETTLE_OK;
 }
@@ -618,22 +429,33 @@ int ledger_claim_put(ledger_t *self, ledger_claim_t *row, settle_error_t *error)
     return ledger_claim_put_decided(self, row, NULL, NULL, error);
 }
 
+/* The UPDATE of ledger_claim_details_put: the decision in self->decision
+ * onto a row that has none. */
+static int s_decision_update(ledger_t *self, int64_t row, settle_error_t *error)
+{
+    sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_CLAIM_DECISION, error);
+    if (!s)
+        return SETTLE_ERR_IO;
+    sqlite3_bind_int64(s, 1, row);
+    sqlite3_bind_blob(s, 2, self->decision.at, (int)self->decision.used, SQLITE_STATIC);
+    int rc = ledger_step_done(self, s, "storing a decision", error);
+    if (rc == SETTLE_OK && sqlite3_changes(self->db) != 1)
+        rc = settle_error_set(error, SETTLE_ERR_INVALID,
+                              "ledger: claim row %lld has a decision already, or is missing",
+                              (long long)row);
+    return rc;
+}
+
 int ledger_claim_details_put(ledger_t *self, const ledger_claim_t *claim,
                              const interp_decision_t *decision, const interp_changes_t *changes,
                              settle_error_t *error)
 {
     int rc = s_encode_scratch(self, decision, changes, error);
-    sqlite3_stmt *s =
-        rc == SETTLE_OK ? ledger_statement(self, LEDGER_SQL_CLAIM_DECISION, error) : NULL;
-    if (!s)
-        return rc == SETTLE_OK ? SETTLE_ERR_IO : rc;
-    sqlite3_bind_int64(s, 1, claim->row);
-    sqlite3_bind_blob(s, 2, self->decision.at, (int)self->decision.used, SQLITE_STATIC);
-    rc = ledger_step_done(self, s, "storing a decision", error);
-    if (rc == SETTLE_OK && sqlite3_changes(self->db) != 1)
-        rc = settle_error_set(error, SETTLE_ERR_INVALID,
-                              "ledger: claim row %lld has a decision already, or is missing",
-                              (long long)claim->row);
+    if (rc == SETTLE_OK && self->scratch)
+        rc = ledger_scratch_decision_put(self, claim->row, self->decision.at, self->decision.used,
+                                         error);
+    else if (rc == SETTLE_OK)
+        rc = s_decision_update(self, claim->row, error);
     if (rc != SETTLE_OK)
         return rc;
     wire_writer_t *w = ledger_log(self);
@@ -643,32 +465,19 @@ int ledger_claim_details_put(ledger_t *self, const ledger_claim_t *claim,
     return SETTLE_OK;
 }
 
-/* The UPDATE of ledger_claim_mark_voided: by payer and claim id, or in a
- * scratch ledger by the row its index finds (none: nothing to update, as
- * the UPDATE would find nothing). */
+/* The UPDATE of ledger_claim_mark_voided, by payer and claim id (in a
+ * scratch ledger, on its rows in memory). */
 static int s_mark_voided(ledger_t *self, const char *payer, const char *claim_id,
                          const char *voiding_claim_id, settle_error_t *error)
 {
-    int64_t row = 0;
-    if (self->scratch) {
-        int found = s_index_find(self, payer, claim_id, &row);
-        if (found == SETTLE_ERR_NOT_FOUND)
-            return SETTLE_OK;
-        if (found != SETTLE_OK)
-            return settle_error_set(error, SETTLE_ERR_IO, "ledger: the claim index is lost");
-    }
-    sqlite3_stmt *s = ledger_statement(
-        self, self->scratch ? LEDGER_SQL_CLAIM_VOID_ROW : LEDGER_SQL_CLAIM_VOID, error);
+    if (self->scratch)
+        return ledger_scratch_claim_void(self, payer, claim_id, voiding_claim_id, error);
+    sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_CLAIM_VOID, error);
     if (!s)
         return SETTLE_ERR_IO;
-    if (self->scratch) {
-        sqlite3_bind_int64(s, 1, row);
-        ledger_bind_text(s, 2, voiding_claim_id);
-    } else {
-        ledger_bind_text(s, 1, payer);
-        ledger_bind_text(s, 2, claim_id);
-        ledger_bind_text(s, 3, voiding_claim_id);
-    }
+    ledger_bind_text(s, 1, payer);
+    ledger_bind_text(s, 2, claim_id);
+    ledger_bind_text(s, 3, voiding_claim_id);
     return ledger_step_done(self, s, "marking a claim voided", error);
 }
 
@@ -695,22 +504,13 @@ int ledger_claim_get(ledger_t *self, const char *payer, const char *claim_id,
 {
     if (self->claim_filter && !s_filter_may_hold(self, payer, claim_id))
         return SETTLE_ERR_NOT_FOUND;
-    int64_t found_row = 0;
-    if (self->scratch) {
-        int found = s_index_find(self, payer, claim_id, &found_row);
-        if (found != SETTLE_OK)
-            return found;
-    }
-    sqlite3_stmt *s = ledger_statement(
-        self, self->scratch ? LEDGER_SQL_CLAIM_GET_ROW : LEDGER_SQL_CLAIM_GET, NULL);
+    if (self->scratch)
+        return ledger_scratch_claim_get(self, payer, claim_id, row_out, NULL, NULL);
+    sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_CLAIM_GET, NULL);
     if (!s)
         return SETTLE_ERR_IO;
-    if (self->scratch) {
-        sqlite3_bind_int64(s, 1, found_row);
-    } else {
-        ledger_bind_text(s, 1, payer);
-        ledger_bind_text(s, 2, claim_id);
-    }
+    ledger_bind_text(s, 1, payer);
+    ledger_bind_text(s, 2, claim_id);
     int step = sqlite3_step(s);
     if (step != SQLITE_ROW) {
         sqlite3_reset(s);
@@ -772,6 +572,58 @@ static int s_decision_row(sqlite3_stmt *s, interp_decision_t *decision, interp_c
                             problem.message);
 }
 
+static bool s_in_history(const interp_decision_t *decision);
+
+/* A scratch ledger's row into decision and changes, as s_decision_row
+ * reads a row of the table. */
+static int s_decision_claim(const ledger_claim_t *row, const uint8_t *blob, size_t size,
+                            interp_decision_t *decision, interp_changes_t *changes, char *payer,
+                            bool *voided, settle_error_t *error)
+{
+    interp_line_t *lines = decision->lines;
+    memset(decision, 0, sizeof *decision);
+    decision->lines = lines;
+    memcpy(payer, row->payer, COMMAND_PARTICIPANT_ID_SIZE);
+    memcpy(decision->claim_id, row->claim_id, sizeof decision->claim_id);
+    decision->frequency = row->frequency;
+    memcpy(decision->related_claim_id, row->related_claim_id, sizeof decision->related_claim_id);
+    decision->status = (interp_status_t)row->status;
+    decision->billed_cents = row->billed_cents;
+    decision->allowed_cents = row->allowed_cents;
+    decision->paid_cents = row->paid_cents;
+    decision->patient_cents = row->patient_cents;
+    *voided = row->voided_by[0] != '\0';
+    settle_error_t problem;
+    settle_error_clear(&problem);
+    if (ledger_decision_decode(blob, size, decision, changes, &problem) == SETTLE_OK)
+        return SETTLE_OK;
+    return settle_error_set(error, SETTLE_ERR_CORRUPT, "ledger: claim %s: %s", decision->claim_id,
+                            problem.message);
+}
+
+/* s_decisions over a scratch ledger's rows, in claim_row order. */
+static int s_decisions_scratch(ledger_t *self, bool history_only, ledger_history_fn each,
+                               void *context, interp_decision_t *decision,
+                               interp_changes_t *changes, settle_error_t *error)
+{
+    int rc = SETTLE_OK;
+    uint64_t count = ledger_scratch_claim_count(self);
+    for (uint64_t row = 1; rc == SETTLE_OK && row <= count; row++) {
+        ledger_claim_t claim;
+        const uint8_t *blob = NULL;
+        size_t size = 0;
+        char payer[COMMAND_PARTICIPANT_ID_SIZE];
+        bool voided;
+        ledger_scratch_claim_at(self, (int64_t)row, &claim, &blob, &size);
+        if (size == 0)
+            continue; /* as WHERE length(decision) > 0 */
+        rc = s_decision_claim(&claim, blob, size, decision, changes, payer, &voided, error);
+        if (rc == SETTLE_OK && (!history_only || s_in_history(decision)))
+            rc = each(payer, decision, changes, voided, context);
+    }
+    return rc;
+}
+
 /* Whether the interpreter keeps the claim in its history. */
 static bool s_in_history(const interp_decision_t *decision)
 {
@@ -790,6 +642,12 @@ static int s_decisions(ledger_t *self, bool history_only, ledger_history_fn each
     int rc = decision && changes
                  ? SETTLE_OK
                  : settle_error_set(error, SETTLE_ERR_NOMEM, "ledger: out of memory");
+    if (rc == SETTLE_OK && self->scratch) {
+        rc = s_decisions_scratch(self, history_only, each, context, decision, changes, error);
+        settle_free(changes);
+        interp_decision_destroy(&decision);
+        return rc;
+    }
     if (rc == SETTLE_OK && !(s = ledger_statement(self, LEDGER_SQL_DECISIONS, error)))
         rc = SETTLE_ERR_IO;
     int step = SQLITE_DONE;
@@ -821,10 +679,32 @@ int ledger_decision_each(ledger_t *self, ledger_history_fn each, void *context,
     return s_decisions(self, false, each, context, error);
 }
 
+/* ledger_claim_decision in a scratch ledger. */
+static int s_claim_decision_scratch(ledger_t *self, const char *payer, const char *claim_id,
+                                    interp_decision_t *decision_out, interp_changes_t *changes_out,
+                                    settle_error_t *error)
+{
+    ledger_claim_t claim;
+    const uint8_t *blob = NULL;
+    size_t size = 0;
+    int rc = ledger_scratch_claim_get(self, payer, claim_id, &claim, &blob, &size);
+    if (rc == SETTLE_ERR_IO)
+        return settle_error_set(error, rc, "ledger: the claim index is lost");
+    if (rc != SETTLE_OK || size == 0)
+        return settle_error_set(error, SETTLE_ERR_NOT_FOUND, "ledger: no decision for %s of %s",
+                                claim_id, payer);
+    char row_payer[COMMAND_PARTICIPANT_ID_SIZE];
+    bool voided;
+    return s_decision_claim(&claim, blob, size, decision_out, changes_out, row_payer, &voided,
+                            error);
+}
+
 int ledger_claim_decision(ledger_t *self, const char *payer, const char *claim_id,
                           interp_decision_t *decision_out, interp_changes_t *changes_out,
                           settle_error_t *error)
 {
+    if (self->scratch)
+        return s_claim_decision_scratch(self, payer, claim_id, decision_out, changes_out, error);
     sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_CLAIM_DECISION_GET, error);
     if (!s)
         return SETTLE_ERR_IO;

@@ -1,7 +1,8 @@
 /*
  * ledger_internal.h - the ledger's handle and prepared statements, shared
  * by the files that make up the ledger (ledger.c, ledger_claims.c,
- * ledger_accounts.c, ledger_snapshot.c, ledger_checkpoint.c).  Private to engine/.
+ * ledger_accounts.c, ledger_snapshot.c, ledger_checkpoint.c, and a scratch
+ * ledger's ledger_scratch.c and ledger_payable.c).  Private to engine/.
  */
 #ifndef SETTLE_LEDGER_INTERNAL_H
 #define SETTLE_LEDGER_INTERNAL_H
@@ -90,16 +91,16 @@ struct ledger_s {
     sqlite3 *db;
     sqlite3_stmt *statements[LEDGER_SQL_COUNT_];
     bool in_transaction;
-    wire_writer_t changes;    /* the change log's bytes not yet hashed */
-    uint64_t changes_hashed;  /* bytes of the change log already hashed */
-    EVP_MD *sha256;           /* fetched once */
-    EVP_MD_CTX *changes_hash; /* the running SHA-256 of the change log */
-    EVP_MD_CTX *digest_copy;  /* scratch for ledger_changes_digest */
-    wire_writer_t decision;   /* scratch: the decision being encoded */
-    bool scratch;             /* ledger_open_scratch: claims found through claim_index */
-    struct ledger_claim_index_s *claim_index; /* scratch only: (payer, claim id) -> row */
-    struct ledger_payable_s *payable;         /* scratch only: payable claims per provider */
-    uint64_t *claim_filter;                   /* Bloom filter of the claim ids held; NULL: off */
+    wire_writer_t changes;            /* the change log's bytes not yet hashed */
+    uint64_t changes_hashed;          /* bytes of the change log already hashed */
+    EVP_MD *sha256;                   /* fetched once */
+    EVP_MD_CTX *changes_hash;         /* the running SHA-256 of the change log */
+    EVP_MD_CTX *digest_copy;          /* scratch for ledger_changes_digest */
+    wire_writer_t decision;           /* scratch: the decision being encoded */
+    bool scratch;                     /* ledger_open_scratch: claims in memory (ledger_scratch.c) */
+    struct ledger_scratch_s *claims;  /* scratch only: the claims rows; NULL: lost */
+    struct ledger_payable_s *payable; /* scratch only: payable claims per provider */
+    uint64_t *claim_filter;           /* Bloom filter of the claim ids held; NULL: off */
     uint64_t claim_filter_bits;
     uint64_t claim_filter_claims; /* claims added to it */
     ledger_pending_t *pending;
@@ -169,21 +170,88 @@ int ledger_decision_count(ledger_t *self, const char *what, uint64_t *count_out)
 
 /* (Re)builds the claim-id filter from the claims table, sized for twice
  * what it holds; on any failure the filter is off and every lookup asks
- * the index (ledger_claims.c).  A scratch ledger's claim index instead,
- * which must be whole: SETTLE_ERR_NOMEM or _IO when it cannot be. */
+ * the index (ledger_claims.c).  A scratch ledger's claims store instead
+ * (ledger_scratch_load), which must be whole: SETTLE_ERR_NOMEM or _IO
+ * when it cannot be. */
 int ledger_claim_filter_build(ledger_t *self);
 
-/* Frees a scratch ledger's claim index (ledger_close). */
-void ledger_claim_index_free(ledger_t *self);
+/* The hash of a (payer, claim id) pair (FNV-1a, mixed): the filter's and
+ * the scratch store's (ledger_claims.c). */
+uint64_t ledger_claim_hash(const char *payer, const char *claim_id);
+
+/* ------------------------------------------------------------------------
+ * A scratch ledger's claims (ledger_scratch.c)
+ *
+ * Its claims table stays empty: the rows live in memory, in claim_row
+ * order, with their texts and decision blobs, found by (payer, claim_id)
+ * through a hash table.  The functions below are the claims table's reads
+ * and writes for a scratch ledger; ledger_claims.c, ledger_payable.c and
+ * ledger.c call them when self->scratch.  When the store is lost (a
+ * failed load) every call fails (SETTLE_ERR_IO) or finds nothing.
+ * ------------------------------------------------------------------------ */
+
+/* A column's value as SQLite would give it: SQLITE_INTEGER (integer) or
+ * SQLITE_TEXT / SQLITE_BLOB (bytes, size; a text without its NUL). */
+typedef struct {
+    int type;
+    int64_t integer;
+    const void *bytes;
+    size_t size;
+} ledger_value_t;
+
+/* The columns of claims, in schema order (ledger_schema.c). */
+#define LEDGER_CLAIM_COLUMNS 20
+#define LEDGER_CLAIM_COLUMNS_SQL                                                                   \
+    "claim_row, payer, claim_id, billing_npi, frequency, related_claim_id, content_hash, "         \
+    "contract_hash, entry_index, status, reason, billed_cents, allowed_cents, paid_cents, "        \
+    "patient_cents, net_cents, settlement, payment_id, voided_by, decision"
+extern const char *const ledger_claim_columns[LEDGER_CLAIM_COLUMNS];
+
+/* Makes the store from the claims table (a restored snapshot's rows, none
+ * on open), empties the table, and makes the payable lists. */
+int ledger_scratch_load(ledger_t *self);
+void ledger_scratch_free(ledger_t *self);
+
+/* ledger_begin marks where a rollback returns to; ledger_rollback undoes
+ * the changes since, drops the rows added since and makes the hash table
+ * and the payable lists again. */
+void ledger_scratch_begin(ledger_t *self);
+void ledger_scratch_rollback(ledger_t *self);
+
+/* Adds claim (decision: its blob, copied; may be empty) as the next row
+ * and sets claim->row; SETTLE_ERR_EXISTS for a pair already held. */
+int ledger_scratch_claim_put(ledger_t *self, ledger_claim_t *claim, const uint8_t *decision,
+                             size_t decision_size, settle_error_t *error);
+/* A row as a ledger_claim_t, and (when decision_out) its blob, which stays
+ * the store's and is valid until the next write: SETTLE_ERR_NOT_FOUND. */
+int ledger_scratch_claim_at(const ledger_t *self, int64_t row, ledger_claim_t *claim_out,
+                            const uint8_t **decision_out, size_t *decision_size_out);
+int ledger_scratch_claim_get(ledger_t *self, const char *payer, const char *claim_id,
+                             ledger_claim_t *claim_out, const uint8_t **decision_out,
+                             size_t *decision_size_out);
+/* The UPDATEs: voided_by by pair (none: nothing changes), a decision on a
+ * row without one (SETTLE_ERR_INVALID otherwise), and a payable row made
+ * paid (*moved_out 1; 0 when it was not payable). */
+int ledger_scratch_claim_void(ledger_t *self, const char *payer, const char *claim_id,
+                              const char *voiding_claim_id, settle_error_t *error);
+int ledger_scratch_decision_put(ledger_t *self, int64_t row, const uint8_t *decision,
+                                size_t decision_size, settle_error_t *error);
+int ledger_scratch_claim_pay(ledger_t *self, int64_t row, const char *payment_id,
+                             uint32_t *moved_out);
+
+/* How many rows (the last claim_row), and one row's columns (row in 1 to
+ * that count; the pointers are the store's, valid until the next write). */
+uint64_t ledger_scratch_claim_count(const ledger_t *self);
+void ledger_scratch_claim_values(const ledger_t *self, uint64_t row,
+                                 ledger_value_t values[LEDGER_CLAIM_COLUMNS]);
 
 /* A scratch ledger's payable claims per provider, in place of the partial
  * index claims_payable (ledger_payable.c).  _build makes them from the
- * table (with the claim index: ledger_claim_filter_build); _add records a
- * claim stored as payable; _gather answers LEDGER_SQL_PAYABLE_EACH for a
- * payer (the caller frees *rows_out); _pay answers LEDGER_SQL_PAYMENT_CLAIMS
- * (the rows moved in *moved_out).  When a build failed they are gone and
- * every call fails (SETTLE_ERR_IO) rather than answer from a partial list.
- * _free in ledger_close. */
+ * store's rows; _add records a claim stored as payable; _gather answers
+ * LEDGER_SQL_PAYABLE_EACH for a payer (the caller frees *rows_out); _pay
+ * answers LEDGER_SQL_PAYMENT_CLAIMS (the rows moved in *moved_out).  When
+ * a build failed they are gone and every call fails (SETTLE_ERR_IO) rather
+ * than answer from a partial list.  _free in ledger_close. */
 int ledger_payable_build(ledger_t *self);
 int ledger_payable_add(ledger_t *self, const char *payer, const char *npi, int64_t row,
                        int64_t net_cents);

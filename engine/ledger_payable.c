@@ -13,7 +13,8 @@
  * cycle sees the same providers, sums and counts in the same order as the
  * index's GROUP BY gave.  Claims leave the list only by a payment
  * (settlement is never changed otherwise); after a rollback or a restore
- * the lists are made again from the table (ledger_claim_filter_build).
+ * the lists are made again from the rows (ledger_scratch.c, which keeps a
+ * scratch ledger's claims in memory: the rows named here are its rows).
  * Lookups bisect the providers; nothing is hashed, so no order of its own
  * reaches a decision.
  */
@@ -126,25 +127,22 @@ int ledger_payable_add(ledger_t *self, const char *payer, const char *npi, int64
 int ledger_payable_build(ledger_t *self)
 {
     ledger_payable_free(self);
+    if (!self->claims)
+        return SETTLE_ERR_IO; /* the rows are lost: so are the lists */
     self->payable = settle_calloc(1, sizeof *self->payable);
     if (!self->payable)
         return SETTLE_ERR_NOMEM;
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(self->db,
-                           "SELECT payer, billing_npi, claim_row, net_cents FROM claims "
-                           "WHERE settlement = '" LEDGER_SETTLEMENT_PAYABLE "' ORDER BY claim_row",
-                           -1, &s, NULL) != SQLITE_OK) {
-        ledger_payable_free(self);
-        return SETTLE_ERR_IO;
+    int rc = SETTLE_OK;
+    uint64_t count = ledger_scratch_claim_count(self);
+    for (uint64_t row = 1; rc == SETTLE_OK && row <= count; row++) {
+        ledger_value_t values[LEDGER_CLAIM_COLUMNS];
+        ledger_scratch_claim_values(self, row, values);
+        if (values[16].size != sizeof LEDGER_SETTLEMENT_PAYABLE - 1 ||
+            memcmp(values[16].bytes, LEDGER_SETTLEMENT_PAYABLE, values[16].size) != 0)
+            continue;
+        rc = ledger_payable_add(self, values[1].bytes, values[3].bytes, (int64_t)row,
+                                values[15].integer);
     }
-    int rc = SETTLE_OK, step = SQLITE_DONE;
-    while (rc == SETTLE_OK && (step = sqlite3_step(s)) == SQLITE_ROW)
-        rc = ledger_payable_add(self, (const char *)sqlite3_column_text(s, 0),
-                                (const char *)sqlite3_column_text(s, 1), sqlite3_column_int64(s, 2),
-                                sqlite3_column_int64(s, 3));
-    if (rc == SETTLE_OK && step != SQLITE_DONE)
-        rc = SETTLE_ERR_IO;
-    sqlite3_finalize(s);
     if (rc != SETTLE_OK)
         ledger_payable_free(self);
     return rc;
@@ -194,17 +192,12 @@ int ledger_payable_pay(ledger_t *self, const char *payer, const char *npi, const
     if (at == self->payable->count || s_order(payer, npi, &self->payable->providers[at]) != 0)
         return SETTLE_OK;
     s_provider_t *provider = &self->payable->providers[at];
-    sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_PAYMENT_CLAIM_ROW, error);
-    if (!s)
-        return SETTLE_ERR_IO;
     uint32_t moved = 0;
     for (size_t i = 0; i < provider->count; i++) {
-        sqlite3_bind_int64(s, 1, provider->rows[i]);
-        ledger_bind_text(s, 2, payment_id);
-        int rc = ledger_step_done(self, s, "moving claims into a payment", error);
-        if (rc != SETTLE_OK)
-            return rc; /* the entry fails; its rollback makes the lists again */
-        moved += (uint32_t)sqlite3_changes(self->db);
+        uint32_t one = 0;
+        if (ledger_scratch_claim_pay(self, provider->rows[i], payment_id, &one) != SETTLE_OK)
+            return settle_error_set(error, SETTLE_ERR_NOMEM, "ledger: out of memory");
+        moved += one; /* the entry fails otherwise; its rollback makes the lists again */
     }
     provider->count = 0;
     *moved_out = moved;

@@ -75,16 +75,18 @@ int ledger_open_fresh(const char *path, ledger_t **ledger_out, settle_error_t *e
 
 /*
  * Opens a new, empty ledger in memory for a replay that nobody keeps (an
- * auditor's, audit.h).  It holds the same tables and columns, answers the
- * same reads and writes the same rows and change log as ledger_open
- * (":memory:"), but its claims table has no unique index on (payer,
- * claim_id): a hash table in the ledger_t finds a claim by its id (and
- * refuses a second row with the same one, SETTLE_ERR_EXISTS, as the index
- * would), and is made again from the table after a rollback or a restore.
- * Its chain rows hold each link (index, stamp, digest, hash) but a
- * zero-length entry: the replay's caller has the bytes it applied, and
- * nothing reads them back (ledger_chain_entry answers an empty entry).
- * The caller owns *ledger_out (ledger_close).
+ * auditor's, audit.h).  It holds the same tables and columns and writes
+ * the same change log as ledger_open (":memory:"), and the functions here
+ * answer the same, but its claims rows are not in SQLite: they are kept in
+ * memory (engine/ledger_scratch.c), found by (payer, claim_id) through a
+ * hash table (a second row with the same pair is refused,
+ * SETTLE_ERR_EXISTS, as the unique index would), taken back by hand on a
+ * rollback, and moved there from the table on a restore.  So SQL over its
+ * claims table (ledger_check's claim groups, ledger_query.h, a snapshot of
+ * it) sees no claims.  Its chain rows hold each link (index, stamp,
+ * digest, hash) but a zero-length entry: the replay's caller has the bytes
+ * it applied, and nothing reads them back (ledger_chain_entry answers an
+ * empty entry).  The caller owns *ledger_out (ledger_close).
  */
 int ledger_open_scratch(ledger_t **ledger_out, settle_error_t *error);
 

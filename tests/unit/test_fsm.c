@@ -481,6 +481,47 @@ static void test_fsm_snapshot_restored_into_a_fresh_machine_has_the_same_head(vo
     fsm_destroy(&fresh);
 }
 
+/* A scratch machine keeps its claims in memory (ledger_scratch.c): a
+ * snapshot restored into one moves the snapshot's claims rows there, and
+ * it goes on from them as a node would: the same head, the same claims
+ * found, a claim it already holds answered as a duplicate. */
+static void test_fsm_snapshot_restored_into_a_scratch_machine_goes_on_from_its_claims(void **state)
+{
+    s_world_t *w = *state;
+    s_run_scenario(w);
+    uint8_t *snapshot;
+    size_t size;
+    assert_int_equal(fsm_snapshot(w->fsm, &snapshot, &size, NULL), SETTLE_OK);
+    fsm_t *scratch = NULL;
+    assert_int_equal(fsm_open_scratch(&scratch, NULL), SETTLE_OK);
+    assert_int_equal(fsm_restore(scratch, snapshot, size, NULL), SETTLE_OK);
+    settle_free(snapshot);
+    s_assert_same_head(w->fsm, scratch);
+    uint64_t mine = 0, stored = 0;
+    assert_int_equal(ledger_row_count(fsm_ledger(scratch), "claims", &mine), SETTLE_OK);
+    assert_int_equal(ledger_row_count(fsm_ledger(w->fsm), "claims", &stored), SETTLE_OK);
+    assert_true(mine > 0 && mine == stored);
+    ledger_claim_t row, stored_row;
+    assert_int_equal(ledger_claim_get(fsm_ledger(scratch), PAYER, "OV-2026-0001", &row), SETTLE_OK);
+    assert_int_equal(ledger_claim_get(fsm_ledger(w->fsm), PAYER, "OV-2026-0001", &stored_row),
+                     SETTLE_OK);
+    assert_true(row.row == stored_row.row && row.paid_cents == stored_row.paid_cents);
+    assert_string_equal(row.settlement, stored_row.settlement);
+    fsm_results_t *results = fsm_results_new();
+    s_apply_next_batch(w, scratch, results);
+    s_assert_same_payables(fsm_ledger(scratch), fsm_ledger(w->fsm));
+    s_claims_t again = {.count = 0};
+    s_read_claims(&again, "fixtures/claims/office-visit.json");
+    s_batch(w, &again);
+    assert_int_equal(
+        fsm_apply(scratch, w->log[w->log_count - 1], w->log_sizes[w->log_count - 1], results, NULL),
+        SETTLE_OK);
+    assert_true(results->claims[0].duplicate);
+    s_assert_same_head(w->fsm, scratch);
+    fsm_results_destroy(&results);
+    fsm_destroy(&scratch);
+}
+
 /* The tables a refused command or an emptied ledger must leave as they were. */
 static const char *const s_tables[] = {"participants", "contracts", "members",  "claims",
                                        "claim_lines",  "transfers", "payments", "commands",
@@ -805,6 +846,7 @@ int main(void)
         S_TEST(test_fsm_scratch_ledger_replays_duplicates_voids_and_payments_to_the_same_head),
         S_TEST(test_fsm_reopened_file_rebuilds_the_same_state),
         S_TEST(test_fsm_snapshot_restored_into_a_fresh_machine_has_the_same_head),
+        S_TEST(test_fsm_snapshot_restored_into_a_scratch_machine_goes_on_from_its_claims),
         S_TEST(test_fsm_open_fresh_empties_the_file_and_the_log_rebuilds_it),
         S_TEST(test_fsm_open_fresh_replaces_a_file_that_is_not_a_database),
         S_TEST(test_fsm_refuses_bad_commands_and_changes_nothing),

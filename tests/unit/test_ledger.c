@@ -542,10 +542,21 @@ static void test_ledger_commits_are_in_the_file_for_another_connection_at_once(v
     rmdir(directory);
 }
 
+/* ...in a ledger's table, and in a scratch ledger's rows in memory. */
+static void s_decision_stored(bool scratch);
+
 static void test_ledger_stores_a_decision_in_the_claim_row_and_counts_its_parts(void **state)
 {
+    s_decision_stored(false);
+    s_decision_stored(true);
+}
+
+static void s_decision_stored(bool scratch)
+{
     ledger_t *ledger = NULL;
-    assert_int_equal(ledger_open(":memory:", &ledger, NULL), SETTLE_OK);
+    assert_int_equal(scratch ? ledger_open_scratch(&ledger, NULL)
+                             : ledger_open(":memory:", &ledger, NULL),
+                     SETTLE_OK);
     interp_decision_t *decision = interp_decision_new();
     interp_changes_t *changes = calloc(1, sizeof *changes);
     s_decision(decision, changes);
@@ -578,11 +589,206 @@ static void test_ledger_stores_a_decision_in_the_claim_row_and_counts_its_parts(
     ledger_close(&ledger);
 }
 
+/* Collects the payable providers ledger_payable_each gives. */
+typedef struct {
+    ledger_payable_t rows[4];
+    size_t count;
+} s_payables_t;
+
+static int s_collect_payable(const ledger_payable_t *payable, void *context)
+{
+    s_payables_t *payables = context;
+    assert_true(payables->count < 4);
+    payables->rows[payables->count++] = *payable;
+    return SETTLE_OK;
+}
+
+/* Checks ACMEHP's one payable provider's total and count. */
+static void s_assert_payable(ledger_t *ledger, int64_t total_cents, uint32_t claim_count)
+{
+    s_payables_t payables = {.count = 0};
+    assert_int_equal(ledger_payable_each(ledger, "ACMEHP", s_collect_payable, &payables, NULL),
+                     SETTLE_OK);
+    assert_int_equal(payables.count, 1);
+    assert_string_equal(payables.rows[0].npi, "1234567893");
+    assert_true(payables.rows[0].total_cents == total_cents);
+    assert_int_equal(payables.rows[0].claim_count, claim_count);
+}
+
+/* Everything a scratch ledger's entry does to its claims (kept in memory,
+ * ledger_scratch.c): a row added, a void, a decision, a payment. */
+static void s_scratch_entry(ledger_t *ledger, ledger_claim_t *first,
+                            const interp_decision_t *decision, const interp_changes_t *changes)
+{
+    assert_int_equal(ledger_begin(ledger, NULL), SETTLE_OK);
+    ledger_claim_t second = s_claim_row("C-2", 500);
+    assert_int_equal(ledger_claim_put(ledger, &second, NULL), SETTLE_OK);
+    assert_true(second.row == 2);
+    assert_int_equal(ledger_claim_put(ledger, first, NULL), SETTLE_ERR_EXISTS);
+    assert_int_equal(ledger_claim_mark_voided(ledger, "ACMEHP", "C-1", "C-1V", NULL), SETTLE_OK);
+    assert_int_equal(ledger_claim_mark_voided(ledger, "ACMEHP", "C-9", "C-9V", NULL), SETTLE_OK);
+    assert_int_equal(ledger_claim_details_put(ledger, first, decision, changes, NULL), SETTLE_OK);
+    ledger_payment_t payment = {.payment_id = "P-1",
+                                .payer = "ACMEHP",
+                                .npi = "1234567893",
+                                .total_cents = 9500,
+                                .claim_count = 2,
+                                .entry_index = 2};
+    assert_int_equal(ledger_payment_put(ledger, &payment, NULL), SETTLE_OK);
+    ledger_claim_t found;
+    assert_int_equal(ledger_claim_get(ledger, "ACMEHP", "C-1", &found), SETTLE_OK);
+    assert_string_equal(found.voided_by, "C-1V");
+    assert_string_equal(found.settlement, LEDGER_SETTLEMENT_PAID);
+    assert_string_equal(found.payment_id, "P-1");
+}
+
+/* A scratch ledger keeps its claims in memory, outside SQLite's
+ * transaction: a rollback must take back by hand the rows added and the
+ * voids, decisions and payments made since ledger_begin, and its lookups,
+ * counts and payable lists must then be what a ledger's table would give. */
+static void test_ledger_scratch_rollback_takes_back_rows_voids_decisions_and_payments(void **state)
+{
+    ledger_t *ledger = NULL;
+    assert_int_equal(ledger_open_scratch(&ledger, NULL), SETTLE_OK);
+    interp_decision_t *decision = interp_decision_new();
+    interp_changes_t *changes = calloc(1, sizeof *changes);
+    s_decision(decision, changes);
+    assert_int_equal(ledger_begin(ledger, NULL), SETTLE_OK);
+    ledger_claim_t first = s_claim_row("C-1", 9000);
+    assert_int_equal(ledger_claim_put(ledger, &first, NULL), SETTLE_OK);
+    assert_int_equal(ledger_commit(ledger, NULL), SETTLE_OK);
+    assert_true(first.row == 1);
+    s_scratch_entry(ledger, &first, decision, changes);
+    ledger_rollback(ledger);
+
+    ledger_claim_t found;
+    assert_int_equal(ledger_claim_get(ledger, "ACMEHP", "C-2", &found), SETTLE_ERR_NOT_FOUND);
+    assert_int_equal(ledger_claim_get(ledger, "ACMEHP", "C-1", &found), SETTLE_OK);
+    assert_true(found.row == 1 && found.net_cents == 9000);
+    assert_string_equal(found.voided_by, "");
+    assert_string_equal(found.settlement, LEDGER_SETTLEMENT_PAYABLE);
+    assert_string_equal(found.payment_id, "");
+    assert_int_equal(ledger_claim_decision(ledger, "ACMEHP", "C-1", decision, changes, NULL),
+                     SETTLE_ERR_NOT_FOUND);
+    uint64_t count;
+    assert_int_equal(ledger_row_count(ledger, "claims", &count), SETTLE_OK);
+    assert_true(count == 1);
+    s_assert_payable(ledger, 9000, 1);
+
+    /* The same entry again: the next row takes the rolled-back one's number. */
+    s_decision(decision, changes);
+    s_scratch_entry(ledger, &first, decision, changes);
+    assert_int_equal(ledger_commit(ledger, NULL), SETTLE_OK);
+    assert_int_equal(ledger_row_count(ledger, "claims", &count), SETTLE_OK);
+    assert_true(count == 2);
+    assert_int_equal(ledger_row_count(ledger, "claim_lines", &count), SETTLE_OK);
+    assert_true(count == 2);
+    assert_int_equal(ledger_claim_decision(ledger, "ACMEHP", "C-1", decision, changes, NULL),
+                     SETTLE_OK);
+    assert_int_equal(decision->line_count, 2);
+    assert_int_equal(ledger_claim_get(ledger, "ACMEHP", "C-2", &found), SETTLE_OK);
+    assert_string_equal(found.settlement, LEDGER_SETTLEMENT_PAID);
+    interp_decision_destroy(&decision);
+    free(changes);
+    ledger_close(&ledger);
+}
+
+/* One scratch ledger's life: an entry of three claims (one decided as
+ * stored, one later), a void and a payment, committed; then one more
+ * claim, a void and a decision rolled back; closed.  The first error is
+ * the answer. */
+static int s_scratch_life(settle_error_t *error)
+{
+    interp_decision_t *decision = interp_decision_new();
+    interp_changes_t *changes = settle_calloc(1, sizeof *changes);
+    ledger_t *ledger = NULL;
+    int rc = decision && changes ? ledger_open_scratch(&ledger, error) : SETTLE_ERR_NOMEM;
+    if (rc == SETTLE_OK)
+        s_decision(decision, changes);
+    ledger_claim_t rows[4] = {s_claim_row("C-1", 9000), s_claim_row("C-2", 500),
+                              s_claim_row("C-3", 100), s_claim_row("C-4", 7)};
+    if (rc == SETTLE_OK)
+        rc = ledger_begin(ledger, error);
+    if (rc == SETTLE_OK)
+        rc = ledger_claim_put_decided(ledger, &rows[0], decision, changes, error);
+    for (int i = 1; rc == SETTLE_OK && i < 3; i++)
+        rc = ledger_claim_put(ledger, &rows[i], error);
+    if (rc == SETTLE_OK)
+        rc = ledger_claim_details_put(ledger, &rows[1], decision, changes, error);
+    if (rc == SETTLE_OK)
+        rc = ledger_claim_mark_voided(ledger, "ACMEHP", "C-1", "C-1V", error);
+    ledger_payment_t payment = {.payment_id = "P-1",
+                                .payer = "ACMEHP",
+                                .npi = "1234567893",
+                                .total_cents = 9600,
+                                .claim_count = 3,
+                                .entry_index = 1};
+    if (rc == SETTLE_OK)
+        rc = ledger_payment_put(ledger, &payment, error);
+    uint8_t digest[LEDGER_HASH_SIZE];
+    if (rc == SETTLE_OK && ledger_changes_digest(ledger, digest) != SETTLE_OK)
+        rc = SETTLE_ERR_NOMEM; /* the change log could not grow */
+    if (rc == SETTLE_OK)
+        rc = ledger_commit(ledger, error);
+    if (rc == SETTLE_OK)
+        rc = ledger_begin(ledger, error);
+    if (rc == SETTLE_OK)
+        rc = ledger_claim_put(ledger, &rows[3], error);
+    if (rc == SETTLE_OK)
+        rc = ledger_claim_mark_voided(ledger, "ACMEHP", "C-2", "C-2V", error);
+    if (rc == SETTLE_OK)
+        rc = ledger_claim_details_put(ledger, &rows[2], decision, changes, error);
+    if (ledger)
+        ledger_rollback(ledger);
+    /* A rebuild after the rollback that could not allocate loses the
+     * lists: asked, they fail rather than answer from a part. */
+    s_payables_t payables = {.count = 0};
+    if (rc == SETTLE_OK)
+        rc = ledger_payable_each(ledger, "ACMEHP", s_collect_payable, &payables, error);
+    ledger_claim_t found;
+    if (rc == SETTLE_OK &&
+        (ledger_claim_get(ledger, "ACMEHP", "C-4", &found) != SETTLE_ERR_NOT_FOUND ||
+         ledger_claim_get(ledger, "ACMEHP", "C-2", &found) != SETTLE_OK ||
+         found.voided_by[0] != '\0'))
+        rc = SETTLE_ERR_IO; /* the rollback lost its way: make the walk fail loudly */
+    ledger_close(&ledger);
+    settle_free(changes);
+    interp_decision_destroy(&decision);
+    return rc;
+}
+
+/* The scratch ledger's store (ledger_scratch.c) and payable lists through
+ * every allocation failing in turn: each is reported, none leaks (the
+ * allocator's live count returns to where it was), and the ledger that
+ * was open closes cleanly. */
+static void test_ledger_scratch_reports_every_allocation_failure_without_leaks(void **state)
+{
+    long live = settle_alloc_live(), before = settle_alloc_attempts();
+    assert_int_equal(s_scratch_life(NULL), SETTLE_OK);
+    long count = settle_alloc_attempts() - before;
+    assert_true(count > 10);
+    assert_int_equal(settle_alloc_live(), live);
+    for (long i = 0; i < count; i++) {
+        settle_error_t error;
+        settle_error_clear(&error);
+        settle_alloc_fail_after(i);
+        int rc = s_scratch_life(&error);
+        settle_alloc_fail_after(-1);
+        if (rc == SETTLE_OK)
+            fail_msg("allocation %ld of %ld failed but the life succeeded", i + 1, count);
+        if (settle_alloc_live() != live)
+            fail_msg("allocation %ld of %ld failed and %ld blocks leaked", i + 1, count,
+                     settle_alloc_live() - live);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ledger_posts_transfers_double_entry_and_logs_every_change),
         cmocka_unit_test(test_ledger_rollback_leaves_nothing),
+        cmocka_unit_test(test_ledger_scratch_rollback_takes_back_rows_voids_decisions_and_payments),
+        cmocka_unit_test(test_ledger_scratch_reports_every_allocation_failure_without_leaks),
         cmocka_unit_test(test_ledger_file_reopens_with_its_rows_and_refuses_bad_snapshots),
         cmocka_unit_test(
             test_ledger_decision_encoding_round_trips_and_refuses_what_it_would_not_write),
