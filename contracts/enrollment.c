@@ -255,6 +255,31 @@ int enrollment_load_text(const char *text, size_t length, const char *file,
     return SETTLE_OK;
 }
 
+int enrollment_from_members(const enrollment_member_t *members, size_t count,
+                            enrollment_t **enrollment_out)
+{
+    if (count > ENROLLMENT_MEMBERS_MAX)
+        return SETTLE_ERR_TOO_MANY;
+    enrollment_t *self = settle_calloc(1, sizeof *self);
+    if (self)
+        self->members = settle_malloc((count ? count : 1) * sizeof *self->members);
+    if (!self || !self->members) {
+        enrollment_destroy(&self);
+        return SETTLE_ERR_NOMEM;
+    }
+    if (count)
+        memcpy(self->members, members, count * sizeof *members);
+    self->count = self->capacity = count;
+    qsort(self->members, self->count, sizeof *self->members, s_member_order);
+    for (size_t i = 1; i < self->count; i++)
+        if (strcmp(self->members[i].id, self->members[i - 1].id) == 0) {
+            enrollment_destroy(&self);
+            return SETTLE_ERR_INVALID;
+        }
+    *enrollment_out = self;
+    return SETTLE_OK;
+}
+
 void enrollment_destroy(enrollment_t **self_p)
 {
     if (!self_p || !*self_p)

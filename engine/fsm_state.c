@@ -79,78 +79,51 @@ fsm_payer_t *fsm_cache_payer(fsm_cache_t *cache, const char *payer)
 }
 
 /* ------------------------------------------------------------------------
- * Enrollment, rebuilt from the member rows as an enrollment file
+ * Enrollment, rebuilt from the member rows
  * ------------------------------------------------------------------------ */
 
-/* Appends text to a growable buffer; false when out of memory. */
-static bool s_append(wire_writer_t *w, const char *text)
+typedef struct {
+    enrollment_member_t *members;
+    size_t count, capacity;
+} s_members_t;
+
+static int s_member_add(const char *payer, const enrollment_member_t *member, void *context)
 {
-    wire_put(w, text, strlen(text));
-    return w->ok;
+    (void)payer;
+    s_members_t *list = context;
+    if (list->count == list->capacity) {
+        size_t grown = list->capacity ? 2 * list->capacity : 256;
+        enrollment_member_t *bigger = settle_realloc(list->members, grown * sizeof *bigger);
+        if (!bigger)
+            return SETTLE_ERR_NOMEM;
+        list->members = bigger;
+        list->capacity = grown;
+    }
+    list->members[list->count++] = *member;
+    return SETTLE_OK;
 }
 
-/* Appends a double-quoted YAML scalar (the ids are printable ASCII). */
-static void s_append_quoted(wire_writer_t *w, const char *text)
-{
-    s_append(w, "\"");
-    for (const char *c = text; *c; c++) {
-        if (*c == '"' || *c == '\\')
-            s_append(w, "\\");
-        wire_put(w, c, 1);
-    }
-    s_append(w, "\"");
-}
-
-static int s_member_yaml(const char *payer, const enrollment_member_t *m, void *context)
-{
-    wire_writer_t *w = context;
-    char from[DATE_TEXT_SIZE], to[DATE_TEXT_SIZE], birth[DATE_TEXT_SIZE], sex[2] = {m->sex, 0};
-    if (date_format_iso(m->coverage_from, from, sizeof from) != SETTLE_OK ||
-        (m->birth_date != DATE_NONE &&
-         date_format_iso(m->birth_date, birth, sizeof birth) != SETTLE_OK))
-        return SETTLE_ERR_CORRUPT;
-    s_append(w, "  - {id: ");
-    s_append_quoted(w, m->id);
-    s_append(w, ", family: ");
-    s_append_quoted(w, m->family);
-    s_append(w, ", contract: ");
-    s_append_quoted(w, m->contract);
-    if (m->birth_date != DATE_NONE) {
-        s_append(w, ", birth_date: ");
-        s_append(w, birth);
-    }
-    s_append(w, ", sex: ");
-    s_append(w, sex);
-    s_append(w, ", coverage: {from: ");
-    s_append(w, from);
-    if (m->coverage_to != INT32_MAX &&
-        date_format_iso(m->coverage_to, to, sizeof to) == SETTLE_OK) {
-        s_append(w, ", to: ");
-        s_append(w, to);
-    }
-    s_append(w, "}}\n");
-    return w->ok ? SETTLE_OK : SETTLE_ERR_NOMEM;
-}
-
+/* The payer's members as the ledger holds them, straight from the rows
+ * (writing them out as YAML and parsing that again cost as much as the
+ * enroll itself). */
 int fsm_cache_reload_enrollment(fsm_cache_t *cache, ledger_t *ledger, const char *payer,
                                 settle_error_t *error)
 {
     fsm_payer_t *record = fsm_cache_payer(cache, payer);
     if (!record)
         return settle_error_set(error, SETTLE_ERR_NOMEM, "fsm: out of memory");
-    wire_writer_t w = {.grow = true, .ok = true};
-    s_append(&w, "members:\n");
-    int rc = ledger_member_each(ledger, payer, s_member_yaml, &w, error);
-    if (rc == SETTLE_OK && w.used == strlen("members:\n"))
-        s_append(&w, "  []\n");
-    if (rc == SETTLE_OK && !w.ok)
-        rc = settle_error_set(error, SETTLE_ERR_NOMEM, "fsm: out of memory");
+    s_members_t list = {NULL, 0, 0};
     enrollment_t *enrollment = NULL;
+    int rc = ledger_member_each(ledger, payer, s_member_add, &list, error);
     if (rc == SETTLE_OK)
-        rc = enrollment_load_text((const char *)w.at, w.used, "ledger members", &enrollment, error);
-    settle_free(w.at);
+        rc = enrollment_from_members(list.members, list.count, &enrollment);
+    settle_free(list.members);
+    if (rc == SETTLE_ERR_NOMEM)
+        return settle_error_set(error, rc, "fsm: out of memory");
     if (rc != SETTLE_OK)
-        return rc;
+        return error && error->code != SETTLE_OK
+                   ? rc
+                   : settle_error_set(error, rc, "fsm: the members of %s do not load", payer);
     enrollment_destroy(&record->enrollment);
     record->enrollment = enrollment;
     return SETTLE_OK;

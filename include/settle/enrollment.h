@@ -52,6 +52,12 @@ typedef struct enrollment_s enrollment_t;
 int enrollment_load_text(const char *text, size_t length, const char *file,
                          enrollment_t **enrollment_out, settle_error_t *error);
 
+/* A list of count members given as records (the ledger's rows), sorted
+ * by id as a loaded file is; SETTLE_ERR_INVALID when an id is given twice,
+ * SETTLE_ERR_TOO_MANY past ENROLLMENT_MEMBERS_MAX, SETTLE_ERR_NOMEM. */
+int enrollment_from_members(const enrollment_member_t *members, size_t count,
+                            enrollment_t **enrollment_out);
+
 /* Frees the list and sets *self_p to NULL; safe on NULL and twice. */
 void enrollment_destroy(enrollment_t **self_p);
 
