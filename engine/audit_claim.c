@@ -74,11 +74,11 @@ static int s_batch_place(const command_t *command, uint32_t position,
     size_t cursor = 0, count = 0, size, found = SIZE_MAX;
     const uint8_t *bytes;
     while (count < batch.count && command_batch_next(&batch, &cursor, &bytes, &size)) {
-        uint8_t digest[HASH_SHA256_SIZE];
-        if (hash_sha256(bytes, size, digest) == SETTLE_OK &&
-            memcmp(digest, content_hash, sizeof digest) == 0 && found == SIZE_MAX)
+        /* the leaves are the claims' content hashes (command.h) */
+        if (hash_sha256(bytes, size, leaves[count]) == SETTLE_OK &&
+            memcmp(leaves[count], content_hash, HASH_SHA256_SIZE) == 0 && found == SIZE_MAX)
             found = count;
-        merkle_leaf_hash(bytes, size, leaves[count++]);
+        count++;
     }
     int rc = SETTLE_ERR_NOT_FOUND;
     uint8_t path[MERKLE_PATH_MAX][MERKLE_HASH_SIZE], root[MERKLE_HASH_SIZE];

@@ -275,7 +275,8 @@ static int s_chain(audit_run_t *run, uint64_t head_index, settle_error_t *error)
     int rc = SETTLE_OK, step;
     uint64_t expected = 1;
     while (rc == SETTLE_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
-        if (verify && (expected - 1) % S_AHEAD_ENTRIES == 0)
+        /* from entry 2 on: the first registers the signers of the rest */
+        if (verify && expected >= 2 && (expected - 2) % S_AHEAD_ENTRIES == 0)
             rc = s_verify_ahead(run, ahead, expected, error);
         if (rc == SETTLE_OK)
             rc = s_entry(run, s, expected, error);

@@ -146,8 +146,14 @@ int command_signing_digest(const command_t *command, uint8_t digest_out[COMMAND_
 {
     uint8_t payload_digest[COMMAND_DIGEST_SIZE];
     int rc = command_payload_digest(command, payload_digest, error);
-    if (rc != SETTLE_OK)
-        return rc;
+    return rc == SETTLE_OK ? command_signing_digest_of(command, payload_digest, digest_out, error)
+                           : rc;
+}
+
+int command_signing_digest_of(const command_t *command,
+                              const uint8_t payload_digest[COMMAND_DIGEST_SIZE],
+                              uint8_t digest_out[COMMAND_DIGEST_SIZE], settle_error_t *error)
+{
     uint8_t message[sizeof s_domain - 1 + 1 + 2 + COMMAND_PARTICIPANT_ID_SIZE + 8 +
                     COMMAND_DIGEST_SIZE];
     wire_writer_t w = {.at = message, .ok = true};
@@ -155,10 +161,10 @@ int command_signing_digest(const command_t *command, uint8_t digest_out[COMMAND_
     wire_put_uint(&w, command->type, 1);
     wire_put_text(&w, command->participant, sizeof command->participant);
     wire_put_uint(&w, command->sequence, 8);
-    wire_put(&w, payload_digest, sizeof payload_digest);
+    wire_put(&w, payload_digest, COMMAND_DIGEST_SIZE);
     if (!w.ok)
         return settle_error_set(error, SETTLE_ERR_INVALID, "command: bad participant id");
-    rc = hash_sha256(message, w.used, digest_out);
+    int rc = hash_sha256(message, w.used, digest_out);
     return rc == SETTLE_OK ? rc : settle_error_set(error, rc, "command: cannot hash");
 }
 

@@ -205,27 +205,35 @@ bool command_batch_next(const command_batch_t *batch, size_t *cursor, const uint
     return true;
 }
 
-int command_batch_root(const command_batch_t *batch, uint8_t root_out[COMMAND_DIGEST_SIZE])
+int command_batch_root_hashes(const command_batch_t *batch,
+                              uint8_t (*hashes_out)[COMMAND_DIGEST_SIZE],
+                              uint8_t root_out[COMMAND_DIGEST_SIZE])
 {
-    uint8_t(*leaves)[MERKLE_HASH_SIZE] = settle_malloc((batch->count + 1) * sizeof *leaves);
-    merkle_hasher_t *hasher = leaves ? merkle_hasher_new() : NULL;
-    if (!hasher) {
-        settle_free(leaves);
+    merkle_hasher_t *hasher = merkle_hasher_new();
+    if (!hasher)
         return SETTLE_ERR_NOMEM;
-    }
     size_t cursor = 0, count = 0, size;
     const uint8_t *claim;
     int rc = SETTLE_OK;
     while (rc == SETTLE_OK && count < batch->count &&
            command_batch_next(batch, &cursor, &claim, &size))
-        rc = merkle_hasher_leaf(hasher, claim, size, leaves[count++]);
+        rc = merkle_hasher_sha256(hasher, claim, size, hashes_out[count++]);
     if (rc == SETTLE_OK)
         rc = count == batch->count
-                 ? merkle_hasher_root(hasher, (const uint8_t(*)[MERKLE_HASH_SIZE])leaves, count,
-                                      root_out)
+                 ? merkle_hasher_root(hasher, (const uint8_t(*)[MERKLE_HASH_SIZE])hashes_out,
+                                      count, root_out)
                  : SETTLE_ERR_CORRUPT;
     merkle_hasher_destroy(&hasher);
-    settle_free(leaves);
+    return rc;
+}
+
+int command_batch_root(const command_batch_t *batch, uint8_t root_out[COMMAND_DIGEST_SIZE])
+{
+    uint8_t(*hashes)[COMMAND_DIGEST_SIZE] = settle_malloc((batch->count + 1) * sizeof *hashes);
+    if (!hashes)
+        return SETTLE_ERR_NOMEM;
+    int rc = command_batch_root_hashes(batch, hashes, root_out);
+    settle_free(hashes);
     return rc;
 }
 

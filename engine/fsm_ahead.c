@@ -17,6 +17,8 @@
 typedef struct {
     uint64_t entry_index;
     uint32_t position;
+    uint32_t hash_count; /* a batch's claims, their content hashes at hashes_at */
+    size_t hashes_at;
     uint8_t public_key[SIGN_PUBLIC_KEY_SIZE];
     uint8_t digest[COMMAND_DIGEST_SIZE];
     uint8_t signature[SIGN_SIGNATURE_SIZE];
@@ -27,6 +29,8 @@ struct fsm_ahead_s {
     sign_item_t *items;
     bool *good;
     size_t count, capacity, next; /* next: where the lookup goes on from */
+    uint8_t (*hashes)[COMMAND_DIGEST_SIZE]; /* batches' content hashes, for apply */
+    size_t hash_count, hash_capacity;
 };
 
 void fsm_ahead_free(fsm_ahead_t **self_p)
@@ -36,6 +40,7 @@ void fsm_ahead_free(fsm_ahead_t **self_p)
     settle_free((*self_p)->checked);
     settle_free((*self_p)->items);
     settle_free((*self_p)->good);
+    settle_free((*self_p)->hashes);
     settle_free(*self_p);
     *self_p = NULL;
 }
@@ -61,6 +66,38 @@ static bool s_reserve(fsm_ahead_t *a, size_t needed)
     return true;
 }
 
+/* What the command signed; for a batch, its claims' content hashes kept
+ * for apply (the Merkle root's leaves, command.h). */
+static int s_digest(fsm_ahead_t *a, const command_t *command, s_checked_t *c)
+{
+    c->hash_count = 0;
+    if (command->type != COMMAND_BATCH)
+        return command_signing_digest(command, c->digest, NULL);
+    command_batch_t batch;
+    if (command_batch_decode(command->payload, command->payload_size, &batch, NULL) != SETTLE_OK)
+        return SETTLE_ERR_INVALID; /* left to apply */
+    if (a->hash_count + batch.count > a->hash_capacity) {
+        size_t grown = a->hash_capacity ? a->hash_capacity : 1024;
+        while (grown < a->hash_count + batch.count)
+            grown *= 2;
+        uint8_t(*bigger)[COMMAND_DIGEST_SIZE] = settle_realloc(a->hashes, grown * sizeof *bigger);
+        if (!bigger)
+            return SETTLE_ERR_NOMEM;
+        a->hashes = bigger;
+        a->hash_capacity = grown;
+    }
+    uint8_t root[COMMAND_DIGEST_SIZE];
+    int rc = command_batch_root_hashes(&batch, &a->hashes[a->hash_count], root);
+    if (rc == SETTLE_OK)
+        rc = command_signing_digest_of(command, root, c->digest, NULL);
+    if (rc == SETTLE_OK) {
+        c->hashes_at = a->hash_count;
+        c->hash_count = batch.count;
+        a->hash_count += batch.count;
+    }
+    return rc;
+}
+
 /* The entry's commands whose signer is known now, with what they signed. */
 static int s_collect(fsm_t *self, fsm_ahead_t *a, uint64_t index, const uint8_t *bytes, size_t size)
 {
@@ -74,9 +111,13 @@ static int s_collect(fsm_t *self, fsm_ahead_t *a, uint64_t index, const uint8_t 
         s_checked_t *c = &a->checked[a->count];
         if (command->type == 0 ||
             strcmp(command->participant, COMMAND_GENESIS_PARTICIPANT) == 0 ||
-            ledger_participant_get(self->ledger, command->participant, &signer) != SETTLE_OK ||
-            command_signing_digest(command, c->digest, NULL) != SETTLE_OK)
+            ledger_participant_get(self->ledger, command->participant, &signer) != SETTLE_OK)
             continue; /* left to apply */
+        int digested = s_digest(a, command, c);
+        if (digested == SETTLE_ERR_NOMEM)
+            rc = digested;
+        if (digested != SETTLE_OK)
+            continue;
         c->entry_index = index;
         c->position = i;
         memcpy(c->public_key, signer.public_key, sizeof c->public_key);
@@ -93,7 +134,7 @@ int fsm_verify_ahead(fsm_t *self, const uint8_t *const *entries, const size_t *s
     if (!self->ahead && !(self->ahead = settle_calloc(1, sizeof *self->ahead)))
         return settle_error_set(error, SETTLE_ERR_NOMEM, "fsm: out of memory");
     fsm_ahead_t *a = self->ahead;
-    a->count = a->next = 0;
+    a->count = a->next = a->hash_count = 0;
     for (size_t e = 0; e < count; e++)
         if (s_collect(self, a, self->head_index + 1 + e, entries[e], sizes[e]) != SETTLE_OK) {
             a->count = 0;
@@ -127,4 +168,23 @@ bool fsm_verified_ahead(fsm_t *self, uint64_t entry_index, uint32_t position,
     return c->entry_index == entry_index && c->position == position && a->good[a->next] &&
            memcmp(c->public_key, public_key, SIGN_PUBLIC_KEY_SIZE) == 0 &&
            memcmp(c->signature, signature, SIGN_SIGNATURE_SIZE) == 0;
+}
+
+const uint8_t (*fsm_ahead_hashes(fsm_t *self, uint64_t entry_index, uint32_t position,
+                                 uint32_t count))[COMMAND_DIGEST_SIZE]
+{
+    fsm_ahead_t *a = self->ahead;
+    if (!a)
+        return NULL;
+    for (size_t i = a->next; i < a->count; i++) {
+        const s_checked_t *c = &a->checked[i];
+        if (c->entry_index > entry_index ||
+            (c->entry_index == entry_index && c->position > position))
+            break;
+        if (c->entry_index == entry_index && c->position == position)
+            return c->hash_count == count && count ? (const uint8_t(*)[COMMAND_DIGEST_SIZE]) &
+                                                          a->hashes[c->hashes_at]
+                                                    : NULL;
+    }
+    return NULL;
 }

@@ -159,7 +159,8 @@ static int s_adjudicate(fsm_apply_t *apply, fsm_payer_t *payer, const claim_t *c
 
 /* One claim of the batch: its answer (first or new), rows and transfer. */
 static int s_claim(fsm_apply_t *apply, fsm_payer_t *payer, const claim_t *claim,
-                   const uint8_t *bytes, size_t size, settle_error_t *error)
+                   const uint8_t *bytes, size_t size, const uint8_t *content_hash,
+                   settle_error_t *error)
 {
     fsm_t *fsm = apply->fsm;
     fsm_claim_result_t *result = fsm_results_add_claim(apply->results);
@@ -185,9 +186,13 @@ static int s_claim(fsm_apply_t *apply, fsm_payer_t *payer, const claim_t *claim,
     row.frequency = claim->frequency;
     row.entry_index = apply->entry_index;
     bool decided;
-    rc = fsm_sha256(fsm, bytes, size, row.content_hash) == SETTLE_OK
-             ? SETTLE_OK
-             : settle_error_set(error, SETTLE_ERR_CRYPTO, "fsm: cannot hash a claim");
+    rc = SETTLE_OK;
+    if (content_hash)
+        memcpy(row.content_hash, content_hash, sizeof row.content_hash);
+    else
+        rc = fsm_sha256(fsm, bytes, size, row.content_hash) == SETTLE_OK
+                 ? SETTLE_OK
+                 : settle_error_set(error, SETTLE_ERR_CRYPTO, "fsm: cannot hash a claim");
     if (rc == SETTLE_OK)
         rc = s_adjudicate(apply, payer, claim, &row, has_original ? &original : NULL, &decided,
                           error);
@@ -221,6 +226,10 @@ int fsm_apply_batch(fsm_apply_t *apply, const command_t *command, settle_error_t
     fsm_payer_t *payer = fsm_cache_payer(&apply->fsm->cache, batch.payer);
     if (!payer)
         return settle_error_set(error, SETTLE_ERR_NOMEM, "fsm: out of memory");
+    /* An auditor's replay hashed the claims already, checking the
+     * signature ahead (fsm_verify_ahead). */
+    const uint8_t(*hashes)[COMMAND_DIGEST_SIZE] =
+        fsm_ahead_hashes(apply->fsm, apply->entry_index, apply->position, batch.count);
     size_t cursor = 0, size;
     const uint8_t *bytes;
     for (uint32_t i = 0; rc == SETTLE_OK && command_batch_next(&batch, &cursor, &bytes, &size);
@@ -230,7 +239,7 @@ int fsm_apply_batch(fsm_apply_t *apply, const command_t *command, settle_error_t
         if (claim == fsm->claim)
             rc = claim_decode_into(claim, bytes, size, error);
         if (rc == SETTLE_OK)
-            rc = s_claim(apply, payer, claim, bytes, size, error);
+            rc = s_claim(apply, payer, claim, bytes, size, hashes ? hashes[i] : NULL, error);
     }
     return rc;
 }

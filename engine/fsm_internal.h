@@ -106,6 +106,12 @@ bool fsm_verified_ahead(fsm_t *self, uint64_t entry_index, uint32_t position,
                         const uint8_t public_key[SIGN_PUBLIC_KEY_SIZE],
                         const uint8_t signature[SIGN_SIGNATURE_SIZE]);
 
+/* The content hashes of the batch at (entry_index, position), its count
+ * claims', computed when its signature was checked ahead; NULL when it
+ * was not (apply hashes the claims itself). */
+const uint8_t (*fsm_ahead_hashes(fsm_t *self, uint64_t entry_index, uint32_t position,
+                                 uint32_t count))[COMMAND_DIGEST_SIZE];
+
 /* Frees what fsm_verify_ahead kept; nulls the pointer; safe on NULL. */
 void fsm_ahead_free(fsm_ahead_t **self_p);
 

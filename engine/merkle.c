@@ -72,6 +72,17 @@ int merkle_hasher_leaf(merkle_hasher_t *hasher, const void *data, size_t size,
     return s_hash(hasher, 0x00, size ? data : &nothing, size, NULL, 0, hash_out);
 }
 
+int merkle_hasher_sha256(merkle_hasher_t *hasher, const void *data, size_t size,
+                         uint8_t hash_out[MERKLE_HASH_SIZE])
+{
+    unsigned int length = 0;
+    EVP_MD_CTX *context = hasher->context;
+    int ok = EVP_DigestInit_ex2(context, hasher->sha256, NULL) == 1 &&
+             EVP_DigestUpdate(context, data, size) == 1 &&
+             EVP_DigestFinal_ex(context, hash_out, &length) == 1 && length == MERKLE_HASH_SIZE;
+    return ok ? SETTLE_OK : SETTLE_ERR_CRYPTO;
+}
+
 int merkle_leaf_hash(const void *data, size_t size, uint8_t hash_out[MERKLE_HASH_SIZE])
 {
     merkle_hasher_t *hasher = merkle_hasher_new();

@@ -11,10 +11,15 @@
  *   SHA-256("settle.command/1" || u8 type || u16 length || participant
  *           || u64 sequence || payload digest)
  *
- * where the payload digest is the Merkle root (merkle.h) of a batch's claim
- * encodings, each hashed with merkle_leaf_hash, and SHA-256(payload) for the
- * other types: a batch of a thousand claims costs one signature check, and
- * any claim in it can be proven part of the signed batch with a path.
+ * where the payload digest is the Merkle root (merkle.h) over a batch's
+ * claims' content hashes (SHA-256 of each claim's encoding, the hash the
+ * ledger keeps for it), and SHA-256(payload) for the other types: a batch
+ * of a thousand claims costs one signature check, and any claim in it can
+ * be proven part of the signed batch with a path.  The leaves are the
+ * content hashes themselves, not SHA-256(0x00 || ...): no leaf can pass
+ * for an inner node, SHA-256(0x01 || left || right), because every leaf
+ * is the hash of a claim encoding, which begins with "SCLM" - and an
+ * auditor's replay reuses the hashes it checked the signature with.
  *
  * Encodings, integers big-endian, "str" a u16 length and bytes (no NUL),
  * "bytes" a u32 length and bytes:
@@ -131,6 +136,11 @@ int command_payload_digest(const command_t *command, uint8_t digest_out[COMMAND_
  * sequence and payload digest. */
 int command_signing_digest(const command_t *command, uint8_t digest_out[COMMAND_DIGEST_SIZE],
                            settle_error_t *error);
+
+/* command_signing_digest with the payload digest computed already. */
+int command_signing_digest_of(const command_t *command,
+                              const uint8_t payload_digest[COMMAND_DIGEST_SIZE],
+                              uint8_t digest_out[COMMAND_DIGEST_SIZE], settle_error_t *error);
 
 /* Signs the command with key, filling command->signature. */
 int command_sign(command_t *command, const sign_key_t *key, settle_error_t *error);
@@ -286,8 +296,14 @@ int command_batch_decode(const uint8_t *bytes, size_t size, command_batch_t *val
 bool command_batch_next(const command_batch_t *batch, size_t *cursor, const uint8_t **claim_out,
                         size_t *size_out);
 
-/* The Merkle root over the batch's claims (merkle_leaf_hash of each). */
+/* The Merkle root over the batch's claims' content hashes (above). */
 int command_batch_root(const command_batch_t *batch, uint8_t root_out[COMMAND_DIGEST_SIZE]);
+
+/* command_batch_root, with each claim's content hash written to
+ * hashes_out (batch->count of them). */
+int command_batch_root_hashes(const command_batch_t *batch,
+                              uint8_t (*hashes_out)[COMMAND_DIGEST_SIZE],
+                              uint8_t root_out[COMMAND_DIGEST_SIZE]);
 
 int command_fund_encode(const command_fund_t *value, uint8_t **bytes_out, size_t *size_out);
 /* Refuses an amount that is not positive or above COMMAND_FUND_CENTS_MAX. */

@@ -39,6 +39,11 @@ int merkle_hasher_leaf(merkle_hasher_t *hasher, const void *data, size_t size,
 int merkle_hasher_root(merkle_hasher_t *hasher, const uint8_t (*leaves)[MERKLE_HASH_SIZE],
                        size_t count, uint8_t root_out[MERKLE_HASH_SIZE]);
 
+/* SHA-256(data) with the hasher's context: a batch's leaves are its
+ * claims' content hashes (command.h says why that is safe). */
+int merkle_hasher_sha256(merkle_hasher_t *hasher, const void *data, size_t size,
+                         uint8_t hash_out[MERKLE_HASH_SIZE]);
+
 /* SHA-256(0x00 || data): the leaf hash of one item. */
 int merkle_leaf_hash(const void *data, size_t size, uint8_t hash_out[MERKLE_HASH_SIZE]);
 
