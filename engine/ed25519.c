@@ -187,46 +187,40 @@ static bool s_fe_equal(const s_fe_t *f, const s_fe_t *g)
     return s_fe_is_zero(&difference);
 }
 
+/* h = f^(2^n), n >= 1. */
+static void s_fe_sq_times(s_fe_t *h, const s_fe_t *f, int n)
+{
+    s_fe_sq(h, f);
+    for (int i = 1; i < n; i++)
+        s_fe_sq(h, h);
+}
+
 /* z^((p - 5) / 8) = z^(2^252 - 3), by the usual chain of squarings. */
 static void s_fe_pow22523(s_fe_t *out, const s_fe_t *z)
 {
     s_fe_t t0, t1, t2;
-    s_fe_sq(&t0, z);       /* 2 */
-    s_fe_sq(&t1, &t0);     /* 4 */
-    s_fe_sq(&t1, &t1);     /* 8 */
-    s_fe_mul(&t1, z, &t1); /* 9 */
-    s_fe_mul(&t0, &t0, &t1); /* 11 */
-    s_fe_sq(&t0, &t0);       /* 22 */
-    s_fe_mul(&t0, &t1, &t0); /* 31 = 2^5 - 1 */
-    s_fe_sq(&t1, &t0);
-    for (int i = 1; i < 5; i++)
-        s_fe_sq(&t1, &t1);
+    s_fe_sq(&t0, z);           /* 2 */
+    s_fe_sq_times(&t1, &t0, 2); /* 8 */
+    s_fe_mul(&t1, z, &t1);     /* 9 */
+    s_fe_mul(&t0, &t0, &t1);   /* 11 */
+    s_fe_sq(&t0, &t0);         /* 22 */
+    s_fe_mul(&t0, &t1, &t0);   /* 31 = 2^5 - 1 */
+    s_fe_sq_times(&t1, &t0, 5);
     s_fe_mul(&t0, &t1, &t0); /* 2^10 - 1 */
-    s_fe_sq(&t1, &t0);
-    for (int i = 1; i < 10; i++)
-        s_fe_sq(&t1, &t1);
+    s_fe_sq_times(&t1, &t0, 10);
     s_fe_mul(&t1, &t1, &t0); /* 2^20 - 1 */
-    s_fe_sq(&t2, &t1);
-    for (int i = 1; i < 20; i++)
-        s_fe_sq(&t2, &t2);
+    s_fe_sq_times(&t2, &t1, 20);
     s_fe_mul(&t1, &t2, &t1); /* 2^40 - 1 */
-    for (int i = 0; i < 10; i++)
-        s_fe_sq(&t1, &t1);
+    s_fe_sq_times(&t1, &t1, 10);
     s_fe_mul(&t0, &t1, &t0); /* 2^50 - 1 */
-    s_fe_sq(&t1, &t0);
-    for (int i = 1; i < 50; i++)
-        s_fe_sq(&t1, &t1);
+    s_fe_sq_times(&t1, &t0, 50);
     s_fe_mul(&t1, &t1, &t0); /* 2^100 - 1 */
-    s_fe_sq(&t2, &t1);
-    for (int i = 1; i < 100; i++)
-        s_fe_sq(&t2, &t2);
+    s_fe_sq_times(&t2, &t1, 100);
     s_fe_mul(&t1, &t2, &t1); /* 2^200 - 1 */
-    for (int i = 0; i < 50; i++)
-        s_fe_sq(&t1, &t1);
-    s_fe_mul(&t0, &t1, &t0); /* 2^250 - 1 */
-    s_fe_sq(&t0, &t0);
-    s_fe_sq(&t0, &t0);     /* 2^252 - 4 */
-    s_fe_mul(out, &t0, z); /* 2^252 - 3 */
+    s_fe_sq_times(&t1, &t1, 50);
+    s_fe_mul(&t0, &t1, &t0);      /* 2^250 - 1 */
+    s_fe_sq_times(&t0, &t0, 2);   /* 2^252 - 4 */
+    s_fe_mul(out, &t0, z);        /* 2^252 - 3 */
 }
 
 /* ------------------------------------------------------------------------

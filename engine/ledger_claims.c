@@ -544,6 +544,19 @@ int ledger_claim_get(ledger_t *self, const char *payer, const char *claim_id,
     return SETTLE_OK;
 }
 
+/* The stored decision blob into decision's lines and changes; a blob that
+ * does not decode is a corrupt ledger, named by the claim. */
+static int s_decode_stored(const uint8_t *blob, size_t size, interp_decision_t *decision,
+                           interp_changes_t *changes, settle_error_t *error)
+{
+    settle_error_t problem;
+    settle_error_clear(&problem);
+    if (ledger_decision_decode(blob, size, decision, changes, &problem) == SETTLE_OK)
+        return SETTLE_OK;
+    return settle_error_set(error, SETTLE_ERR_CORRUPT, "ledger: claim %s: %s", decision->claim_id,
+                            problem.message);
+}
+
 /* One claim row (the columns of LEDGER_SQL_DECISIONS) into decision and
  * changes: the claim-level fields from the columns, the rest decoded. */
 static int s_decision_row(sqlite3_stmt *s, interp_decision_t *decision, interp_changes_t *changes,
@@ -562,14 +575,8 @@ static int s_decision_row(sqlite3_stmt *s, interp_decision_t *decision, interp_c
     decision->paid_cents = sqlite3_column_int64(s, 8);
     decision->patient_cents = sqlite3_column_int64(s, 9);
     *voided = sqlite3_column_bytes(s, 10) > 0;
-    const uint8_t *blob = sqlite3_column_blob(s, 11);
-    size_t size = (size_t)sqlite3_column_bytes(s, 11);
-    settle_error_t problem;
-    settle_error_clear(&problem);
-    if (ledger_decision_decode(blob, size, decision, changes, &problem) == SETTLE_OK)
-        return SETTLE_OK;
-    return settle_error_set(error, SETTLE_ERR_CORRUPT, "ledger: claim %s: %s", decision->claim_id,
-                            problem.message);
+    return s_decode_stored(sqlite3_column_blob(s, 11), (size_t)sqlite3_column_bytes(s, 11),
+                           decision, changes, error);
 }
 
 static bool s_in_history(const interp_decision_t *decision);
@@ -593,12 +600,7 @@ static int s_decision_claim(const ledger_claim_t *row, const uint8_t *blob, size
     decision->paid_cents = row->paid_cents;
     decision->patient_cents = row->patient_cents;
     *voided = row->voided_by[0] != '\0';
-    settle_error_t problem;
-    settle_error_clear(&problem);
-    if (ledger_decision_decode(blob, size, decision, changes, &problem) == SETTLE_OK)
-        return SETTLE_OK;
-    return settle_error_set(error, SETTLE_ERR_CORRUPT, "ledger: claim %s: %s", decision->claim_id,
-                            problem.message);
+    return s_decode_stored(blob, size, decision, changes, error);
 }
 
 /* s_decisions over a scratch ledger's rows, in claim_row order. */

@@ -105,6 +105,19 @@ head_of() {
         awk '{v[$1]=$2} END {if (v["index"] != "") print v["index"], v["hash"], v["leader"]}'
 }
 
+# one_head: waits (15 s at most) until nodes 1 to 3 answer the same head,
+# and sets HEAD to its "INDEX HASH"; fails otherwise.
+one_head() {
+    local deadline=$((SECONDS + 15)) h1 h2 h3
+    while :; do
+        h1=$(head_of 1 | cut -d' ' -f1-2); h2=$(head_of 2 | cut -d' ' -f1-2); h3=$(head_of 3 | cut -d' ' -f1-2)
+        [ -n "$h1" ] && [ "$h1" = "$h2" ] && [ "$h2" = "$h3" ] && break
+        [ $SECONDS -lt $deadline ] || fail "the nodes did not reach one head: $h1 / $h2 / $h3"
+        sleep 0.2
+    done
+    HEAD=$h1
+}
+
 # leader_intake: the leader's intake endpoint, or "" when none is known.
 leader_intake() {
     local l

@@ -50,14 +50,7 @@ submit 6 pay
 submit 7 $(make_batch 3)
 
 # Every node at the same head before reading one.
-deadline=$((SECONDS + 15))
-while :; do
-    h1=$(head_of 1 | cut -d' ' -f1-2); h2=$(head_of 2 | cut -d' ' -f1-2); h3=$(head_of 3 | cut -d' ' -f1-2)
-    [ -n "$h1" ] && [ "$h1" = "$h2" ] && [ "$h2" = "$h3" ] && break
-    [ $SECONDS -lt $deadline ] || fail "the nodes did not reach one head: $h1 / $h2 / $h3"
-    sleep 0.2
-done
-HEAD=$h1
+one_head
 LEDGER=$DIR/data1/ledger.sqlite
 [ -f "$LEDGER" ] || fail "no ledger at $LEDGER"
 

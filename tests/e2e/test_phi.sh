@@ -52,14 +52,8 @@ grep -q "MI\*mk" "$DIR"/remits/*.835 && fail "a member key left in the payer's 8
 # Without a secret the client refuses identifiers in the clear, and sends
 # nothing: the head does not move.  (Every node at one head first: a
 # follower may still be applying the payment when it is asked.)
-deadline=$((SECONDS + 15))
-while :; do
-    h1=$(head_of 1 | cut -d' ' -f1-2); h2=$(head_of 2 | cut -d' ' -f1-2); h3=$(head_of 3 | cut -d' ' -f1-2)
-    [ -n "$h1" ] && [ "$h1" = "$h2" ] && [ "$h2" = "$h3" ] && break
-    [ $SECONDS -lt $deadline ] || fail "the nodes did not reach one head: $h1 / $h2 / $h3"
-    sleep 0.2
-done
-before=$h1
+one_head
+before=$HEAD
 mkdir "$DIR/nosecret"
 cp "$KEY" "$DIR/nosecret/acmehp.key"
 out=$("$SETTLE" submit --node "$ALL" --key "$DIR/nosecret/acmehp.key" --payer ACMEHP \
