@@ -80,6 +80,23 @@ static void s_fe_neg(s_fe_t *h, const s_fe_t *f)
     s_fe_sub(h, &zero, f);
 }
 
+/* h = the five 128-bit column sums of a product, carried into 51-bit
+ * limbs (the carry out of the top folded back times 19). */
+static inline void s_fe_carry_wide(s_fe_t *h, s_u128_t r0, s_u128_t r1, s_u128_t r2, s_u128_t r3,
+                                   s_u128_t r4)
+{
+    r1 += (uint64_t)(r0 >> 51);
+    r2 += (uint64_t)(r1 >> 51);
+    r3 += (uint64_t)(r2 >> 51);
+    r4 += (uint64_t)(r3 >> 51);
+    uint64_t h0 = ((uint64_t)r0 & S_MASK51) + 19 * (uint64_t)(r4 >> 51);
+    h->v[1] = ((uint64_t)r1 & S_MASK51) + (h0 >> 51);
+    h->v[0] = h0 & S_MASK51;
+    h->v[2] = (uint64_t)r2 & S_MASK51;
+    h->v[3] = (uint64_t)r3 & S_MASK51;
+    h->v[4] = (uint64_t)r4 & S_MASK51;
+}
+
 /* h = f g: schoolbook, the limbs past 2^255 folded back times 19. */
 static void s_fe_mul(s_fe_t *h, const s_fe_t *f, const s_fe_t *g)
 {
@@ -96,16 +113,7 @@ static void s_fe_mul(s_fe_t *h, const s_fe_t *f, const s_fe_t *g)
                   (s_u128_t)f3 * g0 + (s_u128_t)f4 * g4_19;
     s_u128_t r4 = (s_u128_t)f0 * g4 + (s_u128_t)f1 * g3 + (s_u128_t)f2 * g2 +
                   (s_u128_t)f3 * g1 + (s_u128_t)f4 * g0;
-    r1 += (uint64_t)(r0 >> 51);
-    r2 += (uint64_t)(r1 >> 51);
-    r3 += (uint64_t)(r2 >> 51);
-    r4 += (uint64_t)(r3 >> 51);
-    uint64_t h0 = ((uint64_t)r0 & S_MASK51) + 19 * (uint64_t)(r4 >> 51);
-    h->v[1] = ((uint64_t)r1 & S_MASK51) + (h0 >> 51);
-    h->v[0] = h0 & S_MASK51;
-    h->v[2] = (uint64_t)r2 & S_MASK51;
-    h->v[3] = (uint64_t)r3 & S_MASK51;
-    h->v[4] = (uint64_t)r4 & S_MASK51;
+    s_fe_carry_wide(h, r0, r1, r2, r3, r4);
 }
 
 /* h = f^2: the products of mul that are equal, counted once and doubled. */
@@ -118,16 +126,7 @@ static void s_fe_sq(s_fe_t *h, const s_fe_t *f)
     s_u128_t r2 = (s_u128_t)f0_2 * f2 + (s_u128_t)f1 * f1 + (s_u128_t)(2 * f3) * f4_19;
     s_u128_t r3 = (s_u128_t)f0_2 * f3 + (s_u128_t)f1_2 * f2 + (s_u128_t)f4 * f4_19;
     s_u128_t r4 = (s_u128_t)f0_2 * f4 + (s_u128_t)f1_2 * f3 + (s_u128_t)f2 * f2;
-    r1 += (uint64_t)(r0 >> 51);
-    r2 += (uint64_t)(r1 >> 51);
-    r3 += (uint64_t)(r2 >> 51);
-    r4 += (uint64_t)(r3 >> 51);
-    uint64_t h0 = ((uint64_t)r0 & S_MASK51) + 19 * (uint64_t)(r4 >> 51);
-    h->v[1] = ((uint64_t)r1 & S_MASK51) + (h0 >> 51);
-    h->v[0] = h0 & S_MASK51;
-    h->v[2] = (uint64_t)r2 & S_MASK51;
-    h->v[3] = (uint64_t)r3 & S_MASK51;
-    h->v[4] = (uint64_t)r4 & S_MASK51;
+    s_fe_carry_wide(h, r0, r1, r2, r3, r4);
 }
 
 static uint64_t s_load64(const uint8_t *s)
