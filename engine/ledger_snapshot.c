@@ -42,6 +42,29 @@ int ledger_serialize(ledger_t *self, uint8_t **bytes_out, size_t *size_out, sett
     return SETTLE_OK;
 }
 
+int ledger_snapshot_reader(ledger_t *self, ledger_t **reader_out, settle_error_t *error)
+{
+    const char *path = sqlite3_db_filename(self->db, "main");
+    if (!path || !path[0])
+        return settle_error_set(error, SETTLE_ERR_INVALID, "ledger: a ledger in memory has no file");
+    if (self->in_transaction)
+        return settle_error_set(error, SETTLE_ERR_INVALID, "ledger: snapshot inside an entry");
+    ledger_t *reader = NULL;
+    int rc = ledger_open_readonly(path, &reader, error);
+    if (rc != SETTLE_OK)
+        return rc;
+    /* The read transaction starts at the first read and holds this state,
+     * whatever the writer commits after (WAL). */
+    if (sqlite3_exec(reader->db, "BEGIN; SELECT COUNT(*) FROM chain;", NULL, NULL, NULL) !=
+        SQLITE_OK) {
+        rc = ledger_sqlite_error(reader, "starting a snapshot's read", error);
+        ledger_close(&reader);
+        return rc;
+    }
+    *reader_out = reader;
+    return SETTLE_OK;
+}
+
 /* Runs PRAGMA quick_check; SETTLE_ERR_CORRUPT unless it answers "ok". */
 static int s_quick_check(sqlite3 *db, settle_error_t *error)
 {

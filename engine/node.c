@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -111,6 +112,48 @@ static void s_signal(uv_signal_t *handle, int signum)
 }
 
 /* Opens the ledger, the genesis and libraft; bootstraps an empty log. */
+/*
+ * libraft 0.15's raft_uv has no async_work, which asynchronous snapshots
+ * need (raft_fsm_snapshot_async); the node gives its io one: the work on
+ * libuv's thread pool, the callback back on the loop.
+ */
+typedef struct {
+    uv_work_t work; /* first: the callbacks get the wrapper through it */
+    struct raft_io_async_work *request;
+    int status;
+} s_async_work_t;
+
+static void s_async_run(uv_work_t *work)
+{
+    s_async_work_t *w = (s_async_work_t *)work;
+    w->status = w->request->work(w->request);
+}
+
+static void s_async_done(uv_work_t *work, int status)
+{
+    s_async_work_t *w = (s_async_work_t *)work;
+    struct raft_io_async_work *request = w->request;
+    int result = status == 0 ? w->status : RAFT_CANCELED;
+    settle_free(w);
+    request->cb(request, result);
+}
+
+static int s_async_work(struct raft_io *io, struct raft_io_async_work *request,
+                        raft_io_async_work_cb cb)
+{
+    node_t *n = (node_t *)(void *)((char *)io - offsetof(node_t, io)); /* io is n->io */
+    s_async_work_t *w = settle_calloc(1, sizeof *w);
+    if (!w)
+        return RAFT_NOMEM;
+    request->cb = cb;
+    w->request = request;
+    if (uv_queue_work(&n->loop, &w->work, s_async_run, s_async_done) != 0) {
+        settle_free(w);
+        return RAFT_IOERR;
+    }
+    return 0;
+}
+
 static int s_open(node_t *n, settle_error_t *error)
 {
     const node_config_t *c = n->config;
@@ -129,12 +172,19 @@ static int s_open(node_t *n, settle_error_t *error)
     if (rc != SETTLE_OK)
         return rc;
     raft_fsm_on_applied(n->adapter, node_serve_applied, n);
+    raft_fsm_snapshot_async(n->adapter, true); /* the whole image is read beside the loop */
     n->gather = node_gather_new(c->entry_commands_max, c->entry_bytes_max);
     if (!n->gather)
         return settle_error_set(error, SETTLE_ERR_NOMEM, "out of memory");
     if (uv_loop_init(&n->loop) != 0 || raft_uv_tcp_init(&n->transport, &n->loop) != 0 ||
-        raft_uv_init(&n->io, &n->loop, c->data_dir, &n->transport) != 0 ||
-        raft_init(&n->raft, &n->io, raft_fsm_interface(n->adapter), c->id, c->raft_address) != 0)
+        raft_uv_init(&n->io, &n->loop, c->data_dir, &n->transport) != 0)
+        return settle_error_set(error, SETTLE_ERR_IO, "raft: cannot initialise in %s",
+                                c->data_dir);
+    if (n->io.version < 2 || !n->io.async_work) {
+        n->io.version = 2;
+        n->io.async_work = s_async_work;
+    }
+    if (raft_init(&n->raft, &n->io, raft_fsm_interface(n->adapter), c->id, c->raft_address) != 0)
         return settle_error_set(error, SETTLE_ERR_IO, "raft: cannot initialise in %s: %s",
                                 c->data_dir, raft_errmsg(&n->raft));
     n->raft.data = n;

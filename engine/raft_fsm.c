@@ -8,6 +8,7 @@
 
 #include "settle/alloc.h"
 #include "settle/command.h"
+#include "settle/ledger.h"
 #include "settle/raft_fsm.h"
 
 /* struct raft_fsm version 2: snapshot_finalize gives the snapshot buffers
@@ -23,6 +24,8 @@ struct raft_fsm_s {
     settle_error_t last_error;
     raft_fsm_applied_fn on_applied; /* NULL when none */
     void *on_applied_context;
+    ledger_t *snapshot_reader; /* an asynchronous snapshot's read, between its calls */
+    settle_error_t snapshot_error; /* written by the worker, read once it is done */
 };
 
 /* A settle error code as the libraft code that tells libraft what to do:
@@ -138,6 +141,73 @@ static int s_restore(struct raft_fsm *interface, struct raft_buffer *buffer)
 }
 
 /* ------------------------------------------------------------------------
+ * Snapshots beside the loop (raft_fsm_snapshot_async)
+ * ------------------------------------------------------------------------ */
+
+/* On the loop: a read transaction on the state as applied now, and one
+ * empty buffer for the worker to fill. */
+static int s_snapshot_begin(struct raft_fsm *interface, struct raft_buffer *buffers[],
+                            unsigned *count)
+{
+    raft_fsm_t *self = interface->data;
+    struct raft_buffer *array = settle_calloc(1, sizeof *array);
+    settle_error_t error;
+    settle_error_clear(&error);
+    int rc = array ? ledger_snapshot_reader(fsm_ledger(self->fsm), &self->snapshot_reader, &error)
+                   : settle_error_set(&error, SETTLE_ERR_NOMEM, "raft_fsm: out of memory");
+    if (rc != SETTLE_OK) {
+        settle_free(array);
+        self->last_error = error;
+        return s_raft_code(rc);
+    }
+    *buffers = array;
+    *count = 1;
+    return 0;
+}
+
+/* On libraft's worker: the image, read through the transaction begun on
+ * the loop; touches nothing the loop uses. */
+static int s_snapshot_async(struct raft_fsm *interface, struct raft_buffer *buffers[],
+                            unsigned *count)
+{
+    raft_fsm_t *self = interface->data;
+    uint8_t *bytes = NULL;
+    size_t size = 0;
+    settle_error_clear(&self->snapshot_error);
+    int rc = ledger_serialize(self->snapshot_reader, &bytes, &size, &self->snapshot_error);
+    ledger_close(&self->snapshot_reader);
+    if (rc != SETTLE_OK)
+        return s_raft_code(rc);
+    (*buffers)[0].base = bytes;
+    (*buffers)[0].len = size;
+    *count = 1;
+    return 0;
+}
+
+/* Back on the loop, the snapshot stored or not: the buffers and the read. */
+static int s_snapshot_async_finalize(struct raft_fsm *interface, struct raft_buffer *buffers[],
+                                     unsigned *count)
+{
+    raft_fsm_t *self = interface->data;
+    if (self->snapshot_reader) /* the worker did not run */
+        ledger_close(&self->snapshot_reader);
+    if (self->snapshot_error.code != SETTLE_OK)
+        self->last_error = self->snapshot_error;
+    else if (*buffers && (*buffers)[0].base)
+        self->stats.snapshots_taken++;
+    settle_error_clear(&self->snapshot_error);
+    return s_snapshot_finalize(interface, buffers, count);
+}
+
+void raft_fsm_snapshot_async(raft_fsm_t *self, bool async)
+{
+    self->interface.version = async ? 3 : RAFT_FSM_VERSION;
+    self->interface.snapshot = async ? s_snapshot_begin : s_snapshot;
+    self->interface.snapshot_async = async ? s_snapshot_async : NULL;
+    self->interface.snapshot_finalize = async ? s_snapshot_async_finalize : s_snapshot_finalize;
+}
+
+/* ------------------------------------------------------------------------
  * Life
  * ------------------------------------------------------------------------ */
 
@@ -172,6 +242,7 @@ void raft_fsm_destroy(raft_fsm_t **self_p)
     if (!self_p || !*self_p)
         return;
     fsm_results_destroy(&(*self_p)->results);
+    ledger_close(&(*self_p)->snapshot_reader);
     settle_free(*self_p);
     *self_p = NULL;
 }

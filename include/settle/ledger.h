@@ -537,6 +537,15 @@ int ledger_row_count(ledger_t *self, const char *table, uint64_t *count_out);
  */
 int ledger_check(ledger_t *self, settle_error_t *error);
 
+/*
+ * A read-only connection to the ledger's file holding a read transaction
+ * open on the state as it is now (WAL: the writer goes on committing
+ * meanwhile), for ledger_serialize on another thread: a snapshot taken
+ * beside the Raft loop instead of on it.  Close it with ledger_close.
+ * SETTLE_ERR_INVALID for a ledger in memory or inside an entry.
+ */
+int ledger_snapshot_reader(ledger_t *self, ledger_t **reader_out, settle_error_t *error);
+
 /* The whole database as bytes (sqlite3_serialize), in a new buffer the
  * caller frees with settle_free. */
 int ledger_serialize(ledger_t *self, uint8_t **bytes_out, size_t *size_out, settle_error_t *error);

@@ -35,6 +35,7 @@
 #ifndef SETTLE_RAFT_FSM_H
 #define SETTLE_RAFT_FSM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -73,6 +74,17 @@ int raft_fsm_new(fsm_t *fsm, raft_fsm_t **self_out);
 /* Frees the adapter (not the fsm) and nulls the pointer; safe on NULL and
  * twice. */
 void raft_fsm_destroy(raft_fsm_t **self_p);
+
+/*
+ * Snapshots beside the Raft loop (libraft's fsm version 3) when async,
+ * before raft_init: on the loop, snapshot only opens a read transaction on
+ * the ledger file as applied so far (ledger_snapshot_reader); the image is
+ * serialized from it on libraft's worker thread (io->async_work) while the
+ * loop goes on applying; finalize closes the read on the loop.  Needs a
+ * ledger on a file and an io with async_work (raft_uv; the simulation's
+ * fixture keeps the default, synchronous snapshots).
+ */
+void raft_fsm_snapshot_async(raft_fsm_t *self, bool async);
 
 /* The struct raft_fsm to give libraft (raft_init, raft_fixture_grow); it
  * lives inside the adapter and is valid as long as the adapter. */
