@@ -481,6 +481,49 @@ static void test_fsm_snapshot_restored_into_a_fresh_machine_has_the_same_head(vo
     fsm_destroy(&fresh);
 }
 
+/* A snapshot read beside the writer (ledger_snapshot_reader, as a node's
+ * worker thread reads it): the image is the state when the read began,
+ * whatever was applied while it was open, and it restores to that head. */
+static void test_fsm_snapshot_reader_holds_the_state_it_began_on(void **state)
+{
+    s_world_t *w = *state;
+    s_run_scenario(w);
+    char path[128];
+    snprintf(path, sizeof path, "%s/ledger.db", w->directory);
+    fsm_t *node = NULL, *fresh = NULL;
+    assert_int_equal(fsm_open(path, &node, NULL), SETTLE_OK);
+    fsm_results_t *results = fsm_results_new();
+    size_t half = w->log_count / 2;
+    for (size_t i = 0; i < half; i++)
+        assert_int_equal(fsm_apply(node, w->log[i], w->log_sizes[i], results, NULL), SETTLE_OK);
+    uint64_t index_then, index;
+    uint8_t hash_then[FSM_HASH_SIZE], hash[FSM_HASH_SIZE];
+    fsm_head(node, &index_then, hash_then);
+    ledger_t *reader = NULL;
+    assert_int_equal(ledger_snapshot_reader(fsm_ledger(node), &reader, NULL), SETTLE_OK);
+    for (size_t i = half; i < w->log_count; i++)
+        assert_int_equal(fsm_apply(node, w->log[i], w->log_sizes[i], results, NULL), SETTLE_OK);
+    uint8_t *image;
+    size_t size;
+    assert_int_equal(ledger_serialize(reader, &image, &size, NULL), SETTLE_OK);
+    ledger_close(&reader);
+    assert_int_equal(fsm_open(":memory:", &fresh, NULL), SETTLE_OK);
+    assert_int_equal(fsm_restore(fresh, image, size, NULL), SETTLE_OK);
+    fsm_head(fresh, &index, hash);
+    assert_true(index == index_then && index < w->log_count);
+    assert_memory_equal(hash, hash_then, FSM_HASH_SIZE);
+    /* and the rest of the log takes it to the writer's head */
+    for (size_t i = half; i < w->log_count; i++)
+        assert_int_equal(fsm_apply(fresh, w->log[i], w->log_sizes[i], results, NULL), SETTLE_OK);
+    s_assert_same_head(node, fresh);
+    /* a ledger in memory has no file to read beside it */
+    assert_int_equal(ledger_snapshot_reader(fsm_ledger(fresh), &reader, NULL), SETTLE_ERR_INVALID);
+    settle_free(image);
+    fsm_results_destroy(&results);
+    fsm_destroy(&fresh);
+    fsm_destroy(&node);
+}
+
 /* A scratch machine keeps its claims in memory (ledger_scratch.c): a
  * snapshot restored into one moves the snapshot's claims rows there, and
  * it goes on from them as a node would: the same head, the same claims
@@ -846,6 +889,7 @@ int main(void)
         S_TEST(test_fsm_scratch_ledger_replays_duplicates_voids_and_payments_to_the_same_head),
         S_TEST(test_fsm_reopened_file_rebuilds_the_same_state),
         S_TEST(test_fsm_snapshot_restored_into_a_fresh_machine_has_the_same_head),
+        S_TEST(test_fsm_snapshot_reader_holds_the_state_it_began_on),
         S_TEST(test_fsm_snapshot_restored_into_a_scratch_machine_goes_on_from_its_claims),
         S_TEST(test_fsm_open_fresh_empties_the_file_and_the_log_rebuilds_it),
         S_TEST(test_fsm_open_fresh_replaces_a_file_that_is_not_a_database),
