@@ -108,10 +108,12 @@ static void s_signal(uv_signal_t *handle, int signum)
     node_log(n->config->id, "info", "stop", "signal %d: stopping", signum);
     alarm((NODE_STOP_MS_MAX + 999) / 1000); /* bounded: SIGALRM ends us if the close hangs */
     node_serve_abandon(n);
-    raft_close(&n->raft, s_raft_closed);
+    if (n->async_pending == 0)
+        raft_close(&n->raft, s_raft_closed);
+    /* else a snapshot is being read on the thread pool: its callback goes
+     * to libraft, which must still be open; s_async_done closes it. */
 }
 
-/* Opens the ledger, the genesis and libraft; bootstraps an empty log. */
 /*
  * libraft 0.15's raft_uv has no async_work, which asynchronous snapshots
  * need (raft_fsm_snapshot_async); the node gives its io one: the work on
@@ -119,6 +121,7 @@ static void s_signal(uv_signal_t *handle, int signum)
  */
 typedef struct {
     uv_work_t work; /* first: the callbacks get the wrapper through it */
+    node_t *node;
     struct raft_io_async_work *request;
     int status;
 } s_async_work_t;
@@ -132,10 +135,13 @@ static void s_async_run(uv_work_t *work)
 static void s_async_done(uv_work_t *work, int status)
 {
     s_async_work_t *w = (s_async_work_t *)work;
+    node_t *n = w->node;
     struct raft_io_async_work *request = w->request;
     int result = status == 0 ? w->status : RAFT_CANCELED;
     settle_free(w);
     request->cb(request, result);
+    if (--n->async_pending == 0 && n->stopping)
+        raft_close(&n->raft, s_raft_closed); /* the stop s_signal held back */
 }
 
 static int s_async_work(struct raft_io *io, struct raft_io_async_work *request,
@@ -146,14 +152,17 @@ static int s_async_work(struct raft_io *io, struct raft_io_async_work *request,
     if (!w)
         return RAFT_NOMEM;
     request->cb = cb;
+    w->node = n;
     w->request = request;
     if (uv_queue_work(&n->loop, &w->work, s_async_run, s_async_done) != 0) {
         settle_free(w);
         return RAFT_IOERR;
     }
+    n->async_pending++;
     return 0;
 }
 
+/* Opens the ledger, the genesis and libraft; bootstraps an empty log. */
 static int s_open(node_t *n, settle_error_t *error)
 {
     const node_config_t *c = n->config;

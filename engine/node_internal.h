@@ -112,6 +112,7 @@ typedef struct {
     bool genesis_pending;
     struct raft_barrier barrier;
     struct raft_apply genesis_apply;
+    unsigned async_pending;     /* libraft's work on the thread pool (node.c) */
     sign_key_t *checkpoint_key; /* NULL: this node signs no checkpoints */
     bool checkpoint_pending;    /* one proposed and not yet applied */
     struct raft_apply checkpoint_apply;
