@@ -12,7 +12,7 @@
 
 static const uint8_t s_command_mark[4] = {'S', 'C', 'M', 'D'};
 static const uint8_t s_entry_mark[4] = {'S', 'E', 'N', 'T'};
-static const char s_domain[] = "settle.command/1";
+static const char s_domain[] = "settle.command/2"; /* 2: leaves are content hashes */
 
 /* The fewest bytes a command takes: mark, version, type, empty participant,
  * sequence, empty payload, signature. */

@@ -180,7 +180,13 @@ int command_batch_decode(const uint8_t *bytes, size_t size, command_batch_t *val
     size_t start = r.at;
     for (uint32_t i = 0; i < v.count && r.rc == SETTLE_OK; i++) {
         size_t claim_size;
-        wire_get_bytes(&r, "claim", COMMAND_CLAIM_SIZE_MAX, &claim_size);
+        const uint8_t *claim = wire_get_bytes(&r, "claim", COMMAND_CLAIM_SIZE_MAX, &claim_size);
+        /* Every claim is a claim encoding, which begins with "SCLM": so no
+         * Merkle leaf (a claim's SHA-256) can be an inner node's preimage
+         * (0x01 || left || right), and a batch cut up differently cannot
+         * carry another batch's signature (command.h). */
+        if (r.rc == SETTLE_OK && (claim_size < 4 || memcmp(claim, "SCLM", 4) != 0))
+            wire_fail(&r, SETTLE_ERR_CORRUPT, "a claim that is not a claim encoding (no SCLM)");
     }
     v.claims_size = r.at - start;
     wire_get_end(&r);

@@ -8,7 +8,7 @@
  * whose layout depends on the type, and an Ed25519 signature.  The signature
  * is over
  *
- *   SHA-256("settle.command/1" || u8 type || u16 length || participant
+ *   SHA-256("settle.command/2" || u8 type || u16 length || participant
  *           || u64 sequence || payload digest)
  *
  * where the payload digest is the Merkle root (merkle.h) over a batch's
@@ -18,8 +18,10 @@
  * be proven part of the signed batch with a path.  The leaves are the
  * content hashes themselves, not SHA-256(0x00 || ...): no leaf can pass
  * for an inner node, SHA-256(0x01 || left || right), because every leaf
- * is the hash of a claim encoding, which begins with "SCLM" - and an
- * auditor's replay reuses the hashes it checked the signature with.
+ * is the hash of a claim encoding, which begins with "SCLM" (a batch
+ * whose claims do not is refused as it decodes) - and an auditor's
+ * replay reuses the hashes it checked the signature with.  Version 2 of
+ * the domain: version 1 signed a tree of SHA-256(0x00 || encoding).
  *
  * Encodings, integers big-endian, "str" a u16 length and bytes (no NUL),
  * "bytes" a u32 length and bytes:

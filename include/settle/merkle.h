@@ -48,7 +48,8 @@ int merkle_hasher_sha256(merkle_hasher_t *hasher, const void *data, size_t size,
 int merkle_leaf_hash(const void *data, size_t size, uint8_t hash_out[MERKLE_HASH_SIZE]);
 
 /*
- * The root over count leaf hashes (made with merkle_leaf_hash), in order.
+ * The root over count leaf hashes, in order (made with merkle_leaf_hash;
+ * a batch of claims uses its claims' content hashes, command.h).
  * SETTLE_ERR_INVALID for count 0.  Allocates nothing: the recursion is
  * log2(count) deep.
  */

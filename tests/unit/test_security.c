@@ -759,7 +759,9 @@ static void test_security_refuses_payload_fields_past_their_limits(void **state)
     s_refused(w, command, size, "");
 }
 
-/* A batch framed by hand: str payer, u32 count, count x (u32 size, bytes). */
+/* A batch framed by hand: str payer, u32 count, count x (u32 size, bytes),
+ * each claim's bytes starting with the claim encoding's "SCLM" mark (the
+ * batch decoder asks for no more of them). */
 static uint8_t *s_raw_batch(uint32_t count, size_t claim_size, size_t *size_out)
 {
     size_t size = 2 + strlen(PAYER) + 4 + (size_t)count * (4 + claim_size);
@@ -772,6 +774,7 @@ static uint8_t *s_raw_batch(uint32_t count, size_t claim_size, size_t *size_out)
     for (uint32_t c = 0; c < count; c++) {
         for (int i = 3; i >= 0; i--)
             *at++ = (uint8_t)(claim_size >> (8 * i));
+        memcpy(at, "SCLM", claim_size < 4 ? claim_size : 4);
         at += claim_size;
     }
     *size_out = size;
@@ -784,10 +787,15 @@ static void test_security_refuses_a_batch_past_its_claim_count_or_claim_size(voi
     command_batch_t batch;
     settle_error_t error;
     size_t payload_size, size;
-    uint8_t *payload = s_raw_batch(COMMAND_BATCH_CLAIMS_MAX, 1, &payload_size);
+    uint8_t *payload = s_raw_batch(COMMAND_BATCH_CLAIMS_MAX, 4, &payload_size);
     assert_int_equal(command_batch_decode(payload, payload_size, &batch, &error), SETTLE_OK);
     free(payload);
-    payload = s_raw_batch(COMMAND_BATCH_CLAIMS_MAX + 1, 1, &payload_size);
+    /* a claim that is not a claim encoding: refused as the batch decodes */
+    payload = s_raw_batch(2, 3, &payload_size);
+    assert_int_equal(command_batch_decode(payload, payload_size, &batch, &error),
+                     SETTLE_ERR_CORRUPT);
+    free(payload);
+    payload = s_raw_batch(COMMAND_BATCH_CLAIMS_MAX + 1, 4, &payload_size);
     assert_int_equal(command_batch_decode(payload, payload_size, &batch, &error),
                      SETTLE_ERR_TOO_MANY);
     uint8_t *copy = settle_malloc(payload_size);
