@@ -742,9 +742,12 @@ static int s_chunk(const sign_item_t *items, size_t n)
  * One signature: combs of B and of the signer's key
  * ------------------------------------------------------------------------ */
 
-/* A thread's combs of -A for the last keys it checked alone (a node
- * checks one payer's commands again and again). */
-#define S_COMBS_KEPT 4
+/* A thread's combs of -A for the keys it checks alone again and again (a
+ * node checks one payer's commands over and over).  A comb costs some
+ * fifteen checks to build, so a key gets one the second time it is seen:
+ * keys seen once are only remembered, and a stream of ever new keys costs
+ * what the batch path costs, never a comb each. */
+#define S_COMBS_KEPT 8
 
 typedef struct {
     uint8_t public_key[SIGN_PUBLIC_KEY_SIZE];
@@ -754,7 +757,8 @@ typedef struct {
 
 typedef struct {
     s_kept_comb_t combs[S_COMBS_KEPT];
-    unsigned next;
+    uint8_t seen[S_COMBS_KEPT][SIGN_PUBLIC_KEY_SIZE]; /* once, no comb yet */
+    unsigned next, seen_count, next_seen;
 } s_combs_t;
 
 static pthread_key_t s_combs_key;
@@ -766,38 +770,65 @@ static void s_combs_init(void)
         abort(); /* no thread-specific data at all: nothing here can work */
 }
 
-/* The comb of -A for the key, made (and checked, as s_key) when new.
- * SETTLE_ERR_SIGNATURE for a key that is no point or of small order. */
-static int s_key_comb(const uint8_t *public_key, const s_comb_t **comb_out)
+static s_combs_t *s_combs(void)
 {
     pthread_once(&s_combs_once, s_combs_init);
     s_combs_t *combs = pthread_getspecific(s_combs_key);
     if (!combs) {
         combs = settle_calloc(1, sizeof *combs);
-        if (!combs || pthread_setspecific(s_combs_key, combs) != 0) {
+        if (combs && pthread_setspecific(s_combs_key, combs) != 0) {
             settle_free(combs);
-            return SETTLE_ERR_NOMEM;
+            combs = NULL;
         }
     }
+    return combs;
+}
+
+/* Whether the key was seen once already (and forgets it then); remembers
+ * it otherwise. */
+static bool s_seen_before(s_combs_t *combs, const uint8_t *public_key)
+{
+    for (unsigned i = 0; i < combs->seen_count; i++)
+        if (memcmp(combs->seen[i], public_key, SIGN_PUBLIC_KEY_SIZE) == 0) {
+            memcpy(combs->seen[i], combs->seen[--combs->seen_count], SIGN_PUBLIC_KEY_SIZE);
+            return true;
+        }
+    unsigned slot = combs->seen_count < S_COMBS_KEPT ? combs->seen_count++
+                                                     : combs->next_seen++ % S_COMBS_KEPT;
+    memcpy(combs->seen[slot], public_key, SIGN_PUBLIC_KEY_SIZE);
+    return false;
+}
+
+/* The comb of -A for the key (checked as s_key checks it), or
+ * SETTLE_ERR_NOT_FOUND the first time a key is seen (check it the batch
+ * way), SETTLE_ERR_SIGNATURE for a key that is no point or of small
+ * order (it takes no slot), SETTLE_ERR_NOMEM. */
+static int s_key_comb(const uint8_t *public_key, const s_comb_t **comb_out)
+{
+    s_combs_t *combs = s_combs();
+    if (!combs)
+        return SETTLE_ERR_NOMEM;
     for (unsigned i = 0; i < S_COMBS_KEPT; i++)
         if (combs->combs[i].used &&
             memcmp(combs->combs[i].public_key, public_key, SIGN_PUBLIC_KEY_SIZE) == 0) {
             *comb_out = &combs->combs[i].minus_a;
             return SETTLE_OK;
         }
+    if (!s_seen_before(combs, public_key))
+        return SETTLE_ERR_NOT_FOUND;
     s_keys_t *keys = settle_malloc(sizeof *keys);
     if (!keys)
         return SETTLE_ERR_NOMEM;
     keys->count = 0;
     size_t index;
     bool usable = s_key(keys, public_key, &index);
-    s_kept_comb_t *kept = &combs->combs[combs->next++ % S_COMBS_KEPT];
     if (usable) {
+        s_kept_comb_t *kept = &combs->combs[combs->next++ % S_COMBS_KEPT];
         s_comb_build(&kept->minus_a, &keys->minus_a[index]);
         memcpy(kept->public_key, public_key, SIGN_PUBLIC_KEY_SIZE);
+        kept->used = true;
         *comb_out = &kept->minus_a;
     }
-    kept->used = usable;
     settle_free(keys);
     return usable ? SETTLE_OK : SETTLE_ERR_SIGNATURE;
 }
@@ -811,6 +842,8 @@ static int s_single(const sign_item_t *item)
     if (!s_scalar_below_order(signature + 32))
         return SETTLE_ERR_SIGNATURE;
     int rc = s_key_comb(item->public_key, &minus_a);
+    if (rc == SETTLE_ERR_NOT_FOUND)
+        return s_chunk(item, 1); /* a key seen for the first time */
     if (rc != SETTLE_OK)
         return rc;
     if (!s_point_decode(&minus_r, signature))
@@ -855,4 +888,18 @@ int ed25519_verify_batch(const sign_item_t *items, size_t count)
             return rc;
     }
     return SETTLE_OK;
+}
+
+bool ed25519_torsion_free(const uint8_t encoding[32])
+{
+    s_point_t p, product;
+    if (!s_point_decode(&p, encoding))
+        return false;
+    s_term_t *term = settle_malloc(sizeof *term);
+    if (!term)
+        return false;
+    s_term_set(term, &p, s_order);
+    s_multiply_sum(&product, term, 1);
+    settle_free(term);
+    return s_point_is_identity(&product);
 }
