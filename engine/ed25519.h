@@ -17,7 +17,13 @@
  *
  * The rule is the cofactored one (RFC 8032 5.1.7 allows it; ZIP 215 made
  * it a rule so that batches and single checks always agree): the same
- * answer for one signature alone and inside any batch.  Refused besides:
+ * answer for one signature alone and inside any batch.  It differs from
+ * OpenSSL's (cofactorless) only for what no honest signer makes: an R or
+ * A with a small-order part.  A signer can craft such a signature over
+ * its own key (R = rB + T, T of order 2, say): settle accepts it and
+ * OpenSSL refuses it.  That gains it nothing on the ledger, where every
+ * node, apply and audit use this rule; a verifier outside settle should
+ * use it too (ed25519_torsion_free tells the two cases apart).  Refused besides:
  * an S not below L, an A or R whose y is not below p (non-canonical) or
  * that is not a point, x = 0 encoded with its sign bit set, and a public
  * key of small order (one of the eight points [8]A == 0: a key anyone
@@ -40,5 +46,10 @@
  * SETTLE_ERR_SIGNATURE when at least one does not (check them one by one,
  * count 1, to know which); SETTLE_ERR_NOMEM when memory ran out. */
 int ed25519_verify_batch(const sign_item_t *items, size_t count);
+
+/* Whether the 32 bytes encode a point of the prime-order subgroup ([L]P
+ * is the identity): where settle's rule and OpenSSL's agree.  false for
+ * an encoding that is no point.  For tests; a full scalar multiplication. */
+bool ed25519_torsion_free(const uint8_t encoding[32]);
 
 #endif

@@ -2,7 +2,9 @@
  * test_ed25519.c - settle's own Ed25519 verification (engine/ed25519.c,
  * behind sign_verify and sign_verify_batch): RFC 8032's vectors; the same
  * answer as OpenSSL's verification on thousands of signatures OpenSSL
- * made and on every one-bit change of them; batches that hold one bad
+ * made and on every one-bit change of them (the rules differ only for an
+ * R or key with a small-order part, which no honest signer makes:
+ * engine/ed25519.h); batches that hold one bad
  * signature anywhere refused, and batches of good ones accepted, whatever
  * their keys; what the rule refuses on purpose (S not below L,
  * non-canonical points, keys of small order).
@@ -19,6 +21,7 @@
 
 #include <openssl/evp.h>
 
+#include "../../engine/ed25519.h"
 #include "settle/sign.h"
 
 static void s_unhex(const char *hex, uint8_t *out, size_t size)
@@ -248,6 +251,31 @@ static void test_ed25519_refuses_small_order_keys_and_bad_points(void **state)
     s_signed_free(s);
 }
 
+/* Where the cofactored rule and OpenSSL's may differ: points with a
+ * small-order part.  The base point and real keys are torsion-free; the
+ * small-order points are not; a non-point is not a point. */
+static void test_ed25519_tells_torsion_free_points(void **state)
+{
+    uint8_t base[32], key[32], two[32] = {2};
+    memset(base, 0x66, sizeof base);
+    base[0] = 0x58;
+    assert_true(ed25519_torsion_free(base));
+    sign_key_t *k = NULL;
+    assert_int_equal(sign_key_generate(&k), SETTLE_OK);
+    sign_key_public(k, key);
+    assert_true(ed25519_torsion_free(key));
+    sign_key_destroy(&k);
+    uint8_t identity[32] = {1}, small[2][32] = {{0}, {0}};
+    assert_true(ed25519_torsion_free(identity)); /* order 1 divides L */
+    memset(small[0], 0xff, 32); /* y = p - 1: order 2 */
+    small[0][0] = 0xec;
+    small[0][31] = 0x7f;
+    small[1][31] = 0x80; /* y = 0: order 4 */
+    for (int i = 0; i < 2; i++)
+        assert_false(ed25519_torsion_free(small[i]));
+    assert_false(ed25519_torsion_free(two));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -256,6 +284,7 @@ int main(void)
         cmocka_unit_test(test_ed25519_batches_pass_whole_and_fail_on_any_bad_one),
         cmocka_unit_test(test_ed25519_refuses_s_not_below_the_order),
         cmocka_unit_test(test_ed25519_refuses_small_order_keys_and_bad_points),
+        cmocka_unit_test(test_ed25519_tells_torsion_free_points),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
