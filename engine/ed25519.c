@@ -372,12 +372,12 @@ static bool s_point_decode(s_point_t *p, const uint8_t s[32])
     return true;
 }
 
-/* The point's cached multiples [1]p .. [8]p. */
-static void s_point_table(s_cached_t table[S_WINDOW], const s_point_t *p)
+/* The point's cached multiples [1]p .. [count]p (count 1..8). */
+static void s_point_table(s_cached_t table[S_WINDOW], const s_point_t *p, int count)
 {
     s_point_t acc = *p;
     s_point_cache(&table[0], p);
-    for (int k = 1; k < S_WINDOW; k++) {
+    for (int k = 1; k < count; k++) {
         s_point_add(&acc, &acc, &table[0], false);
         s_point_cache(&table[k], &acc);
     }
@@ -470,7 +470,7 @@ static void s_comb_build(s_comb_t *comb, const s_point_t *p)
 {
     s_point_t base = *p;
     for (int j = 0; j < S_COMB_ROWS; j++) {
-        s_point_table(comb->rows[j], &base);
+        s_point_table(comb->rows[j], &base, S_WINDOW);
         for (int d = 0; d < 8; d++)
             s_point_double(&base, &base);
     }
@@ -504,7 +504,7 @@ static void s_base_init(void)
         .t = {{0x68ab3a5b7dda3ULL, 0x00eea2a5eadbbULL, 0x2af8df483c27eULL, 0x332b375274732ULL,
                0x67875f0fd78b7ULL}},
     };
-    s_point_table(s_base_table, &base);
+    s_point_table(s_base_table, &base, S_WINDOW);
     s_comb_build(&s_base_comb, &base);
 }
 
@@ -584,12 +584,7 @@ static void s_term_set(s_term_t *term, const s_point_t *p, const uint8_t scalar[
         int size = term->digits[i] < 0 ? -term->digits[i] : term->digits[i];
         largest = size > largest ? size : largest;
     }
-    s_point_t acc = *p;
-    s_point_cache(&term->table[0], p);
-    for (int k = 1; k < largest; k++) {
-        s_point_add(&acc, &acc, &term->table[0], false);
-        s_point_cache(&term->table[k], &acc);
-    }
+    s_point_table(term->table, p, largest);
 }
 
 static void s_point_negate(s_point_t *p)
