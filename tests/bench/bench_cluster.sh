@@ -25,6 +25,8 @@
 #              BENCH_SCALE=N      percent of the default request counts
 #              BENCH_PERF=NAME    perf record -g on the leader during
 #                                 scenario NAME's first run
+#              BENCH_PERF_OPTS    perf record options instead of -g
+#                                 (e.g. "--call-graph dwarf,16384")
 #              BENCH_EXTRA="..."  driver options added to every run
 #                                 (e.g. "--inflight 500"; later ones win)
 #              BENCH_NODE_EXTRA   node configuration lines (node.h), e.g.
@@ -91,7 +93,7 @@ for name in $SCENARIOS; do
         echo "run: $*"
         perf_pid=""
         if [ "$PERF" = "$name" ] && [ "$run" = 1 ] && command -v perf >/dev/null; then
-            perf record -g -o "$BUILD/bench_cluster.perf.data" -p "${NODE_PID[$LEADER_ID]}" \
+            perf record ${BENCH_PERF_OPTS:--g} -o "$BUILD/bench_cluster.perf.data" -p "${BENCH_PERF_PID:-${NODE_PID[$LEADER_ID]}}" \
                 2>"$DIR/perf.log" >/dev/null &
             perf_pid=$!
             sleep 0.5

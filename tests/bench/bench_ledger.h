@@ -9,7 +9,8 @@
  *   s_prepare      genesis (the payer ACMEHP), the reference PPO,
  *                  BENCH_MEMBERS members and plenty of money: sequences 0-2
  *   s_batch_entry  an entry of one batch of BENCH_BATCH_CLAIMS two-line
- *                  office visits, signed by the payer (sequences 3 on)
+ *                  office visits, signed by the payer (sequences 3 on);
+ *                  s_batch_entry_of one of fewer
  *   s_apply        applies an entry (and frees it); any refusal ends the
  *                  program
  *   s_seconds      wall time; s_clock reads any clock
@@ -209,23 +210,29 @@ static void s_claim(claim_t *claim, long number)
     s_check(phi_protect_claim(&phi, NULL, claim, NULL), "protect");
 }
 
-static uint8_t *s_batch_entry(claim_t *claim, long first, uint64_t sequence, const sign_key_t *key,
-                              size_t *size_out)
+static uint8_t *s_batch_entry_of(claim_t *claim, long first, int count, uint64_t sequence,
+                                 const sign_key_t *key, size_t *size_out)
 {
     uint8_t *claims[BENCH_BATCH_CLAIMS], *payload;
     size_t sizes[BENCH_BATCH_CLAIMS], size;
-    for (int i = 0; i < BENCH_BATCH_CLAIMS; i++) {
+    for (int i = 0; i < count; i++) {
         s_claim(claim, first + i);
         s_check(claim_encode(claim, &claims[i], &sizes[i]), "claim");
     }
-    s_check(command_batch_encode("ACMEHP", (const uint8_t *const *)claims, sizes,
-                                 BENCH_BATCH_CLAIMS, &payload, &size),
+    s_check(command_batch_encode("ACMEHP", (const uint8_t *const *)claims, sizes, (size_t)count,
+                                 &payload, &size),
             "batch");
-    for (int i = 0; i < BENCH_BATCH_CLAIMS; i++)
+    for (int i = 0; i < count; i++)
         settle_free(claims[i]);
     uint8_t *entry = s_entry(COMMAND_BATCH, "ACMEHP", sequence, payload, size, key, size_out);
     settle_free(payload);
     return entry;
+}
+
+static inline uint8_t *s_batch_entry(claim_t *claim, long first, uint64_t sequence,
+                                     const sign_key_t *key, size_t *size_out)
+{
+    return s_batch_entry_of(claim, first, BENCH_BATCH_CLAIMS, sequence, key, size_out);
 }
 
 /* The payer's key (seed 1), a state machine and its results. */
