@@ -14,6 +14,9 @@ static const char *const s_sql[LEDGER_SQL_COUNT_] = {
     [LEDGER_SQL_BEGIN] = "BEGIN IMMEDIATE",
     [LEDGER_SQL_COMMIT] = "COMMIT",
     [LEDGER_SQL_ROLLBACK] = "ROLLBACK",
+    [LEDGER_SQL_SAVEPOINT] = "SAVEPOINT entry",
+    [LEDGER_SQL_RELEASE] = "RELEASE entry",
+    [LEDGER_SQL_ROLLBACK_TO] = "ROLLBACK TO entry",
     [LEDGER_SQL_PARTICIPANT_GET] = "SELECT role, public_key, name, npi, next_sequence, "
                                    "sequence_window, id, entry_index, key_entry, revoked_entry "
                                    "FROM participants WHERE id = ?1",
@@ -362,6 +365,7 @@ void ledger_close(ledger_t **self_p)
         return;
     ledger_t *self = *self_p;
     ledger_rollback(self);
+    ledger_flush(self, NULL);
     for (int i = 0; i < LEDGER_SQL_COUNT_; i++)
         sqlite3_finalize(self->statements[i]);
     sqlite3_close(self->db);
@@ -420,7 +424,16 @@ int ledger_begin(ledger_t *self, settle_error_t *error)
         return settle_error_set(error, SETTLE_ERR_CRYPTO, "ledger: cannot start a digest");
     self->pending_count = 0;
     self->aggregate_count = 0;
-    int rc = s_run(self, LEDGER_SQL_BEGIN, "beginning a transaction", error);
+    if (self->lost)
+        return settle_error_set(error, SETTLE_ERR_IO,
+                                "ledger: entries since the last flush were lost; reopen it");
+    int rc = SETTLE_OK;
+    if (!self->hold || !self->held)
+        rc = s_run(self, LEDGER_SQL_BEGIN, "beginning a transaction", error);
+    if (self->hold && rc == SETTLE_OK) {
+        self->held = true;
+        rc = s_run(self, LEDGER_SQL_SAVEPOINT, "beginning an entry", error);
+    }
     self->in_transaction = rc == SETTLE_OK;
     self->writes = true;
     if (rc == SETTLE_OK && self->scratch)
@@ -434,7 +447,8 @@ int ledger_commit(ledger_t *self, settle_error_t *error)
         return settle_error_set(error, SETTLE_ERR_INVALID, "ledger: no transaction is open");
     int rc = ledger_flush_accounts(self, error);
     if (rc == SETTLE_OK)
-        rc = s_run(self, LEDGER_SQL_COMMIT, "committing", error);
+        rc = self->hold ? s_run(self, LEDGER_SQL_RELEASE, "ending an entry", error)
+                        : s_run(self, LEDGER_SQL_COMMIT, "committing", error);
     if (rc != SETTLE_OK) {
         ledger_rollback(self);
         return rc;
@@ -443,11 +457,28 @@ int ledger_commit(ledger_t *self, settle_error_t *error)
     return SETTLE_OK;
 }
 
+/* The held transaction is gone if SQLite rolled it back whole (it may,
+ * after an I/O error or a full disk): then the entries released into it
+ * are lost, and the ledger refuses to go on. */
+static void s_check_held(ledger_t *self)
+{
+    if (self->held && sqlite3_get_autocommit(self->db)) {
+        self->held = false;
+        self->lost = true;
+    }
+}
+
 void ledger_rollback(ledger_t *self)
 {
     if (!self->in_transaction)
         return;
-    s_run(self, LEDGER_SQL_ROLLBACK, "rolling back", NULL);
+    if (self->hold) {
+        if (s_run(self, LEDGER_SQL_ROLLBACK_TO, "rolling back an entry", NULL) == SETTLE_OK)
+            s_run(self, LEDGER_SQL_RELEASE, "ending an entry", NULL);
+        s_check_held(self);
+    } else {
+        s_run(self, LEDGER_SQL_ROLLBACK, "rolling back", NULL);
+    }
     self->in_transaction = false;
     self->pending_count = 0;
     self->aggregate_count = 0;
@@ -457,6 +488,39 @@ void ledger_rollback(ledger_t *self)
      * they are taken back by hand (ledger_scratch.c). */
     if (self->scratch)
         ledger_scratch_rollback(self);
+}
+
+void ledger_hold_commits(ledger_t *self, bool hold)
+{
+    if (!hold)
+        ledger_flush(self, NULL);
+    self->hold = hold;
+}
+
+bool ledger_unflushed(const ledger_t *self)
+{
+    return self->held;
+}
+
+bool ledger_lost(const ledger_t *self)
+{
+    return self->lost;
+}
+
+int ledger_flush(ledger_t *self, settle_error_t *error)
+{
+    if (self->lost)
+        return settle_error_set(error, SETTLE_ERR_IO,
+                                "ledger: entries since the last flush were lost; reopen it");
+    if (!self->held || self->in_transaction)
+        return SETTLE_OK;
+    int rc = s_run(self, LEDGER_SQL_COMMIT, "committing the entries held", error);
+    if (rc != SETTLE_OK) {
+        s_run(self, LEDGER_SQL_ROLLBACK, "rolling back the entries held", NULL);
+        self->lost = true;
+    }
+    self->held = false;
+    return rc;
 }
 
 /* The digest so far: the running hash is copied, so logging may go on. */

@@ -18,6 +18,9 @@ typedef enum {
     LEDGER_SQL_BEGIN,
     LEDGER_SQL_COMMIT,
     LEDGER_SQL_ROLLBACK,
+    LEDGER_SQL_SAVEPOINT,
+    LEDGER_SQL_RELEASE,
+    LEDGER_SQL_ROLLBACK_TO,
     LEDGER_SQL_PARTICIPANT_GET,
     LEDGER_SQL_PARTICIPANT_BY_NPI,
     LEDGER_SQL_PARTICIPANT_EACH,
@@ -91,13 +94,16 @@ struct ledger_s {
     sqlite3 *db;
     sqlite3_stmt *statements[LEDGER_SQL_COUNT_];
     bool in_transaction;
-    wire_writer_t changes;            /* the change log's bytes not yet hashed */
-    uint64_t changes_hashed;          /* bytes of the change log already hashed */
-    EVP_MD *sha256;                   /* fetched once */
-    EVP_MD_CTX *changes_hash;         /* the running SHA-256 of the change log */
-    EVP_MD_CTX *digest_copy;          /* scratch for ledger_changes_digest */
-    wire_writer_t decision;           /* scratch: the decision being encoded */
-    bool scratch;                     /* ledger_open_scratch: claims in memory (ledger_scratch.c) */
+    bool hold;                /* ledger_hold_commits: entries are savepoints in one transaction */
+    bool held;                /* that transaction is open, with entries released into it */
+    bool lost;                /* it was rolled back whole by SQLite: its entries are gone */
+    wire_writer_t changes;    /* the change log's bytes not yet hashed */
+    uint64_t changes_hashed;  /* bytes of the change log already hashed */
+    EVP_MD *sha256;           /* fetched once */
+    EVP_MD_CTX *changes_hash; /* the running SHA-256 of the change log */
+    EVP_MD_CTX *digest_copy;  /* scratch for ledger_changes_digest */
+    wire_writer_t decision;   /* scratch: the decision being encoded */
+    bool scratch;             /* ledger_open_scratch: claims in memory (ledger_scratch.c) */
     struct ledger_scratch_s *claims;  /* scratch only: the claims rows; NULL: lost */
     struct ledger_payable_s *payable; /* scratch only: payable claims per provider */
     uint64_t *claim_filter;           /* Bloom filter of the claim ids held; NULL: off */

@@ -22,6 +22,9 @@ int ledger_serialize(ledger_t *self, uint8_t **bytes_out, size_t *size_out, sett
 {
     if (self->in_transaction)
         return settle_error_set(error, SETTLE_ERR_INVALID, "ledger: snapshot inside an entry");
+    int flushed = ledger_flush(self, error);
+    if (flushed != SETTLE_OK)
+        return flushed;
     sqlite3_int64 size = 0;
     unsigned char *image = sqlite3_serialize(self->db, "main", &size, 0);
     if (!image)
@@ -46,11 +49,15 @@ int ledger_snapshot_reader(ledger_t *self, ledger_t **reader_out, settle_error_t
 {
     const char *path = sqlite3_db_filename(self->db, "main");
     if (!path || !path[0])
-        return settle_error_set(error, SETTLE_ERR_INVALID, "ledger: a ledger in memory has no file");
+        return settle_error_set(error, SETTLE_ERR_INVALID,
+                                "ledger: a ledger in memory has no file");
     if (self->in_transaction)
         return settle_error_set(error, SETTLE_ERR_INVALID, "ledger: snapshot inside an entry");
+    int rc = ledger_flush(self, error);
+    if (rc != SETTLE_OK)
+        return rc;
     ledger_t *reader = NULL;
-    int rc = ledger_open_readonly(path, &reader, error);
+    rc = ledger_open_readonly(path, &reader, error);
     if (rc != SETTLE_OK)
         return rc;
     /* The read transaction starts at the first read and holds this state,
@@ -123,6 +130,10 @@ int ledger_replace(ledger_t *self, ledger_t *source, settle_error_t *error)
 {
     if (self->in_transaction)
         return settle_error_set(error, SETTLE_ERR_INVALID, "ledger: restore inside an entry");
+    /* A ledger that lost entries is whole again once replaced. */
+    int flushed = ledger_lost(self) ? SETTLE_OK : ledger_flush(self, error);
+    if (flushed != SETTLE_OK)
+        return flushed;
     ledger_participants_forget(self);
     /* Cached statements hold the schema; drop them before the pages change. */
     for (int i = 0; i < LEDGER_SQL_COUNT_; i++) {
@@ -137,6 +148,7 @@ int ledger_replace(ledger_t *self, ledger_t *source, settle_error_t *error)
     if (step != SQLITE_DONE)
         return settle_error_set(error, SETTLE_ERR_IO, "ledger: restore failed: %s",
                                 sqlite3_errstr(step));
+    self->lost = false;
     if (ledger_claim_filter_build(self) != SETTLE_OK)
         return settle_error_set(error, SETTLE_ERR_NOMEM,
                                 "ledger: out of memory indexing the restored claims");

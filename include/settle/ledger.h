@@ -119,6 +119,25 @@ int ledger_commit(ledger_t *self, settle_error_t *error);
  * Safe when no transaction is open. */
 void ledger_rollback(ledger_t *self);
 
+/*
+ * Held commits, for a node: while hold is set, each entry's transaction is
+ * a savepoint inside one SQLite transaction (ledger_begin opens it when
+ * none is open), ledger_commit releases the savepoint into it and
+ * ledger_rollback takes back the entry alone; ledger_flush commits what was
+ * released.  This connection reads everything; other connections see the
+ * ledger as of the last flush.  ledger_serialize, ledger_snapshot_reader
+ * and ledger_replace flush first, and so does ledger_close and turning hold
+ * off.  Should SQLite roll the whole transaction back (an I/O error, a full
+ * disk), or its commit fail, the entries since the last flush are gone:
+ * ledger_lost says so, and every later ledger_begin and ledger_flush fails
+ * with SETTLE_ERR_IO.  The ledger is then behind what was applied and must
+ * be rebuilt (a node starts fresh and replays its Raft log).
+ */
+void ledger_hold_commits(ledger_t *self, bool hold);
+int ledger_flush(ledger_t *self, settle_error_t *error);
+bool ledger_unflushed(const ledger_t *self);
+bool ledger_lost(const ledger_t *self);
+
 /* Flushes the pending account balances into the change log and the
  * database (ledger_commit does it too; call it before the digest). */
 int ledger_flush_accounts(ledger_t *self, settle_error_t *error);

@@ -542,6 +542,81 @@ static void test_ledger_commits_are_in_the_file_for_another_connection_at_once(v
     rmdir(directory);
 }
 
+/* Held commits: entries are savepoints of one transaction; a rolled-back
+ * entry goes alone; another connection sees them once flushed; a
+ * snapshot's image and a reader flush first. */
+static void test_ledger_held_commits_are_seen_by_others_once_flushed(void **state)
+{
+    (void)state;
+    char directory[] = "/tmp/settle-ledger-XXXXXX", path[128];
+    assert_non_null(mkdtemp(directory));
+    snprintf(path, sizeof path, "%s/ledger.db", directory);
+    ledger_t *ledger = NULL;
+    assert_int_equal(ledger_open(path, &ledger, NULL), SETTLE_OK);
+    ledger_hold_commits(ledger, true);
+    sqlite3 *reader = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &reader, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    for (int i = 0; i < 3; i++) {
+        ledger_participant_t row = {.role = 2};
+        snprintf(row.id, sizeof row.id, "prov-%02d", i);
+        assert_int_equal(ledger_begin(ledger, NULL), SETTLE_OK);
+        assert_int_equal(ledger_participant_put(ledger, &row, (uint64_t)i + 1, NULL), SETTLE_OK);
+        if (i == 1)
+            ledger_rollback(ledger); /* this entry alone */
+        else
+            assert_int_equal(ledger_commit(ledger, NULL), SETTLE_OK);
+        assert_true(ledger_unflushed(ledger));
+    }
+    /* This connection reads what it holds; the other sees nothing yet. */
+    uint64_t count = 0;
+    assert_int_equal(ledger_participant_count(ledger, &count), SETTLE_OK);
+    assert_true(count == 2);
+    ledger_participant_t found;
+    assert_int_equal(ledger_participant_get(ledger, "prov-01", &found), SETTLE_ERR_NOT_FOUND);
+    assert_true(s_reader_count(reader, "SELECT count(*) FROM participants") == 0);
+    /* A flush inside an entry waits for the entry's end. */
+    ledger_participant_t late = {.role = 2};
+    memcpy(late.id, "prov-late", 10);
+    assert_int_equal(ledger_begin(ledger, NULL), SETTLE_OK);
+    assert_int_equal(ledger_participant_put(ledger, &late, 9, NULL), SETTLE_OK);
+    assert_int_equal(ledger_flush(ledger, NULL), SETTLE_OK);
+    assert_true(s_reader_count(reader, "SELECT count(*) FROM participants") == 0);
+    assert_int_equal(ledger_commit(ledger, NULL), SETTLE_OK);
+    assert_int_equal(ledger_flush(ledger, NULL), SETTLE_OK);
+    assert_false(ledger_unflushed(ledger));
+    assert_false(ledger_lost(ledger));
+    assert_true(s_reader_count(reader, "SELECT count(*) FROM participants") == 3);
+    assert_true(s_reader_count(reader, "SELECT count(*) FROM participants WHERE id = 'prov-01'") ==
+                0);
+    /* A snapshot's reader starts from everything held. */
+    ledger_participant_t more = {.role = 2};
+    memcpy(more.id, "prov-more", 10);
+    assert_int_equal(ledger_begin(ledger, NULL), SETTLE_OK);
+    assert_int_equal(ledger_participant_put(ledger, &more, 10, NULL), SETTLE_OK);
+    assert_int_equal(ledger_commit(ledger, NULL), SETTLE_OK);
+    ledger_t *snapshot = NULL;
+    assert_int_equal(ledger_snapshot_reader(ledger, &snapshot, NULL), SETTLE_OK);
+    assert_false(ledger_unflushed(ledger));
+    assert_int_equal(ledger_participant_count(snapshot, &count), SETTLE_OK);
+    assert_true(count == 4);
+    ledger_close(&snapshot);
+    /* And closing commits what is held. */
+    ledger_participant_t last = {.role = 2};
+    memcpy(last.id, "prov-last", 10);
+    assert_int_equal(ledger_begin(ledger, NULL), SETTLE_OK);
+    assert_int_equal(ledger_participant_put(ledger, &last, 11, NULL), SETTLE_OK);
+    assert_int_equal(ledger_commit(ledger, NULL), SETTLE_OK);
+    ledger_close(&ledger);
+    assert_true(s_reader_count(reader, "SELECT count(*) FROM participants") == 5);
+    sqlite3_close(reader);
+    const char *suffixes[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/ledger.db%s", directory, suffixes[i]);
+        unlink(path);
+    }
+    rmdir(directory);
+}
+
 /* ...in a ledger's table, and in a scratch ledger's rows in memory. */
 static void s_decision_stored(bool scratch);
 
@@ -796,6 +871,7 @@ int main(void)
         cmocka_unit_test(test_ledger_sequence_window_agrees_with_a_model_of_every_number_seen),
         cmocka_unit_test(test_ledger_sequence_window_bounds),
         cmocka_unit_test(test_ledger_commits_are_in_the_file_for_another_connection_at_once),
+        cmocka_unit_test(test_ledger_held_commits_are_seen_by_others_once_flushed),
         cmocka_unit_test(test_ledger_claim_row_stores_the_contract_hash),
         cmocka_unit_test(test_ledger_stores_the_sequence_window_and_finds_a_provider_by_npi),
     };
