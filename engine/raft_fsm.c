@@ -24,9 +24,21 @@ struct raft_fsm_s {
     settle_error_t last_error;
     raft_fsm_applied_fn on_applied; /* NULL when none */
     void *on_applied_context;
-    ledger_t *snapshot_reader; /* an asynchronous snapshot's read, between its calls */
+    ledger_t *snapshot_reader;     /* an asynchronous snapshot's read, between its calls */
     settle_error_t snapshot_error; /* written by the worker, read once it is done */
+    raft_fsm_defer_fn defer;       /* NULL: every entry is applied as it comes */
+    void *defer_context;
+    struct s_deferred_s *head, *tail; /* entries libraft counts as applied, not yet applied */
+    unsigned deferred;
+    raft_fsm_result_t later; /* the result of an entry deferred */
 };
+
+/* An entry deferred: a copy of its bytes, unpadded. */
+typedef struct s_deferred_s {
+    struct s_deferred_s *next;
+    size_t size;
+    uint8_t bytes[];
+} s_deferred_t;
 
 /* A settle error code as the libraft code that tells libraft what to do:
  * retry later (memory, I/O) or give up on this input (anything else). */
@@ -43,24 +55,24 @@ static int s_raft_code(int code)
  * The three callbacks (and the fourth, snapshot_finalize)
  * ------------------------------------------------------------------------ */
 
-static int s_apply(struct raft_fsm *interface, const struct raft_buffer *buffer, void **result)
+/* fsm_apply on an entry's bytes (NULL or empty: refused); self->result
+ * says what it did.  SETTLE_ERR_NOMEM or SETTLE_ERR_IO when the store
+ * failed and the entry must be applied again; SETTLE_OK otherwise. */
+static int s_apply_bytes(raft_fsm_t *self, const uint8_t *bytes, size_t size)
 {
-    raft_fsm_t *self = interface->data;
     raft_fsm_result_t *out = &self->result;
     settle_error_clear(&out->error);
     out->results = NULL;
     int rc;
-    if (!buffer->base || buffer->len == 0)
+    if (!bytes || size == 0)
         rc = settle_error_set(&out->error, SETTLE_ERR_TRUNCATED, "raft_fsm: empty entry");
     else
-        rc = fsm_apply(self->fsm, buffer->base,
-                       command_entry_unpadded_size(buffer->base, buffer->len), self->results,
-                       &out->error);
+        rc = fsm_apply(self->fsm, bytes, size, self->results, &out->error);
     if (rc == SETTLE_ERR_NOMEM || rc == SETTLE_ERR_IO) {
-        /* Rolled back: libraft keeps the entry and applies it again later. */
+        /* Rolled back: applied again later. */
         self->stats.apply_failures++;
         self->last_error = out->error;
-        return s_raft_code(rc);
+        return rc;
     }
     out->code = rc;
     if (rc == SETTLE_OK) {
@@ -72,13 +84,83 @@ static int s_apply(struct raft_fsm *interface, const struct raft_buffer *buffer,
     }
     if (self->on_applied)
         self->on_applied(self->on_applied_context, out);
-    *result = out;
+    return SETTLE_OK;
+}
+
+int raft_fsm_catch_up(raft_fsm_t *self)
+{
+    while (self->head) {
+        s_deferred_t *d = self->head;
+        int rc = s_apply_bytes(self, d->bytes, d->size);
+        if (rc != SETTLE_OK)
+            return rc; /* it stays first */
+        self->head = d->next;
+        if (!self->head)
+            self->tail = NULL;
+        self->deferred--;
+        settle_free(d);
+    }
+    return SETTLE_OK;
+}
+
+unsigned raft_fsm_deferred(const raft_fsm_t *self)
+{
+    return self->deferred;
+}
+
+void raft_fsm_defer_when(raft_fsm_t *self, raft_fsm_defer_fn fn, void *context)
+{
+    self->defer = fn;
+    self->defer_context = context;
+}
+
+/* Keeps a copy of the entry for raft_fsm_catch_up; false when out of
+ * memory (the entry is then applied at once). */
+static bool s_defer(raft_fsm_t *self, const struct raft_buffer *buffer)
+{
+    size_t size =
+        buffer->base && buffer->len ? command_entry_unpadded_size(buffer->base, buffer->len) : 0;
+    s_deferred_t *d = settle_malloc(sizeof *d + size);
+    if (!d)
+        return false;
+    d->next = NULL;
+    d->size = size;
+    if (size)
+        memcpy(d->bytes, buffer->base, size);
+    if (self->tail)
+        self->tail->next = d;
+    else
+        self->head = d;
+    self->tail = d;
+    self->deferred++;
+    return true;
+}
+
+static int s_apply(struct raft_fsm *interface, const struct raft_buffer *buffer, void **result)
+{
+    raft_fsm_t *self = interface->data;
+    if (self->defer && self->defer(self->defer_context) && s_defer(self, buffer)) {
+        *result = &self->later;
+        return 0;
+    }
+    int rc = raft_fsm_catch_up(self); /* the entries before it first */
+    if (rc == SETTLE_OK)
+        rc = s_apply_bytes(self, buffer->base,
+                           buffer->base && buffer->len
+                               ? command_entry_unpadded_size(buffer->base, buffer->len)
+                               : 0);
+    if (rc != SETTLE_OK)
+        return s_raft_code(rc); /* libraft keeps the entry and applies it again later */
+    *result = &self->result;
     return 0;
 }
 
 static int s_snapshot(struct raft_fsm *interface, struct raft_buffer *buffers[], unsigned *count)
 {
     raft_fsm_t *self = interface->data;
+    int caught = raft_fsm_catch_up(self); /* the snapshot is of what libraft counts applied */
+    if (caught != SETTLE_OK)
+        return s_raft_code(caught);
     struct raft_buffer *array = settle_calloc(1, sizeof *array);
     if (!array) {
         settle_error_set(&self->last_error, SETTLE_ERR_NOMEM, "raft_fsm: out of memory");
@@ -118,6 +200,19 @@ static int s_snapshot_finalize(struct raft_fsm *interface, struct raft_buffer *b
     return 0;
 }
 
+/* The entries deferred, dropped: a snapshot that replaces the state is of
+ * a later index than any of them. */
+static void s_drop_deferred(raft_fsm_t *self)
+{
+    while (self->head) {
+        s_deferred_t *d = self->head;
+        self->head = d->next;
+        settle_free(d);
+    }
+    self->tail = NULL;
+    self->deferred = 0;
+}
+
 static int s_restore(struct raft_fsm *interface, struct raft_buffer *buffer)
 {
     raft_fsm_t *self = interface->data;
@@ -132,6 +227,7 @@ static int s_restore(struct raft_fsm *interface, struct raft_buffer *buffer)
         self->last_error = error;
         return s_raft_code(rc);
     }
+    s_drop_deferred(self);
     /* fsm_restore copied what it needed: the buffer is ours to free. */
     raft_free(buffer->base);
     buffer->base = NULL;
@@ -150,6 +246,9 @@ static int s_snapshot_begin(struct raft_fsm *interface, struct raft_buffer *buff
                             unsigned *count)
 {
     raft_fsm_t *self = interface->data;
+    int caught = raft_fsm_catch_up(self); /* the snapshot is of what libraft counts applied */
+    if (caught != SETTLE_OK)
+        return s_raft_code(caught);
     struct raft_buffer *array = settle_calloc(1, sizeof *array);
     settle_error_t error;
     settle_error_clear(&error);
@@ -233,6 +332,9 @@ int raft_fsm_new(fsm_t *fsm, raft_fsm_t **self_out)
     self->interface.snapshot_async = NULL; /* snapshots are taken synchronously */
     settle_error_clear(&self->last_error);
     settle_error_clear(&self->result.error);
+    self->later.code = SETTLE_ERR_INVALID;
+    settle_error_set(&self->later.error, SETTLE_ERR_INVALID,
+                     "applied later: this node was not leading when the entry committed");
     *self_out = self;
     return SETTLE_OK;
 }
@@ -241,6 +343,7 @@ void raft_fsm_destroy(raft_fsm_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
+    s_drop_deferred(*self_p);
     fsm_results_destroy(&(*self_p)->results);
     ledger_close(&(*self_p)->snapshot_reader);
     settle_free(*self_p);

@@ -102,6 +102,30 @@ void raft_fsm_stats(const raft_fsm_t *self, raft_fsm_stats_t *stats_out);
 typedef void (*raft_fsm_applied_fn)(void *context, const raft_fsm_result_t *result);
 void raft_fsm_on_applied(raft_fsm_t *self, raft_fsm_applied_fn fn, void *context);
 
+/*
+ * Deferred apply, for a follower: while fn(context) answers true, apply
+ * keeps a copy of each committed entry and returns at once (libraft counts
+ * it applied; its result is an error, "applied later", which no submitter
+ * sees: only a leader has submitters, and a leader's fn answers false);
+ * raft_fsm_catch_up applies them, in order.  libraft 0.15's follower
+ * applies the entries a message commits before it answers the message, so
+ * the leader's commit of the next entry waited for this node's apply of
+ * the last; deferred, the answer goes first.  Every apply that is not
+ * deferred, and every snapshot, catches up first; a restore drops what is
+ * deferred (the snapshot is of a later index).  fn is called on each apply
+ * and may arrange for the catch-up (an idle handle on the loop).
+ */
+typedef bool (*raft_fsm_defer_fn)(void *context);
+void raft_fsm_defer_when(raft_fsm_t *self, raft_fsm_defer_fn fn, void *context);
+
+/* Applies what was deferred, in order (the on_applied hook sees each).
+ * SETTLE_OK when nothing is left; SETTLE_ERR_NOMEM or SETTLE_ERR_IO when
+ * the store failed: the entry stays first, for the next call. */
+int raft_fsm_catch_up(raft_fsm_t *self);
+
+/* Entries deferred and not yet applied. */
+unsigned raft_fsm_deferred(const raft_fsm_t *self);
+
 /* Why the last apply, snapshot or restore failed ("" when none did). */
 const settle_error_t *raft_fsm_last_error(const raft_fsm_t *self);
 

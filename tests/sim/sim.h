@@ -129,6 +129,8 @@ typedef struct {
 
 typedef struct sim_s sim_t;
 
+#define SIM_DEFERRED_MAX 4096
+
 typedef struct {
     sim_t *sim;
     unsigned index;
@@ -136,8 +138,13 @@ typedef struct {
     raft_fsm_t *adapter;
     struct raft_fsm wrapper; /* checks each apply, then calls the adapter's */
     raft_index log_checked;  /* committed entries compared up to here */
-    raft_index applied_seen; /* last_applied at the last check */
+    raft_index applied_seen; /* the state machine's index at the last check */
     bool restored;           /* its state came from a snapshot since the last check */
+    /* The raft indexes of the entries the adapter deferred, in order (a
+     * ring), and of the entry libraft is applying now. */
+    raft_index deferred[SIM_DEFERRED_MAX];
+    unsigned deferred_first, deferred_count;
+    raft_index applying;
     /* The fixture's in-memory raft_io, patched (see sim_cluster.c). */
     int (*io_truncate)(struct raft_io *io, raft_index index);
     int (*io_snapshot_put)(struct raft_io *io, unsigned trailing,
@@ -171,6 +178,8 @@ struct sim_s {
     bool check_every_server; /* ledger_check on every server at every change */
     unsigned servers;
     sim_rng_t rng;
+    sim_rng_t
+        apply_rng; /* deferrals, catch-ups, flushes: apart, so they leave the script as it was */
     struct raft_fixture fixture;
     sim_node_t nodes[SIM_SERVERS_MAX];
     sim_slot_t slots[SIM_INDEX_MAX];

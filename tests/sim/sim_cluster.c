@@ -18,6 +18,11 @@
  *   - servers that applied up to the same index have the same head hash;
  *   - the accounting invariants hold (ledger_check) whenever the state
  *     changed;
+ *   - as a node's followers do (raft_fsm_defer_when), a follower defers
+ *     some of its applies and catches up at random steps, and every
+ *     ledger holds its entries' commits (ledger_hold_commits) and flushes
+ *     them at random steps: the checks above are made as each entry is
+ *     really applied, at the raft index it has;
  *   - an acknowledged entry is the one applied at its index.
  * At the end everything is healed; every server must catch up to the same
  * index and head, and every claim of every acknowledged batch must be in
@@ -49,6 +54,9 @@
 #define SIM_FAULT_PERCENT    12
 #define SIM_SETTLE_MS        180000 /* how long the healed cluster gets to finish */
 #define SIM_DEFAULT_SEEDS    20
+#define SIM_DEFER_PERCENT    50 /* of a follower's applies */
+#define SIM_CATCH_UP_PERCENT 20 /* of the steps, for a server with applies deferred */
+#define SIM_FLUSH_PERCENT    30 /* of the steps, for a ledger holding commits */
 
 /* ------------------------------------------------------------------------
  * Randomness, failures, traces, slots
@@ -205,21 +213,31 @@ static void s_agree_head(sim_t *sim, unsigned server, raft_index index)
  * The state machine each server runs: the adapter, checked at every apply
  * ------------------------------------------------------------------------ */
 
-static int s_node_apply(struct raft_fsm *wrapper, const struct raft_buffer *buffer, void **result)
+/* The raft index the state machine has applied up to: libraft's last
+ * applied, or, while entries are deferred, the one before the first of
+ * them (the entries libraft applies without the state machine, barriers,
+ * change nothing). */
+static raft_index s_fsm_applied(sim_node_t *node)
 {
-    sim_node_t *node = wrapper->data;
+    if (node->deferred_count > 0)
+        return node->deferred[node->deferred_first] - 1;
+    return raft_last_applied(raft_fixture_get(&node->sim->fixture, node->index));
+}
+
+/* Each entry as it is really applied (at once, or deferred and caught up
+ * later): the same answer and the same head as on every other server.
+ * The adapter applies what it deferred, in order, before anything else. */
+static void s_node_applied(void *context, const raft_fsm_result_t *result)
+{
+    sim_node_t *node = context;
     sim_t *sim = node->sim;
-    /* libraft applies last_applied + 1 and only then moves last_applied. */
-    raft_index index = raft_last_applied(raft_fixture_get(&sim->fixture, node->index)) + 1;
-    struct raft_fsm *inner = raft_fsm_interface(node->adapter);
-    int rv = inner->apply(inner, buffer, result);
-    if (rv != 0)
-        sim_fail(sim, "server %u cannot apply index %llu: %s", node->index,
-                 (unsigned long long)index, raft_fsm_last_error(node->adapter)->message);
-    uint8_t digest[SIM_DIGEST_SIZE];
-    hash_sha256(buffer->base, buffer->len, digest);
-    s_agree_entry(sim, node->index, index, 0, RAFT_COMMAND, digest);
-    uint64_t results = s_results_digest(*result);
+    raft_index index = node->applying;
+    if (node->deferred_count > 0) {
+        index = node->deferred[node->deferred_first];
+        node->deferred_first = (node->deferred_first + 1) % SIM_DEFERRED_MAX;
+        node->deferred_count--;
+    }
+    uint64_t results = s_results_digest(result);
     sim_slot_t *slot = sim_slot(sim, index);
     if (!slot->results_known) {
         slot->results_known = true;
@@ -229,6 +247,38 @@ static int s_node_apply(struct raft_fsm *wrapper, const struct raft_buffer *buff
                  (unsigned long long)index);
     }
     s_agree_head(sim, node->index, index);
+}
+
+/* A follower defers half its applies, as a node's followers defer all. */
+static bool s_node_defer(void *context)
+{
+    sim_node_t *node = context;
+    sim_t *sim = node->sim;
+    return raft_state(raft_fixture_get(&sim->fixture, node->index)) != RAFT_LEADER &&
+           sim_rng_percent(&sim->apply_rng, SIM_DEFER_PERCENT);
+}
+
+static int s_node_apply(struct raft_fsm *wrapper, const struct raft_buffer *buffer, void **result)
+{
+    sim_node_t *node = wrapper->data;
+    sim_t *sim = node->sim;
+    /* libraft applies last_applied + 1 and only then moves last_applied. */
+    raft_index index = raft_last_applied(raft_fixture_get(&sim->fixture, node->index)) + 1;
+    struct raft_fsm *inner = raft_fsm_interface(node->adapter);
+    uint8_t digest[SIM_DIGEST_SIZE];
+    hash_sha256(buffer->base, buffer->len, digest);
+    s_agree_entry(sim, node->index, index, 0, RAFT_COMMAND, digest);
+    node->applying = index;
+    int rv = inner->apply(inner, buffer, result);
+    if (rv != 0)
+        sim_fail(sim, "server %u cannot apply index %llu: %s", node->index,
+                 (unsigned long long)index, raft_fsm_last_error(node->adapter)->message);
+    if (raft_fsm_deferred(node->adapter) > node->deferred_count) { /* this one was deferred */
+        if (node->deferred_count == SIM_DEFERRED_MAX)
+            sim_fail(sim, "server %u deferred too many entries", node->index);
+        node->deferred[(node->deferred_first + node->deferred_count) % SIM_DEFERRED_MAX] = index;
+        node->deferred_count++;
+    }
     return 0;
 }
 
@@ -256,6 +306,7 @@ static int s_node_restore(struct raft_fsm *wrapper, struct raft_buffer *buffer)
         sim_fail(node->sim, "server %u cannot restore a snapshot: %s", node->index,
                  raft_fsm_last_error(node->adapter)->message);
     node->restored = true;
+    node->deferred_count = 0; /* the adapter dropped them: the snapshot is later */
     sim_trace(node->sim, "server %u restored a snapshot", node->index);
     return rv;
 }
@@ -271,6 +322,9 @@ static void s_node_open(sim_t *sim, unsigned i)
         sim_fail(sim, "fsm_open: %s", error.message);
     if (raft_fsm_new(node->fsm, &node->adapter) != SETTLE_OK)
         sim_fail(sim, "raft_fsm_new: out of memory");
+    raft_fsm_on_applied(node->adapter, s_node_applied, node);
+    raft_fsm_defer_when(node->adapter, s_node_defer, node);
+    ledger_hold_commits(fsm_ledger(node->fsm), true);
     node->wrapper = *raft_fsm_interface(node->adapter);
     node->wrapper.data = node;
     node->wrapper.apply = s_node_apply;
@@ -455,7 +509,8 @@ static void s_check_log(sim_t *sim, sim_node_t *node, struct raft *raft)
  */
 static void s_check_state(sim_t *sim, sim_node_t *node, struct raft *raft)
 {
-    raft_index applied = raft_last_applied(raft);
+    (void)raft;
+    raft_index applied = s_fsm_applied(node);
     if (applied == node->applied_seen || applied == 0)
         return;
     if (applied < node->applied_seen)
@@ -475,10 +530,29 @@ static void s_check_state(sim_t *sim, sim_node_t *node, struct raft *raft)
     node->restored = false;
 }
 
+/* Between the fixture's steps: a server catches up on what it deferred,
+ * and a ledger commits what it holds, now and then. */
+static void s_node_between(sim_t *sim, sim_node_t *node)
+{
+    if (raft_fsm_deferred(node->adapter) > 0 &&
+        sim_rng_percent(&sim->apply_rng, SIM_CATCH_UP_PERCENT) &&
+        raft_fsm_catch_up(node->adapter) != SETTLE_OK)
+        sim_fail(sim, "server %u cannot catch up: %s", node->index,
+                 raft_fsm_last_error(node->adapter)->message);
+    settle_error_t error;
+    settle_error_clear(&error);
+    ledger_t *ledger = fsm_ledger(node->fsm);
+    if (ledger_unflushed(ledger) && sim_rng_percent(&sim->apply_rng, SIM_FLUSH_PERCENT) &&
+        ledger_flush(ledger, &error) != SETTLE_OK)
+        sim_fail(sim, "server %u cannot commit its ledger: %s", node->index, error.message);
+}
+
 static void s_check_all(sim_t *sim)
 {
     for (unsigned i = 0; i < sim->servers; i++) {
         struct raft *raft = raft_fixture_get(&sim->fixture, i);
+        if (!sim->closing)
+            s_node_between(sim, &sim->nodes[i]);
         s_check_log(sim, &sim->nodes[i], raft);
         s_check_state(sim, &sim->nodes[i], raft);
     }
@@ -738,6 +812,10 @@ static void s_final_checks(sim_t *sim, raft_index index)
 {
     if (index < sim->acknowledged_max)
         sim_fail(sim, "final index %llu is below an acknowledged one", (unsigned long long)index);
+    for (unsigned i = 0; i < sim->servers; i++)
+        if (raft_fsm_catch_up(sim->nodes[i].adapter) != SETTLE_OK)
+            sim_fail(sim, "server %u cannot catch up: %s", i,
+                     raft_fsm_last_error(sim->nodes[i].adapter)->message);
     uint64_t head_index0 = 0;
     uint8_t head0[FSM_HASH_SIZE];
     for (unsigned i = 0; i < sim->servers; i++) {
@@ -795,6 +873,7 @@ static void s_run(uint64_t seed, bool verbose, bool check_every_server, s_totals
     sim->verbose = verbose;
     sim->check_every_server = check_every_server;
     sim->rng.state = seed ^ UINT64_C(0x5E771E5E771E0000);
+    sim->apply_rng.state = seed ^ UINT64_C(0xA9917A9917A90000);
     sim->servers = seed % 2 ? 5 : 3;
     s_current = sim;
     s_start(sim);
