@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,7 +18,8 @@
 #include "node_zap.h"
 #include "settle/alloc.h"
 
-#define TICK_MS 200
+#define TICK_MS     200
+#define CATCH_UP_MS 5 /* a follower applies at the latest this long after a commit */
 
 /* ------------------------------------------------------------------------
  * Genesis: the leader of a cluster whose ledger is empty submits it
@@ -39,6 +41,7 @@ static void s_genesis_applied(struct raft_apply *request, int status, void *resu
 static void s_barrier_done(struct raft_barrier *barrier, int status)
 {
     node_t *n = barrier->data;
+    raft_fsm_catch_up(n->adapter); /* entries deferred while this node followed */
     uint64_t index;
     uint8_t hash[FSM_HASH_SIZE];
     fsm_head(n->fsm, &index, hash);
@@ -61,9 +64,80 @@ static void s_barrier_done(struct raft_barrier *barrier, int status)
     }
 }
 
+/* ------------------------------------------------------------------------
+ * A follower applies after it answers (raft_fsm_defer_when)
+ * ------------------------------------------------------------------------ */
+
+/* Applies what this follower deferred, then commits it. */
+static void s_catch_up(node_t *n)
+{
+    uv_timer_stop(&n->catch_up);
+    if (raft_fsm_deferred(n->adapter) == 0)
+        return;
+    if (raft_fsm_catch_up(n->adapter) != SETTLE_OK)
+        node_log(n->config->id, "warn", "apply", "deferred entries: %s (tried again later)",
+                 raft_fsm_last_error(n->adapter)->message);
+    node_flush_ledger(n);
+}
+
+/* Right after the appends of a turn started: the disk is busy with them,
+ * and the leader waits for that write, not for this apply. */
+static void s_appends_started(void *context)
+{
+    s_catch_up(context);
+}
+
+static void s_catch_up_timer(uv_timer_t *timer)
+{
+    s_catch_up(timer->data);
+}
+
+/* ------------------------------------------------------------------------
+ * The ledger's entries are committed once a turn of the loop (held commits)
+ * ------------------------------------------------------------------------ */
+
+void node_flush_ledger(node_t *n)
+{
+    ledger_t *ledger = fsm_ledger(n->fsm);
+    settle_error_t error;
+    settle_error_clear(&error);
+    if (ledger_unflushed(ledger) && ledger_flush(ledger, &error) != SETTLE_OK)
+        node_log(n->config->id, "error", "ledger", "%s", error.message);
+    if (ledger_lost(ledger)) {
+        /* Applied entries are missing from the ledger: only a rebuild from
+         * the Raft log (a fresh start) makes it whole. */
+        node_log(n->config->id, "error", "ledger",
+                 "entries applied since the last commit were lost; stopping (a restart "
+                 "rebuilds the ledger from the Raft log)");
+        exit(1);
+    }
+    if (n->participants_changed && n->intake) {
+        n->participants_changed = false;
+        node_intake_participants_changed(n->intake);
+    }
+}
+
+static void s_flush(uv_check_t *check)
+{
+    node_flush_ledger(check->data);
+}
+
+/* Defer while not leading.  The entries are applied when the next
+ * append has started (the leader sends the commit index with the next
+ * entries), or CATCH_UP_MS after the last deferral, when none comes. */
+static bool s_defer_apply(void *context)
+{
+    node_t *n = context;
+    if (raft_state(&n->raft) == RAFT_LEADER || n->stopping)
+        return false;
+    uv_timer_start(&n->catch_up, s_catch_up_timer, CATCH_UP_MS, 0);
+    return true;
+}
+
 static void s_tick(uv_timer_t *timer)
 {
     node_t *n = timer->data;
+    s_catch_up(n);
     node_intake_set_leader(n->intake, raft_state(&n->raft) == RAFT_LEADER);
     node_events_subscriptions(n->events); /* what a bounded run left (node_events.c) */
     uint64_t index;
@@ -89,12 +163,14 @@ static void s_handle_closed(uv_handle_t *handle)
 static void s_raft_closed(struct raft *raft)
 {
     node_t *n = raft->data;
-    raft_uv_close(&n->io);
+    node_io_close(&n->io);
     raft_uv_tcp_close(&n->transport);
     node_intake_destroy(&n->intake);
     node_events_destroy(&n->events);
     node_zap_destroy(&n->zap); /* after the Curve sockets it authenticates for */
     uv_close((uv_handle_t *)&n->tick, s_handle_closed);
+    uv_close((uv_handle_t *)&n->catch_up, s_handle_closed);
+    uv_close((uv_handle_t *)&n->flush, s_handle_closed);
     uv_close((uv_handle_t *)&n->sigterm, s_handle_closed);
     uv_close((uv_handle_t *)&n->sigint, s_handle_closed);
 }
@@ -147,7 +223,7 @@ static void s_async_done(uv_work_t *work, int status)
 static int s_async_work(struct raft_io *io, struct raft_io_async_work *request,
                         raft_io_async_work_cb cb)
 {
-    node_t *n = (node_t *)(void *)((char *)io - offsetof(node_t, io)); /* io is n->io */
+    node_t *n = node_io_context(io);
     s_async_work_t *w = settle_calloc(1, sizeof *w);
     if (!w)
         return RAFT_NOMEM;
@@ -186,17 +262,24 @@ static int s_open(node_t *n, settle_error_t *error)
     if (!n->gather)
         return settle_error_set(error, SETTLE_ERR_NOMEM, "out of memory");
     if (uv_loop_init(&n->loop) != 0 || raft_uv_tcp_init(&n->transport, &n->loop) != 0 ||
-        raft_uv_init(&n->io, &n->loop, c->data_dir, &n->transport) != 0)
-        return settle_error_set(error, SETTLE_ERR_IO, "raft: cannot initialise in %s",
-                                c->data_dir);
-    if (n->io.version < 2 || !n->io.async_work) {
-        n->io.version = 2;
-        n->io.async_work = s_async_work;
+        !(n->io = node_io_new(&n->loop, c->data_dir, &n->transport, s_appends_started, n)))
+        return settle_error_set(error, SETTLE_ERR_IO, "raft: cannot initialise in %s", c->data_dir);
+    struct raft_io *io = node_io_raft(n->io);
+    if (io->version < 2 || !io->async_work) {
+        io->version = 2;
+        io->async_work = s_async_work;
     }
-    if (raft_init(&n->raft, &n->io, raft_fsm_interface(n->adapter), c->id, c->raft_address) != 0)
+    if (raft_init(&n->raft, io, raft_fsm_interface(n->adapter), c->id, c->raft_address) != 0)
         return settle_error_set(error, SETTLE_ERR_IO, "raft: cannot initialise in %s: %s",
                                 c->data_dir, raft_errmsg(&n->raft));
     n->raft.data = n;
+    uv_timer_init(&n->loop, &n->catch_up);
+    n->catch_up.data = n;
+    uv_check_init(&n->loop, &n->flush);
+    n->flush.data = n;
+    uv_check_start(&n->flush, s_flush);
+    ledger_hold_commits(fsm_ledger(n->fsm), true);
+    raft_fsm_defer_when(n->adapter, s_defer_apply, n);
     raft_set_election_timeout(&n->raft, c->election_timeout_ms);
     raft_set_heartbeat_timeout(&n->raft, c->heartbeat_timeout_ms);
     raft_set_snapshot_threshold(&n->raft, c->snapshot_threshold);
@@ -212,7 +295,7 @@ static int s_open(node_t *n, settle_error_t *error)
      * stale messages reach a restarted node (with the default, 1 s, old
      * entries, and old snapshots, that make it apply and take a snapshot of
      * its own just as the leader's arrives). */
-    raft_uv_set_connect_retry_delay(&n->io, NODE_CONNECT_RETRY_MS);
+    raft_uv_set_connect_retry_delay(io, NODE_CONNECT_RETRY_MS);
     struct raft_configuration configuration;
     raft_configuration_init(&configuration);
     for (unsigned i = 0; i < c->peer_count; i++)

@@ -1,11 +1,27 @@
 /*
- * node_intake.c - the intake: a ZeroMQ ROUTER served by its own thread,
+ * node_intake.c - the intake: a ZeroMQ ROUTER read by its own thread,
  * which hands requests to the libuv loop through a bounded queue and a
- * uv_async wake-up, and sends the loop's replies, which reach it over an
- * inproc PAIR.  The Raft loop never waits on ZeroMQ: it only drains the
- * queue and sends non-blocking replies.
+ * uv_async wake-up; the loop sends its replies on the same socket.
+ *
+ * A ZeroMQ socket may be used by one thread at a time, so every use of the
+ * ROUTER holds router_lock: the thread's reads (a run of them, without its
+ * signature checks) and answers, and the loop's replies.  The thread waits
+ * with poll(2) on the socket's ZMQ_FD and an eventfd, not in zmq_poll,
+ * which would use the socket unlocked.  ZMQ_FD only says that the socket
+ * has news, and whoever uses the socket next takes the news: a reply sent
+ * by the loop can take the news of a request that just arrived, and the
+ * thread, asleep on the descriptor, would not see it.  So after each reply
+ * the loop asks ZMQ_EVENTS and, when a request is waiting, wakes the
+ * thread through the eventfd.  Replies thus leave without waking another
+ * thread (the inproc pipe to the intake thread that carried them before
+ * cost a wake-up and some fifteen system calls a request).  The Raft loop
+ * never waits on ZeroMQ: the lock is held for reads and sends that do not
+ * block (no high-water mark on the ROUTER's outgoing queues).
  */
 #include <pthread.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -18,16 +34,18 @@
 #include "settle/alloc.h"
 #include "settle/command.h"
 
-#define POLL_MS 50
-#define RUN_MAX 256
+#define POLL_MS        50
+#define RUN_MAX        256
+#define RUN_LOCKED_MAX 32 /* requests read under one hold of the lock */
 #define STOP_LINGER_MS                                                                             \
     200 /* the last replies' time to leave at a stop */ /* requests read off the socket before     \
                                                            queueing */
 
 struct node_intake_s {
     uv_async_t async; /* first: the close callback frees the struct through it */
-    zsock_t *router;  /* the intake thread's */
-    zsock_t *pair_loop, *pair_thread;
+    zsock_t *router;  /* used under router_lock only */
+    pthread_mutex_t router_lock;
+    int wake; /* eventfd: the loop saw a request waiting that the thread may not have */
     pthread_t thread;
     bool thread_started;
     atomic_bool stop;
@@ -78,8 +96,21 @@ void node_log(uint64_t node_id, const char *level, const char *event, const char
             now.tv_nsec / 1000000, (unsigned long long)node_id, level, event, message);
 }
 
+/* Sends on the ROUTER (its lock held) and wakes the thread when a request
+ * waits that the send may have taken the news of. */
+static void s_send_locked(node_intake_t *self, zmsg_t **message)
+{
+    if (zmsg_send(message, self->router) != 0)
+        zmsg_destroy(message);
+    if (zsock_events(self->router) & ZMQ_POLLIN) {
+        uint64_t one = 1;
+        if (write(self->wake, &one, sizeof one) < 0) { /* full: the thread wakes anyway */
+        }
+    }
+}
+
 /* An answer from the intake thread itself (malformed, busy). */
-static void s_answer(zsock_t *router, zmsg_t *request, const char *status, const char *text)
+static void s_answer(node_intake_t *self, zmsg_t *request, const char *status, const char *text)
 {
     zframe_t *identity = zmsg_pop(request);
     zframe_t *request_id = zmsg_pop(request);
@@ -91,7 +122,9 @@ static void s_answer(zsock_t *router, zmsg_t *request, const char *status, const
         zmsg_addstr(reply, "");
     zmsg_addstr(reply, status);
     zmsg_addstr(reply, text);
-    zmsg_send(&reply, router);
+    pthread_mutex_lock(&self->router_lock);
+    s_send_locked(self, &reply);
+    pthread_mutex_unlock(&self->router_lock);
     zframe_destroy(&request_id);
 }
 
@@ -154,7 +187,7 @@ static bool s_shape(node_intake_t *self, zmsg_t **request, const s_read_t *read)
     }
     if (!problem)
         return true;
-    s_answer(self->router, *request, "error", problem);
+    s_answer(self, *request, "error", problem);
     zmsg_destroy(request);
     return false;
 }
@@ -180,42 +213,53 @@ static void s_enqueue(node_intake_t *self, zmsg_t *request, bool verified)
     if (!queued) {
         if (self->busy)
             atomic_fetch_add(self->busy, 1);
-        s_answer(self->router, request, "retry", "busy: the queue is full");
+        s_answer(self, request, "retry", "busy: the queue is full");
         zmsg_destroy(&request);
     }
 }
 
 /* Reads what has arrived (a run of at most RUN_MAX requests), verifies the
- * submits' signatures when this node leads, and queues the run in order. */
-static void s_read_run(node_intake_t *self)
+ * submits' signatures when this node leads, and queues the run in order.
+ * False when nothing was waiting. */
+static bool s_read_run(node_intake_t *self)
 {
     node_verify_item_t run[RUN_MAX];
-    size_t count = 0;
-    bool leader = self->verify && atomic_load(&self->leader);
-    /* The first read is known to be ready; every later one is asked first,
-     * so that the thread never blocks here (a refused request counts). */
-    for (size_t read = 0;
-         read < RUN_MAX && (read == 0 || (zsock_events(self->router) & ZMQ_POLLIN)); read++) {
-        s_read_t reading;
-        zmsg_t *request = s_recv_request(self, &reading);
-        if (!request)
-            break;
-        if (!s_shape(self, &request, &reading))
-            continue;
+    zmsg_t *read_now[RUN_LOCKED_MAX];
+    s_read_t readings[RUN_LOCKED_MAX];
+    size_t count = 0, read = 0;
+    bool leader = self->verify && atomic_load(&self->leader), more = true;
+    while (more && read < RUN_MAX) {
+        /* A few at a time under the lock, so that the loop's replies wait
+         * little; each read is asked first, so that none blocks. */
+        size_t got = 0;
+        pthread_mutex_lock(&self->router_lock);
+        while (got < RUN_LOCKED_MAX && read < RUN_MAX &&
+               (more = (zsock_events(self->router) & ZMQ_POLLIN) != 0)) {
+            read_now[got] = s_recv_request(self, &readings[got]);
+            read++;
+            if (read_now[got])
+                got++;
+        }
+        pthread_mutex_unlock(&self->router_lock);
+        for (size_t i = 0; i < got; i++) {
+            zmsg_t *request = read_now[i];
+            if (s_shape(self, &request, &readings[i]))
+                run[count++].request = request;
+        }
+    }
+    for (size_t i = 0; i < count; i++) {
+        zmsg_t *request = run[i].request;
         zmsg_first(request); /* identity, request id, verb */
         zmsg_next(request);
         zframe_t *verb = zmsg_next(request);
-        run[count].request = request;
-        run[count].outcome =
-            leader && zframe_streq(verb, "submit") ? NODE_VERIFY_OK : NODE_VERIFY_SKIP;
-        count++;
+        run[i].outcome = leader && zframe_streq(verb, "submit") ? NODE_VERIFY_OK : NODE_VERIFY_SKIP;
     }
     if (leader)
         node_verify_run(self->verify, run, count);
     bool queued = false;
     for (size_t i = 0; i < count; i++) {
         if (run[i].outcome == NODE_VERIFY_REFUSED) {
-            s_answer(self->router, run[i].request, "error", run[i].reason);
+            s_answer(self, run[i].request, "error", run[i].reason);
             zmsg_destroy(&run[i].request);
             continue;
         }
@@ -224,6 +268,7 @@ static void s_read_run(node_intake_t *self)
     }
     if (queued)
         uv_async_send(&self->async);
+    return read > 0;
 }
 
 static void *s_thread(void *argument)
@@ -237,24 +282,20 @@ static void *s_thread(void *argument)
         if (!self->verify)
             node_log(0, "warn", "intake", "signatures checked on the loop: %s", error.message);
     }
-    zpoller_t *poller = zpoller_new(self->router, self->pair_thread, NULL);
-    while (poller && !atomic_load(&self->stop)) {
-        void *which = zpoller_wait(poller, POLL_MS);
-        if (which == self->router) {
-            s_read_run(self);
-        } else if (which == self->pair_thread) {
-            zmsg_t *reply = zmsg_recv(self->pair_thread);
-            if (reply)
-                zmsg_send(&reply, self->router);
+    pthread_mutex_lock(&self->router_lock);
+    struct pollfd wait[2] = {{.fd = zsock_fd(self->router), .events = POLLIN},
+                             {.fd = self->wake, .events = POLLIN}};
+    pthread_mutex_unlock(&self->router_lock);
+    while (!atomic_load(&self->stop)) {
+        if (s_read_run(self))
+            continue;
+        /* Nothing waits now: news of the next request wakes the descriptor,
+         * or, if a reply took it, the loop wakes the eventfd. */
+        if (poll(wait, 2, POLL_MS) > 0 && (wait[1].revents & POLLIN)) {
+            uint64_t count;
+            if (read(self->wake, &count, sizeof count) < 0) { /* raced: nothing to take */
+            }
         }
-    }
-    zpoller_destroy(&poller);
-    /* The replies the loop sent last (the "retry" answers of a stop): out
-     * before the sockets close, which give them a bounded linger. */
-    while (zsock_events(self->pair_thread) & ZMQ_POLLIN) {
-        zmsg_t *reply = zmsg_recv(self->pair_thread);
-        if (!reply || zmsg_send(&reply, self->router) != 0)
-            zmsg_destroy(&reply);
     }
     node_verify_destroy(&self->verify);
     return NULL;
@@ -315,6 +356,8 @@ node_intake_t *node_intake_new(const node_intake_options_t *options, uv_loop_t *
         return NULL;
     }
     pthread_mutex_init(&self->lock, NULL);
+    pthread_mutex_init(&self->router_lock, NULL);
+    self->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     self->queue = queue;
     self->length = options->queue_length ? options->queue_length : 1;
     self->busy = options->busy;
@@ -324,33 +367,22 @@ node_intake_t *node_intake_new(const node_intake_options_t *options, uv_loop_t *
     self->on_request = options->on_request;
     self->on_drained = options->on_drained;
     self->context = options->context;
-    char inproc[64];
-    snprintf(inproc, sizeof inproc, "inproc://settle-intake-%p", (void *)self);
     self->router = zsock_new(ZMQ_ROUTER);
-    self->pair_loop = zsock_new(ZMQ_PAIR);
-    self->pair_thread = zsock_new(ZMQ_PAIR);
-    if (self->router && self->pair_loop && self->pair_thread) {
-        /* Every request accepted gets its one reply: the reply pipe and the
-         * ROUTER's outgoing queues must not drop any (ZeroMQ's default
-         * high-water mark, 1,000 messages, would, with 1,000 requests in
-         * flight on one connection).  They hold at most one reply per
-         * request accepted.  Set before the sockets connect. */
-        zsock_set_sndhwm(self->pair_loop, 0);
-        zsock_set_rcvhwm(self->pair_thread, 0);
-        zsock_set_sndhwm(self->router, 0);
-    }
-    if (!self->router || !self->pair_loop || !self->pair_thread ||
-        zsock_bind(self->pair_loop, "%s", inproc) != 0 ||
-        zsock_connect(self->pair_thread, "%s", inproc) != 0) {
-        settle_error_set(error, SETTLE_ERR_IO, "intake: cannot make the sockets");
+    if (!self->router || self->wake < 0) {
+        settle_error_set(error, SETTLE_ERR_IO, "intake: cannot make the socket");
         goto fail;
     }
+    /* Every request accepted gets its one reply: the ROUTER's outgoing
+     * queues must not drop any (ZeroMQ's default high-water mark, 1,000
+     * messages, would, with 1,000 requests in flight on one connection), and
+     * a send must never block the loop.  They hold at most one reply per
+     * request accepted.  Set before the socket binds. */
+    zsock_set_sndhwm(self->router, 0);
     /* ZeroMQ drops the connection of a peer sending one frame past its
      * limit (twice ours); below it, s_recv_request keeps a request no
      * further than our limits and answers "error". */
     zsock_set_maxmsgsize(self->router, 2 * (int64_t)options->message_size_max);
     self->message_size_max = options->message_size_max;
-    zsock_set_sndtimeo(self->pair_loop, 0);
     zsock_set_linger(self->router, 0);
     if (options->curve_key && node_zap_curve_server(self->router, options->curve_key) != 0) {
         settle_error_set(error, SETTLE_ERR_CRYPTO, "intake: cannot make the Curve key");
@@ -371,9 +403,10 @@ node_intake_t *node_intake_new(const node_intake_options_t *options, uv_loop_t *
     return self;
 fail:
     zsock_destroy(&self->router);
-    zsock_destroy(&self->pair_loop);
-    zsock_destroy(&self->pair_thread);
+    if (self->wake >= 0)
+        close(self->wake);
     pthread_mutex_destroy(&self->lock);
+    pthread_mutex_destroy(&self->router_lock);
     settle_free(self->queue);
     settle_free(self);
     return NULL;
@@ -391,8 +424,9 @@ void node_intake_reply(node_intake_t *self, zframe_t *identity, zframe_t *reques
     zmsg_append(reply, &copy);
     zmsg_addstr(reply, status);
     zmsg_addmem(reply, text, text_size);
-    if (zmsg_send(&reply, self->pair_loop) != 0)
-        zmsg_destroy(&reply);
+    pthread_mutex_lock(&self->router_lock);
+    s_send_locked(self, &reply);
+    pthread_mutex_unlock(&self->router_lock);
 }
 
 static void s_closed(uv_handle_t *handle)
@@ -416,8 +450,8 @@ void node_intake_destroy(node_intake_t **self_p)
     }
     zsock_set_linger(self->router, STOP_LINGER_MS);
     zsock_destroy(&self->router);
-    zsock_destroy(&self->pair_loop);
-    zsock_destroy(&self->pair_thread);
+    close(self->wake);
     pthread_mutex_destroy(&self->lock);
+    pthread_mutex_destroy(&self->router_lock);
     uv_close((uv_handle_t *)&self->async, s_closed);
 }

@@ -13,6 +13,7 @@
 #include <raft/uv.h>
 
 #include "node_events.h"
+#include "node_io.h"
 #include "node_gather.h"
 #include "node_metrics.h"
 #include "settle/fsm.h"
@@ -95,7 +96,7 @@ typedef struct {
     const node_config_t *config;
     uv_loop_t loop;
     struct raft_uv_transport transport;
-    struct raft_io io;
+    node_io_t *io; /* raft_uv, its appends deferred (node_io.h) */
     struct raft raft;
     fsm_t *fsm;
     raft_fsm_t *adapter;
@@ -108,6 +109,9 @@ typedef struct {
     node_metrics_t metrics;
     uv_signal_t sigterm, sigint;
     uv_timer_t tick;
+    uv_timer_t catch_up;       /* a follower's entries applied at the latest then (node.c) */
+    uv_check_t flush;          /* commits the ledger's held entries after each turn (node.c) */
+    bool participants_changed; /* an entry held since the last flush changed them */
     bool stopping;
     bool genesis_pending;
     struct raft_barrier barrier;
@@ -122,6 +126,11 @@ typedef struct {
 void node_serve_request(void *context, zmsg_t *request);
 void node_serve_drained(void *context);
 void node_serve_applied(void *context, const raft_fsm_result_t *result);
+
+/* Commits the entries the ledger holds (ledger_hold_commits), then tells
+ * the intake's threads when participants changed; a ledger that lost
+ * entries ends the process (node.c). */
+void node_flush_ledger(node_t *n);
 
 /* Answers every submit still gathered with "retry" (the node is stopping). */
 void node_serve_abandon(node_t *n);

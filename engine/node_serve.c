@@ -312,6 +312,7 @@ void node_serve_request(void *context, zmsg_t *request)
     zframe_t *identity = zmsg_pop(request);
     zframe_t *request_id = zmsg_pop(request);
     char *verb = zmsg_popstr(request);
+    raft_fsm_catch_up(n->adapter); /* answers from all that is committed (a failure: later) */
     node_log(n->config->id, "debug", "request", "verb=%s sender=%s", verb ? verb : "-",
              sender && sender[0] ? sender : "-");
     n->metrics.requests++;
@@ -364,7 +365,7 @@ void node_serve_applied(void *context, const raft_fsm_result_t *result)
         return;
     n->metrics.claims_applied += result->results->claim_count;
     if (s_changes_participants(result->results))
-        node_intake_participants_changed(n->intake);
+        n->participants_changed = true; /* told once committed: node_flush_ledger */
     n->metrics.events_published += node_events_applied(n->events, n->fsm, result->results);
     if (result->results->changed)
         node_checkpoint_maybe(n);

@@ -1,0 +1,180 @@
+/*
+ * node_io.c - raft_uv with its appends started at the end of the loop's
+ * turn (node_io.h has why).
+ */
+#include <stddef.h>
+
+#include <raft/uv.h>
+
+#include "node_io.h"
+#include "settle/alloc.h"
+
+typedef struct s_append_s {
+    struct s_append_s *next;
+    struct raft_io_append *request;
+    const struct raft_entry *entries; /* libraft's, kept until the callback */
+    unsigned count;
+    raft_io_append_cb cb;
+    int status; /* why it could not start (on the failed list only) */
+} s_append_t;
+
+struct node_io_s {
+    struct raft_io io; /* first: the wrapped methods find the rest through it */
+    void *context;
+    node_io_started_fn started;
+    uv_idle_t idle; /* active while an append waits: the loop does not block */
+    int (*append)(struct raft_io *io, struct raft_io_append *request,
+                  const struct raft_entry entries[], unsigned count, raft_io_append_cb cb);
+    int (*truncate)(struct raft_io *io, raft_index index);
+    int (*snapshot_put)(struct raft_io *io, unsigned trailing, struct raft_io_snapshot_put *request,
+                        const struct raft_snapshot *snapshot, raft_io_snapshot_put_cb cb);
+    void (*close)(struct raft_io *io, raft_io_close_cb cb);
+    s_append_t *head, *tail; /* waiting, in libraft's order */
+    s_append_t *failed;      /* could not start: their callbacks, on the next turn */
+    unsigned waiting;
+};
+
+/* Starts every waiting append, in order.  One that cannot start goes to
+ * the failed list: its callback is called from the idle handle, never from
+ * inside another of libraft's calls. */
+static void s_start_waiting(node_io_t *self)
+{
+    while (self->head) {
+        s_append_t *a = self->head;
+        self->head = a->next;
+        if (!self->head)
+            self->tail = NULL;
+        self->waiting--;
+        a->status = self->append(&self->io, a->request, a->entries, a->count, a->cb);
+        if (a->status == 0) {
+            settle_free(a);
+        } else {
+            a->next = self->failed;
+            self->failed = a;
+        }
+    }
+}
+
+static void s_idle(uv_idle_t *idle)
+{
+    node_io_t *self = idle->data;
+    s_start_waiting(self);
+    if (self->started)
+        self->started(self->context);
+    while (self->failed) {
+        s_append_t *a = self->failed;
+        self->failed = a->next;
+        a->request->cb = a->cb;
+        a->cb(a->request, a->status);
+        settle_free(a);
+    }
+    if (!self->head && !self->failed)
+        uv_idle_stop(&self->idle);
+}
+
+static int s_append(struct raft_io *io, struct raft_io_append *request,
+                    const struct raft_entry entries[], unsigned count, raft_io_append_cb cb)
+{
+    node_io_t *self = (node_io_t *)io;
+    s_append_t *a = settle_calloc(1, sizeof *a);
+    if (!a) {
+        s_start_waiting(self); /* in order, then this one now */
+        return self->append(io, request, entries, count, cb);
+    }
+    a->request = request;
+    a->entries = entries;
+    a->count = count;
+    a->cb = cb;
+    if (self->tail)
+        self->tail->next = a;
+    else
+        self->head = a;
+    self->tail = a;
+    self->waiting++;
+    uv_idle_start(&self->idle, s_idle);
+    return 0;
+}
+
+static int s_truncate(struct raft_io *io, raft_index index)
+{
+    node_io_t *self = (node_io_t *)io;
+    s_start_waiting(self);
+    return self->truncate(io, index);
+}
+
+static int s_snapshot_put(struct raft_io *io, unsigned trailing,
+                          struct raft_io_snapshot_put *request,
+                          const struct raft_snapshot *snapshot, raft_io_snapshot_put_cb cb)
+{
+    node_io_t *self = (node_io_t *)io;
+    s_start_waiting(self);
+    return self->snapshot_put(io, trailing, request, snapshot, cb);
+}
+
+static void s_close(struct raft_io *io, raft_io_close_cb cb)
+{
+    node_io_t *self = (node_io_t *)io;
+    s_start_waiting(self); /* raft_uv's close cancels them, with their callbacks */
+    self->close(io, cb);
+}
+
+node_io_t *node_io_new(uv_loop_t *loop, const char *dir, struct raft_uv_transport *transport,
+                       node_io_started_fn started, void *context)
+{
+    node_io_t *self = settle_calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    if (raft_uv_init(&self->io, loop, dir, transport) != 0) {
+        settle_free(self);
+        return NULL;
+    }
+    self->context = context;
+    self->started = started;
+    uv_idle_init(loop, &self->idle);
+    self->idle.data = self;
+    self->append = self->io.append;
+    self->truncate = self->io.truncate;
+    self->snapshot_put = self->io.snapshot_put;
+    self->close = self->io.close;
+    self->io.append = s_append;
+    self->io.truncate = s_truncate;
+    self->io.snapshot_put = s_snapshot_put;
+    self->io.close = s_close;
+    return self;
+}
+
+struct raft_io *node_io_raft(node_io_t *self)
+{
+    return &self->io;
+}
+
+void *node_io_context(struct raft_io *io)
+{
+    return ((node_io_t *)io)->context;
+}
+
+unsigned node_io_waiting(const node_io_t *self)
+{
+    return self->waiting;
+}
+
+static void s_idle_closed(uv_handle_t *handle)
+{
+    node_io_t *self = handle->data;
+    while (self->failed) { /* libraft is closed: nobody to tell */
+        s_append_t *a = self->failed;
+        self->failed = a->next;
+        settle_free(a);
+    }
+    settle_free(self);
+}
+
+void node_io_close(node_io_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    node_io_t *self = *self_p;
+    *self_p = NULL;
+    raft_uv_close(&self->io);
+    uv_close((uv_handle_t *)&self->idle, s_idle_closed);
+}

@@ -1,0 +1,56 @@
+/*
+ * node_io.h - the node's changes to libraft's raft_uv (private to settled):
+ * its log writes start after what libraft sends in the same turn of the
+ * loop.
+ *
+ * libraft's leader, on raft_apply, first starts the write of the new
+ * entries to its own log and then sends them to the followers.  With
+ * raft_uv the start of a write is an io_submit of a direct write, which on
+ * a virtual machine costs tens of microseconds before the call returns: the
+ * followers, whose writes decide when the entry commits, heard of it that
+ * much later.  Raft lets the leader write its log in parallel with the
+ * followers (it counts itself toward the majority only once its write is
+ * done, which libraft does), so the node defers the start of every append
+ * to the end of the loop's turn: a uv_idle handle, active while an append
+ * waits, runs the appends in the order they came before the loop polls for
+ * anything new.  The calls that depend on the appends before them
+ * (truncate, snapshot_put, close) run the waiting appends first.  A
+ * deferred append that fails to start gets its callback with the error, as
+ * libraft would have had from a failed write.
+ */
+#ifndef SETTLE_NODE_IO_H
+#define SETTLE_NODE_IO_H
+
+#include <stdbool.h>
+#include <uv.h>
+
+#include <raft.h>
+
+typedef struct node_io_s node_io_t;
+
+/* Called on the loop right after deferred appends were started, while the
+ * disk writes them: a follower applies then (node.c). */
+typedef void (*node_io_started_fn)(void *context);
+
+/* A raft_uv io (raft_uv_init over loop, dir and transport) with its
+ * append, truncate, snapshot_put and close wrapped; context is the
+ * caller's, for node_io_context and started (which may be NULL).  NULL
+ * when libraft cannot be initialised there or memory runs out. */
+node_io_t *node_io_new(uv_loop_t *loop, const char *dir, struct raft_uv_transport *transport,
+                       node_io_started_fn started, void *context);
+
+/* The io to give libraft (raft_init) and raft_uv's own setters. */
+struct raft_io *node_io_raft(node_io_t *self);
+
+/* The context given to node_io_new, from the io libraft calls with. */
+void *node_io_context(struct raft_io *io);
+
+/* Appends deferred and not yet started. */
+unsigned node_io_waiting(const node_io_t *self);
+
+/* After libraft is closed (its close started the waiting appends first):
+ * raft_uv_close, and the idle handle closed on the loop, which must run
+ * once more before the memory is freed.  Nulls the pointer; safe on NULL. */
+void node_io_close(node_io_t **self_p);
+
+#endif
