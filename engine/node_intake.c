@@ -1,27 +1,26 @@
 /*
- * node_intake.c - the intake: a ZeroMQ ROUTER read by its own thread,
- * which hands requests to the libuv loop through a bounded queue and a
- * uv_async wake-up; the loop sends its replies on the same socket.
+ * node_intake.c - the intake: a ZeroMQ ROUTER owned by the libuv loop,
+ * which reads requests when the socket has news (a uv_poll on its ZMQ_FD)
+ * and sends the replies; and a thread that checks the submits' signatures
+ * when there are many.
  *
- * A ZeroMQ socket may be used by one thread at a time, so every use of the
- * ROUTER holds router_lock: the thread's reads (a run of them, without its
- * signature checks) and answers, and the loop's replies.  The thread waits
- * with poll(2) on the socket's ZMQ_FD and an eventfd, not in zmq_poll,
- * which would use the socket unlocked.  ZMQ_FD only says that the socket
- * has news, and whoever uses the socket next takes the news: a reply sent
- * by the loop can take the news of a request that just arrived, and the
- * thread, asleep on the descriptor, would not see it.  So after each reply
- * the loop asks ZMQ_EVENTS and, when a request is waiting, wakes the
- * thread through the eventfd.  Replies thus leave without waking another
- * thread (the inproc pipe to the intake thread that carried them before
- * cost a wake-up and some fifteen system calls a request).  The Raft loop
- * never waits on ZeroMQ: the lock is held for reads and sends that do not
+ * A lone request - the common case when clients wait for each answer - is
+ * read, checked and handled on the loop at once: waking another thread and
+ * being woken back costs more on a virtual machine (tens of microseconds a
+ * wake-up) than the one signature check.  A run with more submits than
+ * that goes to the intake thread, whose helpers check them in parallel
+ * (node_verify.h); the loop takes the checked run back through a uv_async
+ * and handles it in order.  While any run is with the thread, every later
+ * run goes after it, so requests are handled in the order they were read.
+ *
+ * ZMQ_FD only says that the socket has news, and whoever uses the socket
+ * next takes the news: a reply sent can take the news of a request that
+ * just arrived.  So after each send the loop asks ZMQ_EVENTS and, when a
+ * request waits, reads again at its next turn (an idle handle).  The Raft
+ * loop never waits on ZeroMQ: reads are asked for first, and sends do not
  * block (no high-water mark on the ROUTER's outgoing queues).
  */
 #include <pthread.h>
-#include <poll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -34,35 +33,44 @@
 #include "settle/alloc.h"
 #include "settle/command.h"
 
-#define POLL_MS        50
-#define RUN_MAX        256
-#define RUN_LOCKED_MAX 32 /* requests read under one hold of the lock */
-#define STOP_LINGER_MS                                                                             \
-    200 /* the last replies' time to leave at a stop */ /* requests read off the socket before     \
-                                                           queueing */
+#define RUN_MAX        256 /* requests read in one pass */
+#define INLINE_MAX     1   /* submits the loop checks itself; more go to the thread */
+#define STOP_LINGER_MS 200 /* the last replies' time to leave at a stop */
+
+/* A run handed to the thread, and back. */
+typedef struct s_run_s {
+    struct s_run_s *next;
+    size_t count;
+    node_verify_item_t items[];
+} s_run_t;
 
 struct node_intake_s {
-    uv_async_t async; /* first: the close callback frees the struct through it */
-    zsock_t *router;  /* used under router_lock only */
-    pthread_mutex_t router_lock;
-    int wake; /* eventfd: the loop saw a request waiting that the thread may not have */
-    pthread_t thread;
-    bool thread_started;
-    atomic_bool stop;
+    uv_async_t async;      /* runs checked by the thread are back */
+    uv_poll_t poll;        /* the ROUTER's ZMQ_FD */
+    uv_idle_t again;       /* a read at the next turn: a send took the socket's news */
+    unsigned open_handles; /* the struct is freed when the last closes */
+    zsock_t *router;       /* the loop's alone */
     node_request_fn on_request;
     node_drained_fn on_drained;
     void *context;
     atomic_uint_fast64_t *busy;
-    pthread_mutex_t lock; /* guards the queue */
-    zmsg_t **queue;
-    unsigned length; /* its capacity */
     size_t message_size_max;
+    unsigned length; /* requests waiting, at most */
     char ledger_path[NODE_PATH_SIZE + 32];
-    node_verify_t *verify; /* the thread's; NULL: the loop checks signatures */
+    node_verify_t *verify_here; /* the loop's, for a lone submit; NULL: the loop checks later */
     unsigned verify_threads;
-    atomic_bool leader; /* set by the loop: only a leader's intake verifies */
+    bool leader; /* set by the loop: only a leader's intake verifies */
     atomic_uint_fast64_t participants_version; /* node_intake_participants_changed */
-    unsigned head, count;
+    /* The thread's side; the lists and the count under lock. */
+    pthread_t thread;
+    bool thread_started;
+    bool stop;
+    pthread_mutex_t lock;
+    pthread_cond_t work;
+    s_run_t *todo, *todo_last;           /* for the thread to check */
+    s_run_t *done, *done_last;           /* checked, for the loop */
+    unsigned away;                       /* requests in runs on either list */
+    node_verify_item_t reading[RUN_MAX]; /* the loop's, for the run it reads */
 };
 
 static int s_level_set = 1; /* 0 debug, 1 info, 2 warn, 3 error */
@@ -96,20 +104,19 @@ void node_log(uint64_t node_id, const char *level, const char *event, const char
             now.tv_nsec / 1000000, (unsigned long long)node_id, level, event, message);
 }
 
-/* Sends on the ROUTER (its lock held) and wakes the thread when a request
- * waits that the send may have taken the news of. */
-static void s_send_locked(node_intake_t *self, zmsg_t **message)
+static void s_read_again(uv_idle_t *idle);
+
+/* Sends on the ROUTER; when a request waits (the send may have taken the
+ * socket's news of it), reads again at the loop's next turn. */
+static void s_send(node_intake_t *self, zmsg_t **message)
 {
     if (zmsg_send(message, self->router) != 0)
         zmsg_destroy(message);
-    if (zsock_events(self->router) & ZMQ_POLLIN) {
-        uint64_t one = 1;
-        if (write(self->wake, &one, sizeof one) < 0) { /* full: the thread wakes anyway */
-        }
-    }
+    if (zsock_events(self->router) & ZMQ_POLLIN)
+        uv_idle_start(&self->again, s_read_again);
 }
 
-/* An answer from the intake thread itself (malformed, busy). */
+/* An answer of the intake's own (malformed, too large, busy, refused). */
 static void s_answer(node_intake_t *self, zmsg_t *request, const char *status, const char *text)
 {
     zframe_t *identity = zmsg_pop(request);
@@ -122,10 +129,7 @@ static void s_answer(node_intake_t *self, zmsg_t *request, const char *status, c
         zmsg_addstr(reply, "");
     zmsg_addstr(reply, status);
     zmsg_addstr(reply, text);
-    pthread_mutex_lock(&self->router_lock);
-    s_send_locked(self, &reply);
-    pthread_mutex_unlock(&self->router_lock);
-    zframe_destroy(&request_id);
+    s_send(self, &reply);
 }
 
 /* What a request's reading found: its size and frames as the client sent
@@ -192,141 +196,195 @@ static bool s_shape(node_intake_t *self, zmsg_t **request, const s_read_t *read)
     return false;
 }
 
-/* Queues a checked request for the loop, marked verified or not; answers
- * "retry" "busy" when the queue is full. */
-static void s_enqueue(node_intake_t *self, zmsg_t *request, bool verified)
+/* Hands a run to the loop's handler, in order: a refused submit is
+ * answered, the others get [checked][sender] in front and go to
+ * on_request; then on_drained. */
+static void s_deliver(node_intake_t *self, node_verify_item_t *items, size_t count)
 {
-    pthread_mutex_lock(&self->lock);
-    bool queued = self->count < self->length;
-    if (queued) {
+    for (size_t i = 0; i < count; i++) {
+        zmsg_t *request = items[i].request;
+        if (items[i].outcome == NODE_VERIFY_REFUSED) {
+            s_answer(self, request, "error", items[i].reason);
+            zmsg_destroy(&request);
+            continue;
+        }
         /* The participant ZAP let in: ZeroMQ puts it on every frame that
          * came over the connection (the ROUTER's identity frame excepted). */
         zmsg_first(request);
         zframe_t *request_id = zmsg_next(request);
         const char *sender = request_id ? zframe_meta(request_id, "User-Id") : NULL;
         zmsg_pushstr(request, sender ? sender : "");
-        zmsg_pushmem(request, verified ? "v" : "-", 1);
-        self->queue[(self->head + self->count) % self->length] = request;
-        self->count++;
-    }
-    pthread_mutex_unlock(&self->lock);
-    if (!queued) {
-        if (self->busy)
-            atomic_fetch_add(self->busy, 1);
-        s_answer(self, request, "retry", "busy: the queue is full");
-        zmsg_destroy(&request);
-    }
-}
-
-/* Reads what has arrived (a run of at most RUN_MAX requests), verifies the
- * submits' signatures when this node leads, and queues the run in order.
- * False when nothing was waiting. */
-static bool s_read_run(node_intake_t *self)
-{
-    node_verify_item_t run[RUN_MAX];
-    zmsg_t *read_now[RUN_LOCKED_MAX];
-    s_read_t readings[RUN_LOCKED_MAX];
-    size_t count = 0, read = 0;
-    bool leader = self->verify && atomic_load(&self->leader), more = true;
-    while (more && read < RUN_MAX) {
-        /* A few at a time under the lock, so that the loop's replies wait
-         * little; each read is asked first, so that none blocks. */
-        size_t got = 0;
-        pthread_mutex_lock(&self->router_lock);
-        while (got < RUN_LOCKED_MAX && read < RUN_MAX &&
-               (more = (zsock_events(self->router) & ZMQ_POLLIN) != 0)) {
-            read_now[got] = s_recv_request(self, &readings[got]);
-            read++;
-            if (read_now[got])
-                got++;
-        }
-        pthread_mutex_unlock(&self->router_lock);
-        for (size_t i = 0; i < got; i++) {
-            zmsg_t *request = read_now[i];
-            if (s_shape(self, &request, &readings[i]))
-                run[count++].request = request;
-        }
-    }
-    for (size_t i = 0; i < count; i++) {
-        zmsg_t *request = run[i].request;
-        zmsg_first(request); /* identity, request id, verb */
-        zmsg_next(request);
-        zframe_t *verb = zmsg_next(request);
-        run[i].outcome = leader && zframe_streq(verb, "submit") ? NODE_VERIFY_OK : NODE_VERIFY_SKIP;
-    }
-    if (leader)
-        node_verify_run(self->verify, run, count);
-    bool queued = false;
-    for (size_t i = 0; i < count; i++) {
-        if (run[i].outcome == NODE_VERIFY_REFUSED) {
-            s_answer(self, run[i].request, "error", run[i].reason);
-            zmsg_destroy(&run[i].request);
-            continue;
-        }
-        s_enqueue(self, run[i].request, run[i].outcome == NODE_VERIFY_OK);
-        queued = true;
-    }
-    if (queued)
-        uv_async_send(&self->async);
-    return read > 0;
-}
-
-static void *s_thread(void *argument)
-{
-    node_intake_t *self = argument;
-    if (self->ledger_path[0]) {
-        settle_error_t error;
-        settle_error_clear(&error);
-        self->verify = node_verify_new(self->ledger_path, self->verify_threads,
-                                       &self->participants_version, &error);
-        if (!self->verify)
-            node_log(0, "warn", "intake", "signatures checked on the loop: %s", error.message);
-    }
-    pthread_mutex_lock(&self->router_lock);
-    struct pollfd wait[2] = {{.fd = zsock_fd(self->router), .events = POLLIN},
-                             {.fd = self->wake, .events = POLLIN}};
-    pthread_mutex_unlock(&self->router_lock);
-    while (!atomic_load(&self->stop)) {
-        if (s_read_run(self))
-            continue;
-        /* Nothing waits now: news of the next request wakes the descriptor,
-         * or, if a reply took it, the loop wakes the eventfd. */
-        if (poll(wait, 2, POLL_MS) > 0 && (wait[1].revents & POLLIN)) {
-            uint64_t count;
-            if (read(self->wake, &count, sizeof count) < 0) { /* raced: nothing to take */
-            }
-        }
-    }
-    node_verify_destroy(&self->verify);
-    return NULL;
-}
-
-/* The loop's side of the queue: everything queued, in order. */
-static void s_drain(uv_async_t *async)
-{
-    node_intake_t *self = (node_intake_t *)async;
-    for (;;) {
-        pthread_mutex_lock(&self->lock);
-        zmsg_t *request = NULL;
-        if (self->count > 0) {
-            request = self->queue[self->head];
-            self->head = (self->head + 1) % self->length;
-            self->count--;
-        }
-        pthread_mutex_unlock(&self->lock);
-        if (!request)
-            break;
+        zmsg_pushmem(request, items[i].outcome == NODE_VERIFY_OK ? "v" : "-", 1);
         self->on_request(self->context, request);
     }
     if (self->on_drained)
         self->on_drained(self->context);
 }
 
+/* A run read: checked and handled here when it has at most INLINE_MAX
+ * submits and nothing is with the thread; else queued for the thread. */
+static void s_dispatch(node_intake_t *self, node_verify_item_t *items, size_t count)
+{
+    size_t submits = 0;
+    for (size_t i = 0; i < count; i++)
+        submits += items[i].outcome == NODE_VERIFY_OK;
+    pthread_mutex_lock(&self->lock);
+    bool here = self->away == 0 && (submits <= INLINE_MAX || !self->thread_started);
+    pthread_mutex_unlock(&self->lock);
+    if (here) {
+        if (submits && self->verify_here)
+            node_verify_run(self->verify_here, items, count);
+        else
+            for (size_t i = 0; i < count; i++)
+                if (items[i].outcome == NODE_VERIFY_OK)
+                    items[i].outcome = NODE_VERIFY_SKIP; /* unchecked: the loop checks */
+        s_deliver(self, items, count);
+        return;
+    }
+    s_run_t *run = settle_malloc(sizeof *run + count * sizeof run->items[0]);
+    if (!run) { /* out of memory: handled unchecked, as when no checker can open */
+        for (size_t i = 0; i < count; i++)
+            if (items[i].outcome == NODE_VERIFY_OK)
+                items[i].outcome = NODE_VERIFY_SKIP;
+        s_deliver(self, items, count);
+        return;
+    }
+    run->next = NULL;
+    run->count = count;
+    memcpy(run->items, items, count * sizeof items[0]);
+    pthread_mutex_lock(&self->lock);
+    if (self->todo_last)
+        self->todo_last->next = run;
+    else
+        self->todo = run;
+    self->todo_last = run;
+    self->away += (unsigned)count;
+    pthread_cond_signal(&self->work);
+    pthread_mutex_unlock(&self->lock);
+}
+
+/* Reads what has arrived, RUN_MAX at a time, each read asked for first so
+ * that none blocks.  While queue_length requests or more wait for the
+ * thread's check, each request read is answered "busy" (a run handed over
+ * may take the count past it by up to RUN_MAX - 1). */
+static void s_read(node_intake_t *self)
+{
+    node_verify_item_t *items = self->reading;
+    for (;;) {
+        size_t count = 0;
+        pthread_mutex_lock(&self->lock);
+        bool full = self->away >= self->length;
+        pthread_mutex_unlock(&self->lock);
+        while (count < RUN_MAX && (zsock_events(self->router) & ZMQ_POLLIN)) {
+            s_read_t reading;
+            zmsg_t *request = s_recv_request(self, &reading);
+            if (!request)
+                break;
+            if (!s_shape(self, &request, &reading))
+                continue;
+            if (full) {
+                if (self->busy)
+                    atomic_fetch_add(self->busy, 1);
+                s_answer(self, request, "retry", "busy: the queue is full");
+                zmsg_destroy(&request);
+                continue;
+            }
+            zmsg_first(request); /* identity, request id, verb */
+            zmsg_next(request);
+            zframe_t *verb = zmsg_next(request);
+            items[count].request = request;
+            items[count].outcome =
+                self->leader && zframe_streq(verb, "submit") ? NODE_VERIFY_OK : NODE_VERIFY_SKIP;
+            count++;
+        }
+        if (count == 0)
+            return;
+        s_dispatch(self, items, count);
+        if (count < RUN_MAX)
+            return;
+    }
+}
+
+static void s_readable(uv_poll_t *poll, int status, int events)
+{
+    (void)status;
+    (void)events;
+    s_read(poll->data);
+}
+
+static void s_read_again(uv_idle_t *idle)
+{
+    uv_idle_stop(idle);
+    s_read(idle->data);
+}
+
+/* The thread: checks the runs it is given, in order, and hands them back. */
+static void *s_thread(void *argument)
+{
+    node_intake_t *self = argument;
+    settle_error_t error;
+    settle_error_clear(&error);
+    node_verify_t *verify = node_verify_new(self->ledger_path, self->verify_threads,
+                                            &self->participants_version, &error);
+    if (!verify)
+        node_log(0, "warn", "intake", "signatures checked on the loop: %s", error.message);
+    pthread_mutex_lock(&self->lock);
+    for (;;) {
+        while (!self->todo && !self->stop)
+            pthread_cond_wait(&self->work, &self->lock);
+        if (self->stop)
+            break;
+        s_run_t *run = self->todo;
+        self->todo = run->next;
+        if (!self->todo)
+            self->todo_last = NULL;
+        pthread_mutex_unlock(&self->lock);
+        if (verify)
+            node_verify_run(verify, run->items, run->count);
+        else
+            for (size_t i = 0; i < run->count; i++)
+                if (run->items[i].outcome == NODE_VERIFY_OK)
+                    run->items[i].outcome = NODE_VERIFY_SKIP;
+        run->next = NULL;
+        pthread_mutex_lock(&self->lock);
+        if (self->done_last)
+            self->done_last->next = run;
+        else
+            self->done = run;
+        self->done_last = run;
+        uv_async_send(&self->async);
+    }
+    pthread_mutex_unlock(&self->lock);
+    node_verify_destroy(&verify);
+    return NULL;
+}
+
+/* The loop's side: every run the thread checked, in order. */
+static void s_drain(uv_async_t *async)
+{
+    node_intake_t *self = async->data;
+    for (;;) {
+        pthread_mutex_lock(&self->lock);
+        s_run_t *run = self->done;
+        if (run) {
+            self->done = run->next;
+            if (!self->done)
+                self->done_last = NULL;
+            self->away -= (unsigned)run->count;
+        }
+        pthread_mutex_unlock(&self->lock);
+        if (!run)
+            break;
+        s_deliver(self, run->items, run->count);
+        settle_free(run);
+    }
+}
+
 void node_intake_set_leader(node_intake_t *self, bool leader)
 {
-    if (leader && !atomic_load(&self->leader))
+    if (leader && !self->leader)
         node_intake_participants_changed(self); /* rows kept before may be stale */
-    atomic_store(&self->leader, leader);
+    self->leader = leader;
 }
 
 void node_intake_participants_changed(node_intake_t *self)
@@ -337,9 +395,16 @@ void node_intake_participants_changed(node_intake_t *self)
 unsigned node_intake_depth(node_intake_t *self)
 {
     pthread_mutex_lock(&self->lock);
-    unsigned count = self->count;
+    unsigned count = self->away;
     pthread_mutex_unlock(&self->lock);
     return count;
+}
+
+static void s_closed(uv_handle_t *handle)
+{
+    node_intake_t *self = handle->data;
+    if (--self->open_handles == 0)
+        settle_free(self);
 }
 
 node_intake_t *node_intake_new(const node_intake_options_t *options, uv_loop_t *loop,
@@ -347,18 +412,12 @@ node_intake_t *node_intake_new(const node_intake_options_t *options, uv_loop_t *
 {
     const char *endpoint = options->endpoint;
     node_intake_t *self = settle_calloc(1, sizeof *self);
-    zmsg_t **queue =
-        settle_calloc(options->queue_length ? options->queue_length : 1, sizeof *queue);
-    if (!self || !queue) {
-        settle_free(self);
-        settle_free(queue);
+    if (!self) {
         settle_error_set(error, SETTLE_ERR_NOMEM, "out of memory");
         return NULL;
     }
     pthread_mutex_init(&self->lock, NULL);
-    pthread_mutex_init(&self->router_lock, NULL);
-    self->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    self->queue = queue;
+    pthread_cond_init(&self->work, NULL);
     self->length = options->queue_length ? options->queue_length : 1;
     self->busy = options->busy;
     self->verify_threads = options->verify_threads ? options->verify_threads : 1;
@@ -368,7 +427,7 @@ node_intake_t *node_intake_new(const node_intake_options_t *options, uv_loop_t *
     self->on_drained = options->on_drained;
     self->context = options->context;
     self->router = zsock_new(ZMQ_ROUTER);
-    if (!self->router || self->wake < 0) {
+    if (!self->router) {
         settle_error_set(error, SETTLE_ERR_IO, "intake: cannot make the socket");
         goto fail;
     }
@@ -393,21 +452,33 @@ node_intake_t *node_intake_new(const node_intake_options_t *options, uv_loop_t *
                          zmq_strerror(zmq_errno()));
         goto fail;
     }
-    uv_async_init(loop, &self->async, s_drain);
-    if (pthread_create(&self->thread, NULL, s_thread, self) != 0) {
-        settle_error_set(error, SETTLE_ERR_IO, "intake: cannot start its thread");
-        node_intake_destroy(&self);
-        return NULL;
+    if (options->ledger_path) {
+        settle_error_t why;
+        settle_error_clear(&why);
+        self->verify_here =
+            node_verify_new(self->ledger_path, 1, &self->participants_version, &why);
+        if (!self->verify_here)
+            node_log(0, "warn", "intake", "lone submits checked later: %s", why.message);
     }
-    self->thread_started = true;
+    uv_async_init(loop, &self->async, s_drain);
+    uv_poll_init(loop, &self->poll, zsock_fd(self->router));
+    uv_idle_init(loop, &self->again);
+    self->async.data = self->poll.data = self->again.data = self;
+    self->open_handles = 3;
+    uv_poll_start(&self->poll, UV_READABLE, s_readable);
+    if (options->ledger_path) {
+        if (pthread_create(&self->thread, NULL, s_thread, self) != 0) {
+            settle_error_set(error, SETTLE_ERR_IO, "intake: cannot start its thread");
+            node_intake_destroy(&self);
+            return NULL;
+        }
+        self->thread_started = true;
+    }
     return self;
 fail:
     zsock_destroy(&self->router);
-    if (self->wake >= 0)
-        close(self->wake);
     pthread_mutex_destroy(&self->lock);
-    pthread_mutex_destroy(&self->router_lock);
-    settle_free(self->queue);
+    pthread_cond_destroy(&self->work);
     settle_free(self);
     return NULL;
 }
@@ -424,15 +495,19 @@ void node_intake_reply(node_intake_t *self, zframe_t *identity, zframe_t *reques
     zmsg_append(reply, &copy);
     zmsg_addstr(reply, status);
     zmsg_addmem(reply, text, text_size);
-    pthread_mutex_lock(&self->router_lock);
-    s_send_locked(self, &reply);
-    pthread_mutex_unlock(&self->router_lock);
+    s_send(self, &reply);
 }
 
-static void s_closed(uv_handle_t *handle)
+/* Frees the runs of a list, their requests unanswered (the node stops). */
+static void s_free_runs(s_run_t *run)
 {
-    settle_free(((node_intake_t *)handle)->queue);
-    settle_free(handle); /* the async handle is the struct's first member */
+    while (run) {
+        s_run_t *next = run->next;
+        for (size_t i = 0; i < run->count; i++)
+            zmsg_destroy(&run->items[i].request);
+        settle_free(run);
+        run = next;
+    }
 }
 
 void node_intake_destroy(node_intake_t **self_p)
@@ -441,17 +516,20 @@ void node_intake_destroy(node_intake_t **self_p)
         return;
     node_intake_t *self = *self_p;
     *self_p = NULL;
-    atomic_store(&self->stop, true);
+    pthread_mutex_lock(&self->lock);
+    self->stop = true;
+    pthread_cond_signal(&self->work);
+    pthread_mutex_unlock(&self->lock);
     if (self->thread_started)
         pthread_join(self->thread, NULL);
-    for (; self->count > 0; self->count--) {
-        zmsg_destroy(&self->queue[self->head]);
-        self->head = (self->head + 1) % self->length;
-    }
+    s_free_runs(self->todo);
+    s_free_runs(self->done);
+    node_verify_destroy(&self->verify_here);
+    uv_close((uv_handle_t *)&self->poll, s_closed); /* before the socket's descriptor goes */
+    uv_close((uv_handle_t *)&self->again, s_closed);
+    uv_close((uv_handle_t *)&self->async, s_closed);
     zsock_set_linger(self->router, STOP_LINGER_MS);
     zsock_destroy(&self->router);
-    close(self->wake);
     pthread_mutex_destroy(&self->lock);
-    pthread_mutex_destroy(&self->router_lock);
-    uv_close((uv_handle_t *)&self->async, s_closed);
+    pthread_cond_destroy(&self->work);
 }
