@@ -1,9 +1,10 @@
 /*
- * node_check.h - the intake thread's check of a submit (private to
+ * node_check.h - the intake's check of a submit (private to
  * settled): every command decodes, its signer is registered, and its
  * signature verifies.  Signature checks are the costliest part of taking a
  * command in (an Ed25519 verification and the batch's Merkle root), so they
- * run on the intake thread, beside the Raft loop rather than on it, against
+ * run on the intake's threads, beside the Raft loop (a lone submit's on
+ * it, where handing it over would cost more than the check), against
  * the ledger as last committed, read through a connection of the thread's
  * own (the ledger file is in WAL mode: readers never wait for the writer).
  *

@@ -1,6 +1,7 @@
 /*
  * node_internal.h - what the node's files share (private to settled): the
- * intake thread and its hand-off to the Raft loop, and the log line.
+ * intake (its socket on the loop, its thread for signature checks) and the
+ * log line.
  */
 #ifndef SETTLE_NODE_INTERNAL_H
 #define SETTLE_NODE_INTERNAL_H
@@ -23,13 +24,13 @@
 
 /* Called on the loop's thread for each request; takes the message, which
  * it destroys: [checked][sender][identity][request id][verb]..., where
- * checked is "v" when the intake thread verified every command's signature
+ * checked is "v" when the intake verified every command's signature
  * (a submit to a leader whose signers it knows) and "-" otherwise, and
  * sender is the participant id the ZAP handler found for the connection's
  * Curve key (node_zap.h), empty over plain TCP. */
 typedef void (*node_request_fn)(void *context, zmsg_t *request);
 
-/* Called on the loop's thread when the queue is empty again. */
+/* Called on the loop's thread after each run of requests. */
 typedef void (*node_drained_fn)(void *context);
 
 typedef struct node_intake_s node_intake_t;
@@ -49,10 +50,13 @@ typedef struct {
 } node_intake_options_t;
 
 /*
- * Binds a ROUTER at options->endpoint and starts the intake thread, which
- * queues requests (at most queue_length; past it the client is told
- * "retry" "busy: ...") and wakes the loop with a uv_async; the loop drains
- * the queue into on_request, then calls on_drained.  A request past
+ * Binds a ROUTER at options->endpoint, read by the loop (a uv_poll), and
+ * starts the intake thread.  Each run of requests read goes to on_request,
+ * then on_drained: at once when it has at most one submit to check and
+ * nothing waits for the thread, else after the thread checked its
+ * signatures (a uv_async brings it back), in the order read.  While
+ * queue_length requests wait for the thread, each request read is told
+ * "retry" "busy: ...".  A request past
  * message_size_max (all frames) or the frame limit is read frame by frame,
  * kept no further than the limits, and answered "error" "too large"; a
  * single frame past twice message_size_max makes ZeroMQ drop the
@@ -62,7 +66,7 @@ node_intake_t *node_intake_new(const node_intake_options_t *options, uv_loop_t *
                                settle_error_t *error);
 
 /* Whether this node leads (set by the loop): only then does the intake
- * thread verify submits' signatures. */
+ * verify submits' signatures. */
 void node_intake_set_leader(node_intake_t *self, bool leader);
 
 /* Called by the loop when an applied entry registered, rotated or revoked

@@ -1,11 +1,11 @@
 /*
  * node_verify.h - the intake's signature checks, spread over threads
- * (private to settled).  The intake thread reads a run of requests off its
- * socket and hands the submits here; their commands' signatures are
- * verified by the intake thread itself and by helper threads at once, each
- * with its own connection to the ledger (node_check.h), and the intake
- * thread then queues the run for the loop in the order it arrived: a
- * client's pipelined commands keep their order.
+ * (private to settled).  The intake hands a run of requests here: the
+ * loop a lone submit (with a checker of one thread, its own), the intake
+ * thread a bigger run, whose commands' signatures it and helper threads
+ * verify at once, each with its own connection to the ledger
+ * (node_check.h); the run then goes back to the loop in the order it
+ * arrived: a client's pipelined commands keep their order.
  */
 #ifndef SETTLE_NODE_VERIFY_H
 #define SETTLE_NODE_VERIFY_H

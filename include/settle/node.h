@@ -21,7 +21,8 @@
  *                                       # it again after this long (libraft 0.15
  *                                       # drops an install that arrives while the
  *                                       # follower stores its own snapshot)
- *   queue_length: 1024                  # [1024] requests waiting; past it: busy
+ *   queue_length: 1024                  # [1024] requests waiting for the
+ *                                       # intake thread's checks; past it: busy
  *   message_size_max: 8388608           # [8 MiB] one request, all frames
  *   entry_commands_max: 4096            # [4096] commands gathered in one entry
  *   entry_bytes_max: 4194304            # [4 MiB] bytes gathered in one entry
