@@ -27,6 +27,7 @@
 #                                 scenario NAME's first run
 #              BENCH_PERF_OPTS    perf record options instead of -g
 #                                 (e.g. "--call-graph dwarf,16384")
+#              BENCH_PERF_NODE=follower  perf a follower instead
 #              BENCH_EXTRA="..."  driver options added to every run
 #                                 (e.g. "--inflight 500"; later ones win)
 #              BENCH_NODE_EXTRA   node configuration lines (node.h), e.g.
@@ -81,6 +82,17 @@ cpu_ms() {
 }
 nodes_cpu_ms() { for i in $(seq 1 "$NODES"); do cpu_ms "${NODE_PID[$i]}"; done | paste -sd' '; }
 
+# perf_pid: the node BENCH_PERF records (the leader, or the first follower).
+perf_pid() {
+    local i
+    if [ "${BENCH_PERF_NODE:-leader}" = follower ]; then
+        for i in $(seq 1 "$NODES"); do
+            [ "$i" != "$LEADER_ID" ] && { echo "${NODE_PID[$i]}"; return; }
+        done
+    fi
+    echo "${NODE_PID[$LEADER_ID]}"
+}
+
 SEQUENCE=3
 : >"$DIR/results"
 for name in $SCENARIOS; do
@@ -93,7 +105,7 @@ for name in $SCENARIOS; do
         echo "run: $*"
         perf_pid=""
         if [ "$PERF" = "$name" ] && [ "$run" = 1 ] && command -v perf >/dev/null; then
-            perf record ${BENCH_PERF_OPTS:--g} -o "$BUILD/bench_cluster.perf.data" -p "${BENCH_PERF_PID:-${NODE_PID[$LEADER_ID]}}" \
+            perf record ${BENCH_PERF_OPTS:--g} -o "$BUILD/bench_cluster.perf.data" -p "$(perf_pid)" \
                 2>"$DIR/perf.log" >/dev/null &
             perf_pid=$!
             sleep 0.5
