@@ -416,6 +416,17 @@ wire_writer_t *ledger_log(ledger_t *self)
     return w;
 }
 
+/* The held transaction is gone if SQLite rolled it back whole (it may,
+ * after an I/O error or a full disk): then the entries released into it
+ * are lost, and the ledger refuses to go on. */
+static void s_check_held(ledger_t *self)
+{
+    if (self->held && sqlite3_get_autocommit(self->db)) {
+        self->held = false;
+        self->lost = true;
+    }
+}
+
 int ledger_begin(ledger_t *self, settle_error_t *error)
 {
     if (self->in_transaction)
@@ -424,6 +435,7 @@ int ledger_begin(ledger_t *self, settle_error_t *error)
         return settle_error_set(error, SETTLE_ERR_CRYPTO, "ledger: cannot start a digest");
     self->pending_count = 0;
     self->aggregate_count = 0;
+    s_check_held(self);
     if (self->lost)
         return settle_error_set(error, SETTLE_ERR_IO,
                                 "ledger: entries since the last flush were lost; reopen it");
@@ -457,24 +469,19 @@ int ledger_commit(ledger_t *self, settle_error_t *error)
     return SETTLE_OK;
 }
 
-/* The held transaction is gone if SQLite rolled it back whole (it may,
- * after an I/O error or a full disk): then the entries released into it
- * are lost, and the ledger refuses to go on. */
-static void s_check_held(ledger_t *self)
-{
-    if (self->held && sqlite3_get_autocommit(self->db)) {
-        self->held = false;
-        self->lost = true;
-    }
-}
-
 void ledger_rollback(ledger_t *self)
 {
     if (!self->in_transaction)
         return;
     if (self->hold) {
-        if (s_run(self, LEDGER_SQL_ROLLBACK_TO, "rolling back an entry", NULL) == SETTLE_OK)
-            s_run(self, LEDGER_SQL_RELEASE, "ending an entry", NULL);
+        if (s_run(self, LEDGER_SQL_ROLLBACK_TO, "rolling back an entry", NULL) != SETTLE_OK ||
+            s_run(self, LEDGER_SQL_RELEASE, "ending an entry", NULL) != SETTLE_OK) {
+            /* The entry's writes may still be in the transaction: it all
+             * goes, and what it held is lost. */
+            s_run(self, LEDGER_SQL_ROLLBACK, "rolling back the entries held", NULL);
+            self->held = false;
+            self->lost = true;
+        }
         s_check_held(self);
     } else {
         s_run(self, LEDGER_SQL_ROLLBACK, "rolling back", NULL);
@@ -492,6 +499,8 @@ void ledger_rollback(ledger_t *self)
 
 void ledger_hold_commits(ledger_t *self, bool hold)
 {
+    if (self->in_transaction)
+        return; /* between entries only */
     if (!hold)
         ledger_flush(self, NULL);
     self->hold = hold;

@@ -92,6 +92,18 @@ static void s_catch_up_timer(uv_timer_t *timer)
     s_catch_up(timer->data);
 }
 
+/* raft_uv refused to start a log write (node_io.h): the node cannot know
+ * what its log holds, and ends; a restart loads it from the disk. */
+static void s_append_failed(void *context, int status)
+{
+    node_t *n = context;
+    node_log(n->config->id, "error", "raft",
+             "cannot start a log write: %s; stopping (a restart loads the log as stored)",
+             raft_strerror(status));
+    fflush(stderr);
+    _exit(1);
+}
+
 /* ------------------------------------------------------------------------
  * The ledger's entries are committed once a turn of the loop (held commits)
  * ------------------------------------------------------------------------ */
@@ -109,7 +121,8 @@ void node_flush_ledger(node_t *n)
         node_log(n->config->id, "error", "ledger",
                  "entries applied since the last commit were lost; stopping (a restart "
                  "rebuilds the ledger from the Raft log)");
-        exit(1);
+        fflush(stderr);
+        _exit(1); /* not exit: the other threads still use what atexit would close */
     }
     if (n->participants_changed && n->intake) {
         n->participants_changed = false;
@@ -130,7 +143,8 @@ static bool s_defer_apply(void *context)
     node_t *n = context;
     if (raft_state(&n->raft) == RAFT_LEADER || n->stopping)
         return false;
-    uv_timer_start(&n->catch_up, s_catch_up_timer, CATCH_UP_MS, 0);
+    if (!uv_is_active((uv_handle_t *)&n->catch_up)) /* at the latest: not pushed back */
+        uv_timer_start(&n->catch_up, s_catch_up_timer, CATCH_UP_MS, 0);
     return true;
 }
 
@@ -262,7 +276,8 @@ static int s_open(node_t *n, settle_error_t *error)
     if (!n->gather)
         return settle_error_set(error, SETTLE_ERR_NOMEM, "out of memory");
     if (uv_loop_init(&n->loop) != 0 || raft_uv_tcp_init(&n->transport, &n->loop) != 0 ||
-        !(n->io = node_io_new(&n->loop, c->data_dir, &n->transport, s_appends_started, n)))
+        !(n->io = node_io_new(&n->loop, c->data_dir, &n->transport, s_appends_started,
+                              s_append_failed, n)))
         return settle_error_set(error, SETTLE_ERR_IO, "raft: cannot initialise in %s", c->data_dir);
     struct raft_io *io = node_io_raft(n->io);
     if (io->version < 2 || !io->async_work) {

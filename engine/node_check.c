@@ -1,6 +1,6 @@
 /*
  * node_check.c - decode, look up the signer, verify: the signature check of
- * a submit, on the intake thread.
+ * a submit, on the intake's threads (or the loop, for a lone submit).
  */
 #include <string.h>
 

@@ -33,9 +33,10 @@
 #include "settle/alloc.h"
 #include "settle/command.h"
 
-#define RUN_MAX        256 /* requests read in one pass */
-#define INLINE_MAX     1   /* submits the loop checks itself; more go to the thread */
-#define STOP_LINGER_MS 200 /* the last replies' time to leave at a stop */
+#define RUN_MAX        256  /* requests read in one pass */
+#define READ_MAX       1024 /* requests read in one turn of the loop */
+#define INLINE_MAX     1    /* submits the loop checks itself; more go to the thread */
+#define STOP_LINGER_MS 200  /* the last replies' time to leave at a stop */
 
 /* A run handed to the thread, and back. */
 typedef struct s_run_s {
@@ -270,16 +271,21 @@ static void s_dispatch(node_intake_t *self, node_verify_item_t *items, size_t co
 static void s_read(node_intake_t *self)
 {
     node_verify_item_t *items = self->reading;
-    for (;;) {
+    /* At most READ_MAX reads a pass, so that a flood (even one answered
+     * "busy") leaves the loop its turns: the rest at the next turn. */
+    for (size_t reads = 0;;) {
         size_t count = 0;
         pthread_mutex_lock(&self->lock);
         bool full = self->away >= self->length;
         pthread_mutex_unlock(&self->lock);
-        while (count < RUN_MAX && (zsock_events(self->router) & ZMQ_POLLIN)) {
+        while (count < RUN_MAX && reads < READ_MAX && (zsock_events(self->router) & ZMQ_POLLIN)) {
+            reads++;
             s_read_t reading;
             zmsg_t *request = s_recv_request(self, &reading);
-            if (!request)
+            if (!request) { /* interrupted: the socket's news may be taken */
+                uv_idle_start(&self->again, s_read_again);
                 break;
+            }
             if (!s_shape(self, &request, &reading))
                 continue;
             if (full) {
@@ -297,9 +303,13 @@ static void s_read(node_intake_t *self)
                 self->leader && zframe_streq(verb, "submit") ? NODE_VERIFY_OK : NODE_VERIFY_SKIP;
             count++;
         }
-        if (count == 0)
+        if (count > 0)
+            s_dispatch(self, items, count);
+        if (reads >= READ_MAX) {
+            if (zsock_events(self->router) & ZMQ_POLLIN)
+                uv_idle_start(&self->again, s_read_again);
             return;
-        s_dispatch(self, items, count);
+        }
         if (count < RUN_MAX)
             return;
     }

@@ -15,13 +15,13 @@ typedef struct s_append_s {
     const struct raft_entry *entries; /* libraft's, kept until the callback */
     unsigned count;
     raft_io_append_cb cb;
-    int status; /* why it could not start (on the failed list only) */
 } s_append_t;
 
 struct node_io_s {
     struct raft_io io; /* first: the wrapped methods find the rest through it */
     void *context;
     node_io_started_fn started;
+    node_io_failed_fn failed;
     uv_idle_t idle; /* active while an append waits: the loop does not block */
     int (*append)(struct raft_io *io, struct raft_io_append *request,
                   const struct raft_entry entries[], unsigned count, raft_io_append_cb cb);
@@ -30,13 +30,11 @@ struct node_io_s {
                         const struct raft_snapshot *snapshot, raft_io_snapshot_put_cb cb);
     void (*close)(struct raft_io *io, raft_io_close_cb cb);
     s_append_t *head, *tail; /* waiting, in libraft's order */
-    s_append_t *failed;      /* could not start: their callbacks, on the next turn */
     unsigned waiting;
 };
 
-/* Starts every waiting append, in order.  One that cannot start goes to
- * the failed list: its callback is called from the idle handle, never from
- * inside another of libraft's calls. */
+/* Starts every waiting append, in order.  One that raft_uv refuses ends
+ * the node (node_io.h): nothing after it is started. */
 static void s_start_waiting(node_io_t *self)
 {
     while (self->head) {
@@ -45,13 +43,10 @@ static void s_start_waiting(node_io_t *self)
         if (!self->head)
             self->tail = NULL;
         self->waiting--;
-        a->status = self->append(&self->io, a->request, a->entries, a->count, a->cb);
-        if (a->status == 0) {
-            settle_free(a);
-        } else {
-            a->next = self->failed;
-            self->failed = a;
-        }
+        int status = self->append(&self->io, a->request, a->entries, a->count, a->cb);
+        settle_free(a);
+        if (status != 0)
+            self->failed(self->context, status);
     }
 }
 
@@ -59,17 +54,9 @@ static void s_idle(uv_idle_t *idle)
 {
     node_io_t *self = idle->data;
     s_start_waiting(self);
+    uv_idle_stop(&self->idle);
     if (self->started)
         self->started(self->context);
-    while (self->failed) {
-        s_append_t *a = self->failed;
-        self->failed = a->next;
-        a->request->cb = a->cb;
-        a->cb(a->request, a->status);
-        settle_free(a);
-    }
-    if (!self->head && !self->failed)
-        uv_idle_stop(&self->idle);
 }
 
 static int s_append(struct raft_io *io, struct raft_io_append *request,
@@ -119,7 +106,7 @@ static void s_close(struct raft_io *io, raft_io_close_cb cb)
 }
 
 node_io_t *node_io_new(uv_loop_t *loop, const char *dir, struct raft_uv_transport *transport,
-                       node_io_started_fn started, void *context)
+                       node_io_started_fn started, node_io_failed_fn failed, void *context)
 {
     node_io_t *self = settle_calloc(1, sizeof *self);
     if (!self)
@@ -130,6 +117,7 @@ node_io_t *node_io_new(uv_loop_t *loop, const char *dir, struct raft_uv_transpor
     }
     self->context = context;
     self->started = started;
+    self->failed = failed;
     uv_idle_init(loop, &self->idle);
     self->idle.data = self;
     self->append = self->io.append;
@@ -160,13 +148,7 @@ unsigned node_io_waiting(const node_io_t *self)
 
 static void s_idle_closed(uv_handle_t *handle)
 {
-    node_io_t *self = handle->data;
-    while (self->failed) { /* libraft is closed: nobody to tell */
-        s_append_t *a = self->failed;
-        self->failed = a->next;
-        settle_free(a);
-    }
-    settle_free(self);
+    settle_free(handle->data);
 }
 
 void node_io_close(node_io_t **self_p)

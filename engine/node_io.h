@@ -11,12 +11,19 @@
  * much later.  Raft lets the leader write its log in parallel with the
  * followers (it counts itself toward the majority only once its write is
  * done, which libraft does), so the node defers the start of every append
- * to the end of the loop's turn: a uv_idle handle, active while an append
- * waits, runs the appends in the order they came before the loop polls for
- * anything new.  The calls that depend on the appends before them
- * (truncate, snapshot_put, close) run the waiting appends first.  A
- * deferred append that fails to start gets its callback with the error, as
- * libraft would have had from a failed write.
+ * until after what the loop is doing now: a uv_idle handle, active while
+ * an append waits, starts the appends in the order they came in the loop's
+ * next idle phase, before it polls for anything new (after this turn's
+ * check handles and the next turn's timers).  The calls that depend on the
+ * appends before them (truncate, snapshot_put, close) start the waiting
+ * appends first.
+ *
+ * An append that raft_uv refuses to start (out of memory, a failed disk)
+ * ends the node: libraft was told it had started, and raft_uv may have
+ * queued it anyway (it returns some errors after queueing), so there is no
+ * callback that is surely right to give.  failed is called with the code;
+ * the node logs and exits, and a restart loads the log as the disk holds
+ * it.
  */
 #ifndef SETTLE_NODE_IO_H
 #define SETTLE_NODE_IO_H
@@ -32,12 +39,16 @@ typedef struct node_io_s node_io_t;
  * disk writes them: a follower applies then (node.c). */
 typedef void (*node_io_started_fn)(void *context);
 
+/* Called when raft_uv refuses to start an append; must not return (the
+ * node exits). */
+typedef void (*node_io_failed_fn)(void *context, int status);
+
 /* A raft_uv io (raft_uv_init over loop, dir and transport) with its
  * append, truncate, snapshot_put and close wrapped; context is the
- * caller's, for node_io_context and started (which may be NULL).  NULL
- * when libraft cannot be initialised there or memory runs out. */
+ * caller's, for node_io_context, started (which may be NULL) and failed.
+ * NULL when libraft cannot be initialised there or memory runs out. */
 node_io_t *node_io_new(uv_loop_t *loop, const char *dir, struct raft_uv_transport *transport,
-                       node_io_started_fn started, void *context);
+                       node_io_started_fn started, node_io_failed_fn failed, void *context);
 
 /* The io to give libraft (raft_init) and raft_uv's own setters. */
 struct raft_io *node_io_raft(node_io_t *self);

@@ -2,8 +2,8 @@
  * node_metrics.h - settled's counters and latency histograms (private to
  * the node): what `settle stats` shows and what a Prometheus scrape reads.
  *
- * The loop thread owns the record and updates it; the intake thread only
- * bumps the busy counter, which is atomic.  Latencies are kept in
+ * The loop thread owns the record and updates it; the busy counter is
+ * atomic, as other threads may bump it.  Latencies are kept in
  * power-of-two buckets of microseconds (1 us .. ~67 s), so a quantile is
  * read as the upper bound of the bucket that holds it.
  */

@@ -30,6 +30,7 @@ struct raft_fsm_s {
     void *defer_context;
     struct s_deferred_s *head, *tail; /* entries libraft counts as applied, not yet applied */
     unsigned deferred;
+    bool catching_up;        /* a catch-up from on_applied does nothing */
     raft_fsm_result_t later; /* the result of an entry deferred */
 };
 
@@ -89,17 +90,23 @@ static int s_apply_bytes(raft_fsm_t *self, const uint8_t *bytes, size_t size)
 
 int raft_fsm_catch_up(raft_fsm_t *self)
 {
+    if (self->catching_up)
+        return SETTLE_OK; /* called from on_applied: the outer call goes on */
+    self->catching_up = true;
     while (self->head) {
         s_deferred_t *d = self->head;
         int rc = s_apply_bytes(self, d->bytes, d->size);
-        if (rc != SETTLE_OK)
+        if (rc != SETTLE_OK) {
+            self->catching_up = false;
             return rc; /* it stays first */
+        }
         self->head = d->next;
         if (!self->head)
             self->tail = NULL;
         self->deferred--;
         settle_free(d);
     }
+    self->catching_up = false;
     return SETTLE_OK;
 }
 

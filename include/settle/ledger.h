@@ -130,8 +130,11 @@ void ledger_rollback(ledger_t *self);
  * off.  Should SQLite roll the whole transaction back (an I/O error, a full
  * disk), or its commit fail, the entries since the last flush are gone:
  * ledger_lost says so, and every later ledger_begin and ledger_flush fails
- * with SETTLE_ERR_IO.  The ledger is then behind what was applied and must
- * be rebuilt (a node starts fresh and replays its Raft log).
+ * with SETTLE_ERR_IO (an entry whose rollback fails loses them too: its
+ * writes may be in the transaction).  The ledger is then behind what was
+ * applied and must be rebuilt (a node starts fresh and replays its Raft
+ * log).  Hold is set or cleared between entries only (inside one the call
+ * does nothing).
  */
 void ledger_hold_commits(ledger_t *self, bool hold);
 int ledger_flush(ledger_t *self, settle_error_t *error);

@@ -112,7 +112,9 @@ void raft_fsm_on_applied(raft_fsm_t *self, raft_fsm_applied_fn fn, void *context
  * the leader's commit of the next entry waited for this node's apply of
  * the last; deferred, the answer goes first.  Every apply that is not
  * deferred, and every snapshot, catches up first; a restore drops what is
- * deferred (the snapshot is of a later index).  fn is called on each apply
+ * deferred (the snapshot is of a later index), and with it their
+ * on_applied calls: this node publishes no events for them, as for any
+ * entry a snapshot brought.  fn is called on each apply
  * and may arrange for the catch-up (an idle handle on the loop).
  */
 typedef bool (*raft_fsm_defer_fn)(void *context);
