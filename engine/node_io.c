@@ -29,7 +29,13 @@ struct node_io_s {
     int (*snapshot_put)(struct raft_io *io, unsigned trailing, struct raft_io_snapshot_put *request,
                         const struct raft_snapshot *snapshot, raft_io_snapshot_put_cb cb);
     void (*close)(struct raft_io *io, raft_io_close_cb cb);
-    s_append_t *head, *tail; /* waiting, in libraft's order */
+    int (*start)(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick, raft_io_recv_cb recv);
+    int (*send)(struct raft_io *io, struct raft_io_send *request,
+                const struct raft_message *message, raft_io_send_cb cb);
+    raft_io_recv_cb recv;           /* libraft's */
+    bool in_append_entries;         /* libraft is handling an AppendEntries now */
+    raft_index append_entries_upto; /* its prev_log_index + n_entries */
+    s_append_t *head, *tail;        /* waiting, in libraft's order */
     unsigned waiting;
 };
 
@@ -105,6 +111,45 @@ static void s_close(struct raft_io *io, raft_io_close_cb cb)
     self->close(io, cb);
 }
 
+/* ------------------------------------------------------------------------
+ * A follower's answer says no more than the message it answers
+ * ------------------------------------------------------------------------ */
+
+static void s_recv(struct raft_io *io, struct raft_message *message)
+{
+    node_io_t *self = (node_io_t *)io;
+    bool append_entries = message->type == RAFT_IO_APPEND_ENTRIES;
+    if (append_entries) {
+        self->in_append_entries = true;
+        self->append_entries_upto =
+            message->append_entries.prev_log_index + message->append_entries.n_entries;
+    }
+    self->recv(io, message);
+    if (append_entries)
+        self->in_append_entries = false;
+}
+
+static int s_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick, raft_io_recv_cb recv)
+{
+    node_io_t *self = (node_io_t *)io;
+    self->recv = recv;
+    return self->start(io, msecs, tick, s_recv);
+}
+
+static int s_send(struct raft_io *io, struct raft_io_send *request,
+                  const struct raft_message *message, raft_io_send_cb cb)
+{
+    node_io_t *self = (node_io_t *)io;
+    if (self->in_append_entries && message->type == RAFT_IO_APPEND_ENTRIES_RESULT &&
+        message->append_entries_result.rejected == 0 &&
+        message->append_entries_result.last_log_index > self->append_entries_upto) {
+        struct raft_message clamped = *message; /* raft_uv encodes it before returning */
+        clamped.append_entries_result.last_log_index = self->append_entries_upto;
+        return self->send(io, request, &clamped, cb);
+    }
+    return self->send(io, request, message, cb);
+}
+
 node_io_t *node_io_new(uv_loop_t *loop, const char *dir, struct raft_uv_transport *transport,
                        node_io_started_fn started, node_io_failed_fn failed, void *context)
 {
@@ -124,6 +169,10 @@ node_io_t *node_io_new(uv_loop_t *loop, const char *dir, struct raft_uv_transpor
     self->truncate = self->io.truncate;
     self->snapshot_put = self->io.snapshot_put;
     self->close = self->io.close;
+    self->start = self->io.start;
+    self->send = self->io.send;
+    self->io.start = s_start;
+    self->io.send = s_send;
     self->io.append = s_append;
     self->io.truncate = s_truncate;
     self->io.snapshot_put = s_snapshot_put;

@@ -1,7 +1,7 @@
 /*
  * node_io.h - the node's changes to libraft's raft_uv (private to settled):
  * its log writes start after what libraft sends in the same turn of the
- * loop.
+ * loop, and a follower's answers claim no more than the message answered.
  *
  * libraft's leader, on raft_apply, first starts the write of the new
  * entries to its own log and then sends them to the followers.  With
@@ -17,6 +17,21 @@
  * check handles and the next turn's timers).  The calls that depend on the
  * appends before them (truncate, snapshot_put, close) start the waiting
  * appends first.
+ *
+ * A follower's answer to an AppendEntries claims no more than that message
+ * covered.  libraft 0.15 answers a message that adds nothing new (a
+ * heartbeat, entries it already has) with its last stored index, whatever
+ * follows prev_log_index + n_entries in its log; a deposed leader still
+ * holding an uncommitted entry of its old term past that point thus told
+ * the new leader it held the new leader's entry at that index, and the new
+ * leader counted it toward a majority: two different entries were applied
+ * at one index (found by the simulation, tests/sim).  Later libraft
+ * versions answer prev_log_index + n_entries, capped by the last stored
+ * index; the wrapper does the same, lowering last_log_index of a success
+ * sent while libraft handles an AppendEntries (raft_uv's send encodes the
+ * message before it returns, so a changed copy is sent).  A lower index is
+ * always safe: the leader sends what follows, and the follower finds the
+ * conflict.
  *
  * An append that raft_uv refuses to start (out of memory, a failed disk)
  * ends the node: libraft was told it had started, and raft_uv may have

@@ -152,7 +152,13 @@ typedef struct {
                            const struct raft_snapshot *snapshot, raft_io_snapshot_put_cb cb);
     int (*io_append)(struct raft_io *io, struct raft_io_append *request,
                      const struct raft_entry entries[], unsigned n, raft_io_append_cb cb);
-    raft_index io_base; /* the fixture's entries array starts after this index */
+    int (*io_start)(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick, raft_io_recv_cb recv);
+    int (*io_send)(struct raft_io *io, struct raft_io_send *request,
+                   const struct raft_message *message, raft_io_send_cb cb);
+    raft_io_recv_cb recv;           /* libraft's */
+    bool in_append_entries;         /* libraft handles an AppendEntries now */
+    raft_index append_entries_upto; /* its prev_log_index + n_entries */
+    raft_index io_base;             /* the fixture's entries array starts after this index */
     struct {
         struct raft_io_append *request;
         raft_io_append_cb cb;

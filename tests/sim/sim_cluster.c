@@ -459,15 +459,63 @@ static int s_io_snapshot_put(struct raft_io *io, unsigned trailing,
     return rv;
 }
 
+/*
+ * And the node's second patch to libraft 0.15 (engine/node_io.h): a
+ * follower's answer to an AppendEntries claims no more than
+ * prev_log_index + n_entries.  libraft answers a message that adds nothing
+ * new with its last stored index, and a deposed leader holding an
+ * uncommitted entry of its old term past that point made the new leader
+ * count it toward a majority for a different entry at that index.
+ */
+static void s_io_recv(struct raft_io *io, struct raft_message *message)
+{
+    sim_node_t *node = &s_current->nodes[s_server_of_io(io)];
+    bool append_entries = message->type == RAFT_IO_APPEND_ENTRIES;
+    if (append_entries) {
+        node->in_append_entries = true;
+        node->append_entries_upto =
+            message->append_entries.prev_log_index + message->append_entries.n_entries;
+    }
+    node->recv(io, message);
+    if (append_entries)
+        node->in_append_entries = false;
+}
+
+static int s_io_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
+                      raft_io_recv_cb recv)
+{
+    sim_node_t *node = &s_current->nodes[s_server_of_io(io)];
+    node->recv = recv;
+    return node->io_start(io, msecs, tick, s_io_recv);
+}
+
+static int s_io_send(struct raft_io *io, struct raft_io_send *request,
+                     const struct raft_message *message, raft_io_send_cb cb)
+{
+    sim_node_t *node = &s_current->nodes[s_server_of_io(io)];
+    if (node->in_append_entries && message->type == RAFT_IO_APPEND_ENTRIES_RESULT &&
+        message->append_entries_result.rejected == 0 &&
+        message->append_entries_result.last_log_index > node->append_entries_upto) {
+        struct raft_message clamped = *message; /* the fixture copies it */
+        clamped.append_entries_result.last_log_index = node->append_entries_upto;
+        return node->io_send(io, request, &clamped, cb);
+    }
+    return node->io_send(io, request, message, cb);
+}
+
 static void s_io_patch(sim_t *sim, unsigned i)
 {
     struct raft_io *io = &sim->fixture.servers[i].io;
     sim->nodes[i].io_truncate = io->truncate;
     sim->nodes[i].io_snapshot_put = io->snapshot_put;
     sim->nodes[i].io_append = io->append;
+    sim->nodes[i].io_start = io->start;
+    sim->nodes[i].io_send = io->send;
     io->truncate = s_io_truncate;
     io->snapshot_put = s_io_snapshot_put;
     io->append = s_io_append;
+    io->start = s_io_start;
+    io->send = s_io_send;
 }
 
 /* ------------------------------------------------------------------------
