@@ -218,7 +218,6 @@ static int s_schema(ledger_t *self, settle_error_t *error)
  * (ledger_vfs.c), which writes the WAL's frames in few system calls.  In
  * memory, the rollback journal is kept in memory (ROLLBACK must work).
  */
-#define LEDGER_WAL_CHECKPOINT_PAGES "8000"
 #define LEDGER_PAGE_SIZE            "8192"
 
 static int s_settings(ledger_t *self, bool file, settle_error_t *error)
@@ -227,7 +226,7 @@ static int s_settings(ledger_t *self, bool file, settle_error_t *error)
     if (rc == SETTLE_OK)
         rc = s_exec(self,
                     file ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; "
-                           "PRAGMA wal_autocheckpoint = " LEDGER_WAL_CHECKPOINT_PAGES ";"
+                           "PRAGMA wal_autocheckpoint = " LEDGER_STRING(LEDGER_WAL_CHECKPOINT_PAGES) ";"
                          : "PRAGMA journal_mode = MEMORY;",
                     error);
     if (rc == SETTLE_OK)

@@ -94,16 +94,18 @@ struct ledger_s {
     sqlite3 *db;
     sqlite3_stmt *statements[LEDGER_SQL_COUNT_];
     bool in_transaction;
-    bool hold;                /* ledger_hold_commits: entries are savepoints in one transaction */
-    bool held;                /* that transaction is open, with entries released into it */
-    bool lost;                /* it was rolled back whole by SQLite: its entries are gone */
-    wire_writer_t changes;    /* the change log's bytes not yet hashed */
-    uint64_t changes_hashed;  /* bytes of the change log already hashed */
-    EVP_MD *sha256;           /* fetched once */
-    EVP_MD_CTX *changes_hash; /* the running SHA-256 of the change log */
-    EVP_MD_CTX *digest_copy;  /* scratch for ledger_changes_digest */
-    wire_writer_t decision;   /* scratch: the decision being encoded */
-    bool scratch;             /* ledger_open_scratch: claims in memory (ledger_scratch.c) */
+    bool hold;               /* ledger_hold_commits: entries are savepoints in one transaction */
+    bool held;               /* that transaction is open, with entries released into it */
+    bool lost;               /* it was rolled back whole by SQLite: its entries are gone */
+    ledger_wal_fn wal_watch; /* ledger_wal_watch: NULL, SQLite checkpoints in the commit */
+    void *wal_context;
+    wire_writer_t changes;            /* the change log's bytes not yet hashed */
+    uint64_t changes_hashed;          /* bytes of the change log already hashed */
+    EVP_MD *sha256;                   /* fetched once */
+    EVP_MD_CTX *changes_hash;         /* the running SHA-256 of the change log */
+    EVP_MD_CTX *digest_copy;          /* scratch for ledger_changes_digest */
+    wire_writer_t decision;           /* scratch: the decision being encoded */
+    bool scratch;                     /* ledger_open_scratch: claims in memory (ledger_scratch.c) */
     struct ledger_scratch_s *claims;  /* scratch only: the claims rows; NULL: lost */
     struct ledger_payable_s *payable; /* scratch only: payable claims per provider */
     uint64_t *claim_filter;           /* Bloom filter of the claim ids held; NULL: off */
@@ -276,6 +278,12 @@ extern const char ledger_schema_scratch_sql[];
  * WAL's writes gathered), registered on first call; NULL when it could not
  * be, and the default VFS serves. */
 const char *ledger_vfs_name(void);
+
+/* The WAL's length, in pages, at which the writer checkpoints (ledger.c),
+ * unless ledger_wal_watch gave the checkpoints to someone else. */
+#define LEDGER_WAL_CHECKPOINT_PAGES 8000
+#define LEDGER_STRING_(x)           #x
+#define LEDGER_STRING(x)            LEDGER_STRING_(x)
 
 /* Opens the raw database handle with the ledger's settings. */
 int ledger_wrap(sqlite3 *db, bool file, ledger_t **ledger_out, settle_error_t *error);

@@ -294,6 +294,13 @@ static int s_open(node_t *n, settle_error_t *error)
     n->flush.data = n;
     uv_check_start(&n->flush, s_flush);
     ledger_hold_commits(fsm_ledger(n->fsm), true);
+    char ledger_path[NODE_PATH_SIZE + 32];
+    snprintf(ledger_path, sizeof ledger_path, "%s/ledger.sqlite", c->data_dir);
+    settle_error_t why;
+    settle_error_clear(&why);
+    n->wal = node_wal_start(ledger_path, fsm_ledger(n->fsm), c->id, &why);
+    if (!n->wal)
+        node_log(c->id, "warn", "ledger", "the WAL is checkpointed on the loop: %s", why.message);
     raft_fsm_defer_when(n->adapter, s_defer_apply, n);
     raft_set_election_timeout(&n->raft, c->election_timeout_ms);
     raft_set_heartbeat_timeout(&n->raft, c->heartbeat_timeout_ms);
@@ -416,6 +423,7 @@ int node_run(const node_config_t *config, settle_error_t *error)
         uv_loop_close(&n->loop);
     }
     /* A failed start exits the process: the loop's half-made handles go with it. */
+    node_wal_stop(&n->wal); /* before the ledger it checkpoints closes */
     raft_fsm_destroy(&n->adapter);
     fsm_destroy(&n->fsm);
     genesis_destroy(&n->genesis);

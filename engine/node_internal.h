@@ -15,6 +15,7 @@
 
 #include "node_events.h"
 #include "node_io.h"
+#include "node_wal.h"
 #include "node_gather.h"
 #include "node_metrics.h"
 #include "settle/fsm.h"
@@ -100,7 +101,8 @@ typedef struct {
     const node_config_t *config;
     uv_loop_t loop;
     struct raft_uv_transport transport;
-    node_io_t *io; /* raft_uv, its appends deferred (node_io.h) */
+    node_io_t *io;   /* raft_uv, its appends deferred (node_io.h) */
+    node_wal_t *wal; /* the ledger's WAL checkpointed beside the loop (node_wal.h) */
     struct raft raft;
     fsm_t *fsm;
     raft_fsm_t *adapter;

@@ -141,6 +141,31 @@ int ledger_flush(ledger_t *self, settle_error_t *error);
 bool ledger_unflushed(const ledger_t *self);
 bool ledger_lost(const ledger_t *self);
 
+/*
+ * The WAL's checkpoints beside the writer (ledger_wal.c).  A ledger file's
+ * writer copies its WAL into the database itself, inside the commit that
+ * takes the WAL past LEDGER_WAL_CHECKPOINT_PAGES: tens of megabytes
+ * written while the commit waits.  ledger_wal_watch replaces that with fn,
+ * called after each commit with the WAL's length in pages, so that a node
+ * can have a thread of its own checkpoint (ledger_wal_open, ledger_wal_
+ * checkpoint: SQLite's PASSIVE checkpoint, through a connection of its
+ * own, while the writer goes on).  fn NULL gives the writer its own
+ * checkpoints back.  The WAL starts over from its beginning at the first
+ * commit after a checkpoint that copied all of it.
+ */
+typedef void (*ledger_wal_fn)(void *context, int pages);
+void ledger_wal_watch(ledger_t *self, ledger_wal_fn fn, void *context);
+
+typedef struct ledger_wal_s ledger_wal_t;
+int ledger_wal_open(const char *path, ledger_wal_t **wal_out, settle_error_t *error);
+/* One checkpoint: *left_out is the pages of the WAL it could not copy yet
+ * (a reader, or the writer, still needs them; 0: all copied). */
+int ledger_wal_checkpoint(ledger_wal_t *self, int *left_out, settle_error_t *error);
+void ledger_wal_close(ledger_wal_t **self_p);
+/* A checkpoint by the writer itself (from fn, when the WAL has grown too
+ * long for the other connection to catch up). */
+int ledger_wal_checkpoint_writer(ledger_t *self);
+
 /* Flushes the pending account balances into the change log and the
  * database (ledger_commit does it too; call it before the digest). */
 int ledger_flush_accounts(ledger_t *self, settle_error_t *error);

@@ -617,6 +617,61 @@ static void test_ledger_held_commits_are_seen_by_others_once_flushed(void **stat
     rmdir(directory);
 }
 
+static void s_count_pages(void *context, int pages)
+{
+    *(int *)context = pages;
+}
+
+/* Checkpoints beside the writer: the hook sees the WAL grow, a connection
+ * of its own copies it all, and the next commit starts the WAL over. */
+static void test_ledger_wal_checkpointed_by_another_connection(void **state)
+{
+    (void)state;
+    char directory[] = "/tmp/settle-ledger-XXXXXX", path[128];
+    assert_non_null(mkdtemp(directory));
+    snprintf(path, sizeof path, "%s/ledger.db", directory);
+    ledger_t *ledger = NULL;
+    assert_int_equal(ledger_open(path, &ledger, NULL), SETTLE_OK);
+    int pages = -1;
+    ledger_wal_watch(ledger, s_count_pages, &pages);
+    int grown = 0;
+    for (int i = 0; i < 50; i++) {
+        ledger_participant_t row = {.role = 2};
+        snprintf(row.id, sizeof row.id, "prov-%02d", i);
+        assert_int_equal(ledger_begin(ledger, NULL), SETTLE_OK);
+        assert_int_equal(ledger_participant_put(ledger, &row, (uint64_t)i + 1, NULL), SETTLE_OK);
+        assert_int_equal(ledger_commit(ledger, NULL), SETTLE_OK);
+        assert_true(pages > grown); /* no checkpoint of the writer's own */
+        grown = pages;
+    }
+    ledger_wal_t *wal = NULL;
+    assert_int_equal(ledger_wal_open(path, &wal, NULL), SETTLE_OK);
+    int left = -1;
+    assert_int_equal(ledger_wal_checkpoint(wal, &left, NULL), SETTLE_OK);
+    assert_int_equal(left, 0);
+    ledger_participant_t last = {.role = 2};
+    memcpy(last.id, "prov-last", 10);
+    assert_int_equal(ledger_begin(ledger, NULL), SETTLE_OK);
+    assert_int_equal(ledger_participant_put(ledger, &last, 99, NULL), SETTLE_OK);
+    assert_int_equal(ledger_commit(ledger, NULL), SETTLE_OK);
+    assert_true(pages > 0 && pages < grown); /* started over */
+    ledger_wal_close(&wal);
+    ledger_wal_watch(ledger, NULL, NULL);
+    ledger_close(&ledger);
+    assert_int_equal(ledger_open(path, &ledger, NULL), SETTLE_OK);
+    uint64_t count = 0;
+    assert_int_equal(ledger_participant_count(ledger, &count), SETTLE_OK);
+    assert_true(count == 51);
+    ledger_close(&ledger);
+    assert_int_equal(ledger_wal_open(":memory:", &wal, NULL), SETTLE_ERR_INVALID);
+    const char *suffixes[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/ledger.db%s", directory, suffixes[i]);
+        unlink(path);
+    }
+    rmdir(directory);
+}
+
 /* ...in a ledger's table, and in a scratch ledger's rows in memory. */
 static void s_decision_stored(bool scratch);
 
@@ -872,6 +927,7 @@ int main(void)
         cmocka_unit_test(test_ledger_sequence_window_bounds),
         cmocka_unit_test(test_ledger_commits_are_in_the_file_for_another_connection_at_once),
         cmocka_unit_test(test_ledger_held_commits_are_seen_by_others_once_flushed),
+        cmocka_unit_test(test_ledger_wal_checkpointed_by_another_connection),
         cmocka_unit_test(test_ledger_claim_row_stores_the_contract_hash),
         cmocka_unit_test(test_ledger_stores_the_sequence_window_and_finds_a_provider_by_npi),
     };

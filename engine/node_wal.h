@@ -1,0 +1,39 @@
+/*
+ * node_wal.h - the ledger's WAL checkpointed by a thread of the node's own
+ * (private to settled).
+ *
+ * SQLite's writer copies its WAL into the database inside the commit that
+ * takes the WAL past its limit: for the node, tens of megabytes written on
+ * the Raft loop, a stall of a hundred milliseconds and more in which
+ * nothing is applied or answered.  The node gives the checkpoints to a
+ * thread instead (ledger_wal_watch): when a commit leaves the WAL longer
+ * than NODE_WAL_PAGES, the thread makes a PASSIVE checkpoint through a
+ * connection of its own while the loop goes on; the WAL starts over at the
+ * first commit after a checkpoint that copied all of it.  Should the WAL
+ * still reach NODE_WAL_PAGES_MAX (the thread never catching up under a
+ * long flood), the writer checkpoints itself, as before.
+ */
+#ifndef SETTLE_NODE_WAL_H
+#define SETTLE_NODE_WAL_H
+
+#include <stdint.h>
+
+#include "settle/error.h"
+#include "settle/ledger.h"
+
+#define NODE_WAL_PAGES     2000  /* 16 MiB of 8 KiB pages: the thread checkpoints */
+#define NODE_WAL_PAGES_MAX 32000 /* 256 MiB: the writer does */
+
+typedef struct node_wal_s node_wal_t;
+
+/* Starts the thread over the ledger file at path, whose writer is writer
+ * (borrowed: it must outlive the node_wal_t).  NULL when the file cannot
+ * be opened (error says why; the writer keeps its own checkpoints). */
+node_wal_t *node_wal_start(const char *path, ledger_t *writer, uint64_t node_id,
+                           settle_error_t *error);
+
+/* Gives the writer its checkpoints back, stops the thread; nulls the
+ * pointer; safe on NULL. */
+void node_wal_stop(node_wal_t **self_p);
+
+#endif
