@@ -214,21 +214,23 @@ static int s_schema(ledger_t *self, settle_error_t *error)
  * node rebuilds it from its Raft snapshot and log, which it must do on
  * every start anyway.  An fsync per checkpoint bought nothing but time.
  * The WAL is checkpointed every LEDGER_WAL_CHECKPOINT_PAGES pages rather
- * than SQLite's default 1000.  A file is opened through the ledger's VFS
+ * than SQLite's default 1000 (a node has a thread of its own do it sooner,
+ * beside the writer: ledger_wal_watch, node_wal.h).  A file is opened through the ledger's VFS
  * (ledger_vfs.c), which writes the WAL's frames in few system calls.  In
  * memory, the rollback journal is kept in memory (ROLLBACK must work).
  */
-#define LEDGER_PAGE_SIZE            "8192"
+#define LEDGER_PAGE_SIZE "8192"
 
 static int s_settings(ledger_t *self, bool file, settle_error_t *error)
 {
     int rc = s_exec(self, "PRAGMA page_size = " LEDGER_PAGE_SIZE ";", error);
     if (rc == SETTLE_OK)
-        rc = s_exec(self,
-                    file ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; "
-                           "PRAGMA wal_autocheckpoint = " LEDGER_STRING(LEDGER_WAL_CHECKPOINT_PAGES) ";"
-                         : "PRAGMA journal_mode = MEMORY;",
-                    error);
+        rc = s_exec(
+            self,
+            file ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; "
+                   "PRAGMA wal_autocheckpoint = " LEDGER_STRING(LEDGER_WAL_CHECKPOINT_PAGES) ";"
+                 : "PRAGMA journal_mode = MEMORY;",
+            error);
     if (rc == SETTLE_OK)
         rc = s_exec(self,
                     "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -65536; "

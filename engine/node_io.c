@@ -7,6 +7,7 @@
 #include <raft/uv.h>
 
 #include "node_io.h"
+#include "settle/raft_vouch.h"
 #include "settle/alloc.h"
 
 typedef struct s_append_s {
@@ -32,10 +33,9 @@ struct node_io_s {
     int (*start)(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick, raft_io_recv_cb recv);
     int (*send)(struct raft_io *io, struct raft_io_send *request,
                 const struct raft_message *message, raft_io_send_cb cb);
-    raft_io_recv_cb recv;           /* libraft's */
-    bool in_append_entries;         /* libraft is handling an AppendEntries now */
-    raft_index append_entries_upto; /* its prev_log_index + n_entries */
-    s_append_t *head, *tail;        /* waiting, in libraft's order */
+    raft_io_recv_cb recv;    /* libraft's */
+    raft_vouch_t vouch;      /* what this follower's answers may claim */
+    s_append_t *head, *tail; /* waiting, in libraft's order */
     unsigned waiting;
 };
 
@@ -69,6 +69,7 @@ static int s_append(struct raft_io *io, struct raft_io_append *request,
                     const struct raft_entry entries[], unsigned count, raft_io_append_cb cb)
 {
     node_io_t *self = (node_io_t *)io;
+    raft_vouch_accepted(&self->vouch); /* entries of a leader's message accepted */
     s_append_t *a = settle_calloc(1, sizeof *a);
     if (!a) {
         s_start_waiting(self); /* in order, then this one now */
@@ -100,6 +101,7 @@ static int s_snapshot_put(struct raft_io *io, unsigned trailing,
                           const struct raft_snapshot *snapshot, raft_io_snapshot_put_cb cb)
 {
     node_io_t *self = (node_io_t *)io;
+    raft_vouch_accepted(&self->vouch); /* a leader's snapshot accepted */
     s_start_waiting(self);
     return self->snapshot_put(io, trailing, request, snapshot, cb);
 }
@@ -118,15 +120,9 @@ static void s_close(struct raft_io *io, raft_io_close_cb cb)
 static void s_recv(struct raft_io *io, struct raft_message *message)
 {
     node_io_t *self = (node_io_t *)io;
-    bool append_entries = message->type == RAFT_IO_APPEND_ENTRIES;
-    if (append_entries) {
-        self->in_append_entries = true;
-        self->append_entries_upto =
-            message->append_entries.prev_log_index + message->append_entries.n_entries;
-    }
+    raft_vouch_recv_begin(&self->vouch, message);
     self->recv(io, message);
-    if (append_entries)
-        self->in_append_entries = false;
+    raft_vouch_recv_end(&self->vouch);
 }
 
 static int s_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick, raft_io_recv_cb recv)
@@ -140,14 +136,8 @@ static int s_send(struct raft_io *io, struct raft_io_send *request,
                   const struct raft_message *message, raft_io_send_cb cb)
 {
     node_io_t *self = (node_io_t *)io;
-    if (self->in_append_entries && message->type == RAFT_IO_APPEND_ENTRIES_RESULT &&
-        message->append_entries_result.rejected == 0 &&
-        message->append_entries_result.last_log_index > self->append_entries_upto) {
-        struct raft_message clamped = *message; /* raft_uv encodes it before returning */
-        clamped.append_entries_result.last_log_index = self->append_entries_upto;
-        return self->send(io, request, &clamped, cb);
-    }
-    return self->send(io, request, message, cb);
+    struct raft_message copy; /* raft_uv encodes the message before it returns */
+    return self->send(io, request, raft_vouch_send(&self->vouch, message, &copy), cb);
 }
 
 node_io_t *node_io_new(uv_loop_t *loop, const char *dir, struct raft_uv_transport *transport,

@@ -18,23 +18,19 @@
  * appends before them (truncate, snapshot_put, close) start the waiting
  * appends first.
  *
- * A follower's answer to an AppendEntries claims no more than that message
- * covered.  libraft 0.15 answers a message that adds nothing new (a
- * heartbeat, entries it already has) with its last stored index, whatever
- * follows prev_log_index + n_entries in its log; a deposed leader still
- * holding an uncommitted entry of its old term past that point thus told
- * the new leader it held the new leader's entry at that index, and the new
- * leader counted it toward a majority: two different entries were applied
- * at one index (found by the simulation, tests/sim).  Later libraft
- * versions answer prev_log_index + n_entries, capped by the last stored
- * index; the wrapper does the same, lowering last_log_index of a success
- * sent while libraft handles an AppendEntries (raft_uv's send encodes the
- * message before it returns, so a changed copy is sent).  A lower index is
- * always safe: the leader sends what follows, and the follower finds the
- * conflict.
+ * A follower's successful answers claim no more than the current term's
+ * leader was told matches (settle/raft_vouch.h has the two ways libraft
+ * 0.15 claims more, and how that lets two different entries be applied at
+ * one index): the wrapper watches what libraft receives (start's receive
+ * callback), accepts (append, snapshot_put) and answers (send), and sends
+ * a copy with last_log_index capped when it must (raft_uv's send encodes
+ * the message before it returns).
  *
- * An append that raft_uv refuses to start (out of memory, a failed disk)
- * ends the node: libraft was told it had started, and raft_uv may have
+ * Wrapped: start, send, append, truncate, snapshot_put and close; the
+ * rest are raft_uv's own.
+ *
+ * A deferred append that raft_uv refuses to start (out of memory, a failed
+ * disk) ends the node: libraft was told it had started, and raft_uv may have
  * queued it anyway (it returns some errors after queueing), so there is no
  * callback that is surely right to give.  failed is called with the code;
  * the node logs and exits, and a restart loads the log as the disk holds

@@ -9,9 +9,11 @@
  * thread instead (ledger_wal_watch): when a commit leaves the WAL longer
  * than NODE_WAL_PAGES, the thread makes a PASSIVE checkpoint through a
  * connection of its own while the loop goes on; the WAL starts over at the
- * first commit after a checkpoint that copied all of it.  Should the WAL
- * still reach NODE_WAL_PAGES_MAX (the thread never catching up under a
- * long flood), the writer checkpoints itself, as before.
+ * first commit after a checkpoint that copied all of it, when no reader
+ * (a snapshot's, an auditor's) still uses it.  Should the WAL still reach
+ * NODE_WAL_PAGES_MAX (the thread never catching up, or a reader holding
+ * the WAL), the writer tries a checkpoint itself: a long stall on the loop
+ * (up to 256 MiB copied), the price of a bounded WAL.
  */
 #ifndef SETTLE_NODE_WAL_H
 #define SETTLE_NODE_WAL_H

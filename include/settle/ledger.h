@@ -151,7 +151,8 @@ bool ledger_lost(const ledger_t *self);
  * checkpoint: SQLite's PASSIVE checkpoint, through a connection of its
  * own, while the writer goes on).  fn NULL gives the writer its own
  * checkpoints back.  The WAL starts over from its beginning at the first
- * commit after a checkpoint that copied all of it.
+ * commit after a checkpoint that copied all of it, when no reader still
+ * uses it.
  */
 typedef void (*ledger_wal_fn)(void *context, int pages);
 void ledger_wal_watch(ledger_t *self, ledger_wal_fn fn, void *context);

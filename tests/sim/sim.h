@@ -18,6 +18,7 @@
 #include <raft/fixture.h>
 
 #include "settle/claim.h"
+#include "settle/raft_vouch.h"
 #include "settle/command.h"
 #include "settle/fsm.h"
 #include "settle/raft_fsm.h"
@@ -155,10 +156,9 @@ typedef struct {
     int (*io_start)(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick, raft_io_recv_cb recv);
     int (*io_send)(struct raft_io *io, struct raft_io_send *request,
                    const struct raft_message *message, raft_io_send_cb cb);
-    raft_io_recv_cb recv;           /* libraft's */
-    bool in_append_entries;         /* libraft handles an AppendEntries now */
-    raft_index append_entries_upto; /* its prev_log_index + n_entries */
-    raft_index io_base;             /* the fixture's entries array starts after this index */
+    raft_io_recv_cb recv; /* libraft's */
+    raft_vouch_t vouch;   /* what its answers may claim (raft_vouch.h) */
+    raft_index io_base;   /* the fixture's entries array starts after this index */
     struct {
         struct raft_io_append *request;
         raft_io_append_cb cb;

@@ -416,6 +416,7 @@ static int s_io_append(struct raft_io *io, struct raft_io_append *request,
                        const struct raft_entry entries[], unsigned n, raft_io_append_cb cb)
 {
     sim_node_t *node = &s_current->nodes[s_server_of_io(io)];
+    raft_vouch_accepted(&node->vouch); /* entries of a leader's message accepted */
     if (node->appends_submitted - node->appends_done >= SIM_APPENDS_MAX)
         sim_fail(s_current, "server %u: too many appends under way", node->index);
     unsigned slot = (unsigned)(node->appends_submitted % SIM_APPENDS_MAX);
@@ -449,6 +450,7 @@ static int s_io_snapshot_put(struct raft_io *io, unsigned trailing,
                              const struct raft_snapshot *snapshot, raft_io_snapshot_put_cb cb)
 {
     sim_node_t *node = &s_current->nodes[s_server_of_io(io)];
+    raft_vouch_accepted(&node->vouch); /* a leader's snapshot accepted */
     node->put_request = request;
     node->put_cb = cb;
     node->put_index = snapshot->index;
@@ -460,25 +462,18 @@ static int s_io_snapshot_put(struct raft_io *io, unsigned trailing,
 }
 
 /*
- * And the node's second patch to libraft 0.15 (engine/node_io.h): a
- * follower's answer to an AppendEntries claims no more than
- * prev_log_index + n_entries.  libraft answers a message that adds nothing
- * new with its last stored index, and a deposed leader holding an
- * uncommitted entry of its old term past that point made the new leader
- * count it toward a majority for a different entry at that index.
+ * And the node's second patch to libraft 0.15 (settle/raft_vouch.h): a
+ * follower's successful answers claim no more than the current term's
+ * leader was told matches.  Without it, a deposed leader holding an
+ * uncommitted entry of its old term could make the new leader count it
+ * toward a majority for a different entry at that index.
  */
 static void s_io_recv(struct raft_io *io, struct raft_message *message)
 {
     sim_node_t *node = &s_current->nodes[s_server_of_io(io)];
-    bool append_entries = message->type == RAFT_IO_APPEND_ENTRIES;
-    if (append_entries) {
-        node->in_append_entries = true;
-        node->append_entries_upto =
-            message->append_entries.prev_log_index + message->append_entries.n_entries;
-    }
+    raft_vouch_recv_begin(&node->vouch, message);
     node->recv(io, message);
-    if (append_entries)
-        node->in_append_entries = false;
+    raft_vouch_recv_end(&node->vouch);
 }
 
 static int s_io_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
@@ -493,14 +488,8 @@ static int s_io_send(struct raft_io *io, struct raft_io_send *request,
                      const struct raft_message *message, raft_io_send_cb cb)
 {
     sim_node_t *node = &s_current->nodes[s_server_of_io(io)];
-    if (node->in_append_entries && message->type == RAFT_IO_APPEND_ENTRIES_RESULT &&
-        message->append_entries_result.rejected == 0 &&
-        message->append_entries_result.last_log_index > node->append_entries_upto) {
-        struct raft_message clamped = *message; /* the fixture copies it */
-        clamped.append_entries_result.last_log_index = node->append_entries_upto;
-        return node->io_send(io, request, &clamped, cb);
-    }
-    return node->io_send(io, request, message, cb);
+    struct raft_message copy; /* the fixture copies it */
+    return node->io_send(io, request, raft_vouch_send(&node->vouch, message, &copy), cb);
 }
 
 static void s_io_patch(sim_t *sim, unsigned i)
