@@ -132,13 +132,59 @@ static void test_ledger_rollback_leaves_nothing(void **state)
     ledger_close(&ledger);
 }
 
+/* A ledger file, ledger.db, in a directory of its own under /tmp. */
+typedef struct {
+    char directory[32];
+    char path[64];
+} s_temp_t;
+
+static void s_temp_make(s_temp_t *temp)
+{
+    snprintf(temp->directory, sizeof temp->directory, "/tmp/settle-ledger-XXXXXX");
+    assert_non_null(mkdtemp(temp->directory));
+    snprintf(temp->path, sizeof temp->path, "%s/ledger.db", temp->directory);
+}
+
+/* A new ledger file in a directory of its own. */
+static ledger_t *s_temp_ledger(s_temp_t *temp)
+{
+    s_temp_make(temp);
+    ledger_t *ledger = NULL;
+    assert_int_equal(ledger_open(temp->path, &ledger, NULL), SETTLE_OK);
+    return ledger;
+}
+
+/* Writes provider prov-NN (an entry of its own); commits it unless told
+ * to roll it back. */
+static void s_put_provider(ledger_t *ledger, int number, bool commit)
+{
+    ledger_participant_t row = {.role = 2};
+    snprintf(row.id, sizeof row.id, "prov-%02d", number);
+    assert_int_equal(ledger_begin(ledger, NULL), SETTLE_OK);
+    assert_int_equal(ledger_participant_put(ledger, &row, (uint64_t)number + 1, NULL), SETTLE_OK);
+    if (commit)
+        assert_int_equal(ledger_commit(ledger, NULL), SETTLE_OK);
+    else
+        ledger_rollback(ledger);
+}
+
+/* Removes the file, its WAL and shared memory, and the directory. */
+static void s_temp_remove(const s_temp_t *temp)
+{
+    const char *suffixes[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        char path[80];
+        snprintf(path, sizeof path, "%s%s", temp->path, suffixes[i]);
+        unlink(path);
+    }
+    rmdir(temp->directory);
+}
+
 static void test_ledger_file_reopens_with_its_rows_and_refuses_bad_snapshots(void **state)
 {
-    char directory[] = "/tmp/settle-ledger-XXXXXX", path[128];
-    assert_non_null(mkdtemp(directory));
-    snprintf(path, sizeof path, "%s/ledger.db", directory);
-    ledger_t *ledger = NULL;
-    assert_int_equal(ledger_open(path, &ledger, NULL), SETTLE_OK);
+    s_temp_t temp;
+    ledger_t *ledger = s_temp_ledger(&temp);
+    const char *path = temp.path;
     assert_int_equal(ledger_begin(ledger, NULL), SETTLE_OK);
     ledger_participant_t row = {.role = 1, .next_sequence = 7};
     memcpy(row.id, "ACMEHP", 7);
@@ -165,8 +211,7 @@ static void test_ledger_file_reopens_with_its_rows_and_refuses_bad_snapshots(voi
     assert_int_not_equal(ledger_open_snapshot(snapshot, size, &copy, &error), SETTLE_OK);
     assert_null(copy);
     settle_free(snapshot);
-    unlink(path);
-    rmdir(directory);
+    s_temp_remove(&temp);
 }
 
 /* A decision of two lines, one with two adjustments, and two changes. */
@@ -346,11 +391,9 @@ static void test_ledger_sequence_window_bounds(void **state)
 static void test_ledger_stores_the_sequence_window_and_finds_a_provider_by_npi(void **state)
 {
     (void)state;
-    char directory[] = "/tmp/settle-ledger-XXXXXX", path[128];
-    assert_non_null(mkdtemp(directory));
-    snprintf(path, sizeof path, "%s/ledger.db", directory);
-    ledger_t *ledger = NULL;
-    assert_int_equal(ledger_open(path, &ledger, NULL), SETTLE_OK);
+    s_temp_t temp;
+    ledger_t *ledger = s_temp_ledger(&temp);
+    const char *path = temp.path;
     assert_int_equal(ledger_begin(ledger, NULL), SETTLE_OK);
     ledger_participant_t payer = {.role = 1}, provider = {.role = 2}, twin = {.role = 2};
     memcpy(payer.id, "ACMEHP", 7);
@@ -392,12 +435,7 @@ static void test_ledger_stores_the_sequence_window_and_finds_a_provider_by_npi(v
     assert_int_equal(ledger_participant_by_npi(ledger, "1999999999", &found), SETTLE_ERR_NOT_FOUND);
     assert_int_equal(ledger_participant_by_npi(ledger, "", &found), SETTLE_ERR_NOT_FOUND);
     ledger_close(&ledger);
-    const char *suffixes[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(path, sizeof path, "%s/ledger.db%s", directory, suffixes[i]);
-        unlink(path);
-    }
-    rmdir(directory);
+    s_temp_remove(&temp);
 }
 
 /* ------------------------------------------------------------------------
@@ -420,11 +458,9 @@ static int64_t s_reader_count(sqlite3 *reader, const char *sql)
 static void test_ledger_claim_row_stores_the_contract_hash(void **state)
 {
     (void)state;
-    char directory[] = "/tmp/settle-ledger-XXXXXX", path[128];
-    assert_non_null(mkdtemp(directory));
-    snprintf(path, sizeof path, "%s/ledger.db", directory);
-    ledger_t *ledger = NULL;
-    assert_int_equal(ledger_open(path, &ledger, NULL), SETTLE_OK);
+    s_temp_t temp;
+    ledger_t *ledger = s_temp_ledger(&temp);
+    const char *path = temp.path;
     ledger_claim_t decided = s_claim_row("C-1", 700), rejected = s_claim_row("C-2", 0);
     memset(decided.contract_hash, 0xab, LEDGER_HASH_SIZE);
     uint8_t digests[2][LEDGER_HASH_SIZE];
@@ -457,12 +493,7 @@ static void test_ledger_claim_row_stores_the_contract_hash(void **state)
                                        "WHERE claim_id = 'C-2'") == 0);
     sqlite3_close(reader);
     ledger_close(&ledger);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/ledger.db-wal", directory);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/ledger.db-shm", directory);
-    unlink(path);
-    rmdir(directory);
+    s_temp_remove(&temp);
 }
 
 /* Another connection, through SQLite's own VFS, must see every commit as
@@ -472,19 +503,13 @@ static void test_ledger_claim_row_stores_the_contract_hash(void **state)
 static void test_ledger_commits_are_in_the_file_for_another_connection_at_once(void **state)
 {
     (void)state;
-    char directory[] = "/tmp/settle-ledger-XXXXXX", path[128];
-    assert_non_null(mkdtemp(directory));
-    snprintf(path, sizeof path, "%s/ledger.db", directory);
-    ledger_t *ledger = NULL;
-    assert_int_equal(ledger_open(path, &ledger, NULL), SETTLE_OK);
+    s_temp_t temp;
+    ledger_t *ledger = s_temp_ledger(&temp);
+    const char *path = temp.path;
     sqlite3 *reader = NULL;
     assert_int_equal(sqlite3_open_v2(path, &reader, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
     for (int i = 0; i < 40; i++) {
-        ledger_participant_t row = {.role = 2};
-        snprintf(row.id, sizeof row.id, "prov-%02d", i);
-        assert_int_equal(ledger_begin(ledger, NULL), SETTLE_OK);
-        assert_int_equal(ledger_participant_put(ledger, &row, (uint64_t)i + 1, NULL), SETTLE_OK);
-        assert_int_equal(ledger_commit(ledger, NULL), SETTLE_OK);
+        s_put_provider(ledger, i, true);
         assert_true(s_reader_count(reader, "SELECT count(*) FROM participants") == i + 1);
     }
     /* About 600 KiB in one commit: several buffers' worth of frames. */
@@ -534,12 +559,7 @@ static void test_ledger_commits_are_in_the_file_for_another_connection_at_once(v
     assert_true(count == 41);
     ledger_close(&ledger);
     free(yaml);
-    const char *suffixes[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(path, sizeof path, "%s/ledger.db%s", directory, suffixes[i]);
-        unlink(path);
-    }
-    rmdir(directory);
+    s_temp_remove(&temp);
 }
 
 /* Held commits: entries are savepoints of one transaction; a rolled-back
@@ -548,23 +568,14 @@ static void test_ledger_commits_are_in_the_file_for_another_connection_at_once(v
 static void test_ledger_held_commits_are_seen_by_others_once_flushed(void **state)
 {
     (void)state;
-    char directory[] = "/tmp/settle-ledger-XXXXXX", path[128];
-    assert_non_null(mkdtemp(directory));
-    snprintf(path, sizeof path, "%s/ledger.db", directory);
-    ledger_t *ledger = NULL;
-    assert_int_equal(ledger_open(path, &ledger, NULL), SETTLE_OK);
+    s_temp_t temp;
+    ledger_t *ledger = s_temp_ledger(&temp);
+    const char *path = temp.path;
     ledger_hold_commits(ledger, true);
     sqlite3 *reader = NULL;
     assert_int_equal(sqlite3_open_v2(path, &reader, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
     for (int i = 0; i < 3; i++) {
-        ledger_participant_t row = {.role = 2};
-        snprintf(row.id, sizeof row.id, "prov-%02d", i);
-        assert_int_equal(ledger_begin(ledger, NULL), SETTLE_OK);
-        assert_int_equal(ledger_participant_put(ledger, &row, (uint64_t)i + 1, NULL), SETTLE_OK);
-        if (i == 1)
-            ledger_rollback(ledger); /* this entry alone */
-        else
-            assert_int_equal(ledger_commit(ledger, NULL), SETTLE_OK);
+        s_put_provider(ledger, i, i != 1); /* 1 is rolled back, alone */
         assert_true(ledger_unflushed(ledger));
     }
     /* This connection reads what it holds; the other sees nothing yet. */
@@ -609,12 +620,7 @@ static void test_ledger_held_commits_are_seen_by_others_once_flushed(void **stat
     ledger_close(&ledger);
     assert_true(s_reader_count(reader, "SELECT count(*) FROM participants") == 5);
     sqlite3_close(reader);
-    const char *suffixes[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(path, sizeof path, "%s/ledger.db%s", directory, suffixes[i]);
-        unlink(path);
-    }
-    rmdir(directory);
+    s_temp_remove(&temp);
 }
 
 static void s_count_pages(void *context, int pages)
@@ -627,20 +633,14 @@ static void s_count_pages(void *context, int pages)
 static void test_ledger_wal_checkpointed_by_another_connection(void **state)
 {
     (void)state;
-    char directory[] = "/tmp/settle-ledger-XXXXXX", path[128];
-    assert_non_null(mkdtemp(directory));
-    snprintf(path, sizeof path, "%s/ledger.db", directory);
-    ledger_t *ledger = NULL;
-    assert_int_equal(ledger_open(path, &ledger, NULL), SETTLE_OK);
+    s_temp_t temp;
+    ledger_t *ledger = s_temp_ledger(&temp);
+    const char *path = temp.path;
     int pages = -1;
     ledger_wal_watch(ledger, s_count_pages, &pages);
     int grown = 0;
     for (int i = 0; i < 50; i++) {
-        ledger_participant_t row = {.role = 2};
-        snprintf(row.id, sizeof row.id, "prov-%02d", i);
-        assert_int_equal(ledger_begin(ledger, NULL), SETTLE_OK);
-        assert_int_equal(ledger_participant_put(ledger, &row, (uint64_t)i + 1, NULL), SETTLE_OK);
-        assert_int_equal(ledger_commit(ledger, NULL), SETTLE_OK);
+        s_put_provider(ledger, i, true);
         assert_true(pages > grown); /* no checkpoint of the writer's own */
         grown = pages;
     }
@@ -664,12 +664,7 @@ static void test_ledger_wal_checkpointed_by_another_connection(void **state)
     assert_true(count == 51);
     ledger_close(&ledger);
     assert_int_equal(ledger_wal_open(":memory:", &wal, NULL), SETTLE_ERR_INVALID);
-    const char *suffixes[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(path, sizeof path, "%s/ledger.db%s", directory, suffixes[i]);
-        unlink(path);
-    }
-    rmdir(directory);
+    s_temp_remove(&temp);
 }
 
 /* ...in a ledger's table, and in a scratch ledger's rows in memory. */
