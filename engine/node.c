@@ -252,6 +252,27 @@ static int s_async_work(struct raft_io *io, struct raft_io_async_work *request,
     return 0;
 }
 
+/* The work put after the answers: a follower's applies, the ledger's
+ * commits once a turn, its WAL's checkpoints on a thread of their own. */
+static void s_open_deferred_work(node_t *n)
+{
+    const node_config_t *c = n->config;
+    uv_timer_init(&n->loop, &n->catch_up);
+    n->catch_up.data = n;
+    uv_check_init(&n->loop, &n->flush);
+    n->flush.data = n;
+    uv_check_start(&n->flush, s_flush);
+    ledger_hold_commits(fsm_ledger(n->fsm), true);
+    char ledger_path[NODE_PATH_SIZE + 32];
+    snprintf(ledger_path, sizeof ledger_path, "%s/ledger.sqlite", c->data_dir);
+    settle_error_t why;
+    settle_error_clear(&why);
+    n->wal = node_wal_start(ledger_path, fsm_ledger(n->fsm), c->id, &why);
+    if (!n->wal)
+        node_log(c->id, "warn", "ledger", "the WAL is checkpointed on the loop: %s", why.message);
+    raft_fsm_defer_when(n->adapter, s_defer_apply, n);
+}
+
 /* Opens the ledger, the genesis and libraft; bootstraps an empty log. */
 static int s_open(node_t *n, settle_error_t *error)
 {
@@ -288,20 +309,7 @@ static int s_open(node_t *n, settle_error_t *error)
         return settle_error_set(error, SETTLE_ERR_IO, "raft: cannot initialise in %s: %s",
                                 c->data_dir, raft_errmsg(&n->raft));
     n->raft.data = n;
-    uv_timer_init(&n->loop, &n->catch_up);
-    n->catch_up.data = n;
-    uv_check_init(&n->loop, &n->flush);
-    n->flush.data = n;
-    uv_check_start(&n->flush, s_flush);
-    ledger_hold_commits(fsm_ledger(n->fsm), true);
-    char ledger_path[NODE_PATH_SIZE + 32];
-    snprintf(ledger_path, sizeof ledger_path, "%s/ledger.sqlite", c->data_dir);
-    settle_error_t why;
-    settle_error_clear(&why);
-    n->wal = node_wal_start(ledger_path, fsm_ledger(n->fsm), c->id, &why);
-    if (!n->wal)
-        node_log(c->id, "warn", "ledger", "the WAL is checkpointed on the loop: %s", why.message);
-    raft_fsm_defer_when(n->adapter, s_defer_apply, n);
+    s_open_deferred_work(n);
     raft_set_election_timeout(&n->raft, c->election_timeout_ms);
     raft_set_heartbeat_timeout(&n->raft, c->heartbeat_timeout_ms);
     raft_set_snapshot_threshold(&n->raft, c->snapshot_threshold);
