@@ -246,7 +246,8 @@ int fsm_check_command(fsm_t *self, const uint8_t *bytes, size_t size, settle_err
 
 /* fsm_check_command without verifying the signature, for a command whose
  * signature was verified already against the same signer's key (the
- * node's intake thread does it, beside the Raft loop). */
+ * node's intake does it: its thread for runs of submits, beside the Raft
+ * loop, or the loop for a lone one). */
 int fsm_check_command_verified(fsm_t *self, const uint8_t *bytes, size_t size,
                                settle_error_t *reason);
 
