@@ -222,6 +222,15 @@ static void s_deliver(node_intake_t *self, node_verify_item_t *items, size_t cou
         self->on_drained(self->context);
 }
 
+/* Submits of a run that no checker will see: marked unchecked, so that
+ * the loop checks their signatures in full (fsm_check_command). */
+static void s_unchecked(node_verify_item_t *items, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        if (items[i].outcome == NODE_VERIFY_OK)
+            items[i].outcome = NODE_VERIFY_SKIP;
+}
+
 /* A run read: checked and handled here when it has at most INLINE_MAX
  * submits and nothing is with the thread; else queued for the thread. */
 static void s_dispatch(node_intake_t *self, node_verify_item_t *items, size_t count)
@@ -236,17 +245,13 @@ static void s_dispatch(node_intake_t *self, node_verify_item_t *items, size_t co
         if (submits && self->verify_here)
             node_verify_run(self->verify_here, items, count);
         else
-            for (size_t i = 0; i < count; i++)
-                if (items[i].outcome == NODE_VERIFY_OK)
-                    items[i].outcome = NODE_VERIFY_SKIP; /* unchecked: the loop checks */
+            s_unchecked(items, count);
         s_deliver(self, items, count);
         return;
     }
     s_run_t *run = settle_malloc(sizeof *run + count * sizeof run->items[0]);
     if (!run) { /* out of memory: handled unchecked, as when no checker can open */
-        for (size_t i = 0; i < count; i++)
-            if (items[i].outcome == NODE_VERIFY_OK)
-                items[i].outcome = NODE_VERIFY_SKIP;
+        s_unchecked(items, count);
         s_deliver(self, items, count);
         return;
     }
@@ -352,9 +357,7 @@ static void *s_thread(void *argument)
         if (verify)
             node_verify_run(verify, run->items, run->count);
         else
-            for (size_t i = 0; i < run->count; i++)
-                if (run->items[i].outcome == NODE_VERIFY_OK)
-                    run->items[i].outcome = NODE_VERIFY_SKIP;
+            s_unchecked(run->items, run->count);
         run->next = NULL;
         pthread_mutex_lock(&self->lock);
         if (self->done_last)

@@ -36,7 +36,6 @@ struct node_io_s {
     raft_io_recv_cb recv;    /* libraft's */
     raft_vouch_t vouch;      /* what this follower's answers may claim */
     s_append_t *head, *tail; /* waiting, in libraft's order */
-    unsigned waiting;
 };
 
 /* Starts every waiting append, in order.  One that raft_uv refuses ends
@@ -48,7 +47,6 @@ static void s_start_waiting(node_io_t *self)
         self->head = a->next;
         if (!self->head)
             self->tail = NULL;
-        self->waiting--;
         int status = self->append(&self->io, a->request, a->entries, a->count, a->cb);
         settle_free(a);
         if (status != 0)
@@ -84,7 +82,6 @@ static int s_append(struct raft_io *io, struct raft_io_append *request,
     else
         self->head = a;
     self->tail = a;
-    self->waiting++;
     uv_idle_start(&self->idle, s_idle);
     return 0;
 }
@@ -178,11 +175,6 @@ struct raft_io *node_io_raft(node_io_t *self)
 void *node_io_context(struct raft_io *io)
 {
     return ((node_io_t *)io)->context;
-}
-
-unsigned node_io_waiting(const node_io_t *self)
-{
-    return self->waiting;
 }
 
 static void s_idle_closed(uv_handle_t *handle)

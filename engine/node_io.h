@@ -67,9 +67,6 @@ struct raft_io *node_io_raft(node_io_t *self);
 /* The context given to node_io_new, from the io libraft calls with. */
 void *node_io_context(struct raft_io *io);
 
-/* Appends deferred and not yet started. */
-unsigned node_io_waiting(const node_io_t *self);
-
 /* After libraft is closed (its close started the waiting appends first):
  * raft_uv_close, and the idle handle closed on the loop, which must run
  * once more before the memory is freed.  Nulls the pointer; safe on NULL. */
