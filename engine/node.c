@@ -326,6 +326,7 @@ static int s_open(node_t *n, settle_error_t *error)
      * entries, and old snapshots, that make it apply and take a snapshot of
      * its own just as the leader's arrives). */
     raft_uv_set_connect_retry_delay(io, NODE_CONNECT_RETRY_MS);
+    raft_uv_set_segment_size(io, c->log_segment_size);
     struct raft_configuration configuration;
     raft_configuration_init(&configuration);
     for (unsigned i = 0; i < c->peer_count; i++)

@@ -59,6 +59,7 @@ static const s_number_key_t s_numbers[] = {
     {"election_timeout_ms", 60000, offsetof(node_config_t, election_timeout_ms)},
     {"heartbeat_timeout_ms", 60000, offsetof(node_config_t, heartbeat_timeout_ms)},
     {"snapshot_threshold", 1u << 30, offsetof(node_config_t, snapshot_threshold)},
+    {"log_segment_size", 1u << 30, offsetof(node_config_t, log_segment_size)},
     {"install_snapshot_timeout_ms", 3600000, offsetof(node_config_t, install_snapshot_timeout_ms)},
     {"queue_length", 1u << 20, offsetof(node_config_t, queue_length)},
     {"message_size_max", 1u << 30, offsetof(node_config_t, message_size_max)},
@@ -257,6 +258,7 @@ static int s_finish(const char *path, node_config_t *c, settle_error_t *error)
     s_default(&c->election_timeout_ms, 1000);
     s_default(&c->heartbeat_timeout_ms, 100);
     s_default(&c->snapshot_threshold, NODE_SNAPSHOT_THRESHOLD);
+    s_default(&c->log_segment_size, NODE_LOG_SEGMENT_SIZE);
     s_default(&c->install_snapshot_timeout_ms, NODE_INSTALL_SNAPSHOT_MS);
     s_default(&c->queue_length, NODE_QUEUE_MAX);
     s_default(&c->message_size_max, NODE_MESSAGE_SIZE_MAX);
@@ -265,6 +267,12 @@ static int s_finish(const char *path, node_config_t *c, settle_error_t *error)
     s_default(&c->verify_threads, NODE_VERIFY_THREADS);
     if (!c->checkpoint_interval_set)
         c->checkpoint_interval = NODE_CHECKPOINT_INTERVAL;
+    if (c->log_segment_size % NODE_LOG_SEGMENT_UNIT != 0 ||
+        c->log_segment_size / 2 < c->entry_bytes_max)
+        return settle_error_set(error, SETTLE_ERR_INVALID,
+                                "log_segment_size: %u is not a multiple of %u at least twice "
+                                "entry_bytes_max (%u)",
+                                c->log_segment_size, NODE_LOG_SEGMENT_UNIT, c->entry_bytes_max);
     int rc = s_relative(path, c->genesis, "genesis", error);
     if (rc == SETTLE_OK)
         rc = s_relative(path, c->key, "key", error);

@@ -39,6 +39,12 @@ expect 2 "remote.yaml:5:27: .*127.0.0.1:PORT" "$DIR/remote.yaml"
 printf 'id: 1\ndata_dir: %s/d\ngenesis: g.yaml\ncheckpoint_interval: -5\n%s\n' "$DIR" "$peers" >"$DIR/interval.yaml"
 expect 2 "interval.yaml:4:22: .*checkpoint_interval: expected 0\.\." "$DIR/interval.yaml"
 
+# A Raft log segment: whole 64 KiB units, room for two of the biggest entries.
+printf 'id: 1\ndata_dir: %s/d\ngenesis: g.yaml\ntransport: plain\nlog_segment_size: 1000000\n%s\n' "$DIR" "$peers" >"$DIR/segment.yaml"
+expect 2 "segment.yaml: .*log_segment_size: 1000000 is not a multiple of 65536" "$DIR/segment.yaml"
+printf 'id: 1\ndata_dir: %s/d\ngenesis: g.yaml\ntransport: plain\nlog_segment_size: 1048576\nentry_bytes_max: 1048576\n%s\n' "$DIR" "$peers" >"$DIR/small.yaml"
+expect 2 "small.yaml: .*at least twice entry_bytes_max (1048576)" "$DIR/small.yaml"
+
 printf 'id: 1\ndata_dir: [\n' >"$DIR/syntax.yaml"
 expect 2 "syntax.yaml:3:1: " "$DIR/syntax.yaml"
 
