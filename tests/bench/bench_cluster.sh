@@ -12,11 +12,10 @@
 #   c1  the same 16 batches in flight over one DEALER
 #
 # Each command carries the payer's next sequence number, in send order.
-# Until the ledger accepts sequence numbers out of order (a window), the
-# nodes apply a signer's commands only in exact order, and requests spread
-# over many connections arrive interleaved: b and c then show rejections,
-# and b1 and c1 (one connection, so arrival order is send order) are the
-# figures that count.
+# Requests spread over many connections reach the leader interleaved; the
+# ledger's sequence window (1,024 numbers, engine/README.md) applies each
+# once in any order, so b and c see no rejections, and b1 and c1 show what
+# one connection (arrival order = send order) changes.
 #
 # usage: bench_cluster.sh [BUILD_DIR [SOURCE_DIR]]     (default: build .)
 # environment: BENCH_RUNS=N       runs of each scenario (default 3; the
