@@ -16,13 +16,13 @@
  *   election_timeout_ms: 1000           # [1000]
  *   heartbeat_timeout_ms: 100           # [100]
  *   snapshot_threshold: 1024            # [1024] entries between snapshots
- *   log_segment_size: 67108864          # [64 MiB] bytes of a Raft log segment
+ *   log_segment_size: 33554432          # [32 MiB] bytes of a Raft log segment
  *                                       # file (raft_uv's are 8 MiB: under load
  *                                       # a fresh segment every few entries
  *                                       # stalled the log's writes); a multiple
  *                                       # of 64 KiB, at least entry_bytes_max
- *                                       # twice over; as much disk is set aside
- *                                       # ahead for each open segment
+ *                                       # twice over; raft_uv keeps three open,
+ *                                       # each that size on disk
  *   install_snapshot_timeout_ms: 5000   # [5000] a leader that sent a follower a
  *                                       # snapshot and heard nothing back sends
  *                                       # it again after this long (libraft 0.15
@@ -200,7 +200,7 @@
 #define NODE_MESSAGE_SIZE_MAX    (8u << 20)  /* default message_size_max */
 #define NODE_ENTRY_BYTES_MAX     (4u << 20)  /* default entry_bytes_max */
 #define NODE_SNAPSHOT_THRESHOLD  1024        /* default snapshot_threshold */
-#define NODE_LOG_SEGMENT_SIZE    (64u << 20) /* default log_segment_size */
+#define NODE_LOG_SEGMENT_SIZE    (32u << 20) /* default log_segment_size */
 #define NODE_LOG_SEGMENT_UNIT    (64u << 10) /* log_segment_size is a multiple of it */
 #define NODE_INSTALL_SNAPSHOT_MS 5000        /* default install_snapshot_timeout_ms */
 #define NODE_CONNECT_RETRY_MS    250         /* a peer that is down: next connect attempt */
