@@ -6,6 +6,7 @@
  * is node_serve.c's.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -148,6 +149,18 @@ static bool s_defer_apply(void *context)
     return true;
 }
 
+/* After each entry libraft applies: its next snapshot check (after this
+ * apply) takes one only when the log since the last is worth it
+ * (raft_fsm_snapshot_due); otherwise the threshold is out of reach. */
+static void s_entry_applied(void *context)
+{
+    node_t *n = context;
+    raft_fsm_stats_t stats;
+    raft_fsm_stats(n->adapter, &stats);
+    bool due = raft_fsm_snapshot_due(&stats, n->config->snapshot_log_percent);
+    raft_set_snapshot_threshold(&n->raft, due ? n->config->snapshot_threshold : UINT_MAX);
+}
+
 static void s_tick(uv_timer_t *timer)
 {
     node_t *n = timer->data;
@@ -271,6 +284,7 @@ static void s_open_deferred_work(node_t *n)
     if (!n->wal)
         node_log(c->id, "warn", "ledger", "the WAL is checkpointed on the loop: %s", why.message);
     raft_fsm_defer_when(n->adapter, s_defer_apply, n);
+    raft_fsm_on_entry(n->adapter, s_entry_applied, n);
 }
 
 /* Opens the ledger, the genesis and libraft; bootstraps an empty log. */

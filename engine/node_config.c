@@ -120,6 +120,16 @@ static int s_node_key(node_config_t *c, const char *key, const char *value,
         c->checkpoint_interval_set = true;
         return SETTLE_OK;
     }
+    if (strcmp(key, "snapshot_log_percent") == 0) {
+        /* 0 too: a snapshot every snapshot_threshold entries, whatever their size. */
+        long long number = strcmp(value, "0") == 0 ? 0 : s_number(value, 10000);
+        if (number < 0)
+            return s_at(error, where, SETTLE_ERR_INVALID, "snapshot_log_percent: expected 0..10000",
+                        value);
+        c->snapshot_log_percent = (unsigned)number;
+        c->snapshot_log_percent_set = true;
+        return SETTLE_OK;
+    }
     if (strcmp(key, "transport") == 0) {
         if (strcmp(value, "curve") && strcmp(value, "plain"))
             return s_at(error, where, SETTLE_ERR_INVALID, "transport: expected curve or plain",
@@ -267,6 +277,8 @@ static int s_finish(const char *path, node_config_t *c, settle_error_t *error)
     s_default(&c->verify_threads, NODE_VERIFY_THREADS);
     if (!c->checkpoint_interval_set)
         c->checkpoint_interval = NODE_CHECKPOINT_INTERVAL;
+    if (!c->snapshot_log_percent_set)
+        c->snapshot_log_percent = NODE_SNAPSHOT_LOG_PERCENT;
     if (c->log_segment_size % NODE_LOG_SEGMENT_UNIT != 0 ||
         c->log_segment_size / 2 < c->entry_bytes_max)
         return settle_error_set(error, SETTLE_ERR_INVALID,

@@ -30,9 +30,33 @@ struct raft_fsm_s {
     void *defer_context;
     struct s_deferred_s *head, *tail; /* entries libraft counts as applied, not yet applied */
     unsigned deferred;
-    bool catching_up;        /* a catch-up from on_applied does nothing */
-    raft_fsm_result_t later; /* the result of an entry deferred */
+    bool catching_up;           /* a catch-up from on_applied does nothing */
+    raft_fsm_result_t later;    /* the result of an entry deferred */
+    uint64_t snapshot_begun_at; /* bytes_applied when the asynchronous snapshot began */
+    raft_fsm_entry_fn on_entry; /* NULL when none */
+    void *on_entry_context;
 };
+
+bool raft_fsm_snapshot_due(const raft_fsm_stats_t *stats, unsigned percent)
+{
+    if (percent == 0 || stats->snapshot_bytes == 0)
+        return true;
+    uint64_t since = stats->bytes_applied - stats->snapshot_at;
+    return since / percent >= stats->snapshot_bytes / 100;
+}
+
+void raft_fsm_on_entry(raft_fsm_t *self, raft_fsm_entry_fn fn, void *context)
+{
+    self->on_entry = fn;
+    self->on_entry_context = context;
+}
+
+/* A snapshot of size bytes, taken or restored, now. */
+static void s_snapshot_counted(raft_fsm_t *self, uint64_t size)
+{
+    self->stats.snapshot_bytes = size;
+    self->stats.snapshot_at = self->stats.bytes_applied;
+}
 
 /* An entry deferred: a copy of its bytes, unpadded. */
 typedef struct s_deferred_s {
@@ -143,9 +167,22 @@ static bool s_defer(raft_fsm_t *self, const struct raft_buffer *buffer)
     return true;
 }
 
+static int s_apply_entry(raft_fsm_t *self, const struct raft_buffer *buffer, void **result);
+
 static int s_apply(struct raft_fsm *interface, const struct raft_buffer *buffer, void **result)
 {
     raft_fsm_t *self = interface->data;
+    int rc = s_apply_entry(self, buffer, result);
+    if (rc == 0) {
+        self->stats.bytes_applied += buffer->len;
+        if (self->on_entry)
+            self->on_entry(self->on_entry_context);
+    }
+    return rc;
+}
+
+static int s_apply_entry(raft_fsm_t *self, const struct raft_buffer *buffer, void **result)
+{
     if (self->defer && self->defer(self->defer_context) && s_defer(self, buffer)) {
         *result = &self->later;
         return 0;
@@ -188,6 +225,7 @@ static int s_snapshot(struct raft_fsm *interface, struct raft_buffer *buffers[],
     *buffers = array;
     *count = 1;
     self->stats.snapshots_taken++;
+    s_snapshot_counted(self, size);
     return 0;
 }
 
@@ -235,6 +273,7 @@ static int s_restore(struct raft_fsm *interface, struct raft_buffer *buffer)
         return s_raft_code(rc);
     }
     s_drop_deferred(self);
+    s_snapshot_counted(self, buffer->len);
     /* fsm_restore copied what it needed: the buffer is ours to free. */
     raft_free(buffer->base);
     buffer->base = NULL;
@@ -268,6 +307,7 @@ static int s_snapshot_begin(struct raft_fsm *interface, struct raft_buffer *buff
     }
     *buffers = array;
     *count = 1;
+    self->snapshot_begun_at = self->stats.bytes_applied;
     return 0;
 }
 
@@ -299,8 +339,12 @@ static int s_snapshot_async_finalize(struct raft_fsm *interface, struct raft_buf
         ledger_close(&self->snapshot_reader);
     if (self->snapshot_error.code != SETTLE_OK)
         self->last_error = self->snapshot_error;
-    else if (*buffers && (*buffers)[0].base)
+    else if (*buffers && (*buffers)[0].base) {
         self->stats.snapshots_taken++;
+        /* Counted from its start: the entries applied since were not in it. */
+        self->stats.snapshot_bytes = (*buffers)[0].len;
+        self->stats.snapshot_at = self->snapshot_begun_at;
+    }
     settle_error_clear(&self->snapshot_error);
     return s_snapshot_finalize(interface, buffers, count);
 }

@@ -15,7 +15,12 @@
  *                                       # without one, confirmations are unsigned
  *   election_timeout_ms: 1000           # [1000]
  *   heartbeat_timeout_ms: 100           # [100]
- *   snapshot_threshold: 1024            # [1024] entries between snapshots
+ *   snapshot_threshold: 1024            # [1024] entries between snapshots,
+ *                                       # at least
+ *   snapshot_log_percent: 50            # [50] and log applied since the last
+ *                                       # snapshot, at least this percent of
+ *                                       # that snapshot's size (a snapshot is
+ *                                       # the whole ledger); 0: entries only
  *   log_segment_size: 33554432          # [32 MiB] bytes of a Raft log segment
  *                                       # file (raft_uv's are 8 MiB: under load
  *                                       # a fresh segment every few entries
@@ -193,22 +198,23 @@
 #include "settle/command.h"
 #include "settle/error.h"
 
-#define NODE_PEERS_MAX           7
-#define NODE_ADDRESS_SIZE        64
-#define NODE_PATH_SIZE           512
-#define NODE_QUEUE_MAX           1024        /* default queue_length */
-#define NODE_MESSAGE_SIZE_MAX    (8u << 20)  /* default message_size_max */
-#define NODE_ENTRY_BYTES_MAX     (4u << 20)  /* default entry_bytes_max */
-#define NODE_SNAPSHOT_THRESHOLD  1024        /* default snapshot_threshold */
-#define NODE_LOG_SEGMENT_SIZE    (32u << 20) /* default log_segment_size */
-#define NODE_LOG_SEGMENT_UNIT    (64u << 10) /* log_segment_size is a multiple of it */
-#define NODE_INSTALL_SNAPSHOT_MS 5000        /* default install_snapshot_timeout_ms */
-#define NODE_CONNECT_RETRY_MS    250         /* a peer that is down: next connect attempt */
-#define NODE_VERIFY_THREADS      2           /* default verify_threads */
-#define NODE_VERIFY_THREADS_MAX  8
-#define NODE_REQUEST_ID_SIZE_MAX 64
-#define NODE_STOP_MS_MAX         5000 /* a clean stop takes at most this long */
-#define NODE_CHECKPOINT_INTERVAL 1000 /* default checkpoint_interval */
+#define NODE_PEERS_MAX            7
+#define NODE_ADDRESS_SIZE         64
+#define NODE_PATH_SIZE            512
+#define NODE_QUEUE_MAX            1024        /* default queue_length */
+#define NODE_MESSAGE_SIZE_MAX     (8u << 20)  /* default message_size_max */
+#define NODE_ENTRY_BYTES_MAX      (4u << 20)  /* default entry_bytes_max */
+#define NODE_SNAPSHOT_THRESHOLD   1024        /* default snapshot_threshold */
+#define NODE_SNAPSHOT_LOG_PERCENT 50          /* default snapshot_log_percent */
+#define NODE_LOG_SEGMENT_SIZE     (32u << 20) /* default log_segment_size */
+#define NODE_LOG_SEGMENT_UNIT     (64u << 10) /* log_segment_size is a multiple of it */
+#define NODE_INSTALL_SNAPSHOT_MS  5000        /* default install_snapshot_timeout_ms */
+#define NODE_CONNECT_RETRY_MS     250         /* a peer that is down: next connect attempt */
+#define NODE_VERIFY_THREADS       2           /* default verify_threads */
+#define NODE_VERIFY_THREADS_MAX   8
+#define NODE_REQUEST_ID_SIZE_MAX  64
+#define NODE_STOP_MS_MAX          5000 /* a clean stop takes at most this long */
+#define NODE_CHECKPOINT_INTERVAL  1000 /* default checkpoint_interval */
 
 typedef struct {
     uint64_t id;
@@ -232,6 +238,8 @@ typedef struct {
     unsigned election_timeout_ms;
     unsigned heartbeat_timeout_ms;
     unsigned snapshot_threshold;
+    unsigned snapshot_log_percent; /* 0: snapshot_threshold alone decides */
+    bool snapshot_log_percent_set; /* false: the default applies */
     unsigned log_segment_size;
     unsigned install_snapshot_timeout_ms;
     unsigned queue_length;

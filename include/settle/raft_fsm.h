@@ -61,7 +61,26 @@ typedef struct {
     uint64_t snapshots_taken; /* fsm_snapshot calls that succeeded */
     uint64_t snapshots_restored;
     uint64_t restore_failures;
+    uint64_t bytes_applied;  /* entry bytes libraft applied (deferred ones too) */
+    uint64_t snapshot_bytes; /* the last snapshot's image, taken or restored; 0: none */
+    uint64_t snapshot_at;    /* bytes_applied when it was taken or restored */
 } raft_fsm_stats_t;
+
+/*
+ * Whether the log applied since the last snapshot is worth the next one:
+ * at least percent of that snapshot's image (always before the first
+ * snapshot, and when percent is 0).  A snapshot is the whole ledger, so
+ * taking one every so many entries (libraft's threshold) made the work
+ * grow with the ledger for the same log; by size, a snapshot costs at most
+ * 100 / percent times the log it follows.
+ */
+bool raft_fsm_snapshot_due(const raft_fsm_stats_t *stats, unsigned percent);
+
+/* Called on the loop for each entry libraft applies (deferred or not),
+ * once it is counted in the stats: the node sets libraft's snapshot
+ * threshold there, which libraft checks after its applies. */
+typedef void (*raft_fsm_entry_fn)(void *context);
+void raft_fsm_on_entry(raft_fsm_t *self, raft_fsm_entry_fn fn, void *context);
 
 /*
  * A new adapter over fsm, which it borrows: the caller keeps owning fsm and

@@ -39,6 +39,9 @@ expect 2 "remote.yaml:5:27: .*127.0.0.1:PORT" "$DIR/remote.yaml"
 printf 'id: 1\ndata_dir: %s/d\ngenesis: g.yaml\ncheckpoint_interval: -5\n%s\n' "$DIR" "$peers" >"$DIR/interval.yaml"
 expect 2 "interval.yaml:4:22: .*checkpoint_interval: expected 0\.\." "$DIR/interval.yaml"
 
+printf 'id: 1\ndata_dir: %s/d\ngenesis: g.yaml\nsnapshot_log_percent: half\n%s\n' "$DIR" "$peers" >"$DIR/percent.yaml"
+expect 2 "percent.yaml:4:23: .*snapshot_log_percent: expected 0\.\.10000" "$DIR/percent.yaml"
+
 # A Raft log segment: whole 64 KiB units, room for two of the biggest entries.
 printf 'id: 1\ndata_dir: %s/d\ngenesis: g.yaml\ntransport: plain\nlog_segment_size: 1000000\n%s\n' "$DIR" "$peers" >"$DIR/segment.yaml"
 expect 2 "segment.yaml: .*log_segment_size: 1000000 is not a multiple of 65536" "$DIR/segment.yaml"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # test_snapshot_install.sh - a lagging node catches up by snapshot install
 # between real processes: three settled nodes with a snapshot every 8
-# entries; a follower is killed with SIGKILL early, the others apply forty
+# entries (whatever their size: snapshot_log_percent 0); a follower is killed with SIGKILL early, the others apply forty
 # more entries (so the leader's log no longer holds what the follower
 # lacks), the follower restarts with a fresh ledger, is sent the leader's
 # snapshot, and ends on the same head hash, with its stats counting the
@@ -14,6 +14,7 @@ BIN=$(cd "$1" && pwd)
 SRC=$(cd "$2" && pwd)
 NODES=3
 CLUSTER_EXTRA="snapshot_threshold: 8
+snapshot_log_percent: 0
 log_level: warn"
 # shellcheck source=cluster_lib.sh
 . "$SRC/tests/e2e/cluster_lib.sh"
