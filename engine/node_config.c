@@ -279,12 +279,15 @@ static int s_finish(const char *path, node_config_t *c, settle_error_t *error)
         c->checkpoint_interval = NODE_CHECKPOINT_INTERVAL;
     if (!c->snapshot_log_percent_set)
         c->snapshot_log_percent = NODE_SNAPSHOT_LOG_PERCENT;
-    if (c->log_segment_size % NODE_LOG_SEGMENT_UNIT != 0 ||
-        c->log_segment_size / 2 < c->entry_bytes_max)
+    /* The biggest entry: what is gathered, or one request alone. */
+    unsigned entry_max =
+        c->entry_bytes_max > c->message_size_max ? c->entry_bytes_max : c->message_size_max;
+    if (c->log_segment_size % NODE_LOG_SEGMENT_UNIT != 0 || c->log_segment_size / 2 < entry_max)
         return settle_error_set(error, SETTLE_ERR_INVALID,
-                                "log_segment_size: %u is not a multiple of %u at least twice "
-                                "entry_bytes_max (%u)",
-                                c->log_segment_size, NODE_LOG_SEGMENT_UNIT, c->entry_bytes_max);
+                                "log_segment_size: %u is not a multiple of %u at least twice the "
+                                "biggest entry (%u: entry_bytes_max, or message_size_max for one "
+                                "request alone)",
+                                c->log_segment_size, NODE_LOG_SEGMENT_UNIT, entry_max);
     int rc = s_relative(path, c->genesis, "genesis", error);
     if (rc == SETTLE_OK)
         rc = s_relative(path, c->key, "key", error);

@@ -25,9 +25,10 @@
  *                                       # file (raft_uv's are 8 MiB: under load
  *                                       # a fresh segment every few entries
  *                                       # stalled the log's writes); a multiple
- *                                       # of 64 KiB, at least entry_bytes_max
- *                                       # twice over; raft_uv keeps three open,
- *                                       # each that size on disk
+ *                                       # of 64 KiB, at least twice the bigger
+ *                                       # of entry_bytes_max and
+ *                                       # message_size_max; raft_uv keeps
+ *                                       # three open, each that size on disk
  *   install_snapshot_timeout_ms: 5000   # [5000] a leader that sent a follower a
  *                                       # snapshot and heard nothing back sends
  *                                       # it again after this long (libraft 0.15

@@ -45,8 +45,8 @@ expect 2 "percent.yaml:4:23: .*snapshot_log_percent: expected 0\.\.10000" "$DIR/
 # A Raft log segment: whole 64 KiB units, room for two of the biggest entries.
 printf 'id: 1\ndata_dir: %s/d\ngenesis: g.yaml\ntransport: plain\nlog_segment_size: 1000000\n%s\n' "$DIR" "$peers" >"$DIR/segment.yaml"
 expect 2 "segment.yaml: .*log_segment_size: 1000000 is not a multiple of 65536" "$DIR/segment.yaml"
-printf 'id: 1\ndata_dir: %s/d\ngenesis: g.yaml\ntransport: plain\nlog_segment_size: 1048576\nentry_bytes_max: 1048576\n%s\n' "$DIR" "$peers" >"$DIR/small.yaml"
-expect 2 "small.yaml: .*at least twice entry_bytes_max (1048576)" "$DIR/small.yaml"
+printf 'id: 1\ndata_dir: %s/d\ngenesis: g.yaml\ntransport: plain\nlog_segment_size: 1048576\nentry_bytes_max: 1048576\nmessage_size_max: 1048576\n%s\n' "$DIR" "$peers" >"$DIR/small.yaml"
+expect 2 "small.yaml: .*at least twice the biggest entry (1048576" "$DIR/small.yaml"
 
 printf 'id: 1\ndata_dir: [\n' >"$DIR/syntax.yaml"
 expect 2 "syntax.yaml:3:1: " "$DIR/syntax.yaml"
