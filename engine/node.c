@@ -157,7 +157,8 @@ static void s_entry_applied(void *context)
     node_t *n = context;
     raft_fsm_stats_t stats;
     raft_fsm_stats(n->adapter, &stats);
-    bool due = raft_fsm_snapshot_due(&stats, n->config->snapshot_log_percent);
+    bool due = raft_fsm_snapshot_due(&stats, n->config->snapshot_log_percent,
+                                     (uint64_t)n->config->snapshot_log_max_mib << 20);
     raft_set_snapshot_threshold(&n->raft, due ? n->config->snapshot_threshold : UINT_MAX);
 }
 

@@ -60,6 +60,7 @@ static const s_number_key_t s_numbers[] = {
     {"heartbeat_timeout_ms", 60000, offsetof(node_config_t, heartbeat_timeout_ms)},
     {"snapshot_threshold", 1u << 30, offsetof(node_config_t, snapshot_threshold)},
     {"log_segment_size", 1u << 30, offsetof(node_config_t, log_segment_size)},
+    {"snapshot_log_max_mib", 1u << 20, offsetof(node_config_t, snapshot_log_max_mib)},
     {"install_snapshot_timeout_ms", 3600000, offsetof(node_config_t, install_snapshot_timeout_ms)},
     {"queue_length", 1u << 20, offsetof(node_config_t, queue_length)},
     {"message_size_max", 1u << 30, offsetof(node_config_t, message_size_max)},
@@ -269,6 +270,7 @@ static int s_finish(const char *path, node_config_t *c, settle_error_t *error)
     s_default(&c->heartbeat_timeout_ms, 100);
     s_default(&c->snapshot_threshold, NODE_SNAPSHOT_THRESHOLD);
     s_default(&c->log_segment_size, NODE_LOG_SEGMENT_SIZE);
+    s_default(&c->snapshot_log_max_mib, NODE_SNAPSHOT_LOG_MAX_MIB);
     s_default(&c->install_snapshot_timeout_ms, NODE_INSTALL_SNAPSHOT_MS);
     s_default(&c->queue_length, NODE_QUEUE_MAX);
     s_default(&c->message_size_max, NODE_MESSAGE_SIZE_MAX);

@@ -37,12 +37,12 @@ struct raft_fsm_s {
     void *on_entry_context;
 };
 
-bool raft_fsm_snapshot_due(const raft_fsm_stats_t *stats, unsigned percent)
+bool raft_fsm_snapshot_due(const raft_fsm_stats_t *stats, unsigned percent, uint64_t log_max)
 {
     if (percent == 0 || stats->snapshot_bytes == 0)
         return true;
     uint64_t since = stats->bytes_applied - stats->snapshot_at;
-    return since / percent >= stats->snapshot_bytes / 100;
+    return since >= log_max || since / percent >= stats->snapshot_bytes / 100;
 }
 
 void raft_fsm_on_entry(raft_fsm_t *self, raft_fsm_entry_fn fn, void *context)

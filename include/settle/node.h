@@ -21,6 +21,11 @@
  *                                       # snapshot, at least this percent of
  *                                       # that snapshot's size (a snapshot is
  *                                       # the whole ledger); 0: entries only
+ *   snapshot_log_max_mib: 1024          # [1024] or this much log (MiB),
+ *                                       # whatever the ledger's size: libraft
+ *                                       # holds the log since the last
+ *                                       # snapshot in memory, and a restart
+ *                                       # replays it
  *   log_segment_size: 33554432          # [32 MiB] bytes of a Raft log segment
  *                                       # file (raft_uv's are 8 MiB: under load
  *                                       # a fresh segment every few entries
@@ -207,6 +212,7 @@
 #define NODE_ENTRY_BYTES_MAX      (4u << 20)  /* default entry_bytes_max */
 #define NODE_SNAPSHOT_THRESHOLD   1024        /* default snapshot_threshold */
 #define NODE_SNAPSHOT_LOG_PERCENT 50          /* default snapshot_log_percent */
+#define NODE_SNAPSHOT_LOG_MAX_MIB 1024        /* default snapshot_log_max_mib */
 #define NODE_LOG_SEGMENT_SIZE     (32u << 20) /* default log_segment_size */
 #define NODE_LOG_SEGMENT_UNIT     (64u << 10) /* log_segment_size is a multiple of it */
 #define NODE_INSTALL_SNAPSHOT_MS  5000        /* default install_snapshot_timeout_ms */
@@ -241,6 +247,7 @@ typedef struct {
     unsigned snapshot_threshold;
     unsigned snapshot_log_percent; /* 0: snapshot_threshold alone decides */
     bool snapshot_log_percent_set; /* false: the default applies */
+    unsigned snapshot_log_max_mib; /* or this much log since the last snapshot */
     unsigned log_segment_size;
     unsigned install_snapshot_timeout_ms;
     unsigned queue_length;

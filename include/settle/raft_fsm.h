@@ -68,13 +68,16 @@ typedef struct {
 
 /*
  * Whether the log applied since the last snapshot is worth the next one:
- * at least percent of that snapshot's image (always before the first
- * snapshot, and when percent is 0).  A snapshot is the whole ledger, so
- * taking one every so many entries (libraft's threshold) made the work
- * grow with the ledger for the same log; by size, a snapshot costs at most
- * 100 / percent times the log it follows.
+ * at least percent of that snapshot's image, or log_max bytes whatever the
+ * image (always before the first snapshot, and when percent is 0).  A
+ * snapshot is the whole ledger, so taking one every so many entries
+ * (libraft's threshold) made the work grow with the ledger for the same
+ * log; by size, a snapshot costs at most 100 / percent times the log it
+ * follows.  log_max bounds what libraft holds in memory (every entry since
+ * the last snapshot) and what a restart replays, for a ledger so big that
+ * percent of it would be too much.
  */
-bool raft_fsm_snapshot_due(const raft_fsm_stats_t *stats, unsigned percent);
+bool raft_fsm_snapshot_due(const raft_fsm_stats_t *stats, unsigned percent, uint64_t log_max);
 
 /* Called on the loop for each entry libraft applies (deferred or not),
  * once it is counted in the stats: the node sets libraft's snapshot

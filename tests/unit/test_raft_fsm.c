@@ -18,18 +18,21 @@ static void test_due_rule(void **state)
     (void)state;
     raft_fsm_stats_t s;
     memset(&s, 0, sizeof s);
-    assert_true(raft_fsm_snapshot_due(&s, 50)); /* no snapshot yet */
+    const uint64_t no_max = UINT64_MAX;
+    assert_true(raft_fsm_snapshot_due(&s, 50, no_max)); /* no snapshot yet */
     s.snapshot_bytes = 1000;
     s.snapshot_at = 4000;
     s.bytes_applied = 4000 + 499;
-    assert_false(raft_fsm_snapshot_due(&s, 50)); /* 499 of the 500 it needs */
-    assert_true(raft_fsm_snapshot_due(&s, 0));   /* entries alone decide */
+    assert_false(raft_fsm_snapshot_due(&s, 50, no_max)); /* 499 of the 500 it needs */
+    assert_true(raft_fsm_snapshot_due(&s, 0, no_max));   /* entries alone decide */
+    assert_true(raft_fsm_snapshot_due(&s, 50, 499));     /* the log's bound reached */
+    assert_false(raft_fsm_snapshot_due(&s, 50, 500));
     s.bytes_applied = 4000 + 500;
-    assert_true(raft_fsm_snapshot_due(&s, 50));
-    assert_false(raft_fsm_snapshot_due(&s, 100));
+    assert_true(raft_fsm_snapshot_due(&s, 50, no_max));
+    assert_false(raft_fsm_snapshot_due(&s, 100, no_max));
     s.bytes_applied = 4000 + 2000;
-    assert_true(raft_fsm_snapshot_due(&s, 200));
-    assert_false(raft_fsm_snapshot_due(&s, 201));
+    assert_true(raft_fsm_snapshot_due(&s, 200, no_max));
+    assert_false(raft_fsm_snapshot_due(&s, 201, no_max));
 }
 
 /* Applies entry through the adapter as libraft would. */
@@ -72,7 +75,7 @@ static void test_counters(void **state)
     assert_int_equal(entries, w->log_count);
     assert_int_equal(stats.bytes_applied, bytes);
     assert_int_equal(stats.snapshot_bytes, 0);
-    assert_true(raft_fsm_snapshot_due(&stats, 50));
+    assert_true(raft_fsm_snapshot_due(&stats, 50, UINT64_MAX));
 
     /* A snapshot: its size, counted from here. */
     struct raft_buffer *buffers = NULL;
@@ -83,8 +86,8 @@ static void test_counters(void **state)
     raft_fsm_stats(adapter, &stats);
     assert_int_equal(stats.snapshot_bytes, image);
     assert_int_equal(stats.snapshot_at, bytes);
-    assert_false(raft_fsm_snapshot_due(&stats, 1)); /* no log since */
-    assert_true(raft_fsm_snapshot_due(&stats, 0));
+    assert_false(raft_fsm_snapshot_due(&stats, 1, UINT64_MAX)); /* no log since */
+    assert_true(raft_fsm_snapshot_due(&stats, 0, UINT64_MAX));
 
     /* Restored elsewhere: the image's size, and nothing applied since. */
     struct raft_buffer copy = {.base = raft_malloc(image), .len = image};
