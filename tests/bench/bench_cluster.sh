@@ -27,6 +27,8 @@
 #              BENCH_PERF_OPTS    perf record options instead of -g
 #                                 (e.g. "--call-graph dwarf,16384")
 #              BENCH_PERF_NODE=follower  perf a follower instead
+#              BENCH_PERF_NODE=all       perf the three nodes at once
+#                                 (perf report --sort comm,dso,sym)
 #              BENCH_EXTRA="..."  driver options added to every run
 #                                 (e.g. "--inflight 500"; later ones win)
 #              BENCH_NODE_EXTRA   node configuration lines (node.h), e.g.
@@ -81,9 +83,14 @@ cpu_ms() {
 }
 nodes_cpu_ms() { for i in $(seq 1 "$NODES"); do cpu_ms "${NODE_PID[$i]}"; done | paste -sd' '; }
 
-# perf_pid: the node BENCH_PERF records (the leader, or the first follower).
+# perf_pid: the node(s) BENCH_PERF records (the leader, the first follower,
+# or all three, comma-separated as perf -p takes them).
 perf_pid() {
     local i
+    if [ "${BENCH_PERF_NODE:-leader}" = all ]; then
+        echo "${NODE_PID[1]},${NODE_PID[2]},${NODE_PID[3]}"
+        return
+    fi
     if [ "${BENCH_PERF_NODE:-leader}" = follower ]; then
         for i in $(seq 1 "$NODES"); do
             [ "$i" != "$LEADER_ID" ] && { echo "${NODE_PID[$i]}"; return; }
