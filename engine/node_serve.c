@@ -10,6 +10,7 @@
 
 #include "node_internal.h"
 #include "settle/alloc.h"
+#include "settle/hash.h"
 #include "settle/node_query.h"
 
 #define LINE_SIZE (FSM_REASON_SIZE + 160)
@@ -35,10 +36,10 @@ static size_t s_head_text(node_t *n, char *out, size_t size)
     uint64_t index;
     uint8_t hash[FSM_HASH_SIZE];
     fsm_head(n->fsm, &index, hash);
-    size_t used = (size_t)snprintf(out, size, "index %llu\nhash ", (unsigned long long)index);
-    for (size_t i = 0; i < FSM_HASH_SIZE && used + 3 < size; i++)
-        used += (size_t)snprintf(out + used, size - used, "%02x", hash[i]);
-    used += (size_t)snprintf(out + used, size - used, "\n");
+    char hex[2 * FSM_HASH_SIZE + 1];
+    hash_to_hex(hash, FSM_HASH_SIZE, hex);
+    size_t used =
+        (size_t)snprintf(out, size, "index %llu\nhash %s\n", (unsigned long long)index, hex);
     return used < size ? used : size - 1;
 }
 
