@@ -418,6 +418,19 @@ static void s_rotate_refused(s_world_t *w, uint8_t *command, size_t size, int co
     assert_int_equal(key_after.to_entry, 0);
 }
 
+/* w's log replayed on a machine that checks every signature in apply. */
+static fsm_t *s_auditor(s_world_t *w)
+{
+    fsm_t *auditor = NULL;
+    fsm_results_t *results = fsm_results_new();
+    assert_int_equal(fsm_open(":memory:", &auditor, NULL), SETTLE_OK);
+    fsm_verify_signatures(auditor, true);
+    for (size_t i = 0; i < w->log_count; i++)
+        assert_int_equal(fsm_apply(auditor, w->log[i], w->log_sizes[i], results, NULL), SETTLE_OK);
+    fsm_results_destroy(&results);
+    return auditor;
+}
+
 static void test_keys_rotation_without_a_valid_proof_changes_nothing(void **state)
 {
     s_world_t *w = *state;
@@ -450,12 +463,7 @@ static void test_keys_rotation_without_a_valid_proof_changes_nothing(void **stat
 
     /* An auditor's replay, every signature checked, refuses the same
      * rotates and ends on the same head and key. */
-    fsm_t *auditor = NULL;
-    fsm_results_t *results = fsm_results_new();
-    assert_int_equal(fsm_open(":memory:", &auditor, NULL), SETTLE_OK);
-    fsm_verify_signatures(auditor, true);
-    for (size_t i = 0; i < w->log_count; i++)
-        assert_int_equal(fsm_apply(auditor, w->log[i], w->log_sizes[i], results, NULL), SETTLE_OK);
+    fsm_t *auditor = s_auditor(w);
     uint64_t index_a, index_b;
     uint8_t hash_a[FSM_HASH_SIZE], hash_b[FSM_HASH_SIZE];
     fsm_head(w->fsm, &index_a, hash_a);
@@ -465,7 +473,6 @@ static void test_keys_rotation_without_a_valid_proof_changes_nothing(void **stat
     ledger_participant_t row;
     assert_int_equal(ledger_participant_get(fsm_ledger(auditor), PAYER, &row), SETTLE_OK);
     assert_memory_equal(row.public_key, new_public, SIGN_PUBLIC_KEY_SIZE);
-    fsm_results_destroy(&results);
     fsm_destroy(&auditor);
 }
 
@@ -582,19 +589,6 @@ static void test_keys_checking_ahead_gives_the_outcomes_of_checking_in_apply(voi
     sign_key_destroy(&stranger);
 }
 
-/* w's log replayed on a machine that checks every signature in apply. */
-static fsm_t *s_auditor(s_world_t *w)
-{
-    fsm_t *auditor = NULL;
-    fsm_results_t *results = fsm_results_new();
-    assert_int_equal(fsm_open(":memory:", &auditor, NULL), SETTLE_OK);
-    fsm_verify_signatures(auditor, true);
-    for (size_t i = 0; i < w->log_count; i++)
-        assert_int_equal(fsm_apply(auditor, w->log[i], w->log_sizes[i], results, NULL), SETTLE_OK);
-    fsm_results_destroy(&results);
-    return auditor;
-}
-
 /* An entry of one command: a fund signed by key, with its payload's
  * amount then changed to amount_cents under the same signature. */
 static uint8_t *s_fund_entry(s_world_t *w, const sign_key_t *key, int64_t amount_cents,
@@ -612,8 +606,8 @@ static uint8_t *s_fund_entry(s_world_t *w, const sign_key_t *key, int64_t amount
     assert_int_equal(command_encode(&command, &forged, &forged_size), SETTLE_OK);
     uint8_t *entry;
     assert_int_equal(command_entry_encode(T_NOV_2026 + w->log_count,
-                                          (const uint8_t *const *)&forged, &forged_size, 1,
-                                          &entry, size_out),
+                                          (const uint8_t *const *)&forged, &forged_size, 1, &entry,
+                                          size_out),
                      SETTLE_OK);
     settle_free(signed_bytes);
     settle_free(payload);
