@@ -13,7 +13,7 @@
  * (a snapshot's, an auditor's) still uses it.  Should the WAL still reach
  * NODE_WAL_PAGES_MAX (the thread never catching up, or a reader holding
  * the WAL), the writer tries a checkpoint itself: a long stall on the loop
- * (up to 256 MiB copied), the price of a bounded WAL.
+ * (up to 384 MiB copied), the price of a bounded WAL.
  */
 #ifndef SETTLE_NODE_WAL_H
 #define SETTLE_NODE_WAL_H
@@ -23,8 +23,8 @@
 #include "settle/error.h"
 #include "settle/ledger.h"
 
-#define NODE_WAL_PAGES     2000  /* 16 MiB of 8 KiB pages: the thread checkpoints */
-#define NODE_WAL_PAGES_MAX 32000 /* 256 MiB: the writer does */
+#define NODE_WAL_PAGES     16000 /* 128 MiB of 8 KiB pages: the thread checkpoints */
+#define NODE_WAL_PAGES_MAX 48000 /* 384 MiB: the writer does */
 
 typedef struct node_wal_s node_wal_t;
 
