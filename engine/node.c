@@ -312,8 +312,8 @@ static int s_open(node_t *n, settle_error_t *error)
     if (!n->gather)
         return settle_error_set(error, SETTLE_ERR_NOMEM, "out of memory");
     if (uv_loop_init(&n->loop) != 0 || raft_uv_tcp_init(&n->transport, &n->loop) != 0 ||
-        !(n->io = node_io_new(&n->loop, c->data_dir, &n->transport, s_appends_started,
-                              s_append_failed, n)))
+        !(n->io = node_io_new(&n->loop, c->data_dir, c->log_segment_size, &n->transport,
+                              s_appends_started, s_append_failed, n)))
         return settle_error_set(error, SETTLE_ERR_IO, "raft: cannot initialise in %s", c->data_dir);
     struct raft_io *io = node_io_raft(n->io);
     if (io->version < 2 || !io->async_work) {

@@ -27,13 +27,12 @@
  *                                       # snapshot in memory, and a restart
  *                                       # replays it
  *   log_segment_size: 33554432          # [32 MiB] bytes of a Raft log segment
- *                                       # file (raft_uv's are 8 MiB: under load
- *                                       # a fresh segment every few entries
- *                                       # stalled the log's writes); a multiple
- *                                       # of 64 KiB, at least twice the bigger
- *                                       # of entry_bytes_max and
- *                                       # message_size_max; raft_uv keeps
- *                                       # three open, each that size on disk
+ *                                       # file in DATA/log (engine/README.md,
+ *                                       # "The log store"), each made ahead
+ *                                       # in zeros; a multiple of 64 KiB, at
+ *                                       # least twice the bigger of
+ *                                       # entry_bytes_max and
+ *                                       # message_size_max
  *   install_snapshot_timeout_ms: 5000   # [5000] a leader that sent a follower a
  *                                       # snapshot and heard nothing back sends
  *                                       # it again after this long (libraft 0.15
