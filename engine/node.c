@@ -99,7 +99,8 @@ static void s_append_failed(void *context, int status)
 {
     node_t *n = context;
     node_log(n->config->id, "error", "raft",
-             "cannot start a log write: %s; stopping (a restart loads the log as stored)",
+             "a log write or snapshot store failed: %s; stopping (a restart loads the log as "
+             "stored)",
              raft_strerror(status));
     fflush(stderr);
     _exit(1);

@@ -52,6 +52,8 @@ struct node_io_s {
         raft_io_snapshot_put_cb cb;
     } put;
     raft_io_close_cb close_cb;
+    bool installing; /* a leader's snapshot is being stored: appends wait */
+    bool closing;
 };
 
 static void s_append_done(void *context, int status)
@@ -68,7 +70,7 @@ static void s_append_done(void *context, int status)
  * the node (node_io.h): nothing after it is started. */
 static void s_start_waiting(node_io_t *self)
 {
-    while (self->head) {
+    while (self->head && !self->installing) {
         s_append_t *a = self->head;
         self->head = a->next;
         if (!self->head)
@@ -128,7 +130,9 @@ static int s_truncate(struct raft_io *io, raft_index index)
     return rc;
 }
 
-/* raft_uv stored the snapshot: the store drops what it covers. */
+/* raft_uv stored the snapshot: the store drops what it covers.  An
+ * install that fails ends the node: libraft's log already starts at the
+ * snapshot, the disk's does not. */
 static void s_put_done(struct raft_io_snapshot_put *ours, int status)
 {
     node_io_t *self = ours->data;
@@ -139,13 +143,22 @@ static void s_put_done(struct raft_io_snapshot_put *ours, int status)
     request->cb = cb;
     if (status == 0 && trailing == 0) { /* installed from the leader: the log starts after */
         status = node_store_reset(self->store, index);
-        self->next_index = index + 1;
-        if (self->uv_last <= index)
-            self->uv_last = 0;
+        if (status == 0 && self->uv_last > index) { /* a log written before the store */
+            status = self->truncate(&self->io, index + 1);
+            self->uv_last = index;
+        }
     } else if (status == 0 && index > trailing) {
         status = node_store_compact(self->store, index - trailing + 1);
     }
+    if (trailing == 0) {
+        self->installing = false;
+        if (self->head) /* appends made meanwhile: after the reset, from index + 1 */
+            uv_idle_start(&self->idle, s_idle);
+    }
+    bool fatal = status != 0 && trailing == 0 && !self->closing;
     cb(request, status);
+    if (fatal)
+        self->failed(self->context, status);
 }
 
 static int s_put_start(node_io_t *self)
@@ -162,10 +175,8 @@ static void s_put_barrier(void *context, int status)
     node_io_t *self = context;
     if (status == 0)
         status = s_put_start(self);
-    if (status != 0) {
-        self->put.request->cb = self->put.cb;
-        self->put.cb(self->put.request, status);
-    }
+    if (status != 0)
+        s_put_done(&self->put.ours, status);
 }
 
 static int s_snapshot_put(struct raft_io *io, unsigned trailing,
@@ -179,8 +190,17 @@ static int s_snapshot_put(struct raft_io *io, unsigned trailing,
     self->put.snapshot = snapshot;
     self->put.trailing = trailing;
     self->put.cb = cb;
-    if (trailing == 0)
-        return node_store_barrier(self->store, s_put_barrier, self);
+    self->put.ours.data = self;
+    if (trailing == 0) {
+        /* libraft's log starts after the snapshot from now on (raft_uv set
+         * its next append there at once, behind a barrier). */
+        self->installing = true;
+        self->next_index = snapshot->index + 1;
+        int rc = node_store_barrier(self->store, s_put_barrier, self);
+        if (rc != 0)
+            self->failed(self->context, rc);
+        return 0;
+    }
     return s_put_start(self);
 }
 
@@ -188,17 +208,12 @@ static int s_snapshot_put(struct raft_io *io, unsigned trailing,
  * Loading: raft_uv's term, vote, snapshot and entries, then the store's
  * ------------------------------------------------------------------------ */
 
-/* Keeps the store's entries after raft_uv's (the bootstrap entry, or a log
- * written before the store): *entries becomes one array of both. */
-static int s_merge(node_io_t *self, raft_index snapshot_index, raft_index *start_index,
-                   struct raft_entry *entries[], size_t *n_entries, raft_index first,
-                   struct raft_entry *ours, size_t count)
+/* s_merge's second half: raft_uv's entries, then the store's. */
+static int s_concat(node_io_t *self, raft_index snapshot_index, raft_index *start_index,
+                    struct raft_entry *entries[], size_t *n_entries, raft_index first,
+                    struct raft_entry *ours, size_t count)
 {
     raft_index last = first + count - 1;
-    if (last < snapshot_index) { /* all before the snapshot (an install cut short) */
-        node_store_entries_free(ours, count);
-        return node_store_reset(self->store, snapshot_index);
-    }
     if (*n_entries && (self->uv_last + 1 < first && snapshot_index + 1 < first))
         return RAFT_CORRUPT;
     if (*n_entries && self->uv_last >= first)
@@ -226,6 +241,26 @@ static int s_merge(node_io_t *self, raft_index snapshot_index, raft_index *start
     return 0;
 }
 
+/* Keeps the store's entries after raft_uv's (the bootstrap entry, or a log
+ * written before the store): *entries becomes one array of both. */
+static int s_merge(node_io_t *self, const struct raft_snapshot *snapshot, raft_index *start_index,
+                   struct raft_entry *entries[], size_t *n_entries, raft_index first,
+                   struct raft_entry *ours, size_t count)
+{
+    raft_index snapshot_index = snapshot ? snapshot->index : 0, last = first + count - 1;
+    /* All before the snapshot, or disagreeing with it at its index: a crash
+     * after an install stored the snapshot, before the store's reset. */
+    if (last < snapshot_index || (snapshot && first <= snapshot_index &&
+                                  ours[snapshot_index - first].term != snapshot->term)) {
+        node_store_entries_free(ours, count);
+        return node_store_reset(self->store, snapshot_index);
+    }
+    int rc = s_concat(self, snapshot_index, start_index, entries, n_entries, first, ours, count);
+    if (rc != 0)
+        node_store_entries_free(ours, count);
+    return rc;
+}
+
 static int s_load(struct raft_io *io, raft_term *term, raft_id *voted_for,
                   struct raft_snapshot **snapshot, raft_index *start_index,
                   struct raft_entry *entries[], size_t *n_entries)
@@ -244,13 +279,15 @@ static int s_load(struct raft_io *io, raft_term *term, raft_id *voted_for,
     settle_error_clear(&error);
     rc = node_store_load(self->store, &first, &ours, &count, &error) == SETTLE_OK ? 0 : RAFT_IOERR;
     if (rc == 0 && count)
-        rc = s_merge(self, snapshot_index, start_index, entries, n_entries, first, ours, count);
+        rc = s_merge(self, *snapshot, start_index, entries, n_entries, first, ours, count);
     if (rc == RAFT_CORRUPT)
         snprintf(error.message, sizeof error.message,
                  "the log store's entries (from %llu) do not follow raft_uv's (to %llu) and the "
                  "snapshot (%llu)",
                  (unsigned long long)first, (unsigned long long)self->uv_last,
                  (unsigned long long)snapshot_index);
+    if (rc == RAFT_NOMEM)
+        snprintf(error.message, sizeof error.message, "out of memory loading the log");
     if (rc != 0)
         snprintf(io->errmsg, sizeof io->errmsg, "%s", error.message);
     return rc;
@@ -266,7 +303,15 @@ static void s_store_closed(void *context, int status)
 static void s_close(struct raft_io *io, raft_io_close_cb cb)
 {
     node_io_t *self = (node_io_t *)io;
+    self->closing = true;
     s_start_waiting(self); /* the store finishes them, with their callbacks */
+    while (self->head) {   /* held by an install: never written */
+        s_append_t *a = self->head;
+        self->head = a->next;
+        a->cb(a->request, RAFT_CANCELED);
+        settle_free(a);
+    }
+    self->tail = NULL;
     self->close_cb = cb;
     node_store_close(self->store, s_store_closed, self);
 }

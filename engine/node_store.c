@@ -70,6 +70,7 @@ struct node_store_s {
     s_op_t *head, *tail;           /* queued, under lock */
     s_op_t *done_head, *done_tail; /* done, for the loop, under lock */
     bool stop, writer_exited;      /* under lock */
+    bool preparer_stop;            /* under lock: set once the writer is joined */
     uint32_t next_seq;             /* under lock: the preparer's next file */
     int spare_fd;                  /* under lock: -1 none */
     uint32_t spare_seq;
@@ -238,7 +239,7 @@ static bool s_zero_fill(node_store_t *self, int fd)
 {
     for (size_t at = 0; at < self->segment_size; at += S_ZERO_CHUNK) {
         pthread_mutex_lock(&self->lock);
-        bool stop = self->stop;
+        bool stop = self->preparer_stop;
         pthread_mutex_unlock(&self->lock);
         size_t n = self->segment_size - at < S_ZERO_CHUNK ? self->segment_size - at : S_ZERO_CHUNK;
         if (stop || !s_write_all(fd, s_zeros, n, (off_t)at))
@@ -281,7 +282,7 @@ static void *s_preparer(void *argument)
 {
     node_store_t *self = argument;
     pthread_mutex_lock(&self->lock);
-    while (!self->stop) {
+    while (!self->preparer_stop) {
         if (self->spare_fd >= 0) {
             pthread_cond_wait(&self->spare_cv, &self->lock);
             continue;
@@ -465,18 +466,20 @@ static bool s_iov_reserve(node_store_t *self, size_t needed)
  * pwritev and one fdatasync. */
 static bool s_append_run(node_store_t *self, s_op_t *first, s_op_t *end)
 {
-    if (first->index <= self->last_index && !s_truncate(self, first->index))
-        return false;
-    if (first->index != self->last_index + 1 && self->segment_count &&
-        self->segments[self->segment_count - 1].last >=
-            self->segments[self->segment_count - 1].first)
-        return false; /* a gap after stored entries: node_io never asks for one */
     size_t entries = 0, bytes = 0;
     for (s_op_t *op = first; op != end; op = op->next) {
         entries += op->count;
         for (unsigned i = 0; i < op->count; i++)
             bytes += S_RECORD_SIZE + s_padded(op->entries[i].buf.len);
     }
+    if (!entries)
+        return true;
+    if (first->index <= self->last_index && !s_truncate(self, first->index))
+        return false;
+    if (first->index != self->last_index + 1 && self->segment_count &&
+        self->segments[self->segment_count - 1].last >=
+            self->segments[self->segment_count - 1].first)
+        return false; /* a gap after stored entries: node_io never asks for one */
     bool fresh =
         self->current_fd < 0 || first->index != self->last_index + 1 ||
         (self->current_offset > S_HEADER_SIZE && self->current_offset + bytes > self->segment_size);
@@ -592,16 +595,16 @@ static int s_seq_compare(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* The valid records of a segment's bytes, from the header's first index
- * (node_store.h); 0 when the header is not valid. */
-static size_t s_scan(const uint8_t *bytes, size_t size, uint32_t seq, raft_index *first_out)
+size_t node_store_scan(const uint8_t *bytes, size_t size, uint32_t seq, raft_index *first_out,
+                       size_t *end_out)
 {
+    *first_out = 0;
+    *end_out = 0;
     if (size < S_HEADER_SIZE || memcmp(bytes, S_MAGIC, 8) != 0 ||
         s_get32(bytes + 20) != crc32c(0, bytes, 20) || s_get32(bytes + 16) != seq ||
-        s_get64(bytes + 8) == 0)
+        s_get64(bytes + 8) == 0 || s_get64(bytes + 8) > UINT64_MAX / 2)
         return 0;
     raft_index first = s_get64(bytes + 8);
-    *first_out = first;
     size_t at = S_HEADER_SIZE, count = 0;
     while (size - at >= S_RECORD_SIZE) {
         const uint8_t *h = bytes + at;
@@ -617,6 +620,8 @@ static size_t s_scan(const uint8_t *bytes, size_t size, uint32_t seq, raft_index
         count++;
         at += S_RECORD_SIZE + s_padded(length);
     }
+    *first_out = first;
+    *end_out = at;
     return count;
 }
 
@@ -696,44 +701,58 @@ typedef struct {
     size_t count;
 } s_loaded_t;
 
-/* Reads each listed segment into loaded[] and self->segments; the empty
- * ones (a spare, a first write that never completed) are unlinked. */
+/* Reads each listed segment into loaded[] and self->segments.  The empty
+ * ones (a spare, a first write that never completed) must all come after
+ * the last that holds entries, and are then unlinked; one before it is a
+ * damaged segment, reported and left in place. */
 static int s_read_all(node_store_t *self, const uint32_t *seqs, size_t n, s_loaded_t *loaded,
                       size_t *total_out, settle_error_t *error)
 {
-    size_t total = 0;
-    bool empty_seen = false;
+    size_t total = 0, empty_from = SIZE_MAX;
     for (size_t i = 0; i < n; i++) {
         char name[S_NAME_SIZE];
         s_name(name, seqs[i]);
-        size_t size;
+        size_t size, end;
         raft_index first = 0;
         uint8_t *bytes = s_read(self, seqs[i], &size);
         if (!bytes)
             return settle_error_set(error, SETTLE_ERR_IO, "%s/%s: cannot read: %s", self->dir, name,
                                     strerror(errno));
-        size_t count = s_scan(bytes, size, seqs[i], &first);
+        size_t count = node_store_scan(bytes, size, seqs[i], &first, &end);
         if (!count) {
             raft_free(bytes);
-            empty_seen = true;
-            if (!s_unlink(self, seqs[i]))
-                return settle_error_set(error, SETTLE_ERR_IO, "%s/%s: cannot remove: %s", self->dir,
-                                        name, strerror(errno));
+            if (empty_from == SIZE_MAX)
+                empty_from = i;
             continue;
         }
         raft_index expected = self->segment_count ? self->last_index + 1 : first;
-        if (empty_seen || first != expected || !s_segments_reserve(self)) {
+        if (empty_from != SIZE_MAX || first != expected || !s_segments_reserve(self)) {
+            char empty[S_NAME_SIZE];
+            s_name(empty, empty_from != SIZE_MAX ? seqs[empty_from] : 0);
             raft_free(bytes);
+            if (empty_from != SIZE_MAX)
+                return settle_error_set(error, SETTLE_ERR_IO,
+                                        "%s/%s: no valid entry at its start, but %s after it "
+                                        "holds entries: the Raft log is damaged",
+                                        self->dir, empty, name);
             return settle_error_set(error, SETTLE_ERR_IO,
                                     "%s/%s: the Raft log is not contiguous: this segment starts "
                                     "at entry %llu, where entry %llu was expected",
                                     self->dir, name, (unsigned long long)first,
                                     (unsigned long long)expected);
         }
-        loaded[self->segment_count] = (s_loaded_t){bytes, count};
+        uint8_t *kept = end < size ? raft_realloc(bytes, end) : NULL; /* not the zeros after */
+        loaded[self->segment_count] = (s_loaded_t){kept ? kept : bytes, count};
         self->segments[self->segment_count++] = (s_segment_t){seqs[i], first, first + count - 1};
         self->last_index = first + count - 1;
         total += count;
+    }
+    for (size_t i = empty_from; i < n; i++) {
+        char name[S_NAME_SIZE];
+        s_name(name, seqs[i]);
+        if (!s_unlink(self, seqs[i]))
+            return settle_error_set(error, SETTLE_ERR_IO, "%s/%s: cannot remove: %s", self->dir,
+                                    name, strerror(errno));
     }
     *total_out = total;
     return SETTLE_OK;
@@ -763,6 +782,25 @@ static struct raft_entry *s_entries(node_store_t *self, s_loaded_t *loaded, size
     return entries;
 }
 
+/* Syncs the folder holding path (a folder just made in it). */
+static bool s_sync_parent(const char *path)
+{
+    char parent[S_PATH_SIZE];
+    snprintf(parent, sizeof parent, "%s", path);
+    char *slash = strrchr(parent, '/');
+    if (slash == parent)
+        slash[1] = 0;
+    else if (slash)
+        *slash = 0;
+    else
+        snprintf(parent, sizeof parent, ".");
+    int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    bool ok = fd >= 0 && fsync(fd) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
 static int s_start_threads(node_store_t *self, settle_error_t *error)
 {
     if (pthread_create(&self->writer, NULL, s_writer, self) != 0)
@@ -772,7 +810,7 @@ static int s_start_threads(node_store_t *self, settle_error_t *error)
         self->stop = true;
         pthread_cond_broadcast(&self->wake);
         pthread_mutex_unlock(&self->lock);
-        pthread_join(self->writer, NULL);
+        pthread_join(self->writer, NULL); /* it never waits for a spare: nothing queued */
         return settle_error_set(error, SETTLE_ERR_IO, "%s: cannot start the log preparer",
                                 self->dir);
     }
@@ -788,8 +826,12 @@ int node_store_load(node_store_t *self, raft_index *first_out, struct raft_entry
     *count_out = 0;
     if (self->loaded)
         return settle_error_set(error, SETTLE_ERR_INVALID, "%s: loaded twice", self->dir);
-    if (mkdir(self->dir, 0700) != 0 && errno != EEXIST)
+    bool created = mkdir(self->dir, 0700) == 0;
+    if (!created && errno != EEXIST)
         return settle_error_set(error, SETTLE_ERR_IO, "%s: cannot create: %s", self->dir,
+                                strerror(errno));
+    if (created && !s_sync_parent(self->dir))
+        return settle_error_set(error, SETTLE_ERR_IO, "%s: cannot sync its folder: %s", self->dir,
                                 strerror(errno));
     self->dir_fd = open(self->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (self->dir_fd < 0)
@@ -834,11 +876,16 @@ int node_store_load(node_store_t *self, raft_index *first_out, struct raft_entry
  * The loop's side
  * ------------------------------------------------------------------------ */
 
+/* The writer first: it may still wait for the spare the preparer makes. */
 static void s_join(node_store_t *self)
 {
     if (!self->started)
         return;
     pthread_join(self->writer, NULL);
+    pthread_mutex_lock(&self->lock);
+    self->preparer_stop = true;
+    pthread_cond_broadcast(&self->spare_cv);
+    pthread_mutex_unlock(&self->lock);
     pthread_join(self->preparer, NULL);
     self->started = false;
 }

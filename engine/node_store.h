@@ -40,6 +40,13 @@
  * libraft keeps.  Each of these leaves, after a crash at any point, a
  * contiguous log that is either the old one or the new one.
  *
+ * What reading cannot tell apart: a record damaged on the disk after it
+ * was written reads as the end of the last write, so a bit flipped in the
+ * last segment drops the entries from there on (the leader sends them
+ * again; a follower's log may be shorter than it was, as after a crash
+ * before a write).  A segment that is not the last and holds no valid
+ * entry at its start stops the start, named and left in place.
+ *
  * Appends are batched: every append waiting when the writer wakes goes to
  * disk in one pwritev and one fdatasync, then their callbacks run on the
  * loop, in order (a uv_async).  An I/O error fails that operation and every
@@ -101,6 +108,14 @@ void node_store_close(node_store_t *self, node_store_done_fn done, void *context
 /* Frees a closed store (or one never loaded) once its handle is closed on
  * the loop, which must run once more.  Nulls the pointer; safe on NULL. */
 void node_store_free(node_store_t **self_p);
+
+/* The valid records at the start of a segment file's bytes (node_store.h
+ * above: the header's, then each record in turn until one is not valid):
+ * how many, the first's index in *first_out and where the last one ends
+ * in *end_out; 0 when the header is not valid for segment seq.  Reads no
+ * byte past size, whatever the bytes say (fuzz_node_store). */
+size_t node_store_scan(const uint8_t *bytes, size_t size, uint32_t seq, raft_index *first_out,
+                       size_t *end_out);
 
 /* Frees libraft's entries as its load gives them: each distinct batch
  * once, then the array. */

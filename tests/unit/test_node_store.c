@@ -340,6 +340,30 @@ static void test_hole_refused(void **state)
     uv_run(&f->loop, UV_RUN_NOWAIT);
 }
 
+static void test_damaged_segment_kept(void **state)
+{
+    s_fixture_t *f = *state;
+    raft_index first;
+    struct raft_entry *entries;
+    size_t count;
+    settle_error_t error;
+    assert_int_equal(s_open(f, &first, &entries, &count, &error), SETTLE_OK);
+    for (raft_index i = 1; i <= 40; i += 10)
+        s_append(f, i, i + 9, 1, 60000);
+    s_close(f);
+    char path[400];
+    s_segment_path(f, 2, path, sizeof path);
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, "X", 1, 0), 1); /* its header's mark */
+    close(fd);
+    assert_int_equal(s_open(f, &first, &entries, &count, &error), SETTLE_ERR_IO);
+    assert_non_null(strstr(error.message, "damaged"));
+    assert_int_equal(access(path, F_OK), 0); /* left for whoever repairs it */
+    node_store_free(&f->store);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -349,6 +373,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reset_and_compact, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_torn_tail, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_hole_refused, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_segment_kept, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
