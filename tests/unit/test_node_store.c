@@ -28,6 +28,10 @@ typedef struct {
     char dir[256];
     node_store_t *store;
     int done, failed, closed;
+    raft_index first; /* what the last s_open loaded */
+    struct raft_entry *entries;
+    size_t count;
+    settle_error_t error;
 } s_fixture_t;
 
 static int s_setup(void **state)
@@ -74,16 +78,16 @@ static void s_run_until(s_fixture_t *f, int *counter, int target)
     assert_int_equal(*counter, target);
 }
 
-/* Opens the store and loads it: the entries' first index and count. */
-static int s_open(s_fixture_t *f, raft_index *first, struct raft_entry **entries, size_t *count,
-                  settle_error_t *error)
+/* Opens the store and loads it into f->first, f->entries, f->count (or
+ * f->error). */
+static int s_open(s_fixture_t *f)
 {
     char dir[300];
     snprintf(dir, sizeof dir, "%s/log", f->dir);
     f->store = node_store_new(&f->loop, dir, S_SEGMENT);
     assert_non_null(f->store);
-    settle_error_clear(error);
-    return node_store_load(f->store, first, entries, count, error);
+    settle_error_clear(&f->error);
+    return node_store_load(f->store, &f->first, &f->entries, &f->count, &f->error);
 }
 
 static void s_close(s_fixture_t *f)
@@ -187,69 +191,57 @@ static void test_crc32c(void **state)
 static void test_append_and_reload(void **state)
 {
     s_fixture_t *f = *state;
-    raft_index first;
-    struct raft_entry *entries;
-    size_t count;
-    settle_error_t error;
-    assert_int_equal(s_open(f, &first, &entries, &count, &error), SETTLE_OK);
-    assert_int_equal(count, 0);
+    assert_int_equal(s_open(f), SETTLE_OK);
+    assert_int_equal(f->count, 0);
     s_append(f, 2, 2, 1, 0);
     s_append(f, 3, 40, 1, 0);
     s_append(f, 41, 400, 1, 0); /* about 900 KB: past the first segment */
     s_close(f);
     assert_true(s_segments(f) >= 2);
-    assert_int_equal(s_open(f, &first, &entries, &count, &error), SETTLE_OK);
-    assert_int_equal(first, 2);
-    assert_int_equal(count, 399);
-    s_check(entries, 2, count, s_term_one, 0);
-    node_store_entries_free(entries, count);
+    assert_int_equal(s_open(f), SETTLE_OK);
+    assert_int_equal(f->first, 2);
+    assert_int_equal(f->count, 399);
+    s_check(f->entries, 2, f->count, s_term_one, 0);
+    node_store_entries_free(f->entries, f->count);
     s_append(f, 401, 410, 1, 0); /* after a start: a new segment */
     s_close(f);
-    assert_int_equal(s_open(f, &first, &entries, &count, &error), SETTLE_OK);
-    assert_int_equal(count, 409);
-    s_check(entries, 2, count, s_term_one, 0);
-    node_store_entries_free(entries, count);
+    assert_int_equal(s_open(f), SETTLE_OK);
+    assert_int_equal(f->count, 409);
+    s_check(f->entries, 2, f->count, s_term_one, 0);
+    node_store_entries_free(f->entries, f->count);
     s_close(f);
 }
 
 static void test_truncate(void **state)
 {
     s_fixture_t *f = *state;
-    raft_index first;
-    struct raft_entry *entries;
-    size_t count;
-    settle_error_t error;
-    assert_int_equal(s_open(f, &first, &entries, &count, &error), SETTLE_OK);
+    assert_int_equal(s_open(f), SETTLE_OK);
     s_append(f, 1, 10, 1, 60000);  /* 600 KB */
     s_append(f, 11, 30, 1, 60000); /* a second segment from 11 or so */
     assert_int_equal(node_store_truncate(f->store, 15), 0);
     s_append(f, 15, 17, 2, 60000);
     s_close(f);
-    assert_int_equal(s_open(f, &first, &entries, &count, &error), SETTLE_OK);
-    assert_int_equal(first, 1);
-    assert_int_equal(count, 17);
-    s_check(entries, 1, count, s_term_cut_15, 60000);
-    node_store_entries_free(entries, count);
+    assert_int_equal(s_open(f), SETTLE_OK);
+    assert_int_equal(f->first, 1);
+    assert_int_equal(f->count, 17);
+    s_check(f->entries, 1, f->count, s_term_cut_15, 60000);
+    node_store_entries_free(f->entries, f->count);
     /* A cut inside the first segment drops the later ones whole. */
     assert_int_equal(node_store_truncate(f->store, 5), 0);
     s_append(f, 5, 6, 2, 60000);
     s_close(f);
-    assert_int_equal(s_open(f, &first, &entries, &count, &error), SETTLE_OK);
-    assert_int_equal(count, 6);
-    assert_int_equal(entries[3].term, 1);
-    assert_int_equal(entries[4].term, 2);
-    node_store_entries_free(entries, count);
+    assert_int_equal(s_open(f), SETTLE_OK);
+    assert_int_equal(f->count, 6);
+    assert_int_equal(f->entries[3].term, 1);
+    assert_int_equal(f->entries[4].term, 2);
+    node_store_entries_free(f->entries, f->count);
     s_close(f);
 }
 
 static void test_reset_and_compact(void **state)
 {
     s_fixture_t *f = *state;
-    raft_index first;
-    struct raft_entry *entries;
-    size_t count;
-    settle_error_t error;
-    assert_int_equal(s_open(f, &first, &entries, &count, &error), SETTLE_OK);
+    assert_int_equal(s_open(f), SETTLE_OK);
     for (raft_index i = 1; i <= 60; i += 10)
         s_append(f, i, i + 9, 1, 60000); /* one segment a start or so: several */
     int before = s_segments(f);
@@ -260,20 +252,20 @@ static void test_reset_and_compact(void **state)
     s_run_until(f, &f->done, target);
     assert_true(s_segments(f) < before);
     s_close(f);
-    assert_int_equal(s_open(f, &first, &entries, &count, &error), SETTLE_OK);
-    assert_true(first > 1 && first <= 45);
-    assert_int_equal(first + count - 1, 60);
-    s_check(entries, first, count, s_term_one, 60000);
-    node_store_entries_free(entries, count);
+    assert_int_equal(s_open(f), SETTLE_OK);
+    assert_true(f->first > 1 && f->first <= 45);
+    assert_int_equal(f->first + f->count - 1, 60);
+    s_check(f->entries, f->first, f->count, s_term_one, 60000);
+    node_store_entries_free(f->entries, f->count);
     /* A snapshot up to 100 installed: nothing before it is kept. */
     assert_int_equal(node_store_reset(f->store, 100), 0);
     s_append(f, 101, 102, 3, 100);
     s_close(f);
-    assert_int_equal(s_open(f, &first, &entries, &count, &error), SETTLE_OK);
-    assert_int_equal(first, 101);
-    assert_int_equal(count, 2);
-    assert_int_equal(entries[0].term, 3);
-    node_store_entries_free(entries, count);
+    assert_int_equal(s_open(f), SETTLE_OK);
+    assert_int_equal(f->first, 101);
+    assert_int_equal(f->count, 2);
+    assert_int_equal(f->entries[0].term, 3);
+    node_store_entries_free(f->entries, f->count);
     s_close(f);
 }
 
@@ -286,11 +278,7 @@ static void s_segment_path(s_fixture_t *f, unsigned seq, char *path, size_t size
 static void test_torn_tail(void **state)
 {
     s_fixture_t *f = *state;
-    raft_index first;
-    struct raft_entry *entries;
-    size_t count;
-    settle_error_t error;
-    assert_int_equal(s_open(f, &first, &entries, &count, &error), SETTLE_OK);
+    assert_int_equal(s_open(f), SETTLE_OK);
     s_append(f, 1, 5, 1, 1000);
     s_close(f);
     /* The fifth record's data: header 32, then records of 32 + 1000. */
@@ -304,38 +292,40 @@ static void test_torn_tail(void **state)
     byte ^= 0x40;
     assert_int_equal(pwrite(fd, &byte, 1, at), 1);
     close(fd);
-    assert_int_equal(s_open(f, &first, &entries, &count, &error), SETTLE_OK);
-    assert_int_equal(count, 4); /* the write that tore is not an entry */
-    node_store_entries_free(entries, count);
+    assert_int_equal(s_open(f), SETTLE_OK);
+    assert_int_equal(f->count, 4); /* the write that tore is not an entry */
+    node_store_entries_free(f->entries, f->count);
     s_append(f, 5, 7, 2, 1000);
     s_close(f);
-    assert_int_equal(s_open(f, &first, &entries, &count, &error), SETTLE_OK);
-    assert_int_equal(count, 7);
-    assert_int_equal(entries[4].term, 2);
+    assert_int_equal(s_open(f), SETTLE_OK);
+    assert_int_equal(f->count, 7);
+    assert_int_equal(f->entries[4].term, 2);
     uint8_t expected[1000];
     s_fill(expected, sizeof expected, 5, 2);
-    assert_memory_equal(entries[4].buf.base, expected, sizeof expected);
-    node_store_entries_free(entries, count);
+    assert_memory_equal(f->entries[4].buf.base, expected, sizeof expected);
+    node_store_entries_free(f->entries, f->count);
+    s_close(f);
+}
+
+/* Entries 1 to 40 of 60 KB, in four segments or so, then closed. */
+static void s_four_segments(s_fixture_t *f)
+{
+    assert_int_equal(s_open(f), SETTLE_OK);
+    for (raft_index i = 1; i <= 40; i += 10)
+        s_append(f, i, i + 9, 1, 60000);
     s_close(f);
 }
 
 static void test_hole_refused(void **state)
 {
     s_fixture_t *f = *state;
-    raft_index first;
-    struct raft_entry *entries;
-    size_t count;
-    settle_error_t error;
-    assert_int_equal(s_open(f, &first, &entries, &count, &error), SETTLE_OK);
-    for (raft_index i = 1; i <= 40; i += 10)
-        s_append(f, i, i + 9, 1, 60000);
-    s_close(f);
+    s_four_segments(f);
     char path[400];
     s_segment_path(f, 2, path, sizeof path);
     assert_int_equal(unlink(path), 0);
-    assert_int_equal(s_open(f, &first, &entries, &count, &error), SETTLE_ERR_IO);
-    assert_non_null(strstr(error.message, "not contiguous"));
-    assert_non_null(strstr(error.message, "segment-0000000"));
+    assert_int_equal(s_open(f), SETTLE_ERR_IO);
+    assert_non_null(strstr(f->error.message, "not contiguous"));
+    assert_non_null(strstr(f->error.message, "segment-0000000"));
     node_store_free(&f->store);
     uv_run(&f->loop, UV_RUN_NOWAIT);
 }
@@ -343,22 +333,15 @@ static void test_hole_refused(void **state)
 static void test_damaged_segment_kept(void **state)
 {
     s_fixture_t *f = *state;
-    raft_index first;
-    struct raft_entry *entries;
-    size_t count;
-    settle_error_t error;
-    assert_int_equal(s_open(f, &first, &entries, &count, &error), SETTLE_OK);
-    for (raft_index i = 1; i <= 40; i += 10)
-        s_append(f, i, i + 9, 1, 60000);
-    s_close(f);
+    s_four_segments(f);
     char path[400];
     s_segment_path(f, 2, path, sizeof path);
     int fd = open(path, O_RDWR);
     assert_true(fd >= 0);
     assert_int_equal(pwrite(fd, "X", 1, 0), 1); /* its header's mark */
     close(fd);
-    assert_int_equal(s_open(f, &first, &entries, &count, &error), SETTLE_ERR_IO);
-    assert_non_null(strstr(error.message, "damaged"));
+    assert_int_equal(s_open(f), SETTLE_ERR_IO);
+    assert_non_null(strstr(f->error.message, "damaged"));
     assert_int_equal(access(path, F_OK), 0); /* left for whoever repairs it */
     node_store_free(&f->store);
     uv_run(&f->loop, UV_RUN_NOWAIT);
