@@ -55,6 +55,17 @@ void *settle_realloc(void *pointer, size_t size)
     return moved;
 }
 
+void *settle_aligned_alloc(size_t alignment, size_t size)
+{
+    if (s_should_fail())
+        return NULL;
+    void *pointer = NULL;
+    if (posix_memalign(&pointer, alignment, size ? size : 1) != 0)
+        return NULL;
+    atomic_fetch_add(&s_live, 1);
+    return pointer;
+}
+
 void settle_free(void *pointer)
 {
     if (!pointer)

@@ -4,7 +4,10 @@
  * changes; layout in ledger.h), writing a claim's row, and the reads that
  * rebuild the interpreter's state from the decisions.
  */
+#define _DEFAULT_SOURCE /* madvise, MADV_HUGEPAGE */
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 
 #include "ledger_internal.h"
 #include "settle/money.h"
@@ -246,6 +249,7 @@ int ledger_decision_decode(const uint8_t *bytes, size_t size, interp_decision_t 
 
 #define S_FILTER_BITS_MIN       (UINT64_C(1) << 26) /* 8 MiB, touched as it fills */
 #define S_FILTER_BITS_PER_CLAIM 16                  /* about 1% false "maybe" */
+#define S_FILTER_ALIGN          (UINT64_C(2) << 20)  /* a huge page */
 
 uint64_t ledger_claim_hash(const char *payer, const char *claim_id)
 {
@@ -317,11 +321,18 @@ int ledger_claim_filter_build(ledger_t *self)
     if (!bits || sqlite3_prepare_v2(self->db, "SELECT payer, claim_id FROM claims", -1, &s, NULL) !=
                      SQLITE_OK)
         return SETTLE_OK;
-    /* Zeroed by hand rather than by calloc: calloc's fresh pages would each
-     * fault on their first set bit, during apply. */
-    self->claim_filter = settle_malloc(bits / 64 * sizeof *self->claim_filter);
-    if (self->claim_filter)
-        memset(self->claim_filter, 0, bits / 64 * sizeof *self->claim_filter);
+    /* In huge pages where the system gives them (each lookup is a random
+     * word of megabytes: with 4 KiB pages, a TLB miss as well as a cache
+     * miss), and zeroed by hand rather than by calloc, whose fresh pages
+     * would each fault on their first set bit, during apply. */
+    size_t bytes = bits / 64 * sizeof *self->claim_filter;
+    self->claim_filter = settle_aligned_alloc(S_FILTER_ALIGN, bytes);
+    if (self->claim_filter) {
+#ifdef MADV_HUGEPAGE
+        madvise(self->claim_filter, bytes, MADV_HUGEPAGE); /* a hint: ignored where refused */
+#endif
+        memset(self->claim_filter, 0, bytes);
+    }
     self->claim_filter_bits = bits;
     self->claim_filter_claims = 0;
     int step = SQLITE_DONE;

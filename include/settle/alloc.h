@@ -15,6 +15,10 @@
 
 #include <stddef.h>
 
+/* size bytes at an address that is a multiple of alignment (a power of two,
+ * a multiple of sizeof(void *)); freed with settle_free. */
+void *settle_aligned_alloc(size_t alignment, size_t size);
+
 void *settle_malloc(size_t size);
 void *settle_calloc(size_t count, size_t size);
 /* Like realloc: on failure returns NULL and the old block is still valid. */
