@@ -167,6 +167,8 @@ static void s_tick(uv_timer_t *timer)
 {
     node_t *n = timer->data;
     s_catch_up(n);
+    if (n->wal)
+        node_wal_tick(n->wal);
     node_intake_set_leader(n->intake, raft_state(&n->raft) == RAFT_LEADER);
     node_events_subscriptions(n->events); /* what a bounded run left (node_events.c) */
     uint64_t index;

@@ -16,24 +16,44 @@ struct node_wal_s {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     bool wanted, stop; /* under lock */
+    int pages;         /* the loop's: the WAL's length after the last commit */
+    bool committed;    /* the loop's: a commit since the last tick */
+    bool idle_asked;   /* the loop's: this idle spell's checkpoint asked for */
 };
 
 /* After each of the writer's commits, on the loop. */
-static void s_watch(void *context, int pages)
+static void s_want(node_wal_t *self)
 {
-    node_wal_t *self = context;
-    if (pages >= NODE_WAL_PAGES_MAX) {
-        ledger_wal_checkpoint_writer(self->writer);
-        return;
-    }
-    if (pages < NODE_WAL_PAGES)
-        return;
     pthread_mutex_lock(&self->lock);
     if (!self->wanted) {
         self->wanted = true;
         pthread_cond_signal(&self->wake);
     }
     pthread_mutex_unlock(&self->lock);
+}
+
+static void s_watch(void *context, int pages)
+{
+    node_wal_t *self = context;
+    self->pages = pages;
+    self->committed = true;
+    self->idle_asked = false;
+    if (pages >= NODE_WAL_PAGES_MAX) {
+        ledger_wal_checkpoint_writer(self->writer);
+        return;
+    }
+    if (pages >= NODE_WAL_PAGES)
+        s_want(self);
+}
+
+void node_wal_tick(node_wal_t *self)
+{
+    bool idle = !self->committed;
+    self->committed = false;
+    if (idle && !self->idle_asked && self->pages >= NODE_WAL_IDLE_PAGES) {
+        self->idle_asked = true;
+        s_want(self);
+    }
 }
 
 static void *s_thread(void *argument)
