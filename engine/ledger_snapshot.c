@@ -18,7 +18,8 @@
 #define LEDGER_HEADER_READ_VERSION  19
 #define LEDGER_HEADER_SIZE          100
 
-int ledger_serialize(ledger_t *self, uint8_t **bytes_out, size_t *size_out, settle_error_t *error)
+int ledger_serialize_image(ledger_t *self, uint8_t **image_out, size_t *size_out,
+                           settle_error_t *error)
 {
     if (self->in_transaction)
         return settle_error_set(error, SETTLE_ERR_INVALID, "ledger: snapshot inside an entry");
@@ -29,19 +30,35 @@ int ledger_serialize(ledger_t *self, uint8_t **bytes_out, size_t *size_out, sett
     unsigned char *image = sqlite3_serialize(self->db, "main", &size, 0);
     if (!image)
         return ledger_sqlite_error(self, "serializing the database", error);
-    uint8_t *bytes = settle_malloc((size_t)size);
-    if (!bytes) {
-        sqlite3_free(image);
-        return settle_error_set(error, SETTLE_ERR_NOMEM, "ledger: out of memory");
-    }
-    memcpy(bytes, image, (size_t)size);
-    sqlite3_free(image);
     if (size >= LEDGER_HEADER_SIZE) {
-        bytes[LEDGER_HEADER_WRITE_VERSION] = 1;
-        bytes[LEDGER_HEADER_READ_VERSION] = 1;
+        image[LEDGER_HEADER_WRITE_VERSION] = 1;
+        image[LEDGER_HEADER_READ_VERSION] = 1;
     }
-    *bytes_out = bytes;
+    *image_out = image;
     *size_out = (size_t)size;
+    return SETTLE_OK;
+}
+
+void ledger_image_free(uint8_t *image)
+{
+    sqlite3_free(image);
+}
+
+int ledger_serialize(ledger_t *self, uint8_t **bytes_out, size_t *size_out, settle_error_t *error)
+{
+    uint8_t *image;
+    size_t size;
+    int rc = ledger_serialize_image(self, &image, &size, error);
+    if (rc != SETTLE_OK)
+        return rc;
+    uint8_t *bytes = settle_malloc(size);
+    if (bytes)
+        memcpy(bytes, image, size);
+    ledger_image_free(image);
+    if (!bytes)
+        return settle_error_set(error, SETTLE_ERR_NOMEM, "ledger: out of memory");
+    *bytes_out = bytes;
+    *size_out = size;
     return SETTLE_OK;
 }
 

@@ -320,7 +320,7 @@ static int s_snapshot_async(struct raft_fsm *interface, struct raft_buffer *buff
     uint8_t *bytes = NULL;
     size_t size = 0;
     settle_error_clear(&self->snapshot_error);
-    int rc = ledger_serialize(self->snapshot_reader, &bytes, &size, &self->snapshot_error);
+    int rc = ledger_serialize_image(self->snapshot_reader, &bytes, &size, &self->snapshot_error);
     ledger_close(&self->snapshot_reader);
     if (rc != SETTLE_OK)
         return s_raft_code(rc);
@@ -346,7 +346,13 @@ static int s_snapshot_async_finalize(struct raft_fsm *interface, struct raft_buf
         self->stats.snapshot_at = self->snapshot_begun_at;
     }
     settle_error_clear(&self->snapshot_error);
-    return s_snapshot_finalize(interface, buffers, count);
+    if (*buffers) { /* SQLite's image (s_snapshot_async) */
+        ledger_image_free((*buffers)[0].base);
+        settle_free(*buffers);
+    }
+    *buffers = NULL;
+    *count = 0;
+    return 0;
 }
 
 void raft_fsm_snapshot_async(raft_fsm_t *self, bool async)

@@ -598,6 +598,12 @@ int ledger_snapshot_reader(ledger_t *self, ledger_t **reader_out, settle_error_t
  * caller frees with settle_free. */
 int ledger_serialize(ledger_t *self, uint8_t **bytes_out, size_t *size_out, settle_error_t *error);
 
+/* The same bytes in SQLite's own buffer, freed with ledger_image_free: one
+ * copy of the whole database fewer (a node's snapshot, raft_fsm.c). */
+int ledger_serialize_image(ledger_t *self, uint8_t **image_out, size_t *size_out,
+                           settle_error_t *error);
+void ledger_image_free(uint8_t *image);
+
 /*
  * Opens a copy of snapshot bytes as a new in-memory ledger, checking that it
  * is a sound database of this schema version.  The caller owns the result.
