@@ -360,25 +360,24 @@ static bool s_drop_from(node_store_t *self, size_t from)
     return ok;
 }
 
-/* The offset of index's record in segment, scanning its headers. */
+static uint8_t *s_read(node_store_t *self, uint32_t seq, size_t *size_out);
+
+/* The offset of index's record in segment: the file read once, its
+ * record headers walked in memory (a truncation, rare). */
 static bool s_record_offset(node_store_t *self, const s_segment_t *segment, raft_index index,
                             off_t *offset_out)
 {
-    char name[S_NAME_SIZE];
-    s_name(name, segment->seq);
-    int fd = openat(self->dir_fd, name, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    off_t at = S_HEADER_SIZE;
-    bool ok = true;
+    size_t size, at = S_HEADER_SIZE;
+    uint8_t *bytes = s_read(self, segment->seq, &size);
+    bool ok = bytes != NULL;
     for (raft_index i = segment->first; ok && i < index; i++) {
-        uint8_t header[S_RECORD_SIZE];
-        ok = pread(fd, header, sizeof header, at) == (ssize_t)sizeof header;
-        at += (off_t)(S_RECORD_SIZE + s_padded(s_get32(header + 4)));
+        ok = at <= size && size - at >= S_RECORD_SIZE;
+        if (ok)
+            at += S_RECORD_SIZE + s_padded(s_get32(bytes + at + 4));
     }
-    close(fd);
-    *offset_out = at;
-    return ok;
+    raft_free(bytes);
+    *offset_out = (off_t)at;
+    return ok && at <= size;
 }
 
 /* Drops index and after: whole segments past it first, then the record
