@@ -163,7 +163,6 @@ static void s_put_done(struct raft_io_snapshot_put *ours, int status)
 
 static int s_put_start(node_io_t *self)
 {
-    self->put.ours.data = self;
     return self->snapshot_put(&self->io, self->put.trailing, &self->put.ours, self->put.snapshot,
                               s_put_done);
 }

@@ -56,7 +56,6 @@ typedef struct {
 } s_segment_t;
 
 struct node_store_s {
-    uv_loop_t *loop;
     char dir[S_PATH_SIZE];
     size_t segment_size;
     int dir_fd;
@@ -584,6 +583,15 @@ static void *s_writer(void *argument)
     return NULL;
 }
 
+/* Tells the writer to finish what is queued and exit. */
+static void s_stop_writer(node_store_t *self)
+{
+    pthread_mutex_lock(&self->lock);
+    self->stop = true;
+    pthread_cond_broadcast(&self->wake);
+    pthread_mutex_unlock(&self->lock);
+}
+
 /* ------------------------------------------------------------------------
  * Loading
  * ------------------------------------------------------------------------ */
@@ -805,10 +813,7 @@ static int s_start_threads(node_store_t *self, settle_error_t *error)
     if (pthread_create(&self->writer, NULL, s_writer, self) != 0)
         return settle_error_set(error, SETTLE_ERR_IO, "%s: cannot start the log writer", self->dir);
     if (pthread_create(&self->preparer, NULL, s_preparer, self) != 0) {
-        pthread_mutex_lock(&self->lock);
-        self->stop = true;
-        pthread_cond_broadcast(&self->wake);
-        pthread_mutex_unlock(&self->lock);
+        s_stop_writer(self);
         pthread_join(self->writer, NULL); /* it never waits for a spare: nothing queued */
         return settle_error_set(error, SETTLE_ERR_IO, "%s: cannot start the log preparer",
                                 self->dir);
@@ -970,7 +975,6 @@ node_store_t *node_store_new(uv_loop_t *loop, const char *dir, size_t segment_si
     node_store_t *self = settle_calloc(1, sizeof *self);
     if (!self)
         return NULL;
-    self->loop = loop;
     snprintf(self->dir, sizeof self->dir, "%s", dir);
     self->segment_size = segment_size < S_ZERO_CHUNK ? S_ZERO_CHUNK : segment_size;
     self->dir_fd = -1;
@@ -989,11 +993,7 @@ void node_store_close(node_store_t *self, node_store_done_fn done, void *context
     self->closing = true;
     self->close_done = done;
     self->close_context = context;
-    pthread_mutex_lock(&self->lock);
-    self->stop = true;
-    pthread_cond_broadcast(&self->wake);
-    pthread_cond_broadcast(&self->spare_cv);
-    pthread_mutex_unlock(&self->lock);
+    s_stop_writer(self);
     uv_async_send(&self->async); /* never started: done on the next turn */
 }
 
@@ -1012,13 +1012,8 @@ void node_store_free(node_store_t **self_p)
         return;
     node_store_t *self = *self_p;
     *self_p = NULL;
-    if (!self->closing) {
-        pthread_mutex_lock(&self->lock);
-        self->stop = true;
-        pthread_cond_broadcast(&self->wake);
-        pthread_cond_broadcast(&self->spare_cv);
-        pthread_mutex_unlock(&self->lock);
-    }
+    if (!self->closing)
+        s_stop_writer(self);
     s_join(self);
     for (s_op_t *op = self->head; op;) {
         s_op_t *next = op->next;
