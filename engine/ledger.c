@@ -96,13 +96,9 @@ static const char *const s_sql[LEDGER_SQL_COUNT_] = {
                                 "credit_account, amount_cents, kind, payer, claim_id, "
                                 "payment_id, claim_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
                                 "?8, ?9)",
-    [LEDGER_SQL_PAYABLE_EACH] = "SELECT billing_npi, SUM(net_cents), COUNT(*) FROM claims "
-                                "WHERE payer = ?1 AND settlement = 'payable' "
-                                "GROUP BY billing_npi ORDER BY billing_npi",
+    [LEDGER_SQL_PAYABLE_ROWS] = "SELECT claim_row, payer, billing_npi, net_cents FROM claims "
+                                "WHERE settlement = 'payable' ORDER BY claim_row",
     [LEDGER_SQL_PAYMENT_PUT] = "INSERT INTO payments VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [LEDGER_SQL_PAYMENT_CLAIMS] = "UPDATE claims SET settlement = 'paid', payment_id = ?3 "
-                                  "WHERE payer = ?1 AND billing_npi = ?2 "
-                                  "AND settlement = 'payable'",
     [LEDGER_SQL_PAYMENT_CLAIM_ROW] = "UPDATE claims SET settlement = 'paid', payment_id = ?2 "
                                      "WHERE claim_row = ?1 AND settlement = 'payable'",
     [LEDGER_SQL_COMMAND_PUT] = "INSERT INTO commands VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -425,6 +421,8 @@ static void s_check_held(ledger_t *self)
     if (self->held && sqlite3_get_autocommit(self->db)) {
         self->held = false;
         self->lost = true;
+        if (!self->scratch)
+            ledger_payable_free(self); /* they held the rows lost */
     }
 }
 
@@ -493,9 +491,12 @@ void ledger_rollback(ledger_t *self)
     ledger_participants_forget(self);
     s_changes_reset(self);
     /* A scratch ledger's claims are in memory, not in the transaction:
-     * they are taken back by hand (ledger_scratch.c). */
+     * they are taken back by hand (ledger_scratch.c).  Any other ledger's
+     * payable lists are dropped, made again from the table when needed. */
     if (self->scratch)
         ledger_scratch_rollback(self);
+    else
+        ledger_payable_free(self);
 }
 
 void ledger_hold_commits(ledger_t *self, bool hold)

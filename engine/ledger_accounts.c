@@ -280,51 +280,14 @@ int ledger_payer_available(ledger_t *self, const char *payer, int64_t *cents_out
     return SETTLE_OK;
 }
 
-/* ledger_payable_each for a scratch ledger: its lists, not the index. */
-static int s_payable_each_scratch(ledger_t *self, const char *payer, ledger_payable_fn each,
-                                  void *context, settle_error_t *error)
+/* The payable providers come from the ledger's lists (ledger_payable.c),
+ * gathered first: the callback writes to the claims they name. */
+int ledger_payable_each(ledger_t *self, const char *payer, ledger_payable_fn each, void *context,
+                        settle_error_t *error)
 {
     ledger_payable_t *rows = NULL;
     size_t count = 0;
     int rc = ledger_payable_gather(self, payer, &rows, &count, error);
-    for (size_t i = 0; rc == SETTLE_OK && i < count; i++)
-        rc = each(&rows[i], context);
-    settle_free(rows);
-    return rc;
-}
-
-int ledger_payable_each(ledger_t *self, const char *payer, ledger_payable_fn each, void *context,
-                        settle_error_t *error)
-{
-    if (self->scratch)
-        return s_payable_each_scratch(self, payer, each, context, error);
-    sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_PAYABLE_EACH, error);
-    if (!s)
-        return SETTLE_ERR_IO;
-    ledger_bind_text(s, 1, payer);
-    /* Gathered first: the callback writes to the claims being read. */
-    ledger_payable_t *rows = NULL;
-    size_t count = 0, capacity = 0;
-    int rc = SETTLE_OK, step = SQLITE_DONE;
-    while (rc == SETTLE_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
-        if (count == capacity) {
-            capacity = capacity ? capacity * 2 : 16;
-            ledger_payable_t *bigger = settle_realloc(rows, capacity * sizeof *bigger);
-            if (!bigger) {
-                rc = settle_error_set(error, SETTLE_ERR_NOMEM, "ledger: out of memory");
-                break;
-            }
-            rows = bigger;
-        }
-        ledger_payable_t *row = &rows[count++];
-        memset(row, 0, sizeof *row);
-        ledger_column_text(s, 0, row->npi, sizeof row->npi);
-        row->total_cents = sqlite3_column_int64(s, 1);
-        row->claim_count = (uint32_t)sqlite3_column_int64(s, 2);
-    }
-    if (rc == SETTLE_OK && step != SQLITE_DONE)
-        rc = ledger_sqlite_error(self, "reading payable claims", error);
-    sqlite3_reset(s);
     for (size_t i = 0; rc == SETTLE_OK && i < count; i++)
         rc = each(&rows[i], context);
     settle_free(rows);
@@ -346,18 +309,7 @@ int ledger_payment_put(ledger_t *self, const ledger_payment_t *p, settle_error_t
     if (rc != SETTLE_OK)
         return rc;
     uint32_t moved = 0;
-    if (self->scratch) {
-        rc = ledger_payable_pay(self, p->payer, p->npi, p->payment_id, &moved, error);
-    } else {
-        s = ledger_statement(self, LEDGER_SQL_PAYMENT_CLAIMS, error);
-        if (!s)
-            return SETTLE_ERR_IO;
-        ledger_bind_text(s, 1, p->payer);
-        ledger_bind_text(s, 2, p->npi);
-        ledger_bind_text(s, 3, p->payment_id);
-        rc = ledger_step_done(self, s, "moving claims into a payment", error);
-        moved = (uint32_t)sqlite3_changes(self->db);
-    }
+    rc = ledger_payable_pay(self, p->payer, p->npi, p->payment_id, &moved, error);
     if (rc != SETTLE_OK)
         return rc;
     if (moved != p->claim_count)

@@ -249,7 +249,7 @@ int ledger_decision_decode(const uint8_t *bytes, size_t size, interp_decision_t 
 
 #define S_FILTER_BITS_MIN       (UINT64_C(1) << 26) /* 8 MiB, touched as it fills */
 #define S_FILTER_BITS_PER_CLAIM 16                  /* about 1% false "maybe" */
-#define S_FILTER_ALIGN          (UINT64_C(2) << 20)  /* a huge page */
+#define S_FILTER_ALIGN          (UINT64_C(2) << 20) /* a huge page */
 
 uint64_t ledger_claim_hash(const char *payer, const char *claim_id)
 {
@@ -421,6 +421,10 @@ static int s_insert(ledger_t *self, ledger_claim_t *row, size_t decision_size,
         return rc;
     row->row = sqlite3_last_insert_rowid(self->db);
     s_filter_add(self, row->payer, row->claim_id);
+    if (strcmp(row->settlement, LEDGER_SETTLEMENT_PAYABLE) == 0 &&
+        ledger_payable_add(self, row->payer, row->billing_npi, row->row, row->net_cents) !=
+            SETTLE_OK)
+        return settle_error_set(error, SETTLE_ERR_NOMEM, "ledger: out of memory");
     return SETTLE_OK;
 }
 

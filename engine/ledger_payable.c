@@ -1,20 +1,29 @@
 /*
- * ledger_payable.c - a scratch ledger's payable claims, per provider
- * (ledger_open_scratch).
+ * ledger_payable.c - every ledger's payable claims, per provider.
  *
- * A ledger finds the claims a payment cycle pays through the partial index
- * claims_payable (payer, billing_npi WHERE settlement = 'payable').  Every
- * payable claim's insert wrote into it, which was about a sixth of an
- * auditor's replay (measured: 200,000 claims verified 10 to 15% faster
- * without it).  A scratch ledger has no such index; in its place the
- * ledger_t keeps, per (payer, billing NPI), the claim_row and net_cents of
- * each claim stored as payable and not yet paid, the providers sorted by
- * payer then NPI in byte order (SQLite's BINARY collation), so a payment
- * cycle sees the same providers, sums and counts in the same order as the
- * index's GROUP BY gave.  Claims leave the list only by a payment
- * (settlement is never changed otherwise); after a rollback or a restore
- * the lists are made again from the rows (ledger_scratch.c, which keeps a
- * scratch ledger's claims in memory: the rows named here are its rows).
+ * A payment cycle pays each provider's claims stored as payable and not
+ * yet paid.  They used to be found through a partial index, claims_payable
+ * (payer, billing_npi WHERE settlement = 'payable'); every payable claim's
+ * insert wrote into it, about an eighth of each claim a node applies
+ * (bench_fsm file 1000: about 151,000 claims/s with it, 171,000 without)
+ * and a sixth of an auditor's replay.  In its place the ledger_t keeps, per
+ * (payer, billing NPI), the claim_row and net_cents of each claim stored as
+ * payable and not yet paid, the providers sorted by payer then NPI in byte
+ * order (SQLite's BINARY collation), so a payment cycle sees the same
+ * providers, sums and counts in the same order as the index's GROUP BY
+ * gave.  Claims leave the list only by a payment (settlement is never
+ * changed otherwise).
+ *
+ * Where the rows are:
+ * - a scratch ledger's are in memory (ledger_scratch.c): the lists are
+ *   made from them after a rollback or a restore; when that fails they are
+ *   lost, and every call fails rather than answer from a part;
+ * - every other ledger's are in SQLite: the lists are made from the claims
+ *   table by one scan when first needed (the first payment cycle after an
+ *   open or a rollback, which drops them) or when a snapshot is restored
+ *   (ledger_replace, already a pass over the whole ledger), and each insert
+ *   adds to them once they are made.  A ledger made before keeps its
+ *   index; SQLite keeps it up to date and nothing reads it.
  * Lookups bisect the providers; nothing is hashed, so no order of its own
  * reaches a decision.
  */
@@ -102,8 +111,8 @@ static s_provider_t *s_provider(struct ledger_payable_s *payable, const char *pa
 int ledger_payable_add(ledger_t *self, const char *payer, const char *npi, int64_t row,
                        int64_t net_cents)
 {
-    if (!self->payable)
-        return SETTLE_ERR_IO; /* lost by a failed rebuild: refuse to answer */
+    if (!self->payable) /* scratch: lost by a failed rebuild; else made when needed */
+        return self->scratch ? SETTLE_ERR_IO : SETTLE_OK;
     s_provider_t *provider = s_provider(self->payable, payer, npi);
     if (!provider)
         return SETTLE_ERR_NOMEM;
@@ -124,14 +133,11 @@ int ledger_payable_add(ledger_t *self, const char *payer, const char *npi, int64
     return SETTLE_OK;
 }
 
-int ledger_payable_build(ledger_t *self)
+/* The lists from a scratch ledger's rows in memory. */
+static int s_build_scratch(ledger_t *self)
 {
-    ledger_payable_free(self);
     if (!self->claims)
         return SETTLE_ERR_IO; /* the rows are lost: so are the lists */
-    self->payable = settle_calloc(1, sizeof *self->payable);
-    if (!self->payable)
-        return SETTLE_ERR_NOMEM;
     int rc = SETTLE_OK;
     uint64_t count = ledger_scratch_claim_count(self);
     for (uint64_t row = 1; rc == SETTLE_OK && row <= count; row++) {
@@ -143,17 +149,85 @@ int ledger_payable_build(ledger_t *self)
         rc = ledger_payable_add(self, values[1].bytes, values[3].bytes, (int64_t)row,
                                 values[15].integer);
     }
+    return rc;
+}
+
+/* The lists from the claims table, in claim_row order. */
+static int s_build_sqlite(ledger_t *self)
+{
+    sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_PAYABLE_ROWS, NULL);
+    if (!s)
+        return SETTLE_ERR_IO;
+    int rc = SETTLE_OK, step = SQLITE_DONE;
+    while (rc == SETTLE_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        char payer[COMMAND_PARTICIPANT_ID_SIZE], npi[CLAIM_NPI_SIZE];
+        ledger_column_text(s, 1, payer, sizeof payer);
+        ledger_column_text(s, 2, npi, sizeof npi);
+        rc = ledger_payable_add(self, payer, npi, sqlite3_column_int64(s, 0),
+                                sqlite3_column_int64(s, 3));
+    }
+    if (rc == SETTLE_OK && step != SQLITE_DONE)
+        rc = SETTLE_ERR_IO;
+    sqlite3_reset(s);
+    return rc;
+}
+
+int ledger_payable_build(ledger_t *self)
+{
+    ledger_payable_free(self);
+    if (self->scratch && !self->claims)
+        return SETTLE_ERR_IO; /* the rows are lost: so are the lists */
+    self->payable = settle_calloc(1, sizeof *self->payable);
+    if (!self->payable)
+        return SETTLE_ERR_NOMEM;
+    int rc = self->scratch ? s_build_scratch(self) : s_build_sqlite(self);
     if (rc != SETTLE_OK)
         ledger_payable_free(self);
+    return rc;
+}
+
+/* The lists in *lists_out, made first when an SQLite ledger has none yet. */
+static int s_lists(ledger_t *self, struct ledger_payable_s **lists_out, settle_error_t *error)
+{
+    *lists_out = NULL;
+    if (!self->payable && !self->scratch) {
+        int rc = ledger_payable_build(self);
+        if (rc == SETTLE_ERR_NOMEM)
+            return settle_error_set(error, rc, "ledger: reading payable claims: out of memory");
+        if (rc != SETTLE_OK)
+            return ledger_sqlite_error(self, "reading payable claims", error);
+    }
+    if (!self->payable)
+        return settle_error_set(error, SETTLE_ERR_IO, "ledger: the payable claims are lost");
+    *lists_out = self->payable;
+    return SETTLE_OK;
+}
+
+/* Marks one payable row paid: in memory, or in the claims table. */
+static int s_pay_row(ledger_t *self, int64_t row, const char *payment_id, uint32_t *moved_out,
+                     settle_error_t *error)
+{
+    if (self->scratch)
+        return ledger_scratch_claim_pay(self, row, payment_id, moved_out) == SETTLE_OK
+                   ? SETTLE_OK
+                   : settle_error_set(error, SETTLE_ERR_NOMEM, "ledger: out of memory");
+    sqlite3_stmt *s = ledger_statement(self, LEDGER_SQL_PAYMENT_CLAIM_ROW, error);
+    if (!s)
+        return SETTLE_ERR_IO;
+    sqlite3_bind_int64(s, 1, row);
+    ledger_bind_text(s, 2, payment_id);
+    int rc = ledger_step_done(self, s, "moving claims into a payment", error);
+    *moved_out = rc == SETTLE_OK ? (uint32_t)sqlite3_changes(self->db) : 0;
     return rc;
 }
 
 int ledger_payable_gather(ledger_t *self, const char *payer, ledger_payable_t **rows_out,
                           size_t *count_out, settle_error_t *error)
 {
-    const struct ledger_payable_s *payable = self->payable;
-    if (!payable)
-        return settle_error_set(error, SETTLE_ERR_IO, "ledger: the payable claims are lost");
+    struct ledger_payable_s *payable = NULL;
+    int rc = s_lists(self, &payable, error);
+    if (rc != SETTLE_OK)
+        return rc;
     size_t first = s_lower_bound(payable, payer, ""), last = first;
     while (last < payable->count && strcmp(payable->providers[last].payer, payer) == 0)
         last++;
@@ -186,18 +260,21 @@ int ledger_payable_pay(ledger_t *self, const char *payer, const char *npi, const
                        uint32_t *moved_out, settle_error_t *error)
 {
     *moved_out = 0;
-    if (!self->payable)
-        return settle_error_set(error, SETTLE_ERR_IO, "ledger: the payable claims are lost");
-    size_t at = s_lower_bound(self->payable, payer, npi);
-    if (at == self->payable->count || s_order(payer, npi, &self->payable->providers[at]) != 0)
+    struct ledger_payable_s *payable = NULL;
+    int rc = s_lists(self, &payable, error);
+    if (rc != SETTLE_OK)
+        return rc;
+    size_t at = s_lower_bound(payable, payer, npi);
+    if (at == payable->count || s_order(payer, npi, &payable->providers[at]) != 0)
         return SETTLE_OK;
-    s_provider_t *provider = &self->payable->providers[at];
+    s_provider_t *provider = &payable->providers[at];
     uint32_t moved = 0;
     for (size_t i = 0; i < provider->count; i++) {
         uint32_t one = 0;
-        if (ledger_scratch_claim_pay(self, provider->rows[i], payment_id, &one) != SETTLE_OK)
-            return settle_error_set(error, SETTLE_ERR_NOMEM, "ledger: out of memory");
-        moved += one; /* the entry fails otherwise; its rollback makes the lists again */
+        rc = s_pay_row(self, provider->rows[i], payment_id, &one, error);
+        if (rc != SETTLE_OK)
+            return rc; /* the entry fails; its rollback makes the lists again */
+        moved += one;
     }
     provider->count = 0;
     *moved_out = moved;

@@ -91,10 +91,6 @@
     "  decision BLOB NOT NULL" unique ");"
 
 #define S_SCHEMA_AFTER_CLAIMS                                                                      \
-    "CREATE INDEX IF NOT EXISTS claims_payable ON claims (payer, billing_npi)"                     \
-    "  WHERE settlement = 'payable';" S_SCHEMA_AFTER_PAYABLE
-
-#define S_SCHEMA_AFTER_PAYABLE                                                                     \
     "CREATE TABLE IF NOT EXISTS accounts ("                                                        \
     "  id TEXT PRIMARY KEY, kind TEXT NOT NULL, payer TEXT NOT NULL, npi TEXT NOT NULL,"           \
     "  debits_cents INTEGER NOT NULL, credits_cents INTEGER NOT NULL) WITHOUT ROWID;"              \
@@ -122,13 +118,14 @@ const char ledger_schema_sql[] =
 
 /*
  * A scratch ledger's (ledger_open_scratch, ledger.h): the same tables and
- * columns, but claims without the unique index on (payer, claim_id) nor
- * the partial index of payable claims.  The scratch ledger finds a claim
- * by its id through a hash table of its own (ledger_claims.c) and enforces
- * the key there, and keeps its payable claims per provider
- * (ledger_payable.c); the unique index cost about a third of each claim's
- * insert, the partial one about a sixth of a replay, and a scratch ledger
- * is a replay nobody keeps (an auditor's).
+ * columns, but claims without the unique index on (payer, claim_id).  The
+ * scratch ledger finds a claim by its id through a hash table of its own
+ * (ledger_scratch.c) and enforces the key there; the unique index cost
+ * about a third of each claim's insert, and a scratch ledger is a replay
+ * nobody keeps (an auditor's).  Neither schema has the partial index of
+ * payable claims that ledgers made by earlier builds have (claims_payable):
+ * every ledger keeps its payable claims per provider in memory instead
+ * (ledger_payable.c).
  */
 const char ledger_schema_scratch_sql[] =
-    S_SCHEMA_BEFORE_CLAIMS S_SCHEMA_CLAIMS("") S_SCHEMA_AFTER_PAYABLE;
+    S_SCHEMA_BEFORE_CLAIMS S_SCHEMA_CLAIMS("") S_SCHEMA_AFTER_CLAIMS;

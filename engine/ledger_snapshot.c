@@ -166,8 +166,21 @@ int ledger_replace(ledger_t *self, ledger_t *source, settle_error_t *error)
         return settle_error_set(error, SETTLE_ERR_IO, "ledger: restore failed: %s",
                                 sqlite3_errstr(step));
     self->lost = false;
+    /* A ledger made before keeps the partial index of payable claims its
+     * lists replaced (ledger_payable.c); a restored one is derived state,
+     * so it goes here rather than cost every insert from now on. */
+    if (!self->scratch && sqlite3_exec(self->db, "DROP INDEX IF EXISTS claims_payable", NULL, NULL,
+                                       NULL) != SQLITE_OK)
+        return ledger_sqlite_error(self, "dropping the old index of payable claims", error);
     if (ledger_claim_filter_build(self) != SETTLE_OK)
         return settle_error_set(error, SETTLE_ERR_NOMEM,
                                 "ledger: out of memory indexing the restored claims");
+    /* A scratch ledger made its lists with its rows, just now; any other
+     * makes them here, in the same pass over the whole ledger. */
+    int rc = self->scratch ? SETTLE_OK : ledger_payable_build(self);
+    if (rc == SETTLE_ERR_NOMEM)
+        return settle_error_set(error, rc, "ledger: out of memory listing the restored claims");
+    if (rc != SETTLE_OK)
+        return ledger_sqlite_error(self, "listing the restored payable claims", error);
     return SETTLE_OK;
 }

@@ -24,6 +24,7 @@
 #              BENCH_SCALE=N      percent of the default request counts
 #              BENCH_PERF=NAME    perf record -g on the leader during
 #                                 scenario NAME's first run
+#              BENCH_PERF_RUN=N   ... during its Nth run instead
 #              BENCH_PERF_OPTS    perf record options instead of -g
 #                                 (e.g. "--call-graph dwarf,16384")
 #              BENCH_PERF_NODE=follower  perf a follower instead
@@ -82,6 +83,10 @@ cpu_ms() {
     awk -v t="$TICKS" '{sub(/.*\) /, ""); print int(($12 + $13) * 1000 / t)}' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 nodes_cpu_ms() { for i in $(seq 1 "$NODES"); do cpu_ms "${NODE_PID[$i]}"; done | paste -sd' '; }
+# io_kib FIELD PID: what a node has written (wchar) or read (rchar) with
+# write(2), read(2) and their kin, sockets included, in KiB.
+io_kib() { awk -v f="$1:" '$1 == f {print int($2 / 1024)}' "/proc/$2/io" 2>/dev/null || echo 0; }
+nodes_io_kib() { for i in $(seq 1 "$NODES"); do io_kib "$1" "${NODE_PID[$i]}"; done | paste -sd' '; }
 
 # perf_pid: the node(s) BENCH_PERF records (the leader, the first follower,
 # or all three, comma-separated as perf -p takes them).
@@ -110,16 +115,20 @@ for name in $SCENARIOS; do
         echo
         echo "run: $*"
         perf_pid=""
-        if [ "$PERF" = "$name" ] && [ "$run" = 1 ] && command -v perf >/dev/null; then
+        if [ "$PERF" = "$name" ] && [ "$run" = "${BENCH_PERF_RUN:-1}" ] && command -v perf >/dev/null; then
             perf record ${BENCH_PERF_OPTS:--g} -o "$BUILD/bench_cluster.perf.data" -p "$(perf_pid)" \
                 2>"$DIR/perf.log" >/dev/null &
             perf_pid=$!
             sleep 0.5
         fi
         before=($(nodes_cpu_ms))
+        wbefore=($(nodes_io_kib wchar))
+        rbefore=($(nodes_io_kib rchar))
         "$@" >"$DIR/out" 2>&1
         rc=$?
         after=($(nodes_cpu_ms))
+        wafter=($(nodes_io_kib wchar))
+        rafter=($(nodes_io_kib rchar))
         if [ -n "$perf_pid" ]; then
             kill -INT "$perf_pid"
             wait "$perf_pid"
@@ -134,6 +143,11 @@ for name in $SCENARIOS; do
             line="$line node $i ($role) $((after[i - 1] - before[i - 1]))"
         done
         echo "$line; driver while timed $(sed -n 's/.*driver_cpu_ms=\([0-9]*\).*/\1/p' "$DIR/out")"
+        line="MiB written/read during the run (files and sockets):"
+        for i in $(seq 1 "$NODES"); do
+            line="$line node $i $(((wafter[i - 1] - wbefore[i - 1]) / 1024))/$(((rafter[i - 1] - rbefore[i - 1]) / 1024))"
+        done
+        echo "$line"
         [ $rc = 0 ] || echo "(the driver exited $rc)"
         grep '^RESULT ' "$DIR/out" | sed "s/^RESULT /RESULT run=$run /" >>"$DIR/results"
         next=$(awk '/^next_sequence/ {print $2}' "$DIR/out")

@@ -740,6 +740,108 @@ static void s_assert_payable(ledger_t *ledger, int64_t total_cents, uint32_t cla
     assert_int_equal(payables.rows[0].claim_count, claim_count);
 }
 
+/* One entry storing a payable claim of net_cents; committed or rolled back. */
+static void s_put_payable(ledger_t *ledger, const char *claim_id, int64_t net_cents, bool commit)
+{
+    assert_int_equal(ledger_begin(ledger, NULL), SETTLE_OK);
+    ledger_claim_t row = s_claim_row(claim_id, net_cents);
+    assert_int_equal(ledger_claim_put(ledger, &row, NULL), SETTLE_OK);
+    if (commit)
+        assert_int_equal(ledger_commit(ledger, NULL), SETTLE_OK);
+    else
+        ledger_rollback(ledger);
+}
+
+/* Whether the file's schema still has the old partial index of payable
+ * claims, read by a connection of its own. */
+static bool s_has_payable_index(const char *path)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT count(*) FROM sqlite_master "
+                                        "WHERE type = 'index' AND name = 'claims_payable'",
+                                        -1, &s, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    bool found = sqlite3_column_int(s, 0) == 1;
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return found;
+}
+
+/* A file ledger's payable claims live in lists beside the table
+ * (ledger_payable.c), not in an index: made from the table when first
+ * asked, kept up by each insert, dropped by a rollback and made again,
+ * made again after a reopen, emptied by a payment; and a restored ledger
+ * made by an earlier build loses that build's index but pays the same. */
+static void test_ledger_file_keeps_payable_claims_beside_the_table(void **state)
+{
+    (void)state;
+    s_temp_t temp;
+    ledger_t *ledger = s_temp_ledger(&temp);
+    assert_false(s_has_payable_index(temp.path));
+    s_put_payable(ledger, "C-1", 9000, true);
+    s_put_payable(ledger, "C-2", 500, true);
+    s_assert_payable(ledger, 9500, 2); /* made from the table */
+    s_put_payable(ledger, "C-3", 100, false);
+    s_assert_payable(ledger, 9500, 2); /* made again after the rollback */
+    s_put_payable(ledger, "C-4", 200, true);
+    s_assert_payable(ledger, 9700, 3); /* the insert added to them */
+    ledger_close(&ledger);
+
+    /* An earlier build's file: the same table with the partial index. */
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(temp.path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "CREATE INDEX claims_payable ON claims (payer, billing_npi) "
+                                  "WHERE settlement = 'payable'",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    assert_true(s_has_payable_index(temp.path));
+    assert_int_equal(ledger_open(temp.path, &ledger, NULL), SETTLE_OK);
+    s_assert_payable(ledger, 9700, 3); /* made from the table after the reopen */
+    uint8_t *snapshot = NULL;
+    size_t size = 0;
+    assert_int_equal(ledger_serialize(ledger, &snapshot, &size, NULL), SETTLE_OK);
+
+    assert_int_equal(ledger_begin(ledger, NULL), SETTLE_OK);
+    ledger_payment_t payment = {.payment_id = "P-1",
+                                .payer = "ACMEHP",
+                                .npi = "1234567893",
+                                .total_cents = 9700,
+                                .claim_count = 3,
+                                .entry_index = 5};
+    assert_int_equal(ledger_payment_put(ledger, &payment, NULL), SETTLE_OK);
+    assert_int_equal(ledger_commit(ledger, NULL), SETTLE_OK);
+    s_payables_t payables = {.count = 0};
+    assert_int_equal(ledger_payable_each(ledger, "ACMEHP", s_collect_payable, &payables, NULL),
+                     SETTLE_OK);
+    assert_int_equal(payables.count, 0);
+    ledger_claim_t found;
+    assert_int_equal(ledger_claim_get(ledger, "ACMEHP", "C-4", &found), SETTLE_OK);
+    assert_string_equal(found.settlement, LEDGER_SETTLEMENT_PAID);
+    assert_string_equal(found.payment_id, "P-1");
+    ledger_close(&ledger);
+
+    /* The image from before the payment, restored over a new ledger. */
+    s_temp_t other;
+    ledger_t *restored = s_temp_ledger(&other), *image = NULL;
+    assert_int_equal(ledger_open_snapshot(snapshot, size, &image, NULL), SETTLE_OK);
+    assert_int_equal(ledger_replace(restored, image, NULL), SETTLE_OK);
+    ledger_close(&image);
+    s_assert_payable(restored, 9700, 3);
+    s_put_payable(restored, "C-5", 300, true);
+    s_assert_payable(restored, 10000, 4);
+    ledger_close(&restored);
+    assert_false(s_has_payable_index(other.path));
+    settle_free(snapshot);
+    s_temp_remove(&other);
+    s_temp_remove(&temp);
+}
+
 /* Everything a scratch ledger's entry does to its claims (kept in memory,
  * ledger_scratch.c): a row added, a void, a decision, a payment. */
 static void s_scratch_entry(ledger_t *ledger, ledger_claim_t *first,
@@ -912,6 +1014,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ledger_posts_transfers_double_entry_and_logs_every_change),
         cmocka_unit_test(test_ledger_rollback_leaves_nothing),
+        cmocka_unit_test(test_ledger_file_keeps_payable_claims_beside_the_table),
         cmocka_unit_test(test_ledger_scratch_rollback_takes_back_rows_voids_decisions_and_payments),
         cmocka_unit_test(test_ledger_scratch_reports_every_allocation_failure_without_leaks),
         cmocka_unit_test(test_ledger_file_reopens_with_its_rows_and_refuses_bad_snapshots),
