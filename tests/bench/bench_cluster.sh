@@ -83,6 +83,10 @@ cpu_ms() {
     awk -v t="$TICKS" '{sub(/.*\) /, ""); print int(($12 + $13) * 1000 / t)}' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 nodes_cpu_ms() { for i in $(seq 1 "$NODES"); do cpu_ms "${NODE_PID[$i]}"; done | paste -sd' '; }
+# minor_faults PID: the pages the process has touched for the first time
+# (or again after giving them back), a cost that grows on a virtual machine.
+minor_faults() { awk '{sub(/.*\) /, ""); print $8}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+nodes_minor_faults() { for i in $(seq 1 "$NODES"); do minor_faults "${NODE_PID[$i]}"; done | paste -sd' '; }
 # io_kib FIELD PID: what a node has written (wchar) or read (rchar) with
 # write(2), read(2) and their kin, sockets included, in KiB.
 io_kib() { awk -v f="$1:" '$1 == f {print int($2 / 1024)}' "/proc/$2/io" 2>/dev/null || echo 0; }
@@ -123,11 +127,13 @@ for name in $SCENARIOS; do
         fi
         before=($(nodes_cpu_ms))
         wbefore=($(nodes_io_kib wchar))
+        fbefore=($(nodes_minor_faults))
         rbefore=($(nodes_io_kib rchar))
         "$@" >"$DIR/out" 2>&1
         rc=$?
         after=($(nodes_cpu_ms))
         wafter=($(nodes_io_kib wchar))
+        fafter=($(nodes_minor_faults))
         rafter=($(nodes_io_kib rchar))
         if [ -n "$perf_pid" ]; then
             kill -INT "$perf_pid"
@@ -146,6 +152,11 @@ for name in $SCENARIOS; do
         line="MiB written/read during the run (files and sockets):"
         for i in $(seq 1 "$NODES"); do
             line="$line node $i $(((wafter[i - 1] - wbefore[i - 1]) / 1024))/$(((rafter[i - 1] - rbefore[i - 1]) / 1024))"
+        done
+        echo "$line"
+        line="minor page faults during the run:"
+        for i in $(seq 1 "$NODES"); do
+            line="$line node $i $((fafter[i - 1] - fbefore[i - 1]))"
         done
         echo "$line"
         [ $rc = 0 ] || echo "(the driver exited $rc)"
