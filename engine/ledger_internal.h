@@ -106,7 +106,7 @@ struct ledger_s {
     wire_writer_t decision;           /* scratch: the decision being encoded */
     bool scratch;                     /* ledger_open_scratch: claims in memory (ledger_scratch.c) */
     struct ledger_scratch_s *claims;  /* scratch only: the claims rows; NULL: lost */
-    struct ledger_payable_s *payable; /* scratch only: payable claims per provider */
+    struct ledger_payable_s *payable; /* payable claims per provider; NULL: none made */
     uint64_t *claim_filter;           /* Bloom filter of the claim ids held; NULL: off */
     uint64_t claim_filter_bits;
     uint64_t claim_filter_claims; /* claims added to it */
@@ -252,13 +252,17 @@ uint64_t ledger_scratch_claim_count(const ledger_t *self);
 void ledger_scratch_claim_values(const ledger_t *self, uint64_t row,
                                  ledger_value_t values[LEDGER_CLAIM_COLUMNS]);
 
-/* A scratch ledger's payable claims per provider, in place of the partial
- * index claims_payable (ledger_payable.c).  _build makes them from the
- * store's rows; _add records a claim stored as payable; _gather answers
- * LEDGER_SQL_PAYABLE_EACH for a payer (the caller frees *rows_out); _pay
- * answers LEDGER_SQL_PAYMENT_CLAIMS (the rows moved in *moved_out).  When
- * a build failed they are gone and every call fails (SETTLE_ERR_IO) rather
- * than answer from a partial list.  _free in ledger_close. */
+/* A ledger's payable claims per provider, in place of the partial index
+ * claims_payable of earlier builds (ledger_payable.c).  _build makes them
+ * from the rows (a scratch ledger's in memory, or the claims table); _add
+ * records a claim stored as payable (nothing while an SQLite ledger has
+ * none made); _gather gives a payer's providers, totals and counts as
+ * SUM/COUNT ... GROUP BY billing_npi would (the caller frees *rows_out);
+ * _pay marks a provider's rows paid (the rows moved in *moved_out).  An
+ * SQLite ledger makes them when first asked and drops them on rollback;
+ * a scratch ledger's, when a build failed, are gone and every call fails
+ * (SETTLE_ERR_IO) rather than answer from a partial list.  _free in
+ * ledger_close. */
 int ledger_payable_build(ledger_t *self);
 int ledger_payable_add(ledger_t *self, const char *payer, const char *npi, int64_t row,
                        int64_t net_cents);
