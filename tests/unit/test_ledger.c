@@ -740,6 +740,17 @@ static void s_assert_payable(ledger_t *ledger, int64_t total_cents, uint32_t cla
     assert_int_equal(payables.rows[0].claim_count, claim_count);
 }
 
+/* Payment P-1 of ACMEHP to provider 1234567893. */
+static ledger_payment_t s_payment(int64_t total_cents, uint32_t claim_count, uint64_t entry_index)
+{
+    return (ledger_payment_t){.payment_id = "P-1",
+                              .payer = "ACMEHP",
+                              .npi = "1234567893",
+                              .total_cents = total_cents,
+                              .claim_count = claim_count,
+                              .entry_index = entry_index};
+}
+
 /* One entry storing a payable claim of net_cents; committed or rolled back. */
 static void s_put_payable(ledger_t *ledger, const char *claim_id, int64_t net_cents, bool commit)
 {
@@ -757,18 +768,11 @@ static void s_put_payable(ledger_t *ledger, const char *claim_id, int64_t net_ce
 static bool s_has_payable_index(const char *path)
 {
     sqlite3 *db = NULL;
-    sqlite3_stmt *s = NULL;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db,
-                                        "SELECT count(*) FROM sqlite_master "
-                                        "WHERE type = 'index' AND name = 'claims_payable'",
-                                        -1, &s, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    bool found = sqlite3_column_int(s, 0) == 1;
-    sqlite3_finalize(s);
+    int64_t count = s_reader_count(db, "SELECT count(*) FROM sqlite_master "
+                                       "WHERE type = 'index' AND name = 'claims_payable'");
     sqlite3_close(db);
-    return found;
+    return count == 1;
 }
 
 /* A file ledger's payable claims live in lists beside the table
@@ -808,12 +812,7 @@ static void test_ledger_file_keeps_payable_claims_beside_the_table(void **state)
     assert_int_equal(ledger_serialize(ledger, &snapshot, &size, NULL), SETTLE_OK);
 
     assert_int_equal(ledger_begin(ledger, NULL), SETTLE_OK);
-    ledger_payment_t payment = {.payment_id = "P-1",
-                                .payer = "ACMEHP",
-                                .npi = "1234567893",
-                                .total_cents = 9700,
-                                .claim_count = 3,
-                                .entry_index = 5};
+    ledger_payment_t payment = s_payment(9700, 3, 5);
     assert_int_equal(ledger_payment_put(ledger, &payment, NULL), SETTLE_OK);
     assert_int_equal(ledger_commit(ledger, NULL), SETTLE_OK);
     s_payables_t payables = {.count = 0};
@@ -855,12 +854,7 @@ static void s_scratch_entry(ledger_t *ledger, ledger_claim_t *first,
     assert_int_equal(ledger_claim_mark_voided(ledger, "ACMEHP", "C-1", "C-1V", NULL), SETTLE_OK);
     assert_int_equal(ledger_claim_mark_voided(ledger, "ACMEHP", "C-9", "C-9V", NULL), SETTLE_OK);
     assert_int_equal(ledger_claim_details_put(ledger, first, decision, changes, NULL), SETTLE_OK);
-    ledger_payment_t payment = {.payment_id = "P-1",
-                                .payer = "ACMEHP",
-                                .npi = "1234567893",
-                                .total_cents = 9500,
-                                .claim_count = 2,
-                                .entry_index = 2};
+    ledger_payment_t payment = s_payment(9500, 2, 2);
     assert_int_equal(ledger_payment_put(ledger, &payment, NULL), SETTLE_OK);
     ledger_claim_t found;
     assert_int_equal(ledger_claim_get(ledger, "ACMEHP", "C-1", &found), SETTLE_OK);
