@@ -413,17 +413,23 @@ wire_writer_t *ledger_log(ledger_t *self)
     return w;
 }
 
+/* The held transaction is gone, and its entries with it: so are the
+ * payable lists, which may name their rows. */
+static void s_lose_held(ledger_t *self)
+{
+    self->held = false;
+    self->lost = true;
+    if (!self->scratch)
+        ledger_payable_free(self);
+}
+
 /* The held transaction is gone if SQLite rolled it back whole (it may,
  * after an I/O error or a full disk): then the entries released into it
  * are lost, and the ledger refuses to go on. */
 static void s_check_held(ledger_t *self)
 {
-    if (self->held && sqlite3_get_autocommit(self->db)) {
-        self->held = false;
-        self->lost = true;
-        if (!self->scratch)
-            ledger_payable_free(self); /* they held the rows lost */
-    }
+    if (self->held && sqlite3_get_autocommit(self->db))
+        s_lose_held(self);
 }
 
 int ledger_begin(ledger_t *self, settle_error_t *error)
@@ -434,6 +440,7 @@ int ledger_begin(ledger_t *self, settle_error_t *error)
         return settle_error_set(error, SETTLE_ERR_CRYPTO, "ledger: cannot start a digest");
     self->pending_count = 0;
     self->aggregate_count = 0;
+    self->payable_changed = false;
     s_check_held(self);
     if (self->lost)
         return settle_error_set(error, SETTLE_ERR_IO,
@@ -478,8 +485,7 @@ void ledger_rollback(ledger_t *self)
             /* The entry's writes may still be in the transaction: it all
              * goes, and what it held is lost. */
             s_run(self, LEDGER_SQL_ROLLBACK, "rolling back the entries held", NULL);
-            self->held = false;
-            self->lost = true;
+            s_lose_held(self);
         }
         s_check_held(self);
     } else {
@@ -492,10 +498,12 @@ void ledger_rollback(ledger_t *self)
     s_changes_reset(self);
     /* A scratch ledger's claims are in memory, not in the transaction:
      * they are taken back by hand (ledger_scratch.c).  Any other ledger's
-     * payable lists are dropped, made again from the table when needed. */
+     * payable lists, when the entry changed them, are dropped and made
+     * again from the table when next needed; an entry that changed no
+     * claim (one whose commands were all rejected) leaves them be. */
     if (self->scratch)
         ledger_scratch_rollback(self);
-    else
+    else if (self->payable_changed)
         ledger_payable_free(self);
 }
 
@@ -528,7 +536,7 @@ int ledger_flush(ledger_t *self, settle_error_t *error)
     int rc = s_run(self, LEDGER_SQL_COMMIT, "committing the entries held", error);
     if (rc != SETTLE_OK) {
         s_run(self, LEDGER_SQL_ROLLBACK, "rolling back the entries held", NULL);
-        self->lost = true;
+        s_lose_held(self);
     }
     self->held = false;
     return rc;

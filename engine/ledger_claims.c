@@ -424,7 +424,8 @@ static int s_insert(ledger_t *self, ledger_claim_t *row, size_t decision_size,
     if (strcmp(row->settlement, LEDGER_SETTLEMENT_PAYABLE) == 0 &&
         ledger_payable_add(self, row->payer, row->billing_npi, row->row, row->net_cents) !=
             SETTLE_OK)
-        return settle_error_set(error, SETTLE_ERR_NOMEM, "ledger: out of memory");
+        return settle_error_set(error, SETTLE_ERR_NOMEM,
+                                "ledger: storing a claim: out of memory for the payable list");
     return SETTLE_OK;
 }
 

@@ -107,6 +107,7 @@ struct ledger_s {
     bool scratch;                     /* ledger_open_scratch: claims in memory (ledger_scratch.c) */
     struct ledger_scratch_s *claims;  /* scratch only: the claims rows; NULL: lost */
     struct ledger_payable_s *payable; /* payable claims per provider; NULL: none made */
+    bool payable_changed;             /* since ledger_begin: made, added to or paid from */
     uint64_t *claim_filter;           /* Bloom filter of the claim ids held; NULL: off */
     uint64_t claim_filter_bits;
     uint64_t claim_filter_claims; /* claims added to it */

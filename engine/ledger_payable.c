@@ -22,8 +22,16 @@
  *   table by one scan when first needed (the first payment cycle after an
  *   open or a rollback, which drops them) or when a snapshot is restored
  *   (ledger_replace, already a pass over the whole ledger), and each insert
- *   adds to them once they are made.  A ledger made before keeps its
- *   index; SQLite keeps it up to date and nothing reads it.
+ *   adds to them once they are made.  An entry's rollback drops them when
+ *   the entry changed them (made, added to or paid from: payable_changed),
+ *   and so does the loss of held entries (ledger.c).  They are the writing
+ *   connection's: another connection to the same file would not see them
+ *   change (none asks: payment cycles run where the entries are applied).
+ *   A ledger made before keeps its index; SQLite keeps it up to date and
+ *   nothing reads it.
+ * Memory: 16 bytes per claim stored as payable and not yet paid (a denied
+ * claim is payable too, with a zero net), given back when its provider is
+ * paid.
  * Lookups bisect the providers; nothing is hashed, so no order of its own
  * reaches a decision.
  */
@@ -130,6 +138,7 @@ int ledger_payable_add(ledger_t *self, const char *payer, const char *npi, int64
     provider->rows[provider->count] = row;
     provider->nets[provider->count] = net_cents;
     provider->count++;
+    self->payable_changed = true;
     return SETTLE_OK;
 }
 
@@ -183,6 +192,8 @@ int ledger_payable_build(ledger_t *self)
     int rc = self->scratch ? s_build_scratch(self) : s_build_sqlite(self);
     if (rc != SETTLE_OK)
         ledger_payable_free(self);
+    /* Made inside an entry, they hold its rows: its rollback drops them. */
+    self->payable_changed = true;
     return rc;
 }
 
@@ -276,7 +287,13 @@ int ledger_payable_pay(ledger_t *self, const char *payer, const char *npi, const
             return rc; /* the entry fails; its rollback makes the lists again */
         moved += one;
     }
-    provider->count = 0;
+    /* Paid: the rows go, and their room (a rollback makes them again). */
+    settle_free(provider->rows);
+    settle_free(provider->nets);
+    provider->rows = NULL;
+    provider->nets = NULL;
+    provider->count = provider->capacity = 0;
+    self->payable_changed = true;
     *moved_out = moved;
     return SETTLE_OK;
 }

@@ -473,7 +473,8 @@ static bool s_iov_reserve(node_store_t *self, size_t needed)
  */
 static void s_drop_cached(int fd, off_t offset, size_t bytes)
 {
-    const off_t page = 4096;
+    long size = sysconf(_SC_PAGESIZE);
+    off_t page = size > 0 ? (off_t)size : 4096;
     off_t from = offset / page * page, to = (offset + (off_t)bytes) / page * page;
     if (to > from)
         (void)posix_fadvise(fd, from, to - from, POSIX_FADV_DONTNEED);
