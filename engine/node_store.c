@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 
 #include "crc32c.h"
 #include "node_store.h"
@@ -279,6 +280,7 @@ static int s_prepare_one(node_store_t *self, uint32_t seq)
 
 static void *s_preparer(void *argument)
 {
+    (void)prctl(PR_SET_NAME, "settled-logprep", 0, 0, 0); /* in top -H, perf */
     node_store_t *self = argument;
     pthread_mutex_lock(&self->lock);
     while (!self->preparer_stop) {
@@ -579,6 +581,7 @@ static void s_run(node_store_t *self, s_op_t *ops)
 
 static void *s_writer(void *argument)
 {
+    (void)prctl(PR_SET_NAME, "settled-log", 0, 0, 0); /* in top -H, perf */
     node_store_t *self = argument;
     pthread_mutex_lock(&self->lock);
     for (;;) {

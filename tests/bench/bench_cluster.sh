@@ -83,6 +83,17 @@ cpu_ms() {
     awk -v t="$TICKS" '{sub(/.*\) /, ""); print int(($12 + $13) * 1000 / t)}' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 nodes_cpu_ms() { for i in $(seq 1 "$NODES"); do cpu_ms "${NODE_PID[$i]}"; done | paste -sd' '; }
+# thread_cpu_ms NAME PID: the CPU of the process's threads called NAME
+# (settled names its own: settled-wal, settled-log, settled-bus...).
+thread_cpu_ms() {
+    local t ms=0
+    for t in /proc/"$2"/task/*; do
+        [ "$(cat "$t/comm" 2>/dev/null)" = "$1" ] || continue
+        ms=$((ms + $(cpu_ms "${t#/proc/}")))
+    done
+    echo "$ms"
+}
+nodes_thread_cpu_ms() { for i in $(seq 1 "$NODES"); do thread_cpu_ms "$1" "${NODE_PID[$i]}"; done | paste -sd' '; }
 # minor_faults PID: the pages the process has touched for the first time
 # (or again after giving them back), a cost that grows on a virtual machine.
 minor_faults() { awk '{sub(/.*\) /, ""); print $8}' "/proc/$1/stat" 2>/dev/null || echo 0; }
@@ -126,12 +137,14 @@ for name in $SCENARIOS; do
             sleep 0.5
         fi
         before=($(nodes_cpu_ms))
+        wal_before=($(nodes_thread_cpu_ms settled-wal))
         wbefore=($(nodes_io_kib wchar))
         fbefore=($(nodes_minor_faults))
         rbefore=($(nodes_io_kib rchar))
         "$@" >"$DIR/out" 2>&1
         rc=$?
         after=($(nodes_cpu_ms))
+        wal_after=($(nodes_thread_cpu_ms settled-wal))
         wafter=($(nodes_io_kib wchar))
         fafter=($(nodes_minor_faults))
         rafter=($(nodes_io_kib rchar))
@@ -149,6 +162,11 @@ for name in $SCENARIOS; do
             line="$line node $i ($role) $((after[i - 1] - before[i - 1]))"
         done
         echo "$line; driver while timed $(sed -n 's/.*driver_cpu_ms=\([0-9]*\).*/\1/p' "$DIR/out")"
+        line="of which the WAL checkpoint thread:"
+        for i in $(seq 1 "$NODES"); do
+            line="$line node $i $((wal_after[i - 1] - wal_before[i - 1]))"
+        done
+        echo "$line"
         line="MiB written/read during the run (files and sockets):"
         for i in $(seq 1 "$NODES"); do
             line="$line node $i $(((wafter[i - 1] - wbefore[i - 1]) / 1024))/$(((rafter[i - 1] - rbefore[i - 1]) / 1024))"
