@@ -868,6 +868,31 @@ static void test_ledger_file_keeps_payable_claims_beside_the_table(void **state)
     s_temp_remove(&temp);
 }
 
+/* With commits held (the node's way: each entry a savepoint of one open
+ * transaction), the lists follow the entries: made inside a held entry,
+ * dropped with an entry rolled back to its savepoint, made again, and
+ * still right once the held entries are flushed. */
+static void test_ledger_held_entries_keep_payable_lists_right(void **state)
+{
+    (void)state;
+    s_temp_t temp;
+    ledger_t *ledger = s_temp_ledger(&temp);
+    ledger_hold_commits(ledger, true);
+    s_put_payable(ledger, "C-1", 9000, true);
+    s_assert_payable(ledger, 9000, 1); /* made from the held transaction */
+    s_put_payable(ledger, "C-2", 500, true);
+    s_assert_payable(ledger, 9500, 2);
+    s_put_payable(ledger, "C-3", 100, false); /* rolled back to its savepoint */
+    s_assert_payable(ledger, 9500, 2);
+    assert_int_equal(ledger_flush(ledger, NULL), SETTLE_OK);
+    s_assert_payable(ledger, 9500, 2);
+    ledger_close(&ledger);
+    assert_int_equal(ledger_open(temp.path, &ledger, NULL), SETTLE_OK);
+    s_assert_payable(ledger, 9500, 2); /* what the flush committed */
+    ledger_close(&ledger);
+    s_temp_remove(&temp);
+}
+
 /* Everything a scratch ledger's entry does to its claims (kept in memory,
  * ledger_scratch.c): a row added, a void, a decision, a payment. */
 static void s_scratch_entry(ledger_t *ledger, ledger_claim_t *first,
@@ -1036,6 +1061,7 @@ int main(void)
         cmocka_unit_test(test_ledger_posts_transfers_double_entry_and_logs_every_change),
         cmocka_unit_test(test_ledger_rollback_leaves_nothing),
         cmocka_unit_test(test_ledger_file_keeps_payable_claims_beside_the_table),
+        cmocka_unit_test(test_ledger_held_entries_keep_payable_lists_right),
         cmocka_unit_test(test_ledger_scratch_rollback_takes_back_rows_voids_decisions_and_payments),
         cmocka_unit_test(test_ledger_scratch_reports_every_allocation_failure_without_leaks),
         cmocka_unit_test(test_ledger_file_reopens_with_its_rows_and_refuses_bad_snapshots),
