@@ -284,7 +284,8 @@ int ledger_payable_pay(ledger_t *self, const char *payer, const char *npi, const
         uint32_t one = 0;
         rc = s_pay_row(self, provider->rows[i], payment_id, &one, error);
         if (rc != SETTLE_OK)
-            return rc; /* the entry fails; its rollback makes the lists again */
+            return rc; /* the entry fails: the lists are as they were (a
+                        * scratch ledger's rollback makes them again) */
         moved += one;
     }
     /* Paid: the rows go, and their room (a rollback makes them again). */
