@@ -236,6 +236,8 @@ int fsm_apply_batch(fsm_apply_t *apply, const command_t *command, settle_error_t
          i++) {
         fsm_t *fsm = apply->fsm;
         claim_t *claim = i < FSM_DECODED_MAX && fsm->decoded[i] ? fsm->decoded[i] : fsm->claim;
+        if (i + 1 < batch.count && i + 1 < FSM_DECODED_MAX && fsm->decoded[i + 1])
+            ledger_claim_prefetch(fsm->ledger, payer->id, fsm->decoded[i + 1]->claim_id);
         if (claim == fsm->claim)
             rc = claim_decode_into(claim, bytes, size, error);
         if (rc == SETTLE_OK)

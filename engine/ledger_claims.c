@@ -281,6 +281,14 @@ static bool s_filter_may_hold(ledger_t *self, const char *payer, const char *cla
     return (*word & mask) == mask;
 }
 
+void ledger_claim_prefetch(const ledger_t *self, const char *payer, const char *claim_id)
+{
+    if (!self->claim_filter)
+        return;
+    uint64_t hash = ledger_claim_hash(payer, claim_id);
+    __builtin_prefetch(&self->claim_filter[hash & (self->claim_filter_bits / 64 - 1)]);
+}
+
 /* Adds a stored claim's id; turns the filter off when it is full. */
 static void s_filter_add(ledger_t *self, const char *payer, const char *claim_id)
 {
