@@ -180,11 +180,10 @@ int ledger_replace(ledger_t *self, ledger_t *source, settle_error_t *error)
         return settle_error_set(error, SETTLE_ERR_NOMEM,
                                 "ledger: out of memory indexing the restored claims");
     /* A scratch ledger made its lists with its rows, just now; any other
-     * makes them here, in the same pass over the whole ledger. */
-    int rc = self->scratch ? SETTLE_OK : ledger_payable_build(self);
-    if (rc == SETTLE_ERR_NOMEM)
-        return settle_error_set(error, rc, "ledger: out of memory listing the restored claims");
-    if (rc != SETTLE_OK)
-        return ledger_sqlite_error(self, "listing the restored payable claims", error);
+     * makes them here, beside the pass over the whole ledger the restore
+     * is.  Should that fail, the ledger is still whole: they are made when
+     * next needed, and that says why if it fails again. */
+    if (!self->scratch)
+        (void)ledger_payable_build(self);
     return SETTLE_OK;
 }
