@@ -163,18 +163,12 @@ static void s_entry_applied(void *context)
     raft_set_snapshot_threshold(&n->raft, due ? n->config->snapshot_threshold : UINT_MAX);
 }
 
-/* The WAL's idle check, more often than the tick: a burst's WAL is then
- * copied soon after the burst, while the node has nothing else to do. */
-static void s_wal_idle_timer(uv_timer_t *timer)
-{
-    node_t *n = timer->data;
-    node_wal_tick(n->wal);
-}
-
 static void s_tick(uv_timer_t *timer)
 {
     node_t *n = timer->data;
     s_catch_up(n);
+    if (n->wal)
+        node_wal_tick(n->wal);
     node_intake_set_leader(n->intake, raft_state(&n->raft) == RAFT_LEADER);
     node_events_subscriptions(n->events); /* what a bounded run left (node_events.c) */
     uint64_t index;
@@ -207,7 +201,6 @@ static void s_raft_closed(struct raft *raft)
     node_zap_destroy(&n->zap); /* after the Curve sockets it authenticates for */
     uv_close((uv_handle_t *)&n->tick, s_handle_closed);
     uv_close((uv_handle_t *)&n->catch_up, s_handle_closed);
-    uv_close((uv_handle_t *)&n->wal_idle, s_handle_closed);
     uv_close((uv_handle_t *)&n->flush, s_handle_closed);
     uv_close((uv_handle_t *)&n->sigterm, s_handle_closed);
     uv_close((uv_handle_t *)&n->sigint, s_handle_closed);
@@ -292,11 +285,7 @@ static void s_open_deferred_work(node_t *n)
     settle_error_t why;
     settle_error_clear(&why);
     n->wal = node_wal_start(ledger_path, fsm_ledger(n->fsm), c->id, &why);
-    uv_timer_init(&n->loop, &n->wal_idle);
-    n->wal_idle.data = n;
-    if (n->wal)
-        uv_timer_start(&n->wal_idle, s_wal_idle_timer, NODE_WAL_IDLE_MS, NODE_WAL_IDLE_MS);
-    else
+    if (!n->wal)
         node_log(c->id, "warn", "ledger", "the WAL is checkpointed on the loop: %s", why.message);
     raft_fsm_defer_when(n->adapter, s_defer_apply, n);
     raft_fsm_on_entry(n->adapter, s_entry_applied, n);

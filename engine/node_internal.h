@@ -116,7 +116,6 @@ typedef struct {
     uv_signal_t sigterm, sigint;
     uv_timer_t tick;
     uv_timer_t catch_up;       /* a follower's entries applied at the latest then (node.c) */
-    uv_timer_t wal_idle;       /* node_wal_tick every NODE_WAL_IDLE_MS (node_wal.h) */
     uv_check_t flush;          /* commits the ledger's held entries after each turn (node.c) */
     bool participants_changed; /* an entry held since the last flush changed them */
     bool stopping;

@@ -71,8 +71,12 @@ static void *s_thread(void *argument)
         pthread_mutex_unlock(&self->lock);
         settle_error_t error;
         settle_error_clear(&error);
-        if (ledger_wal_checkpoint(self->wal, NULL, &error) != SETTLE_OK)
+        int left = 0;
+        node_log(self->node_id, "debug", "wal", "checkpoint begins");
+        if (ledger_wal_checkpoint(self->wal, &left, &error) != SETTLE_OK)
             node_log(self->node_id, "warn", "ledger", "%s", error.message);
+        else
+            node_log(self->node_id, "debug", "wal", "checkpoint ends, %d pages left", left);
         pthread_mutex_lock(&self->lock);
     }
     pthread_mutex_unlock(&self->lock);

@@ -16,9 +16,9 @@
  * (up to 384 MiB copied), the price of a bounded WAL.
  *
  * And when the node is idle (no commit between two ticks of the loop's
- * timer, node_wal_tick, every NODE_WAL_IDLE_MS), the thread checkpoints a
- * WAL of NODE_WAL_IDLE_PAGES or more at once, once an idle spell: a burst
- * of submits then starts on a short WAL rather than paying for the one
+ * timer, node_wal_tick), the thread checkpoints a WAL of
+ * NODE_WAL_IDLE_PAGES or more at once, once an idle spell: a burst of
+ * submits then starts on a short WAL rather than paying for the one
  * before it.
  */
 #ifndef SETTLE_NODE_WAL_H
@@ -32,7 +32,6 @@
 #define NODE_WAL_PAGES      16000 /* 128 MiB of 8 KiB pages: the thread checkpoints */
 #define NODE_WAL_PAGES_MAX  48000 /* 384 MiB: the writer does */
 #define NODE_WAL_IDLE_PAGES 1000  /* 8 MiB: checkpointed when the node is idle */
-#define NODE_WAL_IDLE_MS    50    /* node_wal_tick's period: idle after 50 to 100 ms */
 
 typedef struct node_wal_s node_wal_t;
 

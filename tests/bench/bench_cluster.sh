@@ -32,6 +32,8 @@
 #                                 (perf report --sort comm,dso,sym)
 #              BENCH_EXTRA="..."  driver options added to every run
 #                                 (e.g. "--inflight 500"; later ones win)
+#              BENCH_LOG_LEVEL    the nodes' log_level (default warn; with
+#                                 KEEP=1 their logs stay in the folder)
 #              BENCH_NODE_EXTRA   node configuration lines (node.h), e.g.
 #                                 "entry_commands_max: 8"
 #              TMPDIR             where the nodes' data directories go
@@ -49,7 +51,7 @@ PERF=${BENCH_PERF:-}
 [ -x "$DRIVER" ] || { echo "bench_cluster.sh: no $DRIVER (make bench builds it)" >&2; exit 2; }
 
 NODES=3
-CLUSTER_EXTRA="log_level: warn${BENCH_NODE_EXTRA:+
+CLUSTER_EXTRA="log_level: ${BENCH_LOG_LEVEL:-warn}${BENCH_NODE_EXTRA:+
 $BENCH_NODE_EXTRA}"
 . "$SRC/tests/e2e/cluster_lib.sh"
 # A thousand connections to the leader need as many descriptors.
@@ -162,7 +164,7 @@ for name in $SCENARIOS; do
             line="$line node $i ($role) $((after[i - 1] - before[i - 1]))"
         done
         echo "$line; driver while timed $(sed -n 's/.*driver_cpu_ms=\([0-9]*\).*/\1/p' "$DIR/out")"
-        line="of which the WAL checkpoint thread:"
+        line="of which the WAL checkpoint thread (the idle copy of the run before included):"
         for i in $(seq 1 "$NODES"); do
             line="$line node $i $((wal_after[i - 1] - wal_before[i - 1]))"
         done
