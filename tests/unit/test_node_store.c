@@ -99,6 +99,14 @@ static void s_close(s_fixture_t *f)
     uv_run(&f->loop, UV_RUN_NOWAIT);
 }
 
+/* Stops the store and starts it again over the same folder; the load must
+ * succeed. */
+static void s_reopen(s_fixture_t *f)
+{
+    s_close(f);
+    assert_int_equal(s_open(f), SETTLE_OK);
+}
+
 /* The data of entry index written with term: its bytes derive from both. */
 static void s_fill(uint8_t *data, size_t size, raft_index index, raft_term term)
 {
@@ -204,8 +212,7 @@ static void test_append_and_reload(void **state)
     s_check(f->entries, 2, f->count, s_term_one, 0);
     node_store_entries_free(f->entries, f->count);
     s_append(f, 401, 410, 1, 0); /* after a start: a new segment */
-    s_close(f);
-    assert_int_equal(s_open(f), SETTLE_OK);
+    s_reopen(f);
     assert_int_equal(f->count, 409);
     s_check(f->entries, 2, f->count, s_term_one, 0);
     node_store_entries_free(f->entries, f->count);
@@ -220,8 +227,7 @@ static void test_truncate(void **state)
     s_append(f, 11, 30, 1, 60000); /* a second segment from 11 or so */
     assert_int_equal(node_store_truncate(f->store, 15), 0);
     s_append(f, 15, 17, 2, 60000);
-    s_close(f);
-    assert_int_equal(s_open(f), SETTLE_OK);
+    s_reopen(f);
     assert_int_equal(f->first, 1);
     assert_int_equal(f->count, 17);
     s_check(f->entries, 1, f->count, s_term_cut_15, 60000);
@@ -229,8 +235,7 @@ static void test_truncate(void **state)
     /* A cut inside the first segment drops the later ones whole. */
     assert_int_equal(node_store_truncate(f->store, 5), 0);
     s_append(f, 5, 6, 2, 60000);
-    s_close(f);
-    assert_int_equal(s_open(f), SETTLE_OK);
+    s_reopen(f);
     assert_int_equal(f->count, 6);
     assert_int_equal(f->entries[3].term, 1);
     assert_int_equal(f->entries[4].term, 2);
@@ -251,8 +256,7 @@ static void test_reset_and_compact(void **state)
     assert_int_equal(node_store_barrier(f->store, s_done, f), 0);
     s_run_until(f, &f->done, target);
     assert_true(s_segments(f) < before);
-    s_close(f);
-    assert_int_equal(s_open(f), SETTLE_OK);
+    s_reopen(f);
     assert_true(f->first > 1 && f->first <= 45);
     assert_int_equal(f->first + f->count - 1, 60);
     s_check(f->entries, f->first, f->count, s_term_one, 60000);
@@ -260,8 +264,7 @@ static void test_reset_and_compact(void **state)
     /* A snapshot up to 100 installed: nothing before it is kept. */
     assert_int_equal(node_store_reset(f->store, 100), 0);
     s_append(f, 101, 102, 3, 100);
-    s_close(f);
-    assert_int_equal(s_open(f), SETTLE_OK);
+    s_reopen(f);
     assert_int_equal(f->first, 101);
     assert_int_equal(f->count, 2);
     assert_int_equal(f->entries[0].term, 3);
@@ -296,8 +299,7 @@ static void test_torn_tail(void **state)
     assert_int_equal(f->count, 4); /* the write that tore is not an entry */
     node_store_entries_free(f->entries, f->count);
     s_append(f, 5, 7, 2, 1000);
-    s_close(f);
-    assert_int_equal(s_open(f), SETTLE_OK);
+    s_reopen(f);
     assert_int_equal(f->count, 7);
     assert_int_equal(f->entries[4].term, 2);
     uint8_t expected[1000];
